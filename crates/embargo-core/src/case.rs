@@ -1,0 +1,683 @@
+//! A case's state: three orthogonal machines (report handling, embargo, case
+//! facts) plus what triage, the advisory, the fork and release day recorded.
+//! State is only ever built by folding events.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::{
+    advisory::AdvisoryDraft,
+    event::{Assessment, EmbargoExit, Event, EventData, Fact, Rejection, ReleaseStep, Report},
+    ids::{CaseId, PersonId},
+    participant::{Participant, Role},
+    sla::{AckClock, AckPolicy},
+};
+
+/// Report handling: did we take the report seriously, and what did we decide?
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Handling {
+    /// Arrived, not yet answered.
+    Received,
+    /// Answered, being triaged.
+    Acknowledged,
+    /// Triaged as a real vulnerability.
+    Valid,
+    /// Found invalid (see the case's rejection).
+    Invalid,
+    /// Taken on by a fixing team.
+    Accepted,
+    /// Put aside.
+    Deferred,
+    /// Done.
+    Closed,
+}
+
+impl Handling {
+    /// The state's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handling::Received => "received",
+            Handling::Acknowledged => "acknowledged",
+            Handling::Valid => "valid",
+            Handling::Invalid => "invalid",
+            Handling::Accepted => "accepted",
+            Handling::Deferred => "deferred",
+            Handling::Closed => "closed",
+        }
+    }
+}
+
+/// The embargo machine: is there an agreed private period, and until when?
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Embargo {
+    /// No embargo.
+    None,
+    /// A date is proposed, not yet agreed.
+    Proposed {
+        /// The proposed moment.
+        until: Timestamp,
+    },
+    /// Agreed.
+    Active {
+        /// The agreed disclosure moment.
+        until: Timestamp,
+    },
+    /// Agreed, and a new date is proposed.
+    Revising {
+        /// The agreed moment, still in force.
+        until: Timestamp,
+        /// The proposed new moment.
+        proposed: Timestamp,
+    },
+    /// Over.
+    Exited {
+        /// How it ended.
+        how: EmbargoExit,
+    },
+}
+
+impl Embargo {
+    /// The state's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Embargo::None => "none",
+            Embargo::Proposed { .. } => "proposed",
+            Embargo::Active { .. } => "active",
+            Embargo::Revising { .. } => "revising",
+            Embargo::Exited { .. } => "exited",
+        }
+    }
+
+    /// The agreed disclosure moment, while one is in force.
+    pub fn agreed_until(self) -> Option<Timestamp> {
+        match self {
+            Embargo::Active { until } | Embargo::Revising { until, .. } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// Whether an embargo is proposed, agreed or being revised.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            Embargo::Proposed { .. } | Embargo::Active { .. } | Embargo::Revising { .. }
+        )
+    }
+}
+
+/// When each case fact became true.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Facts {
+    /// The fixing team knows.
+    pub vendor_aware: Option<Timestamp>,
+    /// A fix exists.
+    pub fix_ready: Option<Timestamp>,
+    /// Patch releases are out.
+    pub fix_released: Option<Timestamp>,
+    /// The vulnerability is public.
+    pub public_aware: Option<Timestamp>,
+    /// An exploit is public.
+    pub exploit_public: Option<Timestamp>,
+    /// Attacks seen.
+    pub attacks_seen: Option<Timestamp>,
+}
+
+impl Facts {
+    /// When `fact` became true, if it has.
+    pub fn get(&self, fact: Fact) -> Option<Timestamp> {
+        match fact {
+            Fact::VendorAware => self.vendor_aware,
+            Fact::FixReady => self.fix_ready,
+            Fact::FixReleased => self.fix_released,
+            Fact::PublicAware => self.public_aware,
+            Fact::ExploitPublic => self.exploit_public,
+            Fact::AttacksSeen => self.attacks_seen,
+        }
+    }
+
+    fn slot(&mut self, fact: Fact) -> &mut Option<Timestamp> {
+        match fact {
+            Fact::VendorAware => &mut self.vendor_aware,
+            Fact::FixReady => &mut self.fix_ready,
+            Fact::FixReleased => &mut self.fix_released,
+            Fact::PublicAware => &mut self.public_aware,
+            Fact::ExploitPublic => &mut self.exploit_public,
+            Fact::AttacksSeen => &mut self.attacks_seen,
+        }
+    }
+
+    /// The facts a fact requires to be true already.
+    pub fn requires(fact: Fact) -> Option<Fact> {
+        match fact {
+            Fact::FixReady => Some(Fact::VendorAware),
+            Fact::FixReleased => Some(Fact::FixReady),
+            Fact::ExploitPublic => Some(Fact::PublicAware),
+            _ => None,
+        }
+    }
+}
+
+/// The one label people see, derived from the machines; never stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Received, not answered.
+    New,
+    /// Answered, being triaged.
+    Acknowledged,
+    /// Valid, waiting for a fixing team.
+    Triaged,
+    /// A team is fixing it.
+    Fixing,
+    /// A fix exists.
+    FixReady,
+    /// A fix exists and the disclosure date is agreed.
+    Scheduled,
+    /// Patch releases are out, the advisory is not yet public.
+    Released,
+    /// Public.
+    Disclosed,
+    /// Done.
+    Closed,
+    /// Invalid.
+    Rejected,
+    /// Put aside.
+    Deferred,
+}
+
+impl Stage {
+    /// The label, e.g. `fix ready`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::New => "new",
+            Stage::Acknowledged => "acknowledged",
+            Stage::Triaged => "triaged",
+            Stage::Fixing => "fixing",
+            Stage::FixReady => "fix ready",
+            Stage::Scheduled => "scheduled",
+            Stage::Released => "released",
+            Stage::Disclosed => "disclosed",
+            Stage::Closed => "closed",
+            Stage::Rejected => "rejected",
+            Stage::Deferred => "deferred",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A private fork, while it exists and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivateFork {
+    /// Where.
+    pub url: String,
+    /// Opened.
+    pub opened_at: Timestamp,
+    /// Removed, if it has been.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// An advisory revision with who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdvisoryRevision {
+    /// From 1.
+    pub revision: u32,
+    /// Author.
+    pub author: PersonId,
+    /// When.
+    pub at: Timestamp,
+    /// Text.
+    pub draft: AdvisoryDraft,
+}
+
+/// A case: the fold of its events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// Its id.
+    pub id: CaseId,
+    /// What the reporter sent.
+    pub report: Report,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// Report handling.
+    pub handling: Handling,
+    /// The embargo.
+    pub embargo: Embargo,
+    /// Case facts.
+    pub facts: Facts,
+    /// The open question to the reporter, while waiting for an answer.
+    pub needs_info: Option<String>,
+    /// When first acknowledged (or rejected without acknowledgement).
+    pub acknowledged_at: Option<Timestamp>,
+    /// When first triaged.
+    pub triaged_at: Option<Timestamp>,
+    /// When accepted.
+    pub accepted_at: Option<Timestamp>,
+    /// When the advisory went public.
+    pub published_at: Option<Timestamp>,
+    /// When closed.
+    pub closed_at: Option<Timestamp>,
+    /// The latest assessment.
+    pub assessment: Option<Assessment>,
+    /// The rejection, while invalid (kept after closing).
+    pub rejection: Option<Rejection>,
+    /// People on the case.
+    pub participants: Vec<Participant>,
+    /// Every advisory revision, oldest first.
+    pub advisory: Vec<AdvisoryRevision>,
+    /// The private fork.
+    pub fork: Option<PrivateFork>,
+    /// Release-day steps done, in order.
+    pub release_steps: Vec<(ReleaseStep, Timestamp)>,
+    /// Number of events folded.
+    pub version: u64,
+}
+
+/// An event that cannot follow the state it was applied to: the log is
+/// inconsistent (tampered with, or written by a buggy version).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("event `{event}` cannot follow a case in state {handling}/{embargo}: {why}")]
+pub struct FoldError {
+    /// The event's kind.
+    pub event: &'static str,
+    /// Report handling at that point.
+    pub handling: &'static str,
+    /// Embargo at that point.
+    pub embargo: &'static str,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl Case {
+    /// Folds a whole history. The first event must be `report_received`.
+    pub fn from_events<'a>(
+        id: CaseId,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<Self, FoldError> {
+        let mut events = events.into_iter();
+        let first = events.next().ok_or_else(|| FoldError {
+            event: "none",
+            handling: "-",
+            embargo: "-",
+            why: "a case has at least one event".into(),
+        })?;
+        let EventData::ReportReceived { report } = &first.data else {
+            return Err(FoldError {
+                event: first.data.kind(),
+                handling: "-",
+                embargo: "-",
+                why: "the first event of a case must be report_received".into(),
+            });
+        };
+        let mut case = Case::received(id, report.clone(), first.at);
+        for event in events {
+            case.apply(event)?;
+        }
+        Ok(case)
+    }
+
+    fn received(id: CaseId, report: Report, at: Timestamp) -> Self {
+        Case {
+            id,
+            report,
+            received_at: at,
+            handling: Handling::Received,
+            embargo: Embargo::None,
+            facts: Facts::default(),
+            needs_info: None,
+            acknowledged_at: None,
+            triaged_at: None,
+            accepted_at: None,
+            published_at: None,
+            closed_at: None,
+            assessment: None,
+            rejection: None,
+            participants: Vec::new(),
+            advisory: Vec::new(),
+            fork: None,
+            release_steps: Vec::new(),
+            version: 1,
+        }
+    }
+
+    /// Applies one event, refusing one that cannot follow the current state.
+    pub fn apply(&mut self, event: &Event) -> Result<(), FoldError> {
+        let fail = |case: &Case, why: &str| FoldError {
+            event: event.data.kind(),
+            handling: case.handling.name(),
+            embargo: case.embargo.name(),
+            why: why.to_owned(),
+        };
+        let h = self.handling;
+        let at = event.at;
+        if h == Handling::Closed {
+            return Err(fail(self, "the case is closed"));
+        }
+        match &event.data {
+            EventData::ReportReceived { .. } => {
+                return Err(fail(self, "a case receives one report"));
+            }
+            EventData::Acknowledged { .. } => {
+                if h != Handling::Received {
+                    return Err(fail(self, "only a received report is acknowledged"));
+                }
+                self.handling = Handling::Acknowledged;
+                self.acknowledged_at = Some(at);
+            }
+            EventData::InfoRequested { question } => {
+                if !matches!(
+                    h,
+                    Handling::Received | Handling::Acknowledged | Handling::Valid
+                ) {
+                    return Err(fail(self, "information is requested before acceptance"));
+                }
+                self.needs_info = Some(question.clone());
+            }
+            EventData::InfoReceived { .. } => {
+                if self.needs_info.take().is_none() {
+                    return Err(fail(self, "no information was requested"));
+                }
+            }
+            EventData::Triaged { assessment } => {
+                match h {
+                    Handling::Acknowledged => self.handling = Handling::Valid,
+                    Handling::Valid | Handling::Accepted => {}
+                    _ => return Err(fail(self, "triage follows acknowledgement")),
+                }
+                self.triaged_at.get_or_insert(at);
+                self.assessment = Some(assessment.clone());
+            }
+            EventData::Rejected { rejection } => {
+                if !matches!(
+                    h,
+                    Handling::Received | Handling::Acknowledged | Handling::Valid
+                ) {
+                    return Err(fail(
+                        self,
+                        "only an open report before acceptance is rejected",
+                    ));
+                }
+                self.handling = Handling::Invalid;
+                self.acknowledged_at.get_or_insert(at);
+                self.needs_info = None;
+                self.rejection = Some(rejection.clone());
+            }
+            EventData::Revalidated { .. } => {
+                if h != Handling::Invalid {
+                    return Err(fail(self, "only an invalid report is revalidated"));
+                }
+                self.handling = if self.assessment.is_some() {
+                    Handling::Valid
+                } else {
+                    Handling::Acknowledged
+                };
+                self.rejection = None;
+            }
+            EventData::FixingTeamAssigned {
+                coordinator,
+                fixers,
+            } => {
+                if !matches!(h, Handling::Valid | Handling::Accepted) {
+                    return Err(fail(self, "a fixing team is assigned to a valid case"));
+                }
+                if h == Handling::Valid {
+                    self.handling = Handling::Accepted;
+                    self.accepted_at = Some(at);
+                    self.needs_info = None;
+                }
+                self.participants
+                    .retain(|p| p.role != Role::Coordinator && p.role != Role::Fixer);
+                self.add_participant(Participant {
+                    person: coordinator.clone(),
+                    role: Role::Coordinator,
+                });
+                for f in fixers {
+                    self.add_participant(Participant {
+                        person: f.clone(),
+                        role: Role::Fixer,
+                    });
+                }
+            }
+            EventData::ParticipantAdded { participant } => {
+                self.add_participant(participant.clone())
+            }
+            EventData::Deferred { .. } => {
+                if !matches!(h, Handling::Valid | Handling::Accepted) {
+                    return Err(fail(self, "only a valid or accepted case is deferred"));
+                }
+                self.handling = Handling::Deferred;
+            }
+            EventData::Reopened { .. } => {
+                if h != Handling::Deferred {
+                    return Err(fail(self, "only a deferred case is reopened"));
+                }
+                self.handling = Handling::Valid;
+            }
+            EventData::TimelineProposed { disclose_at } => {
+                self.embargo = match self.embargo {
+                    Embargo::None | Embargo::Proposed { .. } => Embargo::Proposed {
+                        until: *disclose_at,
+                    },
+                    Embargo::Active { until } | Embargo::Revising { until, .. } => {
+                        Embargo::Revising {
+                            until,
+                            proposed: *disclose_at,
+                        }
+                    }
+                    Embargo::Exited { .. } => return Err(fail(self, "the embargo is over")),
+                };
+            }
+            EventData::TimelineAccepted => {
+                self.embargo = match self.embargo {
+                    Embargo::Proposed { until }
+                    | Embargo::Revising {
+                        proposed: until, ..
+                    } => Embargo::Active { until },
+                    _ => return Err(fail(self, "there is no proposal to accept")),
+                };
+            }
+            EventData::TimelineDeclined { .. } => {
+                self.embargo = match self.embargo {
+                    Embargo::Proposed { .. } => Embargo::None,
+                    Embargo::Revising { until, .. } => Embargo::Active { until },
+                    _ => return Err(fail(self, "there is no proposal to decline")),
+                };
+            }
+            EventData::EmbargoExited { how } => {
+                if !self.embargo.is_running() {
+                    return Err(fail(self, "there is no embargo to exit"));
+                }
+                self.embargo = Embargo::Exited { how: *how };
+            }
+            EventData::AdvisoryRevised { revision, draft } => {
+                let expected = self.advisory_revision() + 1;
+                if *revision != expected {
+                    return Err(fail(
+                        self,
+                        &format!(
+                            "advisory revision {revision} does not follow {}",
+                            expected - 1
+                        ),
+                    ));
+                }
+                self.advisory.push(AdvisoryRevision {
+                    revision: *revision,
+                    author: event.actor.clone(),
+                    at,
+                    draft: draft.clone(),
+                });
+            }
+            EventData::ForkOpened { url } => {
+                if self.fork.as_ref().is_some_and(|f| f.closed_at.is_none()) {
+                    return Err(fail(self, "a private fork is already open"));
+                }
+                self.fork = Some(PrivateFork {
+                    url: url.clone(),
+                    opened_at: at,
+                    closed_at: None,
+                });
+            }
+            EventData::ForkClosed => match &mut self.fork {
+                Some(fork) if fork.closed_at.is_none() => fork.closed_at = Some(at),
+                _ => return Err(fail(self, "no private fork is open")),
+            },
+            EventData::FactRecorded { fact } => {
+                if self.facts.get(*fact).is_some() {
+                    return Err(fail(self, "a fact is recorded once"));
+                }
+                if let Some(needed) = Facts::requires(*fact)
+                    && self.facts.get(needed).is_none()
+                {
+                    return Err(fail(self, &format!("{fact:?} requires {needed:?}")));
+                }
+                *self.facts.slot(*fact) = Some(at);
+            }
+            EventData::ReleaseStepCompleted { step } => {
+                if self.facts.fix_ready.is_none() {
+                    return Err(fail(self, "release steps follow a ready fix"));
+                }
+                self.release_steps.push((step.clone(), at));
+            }
+            EventData::Published => {
+                if h != Handling::Accepted
+                    || self.published_at.is_some()
+                    || self.advisory.is_empty()
+                {
+                    return Err(fail(
+                        self,
+                        "an accepted case with an advisory is published once",
+                    ));
+                }
+                if self.facts.public_aware.is_none() {
+                    return Err(fail(self, "publication records public awareness first"));
+                }
+                self.published_at = Some(at);
+            }
+            EventData::Closed { .. } => {
+                let closable = matches!(h, Handling::Invalid | Handling::Deferred)
+                    || (h == Handling::Accepted && self.published_at.is_some());
+                if !closable {
+                    return Err(fail(
+                        self,
+                        "only an invalid, deferred or disclosed case is closed",
+                    ));
+                }
+                self.handling = Handling::Closed;
+                self.closed_at = Some(at);
+            }
+        }
+        self.version += 1;
+        Ok(())
+    }
+
+    fn add_participant(&mut self, p: Participant) {
+        if !self.participants.contains(&p) {
+            self.participants.push(p);
+        }
+    }
+
+    /// The current advisory revision number (0 before the first).
+    pub fn advisory_revision(&self) -> u32 {
+        self.advisory.last().map_or(0, |r| r.revision)
+    }
+
+    /// The current advisory text.
+    pub fn current_advisory(&self) -> Option<&AdvisoryDraft> {
+        self.advisory.last().map(|r| &r.draft)
+    }
+
+    /// People with a given role.
+    pub fn people(&self, role: Role) -> impl Iterator<Item = &PersonId> {
+        self.participants
+            .iter()
+            .filter(move |p| p.role == role)
+            .map(|p| &p.person)
+    }
+
+    /// The acknowledgement clock.
+    pub fn ack_clock(&self, policy: AckPolicy) -> AckClock {
+        AckClock::start(self.received_at, policy, self.acknowledged_at)
+    }
+
+    /// The label people see.
+    pub fn stage(&self) -> Stage {
+        match self.handling {
+            Handling::Received => Stage::New,
+            Handling::Acknowledged => Stage::Acknowledged,
+            Handling::Valid => Stage::Triaged,
+            Handling::Invalid => Stage::Rejected,
+            Handling::Deferred => Stage::Deferred,
+            Handling::Closed => Stage::Closed,
+            Handling::Accepted => {
+                if self.published_at.is_some() {
+                    Stage::Disclosed
+                } else if self.facts.fix_released.is_some() {
+                    Stage::Released
+                } else if self.facts.fix_ready.is_some() {
+                    if matches!(
+                        self.embargo,
+                        Embargo::Active { .. } | Embargo::Revising { .. }
+                    ) {
+                        Stage::Scheduled
+                    } else {
+                        Stage::FixReady
+                    }
+                } else {
+                    Stage::Fixing
+                }
+            }
+        }
+    }
+
+    /// The release-day checklist: each item with when it was done.
+    pub fn release_checklist(&self) -> Vec<(String, Option<Timestamp>)> {
+        let done = |want: &ReleaseStep| {
+            self.release_steps
+                .iter()
+                .find(|(s, _)| s == want)
+                .map(|(_, at)| *at)
+        };
+        let mut items = vec![(
+            "merge the fix from the private fork".to_owned(),
+            done(&ReleaseStep::MergeFix),
+        )];
+        let planned: Vec<(String, String)> = self
+            .assessment
+            .iter()
+            .flat_map(|a| a.affected.iter())
+            .flat_map(|p| {
+                p.ranges
+                    .iter()
+                    .filter_map(|r| r.fixed.clone().map(|f| (p.name.clone(), f)))
+            })
+            .collect();
+        for (package, version) in &planned {
+            let step = ReleaseStep::PatchRelease {
+                package: package.clone(),
+                version: version.clone(),
+            };
+            items.push((format!("patch release {package} {version}"), done(&step)));
+        }
+        for (step, at) in &self.release_steps {
+            if let ReleaseStep::PatchRelease { package, version } = step
+                && !planned.iter().any(|(p, v)| p == package && v == version)
+            {
+                items.push((format!("patch release {package} {version}"), Some(*at)));
+            }
+        }
+        items.push((
+            "publish binaries and packages".into(),
+            done(&ReleaseStep::PublishPackages),
+        ));
+        items.push(("publish the security advisory".into(), self.published_at));
+        items.push((
+            "send the announcement".into(),
+            done(&ReleaseStep::SendAnnouncement),
+        ));
+        items
+    }
+}

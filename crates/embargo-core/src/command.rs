@@ -1,0 +1,537 @@
+//! Commands: each is a pure function of (case, command, actor, now) that
+//! returns the events to append, or a refusal naming the current state and
+//! the commands allowed now.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::{
+    advisory::AdvisoryDraft,
+    case::{Case, Embargo, Handling},
+    event::{
+        Assessment, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection, ReleaseStep,
+        Report,
+    },
+    ids::{PersonId, required_text},
+    participant::{Participant, Role},
+};
+
+/// Whether a disclosure ships with a released fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishMode {
+    /// The patch release is out.
+    WithFix,
+    /// No fix: the advisory must give a mitigation.
+    WithoutFix,
+}
+
+/// Facts that people record by hand (the others follow from commands).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorldFact {
+    /// The vulnerability became public (a leak, or someone else's disclosure).
+    PublicAware,
+    /// An exploit was published.
+    ExploitPublic,
+    /// Exploitation in the wild was seen.
+    AttacksSeen,
+}
+
+/// Something a person asks of a case.
+#[expect(
+    missing_docs,
+    reason = "fields are named for what they carry; see the events they produce"
+)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Answer the reporter.
+    Acknowledge { message: String },
+    /// Ask the reporter for more.
+    RequestInfo { question: String },
+    /// The reporter answered.
+    InfoReceived { note: String },
+    /// Record the assessment.
+    Triage { assessment: Assessment },
+    /// Find the report invalid.
+    Reject { rejection: Rejection },
+    /// Take an invalid report up again.
+    Revalidate { note: String },
+    /// Accept and hand to a fixing team.
+    AssignFixingTeam {
+        coordinator: PersonId,
+        fixers: Vec<PersonId>,
+    },
+    /// Add someone (observer, SRT, fixer).
+    AddParticipant { participant: Participant },
+    /// Put aside.
+    Defer { reason: String },
+    /// Take up again.
+    Reopen { note: String },
+    /// Propose a disclosure moment.
+    ProposeTimeline { disclose_at: Timestamp },
+    /// Accept the proposed moment.
+    AcceptTimeline,
+    /// Decline the proposed moment.
+    DeclineTimeline { reason: String },
+    /// Write a new advisory revision on top of `base_revision`.
+    ReviseAdvisory {
+        base_revision: u32,
+        draft: AdvisoryDraft,
+    },
+    /// Record the private fork.
+    OpenPrivateFork { url: String },
+    /// Record its removal.
+    ClosePrivateFork,
+    /// The fix exists.
+    MarkFixReady,
+    /// Record a fact about the world.
+    RecordFact { fact: WorldFact },
+    /// Tick a release-day item.
+    CompleteReleaseStep { step: ReleaseStep },
+    /// Disclose.
+    Publish { mode: PublishMode },
+    /// Close.
+    Close { note: String },
+}
+
+macro_rules! kinds {
+    ($($kind:ident => $name:literal),+ $(,)?) => {
+        /// The name of a command, without its arguments.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[expect(missing_docs, reason = "the names say it")]
+        pub enum CommandKind { $($kind),+ }
+
+        impl CommandKind {
+            /// Every command.
+            pub const ALL: &'static [CommandKind] = &[$(CommandKind::$kind),+];
+
+            /// The command's name (`assign_fixing_team`).
+            pub fn name(self) -> &'static str {
+                match self { $(CommandKind::$kind => $name),+ }
+            }
+        }
+    };
+}
+
+kinds! {
+    Acknowledge => "acknowledge",
+    RequestInfo => "request_info",
+    InfoReceived => "info_received",
+    Triage => "triage",
+    Reject => "reject",
+    Revalidate => "revalidate",
+    AssignFixingTeam => "assign_fixing_team",
+    AddParticipant => "add_participant",
+    Defer => "defer",
+    Reopen => "reopen",
+    ProposeTimeline => "propose_timeline",
+    AcceptTimeline => "accept_timeline",
+    DeclineTimeline => "decline_timeline",
+    ReviseAdvisory => "revise_advisory",
+    OpenPrivateFork => "open_private_fork",
+    ClosePrivateFork => "close_private_fork",
+    MarkFixReady => "mark_fix_ready",
+    RecordFact => "record_fact",
+    CompleteReleaseStep => "complete_release_step",
+    Publish => "publish",
+    Close => "close",
+}
+
+impl fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Command {
+    /// The command's kind.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Acknowledge { .. } => CommandKind::Acknowledge,
+            Command::RequestInfo { .. } => CommandKind::RequestInfo,
+            Command::InfoReceived { .. } => CommandKind::InfoReceived,
+            Command::Triage { .. } => CommandKind::Triage,
+            Command::Reject { .. } => CommandKind::Reject,
+            Command::Revalidate { .. } => CommandKind::Revalidate,
+            Command::AssignFixingTeam { .. } => CommandKind::AssignFixingTeam,
+            Command::AddParticipant { .. } => CommandKind::AddParticipant,
+            Command::Defer { .. } => CommandKind::Defer,
+            Command::Reopen { .. } => CommandKind::Reopen,
+            Command::ProposeTimeline { .. } => CommandKind::ProposeTimeline,
+            Command::AcceptTimeline => CommandKind::AcceptTimeline,
+            Command::DeclineTimeline { .. } => CommandKind::DeclineTimeline,
+            Command::ReviseAdvisory { .. } => CommandKind::ReviseAdvisory,
+            Command::OpenPrivateFork { .. } => CommandKind::OpenPrivateFork,
+            Command::ClosePrivateFork => CommandKind::ClosePrivateFork,
+            Command::MarkFixReady => CommandKind::MarkFixReady,
+            Command::RecordFact { .. } => CommandKind::RecordFact,
+            Command::CompleteReleaseStep { .. } => CommandKind::CompleteReleaseStep,
+            Command::Publish { .. } => CommandKind::Publish,
+            Command::Close { .. } => CommandKind::Close,
+        }
+    }
+}
+
+/// Why a command was refused. Nothing is written for a refused command.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The command does not fit the case's state.
+    #[error(
+        "cannot {command}: the case is {handling} (embargo {embargo}); allowed now: {}",
+        list(allowed)
+    )]
+    NotAllowedNow {
+        /// What was asked.
+        command: CommandKind,
+        /// Report handling now.
+        handling: &'static str,
+        /// Embargo now.
+        embargo: &'static str,
+        /// What may be done instead.
+        allowed: Vec<CommandKind>,
+    },
+    /// The command fits the state but its content is wrong.
+    #[error("cannot {command}: {reason}")]
+    Invalid {
+        /// What was asked.
+        command: CommandKind,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The advisory changed since the caller read it.
+    #[error(
+        "cannot revise_advisory: it is at revision {current}, the edit was made on revision {base}; reload and edit again"
+    )]
+    Conflict {
+        /// The caller's base.
+        base: u32,
+        /// The current revision.
+        current: u32,
+    },
+}
+
+fn list(kinds: &[CommandKind]) -> String {
+    if kinds.is_empty() {
+        return "nothing (the case is closed)".into();
+    }
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether the case's state admits a command of this kind at all.
+fn permits(kind: CommandKind, c: &Case) -> bool {
+    use CommandKind as K;
+    use Handling as H;
+    let h = c.handling;
+    let open = h != H::Closed;
+    let published = c.published_at.is_some();
+    let fork_open = c.fork.as_ref().is_some_and(|f| f.closed_at.is_none());
+    match kind {
+        K::Acknowledge => h == H::Received,
+        K::RequestInfo => matches!(h, H::Received | H::Acknowledged | H::Valid),
+        K::InfoReceived => open && c.needs_info.is_some(),
+        K::Triage => matches!(h, H::Acknowledged | H::Valid | H::Accepted) && !published,
+        K::Reject => matches!(h, H::Received | H::Acknowledged | H::Valid),
+        K::Revalidate => h == H::Invalid,
+        K::AssignFixingTeam => matches!(h, H::Valid | H::Accepted) && !published,
+        K::AddParticipant => open,
+        K::Defer => matches!(h, H::Valid | H::Accepted) && !published,
+        K::Reopen => h == H::Deferred,
+        K::ProposeTimeline => {
+            h == H::Accepted && !published && !matches!(c.embargo, Embargo::Exited { .. })
+        }
+        K::AcceptTimeline | K::DeclineTimeline => {
+            open && matches!(
+                c.embargo,
+                Embargo::Proposed { .. } | Embargo::Revising { .. }
+            )
+        }
+        K::ReviseAdvisory => matches!(h, H::Valid | H::Accepted),
+        K::OpenPrivateFork => h == H::Accepted && !published && !fork_open,
+        K::ClosePrivateFork => open && fork_open,
+        K::MarkFixReady => {
+            h == H::Accepted && c.facts.vendor_aware.is_some() && c.facts.fix_ready.is_none()
+        }
+        K::RecordFact => open,
+        K::CompleteReleaseStep => h == H::Accepted && c.facts.fix_ready.is_some(),
+        K::Publish => h == H::Accepted && !published,
+        K::Close => matches!(h, H::Invalid | H::Deferred) || (h == H::Accepted && published),
+    }
+}
+
+/// The commands the case's state admits now.
+pub fn allowed(case: &Case) -> Vec<CommandKind> {
+    CommandKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| permits(*k, case))
+        .collect()
+}
+
+/// Starts a case from a report.
+pub fn decide_new(report: Report, actor: &PersonId, now: Timestamp) -> Result<Vec<Event>, Refusal> {
+    let invalid = |reason: String| Refusal::Invalid {
+        command: CommandKind::Acknowledge,
+        reason,
+    };
+    required_text("project", &report.project, 200).map_err(|e| invalid(e.0))?;
+    required_text("title", &report.title, 300).map_err(|e| invalid(e.0))?;
+    required_text("report body", &report.body, 200_000).map_err(|e| invalid(e.0))?;
+    Ok(vec![Event {
+        at: now,
+        actor: actor.clone(),
+        data: EventData::ReportReceived { report },
+    }])
+}
+
+/// Decides what a command does to a case.
+pub fn decide(
+    case: &Case,
+    command: Command,
+    actor: &PersonId,
+    now: Timestamp,
+) -> Result<Vec<Event>, Refusal> {
+    let kind = command.kind();
+    if !permits(kind, case) {
+        return Err(Refusal::NotAllowedNow {
+            command: kind,
+            handling: case.handling.name(),
+            embargo: case.embargo.name(),
+            allowed: allowed(case),
+        });
+    }
+    let invalid = |reason: String| Refusal::Invalid {
+        command: kind,
+        reason,
+    };
+    let text =
+        |field: &str, value: &str| required_text(field, value, 20_000).map_err(|e| invalid(e.0));
+    let ev = |data: EventData| Event {
+        at: now,
+        actor: actor.clone(),
+        data,
+    };
+    let data = match command {
+        Command::Acknowledge { message } => {
+            text("message", &message)?;
+            vec![EventData::Acknowledged { message }]
+        }
+        Command::RequestInfo { question } => {
+            text("question", &question)?;
+            vec![EventData::InfoRequested { question }]
+        }
+        Command::InfoReceived { note } => vec![EventData::InfoReceived { note }],
+        Command::Triage { assessment } => {
+            text("triage notes", &assessment.notes)?;
+            vec![EventData::Triaged { assessment }]
+        }
+        Command::Reject { rejection } => {
+            if case.handling == Handling::Received && rejection.reason != RejectReason::Spam {
+                return Err(invalid(
+                    "only spam is rejected before acknowledgement; acknowledge the report first"
+                        .into(),
+                ));
+            }
+            if let RejectReason::DuplicateOf { case: other } = &rejection.reason
+                && other == &case.id
+            {
+                return Err(invalid("a case cannot be a duplicate of itself".into()));
+            }
+            text("explanation", &rejection.explanation)?;
+            vec![EventData::Rejected { rejection }]
+        }
+        Command::Revalidate { note } => {
+            text("note", &note)?;
+            vec![EventData::Revalidated { note }]
+        }
+        Command::AssignFixingTeam {
+            coordinator,
+            fixers,
+        } => {
+            if fixers.is_empty() {
+                return Err(invalid("name at least one fixer".into()));
+            }
+            let mut out = vec![EventData::FixingTeamAssigned {
+                coordinator,
+                fixers,
+            }];
+            if case.facts.vendor_aware.is_none() {
+                out.push(EventData::FactRecorded {
+                    fact: Fact::VendorAware,
+                });
+            }
+            out
+        }
+        Command::AddParticipant { participant } => {
+            if case.participants.contains(&participant) {
+                return Err(invalid(format!(
+                    "{} is already {}",
+                    participant.person, participant.role
+                )));
+            }
+            vec![EventData::ParticipantAdded { participant }]
+        }
+        Command::Defer { reason } => {
+            text("reason", &reason)?;
+            vec![EventData::Deferred { reason }]
+        }
+        Command::Reopen { note } => {
+            text("note", &note)?;
+            vec![EventData::Reopened { note }]
+        }
+        Command::ProposeTimeline { disclose_at } => {
+            if disclose_at <= now {
+                return Err(invalid(format!(
+                    "the disclosure moment {disclose_at} is not in the future"
+                )));
+            }
+            vec![EventData::TimelineProposed { disclose_at }]
+        }
+        Command::AcceptTimeline => vec![EventData::TimelineAccepted],
+        Command::DeclineTimeline { reason } => {
+            text("reason", &reason)?;
+            vec![EventData::TimelineDeclined { reason }]
+        }
+        Command::ReviseAdvisory {
+            base_revision,
+            draft,
+        } => {
+            let current = case.advisory_revision();
+            if base_revision != current {
+                return Err(Refusal::Conflict {
+                    base: base_revision,
+                    current,
+                });
+            }
+            draft.validate().map_err(|e| invalid(e.0))?;
+            vec![EventData::AdvisoryRevised {
+                revision: current + 1,
+                draft,
+            }]
+        }
+        Command::OpenPrivateFork { url } => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+                return Err(invalid(format!("`{url}` is not an http(s) URL")));
+            }
+            vec![EventData::ForkOpened { url }]
+        }
+        Command::ClosePrivateFork => vec![EventData::ForkClosed],
+        Command::MarkFixReady => vec![EventData::FactRecorded {
+            fact: Fact::FixReady,
+        }],
+        Command::RecordFact { fact } => {
+            let (fact, also_public) = match fact {
+                WorldFact::PublicAware => (Fact::PublicAware, false),
+                WorldFact::ExploitPublic => (Fact::ExploitPublic, true),
+                WorldFact::AttacksSeen => (Fact::AttacksSeen, false),
+            };
+            if case.facts.get(fact).is_some() {
+                return Err(invalid(format!("{fact:?} is already recorded")));
+            }
+            let mut out = Vec::new();
+            let becomes_public =
+                case.facts.public_aware.is_none() && (also_public || fact == Fact::PublicAware);
+            if becomes_public && fact != Fact::PublicAware {
+                out.push(EventData::FactRecorded {
+                    fact: Fact::PublicAware,
+                });
+            }
+            out.push(EventData::FactRecorded { fact });
+            if becomes_public && case.embargo.is_running() {
+                out.push(EventData::EmbargoExited {
+                    how: EmbargoExit::Broken,
+                });
+            }
+            out
+        }
+        Command::CompleteReleaseStep { step } => {
+            if case.release_steps.iter().any(|(s, _)| s == &step) {
+                return Err(invalid("that release step is already done".into()));
+            }
+            let mut out = Vec::new();
+            match &step {
+                ReleaseStep::PatchRelease { package, version } => {
+                    text("package", package)?;
+                    text("version", version)?;
+                }
+                ReleaseStep::PublishPackages
+                    if !case
+                        .release_steps
+                        .iter()
+                        .any(|(s, _)| matches!(s, ReleaseStep::PatchRelease { .. })) =>
+                {
+                    return Err(invalid(
+                        "record a patch release before publishing packages".into(),
+                    ));
+                }
+                ReleaseStep::SendAnnouncement if case.published_at.is_none() => {
+                    return Err(invalid(
+                        "publish the advisory before sending the announcement".into(),
+                    ));
+                }
+                _ => {}
+            }
+            let first_release = matches!(step, ReleaseStep::PatchRelease { .. })
+                && case.facts.fix_released.is_none();
+            out.push(EventData::ReleaseStepCompleted { step });
+            if first_release {
+                out.push(EventData::FactRecorded {
+                    fact: Fact::FixReleased,
+                });
+            }
+            out
+        }
+        Command::Publish { mode } => {
+            let Some(advisory) = case.current_advisory() else {
+                return Err(invalid("write the advisory first (revise_advisory)".into()));
+            };
+            match mode {
+                PublishMode::WithFix if case.facts.fix_released.is_none() => {
+                    return Err(invalid(
+                        "no fix is released: complete a patch_release step, or publish without a fix with a mitigation in the advisory".into(),
+                    ));
+                }
+                PublishMode::WithoutFix
+                    if advisory
+                        .mitigation
+                        .as_deref()
+                        .is_none_or(|m| m.trim().is_empty()) =>
+                {
+                    return Err(invalid(
+                        "a disclosure without a fix needs a mitigation in the advisory".into(),
+                    ));
+                }
+                _ => {}
+            }
+            let mut out = Vec::new();
+            if case.facts.public_aware.is_none() {
+                out.push(EventData::FactRecorded {
+                    fact: Fact::PublicAware,
+                });
+            }
+            out.push(EventData::Published);
+            if case.embargo.is_running() {
+                out.push(EventData::EmbargoExited {
+                    how: EmbargoExit::Lifted,
+                });
+            }
+            out
+        }
+        Command::Close { note } => {
+            text("note", &note)?;
+            vec![EventData::Closed { note }]
+        }
+    };
+    Ok(data.into_iter().map(ev).collect())
+}
+
+/// The role a person holds on a case, if any (first match).
+pub fn role_of(case: &Case, person: &PersonId) -> Option<Role> {
+    case.participants
+        .iter()
+        .find(|p| &p.person == person)
+        .map(|p| p.role)
+}

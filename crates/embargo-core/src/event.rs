@@ -1,0 +1,347 @@
+//! Events: the facts a case's history is made of. State is their fold.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    advisory::AdvisoryDraft,
+    affected::AffectedPackage,
+    cvss::Cvss,
+    ids::{CaseId, Cwe, PersonId},
+    participant::Participant,
+    tlp::Tlp,
+};
+
+/// Where a report came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The public web form.
+    Web,
+    /// security@ email.
+    Email,
+    /// GitHub private vulnerability reporting.
+    Github,
+    /// The JSON API.
+    Api,
+    /// Bridged from a forum.
+    Forum,
+    /// Bridged from a bounty platform.
+    Bounty,
+    /// Entered by hand from elsewhere.
+    Other,
+}
+
+impl Channel {
+    /// Every channel kind.
+    pub const ALL: [Channel; 7] = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Github,
+        Channel::Api,
+        Channel::Forum,
+        Channel::Bounty,
+        Channel::Other,
+    ];
+
+    /// The channel's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Email => "email",
+            Channel::Github => "github",
+            Channel::Api => "api",
+            Channel::Forum => "forum",
+            Channel::Bounty => "bounty",
+            Channel::Other => "other",
+        }
+    }
+}
+
+/// What the reporter sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The project the reporter named.
+    pub project: String,
+    /// One line.
+    pub title: String,
+    /// The description, reproduction steps and impact.
+    pub body: String,
+    /// The reporter's name, if given (reports may be anonymous).
+    pub reporter_name: Option<String>,
+    /// The reporter's email, if given.
+    pub reporter_email: Option<String>,
+    /// Where it arrived.
+    pub channel: Channel,
+}
+
+/// Whether the SRT reproduced the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reproduction {
+    /// Reproduced.
+    Yes,
+    /// Reproduced in part, or under conditions.
+    Partly,
+    /// Not reproduced (the report may still be valid on reading the code).
+    No,
+}
+
+/// The outcome of triage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// Reproduced or not.
+    pub reproduced: Reproduction,
+    /// Notes on reproduction, impact and blast radius.
+    pub notes: String,
+    /// Affected packages and version ranges.
+    pub affected: Vec<AffectedPackage>,
+    /// CVSS v3.1 vector.
+    pub cvss_v31: Option<Cvss>,
+    /// CVSS v4.0 vector.
+    pub cvss_v40: Option<Cvss>,
+    /// Weakness.
+    pub cwe: Option<Cwe>,
+    /// Who may be told.
+    pub tlp: Tlp,
+}
+
+/// Why a report was found invalid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The same as another case.
+    DuplicateOf {
+        /// That case.
+        case: CaseId,
+    },
+    /// Behaves as designed, or has no security impact.
+    NotAVulnerability,
+    /// Outside the projects or versions the team covers.
+    OutOfScope,
+    /// Could not be reproduced.
+    NotReproducible,
+    /// Spam or machine-written noise. Not explained to the sender.
+    Spam,
+}
+
+impl RejectReason {
+    /// The reason's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RejectReason::DuplicateOf { .. } => "duplicate",
+            RejectReason::NotAVulnerability => "not-a-vulnerability",
+            RejectReason::OutOfScope => "out-of-scope",
+            RejectReason::NotReproducible => "not-reproducible",
+            RejectReason::Spam => "spam",
+        }
+    }
+}
+
+/// A rejection with the explanation the reporter sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Why.
+    pub reason: RejectReason,
+    /// In words.
+    pub explanation: String,
+}
+
+/// Facts about the world; each is set once and never unset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact {
+    /// The fixing team knows.
+    VendorAware,
+    /// A fix exists in the private fork.
+    FixReady,
+    /// Patch releases are out.
+    FixReleased,
+    /// The vulnerability is public.
+    PublicAware,
+    /// An exploit is public.
+    ExploitPublic,
+    /// Exploitation in the wild has been seen.
+    AttacksSeen,
+}
+
+/// How an embargo ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbargoExit {
+    /// Lifted by our disclosure.
+    Lifted,
+    /// Broken: the vulnerability became public before the date.
+    Broken,
+}
+
+/// One item of the release-day checklist (SPEC-11 step 7).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum ReleaseStep {
+    /// The private fork's commits are merged upstream.
+    MergeFix,
+    /// A patch release of one package.
+    PatchRelease {
+        /// Package name.
+        package: String,
+        /// Version released.
+        version: String,
+    },
+    /// Binaries and packages are published.
+    PublishPackages,
+    /// The announcement went out.
+    SendAnnouncement,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventData {
+    /// A report arrived; the case begins.
+    ReportReceived {
+        /// It.
+        report: Report,
+    },
+    /// The SRT answered the reporter.
+    Acknowledged {
+        /// The reply.
+        message: String,
+    },
+    /// The SRT asked the reporter for more.
+    InfoRequested {
+        /// The question.
+        question: String,
+    },
+    /// The reporter answered.
+    InfoReceived {
+        /// Summary of the answer.
+        note: String,
+    },
+    /// Triage recorded (or revised).
+    Triaged {
+        /// The assessment.
+        assessment: Assessment,
+    },
+    /// Found invalid.
+    Rejected {
+        /// Why.
+        rejection: Rejection,
+    },
+    /// An invalid report taken up again.
+    Revalidated {
+        /// Why.
+        note: String,
+    },
+    /// Accepted and handed to a fixing team.
+    FixingTeamAssigned {
+        /// Runs the case.
+        coordinator: PersonId,
+        /// Maintainers fixing it.
+        fixers: Vec<PersonId>,
+    },
+    /// Someone joined the case.
+    ParticipantAdded {
+        /// Who and as what.
+        participant: Participant,
+    },
+    /// Put aside.
+    Deferred {
+        /// Why.
+        reason: String,
+    },
+    /// Taken up again after deferral.
+    Reopened {
+        /// Why.
+        note: String,
+    },
+    /// A disclosure moment was proposed.
+    TimelineProposed {
+        /// The moment.
+        disclose_at: Timestamp,
+    },
+    /// The proposal was accepted.
+    TimelineAccepted,
+    /// The proposal was declined.
+    TimelineDeclined {
+        /// Why.
+        reason: String,
+    },
+    /// The embargo ended.
+    EmbargoExited {
+        /// How.
+        how: EmbargoExit,
+    },
+    /// A new advisory revision.
+    AdvisoryRevised {
+        /// Its number, from 1.
+        revision: u32,
+        /// Its text.
+        draft: AdvisoryDraft,
+    },
+    /// A private fork was opened.
+    ForkOpened {
+        /// Where.
+        url: String,
+    },
+    /// The private fork was removed.
+    ForkClosed,
+    /// A fact became true.
+    FactRecorded {
+        /// Which.
+        fact: Fact,
+    },
+    /// A release-day step was done.
+    ReleaseStepCompleted {
+        /// Which.
+        step: ReleaseStep,
+    },
+    /// The advisory went public.
+    Published,
+    /// The case is closed.
+    Closed {
+        /// Closing note.
+        note: String,
+    },
+}
+
+impl EventData {
+    /// A stable name for the event's kind, as stored in the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::ReportReceived { .. } => "report_received",
+            EventData::Acknowledged { .. } => "acknowledged",
+            EventData::InfoRequested { .. } => "info_requested",
+            EventData::InfoReceived { .. } => "info_received",
+            EventData::Triaged { .. } => "triaged",
+            EventData::Rejected { .. } => "rejected",
+            EventData::Revalidated { .. } => "revalidated",
+            EventData::FixingTeamAssigned { .. } => "fixing_team_assigned",
+            EventData::ParticipantAdded { .. } => "participant_added",
+            EventData::Deferred { .. } => "deferred",
+            EventData::Reopened { .. } => "reopened",
+            EventData::TimelineProposed { .. } => "timeline_proposed",
+            EventData::TimelineAccepted => "timeline_accepted",
+            EventData::TimelineDeclined { .. } => "timeline_declined",
+            EventData::EmbargoExited { .. } => "embargo_exited",
+            EventData::AdvisoryRevised { .. } => "advisory_revised",
+            EventData::ForkOpened { .. } => "fork_opened",
+            EventData::ForkClosed => "fork_closed",
+            EventData::FactRecorded { .. } => "fact_recorded",
+            EventData::ReleaseStepCompleted { .. } => "release_step_completed",
+            EventData::Published => "published",
+            EventData::Closed { .. } => "closed",
+        }
+    }
+}
+
+/// An event with who did it and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened (the server's clock, passed in).
+    pub at: Timestamp,
+    /// Who did it.
+    pub actor: PersonId,
+    /// What happened.
+    pub data: EventData,
+}

@@ -1,0 +1,26 @@
+//! The embargo domain: cases, their three state machines, TLP, CVSS, SLA and
+//! disclosure rules.
+//!
+//! Pure: no IO, no clock, no async. Every function that depends on time takes
+//! `now` as a parameter. Serde derives here define the *event-log encoding*;
+//! JSON wire types for the API live in `embargo-api`.
+
+pub mod advisory;
+pub mod affected;
+pub mod case;
+pub mod command;
+pub mod cvss;
+pub mod event;
+pub mod ids;
+pub mod participant;
+pub mod sla;
+pub mod timeline;
+pub mod tlp;
+
+pub use case::{Case, Embargo, Facts, FoldError, Handling, Stage};
+pub use command::{
+    Command, CommandKind, PublishMode, Refusal, WorldFact, allowed, decide, decide_new,
+};
+pub use event::{Event, EventData};
+pub use ids::{CaseId, CveId, Cwe, PersonId};
+pub use jiff::Timestamp;
