@@ -241,7 +241,9 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         K::Defer => matches!(h, H::Valid | H::Accepted) && !published,
         K::Reopen => h == H::Deferred,
         K::ProposeTimeline => {
-            h == H::Accepted && !published && !matches!(c.embargo, Embargo::Exited { .. })
+            h == H::Accepted
+                && c.facts.public_aware.is_none()
+                && !matches!(c.embargo, Embargo::Exited { .. })
         }
         K::AcceptTimeline | K::DeclineTimeline => {
             open && matches!(

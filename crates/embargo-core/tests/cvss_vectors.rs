@@ -1,5 +1,12 @@
 //! Every vector in ../shared/data/cvss scores as FIRST's reference
 //! implementations do (data read in place, never copied into the project).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
 
 use std::path::PathBuf;
 

@@ -1,0 +1,383 @@
+//! The case state machines, tested through commands as callers use them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use embargo_core::{
+    Case, CaseId, Command, Embargo, Handling, PersonId, PublishMode, Refusal, Stage, Timestamp,
+    WorldFact,
+    advisory::AdvisoryDraft,
+    affected::AffectedPackage,
+    cvss::Cvss,
+    decide, decide_new,
+    event::{
+        Assessment, Channel, Event, RejectReason, Rejection, ReleaseStep, Report, Reproduction,
+    },
+    participant::{Participant, Role},
+    tlp::Tlp,
+};
+use jiff::SignedDuration;
+use proptest::prelude::*;
+
+fn person(s: &str) -> PersonId {
+    PersonId::new(s).unwrap()
+}
+
+fn t0() -> Timestamp {
+    "2026-03-02T09:00:00Z".parse().unwrap()
+}
+
+fn report() -> Report {
+    Report {
+        project: "numpy".into(),
+        title: "Heap overflow in loadtxt".into(),
+        body: "Steps to reproduce: ...".into(),
+        reporter_name: Some("Ada".into()),
+        reporter_email: Some("ada@example.org".into()),
+        channel: Channel::Web,
+    }
+}
+
+fn assessment() -> Assessment {
+    Assessment {
+        reproduced: Reproduction::Yes,
+        notes: "Reproduced on 1.26.3".into(),
+        affected: vec![AffectedPackage::parse("PyPI:numpy:0..1.26.4").unwrap()],
+        cvss_v31: Some(Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H").unwrap()),
+        cvss_v40: None,
+        cwe: Some("CWE-122".parse().unwrap()),
+        tlp: Tlp::AmberStrict,
+    }
+}
+
+fn draft(mitigation: Option<&str>) -> AdvisoryDraft {
+    AdvisoryDraft {
+        summary: "Heap overflow in numpy.loadtxt".into(),
+        details: "A crafted file overflows a buffer.".into(),
+        cve: Some("CVE-2026-12345".parse().unwrap()),
+        mitigation: mitigation.map(str::to_owned),
+        upgrade: Some("pip install -U numpy".into()),
+        references: vec![],
+        credits: vec![],
+    }
+}
+
+struct Harness {
+    case: Case,
+    log: Vec<Event>,
+    now: Timestamp,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let log = decide_new(report(), &person("intake"), t0()).unwrap();
+        let case = Case::from_events(CaseId::from_parts(2026, 1), &log).unwrap();
+        Harness {
+            case,
+            log,
+            now: t0(),
+        }
+    }
+
+    fn run(&mut self, command: Command) -> Result<(), Refusal> {
+        self.now += SignedDuration::from_hours(1);
+        let events = decide(&self.case, command, &person("srt"), self.now)?;
+        for e in &events {
+            self.case
+                .apply(e)
+                .unwrap_or_else(|err| panic!("fold refused a decided event: {err}"));
+        }
+        self.log.extend(events);
+        Ok(())
+    }
+}
+
+#[test]
+fn one_case_through_every_step() {
+    let mut h = Harness::new();
+    let mut stages = vec![h.case.stage()];
+    let steps = vec![
+        Command::Acknowledge {
+            message: "Thanks, we are on it.".into(),
+        },
+        Command::Triage {
+            assessment: assessment(),
+        },
+        Command::AssignFixingTeam {
+            coordinator: person("cora"),
+            fixers: vec![person("fred")],
+        },
+        Command::ProposeTimeline {
+            disclose_at: "2026-03-19T16:00:00Z".parse().unwrap(),
+        },
+        Command::AcceptTimeline,
+        Command::ReviseAdvisory {
+            base_revision: 0,
+            draft: draft(None),
+        },
+        Command::OpenPrivateFork {
+            url: "https://git.example.org/numpy-ghsa".into(),
+        },
+        Command::MarkFixReady,
+        Command::CompleteReleaseStep {
+            step: ReleaseStep::MergeFix,
+        },
+        Command::CompleteReleaseStep {
+            step: ReleaseStep::PatchRelease {
+                package: "numpy".into(),
+                version: "1.26.4".into(),
+            },
+        },
+        Command::CompleteReleaseStep {
+            step: ReleaseStep::PublishPackages,
+        },
+        Command::Publish {
+            mode: PublishMode::WithFix,
+        },
+        Command::CompleteReleaseStep {
+            step: ReleaseStep::SendAnnouncement,
+        },
+        Command::ClosePrivateFork,
+        Command::Close {
+            note: "Retrospective written.".into(),
+        },
+    ];
+    for step in steps {
+        h.run(step.clone())
+            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+        stages.push(h.case.stage());
+    }
+    let labels: Vec<&str> = stages.iter().map(|s| s.label()).collect();
+    insta::assert_snapshot!(labels.join(" → "), @"new → acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed");
+    assert_eq!(
+        h.case.embargo,
+        Embargo::Exited {
+            how: embargo_core::event::EmbargoExit::Lifted
+        }
+    );
+    assert!(
+        h.case
+            .release_checklist()
+            .iter()
+            .all(|(_, done)| done.is_some())
+    );
+    // Replaying the log gives the same state.
+    let again = Case::from_events(h.case.id.clone(), &h.log).unwrap();
+    assert_eq!(again, h.case);
+}
+
+#[test]
+fn refusals_name_the_state_and_the_allowed_moves() {
+    let mut h = Harness::new();
+    let err = h
+        .run(Command::Publish {
+            mode: PublishMode::WithFix,
+        })
+        .unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, record_fact");
+    let err = h
+        .run(Command::Reject {
+            rejection: Rejection {
+                reason: RejectReason::OutOfScope,
+                explanation: "Not ours".into(),
+            },
+        })
+        .unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"cannot reject: only spam is rejected before acknowledgement; acknowledge the report first");
+    h.run(Command::Acknowledge {
+        message: "Thanks".into(),
+    })
+    .unwrap();
+    h.run(Command::Triage {
+        assessment: assessment(),
+    })
+    .unwrap();
+    h.run(Command::AssignFixingTeam {
+        coordinator: person("cora"),
+        fixers: vec![person("fred")],
+    })
+    .unwrap();
+    h.run(Command::ReviseAdvisory {
+        base_revision: 0,
+        draft: draft(None),
+    })
+    .unwrap();
+    let err = h
+        .run(Command::ReviseAdvisory {
+            base_revision: 0,
+            draft: draft(None),
+        })
+        .unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"cannot revise_advisory: it is at revision 1, the edit was made on revision 0; reload and edit again");
+    let err = h
+        .run(Command::Publish {
+            mode: PublishMode::WithoutFix,
+        })
+        .unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"cannot publish: a disclosure without a fix needs a mitigation in the advisory");
+}
+
+#[test]
+fn a_leak_breaks_the_embargo_and_exploit_implies_public() {
+    let mut h = Harness::new();
+    h.run(Command::Acknowledge {
+        message: "Thanks".into(),
+    })
+    .unwrap();
+    h.run(Command::Triage {
+        assessment: assessment(),
+    })
+    .unwrap();
+    h.run(Command::AssignFixingTeam {
+        coordinator: person("cora"),
+        fixers: vec![person("fred")],
+    })
+    .unwrap();
+    h.run(Command::ProposeTimeline {
+        disclose_at: "2026-04-02T16:00:00Z".parse().unwrap(),
+    })
+    .unwrap();
+    h.run(Command::AcceptTimeline).unwrap();
+    h.run(Command::RecordFact {
+        fact: WorldFact::ExploitPublic,
+    })
+    .unwrap();
+    assert!(h.case.facts.public_aware.is_some());
+    assert_eq!(
+        h.case.embargo,
+        Embargo::Exited {
+            how: embargo_core::event::EmbargoExit::Broken
+        }
+    );
+}
+
+fn arb_command() -> impl Strategy<Value = Command> {
+    let people = prop::sample::select(vec!["cora", "fred", "mia"]);
+    let times = (1i64..2000).prop_map(|h| t0() + SignedDuration::from_hours(h));
+    prop_oneof![
+        Just(Command::Acknowledge {
+            message: "ack".into()
+        }),
+        Just(Command::RequestInfo {
+            question: "which version?".into()
+        }),
+        Just(Command::InfoReceived {
+            note: "1.26".into()
+        }),
+        Just(Command::Triage {
+            assessment: assessment()
+        }),
+        prop::sample::select(vec![
+            RejectReason::Spam,
+            RejectReason::NotAVulnerability,
+            RejectReason::OutOfScope,
+            RejectReason::NotReproducible,
+            RejectReason::DuplicateOf {
+                case: CaseId::from_parts(2026, 2)
+            },
+        ])
+        .prop_map(|reason| Command::Reject {
+            rejection: Rejection {
+                reason,
+                explanation: "because".into()
+            }
+        }),
+        Just(Command::Revalidate {
+            note: "new evidence".into()
+        }),
+        people.clone().prop_map(|p| Command::AssignFixingTeam {
+            coordinator: person("cora"),
+            fixers: vec![person(p)]
+        }),
+        people.prop_map(|p| Command::AddParticipant {
+            participant: Participant {
+                person: person(p),
+                role: Role::Observer
+            }
+        }),
+        Just(Command::Defer {
+            reason: "later".into()
+        }),
+        Just(Command::Reopen { note: "now".into() }),
+        times.prop_map(|disclose_at| Command::ProposeTimeline { disclose_at }),
+        Just(Command::AcceptTimeline),
+        Just(Command::DeclineTimeline {
+            reason: "too soon".into()
+        }),
+        (0u32..3, prop::bool::ANY).prop_map(|(base_revision, m)| Command::ReviseAdvisory {
+            base_revision,
+            draft: draft(m.then_some("disable the loader")),
+        }),
+        Just(Command::OpenPrivateFork {
+            url: "https://git.example.org/fork".into()
+        }),
+        Just(Command::ClosePrivateFork),
+        Just(Command::MarkFixReady),
+        prop::sample::select(vec![
+            WorldFact::PublicAware,
+            WorldFact::ExploitPublic,
+            WorldFact::AttacksSeen
+        ])
+        .prop_map(|fact| Command::RecordFact { fact }),
+        prop::sample::select(vec![
+            ReleaseStep::MergeFix,
+            ReleaseStep::PatchRelease {
+                package: "numpy".into(),
+                version: "1.26.4".into()
+            },
+            ReleaseStep::PublishPackages,
+            ReleaseStep::SendAnnouncement,
+        ])
+        .prop_map(|step| Command::CompleteReleaseStep { step }),
+        prop::sample::select(vec![PublishMode::WithFix, PublishMode::WithoutFix])
+            .prop_map(|mode| Command::Publish { mode }),
+        Just(Command::Close {
+            note: "done".into()
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Whatever people do, decided events always fold, the facts keep their
+    /// implications, and the log replays to the same state.
+    #[test]
+    fn random_command_sequences_keep_the_machines_consistent(commands in prop::collection::vec(arb_command(), 0..60)) {
+        let mut h = Harness::new();
+        for command in commands {
+            let before = h.case.clone();
+            let kind = command.kind();
+            match h.run(command) {
+                Ok(()) => {}
+                Err(refusal) => {
+                    prop_assert_eq!(&before, &h.case, "a refused {} changed the case", kind);
+                    if let Refusal::NotAllowedNow { allowed, .. } = &refusal {
+                        prop_assert!(!allowed.contains(&kind));
+                    }
+                }
+            }
+            let f = h.case.facts;
+            prop_assert!(f.exploit_public.is_none() || f.public_aware.is_some());
+            prop_assert!(f.fix_released.is_none() || f.fix_ready.is_some());
+            prop_assert!(f.fix_ready.is_none() || f.vendor_aware.is_some());
+            if h.case.published_at.is_some() {
+                prop_assert!(!h.case.embargo.is_running());
+                prop_assert!(f.public_aware.is_some());
+            }
+            if h.case.facts.public_aware.is_some() {
+                let agreed = h.case.embargo.agreed_until().is_some();
+                prop_assert!(!agreed, "public but the embargo still holds");
+            }
+            if h.case.handling == Handling::Closed {
+                prop_assert_eq!(h.case.stage(), Stage::Closed);
+            }
+        }
+        let again = Case::from_events(h.case.id.clone(), &h.log).unwrap();
+        prop_assert_eq!(again, h.case);
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the `embargo` binary, in one test binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+mod cvss;
