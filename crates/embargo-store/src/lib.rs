@@ -1,1 +1,356 @@
-//! placeholder
+//! Storage for embargo: the only crate that knows SQL.
+//!
+//! Events go to an append-only log in which each event's hash covers the
+//! previous event's hash and its own content. One writer task owns appends
+//! and commits whatever is queued in one transaction, so durability costs one
+//! fsync per batch. Projections (the `cases` table) are written in the same
+//! transaction and can be rebuilt from the log at any time.
+
+mod chain;
+
+use std::path::Path;
+
+use embargo_core::{Case, CaseId, Event, Refusal};
+use sqlx::{
+    Connection, Row, SqliteConnection,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
+use tokio::sync::{mpsc, oneshot};
+
+pub use chain::ChainBreak;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_events.sql"))];
+const BATCH_MAX: usize = 256;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or used.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The case does not exist.
+    #[error("no case {0}")]
+    NoSuchCase(CaseId),
+    /// The case already exists.
+    #[error("case {0} already exists")]
+    CaseExists(CaseId),
+    /// The command was refused; nothing was written.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The stored log is inconsistent.
+    #[error("the event log is inconsistent: {0}")]
+    Corrupt(String),
+    /// The writer task is gone (the store is shutting down).
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+type Decide = Box<dyn FnOnce(Option<&Case>) -> Result<Vec<Event>, Refusal> + Send>;
+
+struct Append {
+    case_id: CaseId,
+    create: bool,
+    decide: Decide,
+    reply: oneshot::Sender<Result<Case, StoreError>>,
+}
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    writer: mpsc::Sender<Append>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+fn options(path: &Path, create: bool) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+}
+
+impl Store {
+    /// Opens (creating if asked) the database at `path`, migrates it and
+    /// starts the writer task. Must be called inside a tokio runtime.
+    pub async fn open(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let mut writer_conn = SqliteConnection::connect_with(&options(path, create)).await?;
+        migrate(&mut writer_conn).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options(path, false))
+            .await?;
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(writer(writer_conn, rx));
+        Ok(Self { pool, writer: tx })
+    }
+
+    /// Starts a case with the events `decide` returns (it sees no case).
+    pub async fn create(
+        &self,
+        case_id: CaseId,
+        decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
+    ) -> Result<Case, StoreError> {
+        self.send(case_id, true, Box::new(move |_| decide())).await
+    }
+
+    /// Runs `decide` on the case's current state inside the writer and appends
+    /// what it returns. A refusal writes nothing.
+    pub async fn execute(
+        &self,
+        case_id: CaseId,
+        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
+    ) -> Result<Case, StoreError> {
+        self.send(
+            case_id,
+            false,
+            Box::new(move |case| match case {
+                Some(case) => decide(case),
+                None => Ok(Vec::new()),
+            }),
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        case_id: CaseId,
+        create: bool,
+        decide: Decide,
+    ) -> Result<Case, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(Append {
+                case_id,
+                create,
+                decide,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The case, folded from its events.
+    pub async fn case(&self, case_id: &CaseId) -> Result<Case, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_case(&mut conn, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchCase(case_id.clone()))
+    }
+
+    /// The case's events with their sequence numbers, oldest first.
+    pub async fn events(&self, case_id: &CaseId) -> Result<Vec<(i64, Event)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_events(&mut conn, case_id).await
+    }
+
+    /// The `cases` projection, one row per case, ordered by id.
+    pub async fn projection(&self) -> Result<Vec<Vec<String>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, project, title, stage, handling, embargo, received_at, updated_at, CAST(version AS TEXT) FROM cases ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                (0..9)
+                    .map(|i| r.try_get::<String, _>(i).map_err(StoreError::from))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Rebuilds the `cases` projection from the log.
+    pub async fn rebuild_projections(&self) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM cases").execute(&mut *tx).await?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT case_id FROM events ORDER BY case_id")
+                .fetch_all(&mut *tx)
+                .await?;
+        for id in &ids {
+            let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Some(case) = load_case(&mut tx, &id).await? {
+                project(&mut tx, &case).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    /// Walks the whole chain; returns the number of events, or the first bad one.
+    pub async fn verify(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        chain::verify(&mut conn).await
+    }
+}
+
+async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        .execute(&mut *conn)
+        .await?;
+    for (version, sql) in MIGRATIONS {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if done.is_none() {
+            let mut tx = conn.begin().await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn load_events(
+    conn: &mut SqliteConnection,
+    case_id: &CaseId,
+) -> Result<Vec<(i64, Event)>, StoreError> {
+    let rows =
+        sqlx::query("SELECT seq, at, actor, payload FROM events WHERE case_id = $1 ORDER BY seq")
+            .bind(case_id.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|r| {
+            let seq: i64 = r.try_get(0)?;
+            let corrupt = |what: String| StoreError::Corrupt(format!("event {seq}: {what}"));
+            let at: String = r.try_get(1)?;
+            let actor: String = r.try_get(2)?;
+            let payload: String = r.try_get(3)?;
+            Ok((
+                seq,
+                Event {
+                    at: at
+                        .parse()
+                        .map_err(|e: jiff::Error| corrupt(e.to_string()))?,
+                    actor: actor
+                        .parse()
+                        .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.to_string()))?,
+                    data: serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+                },
+            ))
+        })
+        .collect()
+}
+
+async fn load_case(
+    conn: &mut SqliteConnection,
+    case_id: &CaseId,
+) -> Result<Option<Case>, StoreError> {
+    let events = load_events(conn, case_id).await?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    Case::from_events(case_id.clone(), events.iter().map(|(_, e)| e))
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("case {case_id}: {e}")))
+}
+
+async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreError> {
+    let updated = case
+        .closed_at
+        .or(case.published_at)
+        .unwrap_or(case.received_at);
+    sqlx::query(
+        "INSERT INTO cases (id, project, title, stage, handling, embargo, received_at, updated_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO UPDATE SET project = excluded.project, title = excluded.title,
+           stage = excluded.stage, handling = excluded.handling, embargo = excluded.embargo,
+           received_at = excluded.received_at, updated_at = excluded.updated_at, version = excluded.version",
+    )
+    .bind(case.id.as_str())
+    .bind(&case.report.project)
+    .bind(&case.report.title)
+    .bind(case.stage().label())
+    .bind(case.handling.name())
+    .bind(case.embargo.name())
+    .bind(case.received_at.to_string())
+    .bind(updated.to_string())
+    .bind(i64::try_from(case.version).unwrap_or(i64::MAX))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The writer: takes what is queued, applies it in one transaction, commits once.
+async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Append>) {
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
+        let mut results = Vec::with_capacity(batch.len());
+        let outcome = apply_batch(&mut conn, &mut batch, &mut results).await;
+        match outcome {
+            Ok(()) => {
+                for (append, result) in batch.drain(..).zip(results) {
+                    let _ = append.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a batch of appends failed and was rolled back");
+                let msg = e.to_string();
+                for append in batch.drain(..) {
+                    let _ = append.reply.send(Err(StoreError::Corrupt(format!(
+                        "batch rolled back: {msg}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+async fn apply_batch(
+    conn: &mut SqliteConnection,
+    batch: &mut [Append],
+    results: &mut Vec<Result<Case, StoreError>>,
+) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    let mut head = chain::head(&mut tx).await?;
+    for append in batch.iter_mut() {
+        let decide = std::mem::replace(&mut append.decide, Box::new(|_| Ok(Vec::new())));
+        let existing = load_case(&mut tx, &append.case_id).await?;
+        let result = match (&existing, append.create) {
+            (Some(_), true) => Err(StoreError::CaseExists(append.case_id.clone())),
+            (None, false) => Err(StoreError::NoSuchCase(append.case_id.clone())),
+            _ => match decide(existing.as_ref()) {
+                Err(refusal) => Err(StoreError::Refused(refusal)),
+                Ok(events) => {
+                    let case = match existing {
+                        Some(mut case) => {
+                            for e in &events {
+                                case.apply(e)
+                                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            }
+                            case
+                        }
+                        None => Case::from_events(append.case_id.clone(), &events)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    };
+                    for e in &events {
+                        head = chain::append(&mut tx, &head, &append.case_id, e).await?;
+                    }
+                    project(&mut tx, &case).await?;
+                    Ok(case)
+                }
+            },
+        };
+        results.push(result);
+    }
+    chain::set_head(&mut tx, &head).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The `embargo` command: one binary for every entry point.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -25,12 +26,72 @@ enum Cmd {
         /// Vectors such as CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.
         vectors: Vec<String>,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the hash-chained event log and name the first event that does not match.
+    ///
+    /// Exits 0 when the chain is intact, 1 when it is broken, 2 when it cannot be read.
+    Verify {
+        /// The data directory (holds embargo.db).
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Cvss { vectors } => cvss(vectors),
+        Cmd::Audit {
+            command: AuditCmd::Verify { data_dir },
+        } => audit_verify(&data_dir),
+    }
+}
+
+fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
+    let db = data_dir.join("embargo.db");
+    if !db.is_file() {
+        eprintln!(
+            "embargo audit verify: no database at {} (is --data-dir the directory `embargo serve` created?)",
+            db.display()
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embargo audit verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        let store = embargo_store::Store::open(&db, false).await?;
+        store.verify().await
+    });
+    match result {
+        Ok(Ok(count)) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "ok: {count} events, the chain is intact");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(brk)) => {
+            eprintln!("embargo audit verify: the log was tampered with: {brk}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("embargo audit verify: cannot read {}: {e}", db.display());
+            ExitCode::from(2)
+        }
     }
 }
 

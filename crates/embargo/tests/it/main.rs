@@ -7,4 +7,5 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod audit;
 mod cvss;

@@ -1,0 +1,183 @@
+//! The hash chain: each event's hash covers the previous hash and the event's
+//! own content (sequence number, case, time, actor, kind, payload).
+
+use embargo_core::{CaseId, Event};
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqliteConnection};
+
+use crate::StoreError;
+
+/// The hash before the first event.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The newest event's number and hash.
+pub(crate) struct Head {
+    seq: i64,
+    hash: String,
+}
+
+/// The first place where the stored log does not match its chain.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("event {seq}{}: {problem}", describe(case_id, kind))]
+pub struct ChainBreak {
+    /// The event's sequence number.
+    pub seq: i64,
+    /// Its case, when the row exists.
+    pub case_id: Option<String>,
+    /// Its kind, when the row exists.
+    pub kind: Option<String>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn describe(case_id: &Option<String>, kind: &Option<String>) -> String {
+    match (case_id, kind) {
+        (Some(c), Some(k)) => format!(" ({k} on case {c})"),
+        _ => String::new(),
+    }
+}
+
+fn hash(
+    prev: &str,
+    seq: i64,
+    case_id: &str,
+    at: &str,
+    actor: &str,
+    kind: &str,
+    payload: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [prev, &seq.to_string(), case_id, at, actor, kind, payload] {
+        // Length-prefix every field so no two different rows hash alike.
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+pub(crate) async fn head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Head {
+            seq: r.try_get(0)?,
+            hash: r.try_get(1)?,
+        },
+        None => Head {
+            seq: 0,
+            hash: GENESIS.to_owned(),
+        },
+    })
+}
+
+pub(crate) async fn set_head(conn: &mut SqliteConnection, head: &Head) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO chain_head (id, seq, hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )
+    .bind(head.seq)
+    .bind(&head.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
+    head: &Head,
+    case_id: &CaseId,
+    event: &Event,
+) -> Result<Head, StoreError> {
+    let seq = head.seq + 1;
+    let at = event.at.to_string();
+    let payload =
+        serde_json::to_string(&event.data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let kind = event.data.kind();
+    let h = hash(
+        &head.hash,
+        seq,
+        case_id.as_str(),
+        &at,
+        event.actor.as_str(),
+        kind,
+        &payload,
+    );
+    sqlx::query(
+        "INSERT INTO events (seq, case_id, at, actor, kind, payload, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq)
+    .bind(case_id.as_str())
+    .bind(&at)
+    .bind(event.actor.as_str())
+    .bind(kind)
+    .bind(&payload)
+    .bind(&head.hash)
+    .bind(&h)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Head { seq, hash: h })
+}
+
+pub(crate) async fn verify(
+    conn: &mut SqliteConnection,
+) -> Result<Result<u64, ChainBreak>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, case_id, at, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut prev = GENESIS.to_owned();
+    let mut expected_seq = 1i64;
+    for r in &rows {
+        let seq: i64 = r.try_get(0)?;
+        let case_id: String = r.try_get(1)?;
+        let kind: String = r.try_get(4)?;
+        let brk = |problem: String| ChainBreak {
+            seq,
+            case_id: Some(case_id.clone()),
+            kind: Some(kind.clone()),
+            problem,
+        };
+        if seq != expected_seq {
+            return Ok(Err(ChainBreak {
+                seq: expected_seq,
+                case_id: None,
+                kind: None,
+                problem: format!("is missing (the next stored event is {seq})"),
+            }));
+        }
+        let prev_hash: String = r.try_get(6)?;
+        if prev_hash != prev {
+            return Ok(Err(brk(
+                "does not follow the event before it (moved, or its predecessor changed)".into(),
+            )));
+        }
+        let stored: String = r.try_get(7)?;
+        let at: String = r.try_get(2)?;
+        let actor: String = r.try_get(3)?;
+        let payload: String = r.try_get(5)?;
+        if hash(&prev, seq, &case_id, &at, &actor, &kind, &payload) != stored {
+            return Ok(Err(brk(
+                "its content does not match its hash (edited)".into()
+            )));
+        }
+        prev = stored;
+        expected_seq += 1;
+    }
+    let head = head(conn).await?;
+    let last = expected_seq - 1;
+    if head.seq != last || head.hash != prev {
+        return Ok(Err(ChainBreak {
+            seq: head.seq,
+            case_id: None,
+            kind: None,
+            problem: format!(
+                "the log ends at event {last} but its head records event {} (events removed from the end)",
+                head.seq
+            ),
+        }));
+    }
+    Ok(Ok(u64::try_from(last).unwrap_or(0)))
+}

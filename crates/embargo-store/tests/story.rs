@@ -1,0 +1,207 @@
+//! The store's story: cases written through the writer, read back, replayed
+//! into projections, refused commands leaving the log alone, and every kind of
+//! tampering with the SQLite file detected and named.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use embargo_core::{
+    CaseId, Command, PersonId, Refusal, Timestamp, decide, decide_new,
+    event::{Channel, Report},
+};
+use embargo_store::{Store, StoreError};
+use sqlx::{Connection, SqliteConnection};
+
+fn t(h: i64) -> Timestamp {
+    "2026-03-02T09:00:00Z".parse::<Timestamp>().unwrap() + jiff::SignedDuration::from_hours(h)
+}
+
+fn srt() -> PersonId {
+    PersonId::new("srt@example.org").unwrap()
+}
+
+fn report(title: String) -> Report {
+    Report {
+        project: "numpy".into(),
+        title,
+        body: "steps".into(),
+        reporter_name: None,
+        reporter_email: None,
+        channel: Channel::Email,
+    }
+}
+
+async fn seeded(dir: &tempfile::TempDir) -> (Store, Vec<CaseId>) {
+    let store = Store::open(&dir.path().join("embargo.db"), true)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3u32 {
+        let id = CaseId::from_parts(2026, n + 1);
+        let r = report(format!("report {n}"));
+        store
+            .create(id.clone(), move || decide_new(r, &srt(), t(0)))
+            .await
+            .unwrap();
+        store
+            .execute(id.clone(), |c| {
+                decide(
+                    c,
+                    Command::Acknowledge {
+                        message: "thanks".into(),
+                    },
+                    &srt(),
+                    t(1),
+                )
+            })
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    (store, ids)
+}
+
+async fn raw(dir: &tempfile::TempDir) -> SqliteConnection {
+    SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("embargo.db").display()
+    ))
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn cases_round_trip_and_projections_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = seeded(&dir).await;
+    let case = store.case(&ids[1]).await.unwrap();
+    assert_eq!(case.stage().label(), "acknowledged");
+    assert_eq!(store.events(&ids[1]).await.unwrap().len(), 2);
+    let before = store.projection().await.unwrap();
+    assert_eq!(before.len(), 3);
+    assert_eq!(before[0][3], "acknowledged");
+    assert_eq!(store.rebuild_projections().await.unwrap(), 3);
+    assert_eq!(store.projection().await.unwrap(), before);
+    assert_eq!(store.verify().await.unwrap(), Ok(6));
+}
+
+#[tokio::test]
+async fn a_refused_command_leaves_the_log_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = seeded(&dir).await;
+    let before = store.events(&ids[0]).await.unwrap();
+    let err = store
+        .execute(ids[0].clone(), |c| {
+            decide(
+                c,
+                Command::Acknowledge {
+                    message: "again".into(),
+                },
+                &srt(),
+                t(2),
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Refused(Refusal::NotAllowedNow { .. })),
+        "{err}"
+    );
+    assert_eq!(store.events(&ids[0]).await.unwrap(), before);
+    assert_eq!(store.verify().await.unwrap(), Ok(6));
+    let missing = CaseId::from_parts(2026, 999);
+    assert!(matches!(
+        store.case(&missing).await,
+        Err(StoreError::NoSuchCase(_))
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_appends_all_land_in_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("embargo.db"), true)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..50u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = report(format!("r{n}"));
+            store
+                .create(CaseId::from_parts(2026, n), move || {
+                    decide_new(r, &srt(), t(0))
+                })
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.verify().await.unwrap(), Ok(50));
+    assert_eq!(store.projection().await.unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn tampering_is_detected_and_the_event_named() {
+    // Edit a payload.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = seeded(&dir).await;
+    let mut db = raw(&dir).await;
+    sqlx::query("UPDATE events SET payload = replace(payload, 'thanks', 'THANKS') WHERE seq = 4")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let brk = store.verify().await.unwrap().unwrap_err();
+    assert_eq!(
+        brk.to_string(),
+        "event 4 (acknowledged on case EMB-2026-000002): its content does not match its hash (edited)"
+    );
+
+    // Delete a row in the middle.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = seeded(&dir).await;
+    let mut db = raw(&dir).await;
+    sqlx::query("DELETE FROM events WHERE seq = 3")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let brk = store.verify().await.unwrap().unwrap_err();
+    assert_eq!(
+        brk.to_string(),
+        "event 3: is missing (the next stored event is 4)"
+    );
+
+    // Delete the last row.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = seeded(&dir).await;
+    let mut db = raw(&dir).await;
+    sqlx::query("DELETE FROM events WHERE seq = 6")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let brk = store.verify().await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 6);
+    assert!(brk.problem.contains("events removed from the end"), "{brk}");
+
+    // Reorder: swap the sequence numbers of two events.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = seeded(&dir).await;
+    let mut db = raw(&dir).await;
+    for sql in [
+        "UPDATE events SET seq = -1 WHERE seq = 2",
+        "UPDATE events SET seq = 2 WHERE seq = 3",
+        "UPDATE events SET seq = 3 WHERE seq = -1",
+    ] {
+        sqlx::query(sql).execute(&mut db).await.unwrap();
+    }
+    let brk = store.verify().await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 2);
+    assert!(
+        brk.problem.contains("does not follow the event before it"),
+        "{brk}"
+    );
+}
