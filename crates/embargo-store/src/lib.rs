@@ -21,7 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use chain::ChainBreak;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_events.sql")),
+    (2, include_str!("../migrations/sqlite/0002_api_tokens.sql")),
+];
 const BATCH_MAX: usize = 256;
 
 /// Errors of the store.
@@ -185,6 +188,32 @@ impl Store {
         }
         tx.commit().await?;
         Ok(ids.len())
+    }
+
+    /// Records an API token by its hash for `person`.
+    pub async fn add_api_token(
+        &self,
+        token_hash: &str,
+        person: &str,
+        at: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_tokens (token_hash, person, created_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(person)
+            .bind(at.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The person an API token (given by its hash) belongs to.
+    pub async fn api_token_person(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT person FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Walks the whole chain; returns the number of events, or the first bad one.

@@ -17,6 +17,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Serve embargo. On first start, creates the data directory (database,
+    /// commented embargo.toml, OpenPGP intake key) and prints an admin API token once.
+    Serve {
+        /// The data directory.
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+        /// Address to listen on (overrides [server] bind; default 127.0.0.1:8080).
+        #[arg(long, env = "EMBARGO_BIND")]
+        bind: Option<std::net::SocketAddr>,
+    },
     /// Score CVSS v3.1 / v4.0 vectors: prints `score<TAB>severity<TAB>vector` per line.
     ///
     /// Vectors come from the arguments, or one per line on standard input.
@@ -48,10 +58,48 @@ enum AuditCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
         Cmd::Cvss { vectors } => cvss(vectors),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
+    }
+}
+
+fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EMBARGO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embargo serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = embargo_server::ServeOptions { data_dir, bind };
+    let announce = |line: &str| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    match runtime.block_on(embargo_server::serve(
+        options,
+        embargo_server::Clock,
+        announce,
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("embargo serve: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

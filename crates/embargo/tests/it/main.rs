@@ -9,3 +9,4 @@
 
 mod audit;
 mod cvss;
+mod serve;

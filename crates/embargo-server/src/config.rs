@@ -1,0 +1,185 @@
+//! `embargo.toml`: the server's configuration, with defaults for every field.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`
+    pub server: Server,
+    /// `[security_txt]`
+    pub security_txt: SecurityTxt,
+    /// `[sla]`
+    pub sla: Sla,
+    /// `[disclosure]`
+    pub disclosure: Disclosure,
+}
+
+/// Where and as what the server is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// The public base URL (used in security.txt); defaults to `http://<bind>`.
+    pub public_url: Option<String>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+        }
+    }
+}
+
+/// RFC 9116 fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityTxt {
+    /// `Contact:` lines (mailto: or https: URIs).
+    pub contact: Vec<String>,
+    /// `Policy:` URL.
+    pub policy: Option<String>,
+    /// `Preferred-Languages:`.
+    pub preferred_languages: String,
+    /// `Expires:` is this many days from the time of the request.
+    pub expires_days: u16,
+}
+
+impl Default for SecurityTxt {
+    fn default() -> Self {
+        Self {
+            contact: vec!["mailto:security@example.org".into()],
+            policy: None,
+            preferred_languages: "en".into(),
+            expires_days: 180,
+        }
+    }
+}
+
+/// Service levels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sla {
+    /// Hours to acknowledge a report.
+    pub acknowledge_hours: u16,
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Self {
+            acknowledge_hours: 24,
+        }
+    }
+}
+
+/// Disclosure slots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Disclosure {
+    /// Hour of day (UTC) of the disclosure slot.
+    pub hour_utc: i8,
+    /// UTC dates on which nothing is disclosed.
+    pub holidays: Vec<jiff::civil::Date>,
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        Self {
+            hour_utc: 16,
+            holidays: Vec::new(),
+        }
+    }
+}
+
+/// The file written on first start: every setting, commented, at its default.
+pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is shown at its default; uncomment to change.
+
+[server]
+# Address to listen on (`embargo serve --bind` overrides it).
+# bind = "127.0.0.1:8080"
+# Public base URL, used in security.txt. Defaults to http://<bind>.
+# public_url = "https://security.example.org"
+
+[security_txt]
+# RFC 9116 fields served at /.well-known/security.txt. Set your real contact.
+# contact = ["mailto:security@example.org"]
+# policy = "https://example.org/security-policy"
+# preferred_languages = "en"
+# Expires is this many days after each request.
+# expires_days = 180
+
+[sla]
+# Hours within which every report is acknowledged (SPEC-11: 24).
+# acknowledge_hours = 24
+
+[disclosure]
+# Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.
+# hour_utc = 16
+# holidays = ["2026-12-24", "2026-12-31"]
+"#;
+
+impl Config {
+    /// Parses and checks the file's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if !(0..24).contains(&config.disclosure.hour_utc) {
+            return Err(format!(
+                "disclosure.hour_utc must be 0 to 23, not {}",
+                config.disclosure.hour_utc
+            ));
+        }
+        if config.security_txt.contact.is_empty() {
+            return Err("security_txt.contact needs at least one mailto: or https: URI".into());
+        }
+        for c in &config.security_txt.contact {
+            if !(c.starts_with("mailto:") || c.starts_with("https://") || c.starts_with("tel:")) {
+                return Err(format!(
+                    "security_txt.contact `{c}` must be a mailto:, https: or tel: URI"
+                ));
+            }
+        }
+        if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
+            return Err(
+                "security_txt.expires_days must be 1 to 365 (RFC 9116 advises under a year)".into(),
+            );
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_file_parses_to_the_defaults() {
+        let c = Config::parse(DEFAULT_FILE).unwrap();
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.sla.acknowledge_hours, 24);
+    }
+
+    #[test]
+    fn bad_files_say_what_is_wrong() {
+        assert!(
+            Config::parse("[sla]\nacknowledge_hours = \"soon\"")
+                .unwrap_err()
+                .contains("invalid type")
+        );
+        assert!(
+            Config::parse("[slaa]")
+                .unwrap_err()
+                .contains("unknown field")
+        );
+        assert!(
+            Config::parse("[disclosure]\nhour_utc = 25")
+                .unwrap_err()
+                .contains("0 to 23")
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! The data directory: created complete on first start, checked on every start.
+
+use std::path::{Path, PathBuf};
+
+use embargo_pgp::IntakeKey;
+use embargo_store::Store;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{Clock, Config, ServerError, config::DEFAULT_FILE};
+
+const CONFIG: &str = "embargo.toml";
+const KEY: &str = "intake-key.asc";
+const DB: &str = "embargo.db";
+
+pub(crate) struct Prepared {
+    pub config: Config,
+    pub store: Store,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub first_token: Option<String>,
+}
+
+fn dir_err(dir: &Path, problem: impl Into<String>) -> ServerError {
+    ServerError::DataDir {
+        dir: dir.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// SHA-256 of an API token, as stored.
+pub(crate) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError> {
+    let fresh = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(dir_err(dir, format!("cannot be read: {e}"))),
+    };
+    if fresh {
+        create(dir).await?;
+    }
+    let missing: Vec<&str> = [CONFIG, KEY, DB]
+        .into_iter()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if !missing.is_empty() {
+        return Err(dir_err(
+            dir,
+            format!(
+                "{} missing; this is not a complete embargo data directory (restore it from backup, or point --data-dir at an empty or new directory to start afresh)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let config_path = dir.join(CONFIG);
+    let text = std::fs::read_to_string(&config_path).map_err(|e| ServerError::Config {
+        path: config_path.clone(),
+        problem: e.to_string(),
+    })?;
+    let config = Config::parse(&text).map_err(|problem| ServerError::Config {
+        path: config_path,
+        problem,
+    })?;
+    let armored =
+        std::fs::read_to_string(dir.join(KEY)).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
+    let key = IntakeKey::from_armored_secret(&armored)
+        .map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
+    let public_key = key
+        .to_armored_public()
+        .map_err(|e| dir_err(dir, e.to_string()))?;
+    let store = Store::open(&dir.join(DB), false).await?;
+    let first_token = if fresh {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("emb_{}", hex::encode(bytes));
+        store
+            .add_api_token(&token_hash(&token), "admin", clock.now())
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(Prepared {
+        config,
+        store,
+        public_key,
+        fingerprint: key.fingerprint(),
+        first_token,
+    })
+}
+
+async fn create(dir: &Path) -> Result<(), ServerError> {
+    std::fs::create_dir_all(dir).map_err(|e| dir_err(dir, format!("cannot be created: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| dir_err(dir, e.to_string()))?;
+    }
+    let path = |f: &str| -> PathBuf { dir.join(f) };
+    std::fs::write(path(CONFIG), DEFAULT_FILE)
+        .map_err(|e| dir_err(dir, format!("{CONFIG}: {e}")))?;
+    let key = IntakeKey::generate("embargo intake key").map_err(|e| dir_err(dir, e.to_string()))?;
+    let armored = key
+        .to_armored_secret()
+        .map_err(|e| dir_err(dir, e.to_string()))?;
+    write_private(&path(KEY), &armored).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
+    Store::open(&path(DB), true).await?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Routes. Public: health, security.txt, the intake key. API: bearer-token auth.
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{FromRequestParts, State},
+    http::{HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use jiff::SignedDuration;
+use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
+
+use crate::{AppState, datadir::token_hash};
+
+type Shared = Arc<AppState>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/.well-known/security.txt", get(security_txt))
+        .route("/pgp-key.txt", get(public_key))
+        .route("/api/v1/whoami", get(whoami))
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+fn base_url(state: &AppState) -> String {
+    state
+        .config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.config.server.bind))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// RFC 9116: Contact, Expires, Encryption, Policy, Preferred-Languages, Canonical.
+async fn security_txt(State(state): State<Shared>) -> Response {
+    let cfg = &state.config.security_txt;
+    let base = base_url(&state);
+    let expires = state
+        .clock
+        .now()
+        .saturating_add(SignedDuration::from_hours(i64::from(cfg.expires_days) * 24))
+        .unwrap_or(jiff::Timestamp::MAX)
+        .round(jiff::Unit::Second)
+        .unwrap_or(jiff::Timestamp::MAX);
+    let mut body = String::new();
+    for c in &cfg.contact {
+        body.push_str(&format!("Contact: {c}\n"));
+    }
+    body.push_str(&format!("Expires: {expires}\n"));
+    body.push_str(&format!("Encryption: {base}/pgp-key.txt\n"));
+    if let Some(policy) = &cfg.policy {
+        body.push_str(&format!("Policy: {policy}\n"));
+    }
+    body.push_str(&format!(
+        "Preferred-Languages: {}\n",
+        cfg.preferred_languages
+    ));
+    body.push_str(&format!("Canonical: {base}/.well-known/security.txt\n"));
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn public_key(State(state): State<Shared>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pgp-keys".to_owned()),
+            (
+                header::HeaderName::from_static("x-key-fingerprint"),
+                state.fingerprint.clone(),
+            ),
+        ],
+        state.public_key.clone(),
+    )
+        .into_response()
+}
+
+/// A caller proven by a bearer token. Handlers that need a person take this.
+pub(crate) struct Principal {
+    person: String,
+}
+
+impl FromRequestParts<Shared> for Principal {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized = |message: &str| {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                Json(serde_json::json!({ "code": "unauthorized", "message": message })),
+            )
+                .into_response()
+        };
+        let Some(token) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return Err(unauthorized(
+                "send an API token as `Authorization: Bearer <token>`",
+            ));
+        };
+        match state
+            .store
+            .api_token_person(&token_hash(token.trim()))
+            .await
+        {
+            Ok(Some(person)) => Ok(Principal { person }),
+            Ok(None) => Err(unauthorized("the API token is not valid")),
+            Err(e) => {
+                tracing::error!(error = %e, "token lookup failed");
+                Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({ "code": "unavailable", "message": "try again" })),
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
+async fn whoami(principal: Principal) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "person": principal.person }))
+}

@@ -1,0 +1,241 @@
+//! `embargo serve` as an operator meets it: first start on an empty directory,
+//! the public endpoints, token auth, a restart, and broken data directories.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+struct Server {
+    child: Child,
+    url: String,
+    /// Everything the server printed after its URL line.
+    printed: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The admin token, if this start printed one. The server prints it before
+    /// it accepts connections, so call this after a request has succeeded.
+    fn token(&self) -> Option<String> {
+        let printed = self.printed.lock().unwrap();
+        let at = printed
+            .iter()
+            .position(|l| l.starts_with("first start: created"))?;
+        printed.get(at + 1).map(|l| l.trim().to_owned())
+    }
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("EMBARGO_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("embargo is serving on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&printed);
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let server = Server {
+        child,
+        url,
+        printed,
+    };
+    assert_eq!(get(&format!("{}/healthz", server.url), None).0, 200);
+    server
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, String, reqwest::header::HeaderMap) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, resp.text().await.unwrap(), headers)
+    })
+}
+
+#[test]
+fn first_start_serves_security_txt_key_and_api() {
+    // A directory that does not exist yet: the first start creates it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new-data");
+    let server = start(&dir);
+    let token = server
+        .token()
+        .expect("the first start prints an admin token");
+    assert!(token.starts_with("emb_") && token.len() == 68, "{token}");
+    for f in ["embargo.toml", "intake-key.asc", "embargo.db"] {
+        assert!(dir.join(f).is_file(), "{f} created");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("intake-key.asc"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the secret key is private to its owner");
+    }
+    let db = std::fs::read(dir.join("embargo.db")).unwrap();
+    assert!(
+        !db.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token is stored only hashed"
+    );
+
+    let (status, body, _) = get(&format!("{}/healthz", server.url), None);
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    let (status, body, headers) = get(&format!("{}/.well-known/security.txt", server.url), None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    let fields: Vec<&str> = body.lines().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "Contact",
+            "Expires",
+            "Encryption",
+            "Preferred-Languages",
+            "Canonical"
+        ]
+    );
+    let encryption = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Encryption: "))
+        .unwrap();
+    assert!(encryption.ends_with("/pgp-key.txt"), "{encryption}");
+
+    let (status, key, headers) = get(&format!("{}/pgp-key.txt", server.url), None);
+    assert_eq!(status, 200);
+    let fingerprint = headers["x-key-fingerprint"].to_str().unwrap().to_owned();
+    gpg_imports(&key, &fingerprint);
+
+    assert_eq!(get(&format!("{}/api/v1/whoami", server.url), None).0, 401);
+    assert_eq!(
+        get(&format!("{}/api/v1/whoami", server.url), Some("emb_wrong")).0,
+        401
+    );
+    let (status, body, _) = get(&format!("{}/api/v1/whoami", server.url), Some(&token));
+    assert_eq!((status, body.as_str()), (200, r#"{"person":"admin"}"#));
+    drop(server);
+
+    // A restart reuses everything and prints no new token.
+    let again = start(&dir);
+    assert_eq!(again.token(), None, "a restart prints no new token");
+    assert_eq!(
+        get(&format!("{}/api/v1/whoami", again.url), Some(&token)).0,
+        200
+    );
+    let (_, key_again, _) = get(&format!("{}/pgp-key.txt", again.url), None);
+    assert_eq!(key_again, key, "the intake key survives a restart");
+}
+
+/// GnuPG, as a reporter's client, imports the served key and sees the same fingerprint.
+fn gpg_imports(key: &str, fingerprint: &str) {
+    if Command::new("gpg").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the test command installs GnuPG"
+        );
+        eprintln!("skipping the GnuPG check: gpg is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("key.asc");
+    std::fs::write(&file, key).unwrap();
+    let out = Command::new("gpg")
+        .arg("--homedir")
+        .arg(home.path())
+        .args([
+            "--batch",
+            "--with-colons",
+            "--import-options",
+            "show-only",
+            "--import",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains(fingerprint), "gpg shows {listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("sub:") && l.contains(":e:")),
+        "an encryption subkey: {listing}"
+    );
+}
+
+#[test]
+fn broken_data_directories_fail_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory with something in it but no embargo files.
+    let stray = tmp.path().join("stray");
+    std::fs::create_dir(&stray).unwrap();
+    std::fs::write(stray.join("notes.txt"), "hello").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&stray)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("embargo.toml, intake-key.asc, embargo.db missing"),
+        "{err}"
+    );
+
+    // A corrupt configuration file.
+    let dir = tmp.path().join("data");
+    drop(start(&dir));
+    std::fs::write(
+        dir.join("embargo.toml"),
+        "[sla]\nacknowledge_hours = \"soon\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("embargo.toml") && err.contains("invalid type"),
+        "{err}"
+    );
+}
