@@ -1,1 +1,198 @@
-//! placeholder
+//! JSON wire types shared by the server and the CLI. Raw strings here; the
+//! server validates them into core types (two-stage: raw → validated).
+
+use serde::{Deserialize, Serialize};
+
+/// A report entered through the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewReport {
+    /// Project the report is about.
+    pub project: String,
+    /// One line.
+    pub title: String,
+    /// Description, reproduction steps, impact.
+    pub body: String,
+    /// Reporter's name, if given.
+    #[serde(default)]
+    pub reporter_name: Option<String>,
+    /// Reporter's email, if given.
+    #[serde(default)]
+    pub reporter_email: Option<String>,
+    /// Channel kind: api (default), forum, bounty, other, email, web, github.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// A typed link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReferenceWire {
+    /// OSV reference type.
+    pub kind: String,
+    /// URL.
+    pub url: String,
+}
+
+/// A typed credit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreditWire {
+    /// Name.
+    pub name: String,
+    /// OSV credit type.
+    pub kind: String,
+}
+
+/// Every case command, tagged by `command`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each variant mirrors the core command of the same name"
+)]
+pub enum CommandRequest {
+    Acknowledge {
+        message: String,
+    },
+    RequestInfo {
+        question: String,
+    },
+    InfoReceived {
+        note: String,
+    },
+    Triage {
+        reproduced: String,
+        notes: String,
+        #[serde(default)]
+        affected: Vec<String>,
+        #[serde(default)]
+        cvss_v31: Option<String>,
+        #[serde(default)]
+        cvss_v40: Option<String>,
+        #[serde(default)]
+        cwe: Option<String>,
+        tlp: String,
+    },
+    Reject {
+        reason: String,
+        #[serde(default)]
+        duplicate_of: Option<String>,
+        explanation: String,
+    },
+    Revalidate {
+        note: String,
+    },
+    AssignFixingTeam {
+        coordinator: String,
+        fixers: Vec<String>,
+    },
+    AddParticipant {
+        person: String,
+        role: String,
+    },
+    Defer {
+        reason: String,
+    },
+    Reopen {
+        note: String,
+    },
+    ProposeTimeline {
+        /// RFC 3339; absent means the next disclosure slot after the policy's lead time.
+        #[serde(default)]
+        disclose_at: Option<String>,
+    },
+    AcceptTimeline,
+    DeclineTimeline {
+        reason: String,
+    },
+    ReviseAdvisory {
+        base_revision: u32,
+        summary: String,
+        details: String,
+        #[serde(default)]
+        cve: Option<String>,
+        #[serde(default)]
+        mitigation: Option<String>,
+        #[serde(default)]
+        upgrade: Option<String>,
+        #[serde(default)]
+        references: Vec<ReferenceWire>,
+        #[serde(default)]
+        credits: Vec<CreditWire>,
+    },
+    OpenPrivateFork {
+        url: String,
+    },
+    ClosePrivateFork,
+    MarkFixReady,
+    RecordFact {
+        fact: String,
+    },
+    CompleteReleaseStep {
+        step: String,
+        #[serde(default)]
+        package: Option<String>,
+        #[serde(default)]
+        version: Option<String>,
+    },
+    Publish {
+        #[serde(default)]
+        without_fix: bool,
+    },
+    Close {
+        note: String,
+    },
+}
+
+/// A case as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaseView {
+    /// Id.
+    pub id: String,
+    /// Project.
+    pub project: String,
+    /// Title.
+    pub title: String,
+    /// The derived stage label.
+    pub stage: String,
+    /// Report handling state.
+    pub handling: String,
+    /// Embargo state.
+    pub embargo: String,
+    /// Agreed disclosure moment, while an embargo holds.
+    pub disclose_at: Option<String>,
+    /// When received.
+    pub received_at: String,
+    /// When the acknowledgement is (or was) due.
+    pub ack_due: String,
+    /// TLP label, once triaged.
+    pub tlp: Option<String>,
+    /// Advisory revision (0 before the first).
+    pub advisory_revision: u32,
+    /// Commands the case's state admits now.
+    pub allowed: Vec<String>,
+    /// Events folded.
+    pub version: u64,
+}
+
+/// One event of a case's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventView {
+    /// Position in the global log.
+    pub seq: i64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// Kind.
+    pub kind: String,
+    /// The event's content.
+    pub data: serde_json::Value,
+}
+
+/// An error body: a stable `code` and a message for people.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiError {
+    /// `not_found`, `invalid_input`, `not_allowed_now`, `conflict`, `unauthorized`, `internal`.
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+}

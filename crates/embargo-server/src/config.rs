@@ -86,6 +86,8 @@ pub struct Disclosure {
     pub hour_utc: i8,
     /// UTC dates on which nothing is disclosed.
     pub holidays: Vec<jiff::civil::Date>,
+    /// A proposed timeline without a date takes the first slot this many days ahead.
+    pub default_lead_days: u16,
 }
 
 impl Default for Disclosure {
@@ -93,6 +95,7 @@ impl Default for Disclosure {
         Self {
             hour_utc: 16,
             holidays: Vec::new(),
+            default_lead_days: 7,
         }
     }
 }
@@ -122,6 +125,8 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.
 # hour_utc = 16
 # holidays = ["2026-12-24", "2026-12-31"]
+# A timeline proposed without a date takes the first slot this many days ahead.
+# default_lead_days = 7
 "#;
 
 impl Config {

@@ -4,6 +4,7 @@
 //! configuration, intake key, admin API token) and serves the public
 //! endpoints. The `Clock` here is the only reader of the system time.
 
+mod api;
 mod clock;
 pub mod config;
 mod datadir;

@@ -7,12 +7,12 @@ use axum::{
     extract::{FromRequestParts, State},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use jiff::SignedDuration;
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
-use crate::{AppState, datadir::token_hash};
+use crate::{AppState, api, datadir::token_hash};
 
 type Shared = Arc<AppState>;
 
@@ -22,6 +22,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/.well-known/security.txt", get(security_txt))
         .route("/pgp-key.txt", get(public_key))
         .route("/api/v1/whoami", get(whoami))
+        .route("/api/v1/cases", get(api::list_cases).post(api::create_case))
+        .route("/api/v1/cases/{id}", get(api::get_case))
+        .route("/api/v1/cases/{id}/events", get(api::case_events))
+        .route("/api/v1/cases/{id}/commands", post(api::run_command))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -97,7 +101,7 @@ async fn public_key(State(state): State<Shared>) -> Response {
 
 /// A caller proven by a bearer token. Handlers that need a person take this.
 pub(crate) struct Principal {
-    person: String,
+    pub(crate) person: String,
 }
 
 impl FromRequestParts<Shared> for Principal {

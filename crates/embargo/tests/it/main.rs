@@ -7,6 +7,7 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod api;
 mod audit;
 mod cvss;
 mod serve;

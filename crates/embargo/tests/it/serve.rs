@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     /// Everything the server printed after its URL line.
     printed: Arc<Mutex<Vec<String>>>,
 }
@@ -22,7 +22,7 @@ impl Drop for Server {
 impl Server {
     /// The admin token, if this start printed one. The server prints it before
     /// it accepts connections, so call this after a request has succeeded.
-    fn token(&self) -> Option<String> {
+    pub(crate) fn token(&self) -> Option<String> {
         let printed = self.printed.lock().unwrap();
         let at = printed
             .iter()
@@ -31,7 +31,7 @@ impl Server {
     }
 }
 
-fn start(dir: &std::path::Path) -> Server {
+pub(crate) fn start(dir: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_embargo"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
