@@ -1,5 +1,7 @@
 //! The `embargo` command: one binary for every entry point.
 
+mod case_cli;
+
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,13 @@ enum Cmd {
         /// Vectors such as CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.
         vectors: Vec<String>,
     },
+    /// Work on cases through the server's API.
+    Case {
+        #[command(flatten)]
+        conn: case_cli::Conn,
+        #[command(subcommand)]
+        command: case_cli::CaseCmd,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -60,6 +69,7 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
         Cmd::Cvss { vectors } => cvss(vectors),
+        Cmd::Case { conn, command } => case(conn, command),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -98,6 +108,21 @@ fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("embargo serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn case(conn: case_cli::Conn, command: case_cli::CaseCmd) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(case_cli::run(conn, command, &mut std::io::stdout().lock())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("embargo case: {e:#}");
             ExitCode::FAILURE
         }
     }

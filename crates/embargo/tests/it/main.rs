@@ -9,5 +9,6 @@
 
 mod api;
 mod audit;
+mod cli;
 mod cvss;
 mod serve;

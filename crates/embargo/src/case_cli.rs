@@ -1,0 +1,426 @@
+//! `embargo case …`: the CLI over the JSON API. It builds `CommandRequest`s
+//! and sends them; the server decides. There is no second implementation.
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use embargo_api::{ApiError, CaseView, CommandRequest, EventView, NewReport};
+use serde::de::DeserializeOwned;
+
+/// Where the server is and who is calling.
+#[derive(Args)]
+pub struct Conn {
+    /// The server's base URL.
+    #[arg(
+        long,
+        env = "EMBARGO_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    server: String,
+    /// An API token (printed by `embargo serve` on first start).
+    #[arg(long, env = "EMBARGO_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+/// The case commands.
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// Enter a report received elsewhere (body from --body, --body-file, or stdin).
+    New {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        body: Option<String>,
+        #[arg(long)]
+        body_file: Option<std::path::PathBuf>,
+        #[arg(long)]
+        reporter_name: Option<String>,
+        #[arg(long)]
+        reporter_email: Option<String>,
+        /// api, forum, bounty, other, email, web, github.
+        #[arg(long, default_value = "other")]
+        channel: String,
+    },
+    /// Acknowledge a report (answers the reporter).
+    Ack {
+        id: String,
+        #[arg(
+            long,
+            default_value = "Thank you for your report. We have received it and will triage it."
+        )]
+        message: String,
+    },
+    /// Record triage: reproduction, affected ranges, CVSS, CWE, TLP.
+    Triage {
+        id: String,
+        /// yes, partly or no.
+        #[arg(long)]
+        reproduced: String,
+        #[arg(long)]
+        notes: String,
+        /// CLEAR, GREEN, AMBER, AMBER+STRICT or RED.
+        #[arg(long)]
+        tlp: String,
+        /// ECOSYSTEM:NAME:INTRODUCED..FIXED, repeatable.
+        #[arg(long)]
+        affected: Vec<String>,
+        /// A CVSS:3.1 or CVSS:4.0 vector, repeatable.
+        #[arg(long)]
+        cvss: Vec<String>,
+        #[arg(long)]
+        cwe: Option<String>,
+    },
+    /// Reject: duplicate, not-a-vulnerability, out-of-scope, not-reproducible or spam.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        duplicate_of: Option<String>,
+        #[arg(long)]
+        explanation: String,
+    },
+    /// Accept and assign the coordinator and fixing team.
+    Assign {
+        id: String,
+        #[arg(long)]
+        coordinator: String,
+        #[arg(long = "fixer", required = true)]
+        fixers: Vec<String>,
+    },
+    /// Propose, accept or decline the disclosure timeline.
+    Timeline {
+        id: String,
+        #[command(subcommand)]
+        action: TimelineCmd,
+    },
+    /// Write a new advisory revision.
+    Advisory {
+        id: String,
+        #[arg(long)]
+        summary: String,
+        #[arg(long)]
+        details: String,
+        #[arg(long)]
+        cve: Option<String>,
+        #[arg(long)]
+        mitigation: Option<String>,
+        #[arg(long)]
+        upgrade: Option<String>,
+        /// The revision this edit is based on (default: the current one).
+        #[arg(long)]
+        base_revision: Option<u32>,
+    },
+    /// Record the private fork's opening or removal.
+    Fork {
+        id: String,
+        #[command(subcommand)]
+        action: ForkCmd,
+    },
+    /// Record that the fix exists.
+    FixReady { id: String },
+    /// Tick a release-day step: merge_fix, patch_release, publish_packages, send_announcement.
+    Release {
+        id: String,
+        step: String,
+        #[arg(long)]
+        package: Option<String>,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Disclose: the advisory goes public and the embargo lifts.
+    Publish {
+        id: String,
+        /// Disclose without a released fix (the advisory must give a mitigation).
+        #[arg(long)]
+        without_fix: bool,
+    },
+    /// Close the case.
+    Close {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Show a case and its event timeline.
+    Show { id: String },
+    /// List cases.
+    List,
+}
+
+/// Timeline actions.
+#[derive(Subcommand)]
+pub enum TimelineCmd {
+    /// Propose a moment (RFC 3339), or the next disclosure slot after the policy's lead time.
+    Propose {
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Accept the proposal.
+    Accept,
+    /// Decline the proposal.
+    Decline {
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Fork actions.
+#[derive(Subcommand)]
+pub enum ForkCmd {
+    /// Record the fork.
+    Open {
+        #[arg(long)]
+        url: String,
+    },
+    /// Record its removal.
+    Close,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach embargo at {}", self.base))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .context("the server sent an unexpected response");
+        }
+        match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(err) => bail!("{} ({})", err.message, err.code),
+            Err(_) => bail!("the server answered {status}"),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> anyhow::Result<T> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    async fn command(&self, id: &str, cmd: CommandRequest) -> anyhow::Result<CaseView> {
+        self.post(&format!("/api/v1/cases/{id}/commands"), &cmd)
+            .await
+    }
+}
+
+/// Runs one case command and prints its result.
+pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    let token = conn.token.context(
+        "no API token: pass --token or set EMBARGO_TOKEN (embargo serve prints one on first start)",
+    )?;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: conn.server.trim_end_matches('/').to_owned(),
+        token,
+    };
+    use CommandRequest as R;
+    let (id, request) = match cmd {
+        CaseCmd::New {
+            project,
+            title,
+            body,
+            body_file,
+            reporter_name,
+            reporter_email,
+            channel,
+        } => {
+            let body = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                (None, None) => {
+                    let mut b = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut b)
+                        .context("reading the report body from stdin")?;
+                    b
+                }
+            };
+            let report = NewReport {
+                project,
+                title,
+                body,
+                reporter_name,
+                reporter_email,
+                channel: Some(channel),
+            };
+            let case: CaseView = client.post("/api/v1/cases", &report).await?;
+            writeln!(out, "{}", case.id)?;
+            return Ok(());
+        }
+        CaseCmd::Show { id } => {
+            let case: CaseView = client.get(&format!("/api/v1/cases/{id}")).await?;
+            let events: Vec<EventView> = client.get(&format!("/api/v1/cases/{id}/events")).await?;
+            print_case(out, &case)?;
+            writeln!(out, "\ntimeline:")?;
+            for e in events {
+                writeln!(out, "  #{:<5} {}  {:<24} {}", e.seq, e.at, e.kind, e.actor)?;
+            }
+            return Ok(());
+        }
+        CaseCmd::List => {
+            let cases: Vec<CaseView> = client.get("/api/v1/cases").await?;
+            for c in cases {
+                writeln!(out, "{}\t{}\t{}\t{}", c.id, c.stage, c.project, c.title)?;
+            }
+            return Ok(());
+        }
+        CaseCmd::Ack { id, message } => (id, R::Acknowledge { message }),
+        CaseCmd::Triage {
+            id,
+            reproduced,
+            notes,
+            tlp,
+            affected,
+            cvss,
+            cwe,
+        } => {
+            let (v4, v3): (Vec<String>, Vec<String>) =
+                cvss.into_iter().partition(|v| v.starts_with("CVSS:4"));
+            if v3.len() > 1 || v4.len() > 1 {
+                bail!("give at most one CVSS v3 and one CVSS v4 vector");
+            }
+            let cvss_v31 = v3.into_iter().next();
+            let cvss_v40 = v4.into_iter().next();
+            (
+                id,
+                R::Triage {
+                    reproduced,
+                    notes,
+                    affected,
+                    cvss_v31,
+                    cvss_v40,
+                    cwe,
+                    tlp,
+                },
+            )
+        }
+        CaseCmd::Reject {
+            id,
+            reason,
+            duplicate_of,
+            explanation,
+        } => (
+            id,
+            R::Reject {
+                reason,
+                duplicate_of,
+                explanation,
+            },
+        ),
+        CaseCmd::Assign {
+            id,
+            coordinator,
+            fixers,
+        } => (
+            id,
+            R::AssignFixingTeam {
+                coordinator,
+                fixers,
+            },
+        ),
+        CaseCmd::Timeline { id, action } => match action {
+            TimelineCmd::Propose { at } => (id, R::ProposeTimeline { disclose_at: at }),
+            TimelineCmd::Accept => (id, R::AcceptTimeline),
+            TimelineCmd::Decline { reason } => (id, R::DeclineTimeline { reason }),
+        },
+        CaseCmd::Advisory {
+            id,
+            summary,
+            details,
+            cve,
+            mitigation,
+            upgrade,
+            base_revision,
+        } => {
+            let base_revision = match base_revision {
+                Some(b) => b,
+                None => {
+                    client
+                        .get::<CaseView>(&format!("/api/v1/cases/{id}"))
+                        .await?
+                        .advisory_revision
+                }
+            };
+            let req = R::ReviseAdvisory {
+                base_revision,
+                summary,
+                details,
+                cve,
+                mitigation,
+                upgrade,
+                references: Vec::new(),
+                credits: Vec::new(),
+            };
+            (id, req)
+        }
+        CaseCmd::Fork { id, action } => match action {
+            ForkCmd::Open { url } => (id, R::OpenPrivateFork { url }),
+            ForkCmd::Close => (id, R::ClosePrivateFork),
+        },
+        CaseCmd::FixReady { id } => (id, R::MarkFixReady),
+        CaseCmd::Release {
+            id,
+            step,
+            package,
+            version,
+        } => (
+            id,
+            R::CompleteReleaseStep {
+                step,
+                package,
+                version,
+            },
+        ),
+        CaseCmd::Publish { id, without_fix } => (id, R::Publish { without_fix }),
+        CaseCmd::Close { id, note } => (id, R::Close { note }),
+    };
+    let case = client.command(&id, request).await?;
+    writeln!(out, "{}: {}", case.id, case.stage)?;
+    Ok(())
+}
+
+fn print_case(out: &mut impl std::io::Write, c: &CaseView) -> std::io::Result<()> {
+    writeln!(out, "{}  {}", c.id, c.title)?;
+    writeln!(out, "project:   {}", c.project)?;
+    writeln!(
+        out,
+        "stage:     {} (handling {}, embargo {})",
+        c.stage, c.handling, c.embargo
+    )?;
+    if let Some(at) = &c.disclose_at {
+        writeln!(out, "disclose:  {at}")?;
+    }
+    if let Some(tlp) = &c.tlp {
+        writeln!(out, "tlp:       {tlp}")?;
+    }
+    writeln!(
+        out,
+        "received:  {} (acknowledge by {})",
+        c.received_at, c.ack_due
+    )?;
+    writeln!(out, "advisory:  revision {}", c.advisory_revision)?;
+    writeln!(out, "next:      {}", c.allowed.join(", "))
+}

@@ -1,0 +1,193 @@
+//! `embargo case …` against a running server: one case through SPEC-11's
+//! steps with the CLI alone, and the CLI's errors.
+
+use std::process::{Command, Output};
+
+use crate::serve::start;
+
+fn cli(url: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .arg("case")
+        .args(args)
+        .env("EMBARGO_SERVER", url)
+        .env("EMBARGO_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+fn ok(url: &str, token: &str, args: &[&str]) -> String {
+    let out = cli(url, token, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn one_case_through_every_step_with_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(&tmp.path().join("data"));
+    let (url, token) = (server.url.clone(), server.token().unwrap());
+    let run = |args: &[&str]| ok(&url, &token, args);
+
+    let id = run(&[
+        "new",
+        "--project",
+        "numpy",
+        "--title",
+        "Heap overflow in loadtxt",
+        "--body",
+        "PoC: ...",
+        "--channel",
+        "forum",
+    ]);
+    let id = id.trim();
+    assert!(id.starts_with("EMB-"), "{id}");
+
+    let steps: &[&[&str]] = &[
+        // 1. acknowledge
+        &["ack", id],
+        // 2. triage
+        &[
+            "triage",
+            id,
+            "--reproduced",
+            "yes",
+            "--notes",
+            "Reproduced",
+            "--tlp",
+            "amber+strict",
+            "--affected",
+            "PyPI:numpy:0..1.26.4",
+            "--cvss",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H",
+            "--cvss",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            "--cwe",
+            "CWE-122",
+        ],
+        // 3. fixing team
+        &[
+            "assign",
+            id,
+            "--coordinator",
+            "cora@example.org",
+            "--fixer",
+            "fred@example.org",
+        ],
+        // 4. timeline
+        &["timeline", id, "propose"],
+        &["timeline", id, "accept"],
+        // 5. advisory and CVE
+        &[
+            "advisory",
+            id,
+            "--summary",
+            "Heap overflow in numpy.loadtxt",
+            "--details",
+            "A crafted file overflows a buffer.",
+            "--cve",
+            "CVE-2026-12345",
+        ],
+        // 6. private fork
+        &[
+            "fork",
+            id,
+            "open",
+            "--url",
+            "https://git.example.org/numpy-fix",
+        ],
+        &["fix-ready", id],
+        // 7. release day
+        &["release", id, "merge_fix"],
+        &[
+            "release",
+            id,
+            "patch_release",
+            "--package",
+            "numpy",
+            "--version",
+            "1.26.4",
+        ],
+        &["release", id, "publish_packages"],
+        &["publish", id],
+        &["release", id, "send_announcement"],
+        &["fork", id, "close"],
+        // 8. retrospective and close
+        &["close", id, "--note", "Retrospective written"],
+    ];
+    let mut stages = Vec::new();
+    for step in steps {
+        let line = run(step);
+        stages.push(line.trim().rsplit(": ").next().unwrap().to_owned());
+    }
+    assert_eq!(
+        stages.join(" → "),
+        "acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed"
+    );
+
+    let show = run(&["show", id]);
+    assert!(
+        show.contains("stage:     closed (handling closed, embargo exited)"),
+        "{show}"
+    );
+    assert!(show.contains("tlp:       TLP:AMBER+STRICT"), "{show}");
+    for kind in [
+        "report_received",
+        "acknowledged",
+        "triaged",
+        "fixing_team_assigned",
+        "timeline_accepted",
+        "advisory_revised",
+        "fork_opened",
+        "release_step_completed",
+        "published",
+        "embargo_exited",
+        "closed",
+    ] {
+        assert!(show.contains(kind), "timeline lacks {kind}:\n{show}");
+    }
+    assert!(run(&["list"]).starts_with(id));
+}
+
+#[test]
+fn cli_errors_are_clear_and_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(&tmp.path().join("data"));
+    let token = server.token().unwrap();
+    let id = ok(
+        &server.url,
+        &token,
+        &["new", "--project", "p", "--title", "t", "--body", "b"],
+    );
+    let id = id.trim();
+
+    let out = cli(&server.url, &token, &["publish", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "embargo case: cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, record_fact (not_allowed_now)\n"
+    );
+
+    let out = cli(&server.url, "emb_wrong", &["show", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the API token is not valid (unauthorized)")
+    );
+
+    let out = cli("http://127.0.0.1:9", &token, &["show", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach embargo at http://127.0.0.1:9")
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["case", "show", id])
+        .env_remove("EMBARGO_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no API token"));
+}
