@@ -24,7 +24,7 @@ pub struct Config {
 pub struct Server {
     /// Address to listen on.
     pub bind: SocketAddr,
-    /// The public base URL (used in security.txt); defaults to `http://<bind>`.
+    /// The public base URL (used in security.txt); defaults to the address bound.
     pub public_url: Option<String>,
 }
 
@@ -106,7 +106,7 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 [server]
 # Address to listen on (`embargo serve --bind` overrides it).
 # bind = "127.0.0.1:8080"
-# Public base URL, used in security.txt. Defaults to http://<bind>.
+# Public base URL, used in security.txt. Defaults to http://<the address bound>.
 # public_url = "https://security.example.org"
 
 [security_txt]

@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub fingerprint: String,
     pub store: embargo_store::Store,
     pub clock: Clock,
+    /// The address actually bound (the default public URL).
+    pub local_addr: SocketAddr,
 }
 
 /// Prepares the data directory, then serves until Ctrl-C. `announce` receives
@@ -97,6 +99,7 @@ pub async fn serve(
         fingerprint: prepared.fingerprint,
         store: prepared.store,
         clock,
+        local_addr: addr,
     });
     axum::serve(listener, router::router(state))
         .with_graceful_shutdown(async {

@@ -52,7 +52,7 @@ fn base_url(state: &AppState) -> String {
         .server
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", state.config.server.bind))
+        .unwrap_or_else(|| format!("http://{}", state.local_addr))
         .trim_end_matches('/')
         .to_owned()
 }

@@ -132,7 +132,19 @@ fn first_start_serves_security_txt_key_and_api() {
         .lines()
         .find_map(|l| l.strip_prefix("Encryption: "))
         .unwrap();
-    assert!(encryption.ends_with("/pgp-key.txt"), "{encryption}");
+    assert_eq!(
+        encryption,
+        format!("{}/pgp-key.txt", server.url),
+        "points at the address served"
+    );
+    let canonical = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Canonical: "))
+        .unwrap();
+    assert_eq!(
+        canonical,
+        format!("{}/.well-known/security.txt", server.url)
+    );
 
     let (status, key, headers) = get(&format!("{}/pgp-key.txt", server.url), None);
     assert_eq!(status, 200);
