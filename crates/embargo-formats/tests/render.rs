@@ -1,0 +1,222 @@
+//! The announcement, retrospective and OSV record of one case carried through
+//! every step at fixed times, snapshot-tested; the OSV record validates
+//! against the official schema (read from ../shared/data, never copied).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use embargo_core::{
+    Case, CaseId, Command, PersonId, PublishMode, Timestamp,
+    advisory::{AdvisoryDraft, Credit, Reference},
+    affected::AffectedPackage,
+    cvss::Cvss,
+    decide, decide_new,
+    event::{Assessment, Channel, Event, ReleaseStep, Report, Reproduction},
+    sla::AckPolicy,
+    tlp::Tlp,
+};
+use embargo_formats::{announcement, osv, retrospective};
+
+fn disclosed_case() -> (Case, Vec<Event>) {
+    let t0: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
+    let at = |h: i64| t0 + jiff::SignedDuration::from_hours(h);
+    let srt = PersonId::new("sara@example.org").unwrap();
+    let report = Report {
+        project: "numpy".into(),
+        title: "Heap overflow in loadtxt".into(),
+        body: "PoC attached".into(),
+        reporter_name: Some("Ada".into()),
+        reporter_email: None,
+        channel: Channel::Email,
+    };
+    let mut log = decide_new(report, &PersonId::new("intake").unwrap(), t0).unwrap();
+    let mut case = Case::from_events(CaseId::from_parts(2026, 42), &log).unwrap();
+    let steps = vec![
+        (
+            5,
+            Command::Acknowledge {
+                message: "Thanks".into(),
+            },
+        ),
+        (
+            30,
+            Command::Triage {
+                assessment: Assessment {
+                    reproduced: Reproduction::Yes,
+                    notes: "Reproduced".into(),
+                    affected: vec![AffectedPackage::parse("PyPI:numpy:1.22.0..1.26.4").unwrap()],
+                    cvss_v31: Some(
+                        Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H").unwrap(),
+                    ),
+                    cvss_v40: Some(
+                        Cvss::parse(
+                            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                        )
+                        .unwrap(),
+                    ),
+                    cwe: Some("CWE-122".parse().unwrap()),
+                    tlp: Tlp::AmberStrict,
+                },
+            },
+        ),
+        (
+            40,
+            Command::AssignFixingTeam {
+                coordinator: srt.clone(),
+                fixers: vec![PersonId::new("fred@example.org").unwrap()],
+            },
+        ),
+        (
+            41,
+            Command::ProposeTimeline {
+                disclose_at: "2026-03-19T16:00:00Z".parse().unwrap(),
+            },
+        ),
+        (42, Command::AcceptTimeline),
+        (
+            50,
+            Command::ReviseAdvisory {
+                base_revision: 0,
+                draft: AdvisoryDraft {
+                    summary: "Heap overflow in numpy.loadtxt".into(),
+                    details: "A crafted text file makes `loadtxt` write past a buffer.".into(),
+                    cve: Some("CVE-2026-12345".parse().unwrap()),
+                    mitigation: Some("Do not pass untrusted files to `loadtxt`.".into()),
+                    upgrade: Some("pip install --upgrade 'numpy>=1.26.4'".into()),
+                    references: vec![Reference {
+                        kind: "FIX".into(),
+                        url: "https://github.com/numpy/numpy/commit/abc123".into(),
+                    }],
+                    credits: vec![Credit {
+                        name: "Ada".into(),
+                        kind: "FINDER".into(),
+                    }],
+                },
+            },
+        ),
+        (
+            60,
+            Command::OpenPrivateFork {
+                url: "https://git.example.org/numpy-fix".into(),
+            },
+        ),
+        (200, Command::MarkFixReady),
+        (
+            391,
+            Command::CompleteReleaseStep {
+                step: ReleaseStep::MergeFix,
+            },
+        ),
+        (
+            392,
+            Command::CompleteReleaseStep {
+                step: ReleaseStep::PatchRelease {
+                    package: "numpy".into(),
+                    version: "1.26.4".into(),
+                },
+            },
+        ),
+        (
+            393,
+            Command::CompleteReleaseStep {
+                step: ReleaseStep::PublishPackages,
+            },
+        ),
+        (
+            415,
+            Command::Publish {
+                mode: PublishMode::WithFix,
+            },
+        ),
+    ];
+    for (h, command) in steps {
+        let events = decide(&case, command, &srt, at(h)).unwrap();
+        for e in &events {
+            case.apply(e).unwrap();
+        }
+        log.extend(events);
+    }
+    (case, log)
+}
+
+#[test]
+fn announcement_follows_spec_11() {
+    let (case, _) = disclosed_case();
+    let text = announcement::render(&case, announcement::DEFAULT_TEMPLATE).unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_broken_template_is_a_clear_error() {
+    let (case, _) = disclosed_case();
+    let err = announcement::render(&case, "{{ no_such_field }}").unwrap_err();
+    assert!(err.to_string().starts_with("template error"), "{err}");
+    let err = announcement::render(
+        &case,
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("fuel"),
+        "a runaway template is stopped: {err}"
+    );
+}
+
+#[test]
+fn retrospective_from_the_log() {
+    let (case, log) = disclosed_case();
+    insta::assert_snapshot!(retrospective::render(&case, &log, AckPolicy::default()));
+}
+
+#[test]
+fn osv_record_validates_against_the_official_schema() {
+    let (case, _) = disclosed_case();
+    let record = osv::to_osv(&case, "2026-03-19T16:00:00Z".parse().unwrap()).unwrap();
+    insta::assert_json_snapshot!(record);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/schemas/osv/osv_schema.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is required in CI",
+            path.display()
+        );
+        return;
+    };
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&record)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // And a broken record is caught, so the check above can fail.
+    let mut broken = record.clone();
+    broken["affected"][0]["ranges"][0]["type"] = serde_json::json!("NOT_A_TYPE");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn no_advisory_yet_is_a_clear_error() {
+    let report = Report {
+        project: "p".into(),
+        title: "t".into(),
+        body: "b".into(),
+        reporter_name: None,
+        reporter_email: None,
+        channel: Channel::Web,
+    };
+    let log = decide_new(
+        report,
+        &PersonId::new("x").unwrap(),
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    let case = Case::from_events(CaseId::from_parts(2026, 1), &log).unwrap();
+    let err = osv::to_osv(&case, "2026-01-02T00:00:00Z".parse().unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), "case EMB-2026-000001 has no advisory yet");
+}
