@@ -451,3 +451,72 @@ fn to_command(
         R::Close { note } => Command::Close { note },
     })
 }
+
+async fn case_and_events(
+    state: &AppState,
+    id: &str,
+) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
+    let id = parse_case_id(id)?;
+    let case = state.store.case(&id).await?;
+    let events = state
+        .store
+        .events(&id)
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    Ok((case, events))
+}
+
+fn not_ready(e: embargo_formats::FormatError) -> Failure {
+    match e {
+        embargo_formats::FormatError::NotReady(m) => Failure::Invalid(m),
+        other => Failure::Internal(other.to_string()),
+    }
+}
+
+fn text(content_type: &'static str, body: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+pub(crate) async fn announcement(
+    State(state): State<Shared>,
+    _principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let (case, _) = case_and_events(&state, &id).await?;
+    let body = embargo_formats::announcement::render(
+        &case,
+        embargo_formats::announcement::DEFAULT_TEMPLATE,
+    )
+    .map_err(not_ready)?;
+    Ok(text("text/plain; charset=utf-8", body))
+}
+
+pub(crate) async fn retrospective(
+    State(state): State<Shared>,
+    _principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let (case, events) = case_and_events(&state, &id).await?;
+    let policy = AckPolicy {
+        within: jiff::SignedDuration::from_hours(i64::from(state.config.sla.acknowledge_hours)),
+    };
+    Ok(text(
+        "text/markdown; charset=utf-8",
+        embargo_formats::retrospective::render(&case, &events, policy),
+    ))
+}
+
+pub(crate) async fn export_osv(
+    State(state): State<Shared>,
+    _principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let (case, events) = case_and_events(&state, &id).await?;
+    // `modified` is the time of the case's latest event, so repeated exports are identical.
+    let modified = events.last().map_or(case.received_at, |e| e.at);
+    Ok(Json(
+        embargo_formats::osv::to_osv(&case, modified).map_err(not_ready)?,
+    ))
+}

@@ -26,6 +26,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}", get(api::get_case))
         .route("/api/v1/cases/{id}/events", get(api::case_events))
         .route("/api/v1/cases/{id}/commands", post(api::run_command))
+        .route("/api/v1/cases/{id}/announcement", get(api::announcement))
+        .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
+        .route("/api/v1/cases/{id}/export/osv", get(api::export_osv))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -145,6 +145,26 @@ pub enum CaseCmd {
         #[arg(long)]
         note: String,
     },
+    /// Render the SPEC-11 announcement (subject, CVEs with CVSS, am I vulnerable,
+    /// mitigation, upgrade, details). Sending comes with release-day scheduling.
+    Announce {
+        id: String,
+        /// Print the announcement instead of sending it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Render the retrospective drafted from the case's event log (Markdown).
+    Retrospective { id: String },
+    /// Export the advisory.
+    Export {
+        id: String,
+        /// Output format.
+        #[arg(long, value_parser = ["osv"])]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Show a case and its event timeline.
     Show { id: String },
     /// List cases.
@@ -200,6 +220,25 @@ impl Client {
                 .context("the server sent an unexpected response");
         }
         match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(err) => bail!("{} ({})", err.message, err.code),
+            Err(_) => bail!("the server answered {status}"),
+        }
+    }
+
+    async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach embargo at {}", self.base))?;
+        let status = resp.status();
+        let body = resp.text().await?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        match serde_json::from_str::<ApiError>(&body) {
             Ok(err) => bail!("{} ({})", err.message, err.code),
             Err(_) => bail!("the server answered {status}"),
         }
@@ -277,6 +316,47 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             writeln!(out, "\ntimeline:")?;
             for e in events {
                 writeln!(out, "  #{:<5} {}  {:<24} {}", e.seq, e.at, e.kind, e.actor)?;
+            }
+            return Ok(());
+        }
+        CaseCmd::Announce { id, dry_run } => {
+            if !dry_run {
+                bail!("sending announcements is not available yet; use --dry-run to render it");
+            }
+            write!(
+                out,
+                "{}",
+                client
+                    .get_text(&format!("/api/v1/cases/{id}/announcement"))
+                    .await?
+            )?;
+            return Ok(());
+        }
+        CaseCmd::Retrospective { id } => {
+            write!(
+                out,
+                "{}",
+                client
+                    .get_text(&format!("/api/v1/cases/{id}/retrospective"))
+                    .await?
+            )?;
+            return Ok(());
+        }
+        CaseCmd::Export {
+            id,
+            format,
+            out: file,
+        } => {
+            let body = client
+                .get_text(&format!("/api/v1/cases/{id}/export/{format}"))
+                .await?;
+            let value: serde_json::Value =
+                serde_json::from_str(&body).context("the server sent invalid JSON")?;
+            let pretty = serde_json::to_string_pretty(&value)? + "\n";
+            match file {
+                Some(f) => std::fs::write(&f, pretty)
+                    .with_context(|| format!("writing {}", f.display()))?,
+                None => write!(out, "{pretty}")?,
             }
             return Ok(());
         }

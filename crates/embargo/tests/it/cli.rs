@@ -150,6 +150,59 @@ fn one_case_through_every_step_with_the_cli() {
         assert!(show.contains(kind), "timeline lacks {kind}:\n{show}");
     }
     assert!(run(&["list"]).starts_with(id));
+
+    // The announcement, with the case's real values (no clock in it: snapshot).
+    insta::assert_snapshot!(run(&["announce", id, "--dry-run"]));
+    let refused = cli(&url, &token, &["announce", id]);
+    assert_eq!(refused.status.code(), Some(1));
+
+    let retro = run(&["retrospective", id]);
+    assert!(
+        retro.starts_with(&format!("# Retrospective: Heap overflow in loadtxt ({id})")),
+        "{retro}"
+    );
+    assert!(
+        retro.contains("- acknowledge: 0 h 0 min (policy 24 h: kept)"),
+        "{retro}"
+    );
+    assert!(
+        retro.contains("- cora@example.org (coordinator)")
+            && retro.contains("- fred@example.org (fixer)"),
+        "{retro}"
+    );
+
+    // OSV, to a file, valid against the official schema.
+    let file = tmp.path().join("advisory.json");
+    run(&[
+        "export",
+        id,
+        "--format",
+        "osv",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(record["id"], format!("x_{id}"));
+    assert_eq!(record["aliases"][0], "CVE-2026-12345");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/schemas/osv/osv_schema.json");
+    match std::fs::read_to_string(&schema) {
+        Ok(text) => {
+            let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&record)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is required in CI",
+            schema.display()
+        ),
+    }
 }
 
 #[test]
