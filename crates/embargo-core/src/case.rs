@@ -590,14 +590,6 @@ impl Case {
         self.advisory.last().map(|r| &r.draft)
     }
 
-    /// People with a given role.
-    pub fn people(&self, role: Role) -> impl Iterator<Item = &PersonId> {
-        self.participants
-            .iter()
-            .filter(move |p| p.role == role)
-            .map(|p| &p.person)
-    }
-
     /// The acknowledgement clock.
     pub fn ack_clock(&self, policy: AckPolicy) -> AckClock {
         AckClock::start(self.received_at, policy, self.acknowledged_at)

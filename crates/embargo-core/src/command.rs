@@ -14,7 +14,7 @@ use crate::{
         Report,
     },
     ids::{PersonId, required_text},
-    participant::{Participant, Role},
+    participant::Participant,
 };
 
 /// Whether a disclosure ships with a released fix.
@@ -528,12 +528,4 @@ pub fn decide(
         }
     };
     Ok(data.into_iter().map(ev).collect())
-}
-
-/// The role a person holds on a case, if any (first match).
-pub fn role_of(case: &Case, person: &PersonId) -> Option<Role> {
-    case.participants
-        .iter()
-        .find(|p| &p.person == person)
-        .map(|p| p.role)
 }

@@ -17,8 +17,6 @@ use embargo_core::{
     cvss::Cvss,
     event::{Assessment, Channel, RejectReason, Rejection, ReleaseStep, Report, Reproduction},
     participant::Participant,
-    sla::AckPolicy,
-    timeline::DisclosureRule,
 };
 use embargo_store::StoreError;
 use rand::RngCore;
@@ -100,9 +98,7 @@ fn parse_case_id(id: &str) -> Result<CaseId, Failure> {
 }
 
 fn view(state: &AppState, case: &Case) -> CaseView {
-    let policy = AckPolicy {
-        within: jiff::SignedDuration::from_hours(i64::from(state.config.sla.acknowledge_hours)),
-    };
+    let policy = state.config.ack_policy();
     CaseView {
         id: case.id.to_string(),
         project: case.report.project.clone(),
@@ -355,10 +351,7 @@ fn to_command(
                     .map_err(|e| invalid(format!("disclose_at `{s}`: {e}")))?,
                 None => {
                     let d = &state.config.disclosure;
-                    let rule = DisclosureRule {
-                        hour_utc: d.hour_utc,
-                        holidays: d.holidays.iter().copied().collect(),
-                    };
+                    let rule = state.config.disclosure_rule();
                     let after = now
                         .saturating_add(jiff::SignedDuration::from_hours(
                             i64::from(d.default_lead_days) * 24,
@@ -499,9 +492,7 @@ pub(crate) async fn retrospective(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let (case, events) = case_and_events(&state, &id).await?;
-    let policy = AckPolicy {
-        within: jiff::SignedDuration::from_hours(i64::from(state.config.sla.acknowledge_hours)),
-    };
+    let policy = state.config.ack_policy();
     Ok(text(
         "text/markdown; charset=utf-8",
         embargo_formats::retrospective::render(&case, &events, policy),

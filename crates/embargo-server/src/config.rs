@@ -130,6 +130,21 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 "#;
 
 impl Config {
+    /// The acknowledgement policy from `[sla]`.
+    pub fn ack_policy(&self) -> embargo_core::sla::AckPolicy {
+        embargo_core::sla::AckPolicy {
+            within: jiff::SignedDuration::from_hours(i64::from(self.sla.acknowledge_hours)),
+        }
+    }
+
+    /// The disclosure-slot rule from `[disclosure]`.
+    pub fn disclosure_rule(&self) -> embargo_core::timeline::DisclosureRule {
+        embargo_core::timeline::DisclosureRule {
+            hour_utc: self.disclosure.hour_utc,
+            holidays: self.disclosure.holidays.iter().copied().collect(),
+        }
+    }
+
     /// Parses and checks the file's text.
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;

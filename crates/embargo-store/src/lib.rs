@@ -48,14 +48,30 @@ pub enum StoreError {
     /// The writer task is gone (the store is shutting down).
     #[error("the store is shutting down")]
     Closed,
+    /// The batch this request was in failed to commit; nothing of it was written.
+    #[error("the write was rolled back, nothing was stored: {0}")]
+    RolledBack(String),
 }
 
-type Decide = Box<dyn FnOnce(Option<&Case>) -> Result<Vec<Event>, Refusal> + Send>;
+/// What a command decides: the events to append, or a refusal.
+type Decided = Result<Vec<Event>, Refusal>;
+
+/// What the writer is asked to do for one request.
+enum Job {
+    /// Start a case; `decide` sees no state.
+    Create {
+        case_id: CaseId,
+        decide: Box<dyn FnOnce() -> Decided + Send>,
+    },
+    /// Append to an existing case; `decide` sees its current state.
+    Execute {
+        case_id: CaseId,
+        decide: Box<dyn FnOnce(&Case) -> Decided + Send>,
+    },
+}
 
 struct Append {
-    case_id: CaseId,
-    create: bool,
-    decide: Decide,
+    job: Job,
     reply: oneshot::Sender<Result<Case, StoreError>>,
 }
 
@@ -96,13 +112,17 @@ impl Store {
         Ok(Self { pool, writer: tx })
     }
 
-    /// Starts a case with the events `decide` returns (it sees no case).
+    /// Starts a case with the events `decide` returns.
     pub async fn create(
         &self,
         case_id: CaseId,
         decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
     ) -> Result<Case, StoreError> {
-        self.send(case_id, true, Box::new(move |_| decide())).await
+        self.send(Job::Create {
+            case_id,
+            decide: Box::new(decide),
+        })
+        .await
     }
 
     /// Runs `decide` on the case's current state inside the writer and appends
@@ -112,31 +132,17 @@ impl Store {
         case_id: CaseId,
         decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
     ) -> Result<Case, StoreError> {
-        self.send(
+        self.send(Job::Execute {
             case_id,
-            false,
-            Box::new(move |case| match case {
-                Some(case) => decide(case),
-                None => Ok(Vec::new()),
-            }),
-        )
+            decide: Box::new(decide),
+        })
         .await
     }
 
-    async fn send(
-        &self,
-        case_id: CaseId,
-        create: bool,
-        decide: Decide,
-    ) -> Result<Case, StoreError> {
+    async fn send(&self, job: Job) -> Result<Case, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.writer
-            .send(Append {
-                case_id,
-                create,
-                decide,
-                reply,
-            })
+            .send(Append { job, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -321,65 +327,78 @@ async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreEr
 async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Append>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        let mut results = Vec::with_capacity(batch.len());
-        let outcome = apply_batch(&mut conn, &mut batch, &mut results).await;
-        match outcome {
-            Ok(()) => {
-                for (append, result) in batch.drain(..).zip(results) {
-                    let _ = append.reply.send(result);
+        let (replies, jobs): (Vec<_>, Vec<_>) = batch.drain(..).map(|a| (a.reply, a.job)).unzip();
+        match apply_batch(&mut conn, jobs).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "a batch of appends failed and was rolled back");
                 let msg = e.to_string();
-                for append in batch.drain(..) {
-                    let _ = append.reply.send(Err(StoreError::Corrupt(format!(
-                        "batch rolled back: {msg}"
-                    ))));
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::RolledBack(msg.clone())));
                 }
             }
         }
     }
 }
 
+fn fold_error(e: embargo_core::FoldError) -> StoreError {
+    // decide() produced events the fold refuses: a bug, reported for this
+    // request alone; the rest of the batch still commits.
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Applies each job in one transaction. A job's own failure (refusal, unknown
+/// case) is its result; only a database failure fails the whole batch.
 async fn apply_batch(
     conn: &mut SqliteConnection,
-    batch: &mut [Append],
-    results: &mut Vec<Result<Case, StoreError>>,
-) -> Result<(), StoreError> {
+    jobs: Vec<Job>,
+) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
     let mut tx = conn.begin().await?;
     let mut head = chain::head(&mut tx).await?;
-    for append in batch.iter_mut() {
-        let decide = std::mem::replace(&mut append.decide, Box::new(|_| Ok(Vec::new())));
-        let existing = load_case(&mut tx, &append.case_id).await?;
-        let result = match (&existing, append.create) {
-            (Some(_), true) => Err(StoreError::CaseExists(append.case_id.clone())),
-            (None, false) => Err(StoreError::NoSuchCase(append.case_id.clone())),
-            _ => match decide(existing.as_ref()) {
-                Err(refusal) => Err(StoreError::Refused(refusal)),
-                Ok(events) => {
-                    let case = match existing {
-                        Some(mut case) => {
-                            for e in &events {
-                                case.apply(e)
-                                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                            }
-                            case
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (case_id, outcome) = match job {
+            Job::Create { case_id, decide } => {
+                let outcome = if load_case(&mut tx, &case_id).await?.is_some() {
+                    Err(StoreError::CaseExists(case_id.clone()))
+                } else {
+                    decide().map_err(StoreError::from).and_then(|events| {
+                        let case =
+                            Case::from_events(case_id.clone(), &events).map_err(fold_error)?;
+                        Ok((case, events))
+                    })
+                };
+                (case_id, outcome)
+            }
+            Job::Execute { case_id, decide } => {
+                let outcome = match load_case(&mut tx, &case_id).await? {
+                    None => Err(StoreError::NoSuchCase(case_id.clone())),
+                    Some(mut case) => decide(&case).map_err(StoreError::from).and_then(|events| {
+                        for e in &events {
+                            case.apply(e).map_err(fold_error)?;
                         }
-                        None => Case::from_events(append.case_id.clone(), &events)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    };
-                    for e in &events {
-                        head = chain::append(&mut tx, &head, &append.case_id, e).await?;
-                    }
-                    project(&mut tx, &case).await?;
-                    Ok(case)
-                }
-            },
+                        Ok((case, events))
+                    }),
+                };
+                (case_id, outcome)
+            }
         };
-        results.push(result);
+        results.push(match outcome {
+            Ok((case, events)) => {
+                for e in &events {
+                    head = chain::append(&mut tx, &head, &case_id, e).await?;
+                }
+                project(&mut tx, &case).await?;
+                Ok(case)
+            }
+            Err(e) => Err(e),
+        });
     }
     chain::set_head(&mut tx, &head).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(results)
 }
