@@ -267,6 +267,8 @@ pub struct Case {
     pub rejection: Option<Rejection>,
     /// People on the case.
     pub participants: Vec<Participant>,
+    /// Requests to add people, oldest first.
+    pub addition_requests: Vec<AdditionRequest>,
     /// Every advisory revision, oldest first.
     pub advisory: Vec<AdvisoryRevision>,
     /// The private fork.
@@ -275,6 +277,42 @@ pub struct Case {
     pub release_steps: Vec<(ReleaseStep, Timestamp)>,
     /// Number of events folded.
     pub version: u64,
+}
+
+/// What an SRT member decided about an addition request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdditionDecision {
+    /// The person was added.
+    Approved,
+    /// The person was not added.
+    Declined {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A request to add someone to a case, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdditionRequest {
+    /// Its number on the case, from 1.
+    pub number: u32,
+    /// Who should join, as what.
+    pub participant: Participant,
+    /// Who asked.
+    pub requested_by: PersonId,
+    /// When.
+    pub requested_at: Timestamp,
+    /// Why.
+    pub reason: String,
+    /// Who decided, when, and what; `None` while pending.
+    pub decision: Option<(PersonId, Timestamp, AdditionDecision)>,
+}
+
+impl AdditionRequest {
+    /// Whether it still waits for a decision.
+    pub fn is_pending(&self) -> bool {
+        self.decision.is_none()
+    }
 }
 
 /// An event that cannot follow the state it was applied to: the log is
@@ -337,11 +375,59 @@ impl Case {
             assessment: None,
             rejection: None,
             participants: Vec::new(),
+            addition_requests: Vec::new(),
             advisory: Vec::new(),
             fork: None,
             release_steps: Vec::new(),
             version: 1,
         }
+    }
+
+    /// The TLP label that governs who sees the case. Before triage sets one,
+    /// a report is TLP:AMBER+STRICT: the SRT and the people on it.
+    pub fn tlp(&self) -> crate::tlp::Tlp {
+        self.assessment
+            .as_ref()
+            .map_or(crate::tlp::Tlp::AmberStrict, |a| a.tlp)
+    }
+
+    /// The role `person` holds on the case, the most responsible first.
+    pub fn role_of(&self, person: &PersonId) -> Option<Role> {
+        self.participants
+            .iter()
+            .filter(|p| &p.person == person)
+            .map(|p| p.role)
+            .min()
+    }
+
+    /// Whether a coordinator is named.
+    pub fn has_coordinator(&self) -> bool {
+        self.participants.iter().any(|p| p.role == Role::Coordinator)
+    }
+
+    /// A pending addition request by number.
+    pub fn pending_request(&self, number: u32) -> Option<&AdditionRequest> {
+        self.addition_requests
+            .iter()
+            .find(|r| r.number == number && r.is_pending())
+    }
+
+    fn decide_request(
+        &mut self,
+        number: u32,
+        event: &Event,
+        decision: AdditionDecision,
+    ) -> Result<(), &'static str> {
+        let request = self
+            .addition_requests
+            .iter_mut()
+            .find(|r| r.number == number)
+            .ok_or("no such addition request")?;
+        if request.decision.is_some() {
+            return Err("the addition request was already decided");
+        }
+        request.decision = Some((event.actor.clone(), event.at, decision));
+        Ok(())
     }
 
     /// Applies one event, refusing one that cannot follow the current state.
@@ -445,6 +531,38 @@ impl Case {
             EventData::ParticipantAdded { participant } => {
                 self.add_participant(participant.clone())
             }
+            EventData::AdditionRequested {
+                request,
+                participant,
+                reason,
+            } => {
+                if *request as usize != self.addition_requests.len() + 1 {
+                    return Err(fail(self, "addition requests are numbered in order"));
+                }
+                self.addition_requests.push(AdditionRequest {
+                    number: *request,
+                    participant: participant.clone(),
+                    requested_by: event.actor.clone(),
+                    requested_at: at,
+                    reason: reason.clone(),
+                    decision: None,
+                });
+            }
+            EventData::AdditionApproved { request } => {
+                self.decide_request(*request, event, AdditionDecision::Approved)
+                    .map_err(|why| fail(self, why))?;
+            }
+            EventData::AdditionDeclined { request, reason } => {
+                self.decide_request(
+                    *request,
+                    event,
+                    AdditionDecision::Declined {
+                        reason: reason.clone(),
+                    },
+                )
+                .map_err(|why| fail(self, why))?;
+            }
+            EventData::NoteAdded { .. } => {}
             EventData::Deferred { .. } => {
                 if !matches!(h, Handling::Valid | Handling::Accepted) {
                     return Err(fail(self, "only a valid or accepted case is deferred"));

@@ -63,6 +63,17 @@ pub enum Command {
     },
     /// Add someone (observer, SRT, fixer).
     AddParticipant { participant: Participant },
+    /// Ask the SRT to add someone (for those who may not add directly).
+    RequestAddition {
+        participant: Participant,
+        reason: String,
+    },
+    /// Approve a pending addition request: the person joins.
+    ApproveAddition { request: u32 },
+    /// Decline a pending addition request.
+    DeclineAddition { request: u32, reason: String },
+    /// Write an internal note (never shown to the reporter).
+    AddNote { text: String },
     /// Put aside.
     Defer { reason: String },
     /// Take up again.
@@ -122,6 +133,10 @@ kinds! {
     Revalidate => "revalidate",
     AssignFixingTeam => "assign_fixing_team",
     AddParticipant => "add_participant",
+    RequestAddition => "request_addition",
+    ApproveAddition => "approve_addition",
+    DeclineAddition => "decline_addition",
+    AddNote => "add_note",
     Defer => "defer",
     Reopen => "reopen",
     ProposeTimeline => "propose_timeline",
@@ -155,6 +170,10 @@ impl Command {
             Command::Revalidate { .. } => CommandKind::Revalidate,
             Command::AssignFixingTeam { .. } => CommandKind::AssignFixingTeam,
             Command::AddParticipant { .. } => CommandKind::AddParticipant,
+            Command::RequestAddition { .. } => CommandKind::RequestAddition,
+            Command::ApproveAddition { .. } => CommandKind::ApproveAddition,
+            Command::DeclineAddition { .. } => CommandKind::DeclineAddition,
+            Command::AddNote { .. } => CommandKind::AddNote,
             Command::Defer { .. } => CommandKind::Defer,
             Command::Reopen { .. } => CommandKind::Reopen,
             Command::ProposeTimeline { .. } => CommandKind::ProposeTimeline,
@@ -237,7 +256,10 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         K::Reject => matches!(h, H::Received | H::Acknowledged | H::Valid),
         K::Revalidate => h == H::Invalid,
         K::AssignFixingTeam => matches!(h, H::Valid | H::Accepted) && !published,
-        K::AddParticipant => open,
+        K::AddParticipant | K::RequestAddition | K::AddNote => open,
+        K::ApproveAddition | K::DeclineAddition => {
+            open && c.addition_requests.iter().any(|r| r.is_pending())
+        }
         K::Defer => matches!(h, H::Valid | H::Accepted) && !published,
         K::Reopen => h == H::Deferred,
         K::ProposeTimeline => {
@@ -375,6 +397,62 @@ pub fn decide(
                 )));
             }
             vec![EventData::ParticipantAdded { participant }]
+        }
+        Command::RequestAddition {
+            participant,
+            reason,
+        } => {
+            if case.role_of(&participant.person).is_some() {
+                return Err(invalid(format!(
+                    "{} is already on the case",
+                    participant.person
+                )));
+            }
+            if case
+                .addition_requests
+                .iter()
+                .any(|r| r.is_pending() && r.participant.person == participant.person)
+            {
+                return Err(invalid(format!(
+                    "a request to add {} is already waiting for the SRT",
+                    participant.person
+                )));
+            }
+            text("reason", &reason)?;
+            let request = u32::try_from(case.addition_requests.len())
+                .map_err(|_| invalid("too many requests".into()))?
+                + 1;
+            vec![EventData::AdditionRequested {
+                request,
+                participant,
+                reason,
+            }]
+        }
+        Command::ApproveAddition { request } => {
+            let Some(pending) = case.pending_request(request) else {
+                return Err(invalid(format!(
+                    "there is no pending addition request #{request}"
+                )));
+            };
+            let participant = pending.participant.clone();
+            let mut out = vec![EventData::AdditionApproved { request }];
+            if !case.participants.contains(&participant) {
+                out.push(EventData::ParticipantAdded { participant });
+            }
+            out
+        }
+        Command::DeclineAddition { request, reason } => {
+            if case.pending_request(request).is_none() {
+                return Err(invalid(format!(
+                    "there is no pending addition request #{request}"
+                )));
+            }
+            text("reason", &reason)?;
+            vec![EventData::AdditionDeclined { request, reason }]
+        }
+        Command::AddNote { text: note } => {
+            text("note", &note)?;
+            vec![EventData::NoteAdded { text: note }]
         }
         Command::Defer { reason } => {
             text("reason", &reason)?;

@@ -245,6 +245,32 @@ pub enum EventData {
         /// Who and as what.
         participant: Participant,
     },
+    /// Someone who may not add people directly asked for a person to be added.
+    AdditionRequested {
+        /// The request's number on this case, from 1.
+        request: u32,
+        /// Who should join, and as what.
+        participant: Participant,
+        /// Why, for the SRT member who decides.
+        reason: String,
+    },
+    /// An SRT member approved a request (a `participant_added` follows).
+    AdditionApproved {
+        /// Which request.
+        request: u32,
+    },
+    /// An SRT member declined a request.
+    AdditionDeclined {
+        /// Which request.
+        request: u32,
+        /// Why, for the person who asked.
+        reason: String,
+    },
+    /// An internal note: seen by the case's team, never by the reporter.
+    NoteAdded {
+        /// The note (Markdown).
+        text: String,
+    },
     /// Put aside.
     Deferred {
         /// Why.
@@ -318,6 +344,10 @@ impl EventData {
             EventData::Revalidated { .. } => "revalidated",
             EventData::FixingTeamAssigned { .. } => "fixing_team_assigned",
             EventData::ParticipantAdded { .. } => "participant_added",
+            EventData::AdditionRequested { .. } => "addition_requested",
+            EventData::AdditionApproved { .. } => "addition_approved",
+            EventData::AdditionDeclined { .. } => "addition_declined",
+            EventData::NoteAdded { .. } => "note_added",
             EventData::Deferred { .. } => "deferred",
             EventData::Reopened { .. } => "reopened",
             EventData::TimelineProposed { .. } => "timeline_proposed",

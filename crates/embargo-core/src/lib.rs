@@ -5,6 +5,7 @@
 //! `now` as a parameter. Serde derives here define the *event-log encoding*;
 //! JSON wire types for the API live in `embargo-api`.
 
+pub mod access;
 pub mod advisory;
 pub mod affected;
 pub mod case;

@@ -178,7 +178,7 @@ fn refusals_name_the_state_and_the_allowed_moves() {
             mode: PublishMode::WithFix,
         })
         .unwrap_err();
-    insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, record_fact");
+    insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, record_fact");
     let err = h
         .run(Command::Reject {
             rejection: Rejection {
@@ -293,11 +293,26 @@ fn arb_command() -> impl Strategy<Value = Command> {
             coordinator: person("cora"),
             fixers: vec![person(p)]
         }),
-        people.prop_map(|p| Command::AddParticipant {
+        people.clone().prop_map(|p| Command::AddParticipant {
             participant: Participant {
                 person: person(p),
                 role: Role::Observer
             }
+        }),
+        people.prop_map(|p| Command::RequestAddition {
+            participant: Participant {
+                person: person(p),
+                role: Role::Fixer
+            },
+            reason: "knows the code".into()
+        }),
+        (1u32..4).prop_map(|request| Command::ApproveAddition { request }),
+        (1u32..4).prop_map(|request| Command::DeclineAddition {
+            request,
+            reason: "not needed".into()
+        }),
+        Just(Command::AddNote {
+            text: "internal".into()
         }),
         Just(Command::Defer {
             reason: "later".into()
