@@ -88,6 +88,21 @@ pub enum CommandRequest {
         person: String,
         role: String,
     },
+    RequestAddition {
+        person: String,
+        role: String,
+        reason: String,
+    },
+    ApproveAddition {
+        request: u32,
+    },
+    DeclineAddition {
+        request: u32,
+        reason: String,
+    },
+    AddNote {
+        text: String,
+    },
     Defer {
         reason: String,
     },
@@ -195,4 +210,60 @@ pub struct ApiError {
     pub code: String,
     /// What went wrong and what to do.
     pub message: String,
+}
+
+/// `POST /api/v1/people`: invite someone (admins only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewPerson {
+    /// Handle: the name used on cases and in the log.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// `admin`, `srt` or `maintainer`.
+    pub role: String,
+}
+
+/// A person as the API shows them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonView {
+    /// Handle.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Organisation role.
+    pub role: String,
+    /// Whether they accepted their invitation.
+    pub active: bool,
+    /// Projects they maintain.
+    pub maintains: Vec<String>,
+}
+
+/// The answer to an invitation: the link, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// Handle invited.
+    pub id: String,
+    /// The one-time link to set a password (and a second factor).
+    pub invitation_url: String,
+}
+
+/// `POST /api/v1/projects` and the project view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectWire {
+    /// Name, as reports name it.
+    pub name: String,
+    /// Repository URLs.
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    /// Packages as `Ecosystem:name` (`PyPI:numpy`).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Supported release series.
+    #[serde(default)]
+    pub series: Vec<String>,
+    /// Maintainers' handles.
+    #[serde(default)]
+    pub maintainers: Vec<String>,
 }

@@ -186,6 +186,21 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in the order a case usually moves through them.
+    pub const ALL: [Stage; 11] = [
+        Stage::New,
+        Stage::Acknowledged,
+        Stage::Triaged,
+        Stage::Fixing,
+        Stage::FixReady,
+        Stage::Scheduled,
+        Stage::Released,
+        Stage::Disclosed,
+        Stage::Closed,
+        Stage::Rejected,
+        Stage::Deferred,
+    ];
+
     /// The label, e.g. `fix ready`.
     pub fn label(self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ use embargo_core::{
 use embargo_store::StoreError;
 use rand::RngCore;
 
-use crate::{AppState, router::Principal};
+use crate::{AppState, authz, router::Principal};
 
 type Shared = Arc<AppState>;
 
@@ -30,6 +30,8 @@ type Shared = Arc<AppState>;
 pub(crate) enum Failure {
     NotFound,
     Invalid(String),
+    /// The caller sees the case but may not do this.
+    Forbidden(String),
     Refused(Refusal),
     Internal(String),
 }
@@ -53,6 +55,7 @@ impl IntoResponse for Failure {
                 "no such case".to_owned(),
             ),
             Failure::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m),
+            Failure::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
             Failure::Refused(r @ Refusal::NotAllowedNow { .. }) => {
                 (StatusCode::CONFLICT, "not_allowed_now", r.to_string())
             }
@@ -88,15 +91,6 @@ fn invalid(e: impl std::fmt::Display) -> Failure {
     Failure::Invalid(e.to_string())
 }
 
-fn person(p: &Principal) -> Result<PersonId, Failure> {
-    PersonId::new(p.person.as_str()).map_err(|e| Failure::Internal(e.to_string()))
-}
-
-fn parse_case_id(id: &str) -> Result<CaseId, Failure> {
-    // A malformed id names no case the caller may see: 404, like any other.
-    CaseId::new(id).map_err(|_| Failure::NotFound)
-}
-
 fn view(state: &AppState, case: &Case) -> CaseView {
     let policy = state.config.ack_policy();
     CaseView {
@@ -124,7 +118,8 @@ pub(crate) async fn create_case(
     principal: Principal,
     Json(req): Json<NewReport>,
 ) -> Result<(StatusCode, Json<CaseView>), Failure> {
-    let actor = person(&principal)?;
+    let srt = authz::srt(&principal.0)?;
+    let actor = srt.0.id().clone();
     let name = req.channel.as_deref().unwrap_or("api");
     let channel = Channel::ALL
         .into_iter()
@@ -162,33 +157,28 @@ pub(crate) async fn create_case(
 
 pub(crate) async fn list_cases(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
 ) -> Result<Json<Vec<CaseView>>, Failure> {
-    let mut out = Vec::new();
-    for row in state.store.projection().await? {
-        let Some(id) = row.first() else { continue };
-        let case = state.store.case(&parse_case_id(id)?).await?;
-        out.push(view(&state, &case));
-    }
-    Ok(Json(out))
+    let cases = authz::visible_cases(&state, &principal.0).await?;
+    Ok(Json(cases.iter().map(|(c, _)| view(&state, c)).collect()))
 }
 
 pub(crate) async fn get_case(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, Failure> {
-    let case = state.store.case(&parse_case_id(&id)?).await?;
-    Ok(Json(view(&state, &case)))
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    Ok(Json(view(&state, access.case())))
 }
 
 pub(crate) async fn case_events(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<EventView>>, Failure> {
-    let id = parse_case_id(&id)?;
-    let events = state.store.events(&id).await?;
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    let events = state.store.events(&access.case().id).await?;
     if events.is_empty() {
         return Err(Failure::NotFound);
     }
@@ -214,16 +204,9 @@ pub(crate) async fn run_command(
     Path(id): Path<String>,
     Json(req): Json<CommandRequest>,
 ) -> Result<Json<CaseView>, Failure> {
-    let id = parse_case_id(&id)?;
-    let actor = person(&principal)?;
-    let now = state.clock.now();
-    let command = to_command(&state, req, now)?;
-    let case = state
-        .store
-        .execute(id, move |case| {
-            embargo_core::decide(case, command, &actor, now)
-        })
-        .await?;
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    let command = to_command(&state, req, state.clock.now())?;
+    let case = authz::run(&state, &access, command).await?;
     Ok(Json(view(&state, &case)))
 }
 
@@ -342,6 +325,20 @@ fn to_command(
                 role: role.parse().map_err(invalid)?,
             },
         },
+        R::RequestAddition {
+            person,
+            role,
+            reason,
+        } => Command::RequestAddition {
+            participant: Participant {
+                person: p(&person)?,
+                role: role.parse().map_err(invalid)?,
+            },
+            reason,
+        },
+        R::ApproveAddition { request } => Command::ApproveAddition { request },
+        R::DeclineAddition { request, reason } => Command::DeclineAddition { request, reason },
+        R::AddNote { text } => Command::AddNote { text },
         R::Defer { reason } => Command::Defer { reason },
         R::Reopen { note } => Command::Reopen { note },
         R::ProposeTimeline { disclose_at } => {
@@ -447,13 +444,14 @@ fn to_command(
 
 async fn case_and_events(
     state: &AppState,
+    principal: &Principal,
     id: &str,
 ) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
-    let id = parse_case_id(id)?;
-    let case = state.store.case(&id).await?;
+    let access = authz::open_case(state, &principal.0, id).await?;
+    let case = access.case().clone();
     let events = state
         .store
-        .events(&id)
+        .events(&case.id)
         .await?
         .into_iter()
         .map(|(_, e)| e)
@@ -474,10 +472,10 @@ fn text(content_type: &'static str, body: String) -> Response {
 
 pub(crate) async fn announcement(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let (case, _) = case_and_events(&state, &id).await?;
+    let (case, _) = case_and_events(&state, &principal, &id).await?;
     let body = embargo_formats::announcement::render(
         &case,
         embargo_formats::announcement::DEFAULT_TEMPLATE,
@@ -488,10 +486,10 @@ pub(crate) async fn announcement(
 
 pub(crate) async fn retrospective(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let (case, events) = case_and_events(&state, &id).await?;
+    let (case, events) = case_and_events(&state, &principal, &id).await?;
     let policy = state.config.ack_policy();
     Ok(text(
         "text/markdown; charset=utf-8",
@@ -501,13 +499,131 @@ pub(crate) async fn retrospective(
 
 pub(crate) async fn export_osv(
     State(state): State<Shared>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, Failure> {
-    let (case, events) = case_and_events(&state, &id).await?;
+    let (case, events) = case_and_events(&state, &principal, &id).await?;
     // `modified` is the time of the case's latest event, so repeated exports are identical.
     let modified = events.last().map_or(case.received_at, |e| e.at);
     Ok(Json(
         embargo_formats::osv::to_osv(&case, modified).map_err(not_ready)?,
+    ))
+}
+
+pub(crate) async fn invite_person(
+    State(state): State<Shared>,
+    principal: Principal,
+    Json(req): Json<embargo_api::NewPerson>,
+) -> Result<(StatusCode, Json<embargo_api::InvitationView>), Failure> {
+    let admin = authz::admin(&principal.0)?;
+    let id = PersonId::new(req.id.trim()).map_err(invalid)?;
+    let role = req.role.parse().map_err(invalid)?;
+    let inv =
+        crate::accounts::invite(&state, admin.0.id(), &id, &req.name, &req.email, role).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(embargo_api::InvitationView {
+            id: id.to_string(),
+            invitation_url: inv.url,
+        }),
+    ))
+}
+
+pub(crate) async fn list_people(
+    State(state): State<Shared>,
+    principal: Principal,
+) -> Result<Json<Vec<embargo_api::PersonView>>, Failure> {
+    authz::srt(&principal.0)?;
+    let projects = state.store.projects().await?;
+    Ok(Json(
+        state
+            .store
+            .people()
+            .await?
+            .into_iter()
+            .map(|p| embargo_api::PersonView {
+                maintains: projects
+                    .iter()
+                    .filter(|pr| pr.maintainers.contains(&p.id))
+                    .map(|pr| pr.name.clone())
+                    .collect(),
+                id: p.id.to_string(),
+                name: p.name,
+                role: p.role.name().to_owned(),
+                active: p.password_hash.is_some(),
+            })
+            .collect(),
+    ))
+}
+
+/// Checks a project's fields and that its maintainers have accounts.
+pub(crate) async fn project_from_wire(
+    state: &AppState,
+    req: embargo_api::ProjectWire,
+) -> Result<embargo_store::Project, Failure> {
+    embargo_core::ids::required_text("project name", &req.name, 200).map_err(invalid)?;
+    let clean = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let packages = clean(req.packages);
+    for p in &packages {
+        let Some((eco, name)) = p.split_once(':') else {
+            return Err(invalid(format!("package `{p}` is written Ecosystem:name")));
+        };
+        AffectedPackage::parse(&format!("{eco}:{name}:0..1")).map_err(invalid)?;
+    }
+    let mut maintainers = Vec::new();
+    for m in clean(req.maintainers) {
+        let id = PersonId::new(m.as_str()).map_err(invalid)?;
+        if state.store.person(id.as_str()).await?.is_none() {
+            return Err(invalid(format!("{id} has no account; invite them first")));
+        }
+        maintainers.push(id);
+    }
+    Ok(embargo_store::Project {
+        name: req.name.trim().to_owned(),
+        repositories: clean(req.repositories),
+        packages,
+        series: clean(req.series),
+        maintainers,
+    })
+}
+
+pub(crate) async fn put_project(
+    State(state): State<Shared>,
+    principal: Principal,
+    Json(req): Json<embargo_api::ProjectWire>,
+) -> Result<(StatusCode, Json<embargo_api::ProjectWire>), Failure> {
+    authz::admin(&principal.0)?;
+    let project = project_from_wire(&state, req).await?;
+    state.store.put_project(&project, state.clock.unix()).await?;
+    Ok((StatusCode::CREATED, Json(project_wire(project))))
+}
+
+fn project_wire(p: embargo_store::Project) -> embargo_api::ProjectWire {
+    embargo_api::ProjectWire {
+        name: p.name,
+        repositories: p.repositories,
+        packages: p.packages,
+        series: p.series,
+        maintainers: p.maintainers.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub(crate) async fn list_projects(
+    State(state): State<Shared>,
+    _principal: Principal,
+) -> Result<Json<Vec<embargo_api::ProjectWire>>, Failure> {
+    Ok(Json(
+        state
+            .store
+            .projects()
+            .await?
+            .into_iter()
+            .map(project_wire)
+            .collect(),
     ))
 }

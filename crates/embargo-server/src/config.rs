@@ -16,6 +16,8 @@ pub struct Config {
     pub sla: Sla,
     /// `[disclosure]`
     pub disclosure: Disclosure,
+    /// `[accounts]`
+    pub accounts: Accounts,
 }
 
 /// Where and as what the server is reached.
@@ -100,6 +102,37 @@ impl Default for Disclosure {
     }
 }
 
+/// Sign-in, sessions and invitations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Accounts {
+    /// Organisation roles that must enrol a TOTP second factor.
+    pub require_totp: Vec<String>,
+    /// Hours a session lasts.
+    pub session_hours: u16,
+    /// Days an invitation link stays valid.
+    pub invitation_days: u16,
+    /// Failed sign-ins allowed before each further attempt must wait.
+    pub free_failures: u16,
+    /// Seconds the first wait lasts; each further failure doubles it.
+    pub throttle_seconds: u32,
+    /// Failed sign-ins after which the account is locked until an admin unlocks it.
+    pub lock_after: u16,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            require_totp: vec!["admin".into(), "srt".into()],
+            session_hours: 12,
+            invitation_days: 7,
+            free_failures: 4,
+            throttle_seconds: 30,
+            lock_after: 10,
+        }
+    }
+}
+
 /// The file written on first start: every setting, commented, at its default.
 pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is shown at its default; uncomment to change.
 
@@ -127,6 +160,20 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # holidays = ["2026-12-24", "2026-12-31"]
 # A timeline proposed without a date takes the first slot this many days ahead.
 # default_lead_days = 7
+
+[accounts]
+# Organisation roles (admin, srt, maintainer) that must enrol a TOTP code.
+# require_totp = ["admin", "srt"]
+# Hours a web session lasts.
+# session_hours = 12
+# Days an invitation link stays valid.
+# invitation_days = 7
+# Failed sign-ins allowed before each further attempt must wait ...
+# free_failures = 4
+# ... this many seconds, doubling with each further failure ...
+# throttle_seconds = 30
+# ... until this many failures lock the account (an admin unlocks it).
+# lock_after = 10
 "#;
 
 impl Config {
@@ -143,6 +190,11 @@ impl Config {
             hour_utc: self.disclosure.hour_utc,
             holidays: self.disclosure.holidays.iter().copied().collect(),
         }
+    }
+
+    /// Whether people with this role must enrol TOTP.
+    pub fn totp_required(&self, role: embargo_core::access::OrgRole) -> bool {
+        self.accounts.require_totp.iter().any(|r| r == role.name())
     }
 
     /// Parses and checks the file's text.
@@ -163,6 +215,16 @@ impl Config {
                     "security_txt.contact `{c}` must be a mailto:, https: or tel: URI"
                 ));
             }
+        }
+        for role in &config.accounts.require_totp {
+            role.parse::<embargo_core::access::OrgRole>()
+                .map_err(|e| format!("accounts.require_totp: {e}"))?;
+        }
+        if config.accounts.lock_after <= config.accounts.free_failures {
+            return Err("accounts.lock_after must be larger than accounts.free_failures".into());
+        }
+        if config.accounts.session_hours == 0 || config.accounts.invitation_days == 0 {
+            return Err("accounts.session_hours and accounts.invitation_days must be at least 1".into());
         }
         if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
             return Err(

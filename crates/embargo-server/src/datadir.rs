@@ -18,7 +18,7 @@ pub(crate) struct Prepared {
     pub store: Store,
     pub public_key: String,
     pub fingerprint: String,
-    pub first_token: Option<String>,
+    pub first_admin_token: Option<String>,
 }
 
 fn dir_err(dir: &Path, problem: impl Into<String>) -> ServerError {
@@ -81,7 +81,7 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
         .to_armored_public()
         .map_err(|e| dir_err(dir, e.to_string()))?;
     let store = Store::open(&dir.join(DB), false).await?;
-    let first_token = if fresh {
+    let first_admin_token = if fresh {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("emb_{}", hex::encode(bytes));
@@ -97,7 +97,7 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
         store,
         public_key,
         fingerprint: key.fingerprint(),
-        first_token,
+        first_admin_token,
     })
 }
 

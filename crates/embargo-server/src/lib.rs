@@ -1,14 +1,18 @@
 //! The embargo server: the only crate that knows HTTP.
 //!
-//! `serve` prepares the data directory on first start (database, commented
-//! configuration, intake key, admin API token) and serves the public
-//! endpoints. The `Clock` here is the only reader of the system time.
+//! `bind` prepares the data directory on first start (database, commented
+//! configuration, intake key, the first admin's invitation and API token)
+//! and binds the listener; `Bound::run` serves the JSON API and the web UI.
+//! The `Clock` here is the only reader of the system time.
 
+mod accounts;
 mod api;
+mod authz;
 mod clock;
 pub mod config;
 mod datadir;
 mod router;
+mod web;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -67,13 +71,55 @@ pub(crate) struct AppState {
     pub local_addr: SocketAddr,
 }
 
-/// Prepares the data directory, then serves until Ctrl-C. `announce` receives
-/// lines for the operator (the URL, and on first start the admin token).
-pub async fn serve(
-    options: ServeOptions,
-    clock: Clock,
-    announce: impl Fn(&str),
-) -> Result<(), ServerError> {
+/// What the first start created, shown to the operator once.
+pub struct FirstStart {
+    /// The admin's API token (stored only as a hash).
+    pub admin_token: String,
+    /// The one-time link where the admin sets a password and a second factor.
+    pub admin_invitation: String,
+}
+
+impl std::fmt::Debug for FirstStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FirstStart { .. }")
+    }
+}
+
+/// A server bound to its address, ready to run.
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    /// Set on the first start of a new data directory.
+    pub first_start: Option<FirstStart>,
+}
+
+impl Bound {
+    /// The address bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.state.local_addr
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let addr = self.state.local_addr;
+        axum::serve(
+            self.listener,
+            router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ServerError::Bind {
+            addr,
+            problem: e.to_string(),
+        })
+    }
+}
+
+/// Prepares the data directory and binds the listener.
+pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerError> {
     let prepared = datadir::prepare(&options.data_dir, &clock).await?;
     let bind = options.bind.unwrap_or(prepared.config.server.bind);
     let listener = tokio::net::TcpListener::bind(bind)
@@ -86,13 +132,10 @@ pub async fn serve(
         addr: bind,
         problem: e.to_string(),
     })?;
-    announce(&format!("embargo is serving on http://{addr}"));
-    if let Some(token) = &prepared.first_token {
-        announce(&format!(
-            "first start: created {}. Admin API token (shown once, stored only as a hash):\n  {token}",
-            options.data_dir.display()
-        ));
-    }
+    web::Pages::check().map_err(|e| ServerError::Bind {
+        addr,
+        problem: format!("page templates: {e}"),
+    })?;
     let state = Arc::new(AppState {
         config: prepared.config,
         public_key: prepared.public_key,
@@ -101,13 +144,61 @@ pub async fn serve(
         clock,
         local_addr: addr,
     });
-    axum::serve(listener, router::router(state))
-        .with_graceful_shutdown(async {
+    let first_start = match prepared.first_admin_token {
+        Some(admin_token) => {
+            let admin = embargo_core::PersonId::new("admin")
+                .map_err(|e| ServerError::DataDir {
+                    dir: options.data_dir.clone(),
+                    problem: e.0,
+                })?;
+            let invitation = accounts::invite(
+                &state,
+                &admin,
+                &admin,
+                "Administrator",
+                "admin@localhost",
+                embargo_core::access::OrgRole::Admin,
+            )
+            .await
+            .map_err(|e| ServerError::DataDir {
+                dir: options.data_dir.clone(),
+                problem: format!("cannot create the first admin: {e:?}"),
+            })?;
+            Some(FirstStart {
+                admin_token,
+                admin_invitation: invitation.url,
+            })
+        }
+        None => None,
+    };
+    Ok(Bound {
+        listener,
+        state,
+        first_start,
+    })
+}
+
+/// Prepares the data directory, then serves until Ctrl-C. `announce` receives
+/// lines for the operator (the URL, and on first start the admin's links).
+pub async fn serve(
+    options: ServeOptions,
+    clock: Clock,
+    announce: impl Fn(&str),
+) -> Result<(), ServerError> {
+    let data_dir = options.data_dir.clone();
+    let bound = bind(options, clock).await?;
+    announce(&format!("embargo is serving on http://{}", bound.addr()));
+    if let Some(first) = &bound.first_start {
+        announce(&format!(
+            "first start: created {}.\n  Admin sign-up link (one use): {}\n  Admin API token (shown once, stored only as a hash):\n  {}",
+            data_dir.display(),
+            first.admin_invitation,
+            first.admin_token
+        ));
+    }
+    bound
+        .run(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| ServerError::Bind {
-            addr,
-            problem: e.to_string(),
-        })
 }

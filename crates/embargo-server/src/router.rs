@@ -1,4 +1,6 @@
-//! Routes. Public: health, security.txt, the intake key. API: bearer-token auth.
+//! Routes: every route the server answers is listed here, once. Public:
+//! health, security.txt, the intake key, sign-in. API: bearer tokens. Web UI:
+//! session cookies, with CSRF tokens on every form that changes anything.
 
 use std::sync::Arc;
 
@@ -12,9 +14,15 @@ use axum::{
 use jiff::SignedDuration;
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
-use crate::{AppState, api, datadir::token_hash};
+use crate::{AppState, api, authz, datadir::token_hash, web};
 
 type Shared = Arc<AppState>;
+
+/// The Content-Security-Policy of every response: our own script and style
+/// files only, no inline code, no framing, forms post only to us.
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
 
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
@@ -29,10 +37,33 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}/announcement", get(api::announcement))
         .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
         .route("/api/v1/cases/{id}/export/osv", get(api::export_osv))
+        .route("/api/v1/people", get(api::list_people).post(api::invite_person))
+        .route(
+            "/api/v1/projects",
+            get(api::list_projects).post(api::put_project),
+        )
+        .route("/static/app.css", get(web::stylesheet))
+        .route("/static/app.js", get(web::script))
+        .route("/", get(web::inbox))
+        .route("/login", get(web::login_page).post(web::login))
+        .route("/logout", post(web::logout))
+        .route("/invite/{token}", get(web::invite_page).post(web::accept_invite))
+        .route("/cvss", get(web::cvss_score))
+        .route("/cases/{id}", get(web::case_page))
+        .route("/cases/{id}/public-issue", get(web::public_issue))
+        .route("/cases/{id}/commands/{command}", post(web::case_command))
+        .route("/admin/people", get(web::people_page).post(web::invite))
+        .route("/admin/people/{person}/unlock", post(web::unlock))
+        .route("/admin/projects", get(web::projects_page).post(web::save_project))
+        .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -49,7 +80,7 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-fn base_url(state: &AppState) -> String {
+pub(crate) fn base_url(state: &AppState) -> String {
     state
         .config
         .server
@@ -103,9 +134,7 @@ async fn public_key(State(state): State<Shared>) -> Response {
 }
 
 /// A caller proven by a bearer token. Handlers that need a person take this.
-pub(crate) struct Principal {
-    pub(crate) person: String,
-}
+pub(crate) struct Principal(pub(crate) authz::Caller);
 
 impl FromRequestParts<Shared> for Principal {
     type Rejection = Response;
@@ -137,7 +166,11 @@ impl FromRequestParts<Shared> for Principal {
             .api_token_person(&token_hash(token.trim()))
             .await
         {
-            Ok(Some(person)) => Ok(Principal { person }),
+            Ok(Some(person)) => match authz::caller(state, &person).await {
+                Ok(Some(caller)) => Ok(Principal(caller)),
+                Ok(None) => Err(unauthorized("the API token's person has no account")),
+                Err(e) => Err(e.into_response()),
+            },
             Ok(None) => Err(unauthorized("the API token is not valid")),
             Err(e) => {
                 tracing::error!(error = %e, "token lookup failed");
@@ -152,5 +185,8 @@ impl FromRequestParts<Shared> for Principal {
 }
 
 async fn whoami(principal: Principal) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "person": principal.person }))
+    Json(serde_json::json!({
+        "person": principal.0.id().as_str(),
+        "role": principal.0.member.role.name(),
+    }))
 }

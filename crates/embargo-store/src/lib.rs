@@ -6,6 +6,7 @@
 //! fsync per batch. Projections (the `cases` table) are written in the same
 //! transaction and can be rebuilt from the log at any time.
 
+mod accounts;
 mod chain;
 
 use std::path::Path;
@@ -19,11 +20,13 @@ use sqlx::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+pub use accounts::{AccessEntry, Person, Project, Session};
 pub use chain::ChainBreak;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_events.sql")),
     (2, include_str!("../migrations/sqlite/0002_api_tokens.sql")),
+    (3, include_str!("../migrations/sqlite/0003_accounts.sql")),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -42,6 +45,9 @@ pub enum StoreError {
     /// The command was refused; nothing was written.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A person with that handle exists already.
+    #[error("{0} already has an account")]
+    PersonExists(embargo_core::PersonId),
     /// The stored log is inconsistent.
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),

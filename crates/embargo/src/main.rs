@@ -102,7 +102,7 @@ fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
     };
     match runtime.block_on(embargo_server::serve(
         options,
-        embargo_server::Clock,
+        embargo_server::Clock::system(),
         announce,
     )) {
         Ok(()) => ExitCode::SUCCESS,

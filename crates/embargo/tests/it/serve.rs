@@ -24,11 +24,13 @@ impl Server {
     /// it accepts connections, so call this after a request has succeeded.
     pub(crate) fn token(&self) -> Option<String> {
         let printed = self.printed.lock().unwrap();
-        let at = printed
+        printed
             .iter()
-            .position(|l| l.starts_with("first start: created"))?;
-        printed.get(at + 1).map(|l| l.trim().to_owned())
+            .map(|l| l.trim())
+            .find(|l| l.starts_with("emb_"))
+            .map(str::to_owned)
     }
+
 }
 
 pub(crate) fn start(dir: &std::path::Path) -> Server {

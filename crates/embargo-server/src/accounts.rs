@@ -1,0 +1,300 @@
+//! Accounts: invitations, argon2id passwords, TOTP, sign-in with throttling
+//! and lockout, and session tokens. Tokens leave here once, in clear, and are
+//! stored only as SHA-256 hashes.
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use embargo_core::{PersonId, access::OrgRole};
+use embargo_store::{AccessEntry, Person};
+use rand::RngCore;
+use totp_rs::{Secret, Totp};
+
+use crate::{AppState, datadir::token_hash};
+
+/// A fresh random token: `prefix` and 256 bits in hex.
+pub(crate) fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+/// A fresh base32 TOTP seed (160 bits, as RFC 4226 recommends).
+pub(crate) fn new_totp_secret() -> String {
+    Secret::generate().to_base32()
+}
+
+fn totp(secret: &str, account: &str) -> Option<Totp> {
+    let secret = Secret::try_from_base32(secret).ok()?;
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .with_issuer(Some("embargo"))
+        .with_account_name(account.replace(':', "_"))
+        .build()
+        .ok()
+}
+
+/// The `otpauth://` URI an authenticator app takes.
+pub(crate) fn totp_uri(secret: &str, account: &str) -> Option<String> {
+    totp(secret, account)?.to_url().ok()
+}
+
+/// The time step a code matches now (one step of skew either way), if any.
+pub(crate) fn totp_step(secret: &str, code: &str, now_unix: i64) -> Option<i64> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let now = u64::try_from(now_unix).ok()?;
+    let step = totp(secret, "x")?.check(&code, now)?;
+    i64::try_from(step).ok()
+}
+
+/// Hashes a password with argon2id (off the async threads: it is slow on purpose).
+pub(crate) async fn hash_password(password: String) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Checks a password against a stored argon2id hash.
+async fn password_matches(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What a new password must be.
+pub(crate) fn check_password(password: &str, confirm: &str) -> Result<(), String> {
+    if password != confirm {
+        return Err("the two passwords differ".into());
+    }
+    let chars = password.chars().count();
+    if chars < 12 {
+        return Err("a password has at least 12 characters".into());
+    }
+    if chars > 1000 {
+        return Err("a password has at most 1000 characters".into());
+    }
+    Ok(())
+}
+
+/// Why a sign-in failed. The message never says which part was wrong.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SignInFailure {
+    /// Wrong handle, password or code (deliberately not told apart).
+    Rejected,
+    /// Too many recent failures: wait this many seconds.
+    Throttled(i64),
+    /// Locked; an admin must unlock.
+    Locked,
+    /// The database failed.
+    Unavailable,
+}
+
+impl SignInFailure {
+    pub(crate) fn message(&self) -> String {
+        match self {
+            SignInFailure::Rejected => {
+                "The handle, password or code is not right. Check them and try again.".into()
+            }
+            SignInFailure::Throttled(secs) => format!(
+                "Too many failed sign-ins. Wait {secs} seconds before trying again."
+            ),
+            SignInFailure::Locked => {
+                "This account is locked after too many failed sign-ins. Ask an admin to unlock it."
+                    .into()
+            }
+            SignInFailure::Unavailable => "Sign-in is unavailable; try again shortly.".into(),
+        }
+    }
+}
+
+/// A new session: the token for the cookie and the CSRF token for forms.
+pub(crate) struct NewSession {
+    pub token: String,
+    pub csrf: String,
+}
+
+async fn log(state: &AppState, person: &str, action: &str, detail: &str) {
+    let entry = AccessEntry {
+        at: state.clock.unix(),
+        person: person.to_owned(),
+        action: action.to_owned(),
+        subject: format!("account:{person}"),
+        detail: detail.to_owned(),
+    };
+    if let Err(e) = state.store.log_access(&entry).await {
+        tracing::error!(error = %e, "cannot write the access log");
+    }
+}
+
+/// Signs a person in: throttle and lock first, then password, then TOTP (if
+/// enrolled, or required for the role). Success rotates the session: the old
+/// one (if any) is removed and a new token is issued.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    handle: &str,
+    password: &str,
+    code: &str,
+    old_session: Option<&str>,
+) -> Result<NewSession, SignInFailure> {
+    let now = state.clock.unix();
+    let handle = handle.trim();
+    let person = match state.store.person(handle).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in lookup failed");
+            return Err(SignInFailure::Unavailable);
+        }
+    };
+    let Some(person) = person.filter(|p| p.password_hash.is_some()) else {
+        // Spend the same effort as a real check, so timing does not tell
+        // which handles exist.
+        let _ = hash_password(password.to_owned()).await;
+        log(state, &handle.chars().take(100).collect::<String>(), "sign_in_failed", "unknown handle").await;
+        return Err(SignInFailure::Rejected);
+    };
+    if person.locked {
+        log(state, handle, "sign_in_refused", "locked").await;
+        return Err(SignInFailure::Locked);
+    }
+    if person.throttled_until > now {
+        log(state, handle, "sign_in_refused", "throttled").await;
+        return Err(SignInFailure::Throttled(person.throttled_until - now));
+    }
+    let stored = person.password_hash.clone().unwrap_or_default();
+    let mut ok = password_matches(password.to_owned(), stored).await;
+    let needs_code = person.totp_enrolled || state.config.totp_required(person.role);
+    if ok && needs_code {
+        ok = match (&person.totp_secret, person.totp_enrolled) {
+            (Some(secret), true) => match totp_step(secret, code, now) {
+                // A code is good once: a replayed step fails like a wrong one.
+                Some(step) => state
+                    .store
+                    .use_totp_step(&person.id, step)
+                    .await
+                    .unwrap_or(false),
+                None => false,
+            },
+            _ => false,
+        };
+    }
+    if !ok {
+        return Err(record_failure(state, &person, now).await);
+    }
+    if let Err(e) = state.store.set_signin_state(&person.id, 0, 0, false).await {
+        tracing::error!(error = %e, "cannot reset sign-in failures");
+        return Err(SignInFailure::Unavailable);
+    }
+    if let Some(old) = old_session {
+        let _ = state.store.remove_session(&token_hash(old)).await;
+    }
+    let session = NewSession {
+        token: new_token("ses_"),
+        csrf: new_token(""),
+    };
+    let hours = i64::from(state.config.accounts.session_hours);
+    if let Err(e) = state
+        .store
+        .add_session(
+            &token_hash(&session.token),
+            &person.id,
+            &session.csrf,
+            now,
+            now + hours * 3600,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "cannot store the session");
+        return Err(SignInFailure::Unavailable);
+    }
+    log(state, handle, "sign_in", "").await;
+    Ok(session)
+}
+
+async fn record_failure(state: &AppState, person: &Person, now: i64) -> SignInFailure {
+    let cfg = &state.config.accounts;
+    let failures = person.failed_signins + 1;
+    let locked = failures >= i64::from(cfg.lock_after);
+    let over = failures - i64::from(cfg.free_failures);
+    let throttled_until = if over > 0 {
+        let doublings = u32::try_from(over - 1).unwrap_or(u32::MAX).min(20);
+        now + i64::from(cfg.throttle_seconds) * (1i64 << doublings)
+    } else {
+        0
+    };
+    if let Err(e) = state
+        .store
+        .set_signin_state(&person.id, failures, throttled_until, locked)
+        .await
+    {
+        tracing::error!(error = %e, "cannot record a failed sign-in");
+    }
+    let detail = format!("failure {failures}");
+    log(state, person.id.as_str(), "sign_in_failed", &detail).await;
+    if locked {
+        SignInFailure::Locked
+    } else {
+        SignInFailure::Rejected
+    }
+}
+
+/// An invitation just created: the link is shown once.
+pub(crate) struct Invitation {
+    pub url: String,
+}
+
+/// Creates a person and an invitation link for them.
+pub(crate) async fn invite(
+    state: &AppState,
+    by: &PersonId,
+    id: &PersonId,
+    name: &str,
+    email: &str,
+    role: OrgRole,
+) -> Result<Invitation, crate::api::Failure> {
+    use crate::api::Failure;
+    embargo_core::ids::required_text("name", name, 200).map_err(|e| Failure::Invalid(e.0))?;
+    embargo_core::ids::required_text("email", email, 254).map_err(|e| Failure::Invalid(e.0))?;
+    if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Failure::Invalid(format!("`{email}` is not an email address")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Failure::Invalid("a name has no control characters".into()));
+    }
+    let now = state.clock.unix();
+    state
+        .store
+        .add_person(id, name.trim(), email.trim(), role, &new_totp_secret(), now)
+        .await
+        .map_err(|e| match e {
+            embargo_store::StoreError::PersonExists(p) => {
+                Failure::Invalid(format!("{p} already has an account"))
+            }
+            other => other.into(),
+        })?;
+    let token = new_token("inv_");
+    let days = i64::from(state.config.accounts.invitation_days);
+    state
+        .store
+        .add_invitation(&token_hash(&token), id, by, now + days * 86_400)
+        .await?;
+    Ok(Invitation {
+        url: format!("{}/invite/{token}", crate::router::base_url(state)),
+    })
+}

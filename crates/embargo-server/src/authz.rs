@@ -1,0 +1,226 @@
+//! Authorization, in one place. Handlers get a `CaseAccess` from `open_case`
+//! (which answers 404 for a case the caller may not see) and can only change
+//! a case through `run`, which takes that capability. The rules themselves
+//! are pure, in `embargo_core::access`; this module loads what they need.
+
+use std::collections::BTreeSet;
+
+use embargo_core::{
+    Case, CaseId, Command, PersonId,
+    access::{self, Member, Scope, Standing},
+};
+use embargo_store::{AccessEntry, Project};
+
+use crate::{AppState, api::Failure};
+
+/// A signed-in caller (by session or API token), as access rules see them.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    pub member: Member,
+    /// Display name.
+    pub name: String,
+}
+
+impl Caller {
+    pub(crate) fn id(&self) -> &PersonId {
+        &self.member.id
+    }
+
+    pub(crate) fn is_srt(&self) -> bool {
+        self.member.role.is_srt()
+    }
+
+    pub(crate) fn is_admin(&self) -> bool {
+        self.member.role == embargo_core::access::OrgRole::Admin
+    }
+}
+
+/// Loads a person with the projects they maintain.
+pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, Failure> {
+    let Some(person) = state.store.person(id).await? else {
+        return Ok(None);
+    };
+    let maintains = state.store.maintained_by(&person.id).await?;
+    Ok(Some(Caller {
+        member: Member {
+            id: person.id,
+            role: person.role,
+            maintains: maintains.into_iter().collect(),
+        },
+        name: person.name,
+    }))
+}
+
+/// The projects a case affects: the one it was reported against, and every
+/// project owning one of the affected packages.
+pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String> {
+    let mut out = BTreeSet::from([case.report.project.clone()]);
+    if let Some(a) = &case.assessment {
+        for package in &a.affected {
+            let key = format!("{}:{}", package.ecosystem, package.name);
+            for p in projects {
+                if p.packages.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                    out.insert(p.name.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Proof that the caller sees a case, and as what. Only `open_case` makes one.
+pub(crate) struct CaseAccess {
+    case: Case,
+    standing: Standing,
+    caller: Caller,
+    projects: BTreeSet<String>,
+}
+
+impl CaseAccess {
+    pub(crate) fn case(&self) -> &Case {
+        &self.case
+    }
+
+    pub(crate) fn standing(&self) -> Standing {
+        self.standing
+    }
+
+    pub(crate) fn projects(&self) -> &BTreeSet<String> {
+        &self.projects
+    }
+
+    /// Whether the caller may run a command of this kind here.
+    pub(crate) fn may(&self, kind: embargo_core::CommandKind) -> bool {
+        access::may(self.standing, kind)
+    }
+}
+
+/// A case the caller may see, or `NotFound`, exactly as for a case that does
+/// not exist. Each successful opening is written to the access log.
+pub(crate) async fn open_case(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<CaseAccess, Failure> {
+    let id = CaseId::new(id).map_err(|_| Failure::NotFound)?;
+    let case = state.store.case(&id).await?;
+    let projects = projects_of(&case, &state.store.projects().await?);
+    let scope = Scope {
+        case: &case,
+        projects: &projects,
+    };
+    let standing = access::standing(scope, &caller.member).ok_or(Failure::NotFound)?;
+    let entry = AccessEntry {
+        at: state.clock.unix(),
+        person: caller.id().to_string(),
+        action: "view_case".into(),
+        subject: id.to_string(),
+        detail: standing.name().into(),
+    };
+    state.store.log_access(&entry).await?;
+    Ok(CaseAccess {
+        case,
+        standing,
+        caller: caller.clone(),
+        projects,
+    })
+}
+
+/// Runs a command on a case the caller holds access to. The decision is
+/// checked twice: here, to answer with a clear reason, and again inside the
+/// store's writer against the case as it is at that moment.
+pub(crate) async fn run(
+    state: &AppState,
+    access: &CaseAccess,
+    command: Command,
+) -> Result<Case, Failure> {
+    // Load everyone the command would bring in, before entering the writer.
+    let mut people = Vec::new();
+    let mut names: Vec<PersonId> = access::joining(&command).into_iter().cloned().collect();
+    for r in &access.case.addition_requests {
+        names.push(r.participant.person.clone());
+    }
+    for id in names {
+        if let Some(c) = caller(state, id.as_str()).await? {
+            people.push(c.member);
+        }
+    }
+    let lookup = move |p: &PersonId| people.iter().find(|m| &m.id == p).cloned();
+    let all_projects = state.store.projects().await?;
+    let scope = Scope {
+        case: &access.case,
+        projects: &access.projects,
+    };
+    access::authorize(scope, access.standing, &command, &lookup)
+        .map_err(|d| Failure::Forbidden(d.to_string()))?;
+    let member = access.caller.member.clone();
+    let actor = member.id.clone();
+    let now = state.clock.now();
+    let case = state
+        .store
+        .execute(access.case.id.clone(), move |current| {
+            let projects = projects_of(current, &all_projects);
+            let scope = Scope {
+                case: current,
+                projects: &projects,
+            };
+            let refused = |why: String| embargo_core::Refusal::Invalid {
+                command: command.kind(),
+                reason: why,
+            };
+            let standing = access::standing(scope, &member)
+                .ok_or_else(|| refused("you no longer have access to this case".into()))?;
+            access::authorize(scope, standing, &command, &lookup)
+                .map_err(|d| refused(d.to_string()))?;
+            embargo_core::decide(current, command, &actor, now)
+        })
+        .await?;
+    Ok(case)
+}
+
+/// The cases a caller may see, each with their standing.
+pub(crate) async fn visible_cases(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(Case, Standing)>, Failure> {
+    let projects = state.store.projects().await?;
+    let mut out = Vec::new();
+    for row in state.store.projection().await? {
+        let Some(id) = row.first() else { continue };
+        let Ok(id) = CaseId::new(id) else { continue };
+        let case = state.store.case(&id).await?;
+        let of = projects_of(&case, &projects);
+        let scope = Scope {
+            case: &case,
+            projects: &of,
+        };
+        if let Some(standing) = access::standing(scope, &caller.member) {
+            out.push((case, standing));
+        }
+    }
+    Ok(out)
+}
+
+/// Proof that the caller is an admin; admin pages and endpoints take it.
+pub(crate) struct Admin<'a>(pub &'a Caller);
+
+/// The admin capability, or `NotFound` (admin pages do not exist for others).
+pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, Failure> {
+    if caller.is_admin() {
+        Ok(Admin(caller))
+    } else {
+        Err(Failure::NotFound)
+    }
+}
+
+/// Proof that the caller is on the SRT (admin included).
+pub(crate) struct Srt<'a>(pub &'a Caller);
+
+/// The SRT capability, or `NotFound`.
+pub(crate) fn srt(caller: &Caller) -> Result<Srt<'_>, Failure> {
+    if caller.is_srt() {
+        Ok(Srt(caller))
+    } else {
+        Err(Failure::NotFound)
+    }
+}

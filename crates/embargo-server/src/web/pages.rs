@@ -1,0 +1,1066 @@
+//! Page handlers: sign-in, invitations, the inbox, the case page with its
+//! actions, and the admin pages. Each reads through `authz`; each form
+//! arrives through `Posted`/`AnonPosted`, so its CSRF token is checked.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use embargo_core::{
+    Case, Command, CommandKind, EventData, PersonId,
+    access::{OrgRole, Standing},
+    affected::AffectedPackage,
+    cvss::{Cvss, CvssVersion},
+    event::{Assessment, RejectReason, Rejection, Reproduction},
+    participant::{Participant, Role},
+    tlp::Tlp,
+};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AnonPosted, PRE_COOKIE, Posted, SESSION_COOKIE, SignedIn, WebError, cookie, markdown, render,
+    set_cookie,
+};
+use crate::{
+    AppState, accounts,
+    api::Failure,
+    authz::{self, CaseAccess},
+    datadir::token_hash,
+};
+
+type Shared = Arc<AppState>;
+
+/// What every signed-in page knows about the viewer.
+#[derive(Serialize)]
+struct Me<'a> {
+    id: &'a str,
+    name: &'a str,
+    is_admin: bool,
+    is_srt: bool,
+    csrf: &'a str,
+}
+
+fn ser<T: Serialize>(value: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
+fn me(who: &SignedIn) -> Me<'_> {
+    Me {
+        id: who.caller.id().as_str(),
+        name: &who.caller.name,
+        is_admin: who.caller.is_admin(),
+        is_srt: who.caller.is_srt(),
+        csrf: &who.csrf,
+    }
+}
+
+fn with_status(status: StatusCode, mut resp: Response) -> Response {
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Ensures the pre-session CSRF cookie exists; returns its value and whether
+/// it must be set on the response.
+fn pre_csrf(parts: &Parts) -> (String, bool) {
+    match cookie(parts, PRE_COOKIE) {
+        Some(v) if v.len() == 64 => (v, false),
+        _ => (accounts::new_token(""), true),
+    }
+}
+
+fn with_pre_cookie(resp: Response, token: &str, fresh: bool) -> Response {
+    let mut resp = resp;
+    if fresh {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(PRE_COOKIE, token, 3600));
+    }
+    resp
+}
+
+// ---------------------------------------------------------------- sign-in
+
+pub(crate) async fn login_page(parts: Parts) -> Response {
+    let (csrf, fresh) = pre_csrf(&parts);
+    with_pre_cookie(
+        render(
+            "login.html",
+            context! { me => (), csrf => &csrf, error => (), handle => "" },
+        ),
+        &csrf,
+        fresh,
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    handle: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+    csrf: String,
+}
+
+pub(crate) async fn login(State(state): State<Shared>, posted: AnonPosted<LoginForm>) -> Response {
+    let f = posted.form;
+    match accounts::sign_in(
+        &state,
+        &f.handle,
+        &f.password,
+        &f.code,
+        posted.old_session.as_deref(),
+    )
+    .await
+    {
+        Ok(session) => {
+            let max_age = i64::from(state.config.accounts.session_hours) * 3600;
+            let mut resp = Redirect::to("/").into_response();
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &session.token, max_age),
+            );
+            resp
+        }
+        Err(failure) => {
+            let status = match failure {
+                accounts::SignInFailure::Rejected => StatusCode::UNAUTHORIZED,
+                accounts::SignInFailure::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                accounts::SignInFailure::Locked => StatusCode::FORBIDDEN,
+                accounts::SignInFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let mut resp = with_status(
+                status,
+                render(
+                    "login.html",
+                    context! {
+                        me => (), csrf => &f.csrf, error => failure.message(),
+                        handle => f.handle.chars().take(254).collect::<String>(),
+                    },
+                ),
+            );
+            if let accounts::SignInFailure::Throttled(secs) = failure
+                && let Ok(v) = secs.to_string().parse()
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Empty {}
+
+pub(crate) async fn logout(State(state): State<Shared>, posted: Posted<Empty>) -> Response {
+    let _ = state
+        .store
+        .remove_session(&token_hash(&posted.who.token))
+        .await;
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    resp
+}
+
+// ------------------------------------------------------------ invitations
+
+pub(crate) async fn invite_page(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    parts: Parts,
+) -> Result<Response, WebError> {
+    let person = state
+        .store
+        .invitation(&token_hash(&token), state.clock.unix())
+        .await?
+        .ok_or(Failure::NotFound)?;
+    let (csrf, fresh) = pre_csrf(&parts);
+    let secret = person.totp_secret.clone().unwrap_or_default();
+    Ok(with_pre_cookie(
+        render(
+            "invite.html",
+            context! {
+                me => (), csrf => &csrf, error => (),
+                person => context! { id => person.id.as_str(), name => &person.name, role => person.role.name() },
+                totp_required => state.config.totp_required(person.role),
+                totp_secret => &secret,
+                totp_uri => accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default(),
+            },
+        ),
+        &csrf,
+        fresh,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InviteForm {
+    password: String,
+    confirm: String,
+    #[serde(default)]
+    code: String,
+    csrf: String,
+}
+
+pub(crate) async fn accept_invite(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    posted: AnonPosted<InviteForm>,
+) -> Result<Response, WebError> {
+    let now = state.clock.unix();
+    let hash = token_hash(&token);
+    let person = state
+        .store
+        .invitation(&hash, now)
+        .await?
+        .ok_or(Failure::NotFound)?;
+    let f = posted.form;
+    let secret = person.totp_secret.clone().unwrap_or_default();
+    let required = state.config.totp_required(person.role);
+    let step = if f.code.trim().is_empty() {
+        None
+    } else {
+        accounts::totp_step(&secret, &f.code, now)
+    };
+    let problem = if let Err(e) = accounts::check_password(&f.password, &f.confirm) {
+        Some(e)
+    } else if !f.code.trim().is_empty() && step.is_none() {
+        Some("The code does not match. Check the time on your device and enter the current code.".into())
+    } else if required && step.is_none() {
+        Some(format!(
+            "As {}, you need a second factor: add the key to your authenticator app and enter its current code.",
+            person.role
+        ))
+    } else {
+        None
+    };
+    if let Some(error) = problem {
+        return Ok(with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(
+                "invite.html",
+                context! {
+                    me => (), csrf => &f.csrf, error => error,
+                    person => context! { id => person.id.as_str(), name => &person.name, role => person.role.name() },
+                    totp_required => required,
+                    totp_secret => &secret,
+                    totp_uri => accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default(),
+                },
+            ),
+        ));
+    }
+    let hashed = accounts::hash_password(f.password)
+        .await
+        .map_err(Failure::Internal)?;
+    if !state
+        .store
+        .accept_invitation(&hash, &hashed, step, now)
+        .await?
+    {
+        return Err(Failure::NotFound.into());
+    }
+    Ok(render(
+        "message.html",
+        context! {
+            me => (),
+            title => "Your account is ready",
+            message => format!("Welcome, {}. Sign in with your handle `{}`.", person.name, person.id),
+            link => "/login",
+            link_text => "Sign in",
+        },
+    ))
+}
+
+// ------------------------------------------------------------------ inbox
+
+#[derive(Deserialize, Default)]
+pub(crate) struct InboxFilter {
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    title: String,
+    project: String,
+    stage: &'static str,
+    tlp: &'static str,
+    severity: String,
+    due: String,
+    clock: String,
+    overdue: bool,
+    coordinator: String,
+}
+
+fn severity(case: &Case) -> String {
+    case.assessment
+        .as_ref()
+        .and_then(|a| a.cvss_v40.as_ref().or(a.cvss_v31.as_ref()))
+        .map(|c| c.severity().name().to_owned())
+        .unwrap_or_default()
+}
+
+fn coordinator(case: &Case) -> String {
+    case.participants
+        .iter()
+        .find(|p| p.role == Role::Coordinator)
+        .map(|p| p.person.to_string())
+        .unwrap_or_default()
+}
+
+fn duration_text(secs: i64) -> String {
+    let a = secs.abs();
+    let text = if a >= 86_400 {
+        format!("{} d {} h", a / 86_400, (a % 86_400) / 3600)
+    } else if a >= 3600 {
+        format!("{} h {} min", a / 3600, (a % 3600) / 60)
+    } else {
+        format!("{} min", a / 60)
+    };
+    if secs < 0 {
+        format!("{text} overdue")
+    } else {
+        format!("{text} left")
+    }
+}
+
+pub(crate) async fn inbox(
+    State(state): State<Shared>,
+    who: SignedIn,
+    Query(filter): Query<InboxFilter>,
+) -> Result<Response, WebError> {
+    let now = state.clock.now();
+    let policy = state.config.ack_policy();
+    let mut cases = authz::visible_cases(&state, &who.caller).await?;
+    // What is due first: unacknowledged reports by deadline, then the rest by arrival.
+    cases.sort_by_key(|(c, _)| {
+        let clock = c.ack_clock(policy);
+        (c.acknowledged_at.is_some(), clock.due, c.received_at)
+    });
+    let mut projects = std::collections::BTreeSet::new();
+    let mut assignees = std::collections::BTreeSet::new();
+    let rows: Vec<Row> = cases
+        .iter()
+        .inspect(|(c, _)| {
+            projects.insert(c.report.project.clone());
+            let co = coordinator(c);
+            if !co.is_empty() {
+                assignees.insert(co);
+            }
+        })
+        .filter(|(c, _)| {
+            (filter.project.is_empty() || c.report.project == filter.project)
+                && (filter.stage.is_empty() || c.stage().label() == filter.stage)
+                && (filter.severity.is_empty() || severity(c) == filter.severity)
+                && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
+                && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
+        })
+        .map(|(c, _)| {
+            let clock = c.ack_clock(policy);
+            let (text, overdue) = match c.acknowledged_at {
+                Some(at) => (format!("acknowledged {}", at.strftime("%Y-%m-%d %H:%M UTC")), false),
+                None => {
+                    let left = clock.due.as_second() - now.as_second();
+                    (duration_text(left), left < 0)
+                }
+            };
+            Row {
+                id: c.id.to_string(),
+                title: c.report.title.clone(),
+                project: c.report.project.clone(),
+                stage: c.stage().label(),
+                tlp: c.tlp().label(),
+                severity: severity(c),
+                due: clock.due.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                clock: text,
+                overdue,
+                coordinator: coordinator(c),
+            }
+        })
+        .collect();
+    Ok(render(
+        "inbox.html",
+        context! {
+            me => ser(me(&who)),
+            rows => ser(rows),
+            projects => projects,
+            assignees => assignees,
+            stages => embargo_core::Stage::ALL.iter().map(|s| s.label()).collect::<Vec<_>>(),
+            severities => ["none", "low", "medium", "high", "critical"],
+            tlps => Tlp::ALL.iter().map(|t| t.label()).collect::<Vec<_>>(),
+            filter => context! {
+                project => filter.project, stage => filter.stage, severity => filter.severity,
+                tlp => filter.tlp, assignee => filter.assignee,
+            },
+        },
+    ))
+}
+
+// -------------------------------------------------------------- case page
+
+#[derive(Serialize)]
+struct EventRow {
+    at: String,
+    actor: String,
+    kind: &'static str,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct PersonOption {
+    id: String,
+    name: String,
+    hint: String,
+}
+
+/// Canned acknowledgements (SPEC-11: answer within 24 hours).
+const CANNED: &[(&str, &str)] = &[
+    (
+        "thanks",
+        "Thank you for your report. We have received it and the security response team is looking at it. We will keep you informed as we triage it.",
+    ),
+    (
+        "reproducing",
+        "Thank you for your report. We are trying to reproduce the problem and will come back to you with our assessment.",
+    ),
+    (
+        "more-time",
+        "Thank you for your report. We have received it; the affected maintainers are on it and we will send a fuller answer within a week.",
+    ),
+];
+
+fn event_text(data: &EventData) -> String {
+    match data {
+        EventData::ReportReceived { report } => format!("via {}", report.channel.name()),
+        EventData::Acknowledged { .. } => "acknowledged the report".into(),
+        EventData::InfoRequested { .. } => "asked the reporter for more".into(),
+        EventData::InfoReceived { .. } => "received the reporter's answer".into(),
+        EventData::Triaged { assessment } => format!(
+            "triaged: reproduced {:?}, {}",
+            assessment.reproduced,
+            assessment.tlp.label()
+        ),
+        EventData::Rejected { rejection } => format!("rejected: {}", rejection.reason.name()),
+        EventData::FixingTeamAssigned {
+            coordinator,
+            fixers,
+        } => format!(
+            "coordinator {coordinator}, fixers {}",
+            fixers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        EventData::ParticipantAdded { participant } => {
+            format!("added {} as {}", participant.person, participant.role)
+        }
+        EventData::AdditionRequested {
+            request,
+            participant,
+            ..
+        } => format!(
+            "request #{request}: add {} as {}",
+            participant.person, participant.role
+        ),
+        EventData::AdditionApproved { request } => format!("approved request #{request}"),
+        EventData::AdditionDeclined { request, .. } => format!("declined request #{request}"),
+        _ => String::new(),
+    }
+}
+
+/// The thread the reporter sees: what the team sent them and what they answered.
+fn reporter_thread(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let (label, text) = match &e.data {
+                EventData::Acknowledged { message } => ("Acknowledgement", message.clone()),
+                EventData::InfoRequested { question } => ("Question to the reporter", question.clone()),
+                EventData::InfoReceived { note } => ("Reporter's answer", note.clone()),
+                EventData::Rejected { rejection } => (
+                    "Decision sent to the reporter",
+                    format!("{}: {}", rejection.reason.name(), rejection.explanation),
+                ),
+                _ => return None,
+            };
+            Some(context! {
+                at => e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                actor => e.actor.as_str(),
+                label => label,
+                html => markdown::render(&text),
+            })
+        })
+        .collect()
+}
+
+fn notes(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
+    events
+        .iter()
+        .filter_map(|e| match &e.data {
+            EventData::NoteAdded { text } => Some(context! {
+                at => e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                actor => e.actor.as_str(),
+                html => markdown::render(text),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn case_view(
+    state: &AppState,
+    who: &SignedIn,
+    access: &CaseAccess,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let case = access.case();
+    let standing = access.standing();
+    let events: Vec<_> = state
+        .store
+        .events(&case.id)
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let allowed = embargo_core::allowed(case);
+    let can = |k: CommandKind| allowed.contains(&k) && access.may(k);
+    let actions: Vec<&str> = CommandKind::ALL
+        .iter()
+        .filter(|k| can(**k))
+        .map(|k| k.name())
+        .collect();
+    let policy = state.config.ack_policy();
+    let clock = case.ack_clock(policy);
+    let now = state.clock.now();
+    let people = if can(CommandKind::AddParticipant)
+        || can(CommandKind::AssignFixingTeam)
+        || can(CommandKind::RequestAddition)
+    {
+        let projects = state.store.projects().await?;
+        state
+            .store
+            .people()
+            .await?
+            .into_iter()
+            .filter(|p| p.password_hash.is_some())
+            .map(|p| {
+                let maintains: Vec<String> = projects
+                    .iter()
+                    .filter(|pr| pr.maintainers.contains(&p.id) && access.projects().contains(&pr.name))
+                    .map(|pr| pr.name.clone())
+                    .collect();
+                PersonOption {
+                    hint: if maintains.is_empty() {
+                        p.role.name().to_owned()
+                    } else {
+                        format!("{}, maintains {}", p.role.name(), maintains.join(", "))
+                    },
+                    id: p.id.to_string(),
+                    name: p.name,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let assessment = case.assessment.as_ref();
+    let sees_report = standing.is_team() || standing == Standing::Coordinator;
+    let matrix: Vec<minijinja::Value> = assessment
+        .map(|a| {
+            a.affected
+                .iter()
+                .map(|p| {
+                    context! {
+                        package => format!("{}:{}", p.ecosystem, p.name),
+                        ranges => p.ranges.iter().map(|r| match &r.fixed {
+                            Some(f) => format!(">= {}, < {}", r.introduced, f),
+                            None => format!(">= {} (no fix yet)", r.introduced),
+                        }).collect::<Vec<_>>(),
+                        status => if case.facts.fix_released.is_some() { "fixed" } else if case.facts.fix_ready.is_some() { "fix ready" } else { "affected" },
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = context! {
+        me => ser(me(who)),
+        error => error,
+        standing => standing.name(),
+        case => context! {
+            id => case.id.to_string(),
+            title => &case.report.title,
+            project => &case.report.project,
+            projects => access.projects(),
+            stage => case.stage().label(),
+            handling => case.handling.name(),
+            embargo => case.embargo.name(),
+            tlp => case.tlp().label(),
+            tlp_class => case.tlp().label().replace("TLP:", "").replace('+', "-").to_ascii_lowercase(),
+            severity => severity(case),
+            received => case.received_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            ack_due => clock.due.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            ack_state => match case.acknowledged_at {
+                Some(at) => format!("acknowledged {}", at.strftime("%Y-%m-%d %H:%M UTC")),
+                None => duration_text(clock.due.as_second() - now.as_second()),
+            },
+            overdue => case.acknowledged_at.is_none() && clock.due < now,
+            channel => case.report.channel.name(),
+            reporter_name => if sees_report { case.report.reporter_name.clone() } else { None },
+            reporter_email => if sees_report { case.report.reporter_email.clone() } else { None },
+            body_html => if sees_report { Some(markdown::render(&case.report.body)) } else { None },
+            needs_info => &case.needs_info,
+            participants => case.participants.iter().map(|p| context! { person => p.person.as_str(), role => p.role.name() }).collect::<Vec<_>>(),
+            requests => case.addition_requests.iter().map(|r| context! {
+                number => r.number,
+                person => r.participant.person.as_str(),
+                role => r.participant.role.name(),
+                by => r.requested_by.as_str(),
+                reason => &r.reason,
+                pending => r.is_pending(),
+                decision => r.decision.as_ref().map(|(by, _, d)| match d {
+                    embargo_core::case::AdditionDecision::Approved => format!("approved by {by}"),
+                    embargo_core::case::AdditionDecision::Declined { reason } => format!("declined by {by}: {reason}"),
+                }),
+            }).collect::<Vec<_>>(),
+            cvss_v31 => assessment.and_then(|a| a.cvss_v31.as_ref()).map(|c| context! { vector => c.vector(), score => c.score_text(), severity => c.severity().name() }),
+            cvss_v40 => assessment.and_then(|a| a.cvss_v40.as_ref()).map(|c| context! { vector => c.vector(), score => c.score_text(), severity => c.severity().name() }),
+            cwe => assessment.and_then(|a| a.cwe.as_ref()).map(ToString::to_string),
+            reproduced => assessment.map(|a| format!("{:?}", a.reproduced).to_ascii_lowercase()),
+            triage_notes => assessment.map(|a| a.notes.clone()),
+            affected_text => assessment.map(|a| a.affected.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")).unwrap_or_default(),
+            matrix => matrix,
+            invalid => case.rejection.is_some(),
+        },
+        thread => reporter_thread(&events),
+        notes => if standing.is_team() { notes(&events) } else { Vec::new() },
+        timeline => ser(events.iter().map(|e| EventRow {
+            at: e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            actor: e.actor.to_string(),
+            kind: e.data.kind(),
+            text: event_text(&e.data),
+        }).collect::<Vec<_>>()),
+        actions => actions,
+        canned => CANNED.iter().map(|(k, v)| context! { key => *k, text => *v }).collect::<Vec<_>>(),
+        people => ser(people),
+        roles => ["fixer", "observer", "srt", "coordinator"],
+        tlps => Tlp::ALL.iter().map(|t| t.label()).collect::<Vec<_>>(),
+        reject_reasons => ["duplicate", "not-a-vulnerability", "out-of-scope", "not-reproducible", "spam"],
+    };
+    Ok(render("case.html", ctx))
+}
+
+pub(crate) async fn case_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let access = authz::open_case(&state, &who.caller, &id).await?;
+    case_view(&state, &who, &access, None).await
+}
+
+/// Every case action's form fields; each command reads the ones it needs.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ActionForm {
+    message: String,
+    canned: String,
+    question: String,
+    reproduced: String,
+    notes: String,
+    affected: String,
+    cvss_v31: String,
+    cvss_v40: String,
+    cwe: String,
+    tlp: String,
+    reason: String,
+    duplicate_of: String,
+    explanation: String,
+    coordinator: String,
+    fixer: Vec<String>,
+    person: String,
+    role: String,
+    request: u32,
+    text: String,
+}
+
+fn person_id(s: &str) -> Result<PersonId, Failure> {
+    PersonId::new(s.trim()).map_err(|e| Failure::Invalid(e.0))
+}
+
+fn vector(text: &str, want: CvssVersion) -> Result<Option<Cvss>, Failure> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let c = Cvss::parse(text).map_err(|e| Failure::Invalid(e.to_string()))?;
+    let is_v4 = c.version() == CvssVersion::V40;
+    if is_v4 != (want == CvssVersion::V40) {
+        return Err(Failure::Invalid(format!(
+            "`{text}` is in the wrong field: CVSS:4.0 vectors go in the v4.0 field, 3.x in the v3.1 field"
+        )));
+    }
+    Ok(Some(c))
+}
+
+/// The form for `command` turned into a core command.
+fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
+    let kind = WEB_COMMANDS
+        .iter()
+        .find(|k| k.name() == name)
+        .ok_or(Failure::NotFound)?;
+    Ok(match kind {
+        CommandKind::Acknowledge => {
+            let message = if f.message.trim().is_empty() {
+                CANNED
+                    .iter()
+                    .find(|(k, _)| *k == f.canned)
+                    .map(|(_, v)| (*v).to_owned())
+                    .unwrap_or_default()
+            } else {
+                f.message
+            };
+            Command::Acknowledge { message }
+        }
+        CommandKind::RequestInfo => Command::RequestInfo {
+            question: f.question,
+        },
+        CommandKind::Triage => Command::Triage {
+            assessment: Assessment {
+                reproduced: match f.reproduced.as_str() {
+                    "yes" => Reproduction::Yes,
+                    "partly" => Reproduction::Partly,
+                    "no" => Reproduction::No,
+                    _ => return Err(Failure::Invalid("choose whether the report was reproduced".into())),
+                },
+                notes: f.notes,
+                affected: f
+                    .affected
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(AffectedPackage::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| Failure::Invalid(e.0))?,
+                cvss_v31: vector(&f.cvss_v31, CvssVersion::V31)?,
+                cvss_v40: vector(&f.cvss_v40, CvssVersion::V40)?,
+                cwe: if f.cwe.trim().is_empty() {
+                    None
+                } else {
+                    Some(f.cwe.trim().parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?)
+                },
+                tlp: f.tlp.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+            },
+        },
+        CommandKind::Reject => Command::Reject {
+            rejection: Rejection {
+                reason: match f.reason.as_str() {
+                    "duplicate" => RejectReason::DuplicateOf {
+                        case: embargo_core::CaseId::new(f.duplicate_of.trim())
+                            .map_err(|e| Failure::Invalid(format!("duplicate of: {}", e.0)))?,
+                    },
+                    "not-a-vulnerability" => RejectReason::NotAVulnerability,
+                    "out-of-scope" => RejectReason::OutOfScope,
+                    "not-reproducible" => RejectReason::NotReproducible,
+                    "spam" => RejectReason::Spam,
+                    _ => return Err(Failure::Invalid("choose a reason".into())),
+                },
+                explanation: f.explanation,
+            },
+        },
+        CommandKind::AssignFixingTeam => Command::AssignFixingTeam {
+            coordinator: person_id(&f.coordinator)?,
+            fixers: f.fixer.iter().map(|s| person_id(s)).collect::<Result<_, _>>()?,
+        },
+        CommandKind::AddParticipant => Command::AddParticipant {
+            participant: Participant {
+                person: person_id(&f.person)?,
+                role: f.role.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+            },
+        },
+        CommandKind::RequestAddition => Command::RequestAddition {
+            participant: Participant {
+                person: person_id(&f.person)?,
+                role: f.role.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+            },
+            reason: f.reason,
+        },
+        CommandKind::ApproveAddition => Command::ApproveAddition { request: f.request },
+        CommandKind::DeclineAddition => Command::DeclineAddition {
+            request: f.request,
+            reason: f.reason,
+        },
+        CommandKind::AddNote => Command::AddNote { text: f.text },
+        CommandKind::Defer => Command::Defer { reason: f.reason },
+        CommandKind::Reopen => Command::Reopen { note: f.text },
+        CommandKind::Revalidate => Command::Revalidate { note: f.text },
+        CommandKind::MarkFixReady => Command::MarkFixReady,
+        CommandKind::Close => Command::Close { note: f.text },
+        // The rest (timeline, advisory, fork, release) are in the API and CLI.
+        _ => return Err(Failure::NotFound),
+    })
+}
+
+/// The web commands: the route table test walks this list.
+pub(crate) const WEB_COMMANDS: &[CommandKind] = &[
+    CommandKind::Acknowledge,
+    CommandKind::RequestInfo,
+    CommandKind::Triage,
+    CommandKind::Reject,
+    CommandKind::AssignFixingTeam,
+    CommandKind::AddParticipant,
+    CommandKind::RequestAddition,
+    CommandKind::ApproveAddition,
+    CommandKind::DeclineAddition,
+    CommandKind::AddNote,
+    CommandKind::Defer,
+    CommandKind::Reopen,
+    CommandKind::Revalidate,
+    CommandKind::MarkFixReady,
+    CommandKind::Close,
+];
+
+pub(crate) async fn case_command(
+    State(state): State<Shared>,
+    Path((id, command)): Path<(String, String)>,
+    posted: Posted<ActionForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    let access = authz::open_case(&state, &who.caller, &id).await?;
+    let outcome = match command_from(&command, posted.form) {
+        Ok(cmd) => authz::run(&state, &access, cmd).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(Failure::NotFound) => Err(Failure::NotFound.into()),
+        Err(e) => {
+            // Show the case again with the reason, keeping the status.
+            let status = WebError::from(e);
+            let access = authz::open_case(&state, &who.caller, &id).await?;
+            let page = case_view(&state, &who, &access, Some(status.message)).await?;
+            Ok(with_status(status.status, page))
+        }
+    }
+}
+
+pub(crate) async fn public_issue(
+    State(state): State<Shared>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let access = authz::open_case(&state, &who.caller, &id).await?;
+    authz::srt(&who.caller)?;
+    let case = access.case();
+    let Some(rejection) = &case.rejection else {
+        return Err(Failure::Invalid(
+            "only a report found invalid becomes a public issue".into(),
+        )
+        .into());
+    };
+    // Reporter identity stays out; the text is for a public tracker.
+    let text = format!(
+        "{title}\n\n(Reported privately to the security team and found not to be a security vulnerability: {reason}.)\n\n{explanation}\n\n---\n\n{body}\n",
+        title = case.report.title,
+        reason = rejection.reason.name(),
+        explanation = rejection.explanation,
+        body = case.report.body,
+    );
+    Ok(render(
+        "public_issue.html",
+        context! { me => ser(me(&who)), id => case.id.to_string(), text => text },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CvssQuery {
+    vector: String,
+}
+
+/// Scores a vector for the calculator (the same code that scores triage).
+pub(crate) async fn cvss_score(
+    _who: SignedIn,
+    Query(q): Query<CvssQuery>,
+) -> Json<serde_json::Value> {
+    Json(match Cvss::parse(&q.vector) {
+        Ok(c) => serde_json::json!({
+            "vector": c.vector(), "score": c.score_text(), "severity": c.severity().name(),
+        }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    })
+}
+
+// ------------------------------------------------------------------ admin
+
+async fn people_view(
+    state: &AppState,
+    who: &SignedIn,
+    invited: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let people = state.store.people().await?;
+    Ok(render(
+        "people.html",
+        context! {
+            me => ser(me(who)),
+            error => error,
+            invited => invited.map(|(id, url)| context! { id => id, url => url }),
+            roles => OrgRole::ALL.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            people => people.iter().map(|p| context! {
+                id => p.id.as_str(), name => &p.name, email => &p.email, role => p.role.name(),
+                active => p.password_hash.is_some(), totp => p.totp_enrolled, locked => p.locked,
+                failures => p.failed_signins,
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+pub(crate) async fn people_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    people_view(&state, &who, None, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InvitePersonForm {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+}
+
+pub(crate) async fn invite(
+    State(state): State<Shared>,
+    posted: Posted<InvitePersonForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    let admin = authz::admin(&who.caller)?;
+    let f = posted.form;
+    let result = async {
+        let id = person_id(&f.id)?;
+        let role: OrgRole = f
+            .role
+            .parse()
+            .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?;
+        let inv = accounts::invite(&state, admin.0.id(), &id, &f.name, &f.email, role).await?;
+        Ok::<_, Failure>((id.to_string(), inv.url))
+    }
+    .await;
+    match result {
+        Ok(invited) => people_view(&state, &who, Some(invited), None).await,
+        Err(e) => {
+            let e = WebError::from(e);
+            Ok(with_status(
+                e.status,
+                people_view(&state, &who, None, Some(e.message)).await?,
+            ))
+        }
+    }
+}
+
+pub(crate) async fn unlock(
+    State(state): State<Shared>,
+    Path(person): Path<String>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    authz::admin(&posted.who.caller)?;
+    let id = person_id(&person)?;
+    state
+        .store
+        .person(id.as_str())
+        .await?
+        .ok_or(Failure::NotFound)?;
+    state.store.set_signin_state(&id, 0, 0, false).await?;
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+async fn projects_view(
+    state: &AppState,
+    who: &SignedIn,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let projects = state.store.projects().await?;
+    let page = render(
+        "projects.html",
+        context! {
+            me => ser(me(who)),
+            error => error,
+            projects => projects.iter().map(|p| context! {
+                name => p.name.clone(), repositories => p.repositories.clone(), packages => p.packages.clone(),
+                series => p.series.clone(), maintainers => p.maintainers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }).collect::<Vec<_>>(),
+        },
+    );
+    Ok(page)
+}
+
+pub(crate) async fn projects_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    projects_view(&state, &who, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProjectForm {
+    name: String,
+    #[serde(default)]
+    repositories: String,
+    #[serde(default)]
+    packages: String,
+    #[serde(default)]
+    series: String,
+    #[serde(default)]
+    maintainers: String,
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(crate) async fn save_project(
+    State(state): State<Shared>,
+    posted: Posted<ProjectForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    authz::admin(&who.caller)?;
+    let f = posted.form;
+    let wire = embargo_api::ProjectWire {
+        name: f.name,
+        repositories: words(&f.repositories),
+        packages: words(&f.packages),
+        series: words(&f.series),
+        maintainers: words(&f.maintainers),
+    };
+    match crate::api::project_from_wire(&state, wire).await {
+        Ok(project) => {
+            state.store.put_project(&project, state.clock.unix()).await?;
+            Ok(Redirect::to("/admin/projects").into_response())
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            Ok(with_status(
+                e.status,
+                projects_view(&state, &who, Some(e.message)).await?,
+            ))
+        }
+    }
+}

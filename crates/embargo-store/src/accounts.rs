@@ -1,0 +1,467 @@
+//! People, invitations, sessions, projects and the access log.
+//!
+//! These are plain tables rather than events: they describe the organisation,
+//! not a case. Every change to a case still goes through the event log.
+//! Tokens arrive here already hashed; the store never sees a usable secret
+//! except the TOTP seed, which checking a code needs.
+
+use embargo_core::{PersonId, access::OrgRole};
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// A person's account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Their handle, used as the actor in the event log.
+    pub id: PersonId,
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Organisation role.
+    pub role: OrgRole,
+    /// Argon2id PHC string; `None` until the invitation is accepted.
+    pub password_hash: Option<String>,
+    /// Base32 TOTP seed, set at invitation.
+    pub totp_secret: Option<String>,
+    /// Whether the second factor was confirmed with a code.
+    pub totp_enrolled: bool,
+    /// The last TOTP time step accepted (codes at or before it are refused).
+    pub totp_last_step: i64,
+    /// Consecutive failed sign-ins.
+    pub failed_signins: i64,
+    /// No sign-in is attempted before this moment (unix seconds).
+    pub throttled_until: i64,
+    /// Locked by too many failures; an admin unlocks.
+    pub locked: bool,
+}
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password hash and the TOTP seed stay out of logs.
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("totp_enrolled", &self.totp_enrolled)
+            .field("locked", &self.locked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session, found by its token's hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Whose.
+    pub person: PersonId,
+    /// The CSRF token forms must carry.
+    pub csrf_token: String,
+    /// When it ends (unix seconds).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("person", &self.person)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A project the SRT covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    /// Its name (as reports name it).
+    pub name: String,
+    /// Repository URLs.
+    pub repositories: Vec<String>,
+    /// Packages as `Ecosystem:name`.
+    pub packages: Vec<String>,
+    /// Supported release series (`1.26`, `2.0`).
+    pub series: Vec<String>,
+    /// Maintainers' handles.
+    pub maintainers: Vec<PersonId>,
+}
+
+/// One line of the access log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessEntry {
+    /// When (unix seconds).
+    pub at: i64,
+    /// Who (a handle, or what was typed at a failed sign-in).
+    pub person: String,
+    /// `sign_in`, `sign_in_failed`, `view_case`, ...
+    pub action: String,
+    /// A case id, or the account concerned.
+    pub subject: String,
+    /// More, never a secret.
+    pub detail: String,
+}
+
+fn person_from(row: &sqlx::sqlite::SqliteRow) -> Result<Person, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("people: {e}"));
+    Ok(Person {
+        id: PersonId::new(row.try_get::<String, _>("id")?).map_err(|e| corrupt(e.0))?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        role: row
+            .try_get::<String, _>("org_role")?
+            .parse()
+            .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.0))?,
+        password_hash: row.try_get("password_hash")?,
+        totp_secret: row.try_get("totp_secret")?,
+        totp_enrolled: row.try_get::<i64, _>("totp_enrolled")? != 0,
+        totp_last_step: row.try_get("totp_last_step")?,
+        failed_signins: row.try_get("failed_signins")?,
+        throttled_until: row.try_get("throttled_until")?,
+        locked: row.try_get::<i64, _>("locked")? != 0,
+    })
+}
+
+fn json_list(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("projects: {e}")))
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+const PERSON_COLUMNS: &str = "id, name, email, org_role, password_hash, totp_secret, totp_enrolled, \
+     totp_last_step, failed_signins, throttled_until, locked";
+
+impl Store {
+    /// Adds a person (not yet able to sign in: no password).
+    pub async fn add_person(
+        &self,
+        id: &PersonId,
+        name: &str,
+        email: &str,
+        role: OrgRole,
+        totp_secret: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO people (id, name, email, org_role, totp_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(email)
+        .bind(role.name())
+        .bind(totp_secret)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::PersonExists(id.clone()));
+        }
+        Ok(())
+    }
+
+    /// One person.
+    pub async fn person(&self, id: &str) -> Result<Option<Person>, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(person_from)
+            .transpose()
+    }
+
+    /// Everyone, by handle.
+    pub async fn people(&self) -> Result<Vec<Person>, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people ORDER BY id");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(person_from)
+            .collect()
+    }
+
+    /// Changes a person's organisation role.
+    pub async fn set_role(&self, id: &PersonId, role: OrgRole) -> Result<(), StoreError> {
+        sqlx::query("UPDATE people SET org_role = $1 WHERE id = $2")
+            .bind(role.name())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records an invitation for `person` by its token's hash.
+    pub async fn add_invitation(
+        &self,
+        token_hash: &str,
+        person: &PersonId,
+        created_by: &PersonId,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invitations (token_hash, person, created_by, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(person.as_str())
+        .bind(created_by.as_str())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The person an unused, unexpired invitation is for.
+    pub async fn invitation(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Person>, StoreError> {
+        let person: Option<String> = sqlx::query_scalar(
+            "SELECT person FROM invitations \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        match person {
+            Some(p) => self.person(&p).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Uses an invitation: sets the password (and confirms TOTP when
+    /// `totp_step` is given) in one transaction. `false` if the invitation
+    /// was already used or has expired: nothing changes then.
+    pub async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        totp_step: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let person: Option<String> = sqlx::query_scalar(
+            "UPDATE invitations SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING person",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(person) = person else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE people SET password_hash = $1, totp_enrolled = $2, totp_last_step = $3, \
+             failed_signins = 0, throttled_until = 0, locked = 0 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(i64::from(totp_step.is_some()))
+        .bind(totp_step.unwrap_or(0))
+        .bind(&person)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Accepts a TOTP time step once: `false` if it (or a later one) was
+    /// already used. Atomic, so two requests racing with one code cannot
+    /// both pass.
+    pub async fn use_totp_step(&self, id: &PersonId, step: i64) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE people SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+                .bind(step)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records the outcome of sign-in attempts: failures so far, throttle and lock.
+    pub async fn set_signin_state(
+        &self,
+        id: &PersonId,
+        failed_signins: i64,
+        throttled_until: i64,
+        locked: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE people SET failed_signins = $1, throttled_until = $2, locked = $3 WHERE id = $4",
+        )
+        .bind(failed_signins)
+        .bind(throttled_until)
+        .bind(i64::from(locked))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Starts a session; the caller has already rotated (removed) any old one.
+    pub async fn add_session(
+        &self,
+        token_hash: &str,
+        person: &PersonId,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, person, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(person.as_str())
+        .bind(csrf_token)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A live session by its token's hash.
+    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT person, csrf_token, expires_at FROM sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                person: PersonId::new(row.try_get::<String, _>("person")?)
+                    .map_err(|e| StoreError::Corrupt(e.0))?,
+                csrf_token: row.try_get("csrf_token")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn remove_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds or replaces a project and its maintainers.
+    pub async fn put_project(&self, project: &Project, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO projects (name, repositories, packages, series, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET \
+             repositories = excluded.repositories, packages = excluded.packages, \
+             series = excluded.series",
+        )
+        .bind(&project.name)
+        .bind(to_json(&project.repositories))
+        .bind(to_json(&project.packages))
+        .bind(to_json(&project.series))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM project_maintainers WHERE project = $1")
+            .bind(&project.name)
+            .execute(&mut *tx)
+            .await?;
+        for m in &project.maintainers {
+            sqlx::query("INSERT INTO project_maintainers (project, person) VALUES ($1, $2)")
+                .bind(&project.name)
+                .bind(m.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every project, by name, with maintainers.
+    pub async fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, repositories, packages, series FROM projects ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let pairs = sqlx::query("SELECT project, person FROM project_maintainers ORDER BY person")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let mut maintainers = Vec::new();
+            for pair in &pairs {
+                if pair.try_get::<String, _>("project")? == name {
+                    maintainers.push(
+                        PersonId::new(pair.try_get::<String, _>("person")?)
+                            .map_err(|e| StoreError::Corrupt(e.0))?,
+                    );
+                }
+            }
+            out.push(Project {
+                repositories: json_list(&row.try_get::<String, _>("repositories")?)?,
+                packages: json_list(&row.try_get::<String, _>("packages")?)?,
+                series: json_list(&row.try_get::<String, _>("series")?)?,
+                name,
+                maintainers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The projects a person maintains.
+    pub async fn maintained_by(&self, id: &PersonId) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT project FROM project_maintainers WHERE person = $1 ORDER BY project",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Appends to the access log.
+    pub async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_log (at, person, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entry.at)
+        .bind(&entry.person)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .bind(&entry.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The access log for a subject (a case id or an account), oldest first.
+    pub async fn access_log(&self, subject: &str) -> Result<Vec<AccessEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, person, action, subject, detail FROM access_log \
+             WHERE subject = $1 ORDER BY at",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccessEntry {
+                    at: r.try_get("at")?,
+                    person: r.try_get("person")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
