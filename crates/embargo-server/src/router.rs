@@ -48,6 +48,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/login", get(web::login_page).post(web::login))
         .route("/logout", post(web::logout))
         .route("/invite/{token}", get(web::invite_page).post(web::accept_invite))
+        .route("/account/tokens", post(web::new_api_token))
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))
         .route("/cases/{id}/public-issue", get(web::public_issue))

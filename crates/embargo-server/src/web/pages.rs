@@ -902,6 +902,30 @@ pub(crate) async fn cvss_score(
     })
 }
 
+/// Issues an API token for the signed-in person (for the CLI), shown once.
+pub(crate) async fn new_api_token(
+    State(state): State<Shared>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let token = accounts::new_token("emb_");
+    state
+        .store
+        .add_api_token(
+            &token_hash(&token),
+            posted.who.caller.id().as_str(),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(render(
+        "message.html",
+        context! {
+            me => ser(me(&posted.who)),
+            title => "Your new API token",
+            message => format!("Use it as EMBARGO_TOKEN for the embargo CLI. It is shown only now: {token}"),
+        },
+    ))
+}
+
 // ------------------------------------------------------------------ admin
 
 async fn people_view(

@@ -1,0 +1,132 @@
+//! Accounts as people meet them: invitation, password, TOTP, sign-in,
+//! throttling, lockout, session rotation and sign-out.
+
+use crate::app::{PASSWORD, TestApp};
+
+#[test]
+fn the_first_admin_signs_up_from_the_printed_link_and_the_link_works_once() {
+    let app = TestApp::start();
+    let (mut admin, _) = app.signed_up(&app.admin_invitation.clone(), "admin");
+    let inbox = admin.get("/");
+    assert_eq!(inbox.status, 200);
+    assert!(inbox.body.contains("<h1>Inbox</h1>"), "{}", inbox.body);
+    // The link is spent.
+    let path = app.admin_invitation.strip_prefix(&app.url).unwrap();
+    assert_eq!(app.browser().get(path).status, 404);
+}
+
+#[test]
+fn an_invitation_insists_on_a_good_password_and_on_totp_for_the_srt() {
+    let app = TestApp::start();
+    let url = app.invite("sam", "srt");
+    let path = url.strip_prefix(&app.url).unwrap().to_owned();
+    let mut b = app.browser();
+    assert_eq!(b.get(&path).status, 200);
+    let short = b.post(&path, &[("password", "short"), ("confirm", "short")]);
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("at least 12 characters"), "{}", short.body);
+    let no_code = b.post(&path, &[("password", PASSWORD), ("confirm", PASSWORD)]);
+    assert_eq!(no_code.status, 422);
+    assert!(no_code.body.contains("second factor"), "{}", no_code.body);
+    let wrong = b.post(
+        &path,
+        &[("password", PASSWORD), ("confirm", PASSWORD), ("code", "000000")],
+    );
+    assert_eq!(wrong.status, 422);
+    // Nothing was spent: the right code still works.
+    let (_, _) = app.signed_up(&url, "sam");
+}
+
+#[test]
+fn a_totp_code_signs_in_once() {
+    let app = TestApp::start();
+    let (mut b, secret) = app.person("sam", "srt");
+    app.advance(30);
+    let code = app.totp_code(&secret);
+    let mut other = app.browser();
+    assert_eq!(other.sign_in("sam", PASSWORD, &code).status, 303);
+    // The same code again, within its 30 seconds: refused.
+    let mut third = app.browser();
+    let again = third.sign_in("sam", PASSWORD, &code);
+    assert_eq!(again.status, 401, "{}", again.body);
+    // A password alone is not enough for the SRT.
+    app.advance(30);
+    assert_eq!(third.sign_in("sam", PASSWORD, "").status, 401);
+    assert_eq!(b.get("/").status, 200);
+}
+
+#[test]
+fn failed_sign_ins_are_slowed_then_locked_until_an_admin_unlocks() {
+    let app = TestApp::start();
+    let (mut admin, admin_secret) = app.signed_up(&app.admin_invitation.clone(), "admin");
+    let (_, secret) = app.person("mia", "maintainer");
+    let mut b = app.browser();
+    for _ in 0..5 {
+        assert_eq!(b.sign_in("mia", "wrong password!", "").status, 401);
+    }
+    // Slowed: even the right password waits now, and is not checked.
+    let slowed = b.sign_in("mia", PASSWORD, "");
+    assert_eq!(slowed.status, 429, "{}", slowed.body);
+    assert_eq!(slowed.headers["retry-after"], "30");
+    // Each further failure doubles the wait ...
+    let mut wait = 30;
+    for _ in 5..9 {
+        app.advance(wait + 1);
+        assert_eq!(b.sign_in("mia", "wrong password!", "").status, 401);
+        wait *= 2;
+        let slowed = b.sign_in("mia", PASSWORD, "");
+        assert_eq!(slowed.status, 429);
+        assert_eq!(slowed.headers["retry-after"], wait.to_string().as_str());
+    }
+    // ... and the tenth locks the account.
+    app.advance(wait + 1);
+    assert_eq!(b.sign_in("mia", "wrong password!", "").status, 403);
+    app.advance(86_400);
+    let locked = b.sign_in("mia", PASSWORD, "");
+    assert_eq!(locked.status, 403);
+    assert!(locked.body.contains("locked"), "{}", locked.body);
+    // An admin unlocks (signing in afresh: a day has passed); the right
+    // password works again.
+    assert_eq!(admin.get("/").location(), Some("/login"), "sessions expire");
+    assert_eq!(admin.sign_in("admin", PASSWORD, &app.totp_code(&admin_secret)).status, 303);
+    let people = admin.get("/admin/people");
+    assert!(people.body.contains("locked"), "{}", people.body);
+    assert_eq!(admin.post("/admin/people/mia/unlock", &[]).status, 303);
+    assert_eq!(b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status, 303);
+}
+
+#[test]
+fn signing_in_rotates_the_session_and_signing_out_ends_it() {
+    let app = TestApp::start();
+    let (mut b, secret) = app.person("mia", "maintainer");
+    let first = b.cookies["__Host-embargo-session"].clone();
+    app.advance(30);
+    assert_eq!(b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status, 303);
+    let second = b.cookies["__Host-embargo-session"].clone();
+    assert_ne!(first, second);
+    // The old token no longer works.
+    let mut stale = app.browser();
+    stale
+        .cookies
+        .insert("__Host-embargo-session".into(), first);
+    assert_eq!(stale.get("/").location(), Some("/login"));
+    assert_eq!(b.post("/logout", &[]).status, 303);
+    assert!(!b.cookies.contains_key("__Host-embargo-session"));
+    let mut after = app.browser();
+    after
+        .cookies
+        .insert("__Host-embargo-session".into(), second);
+    assert_eq!(after.get("/").location(), Some("/login"));
+}
+
+#[test]
+fn unknown_handles_and_wrong_passwords_get_the_same_answer() {
+    let app = TestApp::start();
+    let (_, _) = app.person("mia", "maintainer");
+    let mut b = app.browser();
+    let unknown = b.sign_in("nobody", PASSWORD, "");
+    let wrong = b.sign_in("mia", "wrong password!", "");
+    assert_eq!(unknown.status, wrong.status);
+    let msg = |body: &str| crate::app::between(body, "role=\"alert\">", "<").to_owned();
+    assert_eq!(msg(&unknown.body), msg(&wrong.body));
+}

@@ -1,0 +1,287 @@
+//! `TestApp`: a real server in this process on a loopback port, with a
+//! manual clock, and `Browser`: an HTTP client that keeps cookies the way a
+//! browser does for `__Host-` cookies and never follows redirects.
+
+use std::collections::BTreeMap;
+
+use embargo_server::{Clock, ServeOptions};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+pub(crate) struct TestApp {
+    pub rt: tokio::runtime::Runtime,
+    pub clock: Clock,
+    /// `http://localhost:PORT` (browsers treat localhost as secure, so
+    /// `Secure` cookies work over plain HTTP there).
+    pub url: String,
+    pub admin_token: String,
+    pub admin_invitation: String,
+    _dir: tempfile::TempDir,
+}
+
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub(crate) fn start() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock = Clock::manual("2026-03-02T09:00:00Z".parse().unwrap());
+        let options = ServeOptions {
+            data_dir: dir.path().join("data"),
+            bind: Some("127.0.0.1:0".parse().unwrap()),
+        };
+        let bound = rt
+            .block_on(embargo_server::bind(options, clock.clone()))
+            .unwrap();
+        let port = bound.addr().port();
+        let first = bound.first_start.as_ref().unwrap();
+        let (admin_token, admin_invitation) =
+            (first.admin_token.clone(), first.admin_invitation.clone());
+        rt.spawn(bound.run(std::future::pending()));
+        TestApp {
+            rt,
+            clock,
+            url: format!("http://localhost:{port}"),
+            admin_token,
+            admin_invitation: admin_invitation.replace("127.0.0.1", "localhost"),
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub(crate) fn advance(&self, secs: i64) {
+        self.clock.advance(SignedDuration::from_secs(secs));
+    }
+
+    pub(crate) fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: BTreeMap::new(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Calls the JSON API with a bearer token.
+    pub(crate) fn api(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.rt.block_on(async {
+            let client = reqwest::Client::new();
+            let url = format!("{}{path}", self.url);
+            let mut req = if method == "POST" {
+                client.post(url)
+            } else {
+                client.get(url)
+            };
+            req = req.bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        })
+    }
+
+    /// Invites a person through the API; returns the invitation URL.
+    pub(crate) fn invite(&self, id: &str, role: &str) -> String {
+        let (status, body) = self.api(
+            &self.admin_token,
+            "POST",
+            "/api/v1/people",
+            Some(serde_json::json!({
+                "id": id, "name": format!("{id} person"), "email": format!("{id}@example.org"), "role": role,
+            })),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["invitation_url"]
+            .as_str()
+            .unwrap()
+            .replace("127.0.0.1", "localhost")
+    }
+
+    /// The code an authenticator app shows now for `secret`.
+    pub(crate) fn totp_code(&self, secret: &str) -> String {
+        let totp = totp_rs::Builder::new()
+            .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+            .with_account_name("test")
+            .build()
+            .unwrap();
+        totp.generate(u64::try_from(self.now().as_second()).unwrap())
+            .to_string()
+    }
+
+    /// Invites, accepts (with TOTP when `with_totp`) and signs in: a browser
+    /// with a session, and the person's TOTP seed.
+    pub(crate) fn person(&self, id: &str, role: &str) -> (Browser<'_>, String) {
+        let url = self.invite(id, role);
+        self.signed_up(&url, id)
+    }
+
+    pub(crate) fn signed_up(&self, invitation_url: &str, id: &str) -> (Browser<'_>, String) {
+        let mut b = self.browser();
+        let path = invitation_url.strip_prefix(&self.url).unwrap().to_owned();
+        let page = b.get(&path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let secret = between(&page.body, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
+        let code = self.totp_code(&secret);
+        let done = b.post(
+            &path,
+            &[("password", PASSWORD), ("confirm", PASSWORD), ("code", &code)],
+        );
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(done.body.contains("Your account is ready"), "{}", done.body);
+        // The code just used cannot sign in again: wait for the next one.
+        self.advance(30);
+        let signed = b.sign_in(id, PASSWORD, &self.totp_code(&secret));
+        assert_eq!(signed.status, 303, "{}", signed.body);
+        (b, secret)
+    }
+}
+
+/// The text between two markers.
+pub(crate) fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("`{start}` not in {text}"))
+        + start.len();
+    let len = text[from..].find(end).unwrap();
+    &text[from..from + len]
+}
+
+pub(crate) struct Response {
+    pub status: u16,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Response {
+    pub(crate) fn location(&self) -> Option<&str> {
+        self.headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+pub(crate) struct Browser<'a> {
+    app: &'a TestApp,
+    pub cookies: BTreeMap<String, String>,
+    client: reqwest::Client,
+}
+
+impl Browser<'_> {
+    fn send(&mut self, method: &str, path: &str, form: Option<Vec<(String, String)>>) -> Response {
+        let url = format!("{}{path}", self.app.url);
+        let cookie_header = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let (status, body, headers) = self.app.rt.block_on(async {
+            let mut req = if method == "POST" {
+                self.client.post(&url)
+            } else {
+                self.client.get(&url)
+            };
+            if !cookie_header.is_empty() {
+                req = req.header(reqwest::header::COOKIE, cookie_header);
+            }
+            if let Some(f) = form {
+                req = req.form(&f);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            (status, resp.text().await.unwrap(), headers)
+        });
+        for set in headers.get_all(reqwest::header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if name.starts_with("__Host-") {
+                // What a browser checks for the prefix.
+                assert!(attrs.contains("Secure") && attrs.contains("Path=/") && !attrs.contains("Domain"));
+            }
+            assert!(attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"), "{set}");
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Response {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub(crate) fn get(&mut self, path: &str) -> Response {
+        self.send("GET", path, None)
+    }
+
+    /// Posts a form the way the page would: with the CSRF token the last
+    /// page carried (the session's, or the pre-session cookie's).
+    pub(crate) fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = self.csrf();
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.send("POST", path, Some(form))
+    }
+
+    /// Posts a form without any CSRF token.
+    pub(crate) fn post_without_csrf(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let form = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.send("POST", path, Some(form))
+    }
+
+    /// The CSRF token as a page would embed it.
+    pub(crate) fn csrf(&mut self) -> String {
+        if self.cookies.contains_key("__Host-embargo-session") {
+            let page = self.get("/");
+            if page.status == 200 {
+                return between(&page.body, "name=\"csrf\" value=\"", "\"").to_owned();
+            }
+        }
+        self.cookies
+            .get("__Host-embargo-csrf")
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn sign_in(&mut self, handle: &str, password: &str, code: &str) -> Response {
+        if !self.cookies.contains_key("__Host-embargo-csrf") {
+            self.get("/login");
+        }
+        let csrf = self.cookies.get("__Host-embargo-csrf").cloned().unwrap_or_default();
+        self.send(
+            "POST",
+            "/login",
+            Some(vec![
+                ("csrf".into(), csrf),
+                ("handle".into(), handle.into()),
+                ("password".into(), password.into()),
+                ("code".into(), code.into()),
+            ]),
+        )
+    }
+}

@@ -1,0 +1,1 @@
+//! Every state-changing route refuses a form without the right CSRF token.

@@ -1,0 +1,14 @@
+//! The server's integration tests: one binary, modules by feature, each
+//! against a real server in-process with a manual clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+mod accounts;
+mod app;
+mod csrf;
+mod routes;
