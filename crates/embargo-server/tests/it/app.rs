@@ -245,6 +245,18 @@ impl Browser<'_> {
         self.send("POST", path, Some(form))
     }
 
+    /// Posts an anonymous form (sign-in, invitation) with the pre-session
+    /// token, as those pages carry it even for a signed-in browser.
+    pub(crate) fn post_anonymous(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        if !self.cookies.contains_key("__Host-embargo-csrf") {
+            self.get("/login");
+        }
+        let csrf = self.cookies["__Host-embargo-csrf"].clone();
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.send("POST", path, Some(form))
+    }
+
     /// Posts a form without any CSRF token.
     pub(crate) fn post_without_csrf(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let form = fields

@@ -12,3 +12,4 @@ mod accounts;
 mod app;
 mod csrf;
 mod routes;
+mod team;
