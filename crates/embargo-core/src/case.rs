@@ -417,7 +417,9 @@ impl Case {
 
     /// Whether a coordinator is named.
     pub fn has_coordinator(&self) -> bool {
-        self.participants.iter().any(|p| p.role == Role::Coordinator)
+        self.participants
+            .iter()
+            .any(|p| p.role == Role::Coordinator)
     }
 
     /// A pending addition request by number.

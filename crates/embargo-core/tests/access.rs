@@ -211,11 +211,21 @@ fn allowed_actions_and_their_denied_twins() {
         // The SRT adds a maintainer of the affected project under AMBER+STRICT ...
         (AmberStrict, "srt", add("numpy-dev", Role::Fixer), "ok"),
         // ... but not someone from another project: AMBER+STRICT keeps it in.
-        (AmberStrict, "srt", add("scipy-dev", Role::Fixer), "denied: tlp"),
+        (
+            AmberStrict,
+            "srt",
+            add("scipy-dev", Role::Fixer),
+            "denied: tlp",
+        ),
         // Under AMBER the SRT may bring in someone from another project.
         (Amber, "srt", add("scipy-dev", Role::Fixer), "ok"),
         // A fixer cannot add directly ...
-        (Amber, "fixer", add("scipy-dev", Role::Fixer), "denied: standing"),
+        (
+            Amber,
+            "fixer",
+            add("scipy-dev", Role::Fixer),
+            "denied: standing",
+        ),
         // ... but may ask.
         (Amber, "fixer", request("scipy-dev"), "ok"),
         // Asking under AMBER+STRICT for an outsider fails at once.
@@ -273,7 +283,15 @@ fn approving_a_request_adds_the_person_and_records_who_asked_and_who_approved() 
     assert_eq!(r.requested_by, id("fixer"));
     assert_eq!(r.decision.as_ref().unwrap().0, id("srt"));
     // Decided requests cannot be decided again.
-    assert!(decide(&case, Command::ApproveAddition { request: 1 }, &id("srt"), at(3)).is_err());
+    assert!(
+        decide(
+            &case,
+            Command::ApproveAddition { request: 1 },
+            &id("srt"),
+            at(3)
+        )
+        .is_err()
+    );
 }
 
 #[test]

@@ -112,9 +112,9 @@ impl SignInFailure {
             SignInFailure::Rejected => {
                 "The handle, password or code is not right. Check them and try again.".into()
             }
-            SignInFailure::Throttled(secs) => format!(
-                "Too many failed sign-ins. Wait {secs} seconds before trying again."
-            ),
+            SignInFailure::Throttled(secs) => {
+                format!("Too many failed sign-ins. Wait {secs} seconds before trying again.")
+            }
             SignInFailure::Locked => {
                 "This account is locked after too many failed sign-ins. Ask an admin to unlock it."
                     .into()
@@ -166,7 +166,13 @@ pub(crate) async fn sign_in(
         // Spend the same effort as a real check, so timing does not tell
         // which handles exist.
         let _ = hash_password(password.to_owned()).await;
-        log(state, &handle.chars().take(100).collect::<String>(), "sign_in_failed", "unknown handle").await;
+        log(
+            state,
+            &handle.chars().take(100).collect::<String>(),
+            "sign_in_failed",
+            "unknown handle",
+        )
+        .await;
         return Err(SignInFailure::Rejected);
     };
     if person.locked {
@@ -272,7 +278,9 @@ pub(crate) async fn invite(
     embargo_core::ids::required_text("name", name, 200).map_err(|e| Failure::Invalid(e.0))?;
     embargo_core::ids::required_text("email", email, 254).map_err(|e| Failure::Invalid(e.0))?;
     if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Failure::Invalid(format!("`{email}` is not an email address")));
+        return Err(Failure::Invalid(format!(
+            "`{email}` is not an email address"
+        )));
     }
     if name.chars().any(char::is_control) {
         return Err(Failure::Invalid("a name has no control characters".into()));

@@ -599,7 +599,10 @@ pub(crate) async fn put_project(
 ) -> Result<(StatusCode, Json<embargo_api::ProjectWire>), Failure> {
     authz::admin(&principal.0)?;
     let project = project_from_wire(&state, req).await?;
-    state.store.put_project(&project, state.clock.unix()).await?;
+    state
+        .store
+        .put_project(&project, state.clock.unix())
+        .await?;
     Ok((StatusCode::CREATED, Json(project_wire(project))))
 }
 

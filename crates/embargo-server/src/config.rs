@@ -224,7 +224,9 @@ impl Config {
             return Err("accounts.lock_after must be larger than accounts.free_failures".into());
         }
         if config.accounts.session_hours == 0 || config.accounts.invitation_days == 0 {
-            return Err("accounts.session_hours and accounts.invitation_days must be at least 1".into());
+            return Err(
+                "accounts.session_hours and accounts.invitation_days must be at least 1".into(),
+            );
         }
         if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
             return Err(

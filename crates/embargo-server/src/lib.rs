@@ -146,11 +146,10 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
     });
     let first_start = match prepared.first_admin_token {
         Some(admin_token) => {
-            let admin = embargo_core::PersonId::new("admin")
-                .map_err(|e| ServerError::DataDir {
-                    dir: options.data_dir.clone(),
-                    problem: e.0,
-                })?;
+            let admin = embargo_core::PersonId::new("admin").map_err(|e| ServerError::DataDir {
+                dir: options.data_dir.clone(),
+                problem: e.0,
+            })?;
             let invitation = accounts::invite(
                 &state,
                 &admin,

@@ -37,7 +37,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}/announcement", get(api::announcement))
         .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
         .route("/api/v1/cases/{id}/export/osv", get(api::export_osv))
-        .route("/api/v1/people", get(api::list_people).post(api::invite_person))
+        .route(
+            "/api/v1/people",
+            get(api::list_people).post(api::invite_person),
+        )
         .route(
             "/api/v1/projects",
             get(api::list_projects).post(api::put_project),
@@ -47,7 +50,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/", get(web::inbox))
         .route("/login", get(web::login_page).post(web::login))
         .route("/logout", post(web::logout))
-        .route("/invite/{token}", get(web::invite_page).post(web::accept_invite))
+        .route(
+            "/invite/{token}",
+            get(web::invite_page).post(web::accept_invite),
+        )
         .route("/account/tokens", post(web::new_api_token))
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))
@@ -55,7 +61,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cases/{id}/commands/{command}", post(web::case_command))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))
-        .route("/admin/projects", get(web::projects_page).post(web::save_project))
+        .route(
+            "/admin/projects",
+            get(web::projects_page).post(web::save_project),
+        )
         .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(

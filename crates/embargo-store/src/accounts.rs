@@ -272,12 +272,13 @@ impl Store {
     /// already used. Atomic, so two requests racing with one code cannot
     /// both pass.
     pub async fn use_totp_step(&self, id: &PersonId, step: i64) -> Result<bool, StoreError> {
-        let result =
-            sqlx::query("UPDATE people SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
-                .bind(step)
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await?;
+        let result = sqlx::query(
+            "UPDATE people SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        )
+        .bind(step)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -387,11 +388,10 @@ impl Store {
 
     /// Every project, by name, with maintainers.
     pub async fn projects(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, repositories, packages, series FROM projects ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT name, repositories, packages, series FROM projects ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         let pairs = sqlx::query("SELECT project, person FROM project_maintainers ORDER BY person")
             .fetch_all(&self.pool)
             .await?;

@@ -504,3 +504,106 @@ fn print_case(out: &mut impl std::io::Write, c: &CaseView) -> std::io::Result<()
     writeln!(out, "advisory:  revision {}", c.advisory_revision)?;
     writeln!(out, "next:      {}", c.allowed.join(", "))
 }
+
+/// People and projects (admins).
+#[derive(Subcommand)]
+pub enum OrgCmd {
+    /// Invite a person; prints the one-time link where they set a password.
+    Invite {
+        /// Their handle (used on cases and in the log).
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// admin, srt or maintainer.
+        #[arg(long, default_value = "maintainer")]
+        role: String,
+    },
+    /// Add or replace a project.
+    Project {
+        name: String,
+        /// A repository URL, repeatable.
+        #[arg(long)]
+        repository: Vec<String>,
+        /// ECOSYSTEM:NAME (PyPI:numpy), repeatable.
+        #[arg(long)]
+        package: Vec<String>,
+        /// A supported release series, repeatable.
+        #[arg(long)]
+        series: Vec<String>,
+        /// A maintainer's handle, repeatable.
+        #[arg(long)]
+        maintainer: Vec<String>,
+    },
+    /// List people.
+    People,
+}
+
+/// Runs one organisation command and prints its result.
+pub async fn run_org(conn: Conn, cmd: OrgCmd, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    let token = conn.token.context(
+        "no API token: pass --token or set EMBARGO_TOKEN (embargo serve prints one on first start)",
+    )?;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: conn.server.trim_end_matches('/').to_owned(),
+        token,
+    };
+    match cmd {
+        OrgCmd::Invite {
+            id,
+            name,
+            email,
+            role,
+        } => {
+            let inv: embargo_api::InvitationView = client
+                .post(
+                    "/api/v1/people",
+                    &embargo_api::NewPerson {
+                        id,
+                        name,
+                        email,
+                        role,
+                    },
+                )
+                .await?;
+            writeln!(out, "{}", inv.invitation_url)?;
+        }
+        OrgCmd::Project {
+            name,
+            repository,
+            package,
+            series,
+            maintainer,
+        } => {
+            let p: embargo_api::ProjectWire = client
+                .post(
+                    "/api/v1/projects",
+                    &embargo_api::ProjectWire {
+                        name,
+                        repositories: repository,
+                        packages: package,
+                        series,
+                        maintainers: maintainer,
+                    },
+                )
+                .await?;
+            writeln!(out, "{}", p.name)?;
+        }
+        OrgCmd::People => {
+            let people: Vec<embargo_api::PersonView> = client.get("/api/v1/people").await?;
+            for p in people {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    p.id,
+                    p.role,
+                    if p.active { "active" } else { "invited" },
+                    p.name
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -20,7 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve embargo. On first start, creates the data directory (database,
-    /// commented embargo.toml, OpenPGP intake key) and prints an admin API token once.
+    /// commented embargo.toml, OpenPGP intake key) and prints the admin's
+    /// one-time sign-up link and API token once.
     Serve {
         /// The data directory.
         #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
@@ -44,6 +45,13 @@ enum Cmd {
         conn: case_cli::Conn,
         #[command(subcommand)]
         command: case_cli::CaseCmd,
+    },
+    /// People and projects through the server's API (admins).
+    Org {
+        #[command(flatten)]
+        conn: case_cli::Conn,
+        #[command(subcommand)]
+        command: case_cli::OrgCmd,
     },
     /// Check the audit log.
     Audit {
@@ -70,6 +78,7 @@ fn main() -> ExitCode {
         Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
         Cmd::Cvss { vectors } => cvss(vectors),
         Cmd::Case { conn, command } => case(conn, command),
+        Cmd::Org { conn, command } => org(conn, command),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -123,6 +132,27 @@ fn case(conn: case_cli::Conn, command: case_cli::CaseCmd) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("embargo case: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn org(conn: case_cli::Conn, command: case_cli::OrgCmd) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(case_cli::run_org(
+                conn,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("embargo org: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -18,7 +18,10 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 
 /// Renders Markdown from an untrusted source.
 pub(crate) fn render(source: &str) -> String {
-    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let parser = Parser::new_ext(
+        source,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
     let events = parser.filter_map(|event| match event {
         // Raw HTML is shown, not interpreted.
         Event::Html(html) | Event::InlineHtml(html) => Some(Event::Text(html)),
@@ -41,7 +44,9 @@ mod tests {
 
     #[test]
     fn markup_is_text_and_links_are_inert() {
-        let out = render("<script>alert(1)</script> **bold** [x](javascript:alert(1)) ![i](https://evil.example/p.png) [ok](https://example.org)");
+        let out = render(
+            "<script>alert(1)</script> **bold** [x](javascript:alert(1)) ![i](https://evil.example/p.png) [ok](https://example.org)",
+        );
         assert!(!out.contains("<script"), "{out}");
         assert!(out.contains("&lt;script&gt;"), "{out}");
         assert!(out.contains("<strong>bold</strong>"), "{out}");
@@ -49,7 +54,9 @@ mod tests {
         assert!(!out.contains("<img"), "{out}");
         assert!(out.contains("[image: https://evil.example/p.png]"), "{out}");
         assert!(
-            out.contains(r#"<a href="https://example.org" rel="nofollow noopener noreferrer">ok</a>"#),
+            out.contains(
+                r#"<a href="https://example.org" rel="nofollow noopener noreferrer">ok</a>"#
+            ),
             "{out}"
         );
     }

@@ -35,9 +35,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("invite.html", include_str!("../../templates/invite.html")),
     ("inbox.html", include_str!("../../templates/inbox.html")),
     ("case.html", include_str!("../../templates/case.html")),
-    ("public_issue.html", include_str!("../../templates/public_issue.html")),
+    (
+        "public_issue.html",
+        include_str!("../../templates/public_issue.html"),
+    ),
     ("people.html", include_str!("../../templates/people.html")),
-    ("projects.html", include_str!("../../templates/projects.html")),
+    (
+        "projects.html",
+        include_str!("../../templates/projects.html"),
+    ),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {
@@ -63,14 +69,11 @@ impl Pages {
 
 /// Renders a page, or a plain 500 if a template is broken.
 pub(crate) fn render(name: &str, ctx: minijinja::Value) -> Response {
-    let result = ENV
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|env| {
-            env.get_template(name)
-                .and_then(|t| t.render(ctx))
-                .map_err(|e| format!("{e:#}"))
-        });
+    let result = ENV.as_ref().map_err(Clone::clone).and_then(|env| {
+        env.get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| format!("{e:#}"))
+    });
     match result {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -161,9 +164,8 @@ pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value for a `__Host-` cookie.
 pub(crate) fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let text = format!(
-        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}"
-    );
+    let text =
+        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -171,7 +173,10 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && !a.is_empty()
-        && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A signed-in person, from the session cookie. Pages that need one take this;
@@ -224,14 +229,13 @@ async fn form_body(req: Request, state: &Shared) -> Result<(Parts, Bytes), Respo
     Ok((parts, bytes))
 }
 
-fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<WebError>> {
     serde_html_form::from_bytes(bytes).map_err(|e| {
-        WebError {
+        Box::new(WebError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             title: "Please check the form",
             message: format!("The form could not be read: {e}"),
-        }
-        .into_response()
+        })
     })
 }
 
@@ -248,13 +252,13 @@ impl<T: DeserializeOwned> FromRequest<Shared> for Posted<T> {
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
         let (mut parts, bytes) = form_body(req, state).await?;
         let who = SignedIn::from_request_parts(&mut parts, state).await?;
-        let field: CsrfField = parse_form(&bytes)?;
+        let field: CsrfField = parse_form(&bytes).map_err(|e| e.into_response())?;
         if !same_secret(&field.csrf, &who.csrf) {
             return Err(forbidden_form().into_response());
         }
         Ok(Posted {
             who,
-            form: parse_form(&bytes)?,
+            form: parse_form(&bytes).map_err(|e| e.into_response())?,
         })
     }
 }
@@ -273,12 +277,12 @@ impl<T: DeserializeOwned> FromRequest<Shared> for AnonPosted<T> {
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
         let (parts, bytes) = form_body(req, state).await?;
         let expected = cookie(&parts, PRE_COOKIE).unwrap_or_default();
-        let field: CsrfField = parse_form(&bytes)?;
+        let field: CsrfField = parse_form(&bytes).map_err(|e| e.into_response())?;
         if !same_secret(&field.csrf, &expected) {
             return Err(forbidden_form().into_response());
         }
         Ok(AnonPosted {
-            form: parse_form(&bytes)?,
+            form: parse_form(&bytes).map_err(|e| e.into_response())?,
             old_session: cookie(&parts, SESSION_COOKIE),
         })
     }

@@ -228,7 +228,10 @@ pub(crate) async fn accept_invite(
     let problem = if let Err(e) = accounts::check_password(&f.password, &f.confirm) {
         Some(e)
     } else if !f.code.trim().is_empty() && step.is_none() {
-        Some("The code does not match. Check the time on your device and enter the current code.".into())
+        Some(
+            "The code does not match. Check the time on your device and enter the current code."
+                .into(),
+        )
     } else if required && step.is_none() {
         Some(format!(
             "As {}, you need a second factor: add the key to your authenticator app and enter its current code.",
@@ -370,7 +373,10 @@ pub(crate) async fn inbox(
         .map(|(c, _)| {
             let clock = c.ack_clock(policy);
             let (text, overdue) = match c.acknowledged_at {
-                Some(at) => (format!("acknowledged {}", at.strftime("%Y-%m-%d %H:%M UTC")), false),
+                Some(at) => (
+                    format!("acknowledged {}", at.strftime("%Y-%m-%d %H:%M UTC")),
+                    false,
+                ),
                 None => {
                     let left = clock.due.as_second() - now.as_second();
                     (duration_text(left), left < 0)
@@ -488,7 +494,9 @@ fn reporter_thread(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
         .filter_map(|e| {
             let (label, text) = match &e.data {
                 EventData::Acknowledged { message } => ("Acknowledgement", message.clone()),
-                EventData::InfoRequested { question } => ("Question to the reporter", question.clone()),
+                EventData::InfoRequested { question } => {
+                    ("Question to the reporter", question.clone())
+                }
                 EventData::InfoReceived { note } => ("Reporter's answer", note.clone()),
                 EventData::Rejected { rejection } => (
                     "Decision sent to the reporter",
@@ -559,7 +567,9 @@ async fn case_view(
             .map(|p| {
                 let maintains: Vec<String> = projects
                     .iter()
-                    .filter(|pr| pr.maintainers.contains(&p.id) && access.projects().contains(&pr.name))
+                    .filter(|pr| {
+                        pr.maintainers.contains(&p.id) && access.projects().contains(&pr.name)
+                    })
                     .map(|pr| pr.name.clone())
                     .collect();
                 PersonOption {
@@ -743,7 +753,11 @@ fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
                     "yes" => Reproduction::Yes,
                     "partly" => Reproduction::Partly,
                     "no" => Reproduction::No,
-                    _ => return Err(Failure::Invalid("choose whether the report was reproduced".into())),
+                    _ => {
+                        return Err(Failure::Invalid(
+                            "choose whether the report was reproduced".into(),
+                        ));
+                    }
                 },
                 notes: f.notes,
                 affected: f
@@ -759,9 +773,17 @@ fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
                 cwe: if f.cwe.trim().is_empty() {
                     None
                 } else {
-                    Some(f.cwe.trim().parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?)
+                    Some(
+                        f.cwe
+                            .trim()
+                            .parse()
+                            .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+                    )
                 },
-                tlp: f.tlp.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+                tlp: f
+                    .tlp
+                    .parse()
+                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
             },
         },
         CommandKind::Reject => Command::Reject {
@@ -782,18 +804,28 @@ fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
         },
         CommandKind::AssignFixingTeam => Command::AssignFixingTeam {
             coordinator: person_id(&f.coordinator)?,
-            fixers: f.fixer.iter().map(|s| person_id(s)).collect::<Result<_, _>>()?,
+            fixers: f
+                .fixer
+                .iter()
+                .map(|s| person_id(s))
+                .collect::<Result<_, _>>()?,
         },
         CommandKind::AddParticipant => Command::AddParticipant {
             participant: Participant {
                 person: person_id(&f.person)?,
-                role: f.role.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+                role: f
+                    .role
+                    .parse()
+                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
             },
         },
         CommandKind::RequestAddition => Command::RequestAddition {
             participant: Participant {
                 person: person_id(&f.person)?,
-                role: f.role.parse().map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+                role: f
+                    .role
+                    .parse()
+                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
             },
             reason: f.reason,
         },
@@ -865,10 +897,9 @@ pub(crate) async fn public_issue(
     authz::srt(&who.caller)?;
     let case = access.case();
     let Some(rejection) = &case.rejection else {
-        return Err(Failure::Invalid(
-            "only a report found invalid becomes a public issue".into(),
-        )
-        .into());
+        return Err(
+            Failure::Invalid("only a report found invalid becomes a public issue".into()).into(),
+        );
     };
     // Reporter identity stays out; the text is for a public tracker.
     let text = format!(
@@ -1076,7 +1107,10 @@ pub(crate) async fn save_project(
     };
     match crate::api::project_from_wire(&state, wire).await {
         Ok(project) => {
-            state.store.put_project(&project, state.clock.unix()).await?;
+            state
+                .store
+                .put_project(&project, state.clock.unix())
+                .await?;
             Ok(Redirect::to("/admin/projects").into_response())
         }
         Err(e) => {

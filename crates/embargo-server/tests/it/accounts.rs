@@ -24,13 +24,21 @@ fn an_invitation_insists_on_a_good_password_and_on_totp_for_the_srt() {
     assert_eq!(b.get(&path).status, 200);
     let short = b.post(&path, &[("password", "short"), ("confirm", "short")]);
     assert_eq!(short.status, 422);
-    assert!(short.body.contains("at least 12 characters"), "{}", short.body);
+    assert!(
+        short.body.contains("at least 12 characters"),
+        "{}",
+        short.body
+    );
     let no_code = b.post(&path, &[("password", PASSWORD), ("confirm", PASSWORD)]);
     assert_eq!(no_code.status, 422);
     assert!(no_code.body.contains("second factor"), "{}", no_code.body);
     let wrong = b.post(
         &path,
-        &[("password", PASSWORD), ("confirm", PASSWORD), ("code", "000000")],
+        &[
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+            ("code", "000000"),
+        ],
     );
     assert_eq!(wrong.status, 422);
     // Nothing was spent: the right code still works.
@@ -88,11 +96,19 @@ fn failed_sign_ins_are_slowed_then_locked_until_an_admin_unlocks() {
     // An admin unlocks (signing in afresh: a day has passed); the right
     // password works again.
     assert_eq!(admin.get("/").location(), Some("/login"), "sessions expire");
-    assert_eq!(admin.sign_in("admin", PASSWORD, &app.totp_code(&admin_secret)).status, 303);
+    assert_eq!(
+        admin
+            .sign_in("admin", PASSWORD, &app.totp_code(&admin_secret))
+            .status,
+        303
+    );
     let people = admin.get("/admin/people");
     assert!(people.body.contains("locked"), "{}", people.body);
     assert_eq!(admin.post("/admin/people/mia/unlock", &[]).status, 303);
-    assert_eq!(b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status, 303);
+    assert_eq!(
+        b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status,
+        303
+    );
 }
 
 #[test]
@@ -101,14 +117,15 @@ fn signing_in_rotates_the_session_and_signing_out_ends_it() {
     let (mut b, secret) = app.person("mia", "maintainer");
     let first = b.cookies["__Host-embargo-session"].clone();
     app.advance(30);
-    assert_eq!(b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status, 303);
+    assert_eq!(
+        b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status,
+        303
+    );
     let second = b.cookies["__Host-embargo-session"].clone();
     assert_ne!(first, second);
     // The old token no longer works.
     let mut stale = app.browser();
-    stale
-        .cookies
-        .insert("__Host-embargo-session".into(), first);
+    stale.cookies.insert("__Host-embargo-session".into(), first);
     assert_eq!(stale.get("/").location(), Some("/login"));
     assert_eq!(b.post("/logout", &[]).status, 303);
     assert!(!b.cookies.contains_key("__Host-embargo-session"));

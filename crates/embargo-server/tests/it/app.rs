@@ -94,7 +94,10 @@ impl TestApp {
             let resp = req.send().await.unwrap();
             let status = resp.status().as_u16();
             let text = resp.text().await.unwrap();
-            (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
         })
     }
 
@@ -142,7 +145,11 @@ impl TestApp {
         let code = self.totp_code(&secret);
         let done = b.post(
             &path,
-            &[("password", PASSWORD), ("confirm", PASSWORD), ("code", &code)],
+            &[
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("code", &code),
+            ],
         );
         assert_eq!(done.status, 200, "{}", done.body);
         assert!(done.body.contains("Your account is ready"), "{}", done.body);
@@ -216,9 +223,16 @@ impl Browser<'_> {
             let (name, value) = pair.split_once('=').unwrap();
             if name.starts_with("__Host-") {
                 // What a browser checks for the prefix.
-                assert!(attrs.contains("Secure") && attrs.contains("Path=/") && !attrs.contains("Domain"));
+                assert!(
+                    attrs.contains("Secure")
+                        && attrs.contains("Path=/")
+                        && !attrs.contains("Domain")
+                );
             }
-            assert!(attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"), "{set}");
+            assert!(
+                attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"),
+                "{set}"
+            );
             if attrs.contains("Max-Age=0") {
                 self.cookies.remove(name);
             } else {
@@ -241,7 +255,11 @@ impl Browser<'_> {
     pub(crate) fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let csrf = self.csrf();
         let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
-        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        form.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         self.send("POST", path, Some(form))
     }
 
@@ -253,7 +271,11 @@ impl Browser<'_> {
         }
         let csrf = self.cookies["__Host-embargo-csrf"].clone();
         let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
-        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        form.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         self.send("POST", path, Some(form))
     }
 
@@ -284,7 +306,11 @@ impl Browser<'_> {
         if !self.cookies.contains_key("__Host-embargo-csrf") {
             self.get("/login");
         }
-        let csrf = self.cookies.get("__Host-embargo-csrf").cloned().unwrap_or_default();
+        let csrf = self
+            .cookies
+            .get("__Host-embargo-csrf")
+            .cloned()
+            .unwrap_or_default();
         self.send(
             "POST",
             "/login",

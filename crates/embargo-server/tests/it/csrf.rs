@@ -21,7 +21,14 @@ fn every_form_route_rejects_a_missing_or_foreign_csrf_token() {
         .map(|(_, p, _)| *p)
         .collect();
     assert!(forms.len() >= 8, "{forms:?}");
-    let events_before = app.api(&app.admin_token, "GET", &format!("/api/v1/cases/{case}/events"), None).1;
+    let events_before = app
+        .api(
+            &app.admin_token,
+            "GET",
+            &format!("/api/v1/cases/{case}/events"),
+            None,
+        )
+        .1;
     for template in forms {
         let path = template
             .replace("{id}", &case)
@@ -38,14 +45,25 @@ fn every_form_route_rejects_a_missing_or_foreign_csrf_token() {
             ("role", "maintainer"),
         ];
         let missing = admin.browser.post_without_csrf(&path, &fields);
-        assert_eq!(missing.status, 403, "{template} without a token: {}", missing.body);
+        assert_eq!(
+            missing.status, 403,
+            "{template} without a token: {}",
+            missing.body
+        );
         let mut with_foreign = fields.to_vec();
         with_foreign.push(("csrf", &foreign));
         let wrong = admin.browser.post_without_csrf(&path, &with_foreign);
         assert_eq!(wrong.status, 403, "{template} with another session's token");
     }
     // Nothing happened: no note, no person, no project, and still signed in.
-    let events_after = app.api(&app.admin_token, "GET", &format!("/api/v1/cases/{case}/events"), None).1;
+    let events_after = app
+        .api(
+            &app.admin_token,
+            "GET",
+            &format!("/api/v1/cases/{case}/events"),
+            None,
+        )
+        .1;
     assert_eq!(events_before, events_after);
     let people = app.api(&app.admin_token, "GET", "/api/v1/people", None).1;
     assert!(!people.to_string().contains("csrf-person"));
@@ -61,8 +79,14 @@ fn the_content_security_policy_allows_no_inline_code() {
     for path in ["/login", "/", "/healthz", "/static/app.js"] {
         let r = b.get(path);
         let csp = r.headers["content-security-policy"].to_str().unwrap();
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
-        assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
         assert_eq!(r.headers["x-frame-options"], "DENY");
     }
 }

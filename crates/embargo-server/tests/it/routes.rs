@@ -76,9 +76,21 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
         },
     ),
     // Not ready before an advisory is written: those who see the case are told so.
-    ("GET", "/api/v1/cases/{id}/announcement", Expect::CaseView(422)),
-    ("GET", "/api/v1/cases/{id}/retrospective", Expect::CaseView(200)),
-    ("GET", "/api/v1/cases/{id}/export/osv", Expect::CaseView(422)),
+    (
+        "GET",
+        "/api/v1/cases/{id}/announcement",
+        Expect::CaseView(422),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/retrospective",
+        Expect::CaseView(200),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/export/osv",
+        Expect::CaseView(422),
+    ),
     ("GET", "/api/v1/people", Expect::Srt(200)),
     ("POST", "/api/v1/people", Expect::Admin(201)),
     ("GET", "/api/v1/projects", Expect::SignedIn(200)),
@@ -186,7 +198,12 @@ pub(crate) fn new_case(app: &TestApp, tlp: &str) -> String {
         json!({ "command": "triage", "reproduced": "yes", "notes": "seen", "affected": ["PyPI:numpy:0..2.0.0"], "tlp": tlp }),
         json!({ "command": "assign_fixing_team", "coordinator": "coord", "fixers": ["fixer"] }),
     ] {
-        let (status, body) = app.api(t, "POST", &format!("/api/v1/cases/{id}/commands"), Some(cmd));
+        let (status, body) = app.api(
+            t,
+            "POST",
+            &format!("/api/v1/cases/{id}/commands"),
+            Some(cmd),
+        );
         assert_eq!(status, 200, "{body}");
     }
     id
@@ -342,7 +359,9 @@ fn every_route_answers_every_role_as_the_table_says() {
             let want = expected(template, *e, None, tlp);
             let got = call(&app, None, method, template, case, n);
             if got != want {
-                failures.push(format!("{method} {template} {tlp} anonymous: want {want}, got {got}"));
+                failures.push(format!(
+                    "{method} {template} {tlp} anonymous: want {want}, got {got}"
+                ));
             }
             for p in &mut w.people {
                 n += 1;
@@ -350,12 +369,19 @@ fn every_route_answers_every_role_as_the_table_says() {
                 let want = expected(template, *e, Some(who), tlp);
                 let got = call(&app, Some(p), method, template, case, n);
                 if got != want {
-                    failures.push(format!("{method} {template} {tlp} {who}: want {want}, got {got}"));
+                    failures.push(format!(
+                        "{method} {template} {tlp} {who}: want {want}, got {got}"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -425,10 +451,16 @@ fn every_route_is_in_the_table() {
         .iter()
         .filter(|(m, p)| !ROUTES.iter().any(|(rm, rp, _)| rm == m && rp == p))
         .collect();
-    assert!(missing.is_empty(), "routes missing from the table in tests/it/routes.rs: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the table in tests/it/routes.rs: {missing:?}"
+    );
     let stale: Vec<_> = ROUTES
         .iter()
         .filter(|(m, p, _)| !declared.iter().any(|(dm, dp)| dm == m && dp == p))
         .collect();
-    assert!(stale.is_empty(), "table rows for routes that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "table rows for routes that do not exist: {stale:?}"
+    );
 }

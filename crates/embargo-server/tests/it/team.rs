@@ -27,36 +27,65 @@ fn a_colleague_sees_the_case_only_after_the_srt_approves_the_request() {
     // ... may not ask for an outsider under AMBER+STRICT ...
     let outside = w.people[fixer].browser.post(
         &format!("{page}/commands/request_addition"),
-        &[("person", "scipy-dev"), ("role", "fixer"), ("reason", "knows it")],
+        &[
+            ("person", "scipy-dev"),
+            ("role", "fixer"),
+            ("reason", "knows it"),
+        ],
     );
     assert_eq!(outside.status, 403, "{}", outside.body);
-    assert!(outside.body.contains("TLP:AMBER+STRICT keeps scipy-dev off this case"), "{}", outside.body);
+    assert!(
+        outside
+            .body
+            .contains("TLP:AMBER+STRICT keeps scipy-dev off this case"),
+        "{}",
+        outside.body
+    );
     // ... but may ask for a maintainer of the affected project.
     let asked = w.people[fixer].browser.post(
         &format!("{page}/commands/request_addition"),
-        &[("person", "numpy-dev"), ("role", "fixer"), ("reason", "wrote the parser")],
+        &[
+            ("person", "numpy-dev"),
+            ("role", "fixer"),
+            ("reason", "wrote the parser"),
+        ],
     );
     assert_eq!(asked.status, 303, "{}", asked.body);
-    assert_eq!(w.people[colleague].browser.get(&page).status, 404, "not before approval");
+    assert_eq!(
+        w.people[colleague].browser.get(&page).status,
+        404,
+        "not before approval"
+    );
     assert_eq!(w.people[outsider].browser.get(&page).status, 404);
 
     // The fixer cannot approve their own request; the SRT can.
-    let self_approve = w.people[fixer]
-        .browser
-        .post(&format!("{page}/commands/approve_addition"), &[("request", "1")]);
+    let self_approve = w.people[fixer].browser.post(
+        &format!("{page}/commands/approve_addition"),
+        &[("request", "1")],
+    );
     assert_eq!(self_approve.status, 403);
     let srt_view = w.people[srt].browser.get(&page);
     assert!(srt_view.body.contains("Approve #1"), "{}", srt_view.body);
-    let approved = w.people[srt]
-        .browser
-        .post(&format!("{page}/commands/approve_addition"), &[("request", "1")]);
+    let approved = w.people[srt].browser.post(
+        &format!("{page}/commands/approve_addition"),
+        &[("request", "1")],
+    );
     assert_eq!(approved.status, 303, "{}", approved.body);
 
     let seen = w.people[colleague].browser.get(&page);
     assert_eq!(seen.status, 200);
-    assert!(seen.body.contains("You see this case as</dt><dd>fixer"), "{}", seen.body);
+    assert!(
+        seen.body.contains("You see this case as</dt><dd>fixer"),
+        "{}",
+        seen.body
+    );
 
-    let (_, events) = app.api(&app.admin_token, "GET", &format!("/api/v1/cases/{case}/events"), None);
+    let (_, events) = app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{case}/events"),
+        None,
+    );
     let actor_of = |kind: &str| {
         events
             .as_array()

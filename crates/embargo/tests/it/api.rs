@@ -63,6 +63,22 @@ fn a_case_from_report_to_closed_over_the_api() {
         token: server.token().unwrap(),
     };
 
+    // The coordinator and fixer need accounts; the fixer maintains numpy.
+    for (id, role) in [
+        ("cora@example.org", "srt"),
+        ("fred@example.org", "maintainer"),
+    ] {
+        let person = json!({"id": id, "name": id, "email": id, "role": role});
+        let (status, body) = api.call("POST", "/api/v1/people", Some(person), true);
+        assert_eq!(status, 201, "{body}");
+    }
+    let project =
+        json!({"name": "numpy", "packages": ["PyPI:numpy"], "maintainers": ["fred@example.org"]});
+    assert_eq!(
+        api.call("POST", "/api/v1/projects", Some(project), true).0,
+        201
+    );
+
     let report = json!({"project": "numpy", "title": "Heap overflow in loadtxt", "body": "Steps: ...", "channel": "bounty"});
     assert_eq!(
         api.call("POST", "/api/v1/cases", Some(report.clone()), false)
@@ -81,7 +97,7 @@ fn a_case_from_report_to_closed_over_the_api() {
     assert_eq!(err["code"], "not_allowed_now");
     assert_eq!(
         err["message"],
-        "cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, record_fact"
+        "cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, record_fact"
     );
 
     api.ok(

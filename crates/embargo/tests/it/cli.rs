@@ -31,6 +31,51 @@ fn one_case_through_every_step_with_the_cli() {
     let server = start(&tmp.path().join("data"));
     let (url, token) = (server.url.clone(), server.token().unwrap());
     let run = |args: &[&str]| ok(&url, &token, args);
+    let org = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+            .arg("org")
+            .args(args)
+            .env("EMBARGO_SERVER", &url)
+            .env("EMBARGO_TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The people on the case need accounts, and under AMBER+STRICT the fixer
+    // must maintain the affected project.
+    let link = org(&[
+        "invite",
+        "cora@example.org",
+        "--name",
+        "Cora",
+        "--email",
+        "cora@example.org",
+        "--role",
+        "srt",
+    ]);
+    assert!(link.trim().contains("/invite/inv_"), "{link}");
+    org(&[
+        "invite",
+        "fred@example.org",
+        "--name",
+        "Fred",
+        "--email",
+        "fred@example.org",
+    ]);
+    org(&[
+        "project",
+        "numpy",
+        "--package",
+        "PyPI:numpy",
+        "--maintainer",
+        "fred@example.org",
+    ]);
+    assert!(org(&["people"]).contains("fred@example.org\tmaintainer\tinvited\tFred"));
 
     let id = run(&[
         "new",
@@ -221,7 +266,7 @@ fn cli_errors_are_clear_and_fail() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "embargo case: cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, record_fact (not_allowed_now)\n"
+        "embargo case: cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, record_fact (not_allowed_now)\n"
     );
 
     let out = cli(&server.url, "emb_wrong", &["show", id]);

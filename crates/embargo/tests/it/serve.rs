@@ -30,7 +30,6 @@ impl Server {
             .find(|l| l.starts_with("emb_"))
             .map(str::to_owned)
     }
-
 }
 
 pub(crate) fn start(dir: &std::path::Path) -> Server {
@@ -117,7 +116,7 @@ fn first_start_serves_security_txt_key_and_api() {
     assert_eq!(status, 200);
     assert_eq!(
         headers["content-security-policy"],
-        "default-src 'none'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     let fields: Vec<&str> = body.lines().map(|l| l.split(':').next().unwrap()).collect();
     assert_eq!(
@@ -159,7 +158,10 @@ fn first_start_serves_security_txt_key_and_api() {
         401
     );
     let (status, body, _) = get(&format!("{}/api/v1/whoami", server.url), Some(&token));
-    assert_eq!((status, body.as_str()), (200, r#"{"person":"admin"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"person":"admin","role":"admin"}"#)
+    );
     drop(server);
 
     // A restart reuses everything and prints no new token.
