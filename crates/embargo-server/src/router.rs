@@ -45,6 +45,7 @@ pub(crate) fn router(state: Shared) -> Router {
             "/api/v1/projects",
             get(api::list_projects).post(api::put_project),
         )
+        .route("/favicon.ico", get(favicon))
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/app.js", get(web::script))
         .route("/", get(web::inbox))
@@ -84,6 +85,11 @@ pub(crate) fn router(state: Shared) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// Browsers ask for it on every site; there is none.
+async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 async fn healthz() -> Json<serde_json::Value> {

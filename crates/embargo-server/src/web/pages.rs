@@ -404,7 +404,7 @@ pub(crate) async fn inbox(
             projects => projects,
             assignees => assignees,
             stages => embargo_core::Stage::ALL.iter().map(|s| s.label()).collect::<Vec<_>>(),
-            severities => ["none", "low", "medium", "high", "critical"],
+            severities => ["None", "Low", "Medium", "High", "Critical"],
             tlps => Tlp::ALL.iter().map(|t| t.label()).collect::<Vec<_>>(),
             filter => context! {
                 project => filter.project, stage => filter.stage, severity => filter.severity,

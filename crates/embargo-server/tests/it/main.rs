@@ -10,6 +10,7 @@
 
 mod accounts;
 mod app;
+mod browser;
 mod csrf;
 mod routes;
 mod team;

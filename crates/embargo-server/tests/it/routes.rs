@@ -32,6 +32,7 @@ pub(crate) enum Expect {
 /// Every route: method, path, what it must answer.
 pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/healthz", Expect::Public(200)),
+    ("GET", "/favicon.ico", Expect::Public(204)),
     ("GET", "/.well-known/security.txt", Expect::Public(200)),
     ("GET", "/pgp-key.txt", Expect::Public(200)),
     ("GET", "/static/app.css", Expect::Public(200)),
