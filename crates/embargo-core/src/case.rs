@@ -201,6 +201,34 @@ impl Stage {
         Stage::Deferred,
     ];
 
+    /// What the reporter is told at this stage, unless the admins wrote
+    /// their own text. Says nothing a reporter should not know.
+    pub fn default_reporter_text(self) -> &'static str {
+        match self {
+            Stage::New => {
+                "We have received your report. The security team will acknowledge it within 24 hours."
+            }
+            Stage::Acknowledged => {
+                "The security team has acknowledged your report and is assessing it."
+            }
+            Stage::Triaged => {
+                "We have confirmed the problem and are bringing in the maintainers who will fix it."
+            }
+            Stage::Fixing => "The maintainers are working on a fix in private.",
+            Stage::FixReady => "A fix is ready; we are preparing the release and the advisory.",
+            Stage::Scheduled => {
+                "The disclosure date is agreed. We will publish the fix and the advisory then."
+            }
+            Stage::Released => "The fixed versions are released; the advisory follows shortly.",
+            Stage::Disclosed => "The advisory is public. Thank you for your report.",
+            Stage::Closed => "This report is closed. Thank you.",
+            Stage::Rejected => {
+                "We have concluded that this report does not describe a vulnerability we will fix; see our message for the reason."
+            }
+            Stage::Deferred => "Work on this report is paused; we will tell you when it resumes.",
+        }
+    }
+
     /// The label, e.g. `fix ready`.
     pub fn label(self) -> &'static str {
         match self {

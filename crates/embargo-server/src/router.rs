@@ -66,6 +66,10 @@ pub(crate) fn router(state: Shared) -> Router {
             "/admin/projects",
             get(web::projects_page).post(web::save_project),
         )
+        .route(
+            "/admin/status-texts",
+            get(web::status_texts_page).post(web::save_status_text),
+        )
         .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(

@@ -464,4 +464,36 @@ impl Store {
             })
             .collect()
     }
+
+    /// The reporter-facing texts admins have written, by stage label.
+    pub async fn status_texts(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT stage, body FROM status_texts ORDER BY stage")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("stage")?, r.try_get("body")?)))
+            .collect()
+    }
+
+    /// Sets the reporter-facing text for a stage.
+    pub async fn set_status_text(
+        &self,
+        stage: &str,
+        body: &str,
+        by: &PersonId,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO status_texts (stage, body, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stage) DO UPDATE SET body = excluded.body, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        )
+        .bind(stage)
+        .bind(body)
+        .bind(by.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

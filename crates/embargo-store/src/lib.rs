@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_events.sql")),
     (2, include_str!("../migrations/sqlite/0002_api_tokens.sql")),
     (3, include_str!("../migrations/sqlite/0003_accounts.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_status_texts.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

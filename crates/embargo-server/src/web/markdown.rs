@@ -45,11 +45,12 @@ mod tests {
     #[test]
     fn markup_is_text_and_links_are_inert() {
         let out = render(
-            "<script>alert(1)</script> **bold** [x](javascript:alert(1)) ![i](https://evil.example/p.png) [ok](https://example.org)",
+            "<script>alert(1)</script>\n\nSee **bold** <b onclick=x>b</b> [x](javascript:alert(1)) ![i](https://evil.example/p.png) [ok](https://example.org)",
         );
         assert!(!out.contains("<script"), "{out}");
         assert!(out.contains("&lt;script&gt;"), "{out}");
         assert!(out.contains("<strong>bold</strong>"), "{out}");
+        assert!(out.contains("&lt;b onclick=x&gt;"), "{out}");
         assert!(!out.contains("javascript:"), "{out}");
         assert!(!out.contains("<img"), "{out}");
         assert!(out.contains("[image: https://evil.example/p.png]"), "{out}");

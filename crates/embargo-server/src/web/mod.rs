@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "projects.html",
         include_str!("../../templates/projects.html"),
     ),
+    (
+        "status_texts.html",
+        include_str!("../../templates/status_texts.html"),
+    ),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {
@@ -315,4 +319,22 @@ pub(crate) async fn script() -> Response {
 /// Anything not routed.
 pub(crate) async fn not_found() -> WebError {
     Failure::NotFound.into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    #[test]
+    fn every_template_file_is_compiled_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                super::TEMPLATES.iter().any(|(n, _)| *n == name),
+                "templates/{name} is not in TEMPLATES"
+            );
+        }
+        super::Pages::check().unwrap();
+    }
 }

@@ -605,9 +605,30 @@ async fn case_view(
                 .collect()
         })
         .unwrap_or_default();
+    let reporter_sees = reporter_text(state, case.stage()).await?;
+    // Who opened the case: the SRT and the coordinator can audit it.
+    let views: Vec<minijinja::Value> = if matches!(standing, Standing::Srt | Standing::Coordinator)
+    {
+        let log = state.store.access_log(case.id.as_str()).await?;
+        log.iter()
+                .rev()
+                .take(50)
+                .map(|e| {
+                    context! {
+                        at => jiff::Timestamp::from_second(e.at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+                        person => e.person.clone(),
+                        standing => e.detail.clone(),
+                    }
+                })
+                .collect()
+    } else {
+        Vec::new()
+    };
     let ctx = context! {
         me => ser(me(who)),
         error => error,
+        reporter_sees => reporter_sees,
+        views => views,
         standing => standing.name(),
         case => context! {
             id => case.id.to_string(),
@@ -1121,4 +1142,64 @@ pub(crate) async fn save_project(
             ))
         }
     }
+}
+
+/// The reporter-facing text for a stage: the admins' own, or the default.
+async fn reporter_text(state: &AppState, stage: embargo_core::Stage) -> Result<String, Failure> {
+    Ok(state
+        .store
+        .status_texts()
+        .await?
+        .into_iter()
+        .find(|(s, _)| s == stage.label())
+        .map_or_else(|| stage.default_reporter_text().to_owned(), |(_, t)| t))
+}
+
+pub(crate) async fn status_texts_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    let mut stages = Vec::new();
+    for stage in embargo_core::Stage::ALL {
+        stages.push(context! {
+            label => stage.label(),
+            slug => stage.label().replace(' ', "-"),
+            text => reporter_text(&state, stage).await?,
+            fallback => stage.default_reporter_text(),
+        });
+    }
+    Ok(render(
+        "status_texts.html",
+        context! { me => ser(me(&who)), stages => stages },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusTextForm {
+    stage: String,
+    text: String,
+}
+
+pub(crate) async fn save_status_text(
+    State(state): State<Shared>,
+    posted: Posted<StatusTextForm>,
+) -> Result<Response, WebError> {
+    let admin = authz::admin(&posted.who.caller)?;
+    let f = posted.form;
+    let stage = embargo_core::Stage::ALL
+        .into_iter()
+        .find(|s| s.label() == f.stage)
+        .ok_or_else(|| Failure::Invalid(format!("`{}` is not a stage", f.stage)))?;
+    embargo_core::ids::required_text("text", &f.text, 5000).map_err(|e| Failure::Invalid(e.0))?;
+    state
+        .store
+        .set_status_text(
+            stage.label(),
+            f.text.trim(),
+            admin.0.id(),
+            state.clock.unix(),
+        )
+        .await?;
+    Ok(Redirect::to("/admin/status-texts").into_response())
 }

@@ -52,6 +52,8 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/admin/people/{person}/unlock", Expect::Admin(303)),
     ("GET", "/admin/projects", Expect::Admin(200)),
     ("POST", "/admin/projects", Expect::Admin(303)),
+    ("GET", "/admin/status-texts", Expect::Admin(200)),
+    ("POST", "/admin/status-texts", Expect::Admin(303)),
     ("GET", "/cases/{id}", Expect::CaseView(200)),
     // Only for reports found invalid: the SRT is told so (422).
     ("GET", "/cases/{id}/public-issue", Expect::CaseSrt(422)),
@@ -331,6 +333,7 @@ fn call<'a>(
             ("role", "maintainer"),
         ],
         "/admin/projects" => vec![("name", &name)],
+        "/admin/status-texts" => vec![("stage", "new"), ("text", "We got it.")],
         "/invite/{token}" => vec![("password", "x"), ("confirm", "x")],
         _ => vec![("text", "a note")],
     };

@@ -97,3 +97,62 @@ fn a_colleague_sees_the_case_only_after_the_srt_approves_the_request() {
     assert_eq!(actor_of("addition_requested").as_deref(), Some("fixer"));
     assert_eq!(actor_of("addition_approved").as_deref(), Some("srt"));
 }
+
+#[test]
+fn admins_write_what_reporters_are_told_and_the_srt_sees_who_looked() {
+    let app = TestApp::start();
+    let mut w = world(&app);
+    let case = new_case(&app, "TLP:AMBER");
+    let page = format!("/cases/{case}");
+    let idx = |h: &str| w.people.iter().position(|p| p.handle == h).unwrap();
+    let (admin, srt, fixer, maintainer) =
+        (idx("admin"), idx("srt"), idx("fixer"), idx("numpy-dev"));
+    // The case is with its fixing team: stage "fixing".
+    let before = w.people[srt].browser.get(&page);
+    assert!(
+        before
+            .body
+            .contains("The maintainers are working on a fix in private."),
+        "{}",
+        before.body
+    );
+    let saved = w.people[admin].browser.post(
+        "/admin/status-texts",
+        &[
+            ("stage", "fixing"),
+            (
+                "text",
+                "Our maintainers are on it; expect news within a week.",
+            ),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let after = w.people[srt].browser.get(&page);
+    assert!(
+        after
+            .body
+            .contains("Our maintainers are on it; expect news within a week."),
+        "{}",
+        after.body
+    );
+    // Not a stage: refused with the reason.
+    let bad = w.people[admin].browser.post(
+        "/admin/status-texts",
+        &[("stage", "almost done"), ("text", "x")],
+    );
+    assert_eq!(bad.status, 422);
+
+    // Every opening of the case is logged; the SRT sees who looked, others do not.
+    w.people[fixer].browser.get(&page);
+    let maintainer_view = w.people[maintainer].browser.get(&page);
+    assert_eq!(maintainer_view.status, 200);
+    assert!(!maintainer_view.body.contains("Recent views"));
+    let audit = w.people[srt].browser.get(&page);
+    assert!(audit.body.contains("Recent views"), "{}", audit.body);
+    assert!(audit.body.contains("fixer (fixer)</li>"), "{}", audit.body);
+    assert!(
+        audit.body.contains("numpy-dev (project maintainer)</li>"),
+        "{}",
+        audit.body
+    );
+}
