@@ -13,6 +13,42 @@ use totp_rs::{Secret, Totp};
 
 use crate::{AppState, datadir::token_hash};
 
+/// Sign-in attempts per source address in a fixed window: stops one address
+/// from trying many handles (per-account throttling stops many tries at one).
+/// In memory: a restart forgets it, which only ever helps an honest user.
+#[derive(Default)]
+pub(crate) struct SourceLimiter {
+    seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>,
+}
+
+impl SourceLimiter {
+    /// Counts an attempt from `ip`; `Err(seconds)` when over the limit.
+    pub(crate) fn attempt(
+        &self,
+        ip: std::net::IpAddr,
+        now: i64,
+        limit: u32,
+        window: i64,
+    ) -> Result<(), i64> {
+        let Ok(mut seen) = self.seen.lock() else {
+            return Ok(());
+        };
+        if seen.len() > 10_000 {
+            seen.retain(|_, (start, _)| now - *start < window);
+        }
+        let entry = seen.entry(ip).or_insert((now, 0));
+        if now - entry.0 >= window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        if entry.1 > limit {
+            Err(entry.0 + window - now)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// A fresh random token: `prefix` and 256 bits in hex.
 pub(crate) fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];

@@ -118,6 +118,10 @@ pub struct Accounts {
     pub throttle_seconds: u32,
     /// Failed sign-ins after which the account is locked until an admin unlocks it.
     pub lock_after: u16,
+    /// Sign-in attempts one network address may make per window ...
+    pub attempts_per_address: u32,
+    /// ... of this many seconds.
+    pub address_window_seconds: u32,
 }
 
 impl Default for Accounts {
@@ -129,6 +133,8 @@ impl Default for Accounts {
             free_failures: 4,
             throttle_seconds: 30,
             lock_after: 10,
+            attempts_per_address: 30,
+            address_window_seconds: 600,
         }
     }
 }
@@ -174,6 +180,9 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # throttle_seconds = 30
 # ... until this many failures lock the account (an admin unlocks it).
 # lock_after = 10
+# Sign-in attempts one network address may make (any handles) per window.
+# attempts_per_address = 30
+# address_window_seconds = 600
 "#;
 
 impl Config {

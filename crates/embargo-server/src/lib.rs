@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     pub clock: Clock,
     /// The address actually bound (the default public URL).
     pub local_addr: SocketAddr,
+    /// Sign-in attempts per source address.
+    pub signin_sources: accounts::SourceLimiter,
 }
 
 /// What the first start created, shown to the operator once.
@@ -143,6 +145,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         store: prepared.store,
         clock,
         local_addr: addr,
+        signin_sources: accounts::SourceLimiter::default(),
     });
     let first_start = match prepared.first_admin_token {
         Some(admin_token) => {

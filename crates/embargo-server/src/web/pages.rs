@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{ConnectInfo, Path, Query, State},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
@@ -105,17 +105,32 @@ pub(crate) struct LoginForm {
     csrf: String,
 }
 
-pub(crate) async fn login(State(state): State<Shared>, posted: AnonPosted<LoginForm>) -> Response {
+pub(crate) async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    posted: AnonPosted<LoginForm>,
+) -> Response {
     let f = posted.form;
-    match accounts::sign_in(
-        &state,
-        &f.handle,
-        &f.password,
-        &f.code,
-        posted.old_session.as_deref(),
-    )
-    .await
-    {
+    let accounts_cfg = &state.config.accounts;
+    let outcome = match state.signin_sources.attempt(
+        peer.ip(),
+        state.clock.unix(),
+        accounts_cfg.attempts_per_address,
+        i64::from(accounts_cfg.address_window_seconds),
+    ) {
+        Err(wait) => Err(accounts::SignInFailure::Throttled(wait)),
+        Ok(()) => {
+            accounts::sign_in(
+                &state,
+                &f.handle,
+                &f.password,
+                &f.code,
+                posted.old_session.as_deref(),
+            )
+            .await
+        }
+    };
+    match outcome {
         Ok(session) => {
             let max_age = i64::from(state.config.accounts.session_hours) * 3600;
             let mut resp = Redirect::to("/").into_response();

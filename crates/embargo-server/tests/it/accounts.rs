@@ -147,3 +147,27 @@ fn unknown_handles_and_wrong_passwords_get_the_same_answer() {
     let msg = |body: &str| crate::app::between(body, "role=\"alert\">", "<").to_owned();
     assert_eq!(msg(&unknown.body), msg(&wrong.body));
 }
+
+#[test]
+fn one_address_trying_many_handles_is_slowed_too() {
+    let app = TestApp::start();
+    let (_, secret) = app.person("mia", "maintainer");
+    let mut b = app.browser();
+    // 30 attempts per address per 10 minutes, whatever the handles; signing
+    // mia up was the first.
+    for i in 1..30 {
+        assert_eq!(
+            b.sign_in(&format!("user{i}"), "guess guess guess", "")
+                .status,
+            401
+        );
+    }
+    let blocked = b.sign_in("mia", PASSWORD, &app.totp_code(&secret));
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+    assert_eq!(blocked.headers["retry-after"], "600");
+    app.advance(600);
+    assert_eq!(
+        b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status,
+        303
+    );
+}

@@ -255,6 +255,17 @@ fn invitation_to_triage_to_an_approved_colleague_in_chromium() {
         let triaged = wait_for_text(&sam, "CVSS v3.1: CVSS:3.1").await;
         assert!(triaged.contains("8.8 (High)"), "{triaged}");
 
+        // Every visible form control on the case page has a label.
+        let unlabelled = sam
+            .execute(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))\
+                   .filter(e => !e.labels || e.labels.length === 0).map(e => e.id || e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(unlabelled, json!([]), "controls without a label");
+
         // Assign sam as coordinator and the numpy maintainer as fixer.
         sam.find(Locator::Id("as-coord"))
             .await
