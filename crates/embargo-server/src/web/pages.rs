@@ -689,6 +689,10 @@ async fn case_view(
             affected_text => assessment.map(|a| a.affected.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")).unwrap_or_default(),
             matrix => matrix,
             invalid => case.rejection.is_some(),
+            duplicate_of => case.rejection.as_ref().and_then(|r| match &r.reason {
+                RejectReason::DuplicateOf { case } => Some(case.to_string()),
+                _ => None,
+            }),
         },
         thread => reporter_thread(&events),
         notes => if standing.is_team() { notes(&events) } else { Vec::new() },

@@ -156,3 +156,95 @@ fn admins_write_what_reporters_are_told_and_the_srt_sees_who_looked() {
         audit.body
     );
 }
+
+#[test]
+fn rejections_reach_the_thread_link_duplicates_and_become_public_issue_text() {
+    let app = TestApp::start();
+    let mut w = world(&app);
+    let idx = |h: &str| w.people.iter().position(|p| p.handle == h).unwrap();
+    let srt = idx("srt");
+    let original = new_case(&app, "TLP:AMBER");
+    let post = |path: &str, body: serde_json::Value| {
+        let (status, v) = app.api(&app.admin_token, "POST", path, Some(body));
+        assert!(status < 300, "{path}: {v}");
+        v
+    };
+    let mk = |title: &str| {
+        let id = post(
+            "/api/v1/cases",
+            serde_json::json!({ "project": "numpy", "title": title, "body": "It crashes on a huge file.", "reporter_email": "rita@example.org" }),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        post(
+            &format!("/api/v1/cases/{id}/commands"),
+            serde_json::json!({ "command": "acknowledge", "message": "Thanks" }),
+        );
+        id
+    };
+    let dup = mk("Same overflow again");
+    let page = format!("/cases/{dup}");
+    let r = w.people[srt].browser.post(
+        &format!("{page}/commands/reject"),
+        &[
+            ("reason", "duplicate"),
+            ("duplicate_of", &original),
+            ("explanation", "Already reported; fixed soon."),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let shown = w.people[srt].browser.get(&page);
+    assert!(
+        shown
+            .body
+            .contains(&format!("<a href=\"/cases/{original}\">{original}</a>")),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown
+            .body
+            .contains("duplicate: Already reported; fixed soon."),
+        "{}",
+        shown.body
+    );
+
+    // A report that is not a vulnerability becomes text for a public issue,
+    // without the reporter's address.
+    let not_vuln = mk("Crash on a huge file");
+    let r = w.people[srt].browser.post(
+        &format!("/cases/{not_vuln}/commands/reject"),
+        &[
+            ("reason", "not-a-vulnerability"),
+            (
+                "explanation",
+                "A crash on a 40 GB input is a bug, not a security issue.",
+            ),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let issue = w.people[srt]
+        .browser
+        .get(&format!("/cases/{not_vuln}/public-issue"));
+    assert_eq!(issue.status, 200);
+    assert!(
+        issue.body.contains("Crash on a huge file") && issue.body.contains("not-a-vulnerability"),
+        "{}",
+        issue.body
+    );
+    assert!(
+        issue.body.contains("It crashes on a huge file."),
+        "{}",
+        issue.body
+    );
+    assert!(!issue.body.contains("rita@example.org"), "{}", issue.body);
+    // Rejecting without an explanation is refused with the reason, and nothing changes.
+    let third = mk("Third");
+    let r = w.people[srt].browser.post(
+        &format!("/cases/{third}/commands/reject"),
+        &[("reason", "out-of-scope"), ("explanation", " ")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("explanation"), "{}", r.body);
+}
