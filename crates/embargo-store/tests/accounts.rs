@@ -1,0 +1,138 @@
+//! The organisation's story in the store: people, one-use invitations, TOTP
+//! steps accepted once, sessions that expire, projects and the access log.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use embargo_core::{PersonId, access::OrgRole};
+use embargo_store::{AccessEntry, Project, Store, StoreError};
+
+fn id(s: &str) -> PersonId {
+    PersonId::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn people_invitations_sessions_projects_and_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("embargo.db"), true)
+        .await
+        .unwrap();
+    let now = 1_800_000_000;
+
+    store
+        .add_person(
+            &id("mia"),
+            "Mia",
+            "mia@example.org",
+            OrgRole::Maintainer,
+            "SEED",
+            now,
+        )
+        .await
+        .unwrap();
+    let again = store
+        .add_person(
+            &id("mia"),
+            "Other",
+            "o@example.org",
+            OrgRole::Admin,
+            "SEED",
+            now,
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::PersonExists(p)) if p == id("mia")));
+    let mia = store.person("mia").await.unwrap().unwrap();
+    assert_eq!((mia.name.as_str(), mia.role), ("Mia", OrgRole::Maintainer));
+    assert!(mia.password_hash.is_none());
+    // Secrets stay out of Debug.
+    assert!(!format!("{mia:?}").contains("SEED"));
+
+    // An invitation works once and not after it expires.
+    store
+        .add_invitation("h1", &id("mia"), &id("admin"), now + 100)
+        .await
+        .unwrap();
+    assert!(store.invitation("h1", now + 101).await.unwrap().is_none());
+    assert!(store.invitation("h1", now).await.unwrap().is_some());
+    assert!(
+        store
+            .accept_invitation("h1", "$argon2id$x", Some(7), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .accept_invitation("h1", "$argon2id$y", None, now)
+            .await
+            .unwrap()
+    );
+    let mia = store.person("mia").await.unwrap().unwrap();
+    assert_eq!(mia.password_hash.as_deref(), Some("$argon2id$x"));
+    assert!(mia.totp_enrolled);
+
+    // The enrolment code's step (7) and earlier ones are spent; later ones once.
+    assert!(!store.use_totp_step(&id("mia"), 7).await.unwrap());
+    assert!(store.use_totp_step(&id("mia"), 8).await.unwrap());
+    assert!(!store.use_totp_step(&id("mia"), 8).await.unwrap());
+
+    // Sessions end at their expiry and when removed.
+    store
+        .add_session("s1", &id("mia"), "csrf", now, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("s1", now + 59).await.unwrap().unwrap().person,
+        id("mia")
+    );
+    assert!(store.session("s1", now + 60).await.unwrap().is_none());
+    store.remove_session("s1").await.unwrap();
+    assert!(store.session("s1", now).await.unwrap().is_none());
+
+    // Projects round-trip with their maintainers; saving again replaces them.
+    let mut numpy = Project {
+        name: "numpy".into(),
+        repositories: vec!["https://github.com/numpy/numpy".into()],
+        packages: vec!["PyPI:numpy".into()],
+        series: vec!["1.26".into(), "2.0".into()],
+        maintainers: vec![id("mia")],
+    };
+    store.put_project(&numpy, now).await.unwrap();
+    assert_eq!(store.projects().await.unwrap(), vec![numpy.clone()]);
+    assert_eq!(
+        store.maintained_by(&id("mia")).await.unwrap(),
+        vec!["numpy"]
+    );
+    numpy.maintainers.clear();
+    store.put_project(&numpy, now).await.unwrap();
+    assert!(store.maintained_by(&id("mia")).await.unwrap().is_empty());
+
+    // The access log keeps entries per subject, in order.
+    for (at, action) in [(now, "view_case"), (now + 5, "view_case")] {
+        store
+            .log_access(&AccessEntry {
+                at,
+                person: "mia".into(),
+                action: action.into(),
+                subject: "EMB-2026-000001".into(),
+                detail: "fixer".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let log = store.access_log("EMB-2026-000001").await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.at).collect::<Vec<_>>(),
+        vec![now, now + 5]
+    );
+    assert!(
+        store
+            .access_log("EMB-2026-000002")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
