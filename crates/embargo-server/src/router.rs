@@ -62,6 +62,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cases/{id}/commands/{command}", post(web::case_command))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))
+        .route("/admin/people/{person}/role", post(web::set_role))
+        .route("/admin/policy", get(web::policy_page))
         .route(
             "/admin/projects",
             get(web::projects_page).post(web::save_project),

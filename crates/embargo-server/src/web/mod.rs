@@ -48,6 +48,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "status_texts.html",
         include_str!("../../templates/status_texts.html"),
     ),
+    ("policy.html", include_str!("../../templates/policy.html")),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {

@@ -1222,3 +1222,62 @@ pub(crate) async fn save_status_text(
         .await?;
     Ok(Redirect::to("/admin/status-texts").into_response())
 }
+
+#[derive(Deserialize)]
+pub(crate) struct RoleForm {
+    role: String,
+}
+
+pub(crate) async fn set_role(
+    State(state): State<Shared>,
+    Path(person): Path<String>,
+    posted: Posted<RoleForm>,
+) -> Result<Response, WebError> {
+    let admin = authz::admin(&posted.who.caller)?;
+    let id = person_id(&person)?;
+    state
+        .store
+        .person(id.as_str())
+        .await?
+        .ok_or(Failure::NotFound)?;
+    let role: OrgRole = posted
+        .form
+        .role
+        .parse()
+        .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?;
+    if &id == admin.0.id() && role != OrgRole::Admin {
+        return Err(Failure::Invalid(
+            "you cannot take away your own admin role; ask another admin".into(),
+        )
+        .into());
+    }
+    state.store.set_role(&id, role).await?;
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+/// The policies in force, as configured in embargo.toml (read only here).
+pub(crate) async fn policy_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    let c = &state.config;
+    Ok(render(
+        "policy.html",
+        context! {
+            me => ser(me(&who)),
+            acknowledge_hours => c.sla.acknowledge_hours,
+            hour_utc => c.disclosure.hour_utc,
+            holidays => c.disclosure.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            lead_days => c.disclosure.default_lead_days,
+            require_totp => c.accounts.require_totp.clone(),
+            session_hours => c.accounts.session_hours,
+            invitation_days => c.accounts.invitation_days,
+            free_failures => c.accounts.free_failures,
+            throttle_seconds => c.accounts.throttle_seconds,
+            lock_after => c.accounts.lock_after,
+            attempts_per_address => c.accounts.attempts_per_address,
+            address_window_seconds => c.accounts.address_window_seconds,
+        },
+    ))
+}

@@ -50,6 +50,8 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people/{person}/unlock", Expect::Admin(303)),
+    ("POST", "/admin/people/{person}/role", Expect::Admin(303)),
+    ("GET", "/admin/policy", Expect::Admin(200)),
     ("GET", "/admin/projects", Expect::Admin(200)),
     ("POST", "/admin/projects", Expect::Admin(303)),
     ("GET", "/admin/status-texts", Expect::Admin(200)),
@@ -334,6 +336,7 @@ fn call<'a>(
         ],
         "/admin/projects" => vec![("name", &name)],
         "/admin/status-texts" => vec![("stage", "new"), ("text", "We got it.")],
+        "/admin/people/{person}/role" => vec![("role", "maintainer")],
         "/invite/{token}" => vec![("password", "x"), ("confirm", "x")],
         _ => vec![("text", "a note")],
     };

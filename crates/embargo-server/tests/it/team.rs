@@ -248,3 +248,30 @@ fn rejections_reach_the_thread_link_duplicates_and_become_public_issue_text() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("explanation"), "{}", r.body);
 }
+
+#[test]
+fn a_role_change_changes_what_a_person_sees() {
+    let app = TestApp::start();
+    let mut w = world(&app);
+    let case = new_case(&app, "TLP:AMBER+STRICT");
+    let page = format!("/cases/{case}");
+    let idx = |h: &str| w.people.iter().position(|p| p.handle == h).unwrap();
+    let (admin, dev) = (idx("admin"), idx("numpy-dev"));
+    assert_eq!(w.people[dev].browser.get(&page).status, 404);
+    let r = w.people[admin]
+        .browser
+        .post("/admin/people/numpy-dev/role", &[("role", "srt")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(w.people[dev].browser.get(&page).status, 200);
+    // An admin cannot demote themselves (someone must keep the keys).
+    let r = w.people[admin]
+        .browser
+        .post("/admin/people/admin/role", &[("role", "maintainer")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let policy = w.people[admin].browser.get("/admin/policy");
+    assert!(
+        policy.body.contains("within</dt><dd>24 hours"),
+        "{}",
+        policy.body
+    );
+}
