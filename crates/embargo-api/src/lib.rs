@@ -70,6 +70,10 @@ pub enum CommandRequest {
         #[serde(default)]
         cwe: Option<String>,
         tlp: String,
+        /// The status matrix: `project:status` (under-investigation,
+        /// affected, not-affected, fixed).
+        #[serde(default)]
+        projects: Vec<String>,
     },
     Reject {
         reason: String,

@@ -104,6 +104,80 @@ pub struct Assessment {
     pub cwe: Option<Cwe>,
     /// Who may be told.
     pub tlp: Tlp,
+    /// The per-project status matrix: where each project involved stands.
+    /// A project marked affected, under investigation or fixed counts as an
+    /// affected project for access (its maintainers may be brought in).
+    #[serde(default)]
+    pub projects: Vec<ProjectImpact>,
+}
+
+/// Where a project stands on a vulnerability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectStatus {
+    /// Not yet known.
+    UnderInvestigation,
+    /// Vulnerable.
+    Affected,
+    /// Checked and not vulnerable.
+    NotAffected,
+    /// A fix is released.
+    Fixed,
+}
+
+impl ProjectStatus {
+    /// Every status.
+    pub const ALL: [ProjectStatus; 4] = [
+        ProjectStatus::UnderInvestigation,
+        ProjectStatus::Affected,
+        ProjectStatus::NotAffected,
+        ProjectStatus::Fixed,
+    ];
+
+    /// The status as written (`not-affected`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProjectStatus::UnderInvestigation => "under-investigation",
+            ProjectStatus::Affected => "affected",
+            ProjectStatus::NotAffected => "not-affected",
+            ProjectStatus::Fixed => "fixed",
+        }
+    }
+
+    /// Whether the project counts as affected for access and reporting.
+    pub fn involves(self) -> bool {
+        self != ProjectStatus::NotAffected
+    }
+}
+
+/// One row of the status matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectImpact {
+    /// The project's name.
+    pub project: String,
+    /// Where it stands.
+    pub status: ProjectStatus,
+}
+
+impl ProjectImpact {
+    /// Parses `project:status`, e.g. `scipy:not-affected`.
+    pub fn parse(spec: &str) -> Result<Self, crate::ids::InvalidValue> {
+        let bad = || {
+            crate::ids::InvalidValue(format!(
+                "`{spec}` is not PROJECT:STATUS (status: under-investigation, affected, not-affected, fixed)"
+            ))
+        };
+        let (project, status) = spec.trim().rsplit_once(':').ok_or_else(bad)?;
+        let status = ProjectStatus::ALL
+            .into_iter()
+            .find(|s| s.name() == status)
+            .ok_or_else(bad)?;
+        crate::ids::required_text("project", project, 200)?;
+        Ok(ProjectImpact {
+            project: project.trim().to_owned(),
+            status,
+        })
+    }
 }
 
 /// Why a report was found invalid.

@@ -90,6 +90,7 @@ fn case(tlp: Tlp, team: bool) -> Case {
                 cvss_v40: None,
                 cwe: None,
                 tlp,
+                projects: Vec::new(),
             },
         },
     );

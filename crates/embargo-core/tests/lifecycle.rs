@@ -51,6 +51,7 @@ fn assessment() -> Assessment {
         cvss_v40: None,
         cwe: Some("CWE-122".parse().unwrap()),
         tlp: Tlp::AmberStrict,
+        projects: Vec::new(),
     }
 }
 

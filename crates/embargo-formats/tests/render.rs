@@ -60,6 +60,7 @@ fn disclosed_case() -> (Case, Vec<Event>) {
                     ),
                     cwe: Some("CWE-122".parse().unwrap()),
                     tlp: Tlp::AmberStrict,
+                    projects: Vec::new(),
                 },
             },
         ),

@@ -239,6 +239,7 @@ fn to_command(
             cvss_v40,
             cwe,
             tlp,
+            projects,
         } => {
             let reproduced = match reproduced.as_str() {
                 "yes" => Reproduction::Yes,
@@ -279,6 +280,11 @@ fn to_command(
                     cvss_v40,
                     cwe: opt(cwe, |s| s.parse::<embargo_core::Cwe>())?,
                     tlp: tlp.parse().map_err(invalid)?,
+                    projects: projects
+                        .iter()
+                        .map(|p| embargo_core::event::ProjectImpact::parse(p))
+                        .collect::<Result<_, _>>()
+                        .map_err(invalid)?,
                 },
             }
         }

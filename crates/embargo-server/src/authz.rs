@@ -51,11 +51,17 @@ pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>,
     }))
 }
 
-/// The projects a case affects: the one it was reported against, and every
-/// project owning one of the affected packages.
+/// The projects a case affects: the one it was reported against, those the
+/// status matrix marks as involved, and every project owning one of the
+/// affected packages.
 pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String> {
     let mut out = BTreeSet::from([case.report.project.clone()]);
     if let Some(a) = &case.assessment {
+        for row in &a.projects {
+            if row.status.involves() {
+                out.insert(row.project.clone());
+            }
+        }
         for package in &a.affected {
             let key = format!("{}:{}", package.ecosystem, package.name);
             for p in projects {

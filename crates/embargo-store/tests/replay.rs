@@ -35,6 +35,7 @@ fn command(n: u8, hour: i64) -> Command {
                 cvss_v40: None,
                 cwe: None,
                 tlp: Tlp::Amber,
+                projects: Vec::new(),
             },
         },
         2 => Command::AssignFixingTeam {

@@ -73,6 +73,10 @@ pub enum CaseCmd {
         cvss: Vec<String>,
         #[arg(long)]
         cwe: Option<String>,
+        /// A row of the status matrix, PROJECT:STATUS (under-investigation,
+        /// affected, not-affected, fixed), repeatable.
+        #[arg(long)]
+        project_status: Vec<String>,
     },
     /// Reject: duplicate, not-a-vulnerability, out-of-scope, not-reproducible or spam.
     Reject {
@@ -376,6 +380,7 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             affected,
             cvss,
             cwe,
+            project_status,
         } => {
             let (v4, v3): (Vec<String>, Vec<String>) =
                 cvss.into_iter().partition(|v| v.starts_with("CVSS:4"));
@@ -394,6 +399,7 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                     cvss_v40,
                     cwe,
                     tlp,
+                    projects: project_status,
                 },
             )
         }

@@ -15,7 +15,7 @@ use embargo_core::{
     access::{OrgRole, Standing},
     affected::AffectedPackage,
     cvss::{Cvss, CvssVersion},
-    event::{Assessment, RejectReason, Rejection, Reproduction},
+    event::{Assessment, ProjectImpact, ProjectStatus, RejectReason, Rejection, Reproduction},
     participant::{Participant, Role},
     tlp::Tlp,
 };
@@ -602,6 +602,44 @@ async fn case_view(
         Vec::new()
     };
     let assessment = case.assessment.as_ref();
+    // The status matrix: every project the organisation covers, with what
+    // triage recorded for it (empty: not involved).
+    let matrix_rows: Vec<minijinja::Value> = if can(CommandKind::Triage)
+        || assessment.is_some_and(|a| !a.projects.is_empty())
+    {
+        let mut names: Vec<String> = state
+            .store
+            .projects()
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        for extra in access.projects() {
+            if !names.contains(extra) {
+                names.push(extra.clone());
+            }
+        }
+        names
+                .into_iter()
+                .map(|name| {
+                    let current = assessment
+                        .and_then(|a| a.projects.iter().find(|r| r.project == name))
+                        .map(|r| r.status.name());
+                    context! {
+                        slug => name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>(),
+                        options => ProjectStatus::ALL.iter().map(|s| context! {
+                            value => format!("{name}:{}", s.name()),
+                            label => s.name(),
+                            selected => current == Some(s.name()),
+                        }).collect::<Vec<_>>(),
+                        current => current,
+                        name => name,
+                    }
+                })
+                .collect()
+    } else {
+        Vec::new()
+    };
     let sees_report = standing.is_team() || standing == Standing::Coordinator;
     let matrix: Vec<minijinja::Value> = assessment
         .map(|a| {
@@ -643,6 +681,7 @@ async fn case_view(
         me => ser(me(who)),
         error => error,
         reporter_sees => reporter_sees,
+        matrix_rows => matrix_rows,
         views => views,
         standing => standing.name(),
         case => context! {
@@ -744,6 +783,7 @@ pub(crate) struct ActionForm {
     role: String,
     request: u32,
     text: String,
+    matrix: Vec<String>,
 }
 
 fn person_id(s: &str) -> Result<PersonId, Failure> {
@@ -824,6 +864,13 @@ fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
                     .tlp
                     .parse()
                     .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
+                projects: f
+                    .matrix
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| ProjectImpact::parse(v))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| Failure::Invalid(e.0))?,
             },
         },
         CommandKind::Reject => Command::Reject {

@@ -275,3 +275,43 @@ fn a_role_change_changes_what_a_person_sees() {
         policy.body
     );
 }
+
+#[test]
+fn the_status_matrix_names_affected_projects_and_opens_the_case_to_their_maintainers() {
+    let app = TestApp::start();
+    let mut w = world(&app);
+    let case = new_case(&app, "TLP:AMBER");
+    let page = format!("/cases/{case}");
+    let idx = |h: &str| w.people.iter().position(|p| p.handle == h).unwrap();
+    let (srt, scipy_dev) = (idx("srt"), idx("scipy-dev"));
+    assert_eq!(w.people[scipy_dev].browser.get(&page).status, 404);
+    let triage = |w: &mut crate::routes::World<'_>, scipy: &str| {
+        w.people[srt].browser.post(
+            &format!("{page}/commands/triage"),
+            &[
+                ("reproduced", "yes"),
+                ("notes", "scipy vendors the same parser"),
+                ("affected", "PyPI:numpy:0..2.0.0"),
+                ("tlp", "TLP:AMBER"),
+                ("matrix", "numpy:affected"),
+                ("matrix", scipy),
+            ],
+        )
+    };
+    // Checked and not affected: scipy's maintainers stay out.
+    assert_eq!(triage(&mut w, "scipy:not-affected").status, 303);
+    assert_eq!(w.people[scipy_dev].browser.get(&page).status, 404);
+    // Affected: under AMBER its maintainers see the case.
+    assert_eq!(triage(&mut w, "scipy:affected").status, 303);
+    let seen = w.people[scipy_dev].browser.get(&page);
+    assert_eq!(seen.status, 200);
+    assert!(
+        seen.body.contains("<td>scipy</td><td>affected</td>"),
+        "{}",
+        seen.body
+    );
+    // A malformed row is refused with the reason.
+    let bad = triage(&mut w, "scipy:broken");
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("is not PROJECT:STATUS"), "{}", bad.body);
+}

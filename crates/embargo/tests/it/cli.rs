@@ -112,6 +112,8 @@ fn one_case_through_every_step_with_the_cli() {
             "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
             "--cwe",
             "CWE-122",
+            "--project-status",
+            "numpy:affected",
         ],
         // 3. fixing team
         &[
