@@ -88,5 +88,11 @@ fn the_content_security_policy_allows_no_inline_code() {
             "{csp}"
         );
         assert_eq!(r.headers["x-frame-options"], "DENY");
+        let cache = &r.headers["cache-control"];
+        if path.starts_with("/static/") {
+            assert!(cache.to_str().unwrap().starts_with("public"));
+        } else {
+            assert_eq!(cache, "no-store", "{path}");
+        }
     }
 }
