@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use embargo_pgp::IntakeKey;
-use embargo_store::Store;
+use embargo_store::{MasterKey, Store};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -12,6 +12,9 @@ use crate::{Clock, Config, ServerError, config::DEFAULT_FILE};
 const CONFIG: &str = "embargo.toml";
 const KEY: &str = "intake-key.asc";
 const DB: &str = "embargo.db";
+/// The master key that wraps every case's data key. Kept out of the database;
+/// back it up separately from it.
+const MASTER_KEY: &str = "master.key";
 
 pub(crate) struct Prepared {
     pub config: Config,
@@ -80,7 +83,19 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
     let public_key = key
         .to_armored_public()
         .map_err(|e| dir_err(dir, e.to_string()))?;
-    let store = Store::open(&dir.join(DB), false).await?;
+    let key_path = dir.join(MASTER_KEY);
+    if !key_path.exists() {
+        // A data directory from before encryption at rest gets its key now;
+        // if the database was sealed with another key, opening it says so.
+        write_private(&key_path, &MasterKey::generate().to_hex())
+            .map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))?;
+    }
+    let master = std::fs::read_to_string(&key_path)
+        .map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))
+        .and_then(|t| {
+            MasterKey::from_hex(&t).map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))
+        })?;
+    let store = Store::open(&dir.join(DB), false, Some(master)).await?;
     let first_admin_token = if fresh {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -117,6 +132,6 @@ async fn create(dir: &Path) -> Result<(), ServerError> {
         .to_armored_secret()
         .map_err(|e| dir_err(dir, e.to_string()))?;
     write_private(&path(KEY), &armored).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
-    Store::open(&path(DB), true).await?;
+    Store::open(&path(DB), true, None).await?;
     Ok(())
 }

@@ -88,11 +88,10 @@ pub(crate) async fn append(
     head: &Head,
     case_id: &CaseId,
     event: &Event,
+    payload: &str,
 ) -> Result<Head, StoreError> {
     let seq = head.seq + 1;
     let at = event.at.to_string();
-    let payload =
-        serde_json::to_string(&event.data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let kind = event.data.kind();
     let h = hash(
         &head.hash,
@@ -101,7 +100,7 @@ pub(crate) async fn append(
         &at,
         event.actor.as_str(),
         kind,
-        &payload,
+        payload,
     );
     sqlx::query(
         "INSERT INTO events (seq, case_id, at, actor, kind, payload, prev_hash, hash)
@@ -112,7 +111,7 @@ pub(crate) async fn append(
     .bind(&at)
     .bind(event.actor.as_str())
     .bind(kind)
-    .bind(&payload)
+    .bind(payload)
     .bind(&head.hash)
     .bind(&h)
     .execute(&mut *conn)

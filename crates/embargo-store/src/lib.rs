@@ -8,8 +8,9 @@
 
 mod accounts;
 mod chain;
+mod seal;
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use embargo_core::{Case, CaseId, Event, Refusal};
 use sqlx::{
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::{AccessEntry, Person, Project, Session};
 pub use chain::ChainBreak;
+pub use seal::MasterKey;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_events.sql")),
@@ -31,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_status_texts.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_case_keys.sql")),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -52,6 +55,14 @@ pub enum StoreError {
     /// A person with that handle exists already.
     #[error("{0} already has an account")]
     PersonExists(embargo_core::PersonId),
+    /// The master key does not match the one this database was written with.
+    #[error(
+        "the master key does not match this database (restore the key file that belongs with it)"
+    )]
+    WrongKey,
+    /// Reading or writing cases needs the master key, and none was given.
+    #[error("the master key is needed to read or write cases")]
+    NoKey,
     /// The stored log is inconsistent.
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),
@@ -90,6 +101,7 @@ struct Append {
 pub struct Store {
     pool: SqlitePool,
     writer: mpsc::Sender<Append>,
+    master: Option<Arc<MasterKey>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -110,16 +122,43 @@ fn options(path: &Path, create: bool) -> SqliteConnectOptions {
 impl Store {
     /// Opens (creating if asked) the database at `path`, migrates it and
     /// starts the writer task. Must be called inside a tokio runtime.
-    pub async fn open(path: &Path, create: bool) -> Result<Self, StoreError> {
+    /// `master` seals and opens case data; without it (as for `audit verify`)
+    /// the chain can be checked but cases cannot be read or written.
+    pub async fn open(
+        path: &Path,
+        create: bool,
+        master: Option<MasterKey>,
+    ) -> Result<Self, StoreError> {
         let mut writer_conn = SqliteConnection::connect_with(&options(path, create)).await?;
         migrate(&mut writer_conn).await?;
+        if let Some(key) = &master {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT check_value FROM key_check WHERE id = 1")
+                    .fetch_optional(&mut writer_conn)
+                    .await?;
+            match stored {
+                Some(v) if v != key.check_value() => return Err(StoreError::WrongKey),
+                Some(_) => {}
+                None => {
+                    sqlx::query("INSERT INTO key_check (id, check_value) VALUES (1, $1)")
+                        .bind(key.check_value())
+                        .execute(&mut writer_conn)
+                        .await?;
+                }
+            }
+        }
+        let master = master.map(Arc::new);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options(path, false))
             .await?;
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(writer(writer_conn, rx));
-        Ok(Self { pool, writer: tx })
+        tokio::spawn(writer(writer_conn, rx, master.clone()));
+        Ok(Self {
+            pool,
+            writer: tx,
+            master,
+        })
     }
 
     /// Starts a case with the events `decide` returns.
@@ -161,7 +200,7 @@ impl Store {
     /// The case, folded from its events.
     pub async fn case(&self, case_id: &CaseId) -> Result<Case, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        load_case(&mut conn, case_id)
+        load_case(&mut conn, self.master.as_deref(), case_id)
             .await?
             .ok_or_else(|| StoreError::NoSuchCase(case_id.clone()))
     }
@@ -169,7 +208,7 @@ impl Store {
     /// The case's events with their sequence numbers, oldest first.
     pub async fn events(&self, case_id: &CaseId) -> Result<Vec<(i64, Event)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        load_events(&mut conn, case_id).await
+        load_events(&mut conn, self.master.as_deref(), case_id).await
     }
 
     /// The `cases` projection, one row per case, ordered by id.
@@ -198,7 +237,7 @@ impl Store {
                 .await?;
         for id in &ids {
             let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Some(case) = load_case(&mut tx, &id).await? {
+            if let Some(case) = load_case(&mut tx, self.master.as_deref(), &id).await? {
                 project(&mut tx, &case).await?;
             }
         }
@@ -262,8 +301,46 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The case's data key: `None` if it has none yet (nothing sealed).
+async fn data_key(
+    conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
+    case_id: &CaseId,
+) -> Result<Option<seal::DataKey>, StoreError> {
+    let wrapped: Option<String> =
+        sqlx::query_scalar("SELECT wrapped FROM case_keys WHERE case_id = $1")
+            .bind(case_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    match (wrapped, master) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(StoreError::NoKey),
+        (Some(w), Some(m)) => m.unwrap_data_key(case_id.as_str(), &w).map(Some),
+    }
+}
+
+/// The case's data key, made (and stored wrapped) if it has none.
+async fn data_key_for_writing(
+    conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
+    case_id: &CaseId,
+) -> Result<seal::DataKey, StoreError> {
+    let master = master.ok_or(StoreError::NoKey)?;
+    if let Some(dk) = data_key(conn, Some(master), case_id).await? {
+        return Ok(dk);
+    }
+    let (dk, wrapped) = master.new_data_key(case_id.as_str())?;
+    sqlx::query("INSERT INTO case_keys (case_id, wrapped) VALUES ($1, $2)")
+        .bind(case_id.as_str())
+        .bind(wrapped)
+        .execute(&mut *conn)
+        .await?;
+    Ok(dk)
+}
+
 async fn load_events(
     conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
     case_id: &CaseId,
 ) -> Result<Vec<(i64, Event)>, StoreError> {
     let rows =
@@ -271,13 +348,23 @@ async fn load_events(
             .bind(case_id.as_str())
             .fetch_all(&mut *conn)
             .await?;
+    let dk = if rows.is_empty() {
+        None
+    } else {
+        data_key(conn, master, case_id).await?
+    };
     rows.iter()
         .map(|r| {
             let seq: i64 = r.try_get(0)?;
             let corrupt = |what: String| StoreError::Corrupt(format!("event {seq}: {what}"));
             let at: String = r.try_get(1)?;
             let actor: String = r.try_get(2)?;
-            let payload: String = r.try_get(3)?;
+            let stored: String = r.try_get(3)?;
+            let payload = match &dk {
+                Some(dk) => dk.open(case_id.as_str(), &stored)?,
+                None if seal::is_sealed(&stored) => return Err(StoreError::NoKey),
+                None => stored,
+            };
             Ok((
                 seq,
                 Event {
@@ -296,9 +383,10 @@ async fn load_events(
 
 async fn load_case(
     conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
     case_id: &CaseId,
 ) -> Result<Option<Case>, StoreError> {
-    let events = load_events(conn, case_id).await?;
+    let events = load_events(conn, master, case_id).await?;
     if events.is_empty() {
         return Ok(None);
     }
@@ -320,8 +408,10 @@ async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreEr
            received_at = excluded.received_at, updated_at = excluded.updated_at, version = excluded.version",
     )
     .bind(case.id.as_str())
-    .bind(&case.report.project)
-    .bind(&case.report.title)
+    // The report's project and title stay out of the projection: only sealed
+    // payloads carry what the reporter wrote.
+    .bind("")
+    .bind("")
     .bind(case.stage().label())
     .bind(case.handling.name())
     .bind(case.embargo.name())
@@ -334,11 +424,15 @@ async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreEr
 }
 
 /// The writer: takes what is queued, applies it in one transaction, commits once.
-async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Append>) {
+async fn writer(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Append>,
+    master: Option<Arc<MasterKey>>,
+) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let (replies, jobs): (Vec<_>, Vec<_>) = batch.drain(..).map(|a| (a.reply, a.job)).unzip();
-        match apply_batch(&mut conn, jobs).await {
+        match apply_batch(&mut conn, master.as_deref(), jobs).await {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
@@ -365,6 +459,7 @@ fn fold_error(e: embargo_core::FoldError) -> StoreError {
 /// case) is its result; only a database failure fails the whole batch.
 async fn apply_batch(
     conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
     jobs: Vec<Job>,
 ) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
     let mut tx = conn.begin().await?;
@@ -373,7 +468,7 @@ async fn apply_batch(
     for job in jobs {
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
-                let outcome = if load_case(&mut tx, &case_id).await?.is_some() {
+                let outcome = if load_case(&mut tx, master, &case_id).await?.is_some() {
                     Err(StoreError::CaseExists(case_id.clone()))
                 } else {
                     decide().map_err(StoreError::from).and_then(|events| {
@@ -385,7 +480,7 @@ async fn apply_batch(
                 (case_id, outcome)
             }
             Job::Execute { case_id, decide } => {
-                let outcome = match load_case(&mut tx, &case_id).await? {
+                let outcome = match load_case(&mut tx, master, &case_id).await? {
                     None => Err(StoreError::NoSuchCase(case_id.clone())),
                     Some(mut case) => decide(&case).map_err(StoreError::from).and_then(|events| {
                         for e in &events {
@@ -399,8 +494,12 @@ async fn apply_batch(
         };
         results.push(match outcome {
             Ok((case, events)) => {
+                let dk = data_key_for_writing(&mut tx, master, &case_id).await?;
                 for e in &events {
-                    head = chain::append(&mut tx, &head, &case_id, e).await?;
+                    let json = serde_json::to_string(&e.data)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let payload = dk.seal(case_id.as_str(), &json)?;
+                    head = chain::append(&mut tx, &head, &case_id, e, &payload).await?;
                 }
                 project(&mut tx, &case).await?;
                 Ok(case)

@@ -18,9 +18,13 @@ fn id(s: &str) -> PersonId {
 #[tokio::test]
 async fn people_invitations_sessions_projects_and_the_access_log() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("embargo.db"), true)
-        .await
-        .unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
     let now = 1_800_000_000;
 
     store

@@ -85,7 +85,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(&dir.path().join("embargo.db"), true).await.unwrap();
+            let store = Store::open(&dir.path().join("embargo.db"), true, Some(embargo_store::MasterKey::generate())).await.unwrap();
             let who = PersonId::new("srt").unwrap();
             let t0: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
             let ids: Vec<CaseId> = (0..3).map(|n| CaseId::from_parts(2026, n)).collect();

@@ -36,9 +36,13 @@ fn report(title: String) -> Report {
 }
 
 async fn seeded(dir: &tempfile::TempDir) -> (Store, Vec<CaseId>) {
-    let store = Store::open(&dir.path().join("embargo.db"), true)
-        .await
-        .unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
     let mut ids = Vec::new();
     for n in 0..3u32 {
         let id = CaseId::from_parts(2026, n + 1);
@@ -123,9 +127,13 @@ async fn a_refused_command_leaves_the_log_unchanged() {
 #[tokio::test]
 async fn concurrent_appends_all_land_in_one_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("embargo.db"), true)
-        .await
-        .unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
     let mut tasks = Vec::new();
     for n in 0..50u32 {
         let store = store.clone();
@@ -151,10 +159,15 @@ async fn tampering_is_detected_and_the_event_named() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = seeded(&dir).await;
     let mut db = raw(&dir).await;
-    sqlx::query("UPDATE events SET payload = replace(payload, 'thanks', 'THANKS') WHERE seq = 4")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    // Payloads are sealed: flip one hex digit of the ciphertext.
+    sqlx::query(
+        "UPDATE events SET payload = substr(payload, 1, 20) || \
+         CASE substr(payload, 21, 1) WHEN 'a' THEN 'b' ELSE 'a' END || substr(payload, 22) \
+         WHERE seq = 4",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
     let brk = store.verify().await.unwrap().unwrap_err();
     assert_eq!(
         brk.to_string(),
@@ -204,4 +217,77 @@ async fn tampering_is_detected_and_the_event_named() {
         brk.problem.contains("does not follow the event before it"),
         "{brk}"
     );
+}
+
+#[tokio::test]
+async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = embargo_store::MasterKey::generate();
+    let store = Store::open(&dir.path().join("embargo.db"), true, Some(key.clone()))
+        .await
+        .unwrap();
+    let id = CaseId::from_parts(2026, 99);
+    let report = Report {
+        project: "zebrafish-toolkit".into(),
+        title: "Quokka overflow in the parser".into(),
+        body: "Send 70000 marmalade bytes to crash it".into(),
+        reporter_name: Some("Philippa Wombat".into()),
+        reporter_email: Some("philippa@wombat.example".into()),
+        channel: Channel::Web,
+    };
+    store
+        .create(id.clone(), move || decide_new(report, &srt(), t(0)))
+        .await
+        .unwrap();
+    store
+        .execute(id.clone(), |case| {
+            decide(
+                case,
+                Command::Acknowledge {
+                    message: "Thanks for the marmalade report".into(),
+                },
+                &srt(),
+                t(1),
+            )
+        })
+        .await
+        .unwrap();
+    // Readable through the store ...
+    assert_eq!(
+        store.case(&id).await.unwrap().report.title,
+        "Quokka overflow in the parser"
+    );
+    // ... and in the raw file and its write-ahead log, nowhere.
+    let mut bytes = std::fs::read(dir.path().join("embargo.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("embargo.db-wal")) {
+        bytes.extend(wal);
+    }
+    assert!(bytes.len() > 4096);
+    for secret in [
+        "Quokka",
+        "marmalade",
+        "Wombat",
+        "wombat.example",
+        "zebrafish",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "`{secret}` is in the database file in clear"
+        );
+    }
+    drop(store);
+    // Another master key cannot open this database.
+    let wrong = Store::open(
+        &dir.path().join("embargo.db"),
+        false,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await;
+    assert!(matches!(wrong, Err(StoreError::WrongKey)), "{wrong:?}");
+    // Without a key the chain still verifies, but cases cannot be read.
+    let keyless = Store::open(&dir.path().join("embargo.db"), false, None)
+        .await
+        .unwrap();
+    assert_eq!(keyless.verify().await.unwrap(), Ok(2));
+    assert!(matches!(keyless.case(&id).await, Err(StoreError::NoKey)));
 }

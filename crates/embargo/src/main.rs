@@ -178,7 +178,7 @@ fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let store = embargo_store::Store::open(&db, false).await?;
+        let store = embargo_store::Store::open(&db, false, None).await?;
         store.verify().await
     });
     match result {

@@ -20,7 +20,10 @@ fn verify_reports_intact_and_tampered_logs() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = embargo_store::Store::open(&db, true).await.unwrap();
+        let store =
+            embargo_store::Store::open(&db, true, Some(embargo_store::MasterKey::generate()))
+                .await
+                .unwrap();
         let who = PersonId::new("srt").unwrap();
         let now: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
         let id = CaseId::from_parts(2026, 7);
