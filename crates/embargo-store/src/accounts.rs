@@ -3,12 +3,13 @@
 //! These are plain tables rather than events: they describe the organisation,
 //! not a case. Every change to a case still goes through the event log.
 //! Tokens arrive here already hashed; the store never sees a usable secret
-//! except the TOTP seed, which checking a code needs.
+//! except the TOTP seed, which checking a code needs: it is sealed with the
+//! master key before it is written.
 
 use embargo_core::{PersonId, access::OrgRole};
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::{MasterKey, Store, StoreError};
 
 /// A person's account.
 #[derive(Clone, PartialEq, Eq)]
@@ -98,10 +99,20 @@ pub struct AccessEntry {
     pub detail: String,
 }
 
-fn person_from(row: &sqlx::sqlite::SqliteRow) -> Result<Person, StoreError> {
+fn person_from(
+    row: &sqlx::sqlite::SqliteRow,
+    master: Option<&MasterKey>,
+) -> Result<Person, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(format!("people: {e}"));
+    let id = PersonId::new(row.try_get::<String, _>("id")?).map_err(|e| corrupt(e.0))?;
+    let sealed_seed: Option<String> = row.try_get("totp_secret")?;
+    let totp_secret = match (sealed_seed, master) {
+        (None, _) => None,
+        (Some(s), Some(m)) => Some(m.open_value(&totp_label(&id), &s)?),
+        (Some(_), None) => return Err(StoreError::NoKey),
+    };
     Ok(Person {
-        id: PersonId::new(row.try_get::<String, _>("id")?).map_err(|e| corrupt(e.0))?,
+        id,
         name: row.try_get("name")?,
         email: row.try_get("email")?,
         role: row
@@ -109,13 +120,17 @@ fn person_from(row: &sqlx::sqlite::SqliteRow) -> Result<Person, StoreError> {
             .parse()
             .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.0))?,
         password_hash: row.try_get("password_hash")?,
-        totp_secret: row.try_get("totp_secret")?,
+        totp_secret,
         totp_enrolled: row.try_get::<i64, _>("totp_enrolled")? != 0,
         totp_last_step: row.try_get("totp_last_step")?,
         failed_signins: row.try_get("failed_signins")?,
         throttled_until: row.try_get("throttled_until")?,
         locked: row.try_get::<i64, _>("locked")? != 0,
     })
+}
+
+fn totp_label(id: &PersonId) -> String {
+    format!("totp:{id}")
 }
 
 fn json_list(text: &str) -> Result<Vec<String>, StoreError> {
@@ -148,7 +163,12 @@ impl Store {
         .bind(name)
         .bind(email)
         .bind(role.name())
-        .bind(totp_secret)
+        .bind(
+            self.master
+                .as_deref()
+                .ok_or(StoreError::NoKey)?
+                .seal_value(&totp_label(id), totp_secret)?,
+        )
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -166,7 +186,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(person_from)
+            .map(|r| person_from(r, self.master.as_deref()))
             .transpose()
     }
 
@@ -177,7 +197,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(person_from)
+            .map(|r| person_from(r, self.master.as_deref()))
             .collect()
     }
 

@@ -64,6 +64,20 @@ impl MasterKey {
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
     }
 
+    /// Seals a small secret kept in a table (a TOTP seed), bound to `label`.
+    pub(crate) fn seal_value(&self, label: &str, value: &str) -> Result<String, StoreError> {
+        seal_with(&self.cipher(), label, value.as_bytes())
+    }
+
+    /// Opens a value sealed by `seal_value`; values stored before sealing pass through.
+    pub(crate) fn open_value(&self, label: &str, stored: &str) -> Result<String, StoreError> {
+        if !is_sealed(stored) {
+            return Ok(stored.to_owned());
+        }
+        String::from_utf8(open_with(&self.cipher(), label, stored)?)
+            .map_err(|_| StoreError::Corrupt(format!("{label}: not UTF-8")))
+    }
+
     /// A new data key for `case`, and its wrapped (storable) form.
     pub(crate) fn new_data_key(&self, case: &str) -> Result<(DataKey, String), StoreError> {
         let dk = DataKey::generate();

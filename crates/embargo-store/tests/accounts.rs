@@ -52,8 +52,12 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     let mia = store.person("mia").await.unwrap().unwrap();
     assert_eq!((mia.name.as_str(), mia.role), ("Mia", OrgRole::Maintainer));
     assert!(mia.password_hash.is_none());
-    // Secrets stay out of Debug.
+    // The seed reads back, stays out of Debug, and is sealed in the file.
+    assert_eq!(mia.totp_secret.as_deref(), Some("SEED"));
     assert!(!format!("{mia:?}").contains("SEED"));
+    let mut raw = std::fs::read(dir.path().join("embargo.db")).unwrap();
+    raw.extend(std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default());
+    assert!(!raw.windows(4).any(|w| w == b"SEED"));
 
     // An invitation works once and not after it expires.
     store
