@@ -301,6 +301,18 @@ pub(crate) struct Invitation {
     pub url: String,
 }
 
+/// The base URL for links people open in a browser. Without a configured
+/// public URL on a loopback address, `localhost`: browsers keep the `Secure`
+/// session cookie over plain HTTP for `localhost`.
+fn browser_base_url(state: &AppState) -> String {
+    let base = crate::router::base_url(state);
+    if state.config.server.public_url.is_none() && state.local_addr.ip().is_loopback() {
+        format!("http://localhost:{}", state.local_addr.port())
+    } else {
+        base
+    }
+}
+
 /// Creates a person and an invitation link for them.
 pub(crate) async fn invite(
     state: &AppState,
@@ -339,6 +351,6 @@ pub(crate) async fn invite(
         .add_invitation(&token_hash(&token), id, by, now + days * 86_400)
         .await?;
     Ok(Invitation {
-        url: format!("{}/invite/{token}", crate::router::base_url(state)),
+        url: format!("{}/invite/{token}", browser_base_url(state)),
     })
 }

@@ -47,7 +47,7 @@ impl TestApp {
             clock,
             url: format!("http://localhost:{port}"),
             admin_token,
-            admin_invitation: admin_invitation.replace("127.0.0.1", "localhost"),
+            admin_invitation,
             _dir: dir,
         }
     }
@@ -112,10 +112,9 @@ impl TestApp {
             })),
         );
         assert_eq!(status, 201, "{body}");
-        body["invitation_url"]
-            .as_str()
-            .unwrap()
-            .replace("127.0.0.1", "localhost")
+        let url = body["invitation_url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with(&self.url), "links name localhost: {url}");
+        url
     }
 
     /// The code an authenticator app shows now for `secret`.
