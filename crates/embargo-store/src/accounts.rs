@@ -485,6 +485,28 @@ impl Store {
             .collect()
     }
 
+    /// The newest sign-in events (sign-ins, failures, refusals), newest first.
+    pub async fn recent_account_events(&self, limit: i64) -> Result<Vec<AccessEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, person, action, subject, detail FROM access_log \
+             WHERE subject LIKE 'account:%' ORDER BY at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccessEntry {
+                    at: r.try_get("at")?,
+                    person: r.try_get("person")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
     /// The reporter-facing texts admins have written, by stage label.
     pub async fn status_texts(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query("SELECT stage, body FROM status_texts ORDER BY stage")

@@ -1053,10 +1053,25 @@ async fn people_view(
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let people = state.store.people().await?;
+    let activity: Vec<minijinja::Value> = state
+        .store
+        .recent_account_events(50)
+        .await?
+        .into_iter()
+        .map(|e| {
+            context! {
+                at => jiff::Timestamp::from_second(e.at).map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+                person => e.person,
+                action => e.action.replace('_', " "),
+                detail => e.detail,
+            }
+        })
+        .collect();
     Ok(render(
         "people.html",
         context! {
             me => ser(me(who)),
+            activity => activity,
             error => error,
             invited => invited.map(|(id, url)| context! { id => id, url => url }),
             roles => OrgRole::ALL.iter().map(|r| r.name()).collect::<Vec<_>>(),

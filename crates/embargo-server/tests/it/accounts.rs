@@ -104,6 +104,20 @@ fn failed_sign_ins_are_slowed_then_locked_until_an_admin_unlocks() {
     );
     let people = admin.get("/admin/people");
     assert!(people.body.contains("locked"), "{}", people.body);
+    // The admin sees what happened, newest first.
+    let activity = crate::app::between(&people.body, "Recent sign-in activity", "Invite someone");
+    assert!(
+        activity.contains("<td>mia</td><td>sign in refused</td><td>locked</td>"),
+        "{activity}"
+    );
+    assert!(
+        activity.contains("<td>mia</td><td>sign in failed</td><td>failure 10</td>"),
+        "{activity}"
+    );
+    assert!(
+        activity.contains("<td>mia</td><td>sign in refused</td><td>throttled</td>"),
+        "{activity}"
+    );
     assert_eq!(admin.post("/admin/people/mia/unlock", &[]).status, 303);
     assert_eq!(
         b.sign_in("mia", PASSWORD, &app.totp_code(&secret)).status,
