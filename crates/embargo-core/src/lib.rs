@@ -11,6 +11,7 @@ pub mod affected;
 pub mod case;
 pub mod command;
 pub mod cvss;
+pub mod duplicates;
 pub mod event;
 pub mod ids;
 pub mod participant;

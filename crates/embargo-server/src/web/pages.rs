@@ -659,6 +659,36 @@ async fn case_view(
         })
         .unwrap_or_default();
     let reporter_sees = reporter_text(state, case.stage()).await?;
+    // Duplicate hints for those who triage: open cases the caller can see
+    // with a similar title or a common affected package.
+    let duplicates: Vec<minijinja::Value> = if matches!(
+        standing,
+        Standing::Srt | Standing::Coordinator
+    ) && case.rejection.is_none()
+    {
+        let visible = authz::visible_cases(state, &who.caller).await?;
+        embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
+                .into_iter()
+                .take(5)
+                .map(|(id, why)| {
+                    let title = visible
+                        .iter()
+                        .find(|(c, _)| c.id == id)
+                        .map(|(c, _)| c.report.title.clone())
+                        .unwrap_or_default();
+                    context! {
+                        id => id.to_string(),
+                        title => title,
+                        why => match why {
+                            embargo_core::duplicates::Likeness::Title(p) => format!("{p}% of the title's words in common"),
+                            embargo_core::duplicates::Likeness::Package(p) => format!("also affects {p}"),
+                        },
+                    }
+                })
+                .collect()
+    } else {
+        Vec::new()
+    };
     // Who opened the case: the SRT and the coordinator can audit it.
     let views: Vec<minijinja::Value> = if matches!(standing, Standing::Srt | Standing::Coordinator)
     {
@@ -681,6 +711,7 @@ async fn case_view(
         me => ser(me(who)),
         error => error,
         reporter_sees => reporter_sees,
+        duplicates => duplicates,
         matrix_rows => matrix_rows,
         views => views,
         standing => standing.name(),

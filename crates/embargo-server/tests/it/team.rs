@@ -315,3 +315,44 @@ fn the_status_matrix_names_affected_projects_and_opens_the_case_to_their_maintai
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("is not PROJECT:STATUS"), "{}", bad.body);
 }
+
+#[test]
+fn a_report_like_an_open_case_shows_it_as_a_possible_duplicate() {
+    let app = TestApp::start();
+    let mut w = world(&app);
+    let srt = w.people.iter().position(|p| p.handle == "srt").unwrap();
+    let first = new_case(&app, "TLP:AMBER");
+    let (status, body) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(serde_json::json!({ "project": "numpy", "title": "Overflow under TLP:AMBER again", "body": "same" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let second = body["id"].as_str().unwrap().to_owned();
+    let (_, unrelated) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(serde_json::json!({ "project": "scipy", "title": "XSS in the docs search", "body": "x" })),
+    );
+    let unrelated = unrelated["id"].as_str().unwrap().to_owned();
+    let page = w.people[srt].browser.get(&format!("/cases/{second}"));
+    let hints = crate::app::between(&page.body, "Possible duplicates", "</section>");
+    assert!(
+        hints.contains(&format!("<a href=\"/cases/{first}\">{first}</a>")),
+        "{hints}"
+    );
+    assert!(!hints.contains(&unrelated), "{hints}");
+    // The reject form offers it as the duplicate.
+    assert!(
+        page.body.contains(&format!(
+            "name=\"duplicate_of\" maxlength=\"20\" value=\"{first}\""
+        )),
+        "{}",
+        page.body
+    );
+    // Nothing like the unrelated report is open.
+    let other = w.people[srt].browser.get(&format!("/cases/{unrelated}"));
+    assert!(!other.body.contains("Possible duplicates"));
+}

@@ -1,0 +1,93 @@
+//! Duplicate hints: a new report that closely matches an open case's title
+//! or names the same affected package is probably the same vulnerability.
+//! A hint for the SRT, never a decision.
+
+use std::collections::BTreeSet;
+
+use crate::{Case, CaseId, Handling};
+
+/// Why a case may be a duplicate of another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Likeness {
+    /// The titles share most of their words (the share, in percent).
+    Title(u8),
+    /// Both name this affected package (`PyPI:numpy`).
+    Package(String),
+}
+
+fn words(title: &str) -> BTreeSet<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The share of words two titles have in common (Jaccard), in percent.
+pub fn title_likeness(a: &str, b: &str) -> u8 {
+    let (a, b) = (words(a), words(b));
+    let union = a.union(&b).count();
+    if union == 0 {
+        return 0;
+    }
+    let common = a.intersection(&b).count();
+    u8::try_from(common * 100 / union).unwrap_or(100)
+}
+
+fn packages(case: &Case) -> BTreeSet<String> {
+    case.assessment
+        .iter()
+        .flat_map(|a| &a.affected)
+        .map(|p| format!("{}:{}", p.ecosystem, p.name).to_lowercase())
+        .collect()
+}
+
+/// Open cases among `others` that `case` may duplicate, most likely first.
+/// Titles sharing at least half their words, or a common affected package,
+/// count; closed and rejected cases do not.
+pub fn candidates<'a>(
+    case: &Case,
+    others: impl IntoIterator<Item = &'a Case>,
+) -> Vec<(CaseId, Likeness)> {
+    let mine = packages(case);
+    let mut out: Vec<(CaseId, Likeness)> = Vec::new();
+    for other in others {
+        if other.id == case.id || matches!(other.handling, Handling::Closed | Handling::Invalid) {
+            continue;
+        }
+        let score = title_likeness(&case.report.title, &other.report.title);
+        if score >= 50 {
+            out.push((other.id.clone(), Likeness::Title(score)));
+        } else if let Some(p) = packages(other).intersection(&mine).next() {
+            out.push((other.id.clone(), Likeness::Package(p.clone())));
+        }
+    }
+    out.sort_by_key(|(_, l)| match l {
+        Likeness::Title(s) => 100 - i32::from(*s),
+        Likeness::Package(_) => 100,
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+    use super::*;
+
+    #[test]
+    fn titles_are_compared_by_their_words() {
+        assert_eq!(
+            title_likeness("Heap overflow in loadtxt", "heap OVERFLOW in loadtxt()"),
+            100
+        );
+        assert_eq!(
+            title_likeness("Heap overflow in loadtxt", "Overflow in loadtxt parser"),
+            50
+        );
+        assert_eq!(
+            title_likeness("Heap overflow in loadtxt", "XSS in the docs search"),
+            0
+        );
+        assert_eq!(title_likeness("", "a b"), 0);
+    }
+}
