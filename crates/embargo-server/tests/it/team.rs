@@ -321,15 +321,20 @@ fn a_report_like_an_open_case_shows_it_as_a_possible_duplicate() {
     let app = TestApp::start();
     let mut w = world(&app);
     let srt = w.people.iter().position(|p| p.handle == "srt").unwrap();
-    let first = new_case(&app, "TLP:AMBER");
-    let (status, body) = app.api(
-        &app.admin_token,
-        "POST",
-        "/api/v1/cases",
-        Some(serde_json::json!({ "project": "numpy", "title": "Overflow under TLP:AMBER again", "body": "same" })),
-    );
-    assert_eq!(status, 201, "{body}");
-    let second = body["id"].as_str().unwrap().to_owned();
+    // The world's cases are all titled "overflow under TLP:…"; these two
+    // share a distinctive title.
+    let report = |title: &str| {
+        let (status, body) = app.api(
+            &app.admin_token,
+            "POST",
+            "/api/v1/cases",
+            Some(serde_json::json!({ "project": "numpy", "title": title, "body": "same" })),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let first = report("Heap corruption in loadtxt converters");
+    let second = report("Heap corruption in loadtxt converters, again");
     let (_, unrelated) = app.api(
         &app.admin_token,
         "POST",
