@@ -53,7 +53,7 @@ impl Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        for _ in 0..100 {
+        for _ in 0..300 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return driver;
             }
@@ -120,9 +120,10 @@ async fn submit(c: &Client, form_selector: &str) {
 }
 
 /// The page's text once it contains `needle` (pages load after a click).
+/// Waits up to 15 s: CI runs these beside the rest of the suite on 2 cores.
 async fn wait_for_text(c: &Client, needle: &str) -> String {
     let mut last = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(body) = c.find(Locator::Css("body")).await
             && let Ok(text) = body.text().await
         {
@@ -330,7 +331,7 @@ fn invitation_to_triage_to_an_approved_colleague_in_chromium() {
 
 async fn wait_for_score(c: &Client, version: &str) -> String {
     let selector = format!("[data-score-for='{version}']");
-    for _ in 0..100 {
+    for _ in 0..300 {
         let el = c.find(Locator::Css(&selector)).await.unwrap();
         if let Some(score) = el.attr("data-score").await.unwrap()
             && !score.is_empty()

@@ -20,15 +20,23 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// The admin token, if this start printed one. The server prints it before
-    /// it accepts connections, so call this after a request has succeeded.
+    /// The admin token, if this start printed one (waits up to 2 s for the
+    /// output to be read; a restart prints none, and then this takes 2 s).
     pub(crate) fn token(&self) -> Option<String> {
-        let printed = self.printed.lock().unwrap();
-        printed
-            .iter()
-            .map(|l| l.trim())
-            .find(|l| l.starts_with("emb_"))
-            .map(str::to_owned)
+        // Another thread drains the server's output: give it a moment.
+        for _ in 0..100 {
+            let printed = self.printed.lock().unwrap();
+            if let Some(token) = printed
+                .iter()
+                .map(|l| l.trim())
+                .find(|l| l.starts_with("emb_"))
+            {
+                return Some(token.to_owned());
+            }
+            drop(printed);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
     }
 }
 
