@@ -220,7 +220,7 @@ fn opt<T, E: std::fmt::Display>(
 }
 
 /// Stage two of the two-stage input handling: raw wire values become core values.
-fn to_command(
+pub(crate) fn to_command(
     state: &AppState,
     req: CommandRequest,
     now: jiff::Timestamp,

@@ -140,10 +140,17 @@ pub(crate) async fn run(
     access: &CaseAccess,
     command: Command,
 ) -> Result<Case, Failure> {
-    // Load everyone the command would bring in, before entering the writer.
+    // Load everyone the command would bring in, before entering the writer:
+    // those it names, and for an approval the person asked for.
     let mut people = Vec::new();
     let mut names: Vec<PersonId> = access::joining(&command).into_iter().cloned().collect();
-    for r in &access.case.addition_requests {
+    if let Command::ApproveAddition { request } = &command
+        && let Some(r) = access
+            .case
+            .addition_requests
+            .iter()
+            .find(|r| r.number == *request)
+    {
         names.push(r.participant.person.clone());
     }
     for id in names {

@@ -129,6 +129,16 @@ fn person_from(
     })
 }
 
+fn entry_from(r: &sqlx::sqlite::SqliteRow) -> Result<AccessEntry, StoreError> {
+    Ok(AccessEntry {
+        at: r.try_get("at")?,
+        person: r.try_get("person")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
 fn totp_label(id: &PersonId) -> String {
     format!("totp:{id}")
 }
@@ -472,17 +482,7 @@ impl Store {
         .bind(subject)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AccessEntry {
-                    at: r.try_get("at")?,
-                    person: r.try_get("person")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from).collect()
     }
 
     /// The newest sign-in events (sign-ins, failures, refusals), newest first.
@@ -494,17 +494,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AccessEntry {
-                    at: r.try_get("at")?,
-                    person: r.try_get("person")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from).collect()
     }
 
     /// The reporter-facing texts admins have written, by stage label.

@@ -211,6 +211,18 @@ struct Client {
 }
 
 impl Client {
+    /// A client for the server and token in `conn`.
+    fn new(conn: Conn) -> anyhow::Result<Self> {
+        let token = conn.token.context(
+            "no API token: pass --token or set EMBARGO_TOKEN (embargo serve prints one on first start)",
+        )?;
+        Ok(Client {
+            http: reqwest::Client::new(),
+            base: conn.server.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
         let resp = req
             .bearer_auth(&self.token)
@@ -270,14 +282,7 @@ impl Client {
 
 /// Runs one case command and prints its result.
 pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> anyhow::Result<()> {
-    let token = conn.token.context(
-        "no API token: pass --token or set EMBARGO_TOKEN (embargo serve prints one on first start)",
-    )?;
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: conn.server.trim_end_matches('/').to_owned(),
-        token,
-    };
+    let client = Client::new(conn)?;
     use CommandRequest as R;
     let (id, request) = match cmd {
         CaseCmd::New {
@@ -548,14 +553,7 @@ pub enum OrgCmd {
 
 /// Runs one organisation command and prints its result.
 pub async fn run_org(conn: Conn, cmd: OrgCmd, out: &mut impl std::io::Write) -> anyhow::Result<()> {
-    let token = conn.token.context(
-        "no API token: pass --token or set EMBARGO_TOKEN (embargo serve prints one on first start)",
-    )?;
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: conn.server.trim_end_matches('/').to_owned(),
-        token,
-    };
+    let client = Client::new(conn)?;
     match cmd {
         OrgCmd::Invite {
             id,

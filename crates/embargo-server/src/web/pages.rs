@@ -10,13 +10,13 @@ use axum::{
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
+use embargo_api::CommandRequest;
 use embargo_core::{
-    Case, Command, CommandKind, EventData, PersonId,
+    Case, CommandKind, EventData, PersonId,
     access::{OrgRole, Standing},
-    affected::AffectedPackage,
-    cvss::{Cvss, CvssVersion},
-    event::{Assessment, ProjectImpact, ProjectStatus, RejectReason, Rejection, Reproduction},
-    participant::{Participant, Role},
+    cvss::Cvss,
+    event::{ProjectStatus, RejectReason},
+    participant::Role,
     tlp::Tlp,
 };
 use minijinja::context;
@@ -568,11 +568,11 @@ async fn case_view(
     let policy = state.config.ack_policy();
     let clock = case.ack_clock(policy);
     let now = state.clock.now();
+    let projects = state.store.projects().await?;
     let people = if can(CommandKind::AddParticipant)
         || can(CommandKind::AssignFixingTeam)
         || can(CommandKind::RequestAddition)
     {
-        let projects = state.store.projects().await?;
         state
             .store
             .people()
@@ -607,13 +607,7 @@ async fn case_view(
     let matrix_rows: Vec<minijinja::Value> = if can(CommandKind::Triage)
         || assessment.is_some_and(|a| !a.projects.is_empty())
     {
-        let mut names: Vec<String> = state
-            .store
-            .projects()
-            .await?
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let mut names: Vec<String> = projects.iter().map(|p| p.name.clone()).collect();
         for extra in access.projects() {
             if !names.contains(extra) {
                 names.push(extra.clone());
@@ -821,30 +815,19 @@ fn person_id(s: &str) -> Result<PersonId, Failure> {
     PersonId::new(s.trim()).map_err(|e| Failure::Invalid(e.0))
 }
 
-fn vector(text: &str, want: CvssVersion) -> Result<Option<Cvss>, Failure> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let c = Cvss::parse(text).map_err(|e| Failure::Invalid(e.to_string()))?;
-    let is_v4 = c.version() == CvssVersion::V40;
-    if is_v4 != (want == CvssVersion::V40) {
-        return Err(Failure::Invalid(format!(
-            "`{text}` is in the wrong field: CVSS:4.0 vectors go in the v4.0 field, 3.x in the v3.1 field"
-        )));
-    }
-    Ok(Some(c))
-}
-
-/// The form for `command` turned into a core command.
-fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
+/// Turns the form for `command` into the API's wire request, so that the
+/// web and the JSON API share one conversion into core commands
+/// (`api::to_command`).
+fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
+    use CommandRequest as R;
     let kind = WEB_COMMANDS
         .iter()
         .find(|k| k.name() == name)
         .ok_or(Failure::NotFound)?;
+    let given = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(match kind {
-        CommandKind::Acknowledge => {
-            let message = if f.message.trim().is_empty() {
+        CommandKind::Acknowledge => R::Acknowledge {
+            message: if f.message.trim().is_empty() {
                 CANNED
                     .iter()
                     .find(|(k, _)| *k == f.canned)
@@ -852,112 +835,56 @@ fn command_from(name: &str, f: ActionForm) -> Result<Command, Failure> {
                     .unwrap_or_default()
             } else {
                 f.message
-            };
-            Command::Acknowledge { message }
-        }
-        CommandKind::RequestInfo => Command::RequestInfo {
+            },
+        },
+        CommandKind::RequestInfo => R::RequestInfo {
             question: f.question,
         },
-        CommandKind::Triage => Command::Triage {
-            assessment: Assessment {
-                reproduced: match f.reproduced.as_str() {
-                    "yes" => Reproduction::Yes,
-                    "partly" => Reproduction::Partly,
-                    "no" => Reproduction::No,
-                    _ => {
-                        return Err(Failure::Invalid(
-                            "choose whether the report was reproduced".into(),
-                        ));
-                    }
-                },
-                notes: f.notes,
-                affected: f
-                    .affected
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(AffectedPackage::parse)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| Failure::Invalid(e.0))?,
-                cvss_v31: vector(&f.cvss_v31, CvssVersion::V31)?,
-                cvss_v40: vector(&f.cvss_v40, CvssVersion::V40)?,
-                cwe: if f.cwe.trim().is_empty() {
-                    None
-                } else {
-                    Some(
-                        f.cwe
-                            .trim()
-                            .parse()
-                            .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
-                    )
-                },
-                tlp: f
-                    .tlp
-                    .parse()
-                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
-                projects: f
-                    .matrix
-                    .iter()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| ProjectImpact::parse(v))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| Failure::Invalid(e.0))?,
-            },
+        CommandKind::Triage => R::Triage {
+            reproduced: f.reproduced,
+            notes: f.notes,
+            affected: f
+                .affected
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            cvss_v31: given(f.cvss_v31),
+            cvss_v40: given(f.cvss_v40),
+            cwe: given(f.cwe),
+            tlp: f.tlp,
+            projects: f.matrix.into_iter().filter(|v| !v.is_empty()).collect(),
         },
-        CommandKind::Reject => Command::Reject {
-            rejection: Rejection {
-                reason: match f.reason.as_str() {
-                    "duplicate" => RejectReason::DuplicateOf {
-                        case: embargo_core::CaseId::new(f.duplicate_of.trim())
-                            .map_err(|e| Failure::Invalid(format!("duplicate of: {}", e.0)))?,
-                    },
-                    "not-a-vulnerability" => RejectReason::NotAVulnerability,
-                    "out-of-scope" => RejectReason::OutOfScope,
-                    "not-reproducible" => RejectReason::NotReproducible,
-                    "spam" => RejectReason::Spam,
-                    _ => return Err(Failure::Invalid("choose a reason".into())),
-                },
-                explanation: f.explanation,
-            },
+        CommandKind::Reject => R::Reject {
+            reason: f.reason,
+            duplicate_of: given(f.duplicate_of),
+            explanation: f.explanation,
         },
-        CommandKind::AssignFixingTeam => Command::AssignFixingTeam {
-            coordinator: person_id(&f.coordinator)?,
-            fixers: f
-                .fixer
-                .iter()
-                .map(|s| person_id(s))
-                .collect::<Result<_, _>>()?,
+        CommandKind::AssignFixingTeam => R::AssignFixingTeam {
+            coordinator: f.coordinator,
+            fixers: f.fixer,
         },
-        CommandKind::AddParticipant => Command::AddParticipant {
-            participant: Participant {
-                person: person_id(&f.person)?,
-                role: f
-                    .role
-                    .parse()
-                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
-            },
+        CommandKind::AddParticipant => R::AddParticipant {
+            person: f.person,
+            role: f.role,
         },
-        CommandKind::RequestAddition => Command::RequestAddition {
-            participant: Participant {
-                person: person_id(&f.person)?,
-                role: f
-                    .role
-                    .parse()
-                    .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?,
-            },
+        CommandKind::RequestAddition => R::RequestAddition {
+            person: f.person,
+            role: f.role,
             reason: f.reason,
         },
-        CommandKind::ApproveAddition => Command::ApproveAddition { request: f.request },
-        CommandKind::DeclineAddition => Command::DeclineAddition {
+        CommandKind::ApproveAddition => R::ApproveAddition { request: f.request },
+        CommandKind::DeclineAddition => R::DeclineAddition {
             request: f.request,
             reason: f.reason,
         },
-        CommandKind::AddNote => Command::AddNote { text: f.text },
-        CommandKind::Defer => Command::Defer { reason: f.reason },
-        CommandKind::Reopen => Command::Reopen { note: f.text },
-        CommandKind::Revalidate => Command::Revalidate { note: f.text },
-        CommandKind::MarkFixReady => Command::MarkFixReady,
-        CommandKind::Close => Command::Close { note: f.text },
+        CommandKind::AddNote => R::AddNote { text: f.text },
+        CommandKind::Defer => R::Defer { reason: f.reason },
+        CommandKind::Reopen => R::Reopen { note: f.text },
+        CommandKind::Revalidate => R::Revalidate { note: f.text },
+        CommandKind::MarkFixReady => R::MarkFixReady,
+        CommandKind::Close => R::Close { note: f.text },
         // The rest (timeline, advisory, fork, release) are in the API and CLI.
         _ => return Err(Failure::NotFound),
     })
@@ -989,7 +916,9 @@ pub(crate) async fn case_command(
 ) -> Result<Response, WebError> {
     let who = posted.who;
     let access = authz::open_case(&state, &who.caller, &id).await?;
-    let outcome = match command_from(&command, posted.form) {
+    let outcome = match command_from(&command, posted.form)
+        .and_then(|req| crate::api::to_command(&state, req, state.clock.now()))
+    {
         Ok(cmd) => authz::run(&state, &access, cmd).await,
         Err(e) => Err(e),
     };

@@ -137,6 +137,11 @@ fn signing_in_rotates_the_session_and_signing_out_ends_it() {
     );
     let second = b.cookies["__Host-embargo-session"].clone();
     assert_ne!(first, second);
+    // Session tokens are stored only as hashes.
+    let db = app.db_bytes();
+    for token in [&first, &second] {
+        assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+    }
     // The old token no longer works.
     let mut stale = app.browser();
     stale.cookies.insert("__Host-embargo-session".into(), first);

@@ -16,7 +16,7 @@ pub(crate) struct TestApp {
     pub url: String,
     pub admin_token: String,
     pub admin_invitation: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
@@ -48,8 +48,16 @@ impl TestApp {
             url: format!("http://localhost:{port}"),
             admin_token,
             admin_invitation,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The database file and its write-ahead log, as raw bytes.
+    pub(crate) fn db_bytes(&self) -> Vec<u8> {
+        let db = self.dir.path().join("data").join("embargo.db");
+        let mut bytes = std::fs::read(&db).unwrap();
+        bytes.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
+        bytes
     }
 
     pub(crate) fn now(&self) -> Timestamp {
