@@ -3,13 +3,15 @@
 //! The intake key is Ed25519 (certify/sign) with a Cv25519 encryption subkey, so
 //! the server never performs RSA decryption (RUSTSEC-2023-0071 concerns RSA).
 
+use std::io::Read;
+
 use pgp::{
     composed::{
-        ArmorOptions, Deserializable, EncryptionCaps, KeyType, SecretKeyParamsBuilder,
-        SignedSecretKey, SubkeyParamsBuilder,
+        ArmorOptions, Deserializable, EncryptionCaps, KeyType, Message, MessageBuilder,
+        SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
     },
-    crypto::ecc_curve::ECCCurve,
-    types::KeyDetails,
+    crypto::{ecc_curve::ECCCurve, hash::HashAlgorithm, sym::SymmetricKeyAlgorithm},
+    types::{CompressionAlgorithm, KeyDetails, Password, PublicParams},
 };
 
 /// Errors from key handling. Messages never contain key material.
@@ -50,6 +52,15 @@ impl IntakeKey {
             .can_sign(false)
             .can_encrypt(EncryptionCaps::All)
             .can_authenticate(false);
+        // A second encryption subkey in RFC 9580's X25519 form, which the web
+        // form's own WebCrypto code encrypts to. GnuPG 2.2 does not know the
+        // algorithm and uses the Cv25519 subkey above.
+        let mut browser = SubkeyParamsBuilder::default();
+        browser
+            .key_type(KeyType::X25519)
+            .can_sign(false)
+            .can_encrypt(EncryptionCaps::All)
+            .can_authenticate(false);
         let mut params = SecretKeyParamsBuilder::default();
         params
             .key_type(KeyType::Ed25519Legacy)
@@ -57,7 +68,28 @@ impl IntakeKey {
             .can_sign(true)
             .can_encrypt(EncryptionCaps::None)
             .primary_user_id(user_id.into())
-            .subkeys(vec![encrypt.build().map_err(|e| gen_err(&e))?]);
+            // Without stated preferences GnuPG signs a message to this key
+            // with SHA-1, which no longer verifies.
+            .preferred_hash_algorithms(
+                [HashAlgorithm::Sha512, HashAlgorithm::Sha256]
+                    .into_iter()
+                    .collect(),
+            )
+            .preferred_symmetric_algorithms(
+                [SymmetricKeyAlgorithm::AES256, SymmetricKeyAlgorithm::AES128]
+                    .into_iter()
+                    .collect(),
+            )
+            .preferred_compression_algorithms(
+                [CompressionAlgorithm::ZLIB, CompressionAlgorithm::ZIP]
+                    .into_iter()
+                    .collect(),
+            )
+            .feature_seipd_v2(true)
+            .subkeys(vec![
+                encrypt.build().map_err(|e| gen_err(&e))?,
+                browser.build().map_err(|e| gen_err(&e))?,
+            ]);
         let params = params.build().map_err(|e| gen_err(&e))?;
         let secret = params
             .generate(rand::thread_rng())
@@ -93,6 +125,190 @@ impl IntakeKey {
     /// The primary key's fingerprint in upper-case hex.
     pub fn fingerprint(&self) -> String {
         format!("{:X}", self.secret.fingerprint())
+    }
+
+    /// The RFC 9580 X25519 subkey the browser encrypts to: its fingerprint
+    /// (v4, 20 bytes) and public key (32 bytes), or `None` for a key made
+    /// before the subkey existed (the form then falls back to the server).
+    pub fn browser_recipient(&self) -> Option<BrowserRecipient> {
+        self.secret.public_subkeys.iter().find_map(|sub| {
+            let PublicParams::X25519(params) = sub.key.public_params() else {
+                return None;
+            };
+            Some(BrowserRecipient {
+                fingerprint: sub.key.fingerprint().as_bytes().to_vec(),
+                public: params.key.as_bytes().to_vec(),
+            })
+        })
+    }
+
+    /// Opens an inbound OpenPGP message (armored or binary): decrypts it with
+    /// the intake key, decompresses it, reads at most `limit` bytes of
+    /// plaintext and checks a signature against `signers` (the certificates
+    /// embargo knows for the sender).
+    ///
+    /// A message that is not encrypted is refused: this is for reports that
+    /// were sent encrypted, and a plain one never needs this call.
+    pub fn open(
+        &self,
+        message: &[u8],
+        limit: usize,
+        signers: &[Certificate],
+    ) -> Result<Opened, OpenError> {
+        let parse = |e: pgp::errors::Error| OpenError::Malformed(e.to_string());
+        let (msg, _) = Message::from_reader(std::io::BufReader::new(message)).map_err(parse)?;
+        if !msg.is_encrypted() {
+            return Err(OpenError::NotEncrypted);
+        }
+        let mut msg = msg
+            .decrypt(&Password::empty(), &self.secret)
+            .map_err(|e| OpenError::NotForUs(e.to_string()))?;
+        // One layer of compression is what GnuPG writes; a second is refused
+        // rather than unpacked (a compression bomb may nest).
+        if msg.is_compressed() {
+            msg = msg.decompress().map_err(parse)?;
+            if msg.is_compressed() {
+                return Err(OpenError::Malformed("nested compression".into()));
+            }
+        }
+        let mut plaintext = Vec::new();
+        let read = (&mut msg)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut plaintext)
+            .map_err(|e| OpenError::Malformed(e.to_string()))?;
+        if read > limit {
+            return Err(OpenError::TooLarge { limit });
+        }
+        let signature = if !msg.is_signed() {
+            Signature::Unsigned
+        } else {
+            signers
+                .iter()
+                .find_map(|cert| cert.verifies(&msg))
+                .map_or(Signature::UnknownSigner, |fingerprint| {
+                    Signature::Verified { fingerprint }
+                })
+        };
+        Ok(Opened {
+            plaintext,
+            signature,
+        })
+    }
+}
+
+/// The key the browser encrypts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowserRecipient {
+    /// The subkey's v4 fingerprint.
+    pub fingerprint: Vec<u8>,
+    /// The X25519 public key.
+    pub public: Vec<u8>,
+}
+
+/// A decrypted inbound message.
+#[derive(Debug)]
+pub struct Opened {
+    /// What the reporter wrote.
+    pub plaintext: Vec<u8>,
+    /// Whether it was signed, and by whom.
+    pub signature: Signature,
+}
+
+/// The outcome of checking an inbound message's signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signature {
+    /// Not signed.
+    Unsigned,
+    /// Signed by the certificate with this fingerprint (upper-case hex).
+    Verified {
+        /// The signer's primary fingerprint.
+        fingerprint: String,
+    },
+    /// Signed, but by no key embargo knows (or the signature is bad).
+    UnknownSigner,
+}
+
+/// Why an inbound message could not be opened. Each is kept in quarantine
+/// with this text as the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Not OpenPGP, bad armor, truncated packets.
+    #[error("not a readable OpenPGP message: {0}")]
+    Malformed(String),
+    /// Encrypted, but not to the intake key (or damaged so that no key fits).
+    #[error("the message is not encrypted to this team's intake key: {0}")]
+    NotForUs(String),
+    /// An OpenPGP message that is not encrypted.
+    #[error("the OpenPGP message is not encrypted")]
+    NotEncrypted,
+    /// The plaintext is larger than allowed.
+    #[error("the decrypted message is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// A correspondent's public certificate (a reporter's key).
+#[derive(Clone, Debug)]
+pub struct Certificate {
+    key: SignedPublicKey,
+}
+
+impl Certificate {
+    /// Reads an armored or binary public certificate, checking its bindings.
+    pub fn parse(bytes: &[u8]) -> Result<Self, PgpError> {
+        let (key, _) = SignedPublicKey::from_reader_single(std::io::BufReader::new(bytes))
+            .map_err(|e| PgpError::Parse(e.to_string()))?;
+        key.verify_bindings()
+            .map_err(|e| PgpError::Parse(e.to_string()))?;
+        Ok(Self { key })
+    }
+
+    /// The primary key's fingerprint in upper-case hex.
+    pub fn fingerprint(&self) -> String {
+        format!("{:X}", self.key.fingerprint())
+    }
+
+    /// The certificate, armored (for storing).
+    pub fn to_armored(&self) -> Result<String, PgpError> {
+        self.key
+            .to_armored_string(ArmorOptions::default())
+            .map_err(|e| PgpError::Serialize(e.to_string()))
+    }
+
+    fn verifies(&self, msg: &Message<'_>) -> Option<String> {
+        if msg.verify(&self.key.primary_key).is_ok()
+            || self
+                .key
+                .public_subkeys
+                .iter()
+                .any(|s| msg.verify(s).is_ok())
+        {
+            Some(self.fingerprint())
+        } else {
+            None
+        }
+    }
+
+    /// Encrypts `plaintext` to this certificate's first encryption-capable
+    /// subkey, ASCII-armored, in the SEIPDv1 form every GnuPG reads.
+    pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, PgpError> {
+        let fail = |e: pgp::errors::Error| PgpError::Serialize(e.to_string());
+        let subkey = self
+            .key
+            .public_subkeys
+            .iter()
+            .find(|s| s.key.algorithm().can_encrypt())
+            .ok_or_else(|| PgpError::Parse("the key has no encryption subkey".into()))?;
+        let mut builder = MessageBuilder::from_bytes("", plaintext.to_vec())
+            .seipd_v1(rand::thread_rng(), SymmetricKeyAlgorithm::AES256);
+        builder
+            .encrypt_to_key(rand::thread_rng(), subkey)
+            .map_err(fail)?;
+        builder
+            .to_armored_string(rand::thread_rng(), ArmorOptions::default())
+            .map_err(fail)
     }
 }
 
