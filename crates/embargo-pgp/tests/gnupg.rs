@@ -1,6 +1,13 @@
 //! GnuPG, as a reporter's client, against the intake key: what it encrypts
 //! and signs opens here, and what we encrypt to a reporter opens there.
 //! Needs `gpg` (Debian `gnupg`); `scripts/test` installs it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
 
 use std::{
     io::Write,
