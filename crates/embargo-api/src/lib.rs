@@ -107,6 +107,9 @@ pub enum CommandRequest {
     AddNote {
         text: String,
     },
+    MessageReporter {
+        text: String,
+    },
     Defer {
         reason: String,
     },

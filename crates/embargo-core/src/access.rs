@@ -185,7 +185,10 @@ pub fn standing(scope: Scope<'_>, member: &Member) -> Option<Standing> {
 pub fn may(standing: Standing, kind: CommandKind) -> bool {
     use CommandKind as K;
     match standing {
-        Standing::Coordinator | Standing::Srt => !matches!(kind, K::RequestAddition),
+        // Only the intake path records what a reporter wrote.
+        Standing::Coordinator | Standing::Srt => {
+            !matches!(kind, K::RequestAddition | K::ReporterWrote)
+        }
         Standing::Fixer => matches!(
             kind,
             K::RequestAddition

@@ -607,7 +607,9 @@ impl Case {
                 )
                 .map_err(|why| fail(self, why))?;
             }
-            EventData::NoteAdded { .. } => {}
+            EventData::NoteAdded { .. }
+            | EventData::ReporterWrote { .. }
+            | EventData::ReporterMessaged { .. } => {}
             EventData::Deferred { .. } => {
                 if !matches!(h, Handling::Valid | Handling::Accepted) {
                     return Err(fail(self, "only a valid or accepted case is deferred"));

@@ -10,8 +10,8 @@ use crate::{
     advisory::AdvisoryDraft,
     case::{Case, Embargo, Handling},
     event::{
-        Assessment, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection, ReleaseStep,
-        Report,
+        Assessment, Channel, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection,
+        ReleaseStep, Report,
     },
     ids::{PersonId, required_text},
     participant::Participant,
@@ -45,64 +45,110 @@ pub enum WorldFact {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Answer the reporter.
-    Acknowledge { message: String },
+    Acknowledge {
+        message: String,
+    },
     /// Ask the reporter for more.
-    RequestInfo { question: String },
+    RequestInfo {
+        question: String,
+    },
     /// The reporter answered.
-    InfoReceived { note: String },
+    InfoReceived {
+        note: String,
+    },
     /// Record the assessment.
-    Triage { assessment: Assessment },
+    Triage {
+        assessment: Assessment,
+    },
     /// Find the report invalid.
-    Reject { rejection: Rejection },
+    Reject {
+        rejection: Rejection,
+    },
     /// Take an invalid report up again.
-    Revalidate { note: String },
+    Revalidate {
+        note: String,
+    },
     /// Accept and hand to a fixing team.
     AssignFixingTeam {
         coordinator: PersonId,
         fixers: Vec<PersonId>,
     },
     /// Add someone (observer, SRT, fixer).
-    AddParticipant { participant: Participant },
+    AddParticipant {
+        participant: Participant,
+    },
     /// Ask the SRT to add someone (for those who may not add directly).
     RequestAddition {
         participant: Participant,
         reason: String,
     },
     /// Approve a pending addition request: the person joins.
-    ApproveAddition { request: u32 },
+    ApproveAddition {
+        request: u32,
+    },
     /// Decline a pending addition request.
-    DeclineAddition { request: u32, reason: String },
+    DeclineAddition {
+        request: u32,
+        reason: String,
+    },
     /// Write an internal note (never shown to the reporter).
-    AddNote { text: String },
+    AddNote {
+        text: String,
+    },
+    ReporterWrote {
+        text: String,
+        channel: Channel,
+    },
+    MessageReporter {
+        text: String,
+    },
     /// Put aside.
-    Defer { reason: String },
+    Defer {
+        reason: String,
+    },
     /// Take up again.
-    Reopen { note: String },
+    Reopen {
+        note: String,
+    },
     /// Propose a disclosure moment.
-    ProposeTimeline { disclose_at: Timestamp },
+    ProposeTimeline {
+        disclose_at: Timestamp,
+    },
     /// Accept the proposed moment.
     AcceptTimeline,
     /// Decline the proposed moment.
-    DeclineTimeline { reason: String },
+    DeclineTimeline {
+        reason: String,
+    },
     /// Write a new advisory revision on top of `base_revision`.
     ReviseAdvisory {
         base_revision: u32,
         draft: AdvisoryDraft,
     },
     /// Record the private fork.
-    OpenPrivateFork { url: String },
+    OpenPrivateFork {
+        url: String,
+    },
     /// Record its removal.
     ClosePrivateFork,
     /// The fix exists.
     MarkFixReady,
     /// Record a fact about the world.
-    RecordFact { fact: WorldFact },
+    RecordFact {
+        fact: WorldFact,
+    },
     /// Tick a release-day item.
-    CompleteReleaseStep { step: ReleaseStep },
+    CompleteReleaseStep {
+        step: ReleaseStep,
+    },
     /// Disclose.
-    Publish { mode: PublishMode },
+    Publish {
+        mode: PublishMode,
+    },
     /// Close.
-    Close { note: String },
+    Close {
+        note: String,
+    },
 }
 
 macro_rules! kinds {
@@ -137,6 +183,8 @@ kinds! {
     ApproveAddition => "approve_addition",
     DeclineAddition => "decline_addition",
     AddNote => "add_note",
+    ReporterWrote => "reporter_wrote",
+    MessageReporter => "message_reporter",
     Defer => "defer",
     Reopen => "reopen",
     ProposeTimeline => "propose_timeline",
@@ -174,6 +222,8 @@ impl Command {
             Command::ApproveAddition { .. } => CommandKind::ApproveAddition,
             Command::DeclineAddition { .. } => CommandKind::DeclineAddition,
             Command::AddNote { .. } => CommandKind::AddNote,
+            Command::ReporterWrote { .. } => CommandKind::ReporterWrote,
+            Command::MessageReporter { .. } => CommandKind::MessageReporter,
             Command::Defer { .. } => CommandKind::Defer,
             Command::Reopen { .. } => CommandKind::Reopen,
             Command::ProposeTimeline { .. } => CommandKind::ProposeTimeline,
@@ -256,7 +306,9 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         K::Reject => matches!(h, H::Received | H::Acknowledged | H::Valid),
         K::Revalidate => h == H::Invalid,
         K::AssignFixingTeam => matches!(h, H::Valid | H::Accepted) && !published,
-        K::AddParticipant | K::RequestAddition | K::AddNote => open,
+        K::AddParticipant | K::RequestAddition | K::AddNote | K::MessageReporter => open,
+        // What a reporter sends is never turned away, whatever the state.
+        K::ReporterWrote => true,
         K::ApproveAddition | K::DeclineAddition => {
             open && c.addition_requests.iter().any(|r| r.is_pending())
         }
@@ -449,6 +501,26 @@ pub fn decide(
             }
             text("reason", &reason)?;
             vec![EventData::AdditionDeclined { request, reason }]
+        }
+        Command::ReporterWrote {
+            text: body,
+            channel,
+        } => {
+            required_text("message", &body, 200_000).map_err(|e| invalid(e.0))?;
+            let mut events = vec![EventData::ReporterWrote {
+                text: body,
+                channel,
+            }];
+            if case.needs_info.is_some() {
+                events.push(EventData::InfoReceived {
+                    note: "the reporter answered".into(),
+                });
+            }
+            events
+        }
+        Command::MessageReporter { text: body } => {
+            text("message", &body)?;
+            vec![EventData::ReporterMessaged { text: body }]
         }
         Command::AddNote { text: note } => {
             text("note", &note)?;

@@ -73,6 +73,32 @@ pub struct Report {
     pub reporter_email: Option<String>,
     /// Where it arrived.
     pub channel: Channel,
+    /// How it arrived, beyond the channel.
+    #[serde(default)]
+    pub intake: Intake,
+}
+
+/// How a report arrived: what the intake path learnt besides the text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    /// It arrived OpenPGP-encrypted (by the reporter's tool or the browser).
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The fingerprint of the key whose signature on it verified.
+    #[serde(default)]
+    pub signed_by: Option<String>,
+    /// The reporter's public key, armored, for encrypted replies.
+    #[serde(default)]
+    pub reporter_key: Option<String>,
+    /// The channel's own id for it: a GHSA id, an email Message-ID.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// How the reporter wants to be credited.
+    #[serde(default)]
+    pub credit: Option<String>,
+    /// Affected versions as the reporter gave them.
+    #[serde(default)]
+    pub affected_versions: Option<String>,
 }
 
 /// Whether the SRT reproduced the report.
@@ -282,6 +308,18 @@ pub enum EventData {
         /// The reply.
         message: String,
     },
+    /// The reporter wrote to the team (portal or email reply).
+    ReporterWrote {
+        /// What they wrote.
+        text: String,
+        /// How it came.
+        channel: Channel,
+    },
+    /// The team wrote to the reporter.
+    ReporterMessaged {
+        /// What they wrote.
+        text: String,
+    },
     /// The SRT asked the reporter for more.
     InfoRequested {
         /// The question.
@@ -413,6 +451,8 @@ impl EventData {
             EventData::Acknowledged { .. } => "acknowledged",
             EventData::InfoRequested { .. } => "info_requested",
             EventData::InfoReceived { .. } => "info_received",
+            EventData::ReporterWrote { .. } => "reporter_wrote",
+            EventData::ReporterMessaged { .. } => "reporter_messaged",
             EventData::Triaged { .. } => "triaged",
             EventData::Rejected { .. } => "rejected",
             EventData::Revalidated { .. } => "revalidated",

@@ -63,6 +63,7 @@ fn case(tlp: Tlp, team: bool) -> Case {
         reporter_name: None,
         reporter_email: None,
         channel: Channel::Web,
+        intake: Default::default(),
     };
     let mut log: Vec<Event> = decide_new(report, &id("intake"), at(0)).unwrap();
     let mut case = Case::from_events(CaseId::from_parts(2026, 7), &log).unwrap();

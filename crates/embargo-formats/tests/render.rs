@@ -32,6 +32,7 @@ fn disclosed_case() -> (Case, Vec<Event>) {
         reporter_name: Some("Ada".into()),
         reporter_email: None,
         channel: Channel::Email,
+        intake: Default::default(),
     };
     let mut log = decide_new(report, &PersonId::new("intake").unwrap(), t0).unwrap();
     let mut case = Case::from_events(CaseId::from_parts(2026, 42), &log).unwrap();
@@ -210,6 +211,7 @@ fn no_advisory_yet_is_a_clear_error() {
         reporter_name: None,
         reporter_email: None,
         channel: Channel::Web,
+        intake: Default::default(),
     };
     let log = decide_new(
         report,

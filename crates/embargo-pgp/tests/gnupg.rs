@@ -149,7 +149,9 @@ fn a_signed_report_verifies_against_the_senders_key_and_only_that() {
         ],
         b"signed report",
     );
-    let opened = key.open(&armored, 1 << 20, std::slice::from_ref(&reporter)).unwrap();
+    let opened = key
+        .open(&armored, 1 << 20, std::slice::from_ref(&reporter))
+        .unwrap();
     assert_eq!(opened.plaintext, b"signed report");
     assert_eq!(
         opened.signature,

@@ -136,6 +136,7 @@ pub(crate) async fn create_case(
         reporter_name: req.reporter_name,
         reporter_email: req.reporter_email,
         channel,
+        intake: Default::default(),
     };
     let now = state.clock.now();
     let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
@@ -345,6 +346,7 @@ pub(crate) fn to_command(
         R::ApproveAddition { request } => Command::ApproveAddition { request },
         R::DeclineAddition { request, reason } => Command::DeclineAddition { request, reason },
         R::AddNote { text } => Command::AddNote { text },
+        R::MessageReporter { text } => Command::MessageReporter { text },
         R::Defer { reason } => Command::Defer { reason },
         R::Reopen { note } => Command::Reopen { note },
         R::ProposeTimeline { disclose_at } => {

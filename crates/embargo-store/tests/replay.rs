@@ -97,6 +97,7 @@ proptest! {
                     reporter_name: None,
                     reporter_email: None,
                     channel: Channel::Web,
+                    intake: Default::default(),
                 };
                 let w = who.clone();
                 store.create(id.clone(), move || decide_new(report, &w, t0)).await.unwrap();

@@ -32,6 +32,7 @@ fn report(title: String) -> Report {
         reporter_name: None,
         reporter_email: None,
         channel: Channel::Email,
+        intake: Default::default(),
     }
 }
 
@@ -234,6 +235,7 @@ async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
         reporter_name: Some("Philippa Wombat".into()),
         reporter_email: Some("philippa@wombat.example".into()),
         channel: Channel::Web,
+        intake: Default::default(),
     };
     store
         .create(id.clone(), move || decide_new(report, &srt(), t(0)))

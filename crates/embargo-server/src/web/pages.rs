@@ -502,8 +502,13 @@ fn event_text(data: &EventData) -> String {
     }
 }
 
-/// The thread the reporter sees: what the team sent them and what they answered.
-fn reporter_thread(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
+/// The thread the reporter sees: what the team sent them and what they
+/// wrote. `for_reporter` words it for the reporter's own status page, where
+/// team members' names are not shown.
+pub(crate) fn reporter_thread(
+    events: &[embargo_core::Event],
+    for_reporter: bool,
+) -> Vec<minijinja::Value> {
     events
         .iter()
         .filter_map(|e| {
@@ -512,16 +517,23 @@ fn reporter_thread(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
                 EventData::InfoRequested { question } => {
                     ("Question to the reporter", question.clone())
                 }
-                EventData::InfoReceived { note } => ("Reporter's answer", note.clone()),
+                EventData::ReporterMessaged { text } => ("Message to the reporter", text.clone()),
+                EventData::ReporterWrote { text, .. } => ("The reporter wrote", text.clone()),
                 EventData::Rejected { rejection } => (
                     "Decision sent to the reporter",
                     format!("{}: {}", rejection.reason.name(), rejection.explanation),
                 ),
                 _ => return None,
             };
+            let from_reporter = matches!(e.data, EventData::ReporterWrote { .. });
             Some(context! {
                 at => e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                actor => e.actor.as_str(),
+                actor => if for_reporter {
+                    if from_reporter { "you" } else { "the security team" }
+                } else {
+                    e.actor.as_str()
+                },
+                from_reporter => from_reporter,
                 label => label,
                 html => markdown::render(&text),
             })
@@ -758,7 +770,7 @@ async fn case_view(
                 _ => None,
             }),
         },
-        thread => reporter_thread(&events),
+        thread => reporter_thread(&events, false),
         notes => if standing.is_team() { notes(&events) } else { Vec::new() },
         timeline => ser(events.iter().map(|e| EventRow {
             at: e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
@@ -880,6 +892,7 @@ fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
             reason: f.reason,
         },
         CommandKind::AddNote => R::AddNote { text: f.text },
+        CommandKind::MessageReporter => R::MessageReporter { text: f.text },
         CommandKind::Defer => R::Defer { reason: f.reason },
         CommandKind::Reopen => R::Reopen { note: f.text },
         CommandKind::Revalidate => R::Revalidate { note: f.text },
@@ -902,6 +915,7 @@ pub(crate) const WEB_COMMANDS: &[CommandKind] = &[
     CommandKind::ApproveAddition,
     CommandKind::DeclineAddition,
     CommandKind::AddNote,
+    CommandKind::MessageReporter,
     CommandKind::Defer,
     CommandKind::Reopen,
     CommandKind::Revalidate,

@@ -34,6 +34,7 @@ fn verify_reports_intact_and_tampered_logs() {
             reporter_name: None,
             reporter_email: None,
             channel: Channel::Api,
+            intake: Default::default(),
         };
         let w = who.clone();
         store
