@@ -193,6 +193,26 @@ pub struct CaseView {
     pub allowed: Vec<String>,
     /// Events folded.
     pub version: u64,
+    /// The reporter's private status link: only in the answer that created
+    /// the case (it is stored as a hash and never shown again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<String>,
+}
+
+/// What became of an inbound email.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MailReceived {
+    /// `case`, `reply`, `quarantined` or `already_received`.
+    pub outcome: String,
+    /// The case it made or joined.
+    #[serde(default)]
+    pub case_id: Option<String>,
+    /// Its quarantine number.
+    #[serde(default)]
+    pub quarantine_id: Option<i64>,
+    /// Why it is in quarantine.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One event of a case's timeline.

@@ -304,7 +304,7 @@ pub(crate) struct Invitation {
 /// The base URL for links people open in a browser. Without a configured
 /// public URL on a loopback address, `localhost`: browsers keep the `Secure`
 /// session cookie over plain HTTP for `localhost`.
-fn browser_base_url(state: &AppState) -> String {
+pub(crate) fn browser_base_url(state: &AppState) -> String {
     let base = crate::router::base_url(state);
     if state.config.server.public_url.is_none() && state.local_addr.ip().is_loopback() {
         format!("http://localhost:{}", state.local_addr.port())

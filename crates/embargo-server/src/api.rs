@@ -19,7 +19,6 @@ use embargo_core::{
     participant::Participant,
 };
 use embargo_store::StoreError;
-use rand::RngCore;
 
 use crate::{AppState, authz, router::Principal};
 
@@ -110,6 +109,7 @@ fn view(state: &AppState, case: &Case) -> CaseView {
             .map(|k| k.name().to_owned())
             .collect(),
         version: case.version,
+        status_url: None,
     }
 }
 
@@ -119,7 +119,7 @@ pub(crate) async fn create_case(
     Json(req): Json<NewReport>,
 ) -> Result<(StatusCode, Json<CaseView>), Failure> {
     let srt = authz::srt(&principal.0)?;
-    let actor = srt.0.id().clone();
+    let raw = serde_json::to_vec(&req).map_err(|e| Failure::Internal(e.to_string()))?;
     let name = req.channel.as_deref().unwrap_or("api");
     let channel = Channel::ALL
         .into_iter()
@@ -138,22 +138,36 @@ pub(crate) async fn create_case(
         channel,
         intake: Default::default(),
     };
-    let now = state.clock.now();
-    let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
-    for _ in 0..3 {
-        let id = CaseId::from_parts(year, rand::rngs::OsRng.next_u32() & 0x3FFF_FFFF);
-        let (r, a) = (report.clone(), actor.clone());
-        match state
-            .store
-            .create(id, move || embargo_core::decide_new(r, &a, now))
-            .await
-        {
-            Ok(case) => return Ok((StatusCode::CREATED, Json(view(&state, &case)))),
-            Err(StoreError::CaseExists(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Failure::Internal("could not draw a free case id".into()))
+    let receipt = crate::intake::receive(
+        &state,
+        crate::intake::Submission {
+            channel,
+            source: format!("entered by {}", srt.0.id()),
+            reference: None,
+            raw,
+            report,
+            attachments: Vec::new(),
+            entered_by: Some(srt.0.id().clone()),
+        },
+    )
+    .await?;
+    let case = state.store.case(&receipt.case_id).await?;
+    let mut shown = view(&state, &case);
+    shown.status_url = Some(crate::intake::status_url(&state, &receipt.status_token));
+    Ok((StatusCode::CREATED, Json(shown)))
+}
+
+/// `POST /api/v1/intake/mail`: one RFC 5322 message, as `embargo ingest-mail`
+/// pipes it from a mail server.
+pub(crate) async fn ingest_mail(
+    State(state): State<Shared>,
+    principal: Principal,
+    body: axum::body::Bytes,
+) -> Result<Json<embargo_api::MailReceived>, Failure> {
+    let srt = authz::srt(&principal.0)?;
+    let source = format!("pipe (token of {})", srt.0.id());
+    let outcome = crate::intake::mail::ingest(&state, body.to_vec(), &source).await?;
+    Ok(Json(crate::intake::mail::wire(outcome)))
 }
 
 pub(crate) async fn list_cases(

@@ -18,6 +18,8 @@ pub struct Config {
     pub disclosure: Disclosure,
     /// `[accounts]`
     pub accounts: Accounts,
+    /// `[intake]`
+    pub intake: Intake,
 }
 
 /// Where and as what the server is reached.
@@ -274,5 +276,41 @@ mod tests {
                 .unwrap_err()
                 .contains("0 to 23")
         );
+    }
+}
+
+/// Limits and addresses of the intake channels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Intake {
+    /// The team's reporting address; receipts come from it and replies go to it.
+    pub address: String,
+    /// The project an email report is filed under until triage says otherwise
+    /// (an email names no project).
+    pub default_project: String,
+    /// Largest inbound message or form submission kept, in bytes; a larger
+    /// one is refused (web, API) or quarantined (email).
+    pub max_message_bytes: usize,
+    /// Largest single attachment, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Most attachments on one report.
+    pub max_attachments: usize,
+    /// Web form submissions one network address may make per window ...
+    pub submissions_per_address: u32,
+    /// ... of this many seconds.
+    pub submission_window_seconds: u32,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Self {
+            address: "security@example.org".into(),
+            default_project: "unassigned".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            max_attachments: 5,
+            submissions_per_address: 10,
+            submission_window_seconds: 3600,
+        }
     }
 }

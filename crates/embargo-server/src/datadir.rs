@@ -21,6 +21,7 @@ pub(crate) struct Prepared {
     pub store: Store,
     pub public_key: String,
     pub fingerprint: String,
+    pub intake_key: IntakeKey,
     pub first_admin_token: Option<String>,
 }
 
@@ -112,6 +113,7 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
         store,
         public_key,
         fingerprint: key.fingerprint(),
+        intake_key: key,
         first_admin_token,
     })
 }

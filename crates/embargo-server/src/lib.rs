@@ -11,6 +11,7 @@ mod authz;
 mod clock;
 pub mod config;
 mod datadir;
+mod intake;
 mod router;
 mod web;
 
@@ -65,12 +66,17 @@ pub(crate) struct AppState {
     pub config: Config,
     pub public_key: String,
     pub fingerprint: String,
+    /// Opens what reporters encrypt to the team.
+    pub intake_key: embargo_pgp::IntakeKey,
     pub store: embargo_store::Store,
     pub clock: Clock,
     /// The address actually bound (the default public URL).
     pub local_addr: SocketAddr,
     /// Sign-in attempts per source address.
     pub signin_sources: accounts::SourceLimiter,
+    /// Web form submissions per source address.
+    #[allow(dead_code, reason = "the web form arrives in the next commit")]
+    pub submission_sources: accounts::SourceLimiter,
 }
 
 /// What the first start created, shown to the operator once.
@@ -142,6 +148,8 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         config: prepared.config,
         public_key: prepared.public_key,
         fingerprint: prepared.fingerprint,
+        intake_key: prepared.intake_key,
+        submission_sources: accounts::SourceLimiter::default(),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -74,6 +74,7 @@ pub(crate) fn router(state: Shared) -> Router {
         )
         .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .merge(intake_routes(&state))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -101,6 +102,23 @@ pub(crate) fn router(state: Shared) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// The routes that take whole reports, attachments included: their body
+/// limit is the intake's (`[intake] max_message_bytes`, plus room for form
+/// encoding), not the 1 MiB of every other route.
+fn intake_routes(state: &Shared) -> Router<Shared> {
+    let limit = state
+        .config
+        .intake
+        .max_message_bytes
+        .saturating_mul(4)
+        .saturating_div(3)
+        .saturating_add(64 * 1024);
+    Router::new()
+        .route("/api/v1/intake/mail", post(api::ingest_mail))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
 }
 
 /// Browsers ask for it on every site; there is none.

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod chain;
+mod intake;
 mod seal;
 
 use std::{path::Path, sync::Arc};
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::{AccessEntry, Person, Project, Session};
 pub use chain::ChainBreak;
+pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use seal::MasterKey;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -34,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0004_status_texts.sql"),
     ),
     (5, include_str!("../migrations/sqlite/0005_case_keys.sql")),
+    (6, include_str!("../migrations/sqlite/0006_intake.sql")),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -66,6 +69,9 @@ pub enum StoreError {
     /// The stored log is inconsistent.
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),
+    /// This channel already delivered a message with this reference.
+    #[error("already received (case {0})")]
+    AlreadyReceived(String),
     /// The writer task is gone (the store is shutting down).
     #[error("the store is shutting down")]
     Closed,
@@ -93,6 +99,8 @@ enum Job {
 
 struct Append {
     job: Job,
+    /// The raw message the job came from, stored in the same transaction.
+    inbound: Option<NewInbound>,
     reply: oneshot::Sender<Result<Case, StoreError>>,
 }
 
@@ -167,10 +175,51 @@ impl Store {
         case_id: CaseId,
         decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
     ) -> Result<Case, StoreError> {
-        self.send(Job::Create {
-            case_id,
-            decide: Box::new(decide),
-        })
+        self.send(
+            Job::Create {
+                case_id,
+                decide: Box::new(decide),
+            },
+            None,
+        )
+        .await
+    }
+
+    /// Starts a case from an inbound message: the case, the raw message and
+    /// the reporter's link are written in one transaction, and a message whose
+    /// reference this channel delivered before is refused with
+    /// `AlreadyReceived` (so a redelivery never makes a second case).
+    pub async fn receive(
+        &self,
+        case_id: CaseId,
+        inbound: NewInbound,
+        decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
+    ) -> Result<Case, StoreError> {
+        self.send(
+            Job::Create {
+                case_id,
+                decide: Box::new(decide),
+            },
+            Some(inbound),
+        )
+        .await
+    }
+
+    /// Appends to a case from an inbound message (a reporter's reply), storing
+    /// the raw message in the same transaction.
+    pub async fn receive_reply(
+        &self,
+        case_id: CaseId,
+        inbound: NewInbound,
+        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
+    ) -> Result<Case, StoreError> {
+        self.send(
+            Job::Execute {
+                case_id,
+                decide: Box::new(decide),
+            },
+            Some(inbound),
+        )
         .await
     }
 
@@ -181,17 +230,24 @@ impl Store {
         case_id: CaseId,
         decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
     ) -> Result<Case, StoreError> {
-        self.send(Job::Execute {
-            case_id,
-            decide: Box::new(decide),
-        })
+        self.send(
+            Job::Execute {
+                case_id,
+                decide: Box::new(decide),
+            },
+            None,
+        )
         .await
     }
 
-    async fn send(&self, job: Job) -> Result<Case, StoreError> {
+    async fn send(&self, job: Job, inbound: Option<NewInbound>) -> Result<Case, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.writer
-            .send(Append { job, reply })
+            .send(Append {
+                job,
+                inbound,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -431,7 +487,10 @@ async fn writer(
 ) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        let (replies, jobs): (Vec<_>, Vec<_>) = batch.drain(..).map(|a| (a.reply, a.job)).unzip();
+        let (replies, jobs): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .map(|a| (a.reply, (a.job, a.inbound)))
+            .unzip();
         match apply_batch(&mut conn, master.as_deref(), jobs).await {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
@@ -460,12 +519,20 @@ fn fold_error(e: embargo_core::FoldError) -> StoreError {
 async fn apply_batch(
     conn: &mut SqliteConnection,
     master: Option<&MasterKey>,
-    jobs: Vec<Job>,
+    jobs: Vec<(Job, Option<NewInbound>)>,
 ) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
     let mut tx = conn.begin().await?;
     let mut head = chain::head(&mut tx).await?;
     let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for (job, inbound) in jobs {
+        if let Some(seen) = match &inbound {
+            Some(i) => intake::seen(&mut tx, i).await?,
+            None => None,
+        } {
+            results.push(Err(StoreError::AlreadyReceived(seen)));
+            continue;
+        }
+        let creating = matches!(job, Job::Create { .. });
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
                 let outcome = if load_case(&mut tx, master, &case_id).await?.is_some() {
@@ -502,6 +569,11 @@ async fn apply_batch(
                     head = chain::append(&mut tx, &head, &case_id, e, &payload).await?;
                 }
                 project(&mut tx, &case).await?;
+                if let Some(inbound) = &inbound {
+                    let master = master.ok_or(StoreError::NoKey)?;
+                    let outcome = if creating { "case" } else { "reply" };
+                    intake::record(&mut tx, master, inbound, outcome, Some(&case_id), None).await?;
+                }
                 Ok(case)
             }
             Err(e) => Err(e),

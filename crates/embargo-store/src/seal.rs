@@ -78,6 +78,16 @@ impl MasterKey {
             .map_err(|_| StoreError::Corrupt(format!("{label}: not UTF-8")))
     }
 
+    /// Seals bytes (a raw inbound message, an attachment) bound to `label`.
+    pub(crate) fn seal_bytes(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+        seal_raw(&self.cipher(), label, plaintext)
+    }
+
+    /// Opens bytes sealed by `seal_bytes`.
+    pub(crate) fn open_bytes(&self, label: &str, stored: &[u8]) -> Result<Vec<u8>, StoreError> {
+        open_raw(&self.cipher(), label, stored)
+    }
+
     /// A new data key for `case`, and its wrapped (storable) form.
     pub(crate) fn new_data_key(&self, case: &str) -> Result<(DataKey, String), StoreError> {
         let dk = DataKey::generate();
@@ -137,6 +147,14 @@ pub(crate) fn is_sealed(stored: &str) -> bool {
 }
 
 fn seal_with(cipher: &Aes256Gcm, aad: &str, plaintext: &[u8]) -> Result<String, StoreError> {
+    Ok(format!(
+        "{SEALED_PREFIX}{}",
+        hex::encode(seal_raw(cipher, aad, plaintext)?)
+    ))
+}
+
+/// Nonce followed by ciphertext and tag.
+fn seal_raw(cipher: &Aes256Gcm, aad: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let ct = cipher
@@ -151,7 +169,25 @@ fn seal_with(cipher: &Aes256Gcm, aad: &str, plaintext: &[u8]) -> Result<String, 
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
-    Ok(format!("{SEALED_PREFIX}{}", hex::encode(out)))
+    Ok(out)
+}
+
+fn open_raw(cipher: &Aes256Gcm, aad: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let bad = || {
+        StoreError::Corrupt(format!(
+            "{aad}: sealed bytes do not open with this key (wrong master key, or edited)"
+        ))
+    };
+    let (nonce, ct) = bytes.split_at_checked(NONCE_LEN).ok_or_else(bad)?;
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| bad())
 }
 
 fn open_with(cipher: &Aes256Gcm, aad: &str, stored: &str) -> Result<Vec<u8>, StoreError> {

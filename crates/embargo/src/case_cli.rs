@@ -611,3 +611,35 @@ pub async fn run_org(conn: Conn, cmd: OrgCmd, out: &mut impl std::io::Write) -> 
     }
     Ok(())
 }
+
+/// Posts one raw email to the server and prints what became of it.
+pub async fn ingest_mail(
+    conn: Conn,
+    raw: Vec<u8>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let client = Client::new(conn)?;
+    let got: embargo_api::MailReceived = client
+        .send(
+            client
+                .http
+                .post(format!("{}/api/v1/intake/mail", client.base))
+                .header("content-type", "message/rfc822")
+                .body(raw),
+        )
+        .await?;
+    match (got.outcome.as_str(), &got.case_id) {
+        ("case", Some(c)) => writeln!(out, "new case {c}")?,
+        ("reply", Some(c)) => writeln!(out, "reply on {c}")?,
+        ("quarantined", _) => writeln!(
+            out,
+            "quarantined #{}: {}",
+            got.quarantine_id.unwrap_or_default(),
+            got.reason.as_deref().unwrap_or_default()
+        )?,
+        ("already_received", Some(c)) => writeln!(out, "already received ({c})")?,
+        ("already_received", None) => writeln!(out, "already received")?,
+        (other, _) => writeln!(out, "{other}")?,
+    }
+    Ok(())
+}

@@ -53,6 +53,17 @@ enum Cmd {
         #[command(subcommand)]
         command: case_cli::OrgCmd,
     },
+    /// Deliver one email (RFC 5322, on standard input) to the inbox, as a
+    /// mail server's pipe does (Postfix `mailbox_command`, a procmail rule).
+    ///
+    /// Exits 0 once the server has stored the message: as a new case, a
+    /// reply, in quarantine (the reason is printed), or as a repeat. Exits 75
+    /// (EX_TEMPFAIL) when the server cannot be reached or fails, so the mail
+    /// server keeps the message and tries again.
+    IngestMail {
+        #[command(flatten)]
+        conn: case_cli::Conn,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -79,6 +90,7 @@ fn main() -> ExitCode {
         Cmd::Cvss { vectors } => cvss(vectors),
         Cmd::Case { conn, command } => case(conn, command),
         Cmd::Org { conn, command } => org(conn, command),
+        Cmd::IngestMail { conn } => ingest_mail(conn),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -133,6 +145,33 @@ fn case(conn: case_cli::Conn, command: case_cli::CaseCmd) -> ExitCode {
         Err(e) => {
             eprintln!("embargo case: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut raw) {
+        eprintln!("embargo ingest-mail: reading standard input: {e}");
+        return ExitCode::from(75);
+    }
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(case_cli::ingest_mail(
+                conn,
+                raw,
+                &mut std::io::stdout().lock(),
+            ))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("embargo ingest-mail: {e:#}");
+            ExitCode::from(75)
         }
     }
 }

@@ -110,6 +110,44 @@ impl TestApp {
     }
 
     /// Invites a person through the API; returns the invitation URL.
+    /// POSTs raw bytes with a bearer token.
+    pub(crate) fn api_raw(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        self.rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(format!("{}{path}", self.url))
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    /// The team's public intake key, as reporters fetch it.
+    pub(crate) fn intake_key(&self) -> String {
+        self.rt.block_on(async {
+            reqwest::get(format!("{}/pgp-key.txt", self.url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    }
+
     pub(crate) fn invite(&self, id: &str, role: &str) -> String {
         let (status, body) = self.api(
             &self.admin_token,

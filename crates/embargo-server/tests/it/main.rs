@@ -12,5 +12,7 @@ mod accounts;
 mod app;
 mod browser;
 mod csrf;
+mod gpg;
+mod mail;
 mod routes;
 mod team;

@@ -70,6 +70,9 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/api/v1/whoami", Expect::SignedIn(200)),
     ("GET", "/api/v1/cases", Expect::SignedIn(200)),
     ("POST", "/api/v1/cases", Expect::Srt(201)),
+    // Whatever is posted is kept: this JSON is not an email, so it goes to
+    // quarantine (200 with the reason).
+    ("POST", "/api/v1/intake/mail", Expect::Srt(200)),
     ("GET", "/api/v1/cases/{id}", Expect::CaseView(200)),
     ("GET", "/api/v1/cases/{id}/events", Expect::CaseView(200)),
     (

@@ -1,0 +1,310 @@
+//! One intake path for every channel.
+//!
+//! A channel (the web form, email, GitHub, the API) turns what arrived into a
+//! [`Submission`] and calls [`receive`]: limits are checked, the case is
+//! created with its acknowledgement clock running from that moment, the raw
+//! bytes are kept (sealed) in the same transaction, and the reporter gets a
+//! private status link. What cannot be processed is [`quarantine`]d with the
+//! reason, never dropped. A reporter's later message goes through
+//! [`receive_reply`].
+
+pub(crate) mod mail;
+
+use embargo_core::{
+    CaseId, Command, PersonId, Timestamp,
+    event::{Channel, Report},
+};
+use embargo_store::{NewInbound, StoreError};
+use rand::RngCore;
+
+use crate::{AppState, accounts::new_token, datadir::token_hash};
+
+/// The actor recorded for what the intake path writes.
+pub(crate) fn intake_actor() -> PersonId {
+    PersonId::new("system:intake").unwrap_or_else(|_| unreachable!("a valid person id"))
+}
+
+/// The actor recorded for what a reporter writes.
+pub(crate) fn reporter_actor() -> PersonId {
+    PersonId::new("system:reporter").unwrap_or_else(|_| unreachable!("a valid person id"))
+}
+
+/// A file sent with a report.
+pub(crate) struct FileIn {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a channel hands to the intake path.
+pub(crate) struct Submission {
+    pub channel: Channel,
+    /// Which channel of its kind, or where from.
+    pub source: String,
+    /// The channel's own id for it (Message-ID, GHSA id), for idempotency.
+    pub reference: Option<String>,
+    /// The bytes as received.
+    pub raw: Vec<u8>,
+    pub report: Report,
+    pub attachments: Vec<FileIn>,
+    /// The SRT member who entered it by hand; `None` when a channel delivered it.
+    pub entered_by: Option<PersonId>,
+}
+
+/// The reporter's private status page for a token.
+pub(crate) fn status_url(state: &AppState, token: &str) -> String {
+    format!(
+        "{}/report/status/{token}",
+        crate::accounts::browser_base_url(state)
+    )
+}
+
+/// What the reporter is given back.
+#[derive(Debug)]
+pub(crate) struct Receipt {
+    pub case_id: CaseId,
+    /// The private status link's token (shown once; stored as a hash).
+    pub status_token: String,
+}
+
+/// Why intake refused or could not finish.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IntakeError {
+    /// The submission breaks a rule; the submitter is told which.
+    #[error("{0}")]
+    Invalid(String),
+    /// The channel delivered this before; it became this case (or was quarantined).
+    #[error("already received ({0})")]
+    AlreadyReceived(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for IntakeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyReceived(c) => IntakeError::AlreadyReceived(c),
+            StoreError::Refused(r) => IntakeError::Invalid(r.to_string()),
+            other => IntakeError::Store(other),
+        }
+    }
+}
+
+impl From<IntakeError> for crate::api::Failure {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid(m) => crate::api::Failure::Invalid(m),
+            IntakeError::AlreadyReceived(c) => {
+                crate::api::Failure::Invalid(format!("already received ({c})"))
+            }
+            IntakeError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A one-line field: control characters (a CR/LF header injection among
+/// them) become spaces, and runs of spaces one.
+pub(crate) fn one_line(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Multi-line text: keeps newlines and tabs, drops other control characters
+/// (NUL, escape sequences).
+pub(crate) fn multi_line(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect()
+}
+
+/// A reporter's address: checked, not trusted.
+pub(crate) fn email_address(text: &str) -> Result<Option<String>, IntakeError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let ok = t.len() <= 254
+        && t.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        && !t
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
+    if ok {
+        Ok(Some(t.to_owned()))
+    } else {
+        Err(IntakeError::Invalid(format!(
+            "`{}` is not an email address",
+            one_line(t).chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// A fresh case id for `now`.
+pub(crate) fn new_case_id(now: Timestamp) -> CaseId {
+    let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+    CaseId::from_parts(year, rand::rngs::OsRng.next_u32() & 0x3FFF_FFFF)
+}
+
+fn check_limits(state: &AppState, sub: &Submission) -> Result<(), IntakeError> {
+    let limits = &state.config.intake;
+    if sub.raw.len() > limits.max_message_bytes {
+        return Err(IntakeError::Invalid(format!(
+            "the submission is {} bytes; the limit is {}",
+            sub.raw.len(),
+            limits.max_message_bytes
+        )));
+    }
+    if sub.attachments.len() > limits.max_attachments {
+        return Err(IntakeError::Invalid(format!(
+            "{} attachments; at most {} are accepted",
+            sub.attachments.len(),
+            limits.max_attachments
+        )));
+    }
+    for f in &sub.attachments {
+        if f.bytes.len() > limits.max_attachment_bytes {
+            return Err(IntakeError::Invalid(format!(
+                "attachment `{}` is {} bytes; the limit is {}",
+                one_line(&f.name),
+                f.bytes.len(),
+                limits.max_attachment_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Takes a report in: one case, its raw submission and the reporter's link,
+/// written together. The acknowledgement clock starts now.
+pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, IntakeError> {
+    check_limits(state, &sub)?;
+    let mut report = sub.report;
+    report.project = one_line(&report.project);
+    report.title = one_line(&report.title);
+    report.body = multi_line(&report.body);
+    report.reporter_name = report
+        .reporter_name
+        .as_deref()
+        .map(one_line)
+        .filter(|n| !n.is_empty());
+    report.reporter_email = match report.reporter_email.as_deref() {
+        Some(e) => email_address(e)?,
+        None => None,
+    };
+    report.intake.reference = sub.reference.clone();
+    let now = state.clock.now();
+    let status_token = new_token("rpt_");
+    let inbound = NewInbound {
+        received_at: now.as_second(),
+        channel: sub.channel.name().to_owned(),
+        source: sub.source.clone(),
+        reference: sub.reference.clone(),
+        raw: sub.raw,
+        reporter_link: Some(token_hash(&status_token)),
+    };
+    let actor = sub.entered_by.clone().unwrap_or_else(intake_actor);
+    for _ in 0..3 {
+        let id = new_case_id(now);
+        let (r, a) = (report.clone(), actor.clone());
+        match state
+            .store
+            .receive(id.clone(), inbound.clone(), move || {
+                embargo_core::decide_new(r, &a, now)
+            })
+            .await
+        {
+            Ok(case) => {
+                for f in &sub.attachments {
+                    state
+                        .store
+                        .add_attachment(
+                            &case.id,
+                            &one_line(&f.name),
+                            &one_line(&f.content_type),
+                            &f.bytes,
+                        )
+                        .await?;
+                }
+                tracing::info!(case = %case.id, channel = sub.channel.name(), "report received");
+                return Ok(Receipt {
+                    case_id: case.id,
+                    status_token,
+                });
+            }
+            Err(StoreError::CaseExists(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(IntakeError::Store(StoreError::Corrupt(
+        "could not draw a free case id".into(),
+    )))
+}
+
+/// Threads a reporter's message onto their case.
+pub(crate) async fn receive_reply(
+    state: &AppState,
+    case_id: CaseId,
+    channel: Channel,
+    source: &str,
+    reference: Option<String>,
+    raw: Vec<u8>,
+    text: &str,
+) -> Result<(), IntakeError> {
+    let limits = &state.config.intake;
+    if raw.len() > limits.max_message_bytes {
+        return Err(IntakeError::Invalid(format!(
+            "the message is {} bytes; the limit is {}",
+            raw.len(),
+            limits.max_message_bytes
+        )));
+    }
+    let now = state.clock.now();
+    let inbound = NewInbound {
+        received_at: now.as_second(),
+        channel: channel.name().to_owned(),
+        source: source.to_owned(),
+        reference,
+        raw,
+        reporter_link: None,
+    };
+    let text = multi_line(text);
+    let actor = reporter_actor();
+    state
+        .store
+        .receive_reply(case_id, inbound, move |case| {
+            embargo_core::decide(case, Command::ReporterWrote { text, channel }, &actor, now)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Keeps what could not be processed, with the reason.
+pub(crate) async fn quarantine(
+    state: &AppState,
+    channel: Channel,
+    source: &str,
+    reference: Option<String>,
+    raw: Vec<u8>,
+    reason: &str,
+) -> Result<i64, IntakeError> {
+    let inbound = NewInbound {
+        received_at: state.clock.unix(),
+        channel: channel.name().to_owned(),
+        source: source.to_owned(),
+        reference,
+        raw,
+        reporter_link: None,
+    };
+    let id = state.store.quarantine(inbound, reason).await?;
+    tracing::warn!(
+        quarantine = id,
+        channel = channel.name(),
+        reason,
+        "inbound message quarantined"
+    );
+    Ok(id)
+}

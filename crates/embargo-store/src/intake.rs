@@ -1,0 +1,393 @@
+//! Inbound messages kept raw, the quarantine, reporters' status links and
+//! attachments.
+//!
+//! A message that becomes a case or a reply is recorded by the writer in the
+//! same transaction as its events (see `Store::receive`); one that cannot be
+//! processed is recorded here with the reason. Either way the raw bytes are
+//! kept, sealed with the master key.
+
+use embargo_core::CaseId;
+use sqlx::{Row, SqliteConnection};
+
+use crate::{MasterKey, Store, StoreError};
+
+/// A message as it arrived, before anything was made of it.
+#[derive(Clone)]
+pub struct NewInbound {
+    /// When it arrived (unix seconds).
+    pub received_at: i64,
+    /// The channel kind (`web`, `email`, `github`, `api`, …).
+    pub channel: String,
+    /// Which channel of that kind, or where from (a mailbox, a repository).
+    pub source: String,
+    /// The channel's own id for it, if it has one (Message-ID, GHSA id).
+    pub reference: Option<String>,
+    /// The bytes as received.
+    pub raw: Vec<u8>,
+    /// The SHA-256 of the reporter's status-link token, for a new case.
+    pub reporter_link: Option<String>,
+}
+
+impl std::fmt::Debug for NewInbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The raw message is the reporter's: never in a log line.
+        f.debug_struct("NewInbound")
+            .field("channel", &self.channel)
+            .field("source", &self.source)
+            .field("size", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored inbound message, without its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundEntry {
+    /// Its number.
+    pub id: i64,
+    /// When it arrived (unix seconds).
+    pub received_at: i64,
+    /// Channel kind.
+    pub channel: String,
+    /// Which channel, or where from.
+    pub source: String,
+    /// `case`, `reply` or `quarantined`.
+    pub outcome: String,
+    /// The case it became or joined.
+    pub case_id: Option<String>,
+    /// Why it is in quarantine.
+    pub reason: Option<String>,
+    /// Size in bytes as received.
+    pub size: i64,
+}
+
+/// A file sent with a report, without its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its number.
+    pub id: i64,
+    /// The file name the reporter gave.
+    pub name: String,
+    /// The declared content type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+fn raw_label(channel: &str, received_at: i64, source: &str) -> String {
+    format!("inbound:{channel}:{received_at}:{source}")
+}
+
+/// The case (or `quarantined`) that a message with this reference became, if
+/// the channel delivered it before.
+pub(crate) async fn seen(
+    conn: &mut SqliteConnection,
+    inbound: &NewInbound,
+) -> Result<Option<String>, StoreError> {
+    let Some(reference) = &inbound.reference else {
+        return Ok(None);
+    };
+    let row =
+        sqlx::query("SELECT outcome, case_id FROM inbound WHERE channel = $1 AND reference = $2")
+            .bind(&inbound.channel)
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match row {
+        None => None,
+        Some(r) => {
+            let case: Option<String> = r.try_get(1)?;
+            let outcome: String = r.try_get(0)?;
+            Some(case.unwrap_or(outcome))
+        }
+    })
+}
+
+/// Writes the inbound row (and the reporter's link, for a new case).
+pub(crate) async fn record(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    inbound: &NewInbound,
+    outcome: &str,
+    case_id: Option<&CaseId>,
+    reason: Option<&str>,
+) -> Result<i64, StoreError> {
+    let sealed = master.seal_bytes(
+        &raw_label(&inbound.channel, inbound.received_at, &inbound.source),
+        &inbound.raw,
+    )?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound (received_at, channel, source, reference, outcome, case_id, reason, size, raw)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(inbound.received_at)
+    .bind(&inbound.channel)
+    .bind(&inbound.source)
+    .bind(&inbound.reference)
+    .bind(outcome)
+    .bind(case_id.map(CaseId::as_str))
+    .bind(reason)
+    .bind(i64::try_from(inbound.raw.len()).unwrap_or(i64::MAX))
+    .bind(sealed)
+    .fetch_one(&mut *conn)
+    .await?;
+    // An email's own Message-ID threads later replies onto its case.
+    if let (Some(mid), Some(case), "email") =
+        (&inbound.reference, case_id, inbound.channel.as_str())
+    {
+        sqlx::query(
+            "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(mid)
+        .bind(case.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let (Some(hash), Some(case)) = (&inbound.reporter_link, case_id) {
+        sqlx::query(
+            "INSERT INTO reporter_links (token_hash, case_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hash)
+        .bind(case.as_str())
+        .bind(inbound.received_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+fn entry(r: &sqlx::sqlite::SqliteRow) -> Result<InboundEntry, StoreError> {
+    Ok(InboundEntry {
+        id: r.try_get(0)?,
+        received_at: r.try_get(1)?,
+        channel: r.try_get(2)?,
+        source: r.try_get(3)?,
+        outcome: r.try_get(4)?,
+        case_id: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        size: r.try_get(7)?,
+    })
+}
+
+macro_rules! entry_columns {
+    () => {
+        "id, received_at, channel, source, outcome, case_id, reason, size"
+    };
+}
+
+impl Store {
+    fn master(&self) -> Result<&MasterKey, StoreError> {
+        self.master.as_deref().ok_or(StoreError::NoKey)
+    }
+
+    /// Keeps a message that could not be processed, with the reason. Returns
+    /// its number, or `AlreadyReceived` if the channel delivered the same
+    /// reference before (a redelivery is not quarantined twice).
+    pub async fn quarantine(&self, inbound: NewInbound, reason: &str) -> Result<i64, StoreError> {
+        let master = self.master()?;
+        let mut conn = self.pool.acquire().await?;
+        if let Some(seen) = seen(&mut conn, &inbound).await? {
+            return Err(StoreError::AlreadyReceived(seen));
+        }
+        let inbound = NewInbound {
+            reporter_link: None,
+            ..inbound
+        };
+        record(
+            &mut conn,
+            master,
+            &inbound,
+            "quarantined",
+            None,
+            Some(reason),
+        )
+        .await
+    }
+
+    /// Whether this channel delivered this reference before, and what it became.
+    pub async fn already_received(
+        &self,
+        channel: &str,
+        reference: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let probe = NewInbound {
+            received_at: 0,
+            channel: channel.to_owned(),
+            source: String::new(),
+            reference: Some(reference.to_owned()),
+            raw: Vec::new(),
+            reporter_link: None,
+        };
+        seen(&mut conn, &probe).await
+    }
+
+    /// The quarantine, newest first.
+    pub async fn quarantined(&self, limit: i64) -> Result<Vec<InboundEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM inbound WHERE outcome = 'quarantined' ORDER BY received_at DESC, id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry).collect()
+    }
+
+    /// The inbound messages that made or joined a case, oldest first.
+    pub async fn inbound_for_case(
+        &self,
+        case_id: &CaseId,
+    ) -> Result<Vec<InboundEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM inbound WHERE case_id = $1 ORDER BY id"
+        ))
+        .bind(case_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry).collect()
+    }
+
+    /// One inbound message's entry and raw bytes.
+    pub async fn inbound_raw(
+        &self,
+        id: i64,
+    ) -> Result<Option<(InboundEntry, Vec<u8>)>, StoreError> {
+        let master = self.master()?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            entry_columns!(),
+            ", raw FROM inbound WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let e = entry(&row)?;
+        let sealed: Vec<u8> = row.try_get(8)?;
+        let raw = master.open_bytes(&raw_label(&e.channel, e.received_at, &e.source), &sealed)?;
+        Ok(Some((e, raw)))
+    }
+
+    /// The case a reporter's status link (by its token's hash) opens.
+    pub async fn reporter_link_case(&self, token_hash: &str) -> Result<Option<CaseId>, StoreError> {
+        let case: Option<String> =
+            sqlx::query_scalar("SELECT case_id FROM reporter_links WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        case.map(|c| CaseId::new(c).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// Files a Message-ID under a case, for threading replies.
+    pub async fn add_thread_id(
+        &self,
+        message_id: &str,
+        case_id: &CaseId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(message_id)
+        .bind(case_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The case the first of these Message-IDs belongs to.
+    pub async fn thread_case(&self, message_ids: &[String]) -> Result<Option<CaseId>, StoreError> {
+        for id in message_ids {
+            let case: Option<String> =
+                sqlx::query_scalar("SELECT case_id FROM mail_threads WHERE message_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(c) = case {
+                return CaseId::new(c)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Stores a file sent with a report.
+    pub async fn add_attachment(
+        &self,
+        case_id: &CaseId,
+        name: &str,
+        content_type: &str,
+        content: &[u8],
+    ) -> Result<i64, StoreError> {
+        let master = self.master()?;
+        let label = format!("attachment:{case_id}");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO attachments (case_id, name, content_type, size, content)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(case_id.as_str())
+        .bind(master.seal_bytes(&label, name.as_bytes())?)
+        .bind(content_type)
+        .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
+        .bind(master.seal_bytes(&label, content)?)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// The files sent with a case's report.
+    pub async fn attachments(&self, case_id: &CaseId) -> Result<Vec<Attachment>, StoreError> {
+        let master = self.master()?;
+        let label = format!("attachment:{case_id}");
+        let rows = sqlx::query(
+            "SELECT id, name, content_type, size FROM attachments WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: Vec<u8> = r.try_get(1)?;
+                Ok(Attachment {
+                    id: r.try_get(0)?,
+                    name: String::from_utf8_lossy(&master.open_bytes(&label, &name)?).into_owned(),
+                    content_type: r.try_get(2)?,
+                    size: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// One attachment of a case, with its content.
+    pub async fn attachment(
+        &self,
+        case_id: &CaseId,
+        id: i64,
+    ) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
+        let master = self.master()?;
+        let label = format!("attachment:{case_id}");
+        let row = sqlx::query(
+            "SELECT id, name, content_type, size, content FROM attachments WHERE case_id = $1 AND id = $2",
+        )
+        .bind(case_id.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let name: Vec<u8> = r.try_get(1)?;
+        let content: Vec<u8> = r.try_get(4)?;
+        Ok(Some((
+            Attachment {
+                id: r.try_get(0)?,
+                name: String::from_utf8_lossy(&master.open_bytes(&label, &name)?).into_owned(),
+                content_type: r.try_get(2)?,
+                size: r.try_get(3)?,
+            },
+            master.open_bytes(&label, &content)?,
+        )))
+    }
+}
