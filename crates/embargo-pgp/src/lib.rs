@@ -131,7 +131,7 @@ impl IntakeKey {
     /// (v4, 20 bytes) and public key (32 bytes), or `None` for a key made
     /// before the subkey existed (the form then falls back to the server).
     pub fn browser_recipient(&self) -> Option<BrowserRecipient> {
-        self.secret.public_subkeys.iter().find_map(|sub| {
+        self.secret.secret_subkeys.iter().find_map(|sub| {
             let PublicParams::X25519(params) = sub.key.public_params() else {
                 return None;
             };

@@ -48,6 +48,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/favicon.ico", get(favicon))
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/app.js", get(web::script))
+        .route("/static/report.js", get(web::report_script))
+        .route("/report/status/{token}", get(web::status_page))
+        .route("/report/status/{token}/reply", post(web::reporter_reply))
         .route("/", get(web::inbox))
         .route("/login", get(web::login_page).post(web::login))
         .route("/logout", post(web::logout))
@@ -59,6 +62,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))
         .route("/cases/{id}/public-issue", get(web::public_issue))
+        .route("/cases/{id}/attachments/{n}", get(web::case_attachment))
+        .route("/cases/{id}/inbound/{n}", get(web::case_inbound))
+        .route("/quarantine", get(web::quarantine_page))
+        .route("/quarantine/{n}", get(web::quarantine_raw))
         .route("/cases/{id}/commands/{command}", post(web::case_command))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))
@@ -117,6 +124,7 @@ fn intake_routes(state: &Shared) -> Router<Shared> {
         .saturating_add(64 * 1024);
     Router::new()
         .route("/api/v1/intake/mail", post(api::ingest_mail))
+        .route("/report", get(web::report_page).post(web::submit_report))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
 }

@@ -8,6 +8,7 @@
 
 mod markdown;
 mod pages;
+mod report;
 
 use std::sync::{Arc, LazyLock};
 
@@ -20,6 +21,9 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 pub(crate) use pages::*;
+pub(crate) use report::{
+    reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
+};
 
 use crate::{AppState, api::Failure, authz, datadir::token_hash};
 
@@ -49,6 +53,19 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/status_texts.html"),
     ),
     ("policy.html", include_str!("../../templates/policy.html")),
+    ("report.html", include_str!("../../templates/report.html")),
+    (
+        "quarantine.html",
+        include_str!("../../templates/quarantine.html"),
+    ),
+    (
+        "report_received.html",
+        include_str!("../../templates/report_received.html"),
+    ),
+    (
+        "report_status.html",
+        include_str!("../../templates/report_status.html"),
+    ),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {
@@ -146,7 +163,7 @@ impl From<embargo_store::StoreError> for WebError {
     }
 }
 
-fn forbidden_form() -> WebError {
+pub(crate) fn forbidden_form() -> WebError {
     WebError {
         status: StatusCode::FORBIDDEN,
         title: "Form expired",
@@ -175,7 +192,7 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// Compares two secrets without an early exit.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && !a.is_empty()
         && a.bytes()

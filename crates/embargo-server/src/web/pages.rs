@@ -66,14 +66,14 @@ fn with_status(status: StatusCode, mut resp: Response) -> Response {
 
 /// Ensures the pre-session CSRF cookie exists; returns its value and whether
 /// it must be set on the response.
-fn pre_csrf(parts: &Parts) -> (String, bool) {
+pub(crate) fn pre_csrf(parts: &Parts) -> (String, bool) {
     match cookie(parts, PRE_COOKIE) {
         Some(v) if v.len() == 64 => (v, false),
         _ => (accounts::new_token(""), true),
     }
 }
 
-fn with_pre_cookie(resp: Response, token: &str, fresh: bool) -> Response {
+pub(crate) fn with_pre_cookie(resp: Response, token: &str, fresh: bool) -> Response {
     let mut resp = resp;
     if fresh {
         resp.headers_mut()
@@ -713,10 +713,38 @@ async fn case_view(
     } else {
         Vec::new()
     };
+    // What arrived: the files sent with the report (for those who read the
+    // report) and the raw messages (for the SRT and the coordinator).
+    let attachments = if sees_report {
+        state.store.attachments(&case.id).await?
+    } else {
+        Vec::new()
+    };
+    let inbound = if matches!(standing, Standing::Srt | Standing::Coordinator) {
+        state.store.inbound_for_case(&case.id).await?
+    } else {
+        Vec::new()
+    };
     let ctx = context! {
         me => ser(me(who)),
         error => error,
         reporter_sees => reporter_sees,
+        attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),
+        inbound => inbound.iter().map(|i| context! {
+            id => i.id,
+            at => jiff::Timestamp::from_second(i.received_at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+            channel => &i.channel,
+            source => &i.source,
+            outcome => &i.outcome,
+            size => i.size,
+        }).collect::<Vec<_>>(),
+        intake => context! {
+            encrypted => case.report.intake.encrypted,
+            signed_by => &case.report.intake.signed_by,
+            has_key => case.report.intake.reporter_key.is_some(),
+            credit => if sees_report { case.report.intake.credit.clone() } else { None },
+            reference => &case.report.intake.reference,
+        },
         duplicates => duplicates,
         matrix_rows => matrix_rows,
         views => views,
@@ -1200,7 +1228,10 @@ pub(crate) async fn save_project(
 }
 
 /// The reporter-facing text for a stage: the admins' own, or the default.
-async fn reporter_text(state: &AppState, stage: embargo_core::Stage) -> Result<String, Failure> {
+pub(crate) async fn reporter_text(
+    state: &AppState,
+    stage: embargo_core::Stage,
+) -> Result<String, Failure> {
     Ok(state
         .store
         .status_texts()
@@ -1315,5 +1346,110 @@ pub(crate) async fn policy_page(
             attempts_per_address => c.accounts.attempts_per_address,
             address_window_seconds => c.accounts.address_window_seconds,
         },
+    ))
+}
+
+/// A file to download, never shown inline: reporter files are untrusted.
+fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let disposition = format!("attachment; filename=\"{safe}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /cases/{id}/attachments/{n}`: for those who may read the report.
+pub(crate) async fn case_attachment(
+    State(state): State<Shared>,
+    Path((id, n)): Path<(String, i64)>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    let access = authz::open_case(&state, &who.caller, &id).await?;
+    let standing = access.standing();
+    if !(standing.is_team() || standing == Standing::Coordinator) {
+        return Err(Failure::NotFound.into());
+    }
+    let (meta, bytes) = state
+        .store
+        .attachment(&access.case().id, n)
+        .await?
+        .ok_or(Failure::NotFound)?;
+    Ok(download(&meta.name, "application/octet-stream", bytes))
+}
+
+/// `GET /cases/{id}/inbound/{n}`: a raw message as received (SRT and coordinator).
+pub(crate) async fn case_inbound(
+    State(state): State<Shared>,
+    Path((id, n)): Path<(String, i64)>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    let access = authz::open_case(&state, &who.caller, &id).await?;
+    if !matches!(access.standing(), Standing::Srt | Standing::Coordinator) {
+        return Err(Failure::NotFound.into());
+    }
+    let (entry, raw) = state.store.inbound_raw(n).await?.ok_or(Failure::NotFound)?;
+    if entry.case_id.as_deref() != Some(access.case().id.as_str()) {
+        return Err(Failure::NotFound.into());
+    }
+    Ok(download(
+        &format!("{id}-{n}.eml"),
+        "text/plain; charset=utf-8",
+        raw,
+    ))
+}
+
+/// `GET /quarantine`: what could not be processed, with the reason (SRT).
+pub(crate) async fn quarantine_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let entries = state.store.quarantined(500).await?;
+    Ok(render(
+        "quarantine.html",
+        context! {
+            me => ser(me(&who)),
+            entries => entries.iter().map(|e| context! {
+                id => e.id,
+                at => jiff::Timestamp::from_second(e.received_at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+                channel => &e.channel,
+                source => &e.source,
+                reason => &e.reason,
+                size => e.size,
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+/// `GET /quarantine/{n}`: one quarantined message, raw (SRT).
+pub(crate) async fn quarantine_raw(
+    State(state): State<Shared>,
+    Path(n): Path<i64>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let (entry, raw) = state.store.inbound_raw(n).await?.ok_or(Failure::NotFound)?;
+    if entry.outcome != "quarantined" {
+        return Err(Failure::NotFound.into());
+    }
+    Ok(download(
+        &format!("quarantine-{n}.eml"),
+        "text/plain; charset=utf-8",
+        raw,
     ))
 }

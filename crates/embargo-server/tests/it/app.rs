@@ -230,6 +230,11 @@ impl Response {
     }
 }
 
+enum Body {
+    Form(Vec<(String, String)>),
+    Multipart(Vec<(String, String)>, Vec<(String, Vec<u8>)>),
+}
+
 pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     pub cookies: BTreeMap<String, String>,
@@ -238,6 +243,10 @@ pub(crate) struct Browser<'a> {
 
 impl Browser<'_> {
     fn send(&mut self, method: &str, path: &str, form: Option<Vec<(String, String)>>) -> Response {
+        self.send_body(method, path, form.map(Body::Form))
+    }
+
+    fn send_body(&mut self, method: &str, path: &str, form: Option<Body>) -> Response {
         let url = format!("{}{path}", self.app.url);
         let cookie_header = self
             .cookies
@@ -254,8 +263,22 @@ impl Browser<'_> {
             if !cookie_header.is_empty() {
                 req = req.header(reqwest::header::COOKIE, cookie_header);
             }
-            if let Some(f) = form {
-                req = req.form(&f);
+            match form {
+                Some(Body::Form(f)) => req = req.form(&f),
+                Some(Body::Multipart(fields, files)) => {
+                    let mut m = reqwest::multipart::Form::new();
+                    for (k, v) in fields {
+                        m = m.text(k, v);
+                    }
+                    for (name, bytes) in files {
+                        m = m.part(
+                            "attachment",
+                            reqwest::multipart::Part::bytes(bytes).file_name(name),
+                        );
+                    }
+                    req = req.multipart(m);
+                }
+                None => {}
             }
             let resp = req.send().await.unwrap();
             let status = resp.status().as_u16();
@@ -306,6 +329,30 @@ impl Browser<'_> {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
         self.send("POST", path, Some(form))
+    }
+
+    /// Posts the public report form (multipart, with files) with the
+    /// pre-session token its page set.
+    pub(crate) fn post_report(
+        &mut self,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> Response {
+        if !self.cookies.contains_key("__Host-embargo-csrf") {
+            self.get("/report");
+        }
+        let csrf = self.cookies["__Host-embargo-csrf"].clone();
+        let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let files = files
+            .iter()
+            .map(|(n, b)| ((*n).to_owned(), b.to_vec()))
+            .collect();
+        self.send_body("POST", "/report", Some(Body::Multipart(all, files)))
     }
 
     /// Posts an anonymous form (sign-in, invitation) with the pre-session

@@ -14,5 +14,6 @@ mod browser;
 mod csrf;
 mod gpg;
 mod mail;
+mod report;
 mod routes;
 mod team;

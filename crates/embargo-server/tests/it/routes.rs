@@ -37,6 +37,11 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/pgp-key.txt", Expect::Public(200)),
     ("GET", "/static/app.css", Expect::Public(200)),
     ("GET", "/static/app.js", Expect::Public(200)),
+    ("GET", "/static/report.js", Expect::Public(200)),
+    ("GET", "/report", Expect::Public(200)),
+    ("POST", "/report", Expect::Public(201)),
+    ("GET", "/report/status/{token}", Expect::Public(404)),
+    ("POST", "/report/status/{token}/reply", Expect::Public(404)),
     ("GET", "/login", Expect::Public(200)),
     // Wrong credentials, whoever asks.
     ("POST", "/login", Expect::Public(401)),
@@ -59,6 +64,12 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/cases/{id}", Expect::CaseView(200)),
     // Only for reports found invalid: the SRT is told so (422).
     ("GET", "/cases/{id}/public-issue", Expect::CaseSrt(422)),
+    // No such file or message on the table's cases: 404 for everyone, and
+    // never a different answer for a case the caller cannot see.
+    ("GET", "/cases/{id}/attachments/{n}", Expect::CaseView(404)),
+    ("GET", "/cases/{id}/inbound/{n}", Expect::CaseSrt(404)),
+    ("GET", "/quarantine", Expect::Srt(200)),
+    ("GET", "/quarantine/{n}", Expect::Srt(404)),
     (
         "POST",
         "/cases/{id}/commands/{command}",
@@ -298,7 +309,8 @@ fn call<'a>(
         .replace("{id}", case)
         .replace("{token}", "inv_0000")
         .replace("{person}", "scipy-dev")
-        .replace("{command}", "add_note");
+        .replace("{command}", "add_note")
+        .replace("{n}", "999999");
     let path = if path == "/cvss" {
         "/cvss?vector=CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".to_owned()
     } else {
@@ -341,9 +353,10 @@ fn call<'a>(
         "/admin/status-texts" => vec![("stage", "new"), ("text", "We got it.")],
         "/admin/people/{person}/role" => vec![("role", "maintainer")],
         "/invite/{token}" => vec![("password", "x"), ("confirm", "x")],
+        "/report" => vec![("title", "t"), ("description", "d"), ("steps", "s")],
         _ => vec![("text", "a note")],
     };
-    if template == "/login" || template == "/invite/{token}" {
+    if template == "/login" || template == "/invite/{token}" || template.starts_with("/report") {
         return browser.post_anonymous(&path, &fields).status;
     }
     browser.post(&path, &fields).status

@@ -1,0 +1,565 @@
+//! The public side: the report form (no account; works without JavaScript;
+//! with it, the browser encrypts the report to the team's key before
+//! sending), the receipt, and the reporter's private status page with the
+//! thread and a reply form.
+//!
+//! The form is `multipart/form-data` (attachments), so it has its own
+//! extractor, [`ReportPosted`], which checks the pre-session CSRF cookie
+//! (double submit) exactly as `AnonPosted` does and enforces the attachment
+//! limits while reading.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{ConnectInfo, FromRequest, Multipart, Path, Request, State},
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use embargo_core::event::{Channel, Intake, Report};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{AnonPosted, PRE_COOKIE, WebError, cookie, pages::reporter_thread, render};
+use crate::{
+    AppState,
+    api::Failure,
+    datadir::token_hash,
+    intake::{self, FileIn, IntakeError, Submission},
+};
+
+type Shared = Arc<AppState>;
+
+/// Text fields the form has, and the longest each may be.
+const FIELDS: &[(&str, usize)] = &[
+    ("csrf", 64),
+    ("project", 200),
+    ("title", 300),
+    ("affected_versions", 2_000),
+    ("description", 100_000),
+    ("steps", 100_000),
+    ("impact", 20_000),
+    ("name", 200),
+    ("email", 254),
+    ("credit", 500),
+    ("armored", 2_000_000),
+    ("encrypted_by", 20),
+];
+
+fn check_field(name: &str, value: &str) -> Result<(), String> {
+    let Some((_, max)) = FIELDS.iter().find(|(n, _)| *n == name) else {
+        return Err(format!("Unexpected field `{}`.", intake::one_line(name)));
+    };
+    if value.chars().count() > *max {
+        return Err(format!("Field `{name}` is longer than {max} characters."));
+    }
+    Ok(())
+}
+
+/// The report form as posted, CSRF checked.
+pub(crate) struct ReportPosted {
+    fields: HashMap<String, String>,
+    files: Vec<FileIn>,
+    /// The request's bytes as received, kept raw.
+    raw: Vec<u8>,
+}
+
+impl ReportPosted {
+    fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", |s| s.as_str())
+    }
+}
+
+fn form_error(message: String) -> Response {
+    WebError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        title: "Please check the form",
+        message,
+    }
+    .into_response()
+}
+
+impl FromRequest<Shared> for ReportPosted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let expected = cookie(&parts, PRE_COOKIE).unwrap_or_default();
+        // Keep the bytes as received (the raw submission), then read them.
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let raw = bytes.to_vec();
+        let limits = &state.config.intake;
+        let urlencoded = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if urlencoded {
+            // Without files a client may send the form urlencoded.
+            let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes)
+                .map_err(|e| form_error(format!("The form could not be read: {e}")))?;
+            let posted = pairs
+                .iter()
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            if !super::same_secret(&posted, &expected) {
+                return Err(super::forbidden_form().into_response());
+            }
+            let mut fields = HashMap::new();
+            for (name, value) in pairs {
+                check_field(&name, &value).map_err(form_error)?;
+                fields.insert(name, value);
+            }
+            return Ok(ReportPosted {
+                fields,
+                files: Vec::new(),
+                raw,
+            });
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let mut multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| form_error(format!("The form could not be read: {e}")))?;
+        let mut fields = HashMap::new();
+        let mut files = Vec::new();
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| form_error(format!("The form could not be read: {e}")))?
+        {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "attachment" {
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| form_error(format!("An attachment could not be read: {e}")))?;
+                if file_name.is_empty() && data.is_empty() {
+                    continue; // the empty file input of a form sent without a file
+                }
+                if files.len() >= limits.max_attachments {
+                    return Err(form_error(format!(
+                        "At most {} attachments are accepted.",
+                        limits.max_attachments
+                    )));
+                }
+                if data.len() > limits.max_attachment_bytes {
+                    return Err(form_error(format!(
+                        "Attachment `{}` is {} bytes; the limit is {}.",
+                        intake::one_line(&file_name),
+                        data.len(),
+                        limits.max_attachment_bytes
+                    )));
+                }
+                files.push(FileIn {
+                    name: file_name,
+                    content_type,
+                    bytes: data.to_vec(),
+                });
+                continue;
+            }
+            let value = field
+                .text()
+                .await
+                .map_err(|e| form_error(format!("Field `{name}` could not be read: {e}")))?;
+            fields.insert(name, value);
+        }
+        // The token first: a forged post learns nothing about the fields.
+        let posted = fields.get("csrf").cloned().unwrap_or_default();
+        if !super::same_secret(&posted, &expected) {
+            return Err(super::forbidden_form().into_response());
+        }
+        for (name, value) in &fields {
+            check_field(name, value).map_err(form_error)?;
+        }
+        Ok(ReportPosted { fields, files, raw })
+    }
+}
+
+/// What the browser's script puts inside the encrypted message: the form's
+/// fields as JSON, so the server can file them once it has decrypted.
+#[derive(Deserialize)]
+struct SealedForm {
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    affected_versions: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    steps: String,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    credit: String,
+}
+
+fn form_page(
+    state: &AppState,
+    csrf: &str,
+    error: Option<String>,
+    projects: Vec<String>,
+) -> Response {
+    let failed = error.is_some();
+    let recipient = state.intake_key.browser_recipient();
+    let mut resp = render(
+        "report.html",
+        context! {
+            me => (),
+            csrf => csrf,
+            error => error,
+            projects => projects,
+            fingerprint => &state.fingerprint,
+            recipient_fpr => recipient.as_ref().map(|r| hex::encode(&r.fingerprint)),
+            recipient_key => recipient.as_ref().map(|r| hex::encode(&r.public)),
+            max_attachments => state.config.intake.max_attachments,
+            max_attachment_mb => state.config.intake.max_attachment_bytes / (1024 * 1024),
+        },
+    );
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
+
+async fn project_names(state: &AppState) -> Vec<String> {
+    state
+        .store
+        .projects()
+        .await
+        .map(|ps| ps.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default()
+}
+
+/// `GET /report`: the form.
+pub(crate) async fn report_page(State(state): State<Shared>, parts: Parts) -> Response {
+    let (csrf, fresh) = super::pages::pre_csrf(&parts);
+    let page = form_page(&state, &csrf, None, project_names(&state).await);
+    super::pages::with_pre_cookie(page, &csrf, fresh)
+}
+
+fn body_markdown(description: &str, steps: &str, impact: &str, versions: &str) -> String {
+    let mut body = String::new();
+    if !versions.trim().is_empty() {
+        body.push_str(&format!(
+            "**Affected versions:** {}\n\n",
+            intake::one_line(versions)
+        ));
+    }
+    body.push_str(&format!("## Description\n\n{}\n\n", description.trim()));
+    body.push_str(&format!(
+        "## Steps to reproduce / proof of concept\n\n{}\n",
+        steps.trim()
+    ));
+    if !impact.trim().is_empty() {
+        body.push_str(&format!("\n## Impact\n\n{}\n", impact.trim()));
+    }
+    body
+}
+
+fn given(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// `POST /report`: files the report, or says what to fix.
+pub(crate) async fn submit_report(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    posted: ReportPosted,
+) -> Response {
+    let csrf = posted.get("csrf").to_owned();
+    let cfg = &state.config.intake;
+    if let Err(wait) = state.submission_sources.attempt(
+        peer.ip(),
+        state.clock.unix(),
+        cfg.submissions_per_address,
+        i64::from(cfg.submission_window_seconds),
+    ) {
+        let mut resp = WebError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            title: "Too many reports from this address",
+            message: format!(
+                "Please wait {wait} seconds, or write to {} instead.",
+                cfg.address
+            ),
+        }
+        .into_response();
+        if let Ok(v) = wait.to_string().parse() {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    let again = |error: String| {
+        let state = state.clone();
+        let csrf = csrf.clone();
+        async move {
+            let projects = project_names(&state).await;
+            form_page(&state, &csrf, Some(error), projects)
+        }
+    };
+    let armored = posted.get("armored").trim().to_owned();
+    let by_browser = posted.get("encrypted_by") == "browser";
+    let mut files = posted.files;
+    let (report, encrypted) = if armored.is_empty() {
+        let f = |n: &str| posted.fields.get(n).map_or("", |s| s.as_str());
+        if f("title").trim().is_empty() || f("description").trim().is_empty() {
+            return again("A summary and a description are required.".into()).await;
+        }
+        if f("steps").trim().is_empty() {
+            return again(
+                "Steps to reproduce or a proof of concept are required: the team needs them to confirm the issue."
+                    .into(),
+            )
+            .await;
+        }
+        let report = Report {
+            project: given(f("project")).unwrap_or_else(|| cfg.default_project.clone()),
+            title: f("title").to_owned(),
+            body: body_markdown(
+                f("description"),
+                f("steps"),
+                f("impact"),
+                f("affected_versions"),
+            ),
+            reporter_name: given(f("name")),
+            reporter_email: given(f("email")),
+            channel: Channel::Web,
+            intake: Intake {
+                credit: given(f("credit")),
+                affected_versions: given(f("affected_versions")),
+                ..Intake::default()
+            },
+        };
+        (report, false)
+    } else {
+        let opened = match state
+            .intake_key
+            .open(armored.as_bytes(), cfg.max_message_bytes, &[])
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let reason = e.to_string();
+                let kept =
+                    intake::quarantine(&state, Channel::Web, "web form", None, posted.raw, &reason)
+                        .await
+                        .map(|id| {
+                            format!(" It is kept (quarantine #{id}) and the team can see it.")
+                        })
+                        .unwrap_or_default();
+                return again(format!(
+                    "The encrypted report could not be opened: {reason}.{kept} Please encrypt it to the key with fingerprint {}.",
+                    state.fingerprint
+                ))
+                .await;
+            }
+        };
+        // Files the browser encrypted one by one are opened the same way.
+        for file in &mut files {
+            if by_browser {
+                match state
+                    .intake_key
+                    .open(&file.bytes, cfg.max_attachment_bytes, &[])
+                {
+                    Ok(o) => {
+                        file.bytes = o.plaintext;
+                        file.name = file.name.trim_end_matches(".pgp").to_owned();
+                    }
+                    Err(e) => {
+                        return again(format!("An attachment could not be opened: {e}.")).await;
+                    }
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
+        let report = match serde_json::from_str::<SealedForm>(&text) {
+            Ok(s) if by_browser => {
+                if s.steps.trim().is_empty() {
+                    return again("Steps to reproduce or a proof of concept are required.".into())
+                        .await;
+                }
+                Report {
+                    project: given(&s.project).unwrap_or_else(|| cfg.default_project.clone()),
+                    title: s.title.clone(),
+                    body: body_markdown(&s.description, &s.steps, &s.impact, &s.affected_versions),
+                    reporter_name: given(&s.name),
+                    reporter_email: given(&s.email),
+                    channel: Channel::Web,
+                    intake: Intake {
+                        credit: given(&s.credit),
+                        affected_versions: given(&s.affected_versions),
+                        ..Intake::default()
+                    },
+                }
+            }
+            // Armored by the reporter's own tool: the plaintext is the report.
+            _ => {
+                let f = |n: &str| posted.fields.get(n).map_or("", |s| s.as_str());
+                Report {
+                    project: given(f("project")).unwrap_or_else(|| cfg.default_project.clone()),
+                    title: given(f("title")).unwrap_or_else(|| "(encrypted report)".into()),
+                    body: text,
+                    reporter_name: given(f("name")),
+                    reporter_email: given(f("email")),
+                    channel: Channel::Web,
+                    intake: Intake {
+                        credit: given(f("credit")),
+                        ..Intake::default()
+                    },
+                }
+            }
+        };
+        (report, true)
+    };
+    let mut report = report;
+    report.intake.encrypted = encrypted;
+    let submission = Submission {
+        channel: Channel::Web,
+        source: "web form".into(),
+        reference: None,
+        raw: posted.raw,
+        report,
+        attachments: files,
+        entered_by: None,
+    };
+    match intake::receive(&state, submission).await {
+        Ok(receipt) => {
+            let url = intake::status_url(&state, &receipt.status_token);
+            let mut resp = render(
+                "report_received.html",
+                context! {
+                    me => (),
+                    case_id => receipt.case_id.as_str(),
+                    status_url => url,
+                    hours => state.config.sla.acknowledge_hours,
+                    encrypted => encrypted,
+                },
+            );
+            *resp.status_mut() = StatusCode::CREATED;
+            resp
+        }
+        Err(IntakeError::Invalid(m)) => again(m).await,
+        Err(e) => WebError::from(Failure::from(e)).into_response(),
+    }
+}
+
+/// The case a status token opens, or 404.
+async fn case_for(state: &AppState, token: &str) -> Result<embargo_core::Case, WebError> {
+    if !token.starts_with("rpt_") || token.len() != 68 {
+        return Err(Failure::NotFound.into());
+    }
+    let case_id = state
+        .store
+        .reporter_link_case(&token_hash(token))
+        .await
+        .map_err(Failure::from)?
+        .ok_or(Failure::NotFound)?;
+    Ok(state.store.case(&case_id).await.map_err(Failure::from)?)
+}
+
+/// `GET /report/status/{token}`: where the reporter follows their case.
+pub(crate) async fn status_page(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    parts: Parts,
+) -> Result<Response, WebError> {
+    let case = case_for(&state, &token).await?;
+    let events: Vec<embargo_core::Event> = state
+        .store
+        .events(&case.id)
+        .await
+        .map_err(Failure::from)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let stage_text = super::pages::reporter_text(&state, case.stage()).await?;
+    let attachments = state
+        .store
+        .attachments(&case.id)
+        .await
+        .map_err(Failure::from)?;
+    let (csrf, fresh) = super::pages::pre_csrf(&parts);
+    let page = render(
+        "report_status.html",
+        context! {
+            me => (),
+            csrf => &csrf,
+            token => &token,
+            case_id => case.id.as_str(),
+            title => &case.report.title,
+            stage => case.stage().label(),
+            stage_text => super::markdown::render(&stage_text),
+            received => case.received_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            report_html => super::markdown::render(&case.report.body),
+            attachments => attachments.iter().map(|a| context! { name => &a.name, size => a.size }).collect::<Vec<_>>(),
+            thread => reporter_thread(&events, true),
+            closed => case.handling == embargo_core::Handling::Closed,
+        },
+    );
+    Ok(super::pages::with_pre_cookie(page, &csrf, fresh))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReplyForm {
+    text: String,
+    #[expect(dead_code, reason = "checked by AnonPosted")]
+    csrf: String,
+}
+
+/// `POST /report/status/{token}/reply`: the reporter writes to the team.
+pub(crate) async fn reply(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    posted: AnonPosted<ReplyForm>,
+) -> Result<Response, WebError> {
+    let case = case_for(&state, &token).await?;
+    let text = posted.form.text;
+    if text.trim().is_empty() {
+        return Err(WebError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Please check the form",
+            message: "The message is empty.".into(),
+        });
+    }
+    intake::receive_reply(
+        &state,
+        case.id.clone(),
+        Channel::Web,
+        "status page",
+        None,
+        text.clone().into_bytes(),
+        &text,
+    )
+    .await
+    .map_err(Failure::from)?;
+    Ok(Redirect::to(&format!("/report/status/{token}#thread")).into_response())
+}
+
+/// The browser-side encryption script.
+pub(crate) async fn script() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/report.js"),
+    )
+        .into_response()
+}
