@@ -90,7 +90,7 @@ pub(crate) async fn browser(driver: &Driver, javascript: bool) -> Client {
 }
 
 /// The browser console's entries since the last call (Chromium's log endpoint).
-async fn console(driver: &Driver, client: &Client) -> Vec<Value> {
+pub(crate) async fn console(driver: &Driver, client: &Client) -> Vec<Value> {
     let id = client.session_id().await.unwrap().unwrap();
     let resp = reqwest::Client::new()
         .post(format!("{}/session/{id}/se/log", driver.url))
@@ -102,13 +102,13 @@ async fn console(driver: &Driver, client: &Client) -> Vec<Value> {
     body["value"].as_array().cloned().unwrap_or_default()
 }
 
-async fn fill(c: &Client, id: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, text: &str) {
     let el = c.find(Locator::Id(id)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
 
-async fn submit(c: &Client, form_selector: &str) {
+pub(crate) async fn submit(c: &Client, form_selector: &str) {
     c.find(Locator::Css(&format!(
         "{form_selector} button[type=submit]"
     )))
@@ -121,7 +121,7 @@ async fn submit(c: &Client, form_selector: &str) {
 
 /// The page's text once it contains `needle` (pages load after a click).
 /// Waits up to 15 s: CI runs these beside the rest of the suite on 2 cores.
-async fn wait_for_text(c: &Client, needle: &str) -> String {
+pub(crate) async fn wait_for_text(c: &Client, needle: &str) -> String {
     let mut last = String::new();
     for _ in 0..300 {
         if let Ok(body) = c.find(Locator::Css("body")).await

@@ -11,6 +11,7 @@
 mod accounts;
 mod app;
 mod browser;
+mod browser_report;
 mod csrf;
 mod gpg;
 mod mail;
