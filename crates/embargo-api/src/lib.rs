@@ -199,6 +199,48 @@ pub struct CaseView {
     pub status_url: Option<String>,
 }
 
+/// A channel to add to the inventory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewChannel {
+    /// imap, pipe, web, github, api, forum, bounty, other.
+    pub kind: String,
+    /// A unique name.
+    pub name: String,
+    /// `org` (default) or a project.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Seconds between checks (imap, github); default 300.
+    #[serde(default)]
+    pub interval_seconds: Option<i64>,
+    /// What polling needs (imap: host, port, tls, username, password,
+    /// mailbox, canary_address, canary_every_seconds, canary_timeout_seconds).
+    #[serde(default)]
+    pub settings: serde_json::Value,
+}
+
+/// A channel in the inventory, with its health.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelWire {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// `org` or a project.
+    pub scope: String,
+    /// Seconds between checks (0: passive).
+    pub interval_seconds: i64,
+    /// Last check.
+    pub last_check: Option<String>,
+    /// Last successful check.
+    pub last_ok: Option<String>,
+    /// Last message carried.
+    pub last_message: Option<String>,
+    /// `healthy`, or what is wrong.
+    pub health: String,
+    /// Whether the SRT is alerted.
+    pub alert: bool,
+}
+
 /// What became of an inbound email.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MailReceived {

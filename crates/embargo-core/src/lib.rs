@@ -9,6 +9,7 @@ pub mod access;
 pub mod advisory;
 pub mod affected;
 pub mod case;
+pub mod channel;
 pub mod command;
 pub mod cvss;
 pub mod duplicates;

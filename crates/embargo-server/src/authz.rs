@@ -169,6 +169,7 @@ pub(crate) async fn run(
     let member = access.caller.member.clone();
     let actor = member.id.clone();
     let now = state.clock.now();
+    let to_reporter = crate::mailer::for_reporter(&access.case.id, &command);
     let case = state
         .store
         .execute(access.case.id.clone(), move |current| {
@@ -188,6 +189,10 @@ pub(crate) async fn run(
             embargo_core::decide(current, command, &actor, now)
         })
         .await?;
+    // What the team said to the reporter also goes to them by email.
+    if let Some((subject, text)) = to_reporter {
+        crate::mailer::spawn_to_reporter(state, case.clone(), subject, text);
+    }
     Ok(case)
 }
 

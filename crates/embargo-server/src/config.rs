@@ -20,6 +20,8 @@ pub struct Config {
     pub accounts: Accounts,
     /// `[intake]`
     pub intake: Intake,
+    /// `[smtp]`
+    pub smtp: Smtp,
 }
 
 /// Where and as what the server is reached.
@@ -311,6 +313,38 @@ impl Default for Intake {
             max_attachments: 5,
             submissions_per_address: 10,
             submission_window_seconds: 3600,
+        }
+    }
+}
+
+/// The SMTP server receipts and replies go out through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Smtp {
+    /// Host name; unset means no mail is sent (reporters still have their
+    /// status page).
+    pub host: Option<String>,
+    /// Port.
+    pub port: u16,
+    /// `tls` (implicit TLS), `starttls`, or `none` (only for a relay on this machine).
+    pub security: String,
+    /// Login, if the server wants one.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// Seconds to wait for the server.
+    pub timeout_seconds: u16,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            security: "starttls".into(),
+            username: None,
+            password: None,
+            timeout_seconds: 30,
         }
     }
 }

@@ -47,8 +47,12 @@ pub(crate) fn token_hash(token: &str) -> String {
 }
 
 pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError> {
+    // A new directory may already hold the operator's own embargo.toml: the
+    // rest is created around it.
     let fresh = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .all(|e| e.file_name() == CONFIG),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => return Err(dir_err(dir, format!("cannot be read: {e}"))),
     };
@@ -127,8 +131,10 @@ async fn create(dir: &Path) -> Result<(), ServerError> {
             .map_err(|e| dir_err(dir, e.to_string()))?;
     }
     let path = |f: &str| -> PathBuf { dir.join(f) };
-    std::fs::write(path(CONFIG), DEFAULT_FILE)
-        .map_err(|e| dir_err(dir, format!("{CONFIG}: {e}")))?;
+    if !path(CONFIG).exists() {
+        std::fs::write(path(CONFIG), DEFAULT_FILE)
+            .map_err(|e| dir_err(dir, format!("{CONFIG}: {e}")))?;
+    }
     let key = IntakeKey::generate("embargo intake key").map_err(|e| dir_err(dir, e.to_string()))?;
     let armored = key
         .to_armored_secret()

@@ -8,10 +8,12 @@
 mod accounts;
 mod api;
 mod authz;
+mod channels;
 mod clock;
 pub mod config;
 mod datadir;
 mod intake;
+mod mailer;
 mod router;
 mod web;
 
@@ -75,8 +77,9 @@ pub(crate) struct AppState {
     /// Sign-in attempts per source address.
     pub signin_sources: accounts::SourceLimiter,
     /// Web form submissions per source address.
-    #[allow(dead_code, reason = "the web form arrives in the next commit")]
     pub submission_sources: accounts::SourceLimiter,
+    /// One lock per channel: a mailbox is polled by one check at a time.
+    pub channel_locks: channels::Locks,
 }
 
 /// What the first start created, shown to the operator once.
@@ -113,7 +116,8 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let addr = self.state.local_addr;
-        axum::serve(
+        let poller = tokio::spawn(channels::run_poller(self.state.clone()));
+        let served = axum::serve(
             self.listener,
             router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -122,7 +126,9 @@ impl Bound {
         .map_err(|e| ServerError::Bind {
             addr,
             problem: e.to_string(),
-        })
+        });
+        poller.abort();
+        served
     }
 }
 
@@ -150,6 +156,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         fingerprint: prepared.fingerprint,
         intake_key: prepared.intake_key,
         submission_sources: accounts::SourceLimiter::default(),
+        channel_locks: channels::Locks::default(),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -38,6 +38,13 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
         .route("/api/v1/cases/{id}/export/osv", get(api::export_osv))
         .route(
+            "/api/v1/channels",
+            get(api::list_channels).post(api::add_channel),
+        )
+        .route("/api/v1/channels/{name}/remove", post(api::remove_channel))
+        .route("/api/v1/channels/{name}/check", post(api::check_channel))
+        .route("/channels", get(web::channels_page))
+        .route(
             "/api/v1/people",
             get(api::list_people).post(api::invite_person),
         )

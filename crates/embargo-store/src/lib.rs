@@ -8,6 +8,7 @@
 
 mod accounts;
 mod chain;
+mod channels;
 mod intake;
 mod seal;
 
@@ -24,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::{AccessEntry, Person, Project, Session};
 pub use chain::ChainBreak;
+pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use seal::MasterKey;
 
@@ -37,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (5, include_str!("../migrations/sqlite/0005_case_keys.sql")),
     (6, include_str!("../migrations/sqlite/0006_intake.sql")),
+    (7, include_str!("../migrations/sqlite/0007_channels.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

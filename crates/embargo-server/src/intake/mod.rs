@@ -230,6 +230,22 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
                         .await?;
                 }
                 tracing::info!(case = %case.id, channel = sub.channel.name(), "report received");
+                // Passive channels in the inventory show when they last carried a report.
+                let kind = match sub.channel {
+                    Channel::Email if sub.source.starts_with("pipe") => Some("pipe"),
+                    Channel::Email | Channel::Github => None,
+                    other => Some(other.name()),
+                };
+                if let Some(kind) = kind {
+                    state
+                        .store
+                        .record_channel_message(kind, now.as_second())
+                        .await?;
+                }
+                let url = status_url(state, &status_token);
+                let text = crate::mailer::receipt_text(state, &case.id, &url);
+                let subject = format!("[{}] Report received", case.id);
+                crate::mailer::spawn_to_reporter(state, case.clone(), subject, text);
                 return Ok(Receipt {
                     case_id: case.id,
                     status_token,

@@ -55,6 +55,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("policy.html", include_str!("../../templates/policy.html")),
     ("report.html", include_str!("../../templates/report.html")),
     (
+        "channels.html",
+        include_str!("../../templates/channels.html"),
+    ),
+    (
         "quarantine.html",
         include_str!("../../templates/quarantine.html"),
     ),

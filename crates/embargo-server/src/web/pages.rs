@@ -411,10 +411,21 @@ pub(crate) async fn inbox(
             }
         })
         .collect();
+    // Channels that need attention, and the quarantine, for the SRT.
+    let (alerts, quarantined) = if who.caller.is_srt() {
+        (
+            crate::channels::alerts(&state).await,
+            state.store.quarantined(1000).await?.len(),
+        )
+    } else {
+        (Vec::new(), 0)
+    };
     Ok(render(
         "inbox.html",
         context! {
             me => ser(me(&who)),
+            alerts => ser(alerts),
+            quarantined => quarantined,
             rows => ser(rows),
             projects => projects,
             assignees => assignees,
@@ -1451,5 +1462,21 @@ pub(crate) async fn quarantine_raw(
         &format!("quarantine-{n}.eml"),
         "text/plain; charset=utf-8",
         raw,
+    ))
+}
+
+/// `GET /channels`: the channel inventory with health (SRT).
+pub(crate) async fn channels_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let channels = crate::channels::inventory(&state).await?;
+    Ok(render(
+        "channels.html",
+        context! {
+            me => ser(me(&who)),
+            channels => ser(channels),
+        },
     ))
 }

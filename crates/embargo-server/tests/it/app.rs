@@ -23,7 +23,16 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
     pub(crate) fn start() -> TestApp {
+        Self::start_with("")
+    }
+
+    /// Starts with `config` as the data directory's embargo.toml.
+    pub(crate) fn start_with(config: &str) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        if !config.is_empty() {
+            std::fs::create_dir(dir.path().join("data")).unwrap();
+            std::fs::write(dir.path().join("data").join("embargo.toml"), config).unwrap();
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

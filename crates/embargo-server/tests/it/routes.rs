@@ -69,6 +69,11 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/cases/{id}/attachments/{n}", Expect::CaseView(404)),
     ("GET", "/cases/{id}/inbound/{n}", Expect::CaseSrt(404)),
     ("GET", "/quarantine", Expect::Srt(200)),
+    ("GET", "/channels", Expect::Srt(200)),
+    ("GET", "/api/v1/channels", Expect::Srt(200)),
+    ("POST", "/api/v1/channels", Expect::Admin(201)),
+    ("POST", "/api/v1/channels/{name}/remove", Expect::Admin(404)),
+    ("POST", "/api/v1/channels/{name}/check", Expect::Srt(404)),
     ("GET", "/quarantine/{n}", Expect::Srt(404)),
     (
         "POST",
@@ -310,7 +315,8 @@ fn call<'a>(
         .replace("{token}", "inv_0000")
         .replace("{person}", "scipy-dev")
         .replace("{command}", "add_note")
-        .replace("{n}", "999999");
+        .replace("{n}", "999999")
+        .replace("{name}", "no-such-channel");
     let path = if path == "/cvss" {
         "/cvss?vector=CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".to_owned()
     } else {
@@ -326,6 +332,9 @@ fn call<'a>(
                 "id": format!("new-{unique}"), "name": "N", "email": "n@example.org", "role": "maintainer",
             })),
             ("POST", "/api/v1/projects") => Some(json!({ "name": format!("p-{unique}") })),
+            ("POST", "/api/v1/channels") => {
+                Some(json!({ "kind": "forum", "name": format!("forum-{unique}") }))
+            }
             ("POST", _) => Some(json!({ "command": "add_note", "text": "a note" })),
             _ => None,
         };

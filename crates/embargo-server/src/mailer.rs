@@ -1,0 +1,251 @@
+//! Mail to reporters: receipts and the team's messages, by SMTP, encrypted
+//! (PGP/MIME, RFC 3156) when the reporter's key is on file.
+//!
+//! What goes out in clear names the case and says what to do; it never
+//! carries the report. Each message's Message-ID is filed under the case so
+//! that the reporter's reply threads onto it.
+
+use embargo_core::{Case, CaseId};
+use embargo_pgp::Certificate;
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart, SinglePart, header::ContentType},
+    transport::smtp::authentication::Credentials,
+};
+use rand::RngCore;
+
+use crate::AppState;
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MailError {
+    #[error("no SMTP server is configured ([smtp] host)")]
+    NotConfigured,
+    #[error("the case has no reporter address")]
+    NoAddress,
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("the SMTP server refused or failed: {0}")]
+    Send(String),
+}
+
+/// What sending needs, detached from the request (cheap to clone).
+#[derive(Clone)]
+pub(crate) struct Mailer {
+    smtp: crate::config::Smtp,
+    address: String,
+    store: embargo_store::Store,
+}
+
+impl Mailer {
+    pub(crate) fn of(state: &AppState) -> Self {
+        Self {
+            smtp: state.config.smtp.clone(),
+            address: state.config.intake.address.clone(),
+            store: state.store.clone(),
+        }
+    }
+}
+
+fn transport(m: &Mailer) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let cfg = &m.smtp;
+    let host = cfg.host.as_deref().ok_or(MailError::NotConfigured)?;
+    let builder = match cfg.security.as_str() {
+        "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+            .map_err(|e| MailError::Build(e.to_string()))?,
+        _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+            .map_err(|e| MailError::Build(e.to_string()))?,
+    };
+    let mut builder = builder
+        .port(cfg.port)
+        .timeout(Some(std::time::Duration::from_secs(u64::from(
+            cfg.timeout_seconds,
+        ))));
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    Ok(builder.build())
+}
+
+/// A fresh Message-ID in the team's domain.
+fn message_id(m: &Mailer) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let domain = m
+        .address
+        .rsplit_once('@')
+        .map_or("embargo.invalid", |(_, d)| d);
+    format!("<{}@{domain}>", hex::encode(bytes))
+}
+
+/// Sends `text` to the case's reporter with `subject`; returns the Message-ID.
+pub(crate) async fn to_reporter(
+    m: &Mailer,
+    case: &Case,
+    subject: &str,
+    text: &str,
+) -> Result<String, MailError> {
+    let to = case
+        .report
+        .reporter_email
+        .as_deref()
+        .ok_or(MailError::NoAddress)?;
+    let transport = transport(m)?;
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let from: Mailbox = format!("Security team <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
+    let id = message_id(m);
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .to(to)
+        .message_id(Some(id.clone()));
+    // Thread onto the reporter's own first message, when it came by email.
+    if let Some(reference) = &case.report.intake.reference
+        && case.report.channel == embargo_core::event::Channel::Email
+    {
+        let reference = format!("<{}>", reference.trim_matches(['<', '>']));
+        builder = builder.in_reply_to(reference.clone()).references(reference);
+    }
+    let key = case
+        .report
+        .intake
+        .reporter_key
+        .as_deref()
+        .and_then(|k| Certificate::parse(k.as_bytes()).ok());
+    let message = match key {
+        Some(cert) => {
+            // RFC 3156 with a protected Subject inside.
+            let inner = format!(
+                "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
+                 Subject: {subject}\r\n\r\n{}",
+                text.replace('\n', "\r\n")
+            );
+            let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
+            builder
+                .subject(format!("[{}] ...", case.id))
+                .multipart(
+                    MultiPart::encrypted("application/pgp-encrypted".into())
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(
+                                    ContentType::parse("application/pgp-encrypted")
+                                        .map_err(|e| build(&e))?,
+                                )
+                                .body(String::from("Version: 1\r\n")),
+                        )
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(
+                                    ContentType::parse(
+                                        "application/octet-stream; name=\"encrypted.asc\"",
+                                    )
+                                    .map_err(|e| build(&e))?,
+                                )
+                                .body(armored),
+                        ),
+                )
+                .map_err(|e| build(&e))?
+        }
+        None => builder
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.to_owned())
+            .map_err(|e| build(&e))?,
+    };
+    transport
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    m.store
+        .add_thread_id(id.trim_matches(['<', '>']), &case.id)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(id)
+}
+
+/// The receipt for a new report: the case id, the promise, the status link.
+/// Nothing of the report itself.
+pub(crate) fn receipt_text(state: &AppState, case: &CaseId, status_url: &str) -> String {
+    format!(
+        "Thank you for your report. It is filed as {case}.\n\n\
+         The security team will acknowledge it within {hours} hours.\n\n\
+         Follow it, and write to the team, on your private status page:\n{status_url}\n\n\
+         Anyone with this link can read your report: keep it to yourself.\n\
+         You can also reply to this message.\n",
+        hours = state.config.sla.acknowledge_hours,
+    )
+}
+
+/// Sends in the background and logs the outcome (never the text). A durable
+/// outbox with retries is future work; the reporter's status page always
+/// shows the same messages.
+pub(crate) fn spawn_to_reporter(state: &AppState, case: Case, subject: String, text: String) {
+    if state.config.smtp.host.is_none() || case.report.reporter_email.is_none() {
+        return;
+    }
+    let m = Mailer::of(state);
+    tokio::spawn(async move {
+        match to_reporter(&m, &case, &subject, &text).await {
+            Ok(_) => tracing::info!(case = %case.id, "mail to the reporter sent"),
+            Err(e) => tracing::warn!(case = %case.id, error = %e, "mail to the reporter not sent"),
+        }
+    });
+}
+
+/// What the reporter is told when the team runs `command`, if anything.
+pub(crate) fn for_reporter(
+    case: &CaseId,
+    command: &embargo_core::Command,
+) -> Option<(String, String)> {
+    use embargo_core::Command as C;
+    let text = match command {
+        C::Acknowledge { message } => message.clone(),
+        C::RequestInfo { question } => question.clone(),
+        C::MessageReporter { text } => text.clone(),
+        C::Reject { rejection } if rejection.reason != embargo_core::event::RejectReason::Spam => {
+            format!("{}: {}", rejection.reason.name(), rejection.explanation)
+        }
+        _ => return None,
+    };
+    Some((format!("[{case}] A message from the security team"), text))
+}
+
+/// Sends a canary to a watched mailbox: a message the poller recognises by
+/// its header and token when it comes back.
+pub(crate) async fn canary(
+    m: &Mailer,
+    to: &str,
+    header: &'static str,
+    token: &str,
+) -> Result<(), MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let from: Mailbox = format!("embargo canary <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
+    let mut message = Message::builder()
+        .from(from)
+        .to(to)
+        .message_id(Some(message_id(m)))
+        .subject("embargo channel canary")
+        .header(ContentType::TEXT_PLAIN)
+        .body(String::from(
+            "This message checks that this mailbox is watched. It is not a report.\n",
+        ))
+        .map_err(|e| build(&e))?;
+    message
+        .headers_mut()
+        .insert_raw(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str(header),
+            token.to_owned(),
+        ));
+    transport(m)?
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
+}
