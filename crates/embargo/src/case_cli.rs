@@ -643,3 +643,130 @@ pub async fn ingest_mail(
     }
     Ok(())
 }
+
+/// The channel inventory commands.
+#[derive(Subcommand)]
+pub enum ChannelCmd {
+    /// List every channel with its health.
+    List,
+    /// Add a channel (admins).
+    ///
+    /// An IMAP mailbox needs --setting host=… username=… password=… (and
+    /// port, tls=false for a server on this machine, mailbox,
+    /// canary_address, canary_every_seconds, canary_timeout_seconds).
+    Add {
+        /// imap, pipe, web, github, api, forum, bounty, other.
+        kind: String,
+        /// A unique name.
+        name: String,
+        /// `org` (default) or the project it serves.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Seconds between checks (imap, github).
+        #[arg(long)]
+        interval: Option<i64>,
+        /// KEY=VALUE, repeatable; numbers and true/false are read as such.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+    },
+    /// Remove a channel (admins).
+    Remove {
+        /// Its name.
+        name: String,
+    },
+    /// Check a channel now and print its health.
+    Check {
+        /// Its name.
+        name: String,
+    },
+}
+
+fn channel_line(c: &embargo_api::ChannelWire) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\tlast check {}\tlast message {}",
+        c.name,
+        c.kind,
+        c.scope,
+        c.health,
+        c.last_check.as_deref().unwrap_or("never"),
+        c.last_message.as_deref().unwrap_or("none")
+    )
+}
+
+/// Runs one channel command and prints its result.
+pub async fn run_channel(
+    conn: Conn,
+    cmd: ChannelCmd,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let client = Client::new(conn)?;
+    match cmd {
+        ChannelCmd::List => {
+            let all: Vec<embargo_api::ChannelWire> = client.get("/api/v1/channels").await?;
+            for c in &all {
+                writeln!(out, "{}", channel_line(c))?;
+            }
+        }
+        ChannelCmd::Add {
+            kind,
+            name,
+            scope,
+            interval,
+            settings,
+        } => {
+            let mut map = serde_json::Map::new();
+            for s in settings {
+                let (k, v) = s
+                    .split_once('=')
+                    .with_context(|| format!("`{s}` is not KEY=VALUE"))?;
+                let value = match v {
+                    "true" => serde_json::Value::Bool(true),
+                    "false" => serde_json::Value::Bool(false),
+                    n if n.parse::<i64>().is_ok() => serde_json::json!(n.parse::<i64>()?),
+                    other => serde_json::Value::String(other.to_owned()),
+                };
+                map.insert(k.to_owned(), value);
+            }
+            let c: embargo_api::ChannelWire = client
+                .post(
+                    "/api/v1/channels",
+                    &embargo_api::NewChannel {
+                        kind,
+                        name,
+                        scope,
+                        interval_seconds: interval,
+                        settings: if map.is_empty() {
+                            serde_json::Value::Null
+                        } else {
+                            serde_json::Value::Object(map)
+                        },
+                    },
+                )
+                .await?;
+            writeln!(out, "{}", channel_line(&c))?;
+        }
+        ChannelCmd::Remove { name } => {
+            let resp = client
+                .http
+                .post(format!("{}/api/v1/channels/{name}/remove", client.base))
+                .bearer_auth(&client.token)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach embargo at {}", client.base))?;
+            if !resp.status().is_success() {
+                bail!("no channel `{name}` (or you are not an admin)");
+            }
+            writeln!(out, "removed {name}")?;
+        }
+        ChannelCmd::Check { name } => {
+            let c: embargo_api::ChannelWire = client
+                .post(
+                    &format!("/api/v1/channels/{name}/check"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            writeln!(out, "{}", channel_line(&c))?;
+        }
+    }
+    Ok(())
+}

@@ -53,6 +53,13 @@ enum Cmd {
         #[command(subcommand)]
         command: case_cli::OrgCmd,
     },
+    /// The inventory of reporting channels, with their health.
+    Channel {
+        #[command(flatten)]
+        conn: case_cli::Conn,
+        #[command(subcommand)]
+        command: case_cli::ChannelCmd,
+    },
     /// Deliver one email (RFC 5322, on standard input) to the inbox, as a
     /// mail server's pipe does (Postfix `mailbox_command`, a procmail rule).
     ///
@@ -91,6 +98,7 @@ fn main() -> ExitCode {
         Cmd::Case { conn, command } => case(conn, command),
         Cmd::Org { conn, command } => org(conn, command),
         Cmd::IngestMail { conn } => ingest_mail(conn),
+        Cmd::Channel { conn, command } => channel(conn, command),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -172,6 +180,27 @@ fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
         Err(e) => {
             eprintln!("embargo ingest-mail: {e:#}");
             ExitCode::from(75)
+        }
+    }
+}
+
+fn channel(conn: case_cli::Conn, command: case_cli::ChannelCmd) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(case_cli::run_channel(
+                conn,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("embargo channel: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -11,4 +11,5 @@ mod api;
 mod audit;
 mod cli;
 mod cvss;
+mod mail_cli;
 mod serve;
