@@ -212,6 +212,7 @@ fn form_page(
     csrf: &str,
     error: Option<String>,
     projects: Vec<String>,
+    values: &HashMap<String, String>,
 ) -> Response {
     let failed = error.is_some();
     let recipient = state.intake_key.browser_recipient();
@@ -226,6 +227,11 @@ fn form_page(
             recipient_fpr => recipient.as_ref().map(|r| hex::encode(&r.fingerprint)),
             recipient_key => recipient.as_ref().map(|r| hex::encode(&r.public)),
             max_attachments => state.config.intake.max_attachments,
+            // What the reporter typed comes back with the error: nothing lost.
+            values => FIELDS
+                .iter()
+                .map(|(n, _)| (*n, values.get(*n).cloned().unwrap_or_default()))
+                .collect::<std::collections::BTreeMap<&str, String>>(),
             max_attachment_mb => state.config.intake.max_attachment_bytes / (1024 * 1024),
         },
     );
@@ -247,7 +253,13 @@ async fn project_names(state: &AppState) -> Vec<String> {
 /// `GET /report`: the form.
 pub(crate) async fn report_page(State(state): State<Shared>, parts: Parts) -> Response {
     let (csrf, fresh) = super::pages::pre_csrf(&parts);
-    let page = form_page(&state, &csrf, None, project_names(&state).await);
+    let page = form_page(
+        &state,
+        &csrf,
+        None,
+        project_names(&state).await,
+        &HashMap::new(),
+    );
     super::pages::with_pre_cookie(page, &csrf, fresh)
 }
 
@@ -304,12 +316,16 @@ pub(crate) async fn submit_report(
         }
         return resp;
     }
+    let mut values = posted.fields.clone();
+    values.remove("csrf");
+    values.remove("encrypted_by");
     let again = |error: String| {
         let state = state.clone();
         let csrf = csrf.clone();
+        let values = values.clone();
         async move {
             let projects = project_names(&state).await;
-            form_page(&state, &csrf, Some(error), projects)
+            form_page(&state, &csrf, Some(error), projects, &values)
         }
     };
     let armored = posted.get("armored").trim().to_owned();

@@ -155,6 +155,16 @@ fn the_form_says_what_is_missing_and_keeps_what_it_cannot_open() {
         "{}",
         got.body
     );
+    // What was typed comes back with the error, escaped.
+    assert!(
+        got.body.contains(SECRET),
+        "the description is kept: {}",
+        got.body
+    );
+    assert!(
+        got.body
+            .contains("value=\"Stack exhaustion in the expression parser\"")
+    );
 
     // A bad address, a header injection in the name.
     let mut fields = full_form("run it");
