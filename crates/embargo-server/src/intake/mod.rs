@@ -84,6 +84,10 @@ impl From<StoreError> for IntakeError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::AlreadyReceived(c) => IntakeError::AlreadyReceived(c),
+            // A report the core refuses names the field, not a command.
+            StoreError::Refused(embargo_core::Refusal::Invalid { reason, .. }) => {
+                IntakeError::Invalid(reason)
+            }
             StoreError::Refused(r) => IntakeError::Invalid(r.to_string()),
             other => IntakeError::Store(other),
         }

@@ -12,6 +12,7 @@ mod accounts;
 mod app;
 mod browser;
 mod browser_report;
+mod corpus;
 mod csrf;
 mod gpg;
 mod imap;
