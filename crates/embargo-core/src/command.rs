@@ -343,6 +343,9 @@ pub fn allowed(case: &Case) -> Vec<CommandKind> {
     CommandKind::ALL
         .iter()
         .copied()
+        // What a reporter wrote is recorded by the intake path, never offered
+        // to the team as a move.
+        .filter(|k| *k != CommandKind::ReporterWrote)
         .filter(|k| permits(*k, case))
         .collect()
 }

@@ -180,7 +180,7 @@ fn refusals_name_the_state_and_the_allowed_moves() {
             mode: PublishMode::WithFix,
         })
         .unwrap_err();
-    insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, reporter_wrote, message_reporter, record_fact");
+    insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, message_reporter, record_fact");
     let err = h
         .run(Command::Reject {
             rejection: Rejection {

@@ -149,6 +149,9 @@ pub(crate) async fn add(
         serde_json::from_value::<ImapSettings>(req.settings.clone())
             .map_err(|e| invalid(format!("IMAP settings: {e}")))?;
     }
+    if req.kind == "github" {
+        crate::github::settings(&req.settings).map_err(invalid)?;
+    }
     let interval = if *active {
         req.interval_seconds.unwrap_or(300).clamp(10, 86_400)
     } else {
@@ -204,6 +207,7 @@ pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, F
     let _held = lock.lock().await;
     let outcome = match row.kind.as_str() {
         "imap" => poll_imap(state, &row).await,
+        "github" => crate::github::poll(state, &row).await,
         _ => Ok(()),
     };
     let error = outcome.err();
@@ -255,15 +259,7 @@ async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
     if !s.tls {
         return Ok(Box::new(tcp));
     }
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-        tokio_rustls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = tls_config()?;
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())
         .map_err(|e| format!("`{}` is not a host name: {e}", s.host))?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -271,6 +267,23 @@ async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
         .await
         .map_err(|e| format!("TLS with {}: {e}", s.host))?;
     Ok(Box::new(tls))
+}
+
+/// TLS as every outbound connection makes it: rustls with the ring provider
+/// and the Mozilla roots (no OpenSSL, no C).
+pub(crate) fn tls_config() -> Result<tokio_rustls::rustls::ClientConfig, String> {
+    crate::install_tls_provider();
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    Ok(
+        tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
 }
 
 /// The header a canary carries.

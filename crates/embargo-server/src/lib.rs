@@ -12,6 +12,7 @@ mod channels;
 mod clock;
 pub mod config;
 mod datadir;
+mod github;
 mod intake;
 mod mailer;
 mod router;
@@ -132,8 +133,16 @@ impl Bound {
     }
 }
 
+/// Makes rustls with the ring provider (pure Rust and assembly, no C
+/// toolchain) the process's TLS for every HTTP client (reqwest asks for a
+/// process-wide provider). Call it once at start; later calls do nothing.
+pub fn install_tls_provider() {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Prepares the data directory and binds the listener.
 pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerError> {
+    install_tls_provider();
     let prepared = datadir::prepare(&options.data_dir, &clock).await?;
     let bind = options.bind.unwrap_or(prepared.config.server.bind);
     let listener = tokio::net::TcpListener::bind(bind)

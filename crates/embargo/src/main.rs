@@ -92,6 +92,8 @@ enum AuditCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The API client speaks HTTPS to a remote server through rustls.
+    embargo_server::install_tls_provider();
     match cli.command {
         Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
         Cmd::Cvss { vectors } => cvss(vectors),

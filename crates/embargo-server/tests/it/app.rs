@@ -28,6 +28,7 @@ impl TestApp {
 
     /// Starts with `config` as the data directory's embargo.toml.
     pub(crate) fn start_with(config: &str) -> TestApp {
+        embargo_server::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         if !config.is_empty() {
             std::fs::create_dir(dir.path().join("data")).unwrap();

@@ -97,7 +97,7 @@ fn a_case_from_report_to_closed_over_the_api() {
     assert_eq!(err["code"], "not_allowed_now");
     assert_eq!(
         err["message"],
-        "cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, record_fact"
+        "cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, message_reporter, record_fact"
     );
 
     api.ok(

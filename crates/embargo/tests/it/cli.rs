@@ -268,7 +268,7 @@ fn cli_errors_are_clear_and_fail() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "embargo case: cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, record_fact (not_allowed_now)\n"
+        "embargo case: cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, message_reporter, record_fact (not_allowed_now)\n"
     );
 
     let out = cli(&server.url, "emb_wrong", &["show", id]);

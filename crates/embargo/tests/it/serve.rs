@@ -41,6 +41,8 @@ impl Server {
 }
 
 pub(crate) fn start(dir: &std::path::Path) -> Server {
+    // The tests' HTTP client uses the same TLS setup as the CLI.
+    embargo_server::install_tls_provider();
     let mut child = Command::new(env!("CARGO_BIN_EXE_embargo"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
@@ -78,6 +80,7 @@ fn get(url: &str, token: Option<&str>) -> (u16, String, reqwest::header::HeaderM
         .build()
         .unwrap();
     rt.block_on(async {
+        embargo_server::install_tls_provider();
         let mut req = reqwest::Client::new().get(url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
