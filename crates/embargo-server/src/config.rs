@@ -187,6 +187,31 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Sign-in attempts one network address may make (any handles) per window.
 # attempts_per_address = 30
 # address_window_seconds = 600
+
+[intake]
+# The team's reporting address: receipts come from it, replies go to it.
+# address = "security@example.org"
+# The project an email report is filed under until triage says otherwise.
+# default_project = "unassigned"
+# The largest message or form submission kept, in bytes (a larger email is
+# quarantined with the reason, a larger form is refused).
+# max_message_bytes = 26214400
+# Attachments: how many per report, and the largest, in bytes.
+# max_attachments = 5
+# max_attachment_bytes = 10485760
+# Web form submissions one network address may make per window of seconds.
+# submissions_per_address = 10
+# submission_window_seconds = 3600
+
+[smtp]
+# The server receipts and messages to reporters go out through. Without a
+# host nothing is mailed; reporters still have their status page.
+# host = "smtp.example.org"
+# port = 587
+# security = "starttls"   # or "tls" (implicit, 465), or "none" (a relay on this machine only)
+# username = "security@example.org"
+# password = "..."
+# timeout_seconds = 30
 "#;
 
 impl Config {
@@ -240,6 +265,18 @@ impl Config {
             return Err(
                 "accounts.session_hours and accounts.invitation_days must be at least 1".into(),
             );
+        }
+        if !["none", "starttls", "tls"].contains(&config.smtp.security.as_str()) {
+            return Err(format!(
+                "smtp.security must be none, starttls or tls, not `{}`",
+                config.smtp.security
+            ));
+        }
+        if config.intake.max_attachment_bytes > config.intake.max_message_bytes {
+            return Err("intake.max_attachment_bytes must not exceed intake.max_message_bytes".into());
+        }
+        if !config.intake.address.contains('@') {
+            return Err(format!("intake.address `{}` is not an email address", config.intake.address));
         }
         if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
             return Err(

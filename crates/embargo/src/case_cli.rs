@@ -316,6 +316,11 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             };
             let case: CaseView = client.post("/api/v1/cases", &report).await?;
             writeln!(out, "{}", case.id)?;
+            // Shown once, for the SRT to pass on to the reporter; stdout
+            // stays the id alone for scripts.
+            if let Some(url) = &case.status_url {
+                eprintln!("the reporter's private status link (shown once): {url}");
+            }
             return Ok(());
         }
         CaseCmd::Show { id } => {
