@@ -273,10 +273,15 @@ impl Config {
             ));
         }
         if config.intake.max_attachment_bytes > config.intake.max_message_bytes {
-            return Err("intake.max_attachment_bytes must not exceed intake.max_message_bytes".into());
+            return Err(
+                "intake.max_attachment_bytes must not exceed intake.max_message_bytes".into(),
+            );
         }
         if !config.intake.address.contains('@') {
-            return Err(format!("intake.address `{}` is not an email address", config.intake.address));
+            return Err(format!(
+                "intake.address `{}` is not an email address",
+                config.intake.address
+            ));
         }
         if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
             return Err(

@@ -315,7 +315,8 @@ impl Store {
         Ok(None)
     }
 
-    /// Stores a file sent with a report.
+    /// Stores a file sent with a report, sealed (name and content) with the
+    /// case's own data key, like its events.
     pub async fn add_attachment(
         &self,
         case_id: &CaseId,
@@ -324,24 +325,33 @@ impl Store {
         content: &[u8],
     ) -> Result<i64, StoreError> {
         let master = self.master()?;
+        let mut conn = self.pool.acquire().await?;
+        let dk = crate::data_key_for_writing(&mut conn, Some(master), case_id).await?;
         let label = format!("attachment:{case_id}");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO attachments (case_id, name, content_type, size, content)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(case_id.as_str())
-        .bind(master.seal_bytes(&label, name.as_bytes())?)
+        .bind(dk.seal_bytes(&label, name.as_bytes())?)
         .bind(content_type)
         .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
-        .bind(master.seal_bytes(&label, content)?)
-        .fetch_one(&self.pool)
+        .bind(dk.seal_bytes(&label, content)?)
+        .fetch_one(&mut *conn)
         .await?;
         Ok(id)
     }
 
+    async fn case_key(&self, case_id: &CaseId) -> Result<crate::seal::DataKey, StoreError> {
+        let master = self.master()?;
+        let mut conn = self.pool.acquire().await?;
+        crate::data_key(&mut conn, Some(master), case_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("case {case_id} has no data key")))
+    }
+
     /// The files sent with a case's report.
     pub async fn attachments(&self, case_id: &CaseId) -> Result<Vec<Attachment>, StoreError> {
-        let master = self.master()?;
         let label = format!("attachment:{case_id}");
         let rows = sqlx::query(
             "SELECT id, name, content_type, size FROM attachments WHERE case_id = $1 ORDER BY id",
@@ -349,12 +359,16 @@ impl Store {
         .bind(case_id.as_str())
         .fetch_all(&self.pool)
         .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dk = self.case_key(case_id).await?;
         rows.iter()
             .map(|r| {
                 let name: Vec<u8> = r.try_get(1)?;
                 Ok(Attachment {
                     id: r.try_get(0)?,
-                    name: String::from_utf8_lossy(&master.open_bytes(&label, &name)?).into_owned(),
+                    name: String::from_utf8_lossy(&dk.open_bytes(&label, &name)?).into_owned(),
                     content_type: r.try_get(2)?,
                     size: r.try_get(3)?,
                 })
@@ -368,7 +382,6 @@ impl Store {
         case_id: &CaseId,
         id: i64,
     ) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
-        let master = self.master()?;
         let label = format!("attachment:{case_id}");
         let row = sqlx::query(
             "SELECT id, name, content_type, size, content FROM attachments WHERE case_id = $1 AND id = $2",
@@ -378,16 +391,17 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
+        let dk = self.case_key(case_id).await?;
         let name: Vec<u8> = r.try_get(1)?;
         let content: Vec<u8> = r.try_get(4)?;
         Ok(Some((
             Attachment {
                 id: r.try_get(0)?,
-                name: String::from_utf8_lossy(&master.open_bytes(&label, &name)?).into_owned(),
+                name: String::from_utf8_lossy(&dk.open_bytes(&label, &name)?).into_owned(),
                 content_type: r.try_get(2)?,
                 size: r.try_get(3)?,
             },
-            master.open_bytes(&label, &content)?,
+            dk.open_bytes(&label, &content)?,
         )))
     }
 }

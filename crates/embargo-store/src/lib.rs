@@ -361,7 +361,7 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
 }
 
 /// The case's data key: `None` if it has none yet (nothing sealed).
-async fn data_key(
+pub(crate) async fn data_key(
     conn: &mut SqliteConnection,
     master: Option<&MasterKey>,
     case_id: &CaseId,
@@ -379,7 +379,7 @@ async fn data_key(
 }
 
 /// The case's data key, made (and stored wrapped) if it has none.
-async fn data_key_for_writing(
+pub(crate) async fn data_key_for_writing(
     conn: &mut SqliteConnection,
     master: Option<&MasterKey>,
     case_id: &CaseId,

@@ -130,6 +130,16 @@ impl DataKey {
         seal_with(&self.cipher(), case, plaintext.as_bytes())
     }
 
+    /// Seals bytes (an attachment) for `case`, under `label`.
+    pub(crate) fn seal_bytes(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+        seal_raw(&self.cipher(), label, plaintext)
+    }
+
+    /// Opens bytes sealed by `seal_bytes`.
+    pub(crate) fn open_bytes(&self, label: &str, stored: &[u8]) -> Result<Vec<u8>, StoreError> {
+        open_raw(&self.cipher(), label, stored)
+    }
+
     /// Opens a stored payload; payloads written before encryption pass through.
     pub(crate) fn open(&self, case: &str, stored: &str) -> Result<String, StoreError> {
         if !is_sealed(stored) {

@@ -539,10 +539,25 @@ pub(crate) struct ReplyForm {
 /// `POST /report/status/{token}/reply`: the reporter writes to the team.
 pub(crate) async fn reply(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     posted: AnonPosted<ReplyForm>,
 ) -> Result<Response, WebError> {
     let case = case_for(&state, &token).await?;
+    // Replies count against the same per-address allowance as reports.
+    let cfg = &state.config.intake;
+    if let Err(wait) = state.submission_sources.attempt(
+        peer.ip(),
+        state.clock.unix(),
+        cfg.submissions_per_address,
+        i64::from(cfg.submission_window_seconds),
+    ) {
+        return Err(WebError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            title: "Too many messages from this address",
+            message: format!("Please wait {wait} seconds before writing again."),
+        });
+    }
     let text = posted.form.text;
     if text.trim().is_empty() {
         return Err(WebError {

@@ -242,13 +242,20 @@ fn one_address_cannot_flood_the_form() {
     let app = TestApp::start();
     let mut reporter = app.browser();
     reporter.get("/report");
+    let mut status_path = String::new();
     for i in 0..10 {
         let got = reporter.post_report(&full_form("run it"), &[]);
         assert_eq!(got.status, 201, "submission {i}: {}", got.body);
+        status_path = between(&got.body, "<a id=\"status-link\" href=\"", "\"")
+            .replace("&#x2f;", "/")
+            .replacen(&app.url, "", 1);
     }
     let got = reporter.post_report(&full_form("run it"), &[]);
     assert_eq!(got.status, 429);
     assert!(got.headers.contains_key("retry-after"));
+    // Replies through a status page draw on the same allowance.
+    let reply = reporter.post_anonymous(&format!("{status_path}/reply"), &[("text", "hello?")]);
+    assert_eq!(reply.status, 429, "{}", reply.body);
     // After the window, the address may report again.
     app.advance(3601);
     assert_eq!(reporter.post_report(&full_form("run it"), &[]).status, 201);

@@ -27,7 +27,7 @@ CREATE TABLE reporter_links (
 );
 CREATE INDEX reporter_links_case ON reporter_links (case_id);
 
--- Files sent with a report, sealed with the master key (name and content).
+-- Files sent with a report, sealed with the case's data key (name and content).
 CREATE TABLE attachments (
     id INTEGER PRIMARY KEY,
     case_id TEXT NOT NULL,
