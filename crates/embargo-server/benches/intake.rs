@@ -1,0 +1,116 @@
+//! Intake throughput and latency, measured end to end on loopback: emails
+//! posted to `/api/v1/intake/mail` (what `embargo ingest-mail` does), plain
+//! and OpenPGP-encrypted to the intake key, each parsed, decrypted, sealed
+//! and committed as a new case. Also the peak resident memory of the whole
+//! process (server and client share it).
+//!
+//! `cargo bench -p embargo-server --bench intake` runs 400 messages of each
+//! kind; under `cargo test` (no `--bench` argument) it runs 5, as a smoke
+//! test. Results go in BENCHMARKS.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::indexing_slicing,
+    reason = "a benchmark: failures stop it loudly, results are printed"
+)]
+
+use std::time::{Duration, Instant};
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn message(i: usize, body: &str) -> Vec<u8> {
+    format!(
+        "From: Reporter {i} <r{i}@example.net>\r\nTo: security@example.org\r\n\
+         Subject: Benchmark report {i}: overflow in the parser\r\nMessage-ID: <bench-{i}@example.net>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 400 } else { 5 };
+    embargo_server::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = embargo_server::ServeOptions {
+        data_dir: dir.path().join("data"),
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let bound = rt
+        .block_on(embargo_server::bind(options, embargo_server::Clock::system()))
+        .unwrap();
+    let url = format!("http://{}", bound.addr());
+    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
+    rt.spawn(bound.run(std::future::pending()));
+    let client = reqwest::Client::new();
+    let public = rt
+        .block_on(async { client.get(format!("{url}/pgp-key.txt")).send().await?.text().await })
+        .unwrap();
+    let team = embargo_pgp::Certificate::parse(public.as_bytes()).unwrap();
+    let text = "Steps to reproduce: call parse() with a 70000-byte header.\n".repeat(40);
+
+    let mut results = Vec::new();
+    for (kind, encrypted) in [("plain", false), ("encrypted", true)] {
+        let bodies: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let id = if encrypted { i + 100_000 } else { i };
+                if encrypted {
+                    message(id, &team.encrypt(text.as_bytes()).unwrap())
+                } else {
+                    message(id, &text)
+                }
+            })
+            .collect();
+        let started = Instant::now();
+        let mut latencies = Vec::with_capacity(n);
+        for body in bodies {
+            let t = Instant::now();
+            let resp = rt
+                .block_on(
+                    client
+                        .post(format!("{url}/api/v1/intake/mail"))
+                        .bearer_auth(&token)
+                        .header("content-type", "message/rfc822")
+                        .body(body)
+                        .send(),
+                )
+                .unwrap();
+            assert!(resp.status().is_success());
+            let got: serde_json::Value = rt.block_on(resp.json()).unwrap();
+            assert_eq!(got["outcome"], "case", "{got}");
+            latencies.push(t.elapsed());
+        }
+        let total = started.elapsed();
+        latencies.sort_unstable();
+        results.push((kind, n, total, percentile(&latencies, 0.5), percentile(&latencies, 0.99)));
+    }
+    println!("intake benchmark ({n} messages of each kind, one client, sequential)");
+    for (kind, n, total, p50, p99) in results {
+        println!(
+            "{kind:>9}: {:>7.1} msg/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+            n as f64 / total.as_secs_f64(),
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0
+        );
+    }
+    println!("peak RSS: {} MiB", peak_rss_kib() / 1024);
+}
