@@ -81,9 +81,99 @@ impl AckClock {
     }
 }
 
+/// A reminder or escalation the clock calls for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Stable across runs: the scheduler enqueues each key once.
+    pub key: String,
+    /// Warning or escalation.
+    pub kind: NoticeKind,
+    /// When it became due.
+    pub due_at: Timestamp,
+}
+
+/// What a notice says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// This share (percent) of the acknowledgement window has passed.
+    Warning {
+        /// Percent of the window.
+        percent: u8,
+    },
+    /// The window passed without an answer.
+    Escalation,
+}
+
+/// The notices an unanswered report's clock has made due by `now`:
+/// a warning at each of `warn_at` percent of the window, and an escalation
+/// once the deadline has passed (strictly after it). An answered report
+/// has none. Pure: the scheduler calls it with the time and enqueues what
+/// it returns, each key once.
+pub fn due_notices(case_id: &str, clock: &AckClock, warn_at: &[u8], now: Timestamp) -> Vec<Notice> {
+    if clock.stopped_at.is_some() {
+        return Vec::new();
+    }
+    let window = clock.due.duration_since(clock.received_at);
+    let mut out = Vec::new();
+    for &percent in warn_at {
+        if percent == 0 || percent >= 100 {
+            continue;
+        }
+        let offset = window.as_secs() * i64::from(percent) / 100;
+        let due_at = clock
+            .received_at
+            .saturating_add(SignedDuration::from_secs(offset))
+            .unwrap_or(Timestamp::MAX);
+        if now >= due_at {
+            out.push(Notice {
+                key: format!("ack-warning-{percent}:{case_id}"),
+                kind: NoticeKind::Warning { percent },
+                due_at,
+            });
+        }
+    }
+    if now > clock.due {
+        out.push(Notice {
+            key: format!("ack-escalation:{case_id}"),
+            kind: NoticeKind::Escalation,
+            due_at: clock.due,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_at_their_points_and_escalation_just_after_the_deadline() {
+        let t0: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+        let h = SignedDuration::from_hours;
+        let clock = AckClock::start(t0, AckPolicy::default(), None);
+        let keys = |now| {
+            due_notices("EMB-2026-000001", &clock, &[50, 90], now)
+                .into_iter()
+                .map(|n| n.key)
+                .collect::<Vec<_>>()
+        };
+        assert!(keys(t0 + h(12) - SignedDuration::from_secs(1)).is_empty());
+        assert_eq!(keys(t0 + h(12)), ["ack-warning-50:EMB-2026-000001"]);
+        assert_eq!(
+            keys(t0 + SignedDuration::from_mins(1296)).len(),
+            2,
+            "90 % is 21:36"
+        );
+        assert_eq!(keys(t0 + h(24)).len(), 2, "not yet at the deadline itself");
+        assert_eq!(
+            keys(t0 + h(24) + SignedDuration::from_secs(1))
+                .last()
+                .map(String::as_str),
+            Some("ack-escalation:EMB-2026-000001")
+        );
+        let answered = AckClock::start(t0, AckPolicy::default(), Some(t0 + h(1)));
+        assert!(due_notices("x", &answered, &[50, 90], t0 + h(30)).is_empty());
+    }
 
     #[test]
     fn clock_runs_breaches_and_stops() {

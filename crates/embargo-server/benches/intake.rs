@@ -56,14 +56,24 @@ fn main() {
         bind: Some("127.0.0.1:0".parse().unwrap()),
     };
     let bound = rt
-        .block_on(embargo_server::bind(options, embargo_server::Clock::system()))
+        .block_on(embargo_server::bind(
+            options,
+            embargo_server::Clock::system(),
+        ))
         .unwrap();
     let url = format!("http://{}", bound.addr());
     let token = bound.first_start.as_ref().unwrap().admin_token.clone();
     rt.spawn(bound.run(std::future::pending()));
     let client = reqwest::Client::new();
     let public = rt
-        .block_on(async { client.get(format!("{url}/pgp-key.txt")).send().await?.text().await })
+        .block_on(async {
+            client
+                .get(format!("{url}/pgp-key.txt"))
+                .send()
+                .await?
+                .text()
+                .await
+        })
         .unwrap();
     let team = embargo_pgp::Certificate::parse(public.as_bytes()).unwrap();
     let text = "Steps to reproduce: call parse() with a 70000-byte header.\n".repeat(40);
@@ -101,7 +111,13 @@ fn main() {
         }
         let total = started.elapsed();
         latencies.sort_unstable();
-        results.push((kind, n, total, percentile(&latencies, 0.5), percentile(&latencies, 0.99)));
+        results.push((
+            kind,
+            n,
+            total,
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+        ));
     }
     println!("intake benchmark ({n} messages of each kind, one client, sequential)");
     for (kind, n, total, p50, p99) in results {

@@ -191,7 +191,8 @@ pub(crate) async fn run(
         .await?;
     // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
-        crate::mailer::spawn_to_reporter(state, case.clone(), subject, text);
+        let key = format!("reporter-message:{}:{}", case.id, case.version);
+        crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await?;
     }
     Ok(case)
 }

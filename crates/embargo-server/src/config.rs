@@ -74,12 +74,18 @@ impl Default for SecurityTxt {
 pub struct Sla {
     /// Hours to acknowledge a report.
     pub acknowledge_hours: u16,
+    /// Warnings when this share (percent) of the window has passed unanswered.
+    pub warn_at_percent: Vec<u8>,
+    /// Organisation roles warned and, after the deadline, escalated to.
+    pub notify_roles: Vec<String>,
 }
 
 impl Default for Sla {
     fn default() -> Self {
         Self {
             acknowledge_hours: 24,
+            warn_at_percent: vec![50, 90],
+            notify_roles: vec!["srt".into()],
         }
     }
 }
@@ -163,6 +169,10 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 [sla]
 # Hours within which every report is acknowledged (SPEC-11: 24).
 # acknowledge_hours = 24
+# Reminders when this share of the window has passed unanswered, and an
+# escalation just after the deadline, mailed to these organisation roles.
+# warn_at_percent = [50, 90]
+# notify_roles = ["srt"]
 
 [disclosure]
 # Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.
@@ -253,6 +263,18 @@ impl Config {
                     "security_txt.contact `{c}` must be a mailto:, https: or tel: URI"
                 ));
             }
+        }
+        for role in &config.sla.notify_roles {
+            role.parse::<embargo_core::access::OrgRole>()
+                .map_err(|e| format!("sla.notify_roles: {e}"))?;
+        }
+        if config
+            .sla
+            .warn_at_percent
+            .iter()
+            .any(|p| *p == 0 || *p >= 100)
+        {
+            return Err("sla.warn_at_percent values must be 1 to 99".into());
         }
         for role in &config.accounts.require_totp {
             role.parse::<embargo_core::access::OrgRole>()

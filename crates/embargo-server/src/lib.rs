@@ -15,6 +15,7 @@ mod datadir;
 mod github;
 mod intake;
 mod mailer;
+mod outbox;
 mod router;
 mod web;
 
@@ -97,6 +98,14 @@ impl std::fmt::Debug for FirstStart {
     }
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A server bound to its address, ready to run.
 pub struct Bound {
     listener: tokio::net::TcpListener,
@@ -117,8 +126,11 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let addr = self.state.local_addr;
-        let poller = tokio::spawn(channels::run_poller(self.state.clone()));
-        let served = axum::serve(
+        // The background loops end with the server, also when its task is
+        // dropped mid-flight (as a kill would end them).
+        let _poller = AbortOnDrop(tokio::spawn(channels::run_poller(self.state.clone())));
+        let _scheduler = AbortOnDrop(tokio::spawn(outbox::run(self.state.clone())));
+        axum::serve(
             self.listener,
             router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -127,9 +139,7 @@ impl Bound {
         .map_err(|e| ServerError::Bind {
             addr,
             problem: e.to_string(),
-        });
-        poller.abort();
-        served
+        })
     }
 }
 

@@ -79,12 +79,28 @@ fn message_id(m: &Mailer) -> String {
     format!("<{}@{domain}>", hex::encode(bytes))
 }
 
-/// Sends `text` to the case's reporter with `subject`; returns the Message-ID.
+/// The Message-ID of the mail an outbox job sends: the same for every
+/// attempt, so a repeat after a crash is the same message to the recipient.
+pub(crate) fn message_id_for(m: &Mailer, key: &str) -> String {
+    use sha2::Digest;
+    let domain = m
+        .address
+        .rsplit_once('@')
+        .map_or("embargo.invalid", |(_, d)| d);
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    format!(
+        "<{}@{domain}>",
+        hex::encode(digest.get(..16).unwrap_or_default())
+    )
+}
+
+/// Sends `text` to the case's reporter with `subject` as `id`.
 pub(crate) async fn to_reporter(
     m: &Mailer,
     case: &Case,
     subject: &str,
     text: &str,
+    id: &str,
 ) -> Result<String, MailError> {
     let to = case
         .report
@@ -97,7 +113,7 @@ pub(crate) async fn to_reporter(
         .parse()
         .map_err(|e| build(&e))?;
     let to: Mailbox = to.parse().map_err(|e| build(&e))?;
-    let id = message_id(m);
+    let id = id.to_owned();
     let mut builder = Message::builder()
         .from(from.clone())
         .reply_to(from)
@@ -180,20 +196,63 @@ pub(crate) fn receipt_text(state: &AppState, case: &CaseId, status_url: &str) ->
     )
 }
 
-/// Sends in the background and logs the outcome (never the text). A durable
-/// outbox with retries is future work; the reporter's status page always
-/// shows the same messages.
-pub(crate) fn spawn_to_reporter(state: &AppState, case: Case, subject: String, text: String) {
+/// Puts a message to the reporter in the outbox under `key` (once per key):
+/// the worker sends it, retries it, and records every attempt on the case.
+/// Nothing is queued without an SMTP server or a reporter address; the
+/// status page shows the same messages.
+pub(crate) async fn enqueue_to_reporter(
+    state: &AppState,
+    case: &Case,
+    key: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), embargo_store::StoreError> {
     if state.config.smtp.host.is_none() || case.report.reporter_email.is_none() {
-        return;
+        return Ok(());
     }
-    let m = Mailer::of(state);
-    tokio::spawn(async move {
-        match to_reporter(&m, &case, &subject, &text).await {
-            Ok(_) => tracing::info!(case = %case.id, "mail to the reporter sent"),
-            Err(e) => tracing::warn!(case = %case.id, error = %e, "mail to the reporter not sent"),
-        }
-    });
+    let payload =
+        serde_json::json!({ "case_id": case.id.as_str(), "subject": subject, "text": text });
+    state
+        .store
+        .enqueue(
+            key,
+            "mail_reporter",
+            Some(case.id.as_str()),
+            &payload,
+            state.clock.unix(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Mails the team (notices): case ids and what is due, never report text.
+pub(crate) async fn to_team(
+    m: &Mailer,
+    to: &[String],
+    subject: &str,
+    text: &str,
+    id: &str,
+) -> Result<(), MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let from: Mailbox = format!("embargo <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .message_id(Some(id.to_owned()))
+        .subject(subject);
+    for addr in to {
+        builder = builder.to(addr.parse().map_err(|e| build(&e))?);
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_owned())
+        .map_err(|e| build(&e))?;
+    transport(m)?
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
 }
 
 /// What the reporter is told when the team runs `command`, if anything.

@@ -10,6 +10,7 @@ mod accounts;
 mod chain;
 mod channels;
 mod intake;
+mod outbox;
 mod seal;
 
 use std::{path::Path, sync::Arc};
@@ -27,6 +28,7 @@ pub use accounts::{AccessEntry, Person, Project, Session};
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
+pub use outbox::{Attempt, Job as OutboxJob};
 pub use seal::MasterKey;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -40,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_case_keys.sql")),
     (6, include_str!("../migrations/sqlite/0006_intake.sql")),
     (7, include_str!("../migrations/sqlite/0007_channels.sql")),
+    (8, include_str!("../migrations/sqlite/0008_outbox.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

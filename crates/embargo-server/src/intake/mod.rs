@@ -249,7 +249,8 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
                 let url = status_url(state, &status_token);
                 let text = crate::mailer::receipt_text(state, &case.id, &url);
                 let subject = format!("[{}] Report received", case.id);
-                crate::mailer::spawn_to_reporter(state, case.clone(), subject, text);
+                let key = format!("receipt:{}", case.id);
+                crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await?;
                 return Ok(Receipt {
                     case_id: case.id,
                     status_token,

@@ -731,16 +731,25 @@ async fn case_view(
     } else {
         Vec::new()
     };
-    let inbound = if matches!(standing, Standing::Srt | Standing::Coordinator) {
-        state.store.inbound_for_case(&case.id).await?
+    let (inbound, deliveries) = if matches!(standing, Standing::Srt | Standing::Coordinator) {
+        (
+            state.store.inbound_for_case(&case.id).await?,
+            state.store.attempts_for_case(case.id.as_str()).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let ctx = context! {
         me => ser(me(who)),
         error => error,
         reporter_sees => reporter_sees,
         attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),
+        deliveries => deliveries.iter().map(|d| context! {
+            key => &d.key,
+            at => jiff::Timestamp::from_second(d.at).map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+            outcome => &d.outcome,
+            error => &d.error,
+        }).collect::<Vec<_>>(),
         inbound => inbound.iter().map(|i| context! {
             id => i.id,
             at => jiff::Timestamp::from_second(i.received_at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub(crate) struct TestApp {
     pub rt: tokio::runtime::Runtime,
+    server: Option<tokio::task::JoinHandle<Result<(), embargo_server::ServerError>>>,
     pub clock: Clock,
     /// `http://localhost:PORT` (browsers treat localhost as secure, so
     /// `Secure` cookies work over plain HTTP there).
@@ -51,9 +52,10 @@ impl TestApp {
         let first = bound.first_start.as_ref().unwrap();
         let (admin_token, admin_invitation) =
             (first.admin_token.clone(), first.admin_invitation.clone());
-        rt.spawn(bound.run(std::future::pending()));
+        let server = rt.spawn(bound.run(std::future::pending()));
         TestApp {
             rt,
+            server: Some(server),
             clock,
             url: format!("http://localhost:{port}"),
             admin_token,
@@ -63,6 +65,39 @@ impl TestApp {
     }
 
     /// The database file and its write-ahead log, as raw bytes.
+    /// Kills the server mid-flight (its task is dropped wherever it was) and
+    /// starts it again on the same data directory and port.
+    pub(crate) fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = self.rt.block_on(server);
+        }
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        let options = ServeOptions {
+            data_dir: self.dir.path().join("data"),
+            bind: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+        };
+        let mut bound = None;
+        for _ in 0..100 {
+            match self
+                .rt
+                .block_on(embargo_server::bind(options.clone(), self.clock.clone()))
+            {
+                Ok(b) => {
+                    bound = Some(b);
+                    break;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        let bound = bound.expect("the server starts again on its port");
+        assert!(
+            bound.first_start.is_none(),
+            "a restart is not a first start"
+        );
+        self.server = Some(self.rt.spawn(bound.run(std::future::pending())));
+    }
+
     pub(crate) fn db_bytes(&self) -> Vec<u8> {
         let db = self.dir.path().join("data").join("embargo.db");
         let mut bytes = std::fs::read(&db).unwrap();

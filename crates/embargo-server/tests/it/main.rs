@@ -22,4 +22,5 @@ mod mailserver;
 mod receipts;
 mod report;
 mod routes;
+mod sla;
 mod team;

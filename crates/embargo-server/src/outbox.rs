@@ -1,0 +1,193 @@
+//! The scheduler and the outbox worker: the one place that turns time into
+//! side effects.
+//!
+//! Every second (real time) the scheduler asks the core which notices are
+//! due at the `Clock`'s time (`sla::due_notices`) and enqueues each by its
+//! idempotency key, so a notice is enqueued once however often it is found
+//! due, across restarts too. The worker then does the due jobs: success is
+//! recorded with the attempt in one transaction; a failure is recorded and
+//! retried with exponential backoff (30 s doubling, at most an hour between
+//! tries), and given up after ten attempts. A job killed between sending
+//! and recording is sent again on restart: delivery is at least once, and
+//! each mail's Message-ID comes from the job's key, so a repeat is the same
+//! message to the recipient's mail client.
+
+use std::{sync::Arc, time::Duration};
+
+use embargo_core::{CaseId, Handling, sla::NoticeKind};
+use serde_json::json;
+
+use crate::{AppState, mailer};
+
+const MAX_ATTEMPTS: i64 = 10;
+
+/// Runs until the server stops.
+pub(crate) async fn run(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = schedule(&state).await {
+            tracing::warn!(error = %e, "the scheduler could not run");
+        }
+        if let Err(e) = work(&state).await {
+            tracing::warn!(error = %e, "the outbox could not run");
+        }
+    }
+}
+
+/// Enqueues the notices due now.
+pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::StoreError> {
+    let now = state.clock.now();
+    let policy = state.config.ack_policy();
+    for row in state.store.projection().await? {
+        // Only reports still waiting for their answer have a running clock.
+        if row.get(4).map(String::as_str) != Some(Handling::Received.name()) {
+            continue;
+        }
+        let Some(Ok(id)) = row.first().map(CaseId::new) else {
+            continue;
+        };
+        let case = state.store.case(&id).await?;
+        let clock = case.ack_clock(policy);
+        for notice in embargo_core::sla::due_notices(
+            id.as_str(),
+            &clock,
+            &state.config.sla.warn_at_percent,
+            now,
+        ) {
+            let (what, percent) = match notice.kind {
+                NoticeKind::Warning { percent } => ("warning", percent),
+                NoticeKind::Escalation => ("escalation", 100),
+            };
+            let payload = json!({
+                "case_id": id.as_str(),
+                "notice": what,
+                "percent": percent,
+                "due": clock.due.to_string(),
+            });
+            if state
+                .store
+                .enqueue(
+                    &notice.key,
+                    "notify",
+                    Some(id.as_str()),
+                    &payload,
+                    now.as_second(),
+                )
+                .await?
+            {
+                tracing::info!(case = %id, notice = what, "notice enqueued");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Does the jobs due now.
+pub(crate) async fn work(state: &AppState) -> Result<(), embargo_store::StoreError> {
+    let now = state.clock.unix();
+    for job in state.store.due_jobs(now, 50).await? {
+        match perform(state, &job).await {
+            Ok(()) => state.store.job_done(job.id, state.clock.unix()).await?,
+            Err(e) => {
+                let attempts = job.attempts + 1;
+                let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                    let wait = (30_i64 << (attempts - 1).clamp(0, 7)).min(3600);
+                    now + wait
+                });
+                tracing::warn!(job = %job.key, attempts, error = %e, "outbox job failed");
+                state
+                    .store
+                    .job_failed(job.id, state.clock.unix(), &e, retry_at)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(), String> {
+    let m = mailer::Mailer::of(state);
+    let text = |k: &str| {
+        job.payload
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let case_id = CaseId::new(text("case_id")).map_err(|e| e.to_string())?;
+    let case = state
+        .store
+        .case(&case_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let message_id = mailer::message_id_for(&m, &job.key);
+    match job.kind.as_str() {
+        "mail_reporter" => {
+            mailer::to_reporter(&m, &case, &text("subject"), &text("text"), &message_id)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        "notify" => {
+            let roles = &state.config.sla.notify_roles;
+            let to: Vec<String> = state
+                .store
+                .people()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|p| roles.iter().any(|r| r == p.role.name()) && p.password_hash.is_some())
+                .map(|p| p.email)
+                .collect();
+            if to.is_empty() {
+                return Ok(()); // nobody to tell; the inbox shows the clock
+            }
+            let (subject, body) = notice_text(state, &case, &job.payload);
+            mailer::to_team(&m, &to, &subject, &body, &message_id)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        other => Err(format!("unknown job kind `{other}`")),
+    }
+}
+
+/// What a notice says: the case id, its stage, what is due, a link. Never
+/// the report.
+fn notice_text(
+    state: &AppState,
+    case: &embargo_core::Case,
+    payload: &serde_json::Value,
+) -> (String, String) {
+    let link = format!(
+        "{}/cases/{}",
+        crate::accounts::browser_base_url(state),
+        case.id
+    );
+    let field = |k: &str| payload.get(k).cloned().unwrap_or_default();
+    let due = field("due").as_str().unwrap_or_default().to_owned();
+    if field("notice") == "escalation" {
+        (
+            format!("[{}] Acknowledgement overdue", case.id),
+            format!(
+                "Case {} (stage: {}) was not acknowledged by {due}, the {} hour promise.\n\
+                 Please answer the reporter now:\n{link}\n",
+                case.id,
+                case.stage().label(),
+                state.config.sla.acknowledge_hours
+            ),
+        )
+    } else {
+        let percent = field("percent").as_u64().unwrap_or_default();
+        (
+            format!("[{}] Acknowledgement due at {due}", case.id),
+            format!(
+                "{percent}% of the acknowledgement window of case {} (stage: {}) has passed.\n\
+                 It is due at {due}:\n{link}\n",
+                case.id,
+                case.stage().label()
+            ),
+        )
+    }
+}

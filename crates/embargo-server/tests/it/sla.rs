@@ -1,0 +1,155 @@
+//! The 24-hour promise kept by the scheduler: with the fake clock, a report
+//! received at T gets its warnings at 50 % and 90 % of the window and an
+//! escalation just after T + 24 h, each mailed exactly once to the SRT at a
+//! real local mail system, also when the server is killed and restarted
+//! between them. The mails carry the case id and a link, never the report.
+
+use serde_json::json;
+
+use crate::{app::TestApp, mailserver::MailServer};
+
+const TITLE: &str = "Remote code execution through pickle in the cache loader";
+
+fn report(app: &TestApp, title: &str) -> String {
+    let (status, case) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(json!({ "project": "numpy", "title": title, "body": "Steps: load a crafted cache file." })),
+    );
+    assert_eq!(status, 201, "{case}");
+    case["id"].as_str().unwrap().to_owned()
+}
+
+fn subjects(mail: &MailServer, user: &str, count: usize) -> Vec<String> {
+    let mut out: Vec<String> = mail
+        .mailbox(user, count)
+        .iter()
+        .map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn warnings_and_the_escalation_arrive_once_each_across_restarts() {
+    let mail = MailServer::start();
+    let mut app = TestApp::start_with(&mail.smtp_config());
+    app.person("sam", "srt"); // sam@example.org, a signed-up SRT member
+    let case = report(&app, TITLE); // received now, due 24 hours later
+
+    app.advance(12 * 3600); // half the window
+    let got = subjects(&mail, "sam@example.org", 1);
+    let (_, view) = app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{case}"),
+        None,
+    );
+    let due = view["ack_due"].as_str().unwrap();
+    assert_eq!(got, [format!("[{case}] Acknowledgement due at {due}")]);
+
+    app.restart();
+    app.advance(9 * 3600 + 36 * 60); // 90 %
+    let got = subjects(&mail, "sam@example.org", 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+
+    app.restart();
+    app.advance(2 * 3600 + 24 * 60 + 1); // one second past the deadline
+    let got = subjects(&mail, "sam@example.org", 3);
+    assert!(
+        got.contains(&format!("[{case}] Acknowledgement overdue")),
+        "{got:?}"
+    );
+
+    // Later, and after another restart, nothing is sent again. A second
+    // report's first warning is the marker: by the time it arrives, any
+    // repeat of the first case's notices would have gone out before it.
+    app.restart();
+    app.advance(3600);
+    let other = report(&app, "Second report");
+    app.advance(12 * 3600);
+    let got = subjects(&mail, "sam@example.org", 4);
+    assert!(
+        got.iter().any(|s| s.starts_with(&format!("[{other}]"))),
+        "{got:?}"
+    );
+    let first: Vec<_> = got
+        .iter()
+        .filter(|s| s.starts_with(&format!("[{case}]")))
+        .collect();
+    assert_eq!(first.len(), 3, "each notice once: {got:?}");
+
+    // No report text in any of them; each names the case and links to it.
+    for m in mail.mailbox("sam@example.org", 4) {
+        assert!(!m.contains(TITLE) && !m.contains("crafted cache"), "{m}");
+        assert!(m.contains("/cases/EMB-"), "{m}");
+    }
+    // Every attempt is recorded on the case.
+    let (mut srt, _) = app.person("ann", "srt");
+    let page = srt.get(&format!("/cases/{case}"));
+    assert!(
+        page.body.contains("ack-escalation:"),
+        "the case shows its deliveries: {}",
+        page.body
+    );
+}
+
+#[test]
+fn a_failing_mail_server_is_retried_with_backoff_and_every_attempt_is_recorded() {
+    // Nothing listens on this port: every send fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::start_with(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {closed}\nsecurity = \"none\"\ntimeout_seconds = 2\n"
+    ));
+    let (mut srt, _) = app.person("sam", "srt");
+    let (status, case) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(json!({ "project": "p", "title": "t", "body": "b", "reporter_email": "lin@example.net" })),
+    );
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_str().unwrap();
+    let attempts = |srt: &mut crate::app::Browser<'_>, n: usize| -> Vec<String> {
+        for _ in 0..300 {
+            let page = srt.get(&format!("/cases/{id}"));
+            let found: Vec<String> = page
+                .body
+                .split("<li><time>")
+                .skip(1)
+                .filter(|l| l.contains(&format!("receipt:{id}")))
+                .map(|l| l.split("</li>").next().unwrap_or_default().to_owned())
+                .collect();
+            if found.len() >= n {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("fewer than {n} attempts recorded");
+    };
+    let first = attempts(&mut srt, 1);
+    assert!(first[0].contains("retry"), "{first:?}");
+    // The next try waits 30 s (fake clock), the one after that 60 s.
+    app.advance(29);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(attempts(&mut srt, 1).len(), 1, "not before its time");
+    app.advance(1);
+    let second = attempts(&mut srt, 2);
+    assert!(second.iter().all(|a| a.contains("retry")), "{second:?}");
+    app.advance(59);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(attempts(&mut srt, 2).len(), 2, "the wait doubled");
+    app.advance(1);
+    assert_eq!(attempts(&mut srt, 3).len(), 3);
+}

@@ -1,0 +1,205 @@
+//! The durable outbox: jobs with idempotency keys, attempts recorded,
+//! retries with backoff. The store only keeps the books; the server's
+//! worker does the jobs.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// A job waiting to be done (payload opened).
+#[derive(Clone)]
+pub struct Job {
+    /// Its number.
+    pub id: i64,
+    /// Its idempotency key.
+    pub key: String,
+    /// What kind of job (`mail_reporter`, `notify`, …).
+    pub kind: String,
+    /// The case it concerns.
+    pub case_id: Option<String>,
+    /// What the job needs, as JSON.
+    pub payload: serde_json::Value,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("key", &self.key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One attempt, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The job's key.
+    pub key: String,
+    /// When (unix seconds).
+    pub at: i64,
+    /// `done`, `retry` or `failed`.
+    pub outcome: String,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+fn label(key: &str) -> String {
+    format!("outbox:{key}")
+}
+
+impl Store {
+    /// Enqueues a job unless one with `key` exists; whether it was added.
+    pub async fn enqueue(
+        &self,
+        key: &str,
+        kind: &str,
+        case_id: Option<&str>,
+        payload: &serde_json::Value,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let bytes = serde_json::to_vec(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "INSERT INTO outbox (key, kind, case_id, payload, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(kind)
+        .bind(case_id)
+        .bind(master.seal_bytes(&label(key), &bytes)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Jobs due at `now`, oldest first, at most `limit`.
+    pub async fn due_jobs(&self, now: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let rows = sqlx::query(
+            "SELECT id, key, kind, case_id, payload, attempts FROM outbox
+             WHERE done_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.try_get(1)?;
+                let sealed: Vec<u8> = r.try_get(4)?;
+                let payload = serde_json::from_slice(&master.open_bytes(&label(&key), &sealed)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(Job {
+                    id: r.try_get(0)?,
+                    key,
+                    kind: r.try_get(2)?,
+                    case_id: r.try_get(3)?,
+                    payload,
+                    attempts: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a finished job and its attempt, together.
+    pub async fn job_done(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE outbox SET done_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO outbox_attempts (job_id, at, outcome) VALUES ($1, $2, 'done')")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
+    pub async fn job_failed(
+        &self,
+        id: i64,
+        now: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        match retry_at {
+            Some(at) => {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO outbox_attempts (job_id, at, outcome, error) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(if retry_at.is_some() {
+            "retry"
+        } else {
+            "failed"
+        })
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every attempt on a case's jobs, oldest first.
+    pub async fn attempts_for_case(&self, case_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.key, a.at, a.outcome, a.error FROM outbox_attempts a JOIN outbox o ON o.id = a.job_id
+             WHERE o.case_id = $1 ORDER BY a.id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Attempt {
+                    key: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    outcome: r.try_get(2)?,
+                    error: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Jobs not yet done (waiting or retrying), and those given up.
+    pub async fn outbox_depth(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+}
