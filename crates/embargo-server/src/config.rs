@@ -22,6 +22,32 @@ pub struct Config {
     pub intake: Intake,
     /// `[smtp]`
     pub smtp: Smtp,
+    /// `[[webhook]]`, any number.
+    pub webhook: Vec<Webhook>,
+}
+
+/// A chat or automation endpoint that gets the same notices as the team's
+/// mail: case id, stage, what is due, a link. Never report text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Where to send. For `matrix`, the room's send URL up to the room id:
+    /// `https://matrix.example.org/_matrix/client/v3/rooms/!room:example.org`.
+    pub url: String,
+    /// `json` (embargo's own), `slack` (incoming webhook), `zulip`
+    /// (send-message API) or `matrix` (client-server API).
+    #[serde(default = "json_format")]
+    pub format: String,
+    /// Bearer token (matrix), or `email:api-key` for zulip's basic auth.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The Zulip stream.
+    #[serde(default)]
+    pub stream: Option<String>,
+}
+
+fn json_format() -> String {
+    "json".into()
 }
 
 /// Where and as what the server is reached.
@@ -213,6 +239,14 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # submissions_per_address = 10
 # submission_window_seconds = 3600
 
+# [[webhook]]
+# Notices (reminders and escalations: case id, stage, what is due, a link)
+# also go to chat. format: json, slack, zulip or matrix. Any number.
+# url = "https://hooks.slack.com/services/..."
+# format = "slack"
+# token = "..."      # matrix: access token; zulip: "bot-email:api-key"
+# stream = "security" # zulip only
+
 [smtp]
 # The server receipts and messages to reporters go out through. Without a
 # host nothing is mailed; reporters still have their status page.
@@ -262,6 +296,17 @@ impl Config {
                 return Err(format!(
                     "security_txt.contact `{c}` must be a mailto:, https: or tel: URI"
                 ));
+            }
+        }
+        for w in &config.webhook {
+            if !["json", "slack", "zulip", "matrix"].contains(&w.format.as_str()) {
+                return Err(format!(
+                    "webhook.format must be json, slack, zulip or matrix, not `{}`",
+                    w.format
+                ));
+            }
+            if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                return Err(format!("webhook.url `{}` must be an http(s) URL", w.url));
             }
         }
         for role in &config.sla.notify_roles {

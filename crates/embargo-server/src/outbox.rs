@@ -79,6 +79,24 @@ pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::Stor
             {
                 tracing::info!(case = %id, notice = what, "notice enqueued");
             }
+            // The same notice to each webhook, as its own job: one failing
+            // receiver does not hold back the others.
+            for n in 0..state.config.webhook.len() {
+                let mut hooked = payload.clone();
+                if let Some(map) = hooked.as_object_mut() {
+                    map.insert("webhook".into(), json!(n));
+                }
+                state
+                    .store
+                    .enqueue(
+                        &format!("{}|webhook-{n}", notice.key),
+                        "webhook",
+                        Some(id.as_str()),
+                        &hooked,
+                        now.as_second(),
+                    )
+                    .await?;
+            }
         }
     }
     Ok(())
@@ -149,6 +167,21 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .await
                 .map_err(|e| e.to_string())
         }
+        "webhook" => {
+            let n = job
+                .payload
+                .get("webhook")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(usize::MAX);
+            let hook = state
+                .config
+                .webhook
+                .get(n)
+                .ok_or("the webhook is no longer configured")?;
+            let (subject, body) = notice_text(state, &case, &job.payload);
+            send_webhook(state, hook, &job.key, &case, &job.payload, &subject, &body).await
+        }
         other => Err(format!("unknown job kind `{other}`")),
     }
 }
@@ -189,5 +222,83 @@ fn notice_text(
                 case.stage().label()
             ),
         )
+    }
+}
+
+/// Posts a notice to a webhook in its format. The job key doubles as the
+/// idempotency key the receiver can use (`Idempotency-Key`; Matrix's
+/// transaction id, which Matrix itself deduplicates).
+async fn send_webhook(
+    state: &AppState,
+    hook: &crate::config::Webhook,
+    key: &str,
+    case: &embargo_core::Case,
+    payload: &serde_json::Value,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::channels::tls_config()?)
+        .timeout(Duration::from_secs(20))
+        .user_agent("embargo")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let link = format!(
+        "{}/cases/{}",
+        crate::accounts::browser_base_url(state),
+        case.id
+    );
+    let text = format!("{subject}\n{body}");
+    let request = match hook.format.as_str() {
+        "slack" => client.post(&hook.url).json(&json!({ "text": text })),
+        "zulip" => {
+            let mut r = client.post(&hook.url).form(&[
+                ("type", "stream"),
+                ("to", hook.stream.as_deref().unwrap_or("security")),
+                ("topic", case.id.as_str()),
+                ("content", text.as_str()),
+            ]);
+            if let Some((user, api_key)) = hook.token.as_deref().and_then(|t| t.split_once(':')) {
+                r = r.basic_auth(user, Some(api_key));
+            }
+            r
+        }
+        "matrix" => {
+            use sha2::Digest;
+            let txn = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+            let url = format!(
+                "{}/send/m.room.message/{txn}",
+                hook.url.trim_end_matches('/')
+            );
+            let mut r = client
+                .put(url)
+                .json(&json!({ "msgtype": "m.text", "body": text }));
+            if let Some(t) = &hook.token {
+                r = r.bearer_auth(t);
+            }
+            r
+        }
+        _ => client.post(&hook.url).json(&json!({
+            "event": format!(
+                "acknowledgement_{}",
+                payload.get("notice").and_then(serde_json::Value::as_str).unwrap_or("notice")
+            ),
+            "case": case.id.as_str(),
+            "stage": case.stage().label(),
+            "due": payload.get("due"),
+            "percent": payload.get("percent"),
+            "url": link,
+            "text": text,
+        })),
+    };
+    let resp = request
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the webhook: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the webhook answered {}", resp.status()))
     }
 }

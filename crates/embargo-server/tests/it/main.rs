@@ -24,3 +24,4 @@ mod report;
 mod routes;
 mod sla;
 mod team;
+mod webhooks;
