@@ -653,6 +653,24 @@ pub(crate) async fn list_projects(
     ))
 }
 
+/// `GET /metrics`: Prometheus text format, for the SRT's and admins' tokens
+/// (a scraper is given one).
+pub(crate) async fn metrics(
+    State(state): State<Shared>,
+    principal: Principal,
+) -> Result<Response, Failure> {
+    authz::srt(&principal.0)?;
+    let text = crate::metrics::render(&state).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
 /// `GET /api/v1/channels`: the inventory with health (SRT).
 pub(crate) async fn list_channels(
     State(state): State<Shared>,

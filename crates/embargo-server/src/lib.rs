@@ -15,6 +15,7 @@ mod datadir;
 mod github;
 mod intake;
 mod mailer;
+mod metrics;
 mod outbox;
 mod router;
 mod web;
@@ -82,6 +83,10 @@ pub(crate) struct AppState {
     pub submission_sources: accounts::SourceLimiter,
     /// One lock per channel: a mailbox is polled by one check at a time.
     pub channel_locks: channels::Locks,
+    /// HTTP request latency, for `/metrics`.
+    pub latency: metrics::Latency,
+    /// When the scheduler last ran (unix seconds by the `Clock`), for `/metrics`.
+    pub scheduler_tick: std::sync::atomic::AtomicI64,
 }
 
 /// What the first start created, shown to the operator once.
@@ -176,6 +181,8 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         intake_key: prepared.intake_key,
         submission_sources: accounts::SourceLimiter::default(),
         channel_locks: channels::Locks::default(),
+        latency: metrics::Latency::default(),
+        scheduler_tick: std::sync::atomic::AtomicI64::new(0),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -27,6 +27,9 @@ pub(crate) async fn run(state: Arc<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state
+            .scheduler_tick
+            .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = schedule(&state).await {
             tracing::warn!(error = %e, "the scheduler could not run");
         }

@@ -27,6 +27,7 @@ pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src '
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(api::metrics))
         .route("/.well-known/security.txt", get(security_txt))
         .route("/pgp-key.txt", get(public_key))
         .route("/api/v1/whoami", get(whoami))
@@ -89,6 +90,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .merge(intake_routes(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -203,3 +203,16 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }
+
+impl Store {
+    /// How many jobs (any state) have keys starting with `prefix`, leaving
+    /// out their per-webhook copies.
+    pub async fn count_jobs(&self, prefix: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE substr(key, 1, length($1)) = $1 AND instr(key, '|') = 0",
+        )
+        .bind(prefix)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}

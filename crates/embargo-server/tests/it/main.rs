@@ -19,6 +19,7 @@ mod gpg;
 mod imap;
 mod mail;
 mod mailserver;
+mod metrics;
 mod receipts;
 mod report;
 mod routes;

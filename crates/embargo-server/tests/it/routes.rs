@@ -32,6 +32,8 @@ pub(crate) enum Expect {
 /// Every route: method, path, what it must answer.
 pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/healthz", Expect::Public(200)),
+    // Bearer only (a scraper's token): pages and anonymous callers get 401.
+    ("GET", "/metrics", Expect::Srt(200)),
     ("GET", "/favicon.ico", Expect::Public(204)),
     ("GET", "/.well-known/security.txt", Expect::Public(200)),
     ("GET", "/pgp-key.txt", Expect::Public(200)),
@@ -242,7 +244,8 @@ fn visible(tlp: &str, who: &str) -> bool {
 
 /// What `who` (None: anonymous) must get from a route, under `tlp` for case routes.
 fn expected(path: &str, e: Expect, who: Option<&str>, tlp: &str) -> u16 {
-    let api = path.starts_with("/api/");
+    // `/metrics` is read by scrapers with a token, like the API.
+    let api = path.starts_with("/api/") || path == "/metrics";
     // Pages send anonymous visitors to sign in; the API asks for a token.
     let anon = if api { 401 } else { 303 };
     let Some(who) = who else {
@@ -322,7 +325,7 @@ fn call<'a>(
     } else {
         path
     };
-    if path.starts_with("/api/") {
+    if path.starts_with("/api/") || path == "/metrics" {
         let token = person.map_or("emb_none".to_owned(), |p| p.token.clone());
         let body = match (method, template) {
             ("POST", "/api/v1/cases") => {

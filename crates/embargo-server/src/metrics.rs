@@ -1,0 +1,160 @@
+//! `/metrics` in the Prometheus text exposition format (version 0.0.4):
+//! cases by stage, the acknowledgement promise (breaches now, warnings and
+//! escalations so far), the scheduler's lag, channel health, the outbox,
+//! and HTTP request latency. Written by hand: a handful of gauges and one
+//! histogram do not need a metrics library.
+
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use embargo_core::{CaseId, Handling, Stage, sla::AckStatus};
+
+use crate::AppState;
+
+/// Upper bounds (seconds) of the request-latency buckets.
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// Request latency, counted lock-free.
+#[derive(Default)]
+pub(crate) struct Latency {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Latency {
+    pub(crate) fn observe(&self, seconds: f64) {
+        for (bound, counter) in BUCKETS.iter().zip(&self.buckets) {
+            if seconds <= *bound {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+}
+
+/// Times every request.
+pub(crate) async fn track(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    state.latency.observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The whole exposition.
+pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::StoreError> {
+    let now = state.clock.now();
+    let policy = state.config.ack_policy();
+    let mut by_stage: Vec<(&str, u64)> = Stage::ALL.iter().map(|s| (s.label(), 0)).collect();
+    let mut breached = 0u64;
+    for row in state.store.projection().await? {
+        if let Some(stage) = row.get(3)
+            && let Some(slot) = by_stage.iter_mut().find(|(s, _)| s == stage)
+        {
+            slot.1 += 1;
+        }
+        if row.get(4).map(String::as_str) == Some(Handling::Received.name())
+            && let Some(Ok(id)) = row.first().map(CaseId::new)
+        {
+            let case = state.store.case(&id).await?;
+            if matches!(
+                case.ack_clock(policy).status(now),
+                AckStatus::Breached { .. }
+            ) {
+                breached += 1;
+            }
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP embargo_cases Cases by stage.\n# TYPE embargo_cases gauge"
+    );
+    for (stage, n) in &by_stage {
+        let _ = writeln!(out, "embargo_cases{{stage=\"{}\"}} {n}", label(stage));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP embargo_ack_breached Reports past their acknowledgement deadline, unanswered.\n\
+         # TYPE embargo_ack_breached gauge\nembargo_ack_breached {breached}"
+    );
+    let warnings = state.store.count_jobs("ack-warning-").await?;
+    let escalations = state.store.count_jobs("ack-escalation:").await?;
+    let _ = writeln!(
+        out,
+        "# HELP embargo_ack_warnings_total Acknowledgement warnings raised.\n\
+         # TYPE embargo_ack_warnings_total counter\nembargo_ack_warnings_total {warnings}\n\
+         # HELP embargo_ack_escalations_total Acknowledgement deadlines missed and escalated.\n\
+         # TYPE embargo_ack_escalations_total counter\nembargo_ack_escalations_total {escalations}"
+    );
+    let last = state.scheduler_tick.load(Ordering::Relaxed);
+    let lag = if last == 0 {
+        0
+    } else {
+        (now.as_second() - last).max(0)
+    };
+    let _ = writeln!(
+        out,
+        "# HELP embargo_scheduler_lag_seconds Seconds since the scheduler last ran, by the server's clock.\n\
+         # TYPE embargo_scheduler_lag_seconds gauge\nembargo_scheduler_lag_seconds {lag}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP embargo_channel_healthy 1 when a reporting channel is healthy, 0 when it needs attention.\n\
+         # TYPE embargo_channel_healthy gauge"
+    );
+    for c in crate::channels::inventory(state).await.unwrap_or_default() {
+        let _ = writeln!(
+            out,
+            "embargo_channel_healthy{{channel=\"{}\",kind=\"{}\"}} {}",
+            label(&c.name),
+            label(&c.kind),
+            u8::from(!c.alert)
+        );
+    }
+    let (pending, failed) = state.store.outbox_depth().await?;
+    let _ = writeln!(
+        out,
+        "# HELP embargo_outbox_pending Side effects waiting or being retried.\n\
+         # TYPE embargo_outbox_pending gauge\nembargo_outbox_pending {pending}\n\
+         # HELP embargo_outbox_failed Side effects given up after their last attempt.\n\
+         # TYPE embargo_outbox_failed gauge\nembargo_outbox_failed {failed}"
+    );
+    let l = &state.latency;
+    let _ = writeln!(
+        out,
+        "# HELP embargo_http_request_duration_seconds Time to answer HTTP requests.\n\
+         # TYPE embargo_http_request_duration_seconds histogram"
+    );
+    for (bound, counter) in BUCKETS.iter().zip(&l.buckets) {
+        let _ = writeln!(
+            out,
+            "embargo_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    let count = l.count.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "embargo_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n\
+         embargo_http_request_duration_seconds_sum {}\n\
+         embargo_http_request_duration_seconds_count {count}",
+        l.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    Ok(out)
+}
