@@ -17,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod participant;
 pub mod sla;
+pub mod stats;
 pub mod timeline;
 pub mod tlp;
 

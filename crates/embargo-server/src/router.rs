@@ -45,6 +45,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/channels/{name}/remove", post(api::remove_channel))
         .route("/api/v1/channels/{name}/check", post(api::check_channel))
         .route("/channels", get(web::channels_page))
+        .route("/dashboard", get(web::dashboard))
         .route(
             "/api/v1/people",
             get(api::list_people).post(api::invite_person),

@@ -6,6 +6,7 @@
 //! which check the CSRF token before the handler runs: a handler cannot
 //! receive a form without the check.
 
+mod dashboard;
 mod markdown;
 mod pages;
 mod report;
@@ -20,6 +21,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+pub(crate) use dashboard::dashboard;
 pub(crate) use pages::*;
 pub(crate) use report::{
     reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
@@ -54,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("policy.html", include_str!("../../templates/policy.html")),
     ("report.html", include_str!("../../templates/report.html")),
+    (
+        "dashboard.html",
+        include_str!("../../templates/dashboard.html"),
+    ),
     (
         "channels.html",
         include_str!("../../templates/channels.html"),

@@ -37,7 +37,7 @@ type Shared = Arc<AppState>;
 
 /// What every signed-in page knows about the viewer.
 #[derive(Serialize)]
-struct Me<'a> {
+pub(crate) struct Me<'a> {
     id: &'a str,
     name: &'a str,
     is_admin: bool,
@@ -45,11 +45,11 @@ struct Me<'a> {
     csrf: &'a str,
 }
 
-fn ser<T: Serialize>(value: T) -> minijinja::Value {
+pub(crate) fn ser<T: Serialize>(value: T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
 }
 
-fn me(who: &SignedIn) -> Me<'_> {
+pub(crate) fn me(who: &SignedIn) -> Me<'_> {
     Me {
         id: who.caller.id().as_str(),
         name: &who.caller.name,

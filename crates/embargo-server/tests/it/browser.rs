@@ -138,7 +138,7 @@ pub(crate) async fn wait_for_text(c: &Client, needle: &str) -> String {
 }
 
 /// Signs in through the form.
-async fn sign_in(app: &TestApp, c: &Client, handle: &str, secret: &str) {
+pub(crate) async fn sign_in(app: &TestApp, c: &Client, handle: &str, secret: &str) {
     c.goto(&format!("{}/login", app.url)).await.unwrap();
     fill(c, "handle", handle).await;
     fill(c, "password", PASSWORD).await;

@@ -14,6 +14,7 @@ mod browser;
 mod browser_report;
 mod corpus;
 mod csrf;
+mod dashboard;
 mod github;
 mod gpg;
 mod imap;

@@ -1,0 +1,201 @@
+//! Figures for the dashboard and the compliance report, as pure functions
+//! of the cases and `now`. SPEC-11's primary goal is the total time users
+//! are vulnerable; these measure it and the promises on the way.
+
+use jiff::Timestamp;
+
+use crate::{
+    Case, Handling,
+    sla::{AckPolicy, AckStatus},
+};
+
+/// How many reports, in a window, got their answer in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compliance {
+    /// Reports whose acknowledgement is settled: answered, or past due.
+    pub settled: u32,
+    /// Of those, answered within the window.
+    pub in_time: u32,
+}
+
+impl Compliance {
+    /// The share in time, in whole percent; `None` with nothing settled.
+    pub fn percent(&self) -> Option<u32> {
+        (self.settled > 0).then(|| (self.in_time * 100 + self.settled / 2) / self.settled)
+    }
+}
+
+/// Acknowledgement compliance over reports received in the last `days`
+/// days, optionally for one project. A report still inside its window and
+/// unanswered is not counted yet.
+pub fn ack_compliance<'a>(
+    cases: impl IntoIterator<Item = &'a Case>,
+    policy: AckPolicy,
+    now: Timestamp,
+    days: i64,
+    project: Option<&str>,
+) -> Compliance {
+    let since = now.as_second() - days * 86_400;
+    let mut c = Compliance::default();
+    for case in cases {
+        if case.received_at.as_second() < since || project.is_some_and(|p| case.report.project != p)
+        {
+            continue;
+        }
+        match case.ack_clock(policy).status(now) {
+            AckStatus::Running { .. } => {}
+            AckStatus::Breached { .. } => c.settled += 1,
+            AckStatus::Stopped { in_time, .. } => {
+                c.settled += 1;
+                c.in_time += u32::from(in_time);
+            }
+        }
+    }
+    c
+}
+
+/// A step of the process whose durations are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Report to acknowledgement.
+    Acknowledge,
+    /// Report to triage.
+    Triage,
+    /// Report to fix ready.
+    Fix,
+    /// Report to the advisory made public.
+    Disclose,
+}
+
+impl Step {
+    /// Every step, in process order.
+    pub const ALL: [Step; 4] = [Step::Acknowledge, Step::Triage, Step::Fix, Step::Disclose];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Acknowledge => "acknowledge",
+            Step::Triage => "triage",
+            Step::Fix => "fix",
+            Step::Disclose => "disclose",
+        }
+    }
+
+    fn end(self, case: &Case) -> Option<Timestamp> {
+        match self {
+            Step::Acknowledge => case.acknowledged_at,
+            Step::Triage => case.triaged_at,
+            Step::Fix => case.facts.fix_ready,
+            Step::Disclose => case.published_at,
+        }
+    }
+}
+
+/// Hours from report to the end of `step`, for every case that reached it.
+pub fn durations<'a>(cases: impl IntoIterator<Item = &'a Case>, step: Step) -> Vec<f64> {
+    let mut out: Vec<f64> = cases
+        .into_iter()
+        .filter_map(|c| {
+            step.end(c)
+                .map(|end| (end.as_second() - c.received_at.as_second()) as f64 / 3600.0)
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+/// Count, median, 90th percentile and maximum of sorted values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// How many.
+    pub count: usize,
+    /// The middle value (the mean of the two middle ones for an even count).
+    pub median: f64,
+    /// The nearest-rank 90th percentile.
+    pub p90: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+/// Summarises sorted values; `None` when empty.
+pub fn summary(sorted: &[f64]) -> Option<Summary> {
+    let n = sorted.len();
+    let last = *sorted.last()?;
+    let median = if n % 2 == 1 {
+        *sorted.get(n / 2)?
+    } else {
+        (sorted.get(n / 2 - 1)? + sorted.get(n / 2)?) / 2.0
+    };
+    // Nearest rank: the smallest value with at least 90 % at or below it.
+    let rank = (n * 9).div_ceil(10).max(1);
+    Some(Summary {
+        count: n,
+        median,
+        p90: *sorted.get(rank - 1)?,
+        max: last,
+    })
+}
+
+/// The exposure window of one case: how long users were vulnerable while
+/// the process ran (report to fix released), and until the world was told
+/// (report to advisory public). Open ends run to `now`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exposure {
+    /// The case.
+    pub case: String,
+    /// Hours from report to the fix released (or to now).
+    pub to_fix_hours: f64,
+    /// Hours from report to the advisory public (or to now).
+    pub to_public_hours: f64,
+    /// Whether the fix is out.
+    pub fixed: bool,
+    /// Whether the advisory is public.
+    pub public: bool,
+}
+
+/// Exposure windows for valid cases (not rejected), longest first.
+pub fn exposure<'a>(cases: impl IntoIterator<Item = &'a Case>, now: Timestamp) -> Vec<Exposure> {
+    let hours =
+        |from: Timestamp, to: Timestamp| (to.as_second() - from.as_second()) as f64 / 3600.0;
+    let mut out: Vec<Exposure> = cases
+        .into_iter()
+        .filter(|c| !matches!(c.handling, Handling::Invalid) && c.rejection.is_none())
+        .map(|c| Exposure {
+            case: c.id.to_string(),
+            to_fix_hours: hours(c.received_at, c.facts.fix_released.unwrap_or(now)),
+            to_public_hours: hours(c.received_at, c.published_at.unwrap_or(now)),
+            fixed: c.facts.fix_released.is_some(),
+            public: c.published_at.is_some(),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.to_public_hours
+            .total_cmp(&a.to_public_hours)
+            .then(a.case.cmp(&b.case))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_by_hand() {
+        assert_eq!(summary(&[]), None);
+        let s = summary(&[1.0, 2.0, 3.0, 10.0]).unwrap_or_else(|| unreachable!());
+        assert_eq!((s.count, s.median, s.p90, s.max), (4, 2.5, 10.0, 10.0));
+        let s = summary(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!((s.median, s.p90), (5.5, 9.0));
+        assert_eq!(
+            Compliance {
+                settled: 3,
+                in_time: 2
+            }
+            .percent(),
+            Some(67)
+        );
+        assert_eq!(Compliance::default().percent(), None);
+    }
+}

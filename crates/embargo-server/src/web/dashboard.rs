@@ -1,0 +1,189 @@
+//! The SRT's dashboard: open cases by stage and what is due, the 24-hour
+//! promise kept (30 and 90 days, per project), how long each step takes,
+//! each case's exposure window, and channel health. Charts are SVG made
+//! here, on the server: no JavaScript, no CDN, presentation attributes
+//! only (the CSP allows no inline style), each with a title and a text
+//! alternative, and the same figures in tables beside them.
+
+use std::{fmt::Write, sync::Arc};
+
+use axum::{extract::State, response::Response};
+use embargo_core::{
+    Handling, Stage,
+    stats::{self, Step},
+};
+use minijinja::context;
+
+use super::{SignedIn, WebError, render};
+use crate::{AppState, api::Failure, authz};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A horizontal bar chart. `bars` are (label, value, value text).
+pub(crate) fn bar_chart(
+    id: &str,
+    title: &str,
+    desc: &str,
+    bars: &[(String, f64, String)],
+) -> String {
+    let row = 26.0;
+    let label_w = 170.0;
+    let chart_w = 360.0;
+    let height = row * bars.len().max(1) as f64 + 10.0;
+    let max = bars.iter().map(|b| b.1).fold(0.0_f64, f64::max).max(1e-9);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"{id}\" role=\"img\" \
+         aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {w} {height}\" width=\"{w}\" height=\"{height}\">\
+         <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
+        esc(title),
+        esc(desc),
+        w = label_w + chart_w + 80.0,
+    );
+    for (i, (label, value, text)) in bars.iter().enumerate() {
+        let y = 5.0 + row * i as f64;
+        let w = (value / max * chart_w).max(if *value > 0.0 { 2.0 } else { 0.0 });
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"13\" fill=\"#222\">{}</text>\
+             <rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" fill=\"#2f5f8f\"/>\
+             <text x=\"{}\" y=\"{}\" font-size=\"13\" fill=\"#222\">{}</text>",
+            label_w - 8.0,
+            y + 14.0,
+            esc(label),
+            label_w + w + 6.0,
+            y + 14.0,
+            esc(text),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn hours_text(h: f64) -> String {
+    if h >= 48.0 {
+        format!("{:.1} d", h / 24.0)
+    } else {
+        format!("{h:.1} h")
+    }
+}
+
+/// `GET /dashboard` (SRT and admins).
+pub(crate) async fn dashboard(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let now = state.clock.now();
+    let policy = state.config.ack_policy();
+    // The dashboard is about the organisation: every case, folded.
+    let mut cases = Vec::new();
+    for row in state.store.projection().await.map_err(Failure::from)? {
+        if let Some(Ok(id)) = row.first().map(embargo_core::CaseId::new) {
+            cases.push(state.store.case(&id).await.map_err(Failure::from)?);
+        }
+    }
+    let open: Vec<_> = cases
+        .iter()
+        .filter(|c| c.handling != Handling::Closed)
+        .collect();
+    let by_stage: Vec<(String, f64, String)> = Stage::ALL
+        .iter()
+        .filter(|s| **s != Stage::Closed)
+        .map(|s| {
+            let n = open.iter().filter(|c| c.stage() == *s).count();
+            (s.label().to_owned(), n as f64, n.to_string())
+        })
+        .collect();
+    let mut due: Vec<_> = open
+        .iter()
+        .filter(|c| c.acknowledged_at.is_none() && c.handling == Handling::Received)
+        .map(|c| (c.ack_clock(policy).due, c.id.to_string()))
+        .collect();
+    due.sort();
+
+    let mut projects: Vec<String> = cases.iter().map(|c| c.report.project.clone()).collect();
+    projects.sort();
+    projects.dedup();
+    let compliance_row = |project: Option<&str>| {
+        let c30 = stats::ack_compliance(cases.iter(), policy, now, 30, project);
+        let c90 = stats::ack_compliance(cases.iter(), policy, now, 90, project);
+        context! {
+            project => project.unwrap_or("all projects"),
+            d30 => c30.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c30.in_time, c30.settled)),
+            d90 => c90.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c90.in_time, c90.settled)),
+        }
+    };
+    let mut compliance = vec![compliance_row(None)];
+    compliance.extend(projects.iter().map(|p| compliance_row(Some(p))));
+
+    let mut steps = Vec::new();
+    let mut medians = Vec::new();
+    for step in Step::ALL {
+        let d = stats::durations(cases.iter(), step);
+        let s = stats::summary(&d);
+        if let Some(s) = s {
+            medians.push((step.name().to_owned(), s.median, hours_text(s.median)));
+        }
+        steps.push(context! {
+            step => step.name(),
+            count => s.map_or(0, |s| s.count),
+            median => s.map(|s| hours_text(s.median)),
+            p90 => s.map(|s| hours_text(s.p90)),
+            max => s.map(|s| hours_text(s.max)),
+        });
+    }
+    let exposure = stats::exposure(cases.iter(), now);
+    let exposure_bars: Vec<(String, f64, String)> = exposure
+        .iter()
+        .take(20)
+        .map(|e| {
+            let state = if e.public {
+                "public"
+            } else if e.fixed {
+                "fixed, not public"
+            } else {
+                "open"
+            };
+            (
+                e.case.clone(),
+                e.to_public_hours,
+                format!("{} ({state})", hours_text(e.to_public_hours)),
+            )
+        })
+        .collect();
+    let channels = crate::channels::inventory(&state).await?;
+    let html = |s: String| minijinja::Value::from_safe_string(s);
+    Ok(render(
+        "dashboard.html",
+        context! {
+            me => super::pages::ser(super::pages::me(&who)),
+            stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{} open cases: {}", open.len(), by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
+            stages => by_stage.iter().map(|(l, _, t)| context! { stage => l, count => t }).collect::<Vec<_>>(),
+            due => due.iter().map(|(at, id)| context! {
+                case => id,
+                due => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                overdue => *at < now,
+            }).collect::<Vec<_>>(),
+            compliance => compliance,
+            step_chart => html(bar_chart("steps", "Median time from report, by step", &medians.iter().map(|(l, _, t)| format!("{l}: {t}")).collect::<Vec<_>>().join(", "), &medians)),
+            steps => steps,
+            exposure_chart => html(bar_chart("exposure", "Exposure window per case (report to advisory public, or to now)", &exposure_bars.iter().map(|(l, _, t)| format!("{l}: {t}")).collect::<Vec<_>>().join(", "), &exposure_bars)),
+            exposure => exposure.iter().take(20).map(|e| context! {
+                case => &e.case,
+                to_fix => hours_text(e.to_fix_hours),
+                to_public => hours_text(e.to_public_hours),
+                fixed => e.fixed,
+                public => e.public,
+            }).collect::<Vec<_>>(),
+            channels => super::pages::ser(channels),
+        },
+    ))
+}

@@ -1,0 +1,179 @@
+//! The dashboard's figures from a seeded history, against values computed
+//! by hand; and Chromium renders it (charts included) with no JavaScript
+//! errors.
+
+use serde_json::json;
+
+use crate::{
+    app::TestApp,
+    browser::{Driver, browser, console, wait_for_text},
+};
+
+/// A at T (numpy), acknowledged after 2 h and triaged after 5 h; B at T+1 h
+/// (numpy), never answered; C at T+2 h (scipy), acknowledged 30 h later.
+/// Read at T+48 h.
+fn seed(app: &TestApp) -> [String; 3] {
+    let t = app.admin_token.clone();
+    let new = |project: &str, title: &str| {
+        let (s, c) = app.api(
+            &t,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"project": project, "title": title, "body": "b"})),
+        );
+        assert_eq!(s, 201, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    };
+    let run = |id: &str, cmd: serde_json::Value| {
+        let (s, v) = app.api(
+            &t,
+            "POST",
+            &format!("/api/v1/cases/{id}/commands"),
+            Some(cmd),
+        );
+        assert_eq!(s, 200, "{v}");
+    };
+    let a = new("numpy", "A");
+    app.advance(3600);
+    let b = new("numpy", "B");
+    app.advance(3600);
+    let c = new("scipy", "C");
+    run(&a, json!({"command": "acknowledge", "message": "ok"})); // T+2h
+    app.advance(3 * 3600);
+    run(
+        &a,
+        json!({"command": "triage", "reproduced": "yes", "notes": "n", "tlp": "TLP:AMBER"}),
+    ); // T+5h
+    app.advance(27 * 3600);
+    run(&c, json!({"command": "acknowledge", "message": "late"})); // T+32h
+    app.advance(16 * 3600); // T+48h
+    [a, b, c]
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn figures_from_a_seeded_history_equal_hand_computed_values() {
+    let app = TestApp::start();
+    let [a, b, c] = seed(&app);
+    let (mut srt, _) = app.person("sam", "srt");
+    let page = srt.get("/dashboard");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = page.body;
+    let table = |id: &str| {
+        let start = body.find(&format!("id=\"{id}\"")).unwrap();
+        let end = start + body[start..].find("</table>").unwrap();
+        body[start..end]
+            .replace("<tr>", "\n")
+            .replace("</td><td>", " | ")
+            .replace("<td>", "")
+            .replace("</td></tr>", "")
+            .lines()
+            .skip(1)
+            .filter(|l| !l.contains("<th"))
+            .map(|l| strip_tags(l).trim().to_owned())
+            .filter(|l| l.contains(" | "))
+            .collect::<Vec<_>>()
+    };
+    // Compliance: A in time, B breached, C late.
+    assert_eq!(
+        table("compliance"),
+        [
+            "all projects | 33% (1 of 3) | 33% (1 of 3)",
+            "numpy | 50% (1 of 2) | 50% (1 of 2)",
+            "scipy | 0% (0 of 1) | 0% (0 of 1)",
+        ]
+    );
+    // Acknowledge: 2 h and 30 h; triage: 5 h.
+    assert_eq!(
+        table("steps"),
+        [
+            "acknowledge | 2 | 16.0 h | 30.0 h | 30.0 h",
+            "triage | 1 | 5.0 h | 5.0 h | 5.0 h",
+            "fix | 0 | – | – | –",
+            "disclose | 0 | – | – | –",
+        ]
+    );
+    let stages = table("stage-table");
+    assert!(
+        stages.contains(&"new | 1".to_owned())
+            && stages.contains(&"acknowledged | 1".to_owned())
+            && stages.contains(&"triaged | 1".to_owned()),
+        "{stages:?}"
+    );
+    // Exposure, longest first, to now (T+48 h and the 30 s of the sign-in).
+    let exposure: Vec<String> = table("exposure")
+        .iter()
+        .map(|l| l.replace(" (not yet)", ""))
+        .collect();
+    assert!(
+        exposure[0].starts_with(&a) && exposure[0].ends_with("2.0 d"),
+        "{exposure:?}"
+    );
+    assert!(
+        exposure[1].starts_with(&b) && exposure[1].ends_with("47.0 h"),
+        "{exposure:?}"
+    );
+    assert!(
+        exposure[2].starts_with(&c) && exposure[2].ends_with("46.0 h"),
+        "{exposure:?}"
+    );
+    // B is the one acknowledgement still due, overdue.
+    assert!(
+        body.contains(&format!(
+            "{b}</a>: due 2026-03-03 10:00 UTC <strong class=\"overdue\">overdue</strong>"
+        )),
+        "{body}"
+    );
+    // Each chart has a title and a text alternative.
+    for id in ["stages", "steps", "exposure"] {
+        assert!(
+            body.contains(&format!("aria-labelledby=\"{id}-t {id}-d\"")),
+            "{id}"
+        );
+        assert!(body.contains(&format!("<title id=\"{id}-t\">")));
+    }
+    // Not for maintainers.
+    let (mut dev, _) = app.person("dev", "maintainer");
+    assert_eq!(dev.get("/dashboard").status, 404);
+}
+
+#[test]
+fn chromium_renders_the_dashboard_without_script_errors() {
+    let app = TestApp::start();
+    seed(&app);
+    let (_, secret) = app.person("sam", "srt");
+    let driver = Driver::start();
+    app.advance(30);
+    app.rt.block_on(async {
+        let c = browser(&driver, true).await;
+        crate::browser::sign_in(&app, &c, "sam", &secret).await;
+        c.goto(&format!("{}/dashboard", app.url)).await.unwrap();
+        let text = wait_for_text(&c, "Exposure window").await;
+        assert!(text.contains("The 24-hour promise"));
+        let svgs = c
+            .find_all(fantoccini::Locator::Css("svg.chart"))
+            .await
+            .unwrap();
+        assert_eq!(svgs.len(), 3);
+        let errors: Vec<_> = console(&driver, &c)
+            .await
+            .into_iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        c.close().await.unwrap();
+    });
+}
