@@ -241,6 +241,17 @@ pub struct ChannelWire {
     pub alert: bool,
 }
 
+/// One line of the SPEC-11 compliance report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckWire {
+    /// What SPEC-11 asks.
+    pub check: String,
+    /// `kept`, `broken` or `no data`.
+    pub status: String,
+    /// The figures, and the cases that break it.
+    pub detail: String,
+}
+
 /// What became of an inbound email.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MailReceived {

@@ -199,3 +199,129 @@ mod tests {
         assert_eq!(Compliance::default().percent(), None);
     }
 }
+
+/// One line of the SPEC-11 compliance report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// What SPEC-11 asks.
+    pub name: &'static str,
+    /// Kept (`Some(true)`), broken (`Some(false)`), or nothing to judge yet.
+    pub kept: Option<bool>,
+    /// The figures behind it, and the cases that break it.
+    pub detail: String,
+}
+
+/// The SPEC-11 compliance report over `cases` (one project's, or all) and
+/// the channels that serve them (`(name, healthy)`).
+pub fn spec11_checks<'a>(
+    cases: impl IntoIterator<Item = &'a Case> + Clone,
+    channels: &[(String, bool)],
+    policy: AckPolicy,
+    now: Timestamp,
+) -> Vec<Check> {
+    let healthy = channels.iter().filter(|(_, h)| *h).count();
+    let unhealthy: Vec<&str> = channels
+        .iter()
+        .filter(|(_, h)| !*h)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let channels_check = Check {
+        name: "reporting channels are inventoried and watched",
+        kept: Some(!channels.is_empty() && unhealthy.is_empty()),
+        detail: if channels.is_empty() {
+            "no channel is listed".into()
+        } else if unhealthy.is_empty() {
+            format!("{} channel(s), all healthy", channels.len())
+        } else {
+            format!(
+                "{healthy} of {} healthy; needs attention: {}",
+                channels.len(),
+                unhealthy.join(", ")
+            )
+        },
+    };
+    let all_time = ack_compliance(cases.clone(), policy, now, i64::MAX / 86_400_000, None);
+    let late: Vec<String> = cases
+        .clone()
+        .into_iter()
+        .filter(|c| match c.ack_clock(policy).status(now) {
+            AckStatus::Breached { .. } => true,
+            AckStatus::Stopped { in_time, .. } => !in_time,
+            AckStatus::Running { .. } => false,
+        })
+        .map(|c| c.id.to_string())
+        .collect();
+    let ack_check = Check {
+        name: "every report is acknowledged within 24 hours",
+        kept: (all_time.settled > 0).then_some(all_time.in_time == all_time.settled),
+        detail: match all_time.percent() {
+            None => "no report settled yet".into(),
+            Some(p) if late.is_empty() => format!("{p}% of {} in time", all_time.settled),
+            Some(p) => format!(
+                "{p}% of {} in time; late: {}",
+                all_time.settled,
+                late.join(", ")
+            ),
+        },
+    };
+    let overdue: Vec<String> = cases
+        .clone()
+        .into_iter()
+        .filter(|c| c.published_at.is_none() && c.embargo.agreed_until().is_some_and(|u| u < now))
+        .map(|c| c.id.to_string())
+        .collect();
+    let agreed = cases
+        .clone()
+        .into_iter()
+        .filter(|c| c.embargo.agreed_until().is_some() || c.published_at.is_some())
+        .count();
+    let timeline_check = Check {
+        name: "agreed disclosure dates are met",
+        kept: (agreed > 0).then_some(overdue.is_empty()),
+        detail: if agreed == 0 {
+            "no timeline agreed yet".into()
+        } else if overdue.is_empty() {
+            format!("{agreed} case(s) with a timeline, none past its date undisclosed")
+        } else {
+            format!(
+                "past the agreed date and not disclosed: {}",
+                overdue.join(", ")
+            )
+        },
+    };
+    let shipped: Vec<&Case> = cases
+        .clone()
+        .into_iter()
+        .filter(|c| c.facts.fix_released.is_some())
+        .collect();
+    let silent: Vec<String> = shipped
+        .iter()
+        .filter(|c| c.published_at.is_none())
+        .map(|c| c.id.to_string())
+        .collect();
+    let advisory_check = Check {
+        name: "every shipped fix has a published advisory",
+        kept: (!shipped.is_empty()).then_some(silent.is_empty()),
+        detail: if shipped.is_empty() {
+            "no fix shipped yet".into()
+        } else if silent.is_empty() {
+            format!("{} shipped fix(es), all with an advisory", shipped.len())
+        } else {
+            format!("fix shipped, advisory still private: {}", silent.join(", "))
+        },
+    };
+    let retro_check = Check {
+        name: "a retrospective is written for every disclosed case",
+        kept: None,
+        detail:
+            "not recorded yet: retrospectives are drafted on demand and not yet kept with the case"
+                .into(),
+    };
+    vec![
+        channels_check,
+        ack_check,
+        timeline_check,
+        advisory_check,
+        retro_check,
+    ]
+}

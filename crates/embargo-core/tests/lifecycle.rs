@@ -398,3 +398,82 @@ proptest! {
         prop_assert_eq!(again, h.case);
     }
 }
+
+/// The SPEC-11 compliance checks over cases built by commands: a fix
+/// shipped with the advisory still private, and an agreed date passed
+/// without disclosure, are broken promises; the acknowledgement in time is
+/// kept.
+#[test]
+fn compliance_checks_name_the_broken_promises() {
+    use embargo_core::stats::spec11_checks;
+    let mut h = Harness::new();
+    for step in [
+        Command::Acknowledge {
+            message: "Thanks".into(),
+        },
+        Command::Triage {
+            assessment: assessment(),
+        },
+        Command::AssignFixingTeam {
+            coordinator: person("cora"),
+            fixers: vec![person("fred")],
+        },
+        Command::ProposeTimeline {
+            disclose_at: "2026-03-19T16:00:00Z".parse().unwrap(),
+        },
+        Command::AcceptTimeline,
+        Command::MarkFixReady,
+        Command::CompleteReleaseStep {
+            step: ReleaseStep::PatchRelease {
+                package: "numpy".into(),
+                version: "1.26.4".into(),
+            },
+        },
+    ] {
+        h.run(step.clone())
+            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+    }
+    let id = h.case.id.to_string();
+    let policy = embargo_core::sla::AckPolicy::default();
+    let after_date: Timestamp = "2026-03-20T00:00:00Z".parse().unwrap();
+    let checks = spec11_checks([&h.case], &[("security@".into(), true)], policy, after_date);
+    let line = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.name.starts_with(name))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(line("reporting channels").kept, Some(true));
+    assert_eq!(line("every report is acknowledged").kept, Some(true));
+    assert_eq!(
+        line("every report is acknowledged").detail,
+        "100% of 1 in time"
+    );
+    let timeline = line("agreed disclosure dates");
+    assert_eq!(
+        (timeline.kept, timeline.detail),
+        (
+            Some(false),
+            format!("past the agreed date and not disclosed: {id}")
+        )
+    );
+    let advisory = line("every shipped fix");
+    assert_eq!(
+        (advisory.kept, advisory.detail),
+        (
+            Some(false),
+            format!("fix shipped, advisory still private: {id}")
+        )
+    );
+    assert_eq!(line("a retrospective").kept, None);
+    // Before the date, the timeline is not broken yet; an unhealthy channel is.
+    let before: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
+    let checks = spec11_checks([&h.case], &[("security@".into(), false)], policy, before);
+    assert_eq!(checks[0].kept, Some(false));
+    assert_eq!(
+        checks[0].detail,
+        "0 of 1 healthy; needs attention: security@"
+    );
+    assert_eq!(checks[2].kept, Some(true));
+}

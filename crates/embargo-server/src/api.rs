@@ -716,3 +716,59 @@ pub(crate) async fn check_channel(
     authz::srt(&principal.0)?;
     Ok(Json(crate::channels::check(&state, &name).await?))
 }
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ProjectQuery {
+    #[serde(default)]
+    project: Option<String>,
+}
+
+/// The SPEC-11 compliance report for one project (or all), as checks.
+pub(crate) async fn compliance_checks(
+    state: &AppState,
+    project: Option<&str>,
+) -> Result<Vec<embargo_api::CheckWire>, Failure> {
+    let mut cases = Vec::new();
+    for row in state.store.projection().await? {
+        if let Some(Ok(id)) = row.first().map(CaseId::new) {
+            let case = state.store.case(&id).await?;
+            if project.is_none_or(|p| case.report.project == p) {
+                cases.push(case);
+            }
+        }
+    }
+    let channels: Vec<(String, bool)> = crate::channels::inventory(state)
+        .await?
+        .into_iter()
+        .filter(|c| project.is_none_or(|p| c.scope == p || c.scope == "org"))
+        .map(|c| (c.name, !c.alert))
+        .collect();
+    Ok(embargo_core::stats::spec11_checks(
+        cases.iter(),
+        &channels,
+        state.config.ack_policy(),
+        state.clock.now(),
+    )
+    .into_iter()
+    .map(|c| embargo_api::CheckWire {
+        check: c.name.to_owned(),
+        status: match c.kept {
+            Some(true) => "kept",
+            Some(false) => "broken",
+            None => "no data",
+        }
+        .to_owned(),
+        detail: c.detail,
+    })
+    .collect())
+}
+
+/// `GET /api/v1/compliance?project=NAME` (SRT).
+pub(crate) async fn compliance(
+    State(state): State<Shared>,
+    principal: Principal,
+    axum::extract::Query(q): axum::extract::Query<ProjectQuery>,
+) -> Result<Json<Vec<embargo_api::CheckWire>>, Failure> {
+    authz::srt(&principal.0)?;
+    Ok(Json(compliance_checks(&state, q.project.as_deref()).await?))
+}

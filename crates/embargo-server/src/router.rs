@@ -46,6 +46,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/channels/{name}/check", post(api::check_channel))
         .route("/channels", get(web::channels_page))
         .route("/dashboard", get(web::dashboard))
+        .route("/compliance", get(web::compliance_page))
+        .route("/api/v1/compliance", get(api::compliance))
         .route(
             "/api/v1/people",
             get(api::list_people).post(api::invite_person),

@@ -775,3 +775,54 @@ pub async fn run_channel(
     }
     Ok(())
 }
+
+/// Reports.
+#[derive(Subcommand)]
+pub enum ReportCmd {
+    /// The SPEC-11 compliance report: channels watched, promises kept,
+    /// advisories published for shipped fixes. Exits 1 if a check is broken.
+    Compliance {
+        /// One project (default: all).
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+/// Runs a report; `Ok(false)` when a check is broken.
+pub async fn run_report(
+    conn: Conn,
+    cmd: ReportCmd,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<bool> {
+    let client = Client::new(conn)?;
+    match cmd {
+        ReportCmd::Compliance { project } => {
+            let path = match &project {
+                Some(p) => {
+                    let encoded: String = p
+                        .bytes()
+                        .map(|b| {
+                            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                                char::from(b).to_string()
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                        })
+                        .collect();
+                    format!("/api/v1/compliance?project={encoded}")
+                }
+                None => "/api/v1/compliance".to_owned(),
+            };
+            let checks: Vec<embargo_api::CheckWire> = client.get(&path).await?;
+            writeln!(
+                out,
+                "SPEC-11 compliance: {}",
+                project.as_deref().unwrap_or("all projects")
+            )?;
+            for c in &checks {
+                writeln!(out, "{:<8} {}: {}", c.status, c.check, c.detail)?;
+            }
+            Ok(!checks.iter().any(|c| c.status == "broken"))
+        }
+    }
+}

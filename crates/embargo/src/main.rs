@@ -53,6 +53,13 @@ enum Cmd {
         #[command(subcommand)]
         command: case_cli::OrgCmd,
     },
+    /// Reports over the cases (SRT).
+    Report {
+        #[command(flatten)]
+        conn: case_cli::Conn,
+        #[command(subcommand)]
+        command: case_cli::ReportCmd,
+    },
     /// The inventory of reporting channels, with their health.
     Channel {
         #[command(flatten)]
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
         Cmd::Org { conn, command } => org(conn, command),
         Cmd::IngestMail { conn } => ingest_mail(conn),
         Cmd::Channel { conn, command } => channel(conn, command),
+        Cmd::Report { conn, command } => report(conn, command),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -182,6 +190,28 @@ fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
         Err(e) => {
             eprintln!("embargo ingest-mail: {e:#}");
             ExitCode::from(75)
+        }
+    }
+}
+
+fn report(conn: case_cli::Conn, command: case_cli::ReportCmd) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(case_cli::run_report(
+                conn,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+        });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("embargo report: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

@@ -61,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/dashboard.html"),
     ),
     (
+        "compliance.html",
+        include_str!("../../templates/compliance.html"),
+    ),
+    (
         "channels.html",
         include_str!("../../templates/channels.html"),
     ),

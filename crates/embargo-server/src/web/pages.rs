@@ -1489,3 +1489,36 @@ pub(crate) async fn channels_page(
         },
     ))
 }
+
+#[derive(Deserialize)]
+pub(crate) struct ComplianceQuery {
+    #[serde(default)]
+    project: Option<String>,
+}
+
+/// `GET /compliance?project=NAME`: the SPEC-11 compliance report (SRT).
+pub(crate) async fn compliance_page(
+    State(state): State<Shared>,
+    Query(q): Query<ComplianceQuery>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let project = q.project.filter(|p| !p.is_empty());
+    let checks = crate::api::compliance_checks(&state, project.as_deref()).await?;
+    let projects: Vec<String> = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok(render(
+        "compliance.html",
+        context! {
+            me => ser(me(&who)),
+            project => project,
+            projects => projects,
+            checks => ser(checks),
+        },
+    ))
+}

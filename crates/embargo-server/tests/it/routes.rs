@@ -73,6 +73,8 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/quarantine", Expect::Srt(200)),
     ("GET", "/channels", Expect::Srt(200)),
     ("GET", "/dashboard", Expect::Srt(200)),
+    ("GET", "/compliance", Expect::Srt(200)),
+    ("GET", "/api/v1/compliance", Expect::Srt(200)),
     ("GET", "/api/v1/channels", Expect::Srt(200)),
     ("POST", "/api/v1/channels", Expect::Admin(201)),
     ("POST", "/api/v1/channels/{name}/remove", Expect::Admin(404)),

@@ -95,3 +95,56 @@ fn an_unreachable_server_is_a_temporary_failure_for_the_mail_server() {
         "EX_TEMPFAIL: the mail server keeps it and retries"
     );
 }
+
+#[test]
+fn the_compliance_report_says_what_is_kept_and_what_is_broken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(&tmp.path().join("data"));
+    let (url, token) = (server.url.clone(), server.token().unwrap());
+    let report = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_embargo"))
+            .arg("report")
+            .args(args)
+            .env("EMBARGO_SERVER", &url)
+            .env("EMBARGO_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    // No channel listed: a broken promise, and exit 1.
+    let out = report(&["compliance"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "broken   reporting channels are inventoried and watched: no channel is listed"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "no data  every report is acknowledged within 24 hours: no report settled yet"
+        ),
+        "{text}"
+    );
+    // A channel listed and watched: nothing broken.
+    assert!(
+        channel(&url, &token, &["add", "web", "report form"])
+            .status
+            .success()
+    );
+    let out = report(&["compliance", "--project", "numpy"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SPEC-11 compliance: numpy"));
+    assert!(
+        text.contains(
+            "kept     reporting channels are inventoried and watched: 1 channel(s), all healthy"
+        ),
+        "{text}"
+    );
+}
