@@ -104,6 +104,8 @@ pub struct Sla {
     pub warn_at_percent: Vec<u8>,
     /// Organisation roles warned and, after the deadline, escalated to.
     pub notify_roles: Vec<String>,
+    /// Hour (UTC) at which daily digests go out to those who chose them.
+    pub digest_hour_utc: i8,
 }
 
 impl Default for Sla {
@@ -112,6 +114,7 @@ impl Default for Sla {
             acknowledge_hours: 24,
             warn_at_percent: vec![50, 90],
             notify_roles: vec!["srt".into()],
+            digest_hour_utc: 8,
         }
     }
 }
@@ -199,6 +202,9 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # escalation just after the deadline, mailed to these organisation roles.
 # warn_at_percent = [50, 90]
 # notify_roles = ["srt"]
+# People may choose a daily digest instead (their account page); it goes out
+# at this hour, UTC.
+# digest_hour_utc = 8
 
 [disclosure]
 # Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.

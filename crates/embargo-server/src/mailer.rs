@@ -225,36 +225,6 @@ pub(crate) async fn enqueue_to_reporter(
     Ok(())
 }
 
-/// Mails the team (notices): case ids and what is due, never report text.
-pub(crate) async fn to_team(
-    m: &Mailer,
-    to: &[String],
-    subject: &str,
-    text: &str,
-    id: &str,
-) -> Result<(), MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let from: Mailbox = format!("embargo <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let mut builder = Message::builder()
-        .from(from)
-        .message_id(Some(id.to_owned()))
-        .subject(subject);
-    for addr in to {
-        builder = builder.to(addr.parse().map_err(|e| build(&e))?);
-    }
-    let message = builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(text.to_owned())
-        .map_err(|e| build(&e))?;
-    transport(m)?
-        .send(message)
-        .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
-}
-
 /// What the reporter is told when the team runs `command`, if anything.
 pub(crate) fn for_reporter(
     case: &CaseId,
@@ -302,6 +272,78 @@ pub(crate) async fn canary(
             lettre::message::header::HeaderName::new_from_ascii_str(header),
             token.to_owned(),
         ));
+    transport(m)?
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
+}
+
+/// Mails one team member. With their OpenPGP key on file the message is
+/// encrypted (PGP/MIME) and also carries `detail` (case titles); without
+/// it, only `text`, which names cases and times, never what they are about.
+pub(crate) async fn to_person(
+    m: &Mailer,
+    to: &str,
+    key: Option<&str>,
+    subject: &str,
+    text: &str,
+    detail: &str,
+    id: &str,
+) -> Result<(), MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let from: Mailbox = format!("embargo <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .message_id(Some(id.to_owned()));
+    let cert = key.and_then(|k| Certificate::parse(k.as_bytes()).ok());
+    let message = match cert {
+        Some(cert) => {
+            let full = if detail.is_empty() {
+                text.to_owned()
+            } else {
+                format!("{text}\nIn detail (sent only encrypted):\n{detail}\n")
+            };
+            let inner = format!(
+                "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nSubject: {subject}\r\n\r\n{}",
+                full.replace('\n', "\r\n")
+            );
+            let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
+            builder
+                .subject("...")
+                .multipart(
+                    MultiPart::encrypted("application/pgp-encrypted".into())
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(
+                                    ContentType::parse("application/pgp-encrypted")
+                                        .map_err(|e| build(&e))?,
+                                )
+                                .body(String::from("Version: 1\r\n")),
+                        )
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(
+                                    ContentType::parse(
+                                        "application/octet-stream; name=\"encrypted.asc\"",
+                                    )
+                                    .map_err(|e| build(&e))?,
+                                )
+                                .body(armored),
+                        ),
+                )
+                .map_err(|e| build(&e))?
+        }
+        None => builder
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.to_owned())
+            .map_err(|e| build(&e))?,
+    };
     transport(m)?
         .send(message)
         .await

@@ -69,11 +69,14 @@ pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::Stor
                 "percent": percent,
                 "due": clock.due.to_string(),
             });
+            // The notice itself: doing it fans out to each person and each
+            // webhook as jobs of their own (one failing receiver does not
+            // hold back the others, and each is sent once).
             if state
                 .store
                 .enqueue(
                     &notice.key,
-                    "notify",
+                    "notice",
                     Some(id.as_str()),
                     &payload,
                     now.as_second(),
@@ -82,25 +85,39 @@ pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::Stor
             {
                 tracing::info!(case = %id, notice = what, "notice enqueued");
             }
-            // The same notice to each webhook, as its own job: one failing
-            // receiver does not hold back the others.
-            for n in 0..state.config.webhook.len() {
-                let mut hooked = payload.clone();
-                if let Some(map) = hooked.as_object_mut() {
-                    map.insert("webhook".into(), json!(n));
-                }
-                state
-                    .store
-                    .enqueue(
-                        &format!("{}|webhook-{n}", notice.key),
-                        "webhook",
-                        Some(id.as_str()),
-                        &hooked,
-                        now.as_second(),
-                    )
-                    .await?;
-            }
         }
+    }
+    schedule_digests(state, now).await
+}
+
+/// At `[sla] digest_hour_utc` each day, one digest job per person who asked
+/// for digests.
+async fn schedule_digests(
+    state: &AppState,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
+    let zoned = now.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    if zoned.hour() < state.config.sla.digest_hour_utc {
+        return Ok(());
+    }
+    let date = zoned.date();
+    for person in state.store.people().await? {
+        if person.password_hash.is_none() || !person.role.is_srt() {
+            continue;
+        }
+        if state.store.prefs(&person.id).await?.notify != "digest" {
+            continue;
+        }
+        state
+            .store
+            .enqueue(
+                &format!("digest:{}:{date}", person.id),
+                "digest",
+                None,
+                &json!({ "person": person.id.as_str(), "date": date.to_string() }),
+                now.as_second(),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -137,13 +154,16 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
             .unwrap_or_default()
             .to_owned()
     };
+    let message_id = mailer::message_id_for(&m, &job.key);
+    if job.kind == "digest" {
+        return digest(state, &m, &text("person"), &text("date"), &message_id).await;
+    }
     let case_id = CaseId::new(text("case_id")).map_err(|e| e.to_string())?;
     let case = state
         .store
         .case(&case_id)
         .await
         .map_err(|e| e.to_string())?;
-    let message_id = mailer::message_id_for(&m, &job.key);
     match job.kind.as_str() {
         "mail_reporter" => {
             mailer::to_reporter(&m, &case, &text("subject"), &text("text"), &message_id)
@@ -151,24 +171,34 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
-        "notify" => {
-            let roles = &state.config.sla.notify_roles;
-            let to: Vec<String> = state
+        "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
+        "notify_person" => {
+            let person = embargo_core::PersonId::new(text("person")).map_err(|e| e.to_string())?;
+            let Some(p) = state
                 .store
-                .people()
+                .person(person.as_str())
                 .await
                 .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|p| roles.iter().any(|r| r == p.role.name()) && p.password_hash.is_some())
-                .map(|p| p.email)
-                .collect();
-            if to.is_empty() {
-                return Ok(()); // nobody to tell; the inbox shows the clock
-            }
-            let (subject, body) = notice_text(state, &case, &job.payload);
-            mailer::to_team(&m, &to, &subject, &body, &message_id)
+            else {
+                return Ok(()); // gone since
+            };
+            let prefs = state
+                .store
+                .prefs(&person)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            let (subject, body) = notice_text(state, &case, &job.payload);
+            mailer::to_person(
+                &m,
+                &p.email,
+                prefs.openpgp_key.as_deref(),
+                &subject,
+                &body,
+                &case.report.title,
+                &message_id,
+            )
+            .await
+            .map_err(|e| e.to_string())
         }
         "webhook" => {
             let n = job
@@ -187,6 +217,127 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         }
         other => Err(format!("unknown job kind `{other}`")),
     }
+}
+
+/// A notice, done: one job per person to tell (by their preferences) and
+/// one per webhook.
+async fn fan_out(
+    state: &AppState,
+    job: &embargo_store::OutboxJob,
+) -> Result<(), embargo_store::StoreError> {
+    let now = state.clock.unix();
+    let roles = &state.config.sla.notify_roles;
+    for p in state.store.people().await? {
+        if p.password_hash.is_none() || !roles.iter().any(|r| r == p.role.name()) {
+            continue;
+        }
+        if state.store.prefs(&p.id).await?.notify != "immediate" {
+            continue;
+        }
+        let mut payload = job.payload.clone();
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("person".into(), json!(p.id.as_str()));
+        }
+        state
+            .store
+            .enqueue(
+                &format!("{}|to:{}", job.key, p.id),
+                "notify_person",
+                job.case_id.as_deref(),
+                &payload,
+                now,
+            )
+            .await?;
+    }
+    for n in 0..state.config.webhook.len() {
+        let mut payload = job.payload.clone();
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("webhook".into(), json!(n));
+        }
+        state
+            .store
+            .enqueue(
+                &format!("{}|webhook-{n}", job.key),
+                "webhook",
+                job.case_id.as_deref(),
+                &payload,
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A person's daily digest: every report still waiting for its answer, with
+/// when it is due. Case ids and times only, unless their key is on file.
+async fn digest(
+    state: &AppState,
+    m: &mailer::Mailer,
+    person: &str,
+    date: &str,
+    message_id: &str,
+) -> Result<(), String> {
+    let id = embargo_core::PersonId::new(person).map_err(|e| e.to_string())?;
+    let Some(p) = state
+        .store
+        .person(id.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let prefs = state.store.prefs(&id).await.map_err(|e| e.to_string())?;
+    let policy = state.config.ack_policy();
+    let now = state.clock.now();
+    let mut lines = Vec::new();
+    let mut titles = Vec::new();
+    for row in state.store.projection().await.map_err(|e| e.to_string())? {
+        if row.get(4).map(String::as_str) != Some(Handling::Received.name()) {
+            continue;
+        }
+        let Some(Ok(cid)) = row.first().map(CaseId::new) else {
+            continue;
+        };
+        let case = state.store.case(&cid).await.map_err(|e| e.to_string())?;
+        let due = case.ack_clock(policy).due;
+        let late = if due < now { " (overdue)" } else { "" };
+        lines.push(format!("- {cid}: acknowledgement due {due}{late}"));
+        titles.push(format!("- {cid}: {}", case.report.title));
+    }
+    let base = crate::accounts::browser_base_url(state);
+    let body = if lines.is_empty() {
+        format!(
+            "Nothing is waiting for an acknowledgement.
+{base}/
+"
+        )
+    } else {
+        format!(
+            "Waiting for an acknowledgement:
+{}
+
+{base}/
+",
+            lines.join(
+                "
+"
+            )
+        )
+    };
+    mailer::to_person(
+        m,
+        &p.email,
+        prefs.openpgp_key.as_deref(),
+        &format!("embargo digest for {date}"),
+        &body,
+        &titles.join(
+            "
+",
+        ),
+        message_id,
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// What a notice says: the case id, its stage, what is due, a link. Never

@@ -70,6 +70,7 @@ pub(crate) fn router(state: Shared) -> Router {
             get(web::invite_page).post(web::accept_invite),
         )
         .route("/account/tokens", post(web::new_api_token))
+        .route("/account", get(web::account_page).post(web::save_account))
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))
         .route("/cases/{id}/public-issue", get(web::public_issue))

@@ -529,3 +529,52 @@ impl Store {
         Ok(())
     }
 }
+
+/// A person's notification preferences.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefs {
+    /// `immediate`, `digest` or `none`.
+    pub notify: String,
+    /// Their armored OpenPGP certificate, if they gave one.
+    pub openpgp_key: Option<String>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            notify: "immediate".into(),
+            openpgp_key: None,
+        }
+    }
+}
+
+impl Store {
+    /// A person's preferences (the defaults if they never set any).
+    pub async fn prefs(&self, person: &PersonId) -> Result<Prefs, StoreError> {
+        let row = sqlx::query("SELECT notify, openpgp_key FROM person_prefs WHERE person = $1")
+            .bind(person.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Prefs {
+                notify: r.try_get(0)?,
+                openpgp_key: r.try_get(1)?,
+            },
+            None => Prefs::default(),
+        })
+    }
+
+    /// Sets a person's preferences.
+    pub async fn set_prefs(&self, person: &PersonId, prefs: &Prefs) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO person_prefs (person, notify, openpgp_key) VALUES ($1, $2, $3)
+             ON CONFLICT (person) DO UPDATE SET notify = excluded.notify, openpgp_key = excluded.openpgp_key",
+        )
+        .bind(person.as_str())
+        .bind(&prefs.notify)
+        .bind(&prefs.openpgp_key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

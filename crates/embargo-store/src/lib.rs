@@ -24,7 +24,7 @@ use sqlx::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-pub use accounts::{AccessEntry, Person, Project, Session};
+pub use accounts::{AccessEntry, Person, Prefs, Project, Session};
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_intake.sql")),
     (7, include_str!("../migrations/sqlite/0007_channels.sql")),
     (8, include_str!("../migrations/sqlite/0008_outbox.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_person_prefs.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -56,6 +56,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("policy.html", include_str!("../../templates/policy.html")),
     ("report.html", include_str!("../../templates/report.html")),
+    ("account.html", include_str!("../../templates/account.html")),
     (
         "dashboard.html",
         include_str!("../../templates/dashboard.html"),

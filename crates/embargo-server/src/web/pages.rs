@@ -1522,3 +1522,87 @@ pub(crate) async fn compliance_page(
         },
     ))
 }
+
+async fn account_view(
+    state: &AppState,
+    who: &SignedIn,
+    saved: bool,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let prefs = state.store.prefs(who.caller.id()).await?;
+    let fingerprint = prefs
+        .openpgp_key
+        .as_deref()
+        .and_then(|k| embargo_pgp::Certificate::parse(k.as_bytes()).ok())
+        .map(|c| c.fingerprint());
+    let mut resp = render(
+        "account.html",
+        context! {
+            me => ser(me(who)),
+            notify => prefs.notify,
+            fingerprint => fingerprint,
+            saved => saved,
+            error => error,
+        },
+    );
+    if resp.status().is_success() && saved {
+        *resp.status_mut() = StatusCode::OK;
+    }
+    Ok(resp)
+}
+
+/// `GET /account`: notification preferences and the OpenPGP key on file.
+pub(crate) async fn account_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    account_view(&state, &who, false, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PrefsForm {
+    notify: String,
+    #[serde(default)]
+    openpgp_key: String,
+    #[serde(default)]
+    remove_key: Option<String>,
+}
+
+/// `POST /account`: saves the preferences. A key that does not parse is
+/// refused with the reason; the previous one stays.
+pub(crate) async fn save_account(
+    State(state): State<Shared>,
+    posted: Posted<PrefsForm>,
+) -> Result<Response, WebError> {
+    let f = posted.form;
+    let who = posted.who;
+    if !["immediate", "digest", "none"].contains(&f.notify.as_str()) {
+        return account_view(
+            &state,
+            &who,
+            false,
+            Some("Choose immediate, digest or none.".into()),
+        )
+        .await;
+    }
+    let mut prefs = state.store.prefs(who.caller.id()).await?;
+    prefs.notify = f.notify;
+    if f.remove_key.is_some() {
+        prefs.openpgp_key = None;
+    } else if !f.openpgp_key.trim().is_empty() {
+        match embargo_pgp::Certificate::parse(f.openpgp_key.trim().as_bytes()) {
+            Ok(cert) => prefs.openpgp_key = cert.to_armored().ok(),
+            Err(e) => {
+                return account_view(
+                    &state,
+                    &who,
+                    false,
+                    Some(format!("That key cannot be used: {e}")),
+                )
+                .await;
+            }
+        }
+    }
+    state.store.set_prefs(who.caller.id(), &prefs).await?;
+    account_view(&state, &who, true, None).await
+}

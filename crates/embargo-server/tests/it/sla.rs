@@ -153,3 +153,80 @@ fn a_failing_mail_server_is_retried_with_backoff_and_every_attempt_is_recorded()
     app.advance(1);
     assert_eq!(attempts(&mut srt, 3).len(), 3);
 }
+
+#[test]
+fn a_member_with_a_key_on_file_gets_encrypted_notices_and_digests_go_out_once_a_day() {
+    let mail = MailServer::start();
+    let app = TestApp::start_with(&mail.smtp_config());
+    let gpg = crate::gpg::Gpg::new();
+    let key = gpg.reporter(&app.intake_key(), "sam@example.org");
+    let (mut sam, _) = app.person("sam", "srt");
+    sam.get("/account");
+    let saved = sam.post(
+        "/account",
+        &[("notify", "immediate"), ("openpgp_key", key.as_str())],
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.body.contains("id=\"key-on-file\""), "{}", saved.body);
+    // A bad key is refused with the reason and the good one stays.
+    let bad = sam.post(
+        "/account",
+        &[("notify", "immediate"), ("openpgp_key", "not a key")],
+    );
+    assert!(bad.body.contains("That key cannot be used"));
+    assert!(bad.body.contains("id=\"key-on-file\""));
+    let case = report(&app, TITLE);
+    app.advance(12 * 3600);
+    let m = &mail.mailbox("sam@example.org", 1)[0];
+    assert!(m.contains("multipart/encrypted"), "{m}");
+    assert!(
+        !m.contains(TITLE) && !m.contains(&case),
+        "nothing in clear: {m}"
+    );
+    let start = m.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = m.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+    let plain = String::from_utf8(gpg.run(
+        &["--decrypt"],
+        m[start..end].replace("\r\n", "\n").as_bytes(),
+    ))
+    .unwrap();
+    assert!(
+        plain.contains(&format!("[{case}] Acknowledgement due at")),
+        "{plain}"
+    );
+    assert!(
+        plain.contains(TITLE),
+        "encrypted mail may say what the case is about: {plain}"
+    );
+
+    // Dee wants a digest instead: past 08:00 UTC, today's goes out once,
+    // naming the waiting case but not what it is about.
+    let (mut dee, _) = app.person("dee", "srt");
+    dee.get("/account");
+    assert_eq!(dee.post("/account", &[("notify", "digest")]).status, 200);
+    let digests = mail.mailbox("dee@example.org", 1);
+    assert!(
+        digests[0].contains("embargo digest for 2026-03-02"),
+        "{}",
+        digests[0]
+    );
+    assert!(digests[0].contains(&case) && !digests[0].contains(TITLE));
+    // The next day at 08:00, the next one; today's is not repeated.
+    app.advance(11 * 3600);
+    let digests = mail.mailbox("dee@example.org", 2);
+    assert!(
+        digests
+            .iter()
+            .any(|d| d.contains("embargo digest for 2026-03-03")),
+        "{digests:?}"
+    );
+    assert_eq!(
+        digests
+            .iter()
+            .filter(|d| d.contains("embargo digest for 2026-03-02"))
+            .count(),
+        1
+    );
+    // Dee gets no immediate notices, only digests.
+    assert!(digests.iter().all(|d| d.contains("embargo digest for")));
+}
