@@ -3,6 +3,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::cvss::Severity;
+
 /// How long the team has to acknowledge a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AckPolicy {
@@ -142,9 +144,250 @@ pub fn due_notices(case_id: &str, clock: &AckClock, warn_at: &[u8], now: Timesta
     out
 }
 
+/// A window in days per severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BySeverity {
+    /// Critical.
+    pub critical: u32,
+    /// High.
+    pub high: u32,
+    /// Medium (also used for a case not yet scored).
+    pub medium: u32,
+    /// Low (and None).
+    pub low: u32,
+}
+
+impl BySeverity {
+    /// The window for `severity` (unscored cases count as medium).
+    pub fn get(&self, severity: Option<Severity>) -> u32 {
+        match severity {
+            Some(Severity::Critical) => self.critical,
+            Some(Severity::High) => self.high,
+            Some(Severity::Low | Severity::None) => self.low,
+            Some(Severity::Medium) | None => self.medium,
+        }
+    }
+}
+
+/// The whole service-level policy for one project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// The acknowledgement window (hours, always calendar time).
+    pub ack: AckPolicy,
+    /// Days from acknowledgement to triage.
+    pub triage_days: u32,
+    /// Days from triage to a fix ready, by severity.
+    pub fix_days: BySeverity,
+    /// Days from the report to disclosure, by severity.
+    pub disclose_days: BySeverity,
+    /// Count only Monday to Friday that are not holidays.
+    pub business_days: bool,
+    /// Days that do not count when `business_days` is set.
+    pub holidays: std::collections::BTreeSet<jiff::civil::Date>,
+    /// Warnings at these shares (percent) of each window.
+    pub warn_at: Vec<u8>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            ack: AckPolicy::default(),
+            triage_days: 7,
+            fix_days: BySeverity {
+                critical: 7,
+                high: 30,
+                medium: 60,
+                low: 90,
+            },
+            disclose_days: BySeverity {
+                critical: 14,
+                high: 45,
+                medium: 90,
+                low: 120,
+            },
+            business_days: false,
+            holidays: std::collections::BTreeSet::new(),
+            warn_at: vec![50, 90],
+        }
+    }
+}
+
+/// `start` plus `days`: calendar days, or business days (Monday to Friday,
+/// holidays skipped; the time of day is kept, in UTC).
+pub fn add_days(
+    start: Timestamp,
+    days: u32,
+    business: bool,
+    holidays: &std::collections::BTreeSet<jiff::civil::Date>,
+) -> Timestamp {
+    if !business {
+        return start
+            .saturating_add(SignedDuration::from_hours(24 * i64::from(days)))
+            .unwrap_or(Timestamp::MAX);
+    }
+    let mut at = start.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let mut left = days;
+    // Bounded: a year of holidays cannot stall it past a few years.
+    for _ in 0..(days as usize * 3 + 3660) {
+        if left == 0 {
+            break;
+        }
+        at = match at.tomorrow() {
+            Ok(t) => t,
+            Err(_) => return Timestamp::MAX,
+        };
+        let weekend = matches!(
+            at.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        );
+        if !weekend && !holidays.contains(&at.date()) {
+            left -= 1;
+        }
+    }
+    at.timestamp()
+}
+
+/// Which promise a clock measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockKind {
+    /// Report to acknowledgement.
+    Acknowledge,
+    /// Acknowledgement to triage.
+    Triage,
+    /// Triage to a fix ready.
+    Fix,
+    /// Report to disclosure.
+    Disclose,
+}
+
+impl ClockKind {
+    /// Its name, as in notice keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockKind::Acknowledge => "ack",
+            ClockKind::Triage => "triage",
+            ClockKind::Fix => "fix",
+            ClockKind::Disclose => "disclose",
+        }
+    }
+
+    /// Words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClockKind::Acknowledge => "acknowledgement",
+            ClockKind::Triage => "triage",
+            ClockKind::Fix => "fix",
+            ClockKind::Disclose => "disclosure",
+        }
+    }
+}
+
+/// One running or stopped promise of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// Which promise.
+    pub kind: ClockKind,
+    /// The clock, from its start to when it is due.
+    pub clock: AckClock,
+}
+
+/// Every promise a case is under, by `policy`: acknowledgement from the
+/// report; triage from the acknowledgement; a fix from triage, by severity;
+/// disclosure from the report, by severity. Clocks stop when the step is
+/// done; a rejected, deferred or closed case has none running.
+pub fn deadlines(case: &crate::Case, policy: &Policy) -> Vec<Deadline> {
+    use crate::Handling as H;
+    let mut out = vec![Deadline {
+        kind: ClockKind::Acknowledge,
+        clock: case.ack_clock(policy.ack),
+    }];
+    if matches!(case.handling, H::Invalid | H::Deferred) {
+        return out;
+    }
+    let severity = case
+        .assessment
+        .as_ref()
+        .and_then(|a| a.cvss_v40.as_ref().or(a.cvss_v31.as_ref()))
+        .map(|c| c.severity());
+    let closed_at = case.closed_at;
+    let clock = |start: Timestamp, days: u32, stopped: Option<Timestamp>| AckClock {
+        received_at: start,
+        due: add_days(start, days, policy.business_days, &policy.holidays),
+        stopped_at: stopped.or(closed_at),
+    };
+    if let Some(ack) = case.acknowledged_at {
+        out.push(Deadline {
+            kind: ClockKind::Triage,
+            clock: clock(ack, policy.triage_days, case.triaged_at),
+        });
+    }
+    if let Some(triaged) = case.triaged_at.filter(|_| case.rejection.is_none()) {
+        out.push(Deadline {
+            kind: ClockKind::Fix,
+            clock: clock(triaged, policy.fix_days.get(severity), case.facts.fix_ready),
+        });
+        out.push(Deadline {
+            kind: ClockKind::Disclose,
+            clock: clock(
+                case.received_at,
+                policy.disclose_days.get(severity),
+                case.published_at,
+            ),
+        });
+    }
+    out
+}
+
+/// The notices every clock of a case has made due by `now`. The
+/// acknowledgement's keys are `ack-warning-N:ID` and `ack-escalation:ID`;
+/// the others the same with their own name.
+pub fn case_notices(
+    case: &crate::Case,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<(ClockKind, Notice)> {
+    deadlines(case, policy)
+        .into_iter()
+        .flat_map(|d| {
+            due_notices(case.id.as_str(), &d.clock, &policy.warn_at, now)
+                .into_iter()
+                .map(move |mut n| {
+                    if d.kind != ClockKind::Acknowledge {
+                        n.key = n.key.replacen("ack-", &format!("{}-", d.kind.name()), 1);
+                    }
+                    (d.kind, n)
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_days_skip_weekends_and_holidays() {
+        let fri: Timestamp = "2026-03-06T16:00:00Z".parse().unwrap();
+        let none = std::collections::BTreeSet::new();
+        assert_eq!(
+            add_days(fri, 1, true, &none),
+            "2026-03-09T16:00:00Z".parse().unwrap()
+        );
+        assert_eq!(
+            add_days(fri, 5, true, &none),
+            "2026-03-13T16:00:00Z".parse().unwrap()
+        );
+        let holidays: std::collections::BTreeSet<jiff::civil::Date> =
+            ["2026-03-09".parse().unwrap()].into_iter().collect();
+        assert_eq!(
+            add_days(fri, 1, true, &holidays),
+            "2026-03-10T16:00:00Z".parse().unwrap()
+        );
+        assert_eq!(
+            add_days(fri, 2, false, &holidays),
+            "2026-03-08T16:00:00Z".parse().unwrap()
+        );
+    }
 
     #[test]
     fn warnings_at_their_points_and_escalation_just_after_the_deadline() {

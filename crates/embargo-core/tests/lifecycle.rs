@@ -477,3 +477,79 @@ fn compliance_checks_name_the_broken_promises() {
     );
     assert_eq!(checks[2].kept, Some(true));
 }
+
+/// Every promise a case is under, by hand: acknowledged at 10:00 and
+/// triaged at 11:00 on Monday 2 March 2026, CVSS 8.8 (high).
+#[test]
+fn the_policy_sets_each_deadline_by_severity_in_calendar_or_business_days() {
+    use embargo_core::sla::{ClockKind, Policy, case_notices, deadlines};
+    let mut h = Harness::new();
+    h.run(Command::Acknowledge {
+        message: "Thanks".into(),
+    })
+    .unwrap();
+    h.run(Command::Triage {
+        assessment: assessment(),
+    })
+    .unwrap();
+    let due = |policy: &Policy, kind: ClockKind| {
+        deadlines(&h.case, policy)
+            .into_iter()
+            .find(|d| d.kind == kind)
+            .map(|d| d.clock.due.to_string())
+            .unwrap()
+    };
+    let calendar = Policy::default();
+    assert_eq!(
+        due(&calendar, ClockKind::Acknowledge),
+        "2026-03-03T09:00:00Z"
+    );
+    assert_eq!(due(&calendar, ClockKind::Triage), "2026-03-09T10:00:00Z");
+    assert_eq!(
+        due(&calendar, ClockKind::Fix),
+        "2026-04-01T11:00:00Z",
+        "high: 30 days from triage"
+    );
+    assert_eq!(
+        due(&calendar, ClockKind::Disclose),
+        "2026-04-16T09:00:00Z",
+        "high: 45 days from the report"
+    );
+    // Business days, with Good Friday off: 30 working days are six weeks and a day.
+    let business = Policy {
+        business_days: true,
+        holidays: ["2026-04-03".parse().unwrap()].into_iter().collect(),
+        ..Policy::default()
+    };
+    assert_eq!(due(&business, ClockKind::Fix), "2026-04-14T11:00:00Z");
+    // The triage clock stopped at triage: no notices for it, ever.
+    let late: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+    let keys: Vec<String> = case_notices(&h.case, &calendar, late)
+        .into_iter()
+        .map(|(_, n)| n.key)
+        .collect();
+    let id = h.case.id.to_string();
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.starts_with("triage-") || k.starts_with("ack-")),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&format!("fix-escalation:{id}")), "{keys:?}");
+    assert!(
+        keys.contains(&format!("disclose-warning-90:{id}")),
+        "{keys:?}"
+    );
+    // Once the fix is ready, its clock stops too.
+    h.run(Command::AssignFixingTeam {
+        coordinator: person("cora"),
+        fixers: vec![person("fred")],
+    })
+    .unwrap();
+    h.run(Command::MarkFixReady).unwrap();
+    let keys: Vec<String> = case_notices(&h.case, &calendar, late)
+        .into_iter()
+        .map(|(_, n)| n.key)
+        .collect();
+    assert!(!keys.iter().any(|k| k.starts_with("fix-")), "{keys:?}");
+}

@@ -106,6 +106,59 @@ pub struct Sla {
     pub notify_roles: Vec<String>,
     /// Hour (UTC) at which daily digests go out to those who chose them.
     pub digest_hour_utc: i8,
+    /// Days from acknowledgement to triage.
+    pub triage_days: u32,
+    /// Days from triage to a fix ready, by severity.
+    pub fix_days: SeverityDays,
+    /// Days from the report to disclosure, by severity.
+    pub disclose_days: SeverityDays,
+    /// Count windows in business days (Monday to Friday, not `holidays`).
+    pub business_days: bool,
+    /// Days that do not count as business days.
+    pub holidays: Vec<jiff::civil::Date>,
+    /// Per-project changes: `[sla.projects.NAME]`.
+    pub projects: std::collections::BTreeMap<String, SlaOverride>,
+}
+
+/// Days per severity.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityDays {
+    /// Critical.
+    pub critical: u32,
+    /// High.
+    pub high: u32,
+    /// Medium (and not yet scored).
+    pub medium: u32,
+    /// Low.
+    pub low: u32,
+}
+
+impl From<SeverityDays> for embargo_core::sla::BySeverity {
+    fn from(d: SeverityDays) -> Self {
+        Self {
+            critical: d.critical,
+            high: d.high,
+            medium: d.medium,
+            low: d.low,
+        }
+    }
+}
+
+/// What a project changes of the organisation's policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlaOverride {
+    /// Hours to acknowledge.
+    pub acknowledge_hours: Option<u16>,
+    /// Days to triage.
+    pub triage_days: Option<u32>,
+    /// Days to a fix, by severity.
+    pub fix_days: Option<SeverityDays>,
+    /// Days to disclosure, by severity.
+    pub disclose_days: Option<SeverityDays>,
+    /// Business days or calendar days.
+    pub business_days: Option<bool>,
 }
 
 impl Default for Sla {
@@ -115,6 +168,22 @@ impl Default for Sla {
             warn_at_percent: vec![50, 90],
             notify_roles: vec!["srt".into()],
             digest_hour_utc: 8,
+            triage_days: 7,
+            fix_days: SeverityDays {
+                critical: 7,
+                high: 30,
+                medium: 60,
+                low: 90,
+            },
+            disclose_days: SeverityDays {
+                critical: 14,
+                high: 45,
+                medium: 90,
+                low: 120,
+            },
+            business_days: false,
+            holidays: Vec::new(),
+            projects: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -205,6 +274,20 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # People may choose a daily digest instead (their account page); it goes out
 # at this hour, UTC.
 # digest_hour_utc = 8
+# Days from acknowledgement to triage; from triage to a fix ready, and from
+# the report to disclosure, by severity (a case not yet scored counts as
+# medium). Each window warns at warn_at_percent and escalates after it.
+# triage_days = 7
+# fix_days = { critical = 7, high = 30, medium = 60, low = 90 }
+# disclose_days = { critical = 14, high = 45, medium = 90, low = 120 }
+# Count days as business days (Monday to Friday, not these holidays).
+# business_days = false
+# holidays = ["2026-12-24", "2026-12-25"]
+#
+# A project may change any of acknowledge_hours, triage_days, fix_days,
+# disclose_days and business_days:
+# [sla.projects.numpy]
+# fix_days = { critical = 3, high = 14, medium = 30, low = 60 }
 
 [disclosure]
 # Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.
@@ -265,6 +348,25 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 "#;
 
 impl Config {
+    /// The whole service-level policy for `project`: `[sla]` with the
+    /// project's `[sla.projects.NAME]` changes.
+    pub fn sla_policy(&self, project: &str) -> embargo_core::sla::Policy {
+        let o = self.sla.projects.get(project).cloned().unwrap_or_default();
+        embargo_core::sla::Policy {
+            ack: embargo_core::sla::AckPolicy {
+                within: jiff::SignedDuration::from_hours(i64::from(
+                    o.acknowledge_hours.unwrap_or(self.sla.acknowledge_hours),
+                )),
+            },
+            triage_days: o.triage_days.unwrap_or(self.sla.triage_days),
+            fix_days: o.fix_days.unwrap_or(self.sla.fix_days).into(),
+            disclose_days: o.disclose_days.unwrap_or(self.sla.disclose_days).into(),
+            business_days: o.business_days.unwrap_or(self.sla.business_days),
+            holidays: self.sla.holidays.iter().copied().collect(),
+            warn_at: self.sla.warn_at_percent.clone(),
+        }
+    }
+
     /// The acknowledgement policy from `[sla]`.
     pub fn ack_policy(&self) -> embargo_core::sla::AckPolicy {
         embargo_core::sla::AckPolicy {
@@ -370,8 +472,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_project_changes_only_what_it_names() {
+        let c = Config::parse(
+            "[sla]\nbusiness_days = true\n[sla.projects.numpy]\nacknowledge_hours = 12\nfix_days = { critical = 3, high = 14, medium = 30, low = 60 }\n",
+        )
+        .unwrap();
+        let numpy = c.sla_policy("numpy");
+        assert_eq!(numpy.ack.within, jiff::SignedDuration::from_hours(12));
+        assert_eq!(numpy.fix_days.high, 14);
+        assert_eq!(
+            numpy.disclose_days.high, 45,
+            "not changed: the organisation's"
+        );
+        assert!(numpy.business_days, "inherited");
+        let scipy = c.sla_policy("scipy");
+        assert_eq!((scipy.ack.within.as_hours(), scipy.fix_days.high), (24, 30));
+        assert!(Config::parse("[sla.projects.numpy]\nfix_days = { critical = 3 }\n").is_err());
+    }
+
+    #[test]
     fn the_written_file_parses_to_the_defaults() {
         let c = Config::parse(DEFAULT_FILE).unwrap();
+        assert_eq!(c.sla_policy("any").fix_days.high, 30);
         assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.sla.acknowledge_hours, 24);
     }

@@ -42,32 +42,33 @@ pub(crate) async fn run(state: Arc<AppState>) {
 /// Enqueues the notices due now.
 pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.now();
-    let policy = state.config.ack_policy();
     for row in state.store.projection().await? {
-        // Only reports still waiting for their answer have a running clock.
-        if row.get(4).map(String::as_str) != Some(Handling::Received.name()) {
+        // A closed case has no running clock.
+        if row.get(4).map(String::as_str) == Some(Handling::Closed.name()) {
             continue;
         }
         let Some(Ok(id)) = row.first().map(CaseId::new) else {
             continue;
         };
         let case = state.store.case(&id).await?;
-        let clock = case.ack_clock(policy);
-        for notice in embargo_core::sla::due_notices(
-            id.as_str(),
-            &clock,
-            &state.config.sla.warn_at_percent,
-            now,
-        ) {
+        let policy = state.config.sla_policy(&case.report.project);
+        let deadlines = embargo_core::sla::deadlines(&case, &policy);
+        for (kind, notice) in embargo_core::sla::case_notices(&case, &policy, now) {
             let (what, percent) = match notice.kind {
                 NoticeKind::Warning { percent } => ("warning", percent),
                 NoticeKind::Escalation => ("escalation", 100),
             };
+            let due = deadlines
+                .iter()
+                .find(|d| d.kind == kind)
+                .map(|d| d.clock.due.to_string())
+                .unwrap_or_default();
             let payload = json!({
                 "case_id": id.as_str(),
+                "clock": kind.describe(),
                 "notice": what,
                 "percent": percent,
-                "due": clock.due.to_string(),
+                "due": due,
             });
             // The notice itself: doing it fans out to each person and each
             // webhook as jobs of their own (one failing receiver does not
@@ -354,23 +355,39 @@ fn notice_text(
     );
     let field = |k: &str| payload.get(k).cloned().unwrap_or_default();
     let due = field("due").as_str().unwrap_or_default().to_owned();
+    let clock = field("clock")
+        .as_str()
+        .unwrap_or("acknowledgement")
+        .to_owned();
+    let mut title = clock.clone();
+    if let Some(first) = title.get(..1) {
+        title = format!(
+            "{}{}",
+            first.to_uppercase(),
+            title.get(1..).unwrap_or_default()
+        );
+    }
     if field("notice") == "escalation" {
+        let promise = if clock == "acknowledgement" {
+            format!(", the {} hour promise", state.config.sla.acknowledge_hours)
+        } else {
+            String::new()
+        };
         (
-            format!("[{}] Acknowledgement overdue", case.id),
+            format!("[{}] {title} overdue", case.id),
             format!(
-                "Case {} (stage: {}) was not acknowledged by {due}, the {} hour promise.\n\
-                 Please answer the reporter now:\n{link}\n",
+                "The {clock} of case {} (stage: {}) was due by {due}{promise}.\n\
+                 Please act now:\n{link}\n",
                 case.id,
                 case.stage().label(),
-                state.config.sla.acknowledge_hours
             ),
         )
     } else {
         let percent = field("percent").as_u64().unwrap_or_default();
         (
-            format!("[{}] Acknowledgement due at {due}", case.id),
+            format!("[{}] {title} due at {due}", case.id),
             format!(
-                "{percent}% of the acknowledgement window of case {} (stage: {}) has passed.\n\
+                "{percent}% of the {clock} window of case {} (stage: {}) has passed.\n\
                  It is due at {due}:\n{link}\n",
                 case.id,
                 case.stage().label()
@@ -434,7 +451,8 @@ async fn send_webhook(
         }
         _ => client.post(&hook.url).json(&json!({
             "event": format!(
-                "acknowledgement_{}",
+                "{}_{}",
+                payload.get("clock").and_then(serde_json::Value::as_str).unwrap_or("acknowledgement"),
                 payload.get("notice").and_then(serde_json::Value::as_str).unwrap_or("notice")
             ),
             "case": case.id.as_str(),

@@ -230,3 +230,40 @@ fn a_member_with_a_key_on_file_gets_encrypted_notices_and_digests_go_out_once_a_
     // Dee gets no immediate notices, only digests.
     assert!(digests.iter().all(|d| d.contains("embargo digest for")));
 }
+
+#[test]
+fn after_the_answer_the_triage_clock_runs_and_escalates_when_it_passes() {
+    let mail = MailServer::start();
+    let app = TestApp::start_with(&mail.smtp_config());
+    app.person("sam", "srt");
+    let case = report(&app, TITLE);
+    let (s, b) = app.api(
+        &app.admin_token,
+        "POST",
+        &format!("/api/v1/cases/{case}/commands"),
+        Some(json!({"command": "acknowledge", "message": "Thanks"})),
+    );
+    assert_eq!(s, 200, "{b}");
+    // Seven days (the default triage window) and a second.
+    app.advance(7 * 86_400 + 1);
+    let got = subjects(&mail, "sam@example.org", 3);
+    let (_, view) = app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{case}"),
+        None,
+    );
+    assert_eq!(view["stage"], "acknowledged");
+    assert_eq!(
+        got.iter()
+            .filter(|s| s.starts_with(&format!("[{case}] Triage due at")))
+            .count(),
+        2,
+        "{got:?}"
+    );
+    assert!(got.contains(&format!("[{case}] Triage overdue")), "{got:?}");
+    assert!(
+        !got.iter().any(|s| s.contains("Acknowledgement")),
+        "answered in time: {got:?}"
+    );
+}
