@@ -104,6 +104,8 @@ pub struct Sla {
     pub warn_at_percent: Vec<u8>,
     /// Organisation roles warned and, after the deadline, escalated to.
     pub notify_roles: Vec<String>,
+    /// People (handles) warned and escalated to besides those roles.
+    pub notify_people: Vec<String>,
     /// Hour (UTC) at which daily digests go out to those who chose them.
     pub digest_hour_utc: i8,
     /// Days from acknowledgement to triage.
@@ -167,6 +169,7 @@ impl Default for Sla {
             acknowledge_hours: 24,
             warn_at_percent: vec![50, 90],
             notify_roles: vec!["srt".into()],
+            notify_people: Vec::new(),
             digest_hour_utc: 8,
             triage_days: 7,
             fix_days: SeverityDays {
@@ -271,6 +274,7 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # escalation just after the deadline, mailed to these organisation roles.
 # warn_at_percent = [50, 90]
 # notify_roles = ["srt"]
+# notify_people = ["alice"]
 # People may choose a daily digest instead (their account page); it goes out
 # at this hour, UTC.
 # digest_hour_utc = 8

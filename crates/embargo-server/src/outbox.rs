@@ -229,7 +229,13 @@ async fn fan_out(
     let now = state.clock.unix();
     let roles = &state.config.sla.notify_roles;
     for p in state.store.people().await? {
-        if p.password_hash.is_none() || !roles.iter().any(|r| r == p.role.name()) {
+        let named = state
+            .config
+            .sla
+            .notify_people
+            .iter()
+            .any(|n| n == p.id.as_str());
+        if p.password_hash.is_none() || !(named || roles.iter().any(|r| r == p.role.name())) {
             continue;
         }
         if state.store.prefs(&p.id).await?.notify != "immediate" {

@@ -102,10 +102,17 @@ pub(crate) async fn dashboard(
             (s.label().to_owned(), n as f64, n.to_string())
         })
         .collect();
+    // Every running clock of every open case, soonest first.
     let mut due: Vec<_> = open
         .iter()
-        .filter(|c| c.acknowledged_at.is_none() && c.handling == Handling::Received)
-        .map(|c| (c.ack_clock(policy).due, c.id.to_string()))
+        .flat_map(|c| {
+            let policy = state.config.sla_policy(&c.report.project);
+            embargo_core::sla::deadlines(c, &policy)
+                .into_iter()
+                .filter(|d| d.clock.stopped_at.is_none())
+                .map(|d| (d.clock.due, c.id.to_string(), d.kind.describe()))
+                .collect::<Vec<_>>()
+        })
         .collect();
     due.sort();
 
@@ -167,8 +174,9 @@ pub(crate) async fn dashboard(
             me => super::pages::ser(super::pages::me(&who)),
             stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{} open cases: {}", open.len(), by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
             stages => by_stage.iter().map(|(l, _, t)| context! { stage => l, count => t }).collect::<Vec<_>>(),
-            due => due.iter().map(|(at, id)| context! {
+            due => due.iter().map(|(at, id, what)| context! {
                 case => id,
+                what => *what,
                 due => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
                 overdue => *at < now,
             }).collect::<Vec<_>>(),

@@ -1354,6 +1354,16 @@ pub(crate) async fn policy_page(
         context! {
             me => ser(me(&who)),
             acknowledge_hours => c.sla.acknowledge_hours,
+            sla => context! {
+                triage_days => c.sla.triage_days,
+                fix => format!("critical {}, high {}, medium {}, low {}", c.sla.fix_days.critical, c.sla.fix_days.high, c.sla.fix_days.medium, c.sla.fix_days.low),
+                disclose => format!("critical {}, high {}, medium {}, low {}", c.sla.disclose_days.critical, c.sla.disclose_days.high, c.sla.disclose_days.medium, c.sla.disclose_days.low),
+                days => if c.sla.business_days { "business days (Monday to Friday, not holidays)" } else { "calendar days" },
+                holidays => c.sla.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                warn_at => c.sla.warn_at_percent.iter().map(|p| format!("{p}%")).collect::<Vec<_>>(),
+                notify => c.sla.notify_roles.iter().chain(c.sla.notify_people.iter()).cloned().collect::<Vec<_>>(),
+                projects => c.sla.projects.keys().cloned().collect::<Vec<_>>(),
+            },
             hour_utc => c.disclosure.hour_utc,
             holidays => c.disclosure.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
             lead_days => c.disclosure.default_lead_days,

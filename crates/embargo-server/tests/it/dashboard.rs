@@ -130,12 +130,19 @@ fn figures_from_a_seeded_history_equal_hand_computed_values() {
         exposure[2].starts_with(&c) && exposure[2].ends_with("46.0 h"),
         "{exposure:?}"
     );
-    // B is the one acknowledgement still due, overdue.
-    assert!(
-        body.contains(&format!(
-            "{b}</a>: due 2026-03-03 10:00 UTC <strong class=\"overdue\">overdue</strong>"
-        )),
-        "{body}"
+    // What is due, soonest first: B's answer (overdue), C's triage (7 days
+    // from its answer at T+32 h), A's fix (60 days from triage: unscored
+    // counts as medium) and disclosure (90 days from the report).
+    let due = &body[body.find("<ul id=\"due\">").unwrap()..];
+    let due = strip_tags(&due[..due.find("</ul>").unwrap()]);
+    assert_eq!(
+        due,
+        format!(
+            "{b}: acknowledgement due 2026-03-03 10:00 UTC overdue\
+             {c}: triage due 2026-03-10 17:00 UTC\
+             {a}: fix due 2026-05-01 14:00 UTC\
+             {a}: disclosure due 2026-05-31 09:00 UTC"
+        )
     );
     // Each chart has a title and a text alternative.
     for id in ["stages", "steps", "exposure"] {
