@@ -30,7 +30,7 @@ impl Compliance {
 /// unanswered is not counted yet.
 pub fn ack_compliance<'a>(
     cases: impl IntoIterator<Item = &'a Case>,
-    policy: AckPolicy,
+    policy: &dyn Fn(&Case) -> AckPolicy,
     now: Timestamp,
     days: i64,
     project: Option<&str>,
@@ -42,7 +42,7 @@ pub fn ack_compliance<'a>(
         {
             continue;
         }
-        match case.ack_clock(policy).status(now) {
+        match case.ack_clock(policy(case)).status(now) {
             AckStatus::Running { .. } => {}
             AckStatus::Breached { .. } => c.settled += 1,
             AckStatus::Stopped { in_time, .. } => {
@@ -216,7 +216,7 @@ pub struct Check {
 pub fn spec11_checks<'a>(
     cases: impl IntoIterator<Item = &'a Case> + Clone,
     channels: &[(String, bool)],
-    policy: AckPolicy,
+    policy: &dyn Fn(&Case) -> AckPolicy,
     now: Timestamp,
 ) -> Vec<Check> {
     let healthy = channels.iter().filter(|(_, h)| *h).count();
@@ -244,7 +244,7 @@ pub fn spec11_checks<'a>(
     let late: Vec<String> = cases
         .clone()
         .into_iter()
-        .filter(|c| match c.ack_clock(policy).status(now) {
+        .filter(|c| match c.ack_clock(policy(c)).status(now) {
             AckStatus::Breached { .. } => true,
             AckStatus::Stopped { in_time, .. } => !in_time,
             AckStatus::Running { .. } => false,

@@ -434,7 +434,8 @@ fn compliance_checks_name_the_broken_promises() {
             .unwrap_or_else(|e| panic!("{step:?}: {e}"));
     }
     let id = h.case.id.to_string();
-    let policy = embargo_core::sla::AckPolicy::default();
+    let policy = |_: &Case| embargo_core::sla::AckPolicy::default();
+    let policy = &policy;
     let after_date: Timestamp = "2026-03-20T00:00:00Z".parse().unwrap();
     let checks = spec11_checks([&h.case], &[("security@".into(), true)], policy, after_date);
     let line = |name: &str| {

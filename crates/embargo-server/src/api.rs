@@ -91,7 +91,6 @@ fn invalid(e: impl std::fmt::Display) -> Failure {
 }
 
 fn view(state: &AppState, case: &Case) -> CaseView {
-    let policy = state.config.ack_policy();
     CaseView {
         id: case.id.to_string(),
         project: case.report.project.clone(),
@@ -101,7 +100,10 @@ fn view(state: &AppState, case: &Case) -> CaseView {
         embargo: case.embargo.name().to_owned(),
         disclose_at: case.embargo.agreed_until().map(|t| t.to_string()),
         received_at: case.received_at.to_string(),
-        ack_due: case.ack_clock(policy).due.to_string(),
+        ack_due: case
+            .ack_clock(state.config.ack_policy_for(case))
+            .due
+            .to_string(),
         tlp: case.assessment.as_ref().map(|a| a.tlp.label().to_owned()),
         advisory_revision: case.advisory_revision(),
         allowed: embargo_core::allowed(case)
@@ -512,7 +514,7 @@ pub(crate) async fn retrospective(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let (case, events) = case_and_events(&state, &principal, &id).await?;
-    let policy = state.config.ack_policy();
+    let policy = state.config.ack_policy_for(&case);
     Ok(text(
         "text/markdown; charset=utf-8",
         embargo_formats::retrospective::render(&case, &events, policy),
@@ -746,7 +748,7 @@ pub(crate) async fn compliance_checks(
     Ok(embargo_core::stats::spec11_checks(
         cases.iter(),
         &channels,
-        state.config.ack_policy(),
+        &|c: &embargo_core::Case| state.config.ack_policy_for(c),
         state.clock.now(),
     )
     .into_iter()

@@ -371,6 +371,11 @@ impl Config {
         }
     }
 
+    /// The acknowledgement policy for one case's project.
+    pub fn ack_policy_for(&self, case: &embargo_core::Case) -> embargo_core::sla::AckPolicy {
+        self.sla_policy(&case.report.project).ack
+    }
+
     /// The acknowledgement policy from `[sla]`.
     pub fn ack_policy(&self) -> embargo_core::sla::AckPolicy {
         embargo_core::sla::AckPolicy {

@@ -59,7 +59,6 @@ fn label(value: &str) -> String {
 /// The whole exposition.
 pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::StoreError> {
     let now = state.clock.now();
-    let policy = state.config.ack_policy();
     let mut by_stage: Vec<(&str, u64)> = Stage::ALL.iter().map(|s| (s.label(), 0)).collect();
     let mut breached = 0u64;
     for row in state.store.projection().await? {
@@ -73,7 +72,8 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
         {
             let case = state.store.case(&id).await?;
             if matches!(
-                case.ack_clock(policy).status(now),
+                case.ack_clock(state.config.ack_policy_for(&case))
+                    .status(now),
                 AckStatus::Breached { .. }
             ) {
                 breached += 1;

@@ -294,7 +294,6 @@ async fn digest(
         return Ok(());
     };
     let prefs = state.store.prefs(&id).await.map_err(|e| e.to_string())?;
-    let policy = state.config.ack_policy();
     let now = state.clock.now();
     let mut lines = Vec::new();
     let mut titles = Vec::new();
@@ -306,7 +305,7 @@ async fn digest(
             continue;
         };
         let case = state.store.case(&cid).await.map_err(|e| e.to_string())?;
-        let due = case.ack_clock(policy).due;
+        let due = case.ack_clock(state.config.ack_policy_for(&case)).due;
         let late = if due < now { " (overdue)" } else { "" };
         lines.push(format!("- {cid}: acknowledgement due {due}{late}"));
         titles.push(format!("- {cid}: {}", case.report.title));

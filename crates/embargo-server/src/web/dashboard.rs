@@ -82,7 +82,7 @@ pub(crate) async fn dashboard(
 ) -> Result<Response, WebError> {
     authz::srt(&who.caller)?;
     let now = state.clock.now();
-    let policy = state.config.ack_policy();
+    let policy = |c: &embargo_core::Case| state.config.ack_policy_for(c);
     // The dashboard is about the organisation: every case, folded.
     let mut cases = Vec::new();
     for row in state.store.projection().await.map_err(Failure::from)? {
@@ -120,8 +120,8 @@ pub(crate) async fn dashboard(
     projects.sort();
     projects.dedup();
     let compliance_row = |project: Option<&str>| {
-        let c30 = stats::ack_compliance(cases.iter(), policy, now, 30, project);
-        let c90 = stats::ack_compliance(cases.iter(), policy, now, 90, project);
+        let c30 = stats::ack_compliance(cases.iter(), &policy, now, 30, project);
+        let c90 = stats::ack_compliance(cases.iter(), &policy, now, 90, project);
         context! {
             project => project.unwrap_or("all projects"),
             d30 => c30.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c30.in_time, c30.settled)),

@@ -360,11 +360,10 @@ pub(crate) async fn inbox(
     Query(filter): Query<InboxFilter>,
 ) -> Result<Response, WebError> {
     let now = state.clock.now();
-    let policy = state.config.ack_policy();
     let mut cases = authz::visible_cases(&state, &who.caller).await?;
     // What is due first: unacknowledged reports by deadline, then the rest by arrival.
     cases.sort_by_key(|(c, _)| {
-        let clock = c.ack_clock(policy);
+        let clock = c.ack_clock(state.config.ack_policy_for(c));
         (c.acknowledged_at.is_some(), clock.due, c.received_at)
     });
     let mut projects = std::collections::BTreeSet::new();
@@ -386,7 +385,7 @@ pub(crate) async fn inbox(
                 && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
         })
         .map(|(c, _)| {
-            let clock = c.ack_clock(policy);
+            let clock = c.ack_clock(state.config.ack_policy_for(c));
             let (text, overdue) = match c.acknowledged_at {
                 Some(at) => (
                     format!("acknowledged {}", at.strftime("%Y-%m-%d %H:%M UTC")),
@@ -588,8 +587,7 @@ async fn case_view(
         .filter(|k| can(**k))
         .map(|k| k.name())
         .collect();
-    let policy = state.config.ack_policy();
-    let clock = case.ack_clock(policy);
+    let clock = case.ack_clock(state.config.ack_policy_for(case));
     let now = state.clock.now();
     let projects = state.store.projects().await?;
     let people = if can(CommandKind::AddParticipant)

@@ -267,3 +267,20 @@ fn after_the_answer_the_triage_clock_runs_and_escalates_when_it_passes() {
         "answered in time: {got:?}"
     );
 }
+
+#[test]
+fn a_project_with_its_own_answer_window_shows_it_everywhere() {
+    let app = TestApp::start_with("[sla.projects.numpy]\nacknowledge_hours = 12\n");
+    let new = |project: &str| {
+        let (s, c) = app.api(
+            &app.admin_token,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({ "project": project, "title": "t", "body": "b" })),
+        );
+        assert_eq!(s, 201, "{c}");
+        c
+    };
+    assert_eq!(new("numpy")["ack_due"], "2026-03-02T21:00:00Z");
+    assert_eq!(new("scipy")["ack_due"], "2026-03-03T09:00:00Z");
+}
