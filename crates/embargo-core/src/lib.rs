@@ -20,6 +20,7 @@ pub mod sla;
 pub mod stats;
 pub mod timeline;
 pub mod tlp;
+pub mod versions;
 
 pub use case::{Case, Embargo, Facts, FoldError, Handling, Stage};
 pub use command::{

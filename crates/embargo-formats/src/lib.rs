@@ -2,6 +2,7 @@
 //! the SPEC-11 announcement and the retrospective. No IO; time comes in.
 
 pub mod announcement;
+pub mod check;
 pub mod osv;
 pub mod retrospective;
 

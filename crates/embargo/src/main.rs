@@ -1,6 +1,7 @@
 //! The `embargo` command: one binary for every entry point.
 
 mod case_cli;
+mod check;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -52,6 +53,24 @@ enum Cmd {
         conn: case_cli::Conn,
         #[command(subcommand)]
         command: case_cli::OrgCmd,
+    },
+    /// Am I vulnerable? Checks installed versions against OSV advisories and
+    /// names the version to upgrade to.
+    ///
+    /// Exits 0 when nothing is affected, 1 when something is, 2 when a
+    /// version could not be read or the input is wrong.
+    Check {
+        /// A directory of OSV records (*.json).
+        #[arg(long)]
+        advisories: PathBuf,
+        /// A pip freeze or requirements file (name==version lines).
+        #[arg(long, short = 'r')]
+        requirements: Vec<PathBuf>,
+        /// A Cargo.lock.
+        #[arg(long)]
+        cargo_lock: Vec<PathBuf>,
+        /// [ECOSYSTEM:]NAME==VERSION (ecosystem PyPI unless named).
+        packages: Vec<String>,
     },
     /// Reports over the cases (SRT).
     Report {
@@ -109,6 +128,12 @@ fn main() -> ExitCode {
         Cmd::IngestMail { conn } => ingest_mail(conn),
         Cmd::Channel { conn, command } => channel(conn, command),
         Cmd::Report { conn, command } => report(conn, command),
+        Cmd::Check {
+            advisories,
+            requirements,
+            cargo_lock,
+            packages,
+        } => check_cmd(&advisories, &requirements, &cargo_lock, &packages),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -190,6 +215,52 @@ fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
         Err(e) => {
             eprintln!("embargo ingest-mail: {e:#}");
             ExitCode::from(75)
+        }
+    }
+}
+
+fn check_cmd(
+    advisories: &std::path::Path,
+    requirements: &[PathBuf],
+    cargo_lock: &[PathBuf],
+    packages: &[String],
+) -> ExitCode {
+    let result = (|| -> anyhow::Result<u8> {
+        use anyhow::Context;
+        let records = check::load(advisories)?;
+        let mut installed = Vec::new();
+        for f in requirements {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let (found, skipped) = check::requirements(&text);
+            for s in skipped {
+                eprintln!("{}: `{s}` pins no version; not checked", f.display());
+            }
+            installed.extend(found);
+        }
+        for f in cargo_lock {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            installed.extend(check::cargo_lock(&text).with_context(|| f.display().to_string())?);
+        }
+        for p in packages {
+            installed.push(check::argument(p)?);
+        }
+        if installed.is_empty() {
+            anyhow::bail!("nothing to check: give --requirements, --cargo-lock or NAME==VERSION");
+        }
+        check::run(
+            &records,
+            &installed,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+    })();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("embargo check: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

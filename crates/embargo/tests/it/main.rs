@@ -9,6 +9,7 @@
 
 mod api;
 mod audit;
+mod check;
 mod cli;
 mod cvss;
 mod mail_cli;
