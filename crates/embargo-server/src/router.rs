@@ -78,6 +78,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cases/{id}/inbound/{n}", get(web::case_inbound))
         .route("/quarantine", get(web::quarantine_page))
         .route("/quarantine/{n}", get(web::quarantine_raw))
+        .route("/quarantine/{n}/file", post(web::file_quarantined))
         .route("/cases/{id}/commands/{command}", post(web::case_command))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))

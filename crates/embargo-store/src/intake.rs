@@ -405,3 +405,17 @@ impl Store {
         )))
     }
 }
+
+impl Store {
+    /// Marks a quarantined message as filed into `case_id` by the SRT.
+    pub async fn release_quarantined(&self, id: i64, case_id: &CaseId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE inbound SET outcome = 'released', case_id = $2 WHERE id = $1 AND outcome = 'quarantined'",
+        )
+        .bind(id)
+        .bind(case_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -284,6 +284,40 @@ pub(crate) async fn ingest(
     raw: Vec<u8>,
     source: &str,
 ) -> Result<Outcome, IntakeError> {
+    ingest_as(state, raw, source, false).await
+}
+
+/// Files a quarantined email as a new case, as the SRT decided: threading
+/// is not followed, and the message's reference stays with its quarantine
+/// entry (now released to the case), so a redelivery is still recognised.
+pub(crate) async fn file_as_new_case(
+    state: &AppState,
+    quarantine_id: i64,
+    by: &embargo_core::PersonId,
+) -> Result<Outcome, IntakeError> {
+    let (entry, raw) = state
+        .store
+        .inbound_raw(quarantine_id)
+        .await?
+        .filter(|(e, _)| e.outcome == "quarantined" && e.channel == "email")
+        .ok_or_else(|| IntakeError::Invalid("no such email in quarantine".into()))?;
+    let source = format!("{} (released from quarantine by {by})", entry.source);
+    let outcome = ingest_as(state, raw, &source, true).await?;
+    if let Outcome::Case(receipt) = &outcome {
+        state
+            .store
+            .release_quarantined(quarantine_id, &receipt.case_id)
+            .await?;
+    }
+    Ok(outcome)
+}
+
+async fn ingest_as(
+    state: &AppState,
+    raw: Vec<u8>,
+    source: &str,
+    released: bool,
+) -> Result<Outcome, IntakeError> {
     let read = match read(state, &raw) {
         Ok(r) => r,
         Err(reason) => {
@@ -299,12 +333,22 @@ pub(crate) async fn ingest(
             };
         }
     };
+    // A released message's reference stays with its quarantine entry.
+    let mut read = read;
+    if released {
+        read.message_id = None;
+    }
     if let Some(mid) = &read.message_id
         && let Some(seen) = state.store.already_received("email", mid).await?
     {
         return Ok(Outcome::AlreadyReceived(seen));
     }
-    if let Some(case_id) = state.store.thread_case(&read.thread_ids).await? {
+    let thread = if released {
+        None
+    } else {
+        state.store.thread_case(&read.thread_ids).await?
+    };
+    if let Some(case_id) = thread {
         let case = state.store.case(&case_id).await?;
         let from = read.from_address.as_deref().unwrap_or_default();
         let same_sender = case

@@ -1614,3 +1614,27 @@ pub(crate) async fn save_account(
     state.store.set_prefs(who.caller.id(), &prefs).await?;
     account_view(&state, &who, true, None).await
 }
+
+/// `POST /quarantine/{n}/file`: the SRT files a quarantined email as a new
+/// case (a reply from an unexpected address that is in fact a new report,
+/// say). What still cannot be read stays in quarantine, with the reason.
+pub(crate) async fn file_quarantined(
+    State(state): State<Shared>,
+    Path(n): Path<i64>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let srt = authz::srt(&posted.who.caller)?;
+    let outcome = crate::intake::mail::file_as_new_case(&state, n, srt.0.id())
+        .await
+        .map_err(Failure::from)?;
+    match outcome {
+        crate::intake::mail::Outcome::Case(receipt) => {
+            Ok(Redirect::to(&format!("/cases/{}", receipt.case_id)).into_response())
+        }
+        _ => Err(WebError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Still in quarantine",
+            message: "The message still cannot be made into a report; its reason is on the quarantine page.".into(),
+        }),
+    }
+}

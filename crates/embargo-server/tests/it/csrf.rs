@@ -34,7 +34,8 @@ fn every_form_route_rejects_a_missing_or_foreign_csrf_token() {
             .replace("{id}", &case)
             .replace("{command}", "add_note")
             .replace("{person}", "srt")
-            .replace("{token}", "inv_0000");
+            .replace("{token}", "inv_0000")
+            .replace("{n}", "999999");
         let fields = [
             ("text", "a note"),
             ("handle", "admin"),

@@ -255,6 +255,47 @@ fn replies_thread_onto_their_case_and_strangers_go_to_quarantine() {
         "{got}"
     );
     assert_eq!(events(&app, &case).len(), 4);
+
+    // The SRT decides it is a report of its own and files it as a new case.
+    let q = got["quarantine_id"].as_i64().unwrap();
+    let (mut srt, _) = app.person("sam", "srt");
+    srt.get("/quarantine");
+    let filed = srt.post(&format!("/quarantine/{q}/file"), &[]);
+    assert_eq!(filed.status, 303, "{}", filed.body);
+    let new_case = filed
+        .location()
+        .unwrap()
+        .trim_start_matches("/cases/")
+        .to_owned();
+    assert_ne!(new_case, case);
+    let report = &events(&app, &new_case)[0]["data"]["report"];
+    assert_eq!(report["reporter_email"], "mallory@example.com");
+    assert!(
+        report["body"]
+            .as_str()
+            .unwrap()
+            .contains("Please send me the exploit.")
+    );
+    assert_eq!(events(&app, &case).len(), 4, "the first case is untouched");
+    let page = srt.get("/quarantine");
+    assert!(
+        !page.body.contains(&format!("/quarantine/{q}\"")),
+        "released: {}",
+        page.body
+    );
+    // The same message delivered again is recognised as filed.
+    let again = deliver(
+        &app,
+        mail(
+            "Mallory <mallory@example.com>",
+            "Re: Auth bypass",
+            "third@example.com",
+            "In-Reply-To: <second@example.net>\r\n",
+            "Please send me the exploit.",
+        ),
+    );
+    assert_eq!(again["outcome"], "already_received", "{again}");
+    assert_eq!(again["case_id"], new_case.as_str());
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/api/v1/channels/{name}/remove", Expect::Admin(404)),
     ("POST", "/api/v1/channels/{name}/check", Expect::Srt(404)),
     ("GET", "/quarantine/{n}", Expect::Srt(404)),
+    ("POST", "/quarantine/{n}/file", Expect::Srt(422)),
     (
         "POST",
         "/cases/{id}/commands/{command}",
