@@ -128,5 +128,38 @@ fn main() {
             p99.as_secs_f64() * 1000.0
         );
     }
+    // With every case above open, the scheduler folds each one per pass,
+    // and /metrics does the same: how long do they take?
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut metrics_times = Vec::new();
+    let mut pass = String::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let body = rt
+            .block_on(async {
+                client
+                    .get(format!("{url}/metrics"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .text()
+                    .await
+            })
+            .unwrap();
+        metrics_times.push(t.elapsed());
+        pass = body
+            .lines()
+            .find(|l| l.starts_with("embargo_scheduler_pass_seconds "))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_default()
+            .to_owned();
+    }
+    metrics_times.sort_unstable();
+    println!(
+        "with {} open cases: scheduler pass {:.1} ms, GET /metrics p50 {:.1} ms",
+        2 * n,
+        pass.parse::<f64>().unwrap_or(0.0) * 1000.0,
+        percentile(&metrics_times, 0.5).as_secs_f64() * 1000.0
+    );
     println!("peak RSS: {} MiB", peak_rss_kib() / 1024);
 }

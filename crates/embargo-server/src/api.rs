@@ -731,12 +731,9 @@ pub(crate) async fn compliance_checks(
     project: Option<&str>,
 ) -> Result<Vec<embargo_api::CheckWire>, Failure> {
     let mut cases = Vec::new();
-    for row in state.store.projection().await? {
-        if let Some(Ok(id)) = row.first().map(CaseId::new) {
-            let case = state.store.case(&id).await?;
-            if project.is_none_or(|p| case.report.project == p) {
-                cases.push(case);
-            }
+    for case in crate::cache::all(state).await? {
+        if project.is_none_or(|p| case.report.project == p) {
+            cases.push(case.as_ref().clone());
         }
     }
     let channels: Vec<(String, bool)> = crate::channels::inventory(state)

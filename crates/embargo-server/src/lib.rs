@@ -8,6 +8,7 @@
 mod accounts;
 mod api;
 mod authz;
+mod cache;
 mod channels;
 mod clock;
 pub mod config;
@@ -85,8 +86,12 @@ pub(crate) struct AppState {
     pub channel_locks: channels::Locks,
     /// HTTP request latency, for `/metrics`.
     pub latency: metrics::Latency,
+    /// Folded cases by version, for the passes over every case.
+    pub cases: cache::Cases,
     /// When the scheduler last ran (unix seconds by the `Clock`), for `/metrics`.
     pub scheduler_tick: std::sync::atomic::AtomicI64,
+    /// How long the scheduler's last pass took (microseconds), for `/metrics`.
+    pub scheduler_micros: std::sync::atomic::AtomicU64,
 }
 
 /// What the first start created, shown to the operator once.
@@ -182,7 +187,9 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         submission_sources: accounts::SourceLimiter::default(),
         channel_locks: channels::Locks::default(),
         latency: metrics::Latency::default(),
+        cases: cache::Cases::default(),
         scheduler_tick: std::sync::atomic::AtomicI64::new(0),
+        scheduler_micros: std::sync::atomic::AtomicU64::new(0),
         store: prepared.store,
         clock,
         local_addr: addr,

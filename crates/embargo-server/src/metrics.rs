@@ -9,7 +9,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use embargo_core::{CaseId, Handling, Stage, sla::AckStatus};
+use embargo_core::{Handling, Stage, sla::AckStatus};
 
 use crate::AppState;
 
@@ -61,23 +61,18 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
     let now = state.clock.now();
     let mut by_stage: Vec<(&str, u64)> = Stage::ALL.iter().map(|s| (s.label(), 0)).collect();
     let mut breached = 0u64;
-    for row in state.store.projection().await? {
-        if let Some(stage) = row.get(3)
-            && let Some(slot) = by_stage.iter_mut().find(|(s, _)| s == stage)
-        {
+    for case in crate::cache::all(state).await? {
+        let stage = case.stage().label();
+        if let Some(slot) = by_stage.iter_mut().find(|(s, _)| *s == stage) {
             slot.1 += 1;
         }
-        if row.get(4).map(String::as_str) == Some(Handling::Received.name())
-            && let Some(Ok(id)) = row.first().map(CaseId::new)
-        {
-            let case = state.store.case(&id).await?;
-            if matches!(
-                case.ack_clock(state.config.ack_policy_for(&case))
-                    .status(now),
-                AckStatus::Breached { .. }
-            ) {
-                breached += 1;
-            }
+        let late = matches!(
+            case.ack_clock(state.config.ack_policy_for(&case))
+                .status(now),
+            AckStatus::Breached { .. }
+        );
+        if case.handling == Handling::Received && late {
+            breached += 1;
         }
     }
     let mut out = String::new();
@@ -111,7 +106,10 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
     let _ = writeln!(
         out,
         "# HELP embargo_scheduler_lag_seconds Seconds since the scheduler last ran, by the server's clock.\n\
-         # TYPE embargo_scheduler_lag_seconds gauge\nembargo_scheduler_lag_seconds {lag}"
+         # TYPE embargo_scheduler_lag_seconds gauge\nembargo_scheduler_lag_seconds {lag}\n\
+         # HELP embargo_scheduler_pass_seconds How long the scheduler's last pass over the open cases took.\n\
+         # TYPE embargo_scheduler_pass_seconds gauge\nembargo_scheduler_pass_seconds {}",
+        state.scheduler_micros.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(
         out,

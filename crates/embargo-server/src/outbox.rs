@@ -30,9 +30,14 @@ pub(crate) async fn run(state: Arc<AppState>) {
         state
             .scheduler_tick
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
         if let Err(e) = schedule(&state).await {
             tracing::warn!(error = %e, "the scheduler could not run");
         }
+        state.scheduler_micros.store(
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let Err(e) = work(&state).await {
             tracing::warn!(error = %e, "the outbox could not run");
         }
@@ -42,15 +47,12 @@ pub(crate) async fn run(state: Arc<AppState>) {
 /// Enqueues the notices due now.
 pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.now();
-    for row in state.store.projection().await? {
+    for case in crate::cache::all(state).await? {
         // A closed case has no running clock.
-        if row.get(4).map(String::as_str) == Some(Handling::Closed.name()) {
+        if case.handling == Handling::Closed {
             continue;
         }
-        let Some(Ok(id)) = row.first().map(CaseId::new) else {
-            continue;
-        };
-        let case = state.store.case(&id).await?;
+        let id = case.id.clone();
         let policy = state.config.sla_policy(&case.report.project);
         let deadlines = embargo_core::sla::deadlines(&case, &policy);
         for (kind, notice) in embargo_core::sla::case_notices(&case, &policy, now) {
@@ -297,14 +299,11 @@ async fn digest(
     let now = state.clock.now();
     let mut lines = Vec::new();
     let mut titles = Vec::new();
-    for row in state.store.projection().await.map_err(|e| e.to_string())? {
-        if row.get(4).map(String::as_str) != Some(Handling::Received.name()) {
+    for case in crate::cache::all(state).await.map_err(|e| e.to_string())? {
+        if case.handling != Handling::Received {
             continue;
         }
-        let Some(Ok(cid)) = row.first().map(CaseId::new) else {
-            continue;
-        };
-        let case = state.store.case(&cid).await.map_err(|e| e.to_string())?;
+        let cid = case.id.clone();
         let due = case.ack_clock(state.config.ack_policy_for(&case)).due;
         let late = if due < now { " (overdue)" } else { "" };
         lines.push(format!("- {cid}: acknowledgement due {due}{late}"));

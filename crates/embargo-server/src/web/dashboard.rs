@@ -85,10 +85,8 @@ pub(crate) async fn dashboard(
     let policy = |c: &embargo_core::Case| state.config.ack_policy_for(c);
     // The dashboard is about the organisation: every case, folded.
     let mut cases = Vec::new();
-    for row in state.store.projection().await.map_err(Failure::from)? {
-        if let Some(Ok(id)) = row.first().map(embargo_core::CaseId::new) {
-            cases.push(state.store.case(&id).await.map_err(Failure::from)?);
-        }
+    for case in crate::cache::all(&state).await.map_err(Failure::from)? {
+        cases.push(case.as_ref().clone());
     }
     let open: Vec<_> = cases
         .iter()

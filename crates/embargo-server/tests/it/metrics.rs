@@ -76,8 +76,7 @@ fn metrics_from_a_seeded_history_equal_hand_computed_values() {
     let stable: Vec<&str> = body
         .lines()
         .filter(|l| {
-            !l.starts_with("embargo_http_request_duration")
-                && !l.starts_with("embargo_scheduler_lag")
+            !l.starts_with("embargo_http_request_duration") && !l.starts_with("embargo_scheduler_")
         })
         .filter(|l| !l.starts_with('#'))
         .collect();
