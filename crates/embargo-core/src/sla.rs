@@ -106,12 +106,18 @@ pub enum NoticeKind {
     Escalation,
 }
 
-/// The notices an unanswered report's clock has made due by `now`:
-/// a warning at each of `warn_at` percent of the window, and an escalation
-/// once the deadline has passed (strictly after it). An answered report
-/// has none. Pure: the scheduler calls it with the time and enqueues what
+/// The notices a running clock has made due by `now`: a warning at each
+/// of `warn_at` percent of the window, and an escalation once the deadline
+/// has passed (strictly after it). A stopped clock has none. Pure: the scheduler calls it with the time and enqueues what
 /// it returns, each key once.
-pub fn due_notices(case_id: &str, clock: &AckClock, warn_at: &[u8], now: Timestamp) -> Vec<Notice> {
+pub fn due_notices(
+    kind: ClockKind,
+    case_id: &str,
+    clock: &AckClock,
+    warn_at: &[u8],
+    now: Timestamp,
+) -> Vec<Notice> {
+    let name = kind.name();
     if clock.stopped_at.is_some() {
         return Vec::new();
     }
@@ -128,7 +134,7 @@ pub fn due_notices(case_id: &str, clock: &AckClock, warn_at: &[u8], now: Timesta
             .unwrap_or(Timestamp::MAX);
         if now >= due_at {
             out.push(Notice {
-                key: format!("ack-warning-{percent}:{case_id}"),
+                key: format!("{name}-warning-{percent}:{case_id}"),
                 kind: NoticeKind::Warning { percent },
                 due_at,
             });
@@ -136,7 +142,7 @@ pub fn due_notices(case_id: &str, clock: &AckClock, warn_at: &[u8], now: Timesta
     }
     if now > clock.due {
         out.push(Notice {
-            key: format!("ack-escalation:{case_id}"),
+            key: format!("{name}-escalation:{case_id}"),
             kind: NoticeKind::Escalation,
             due_at: clock.due,
         });
@@ -338,9 +344,9 @@ pub fn deadlines(case: &crate::Case, policy: &Policy) -> Vec<Deadline> {
     out
 }
 
-/// The notices every clock of a case has made due by `now`. The
-/// acknowledgement's keys are `ack-warning-N:ID` and `ack-escalation:ID`;
-/// the others the same with their own name.
+/// The notices every clock of a case has made due by `now`, keyed
+/// `CLOCK-warning-N:ID` and `CLOCK-escalation:ID` (`ack`, `triage`, `fix`,
+/// `disclose`).
 pub fn case_notices(
     case: &crate::Case,
     policy: &Policy,
@@ -349,14 +355,9 @@ pub fn case_notices(
     deadlines(case, policy)
         .into_iter()
         .flat_map(|d| {
-            due_notices(case.id.as_str(), &d.clock, &policy.warn_at, now)
+            due_notices(d.kind, case.id.as_str(), &d.clock, &policy.warn_at, now)
                 .into_iter()
-                .map(move |mut n| {
-                    if d.kind != ClockKind::Acknowledge {
-                        n.key = n.key.replacen("ack-", &format!("{}-", d.kind.name()), 1);
-                    }
-                    (d.kind, n)
-                })
+                .map(move |n| (d.kind, n))
         })
         .collect()
 }
@@ -395,10 +396,16 @@ mod tests {
         let h = SignedDuration::from_hours;
         let clock = AckClock::start(t0, AckPolicy::default(), None);
         let keys = |now| {
-            due_notices("EMB-2026-000001", &clock, &[50, 90], now)
-                .into_iter()
-                .map(|n| n.key)
-                .collect::<Vec<_>>()
+            due_notices(
+                ClockKind::Acknowledge,
+                "EMB-2026-000001",
+                &clock,
+                &[50, 90],
+                now,
+            )
+            .into_iter()
+            .map(|n| n.key)
+            .collect::<Vec<_>>()
         };
         assert!(keys(t0 + h(12) - SignedDuration::from_secs(1)).is_empty());
         assert_eq!(keys(t0 + h(12)), ["ack-warning-50:EMB-2026-000001"]);
@@ -415,7 +422,16 @@ mod tests {
             Some("ack-escalation:EMB-2026-000001")
         );
         let answered = AckClock::start(t0, AckPolicy::default(), Some(t0 + h(1)));
-        assert!(due_notices("x", &answered, &[50, 90], t0 + h(30)).is_empty());
+        assert!(
+            due_notices(
+                ClockKind::Acknowledge,
+                "x",
+                &answered,
+                &[50, 90],
+                t0 + h(30)
+            )
+            .is_empty()
+        );
     }
 
     #[test]

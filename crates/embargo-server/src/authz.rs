@@ -192,7 +192,13 @@ pub(crate) async fn run(
     // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
         let key = format!("reporter-message:{}:{}", case.id, case.version);
-        crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await?;
+        // The command is done; a failure to queue the mail is logged, not
+        // reported as the command's (the status page shows the message).
+        if let Err(e) =
+            crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await
+        {
+            tracing::error!(case = %case.id, error = %e, "mail to the reporter not queued");
+        }
     }
     Ok(case)
 }

@@ -9,7 +9,7 @@ use embargo_core::{Case, CaseId};
 use embargo_pgp::Certificate;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart, SinglePart, header::ContentType},
+    message::{Mailbox, MessageBuilder, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
 use rand::RngCore;
@@ -133,44 +133,9 @@ pub(crate) async fn to_reporter(
         .as_deref()
         .and_then(|k| Certificate::parse(k.as_bytes()).ok());
     let message = match key {
-        Some(cert) => {
-            // RFC 3156 with a protected Subject inside.
-            let inner = format!(
-                "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
-                 Subject: {subject}\r\n\r\n{}",
-                text.replace('\n', "\r\n")
-            );
-            let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
-            builder
-                .subject(format!("[{}] ...", case.id))
-                .multipart(
-                    MultiPart::encrypted("application/pgp-encrypted".into())
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(
-                                    ContentType::parse("application/pgp-encrypted")
-                                        .map_err(|e| build(&e))?,
-                                )
-                                .body(String::from("Version: 1\r\n")),
-                        )
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(
-                                    ContentType::parse(
-                                        "application/octet-stream; name=\"encrypted.asc\"",
-                                    )
-                                    .map_err(|e| build(&e))?,
-                                )
-                                .body(armored),
-                        ),
-                )
-                .map_err(|e| build(&e))?
-        }
-        None => builder
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(text.to_owned())
-            .map_err(|e| build(&e))?,
+        // The outer Subject names only the case; the real one is inside.
+        Some(cert) => sealed(builder, &cert, &format!("[{}] ...", case.id), subject, text)?,
+        None => plain(builder, subject, text)?,
     };
     transport
         .send(message)
@@ -308,45 +273,56 @@ pub(crate) async fn to_person(
             } else {
                 format!("{text}\nIn detail (sent only encrypted):\n{detail}\n")
             };
-            let inner = format!(
-                "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nSubject: {subject}\r\n\r\n{}",
-                full.replace('\n', "\r\n")
-            );
-            let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
-            builder
-                .subject("...")
-                .multipart(
-                    MultiPart::encrypted("application/pgp-encrypted".into())
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(
-                                    ContentType::parse("application/pgp-encrypted")
-                                        .map_err(|e| build(&e))?,
-                                )
-                                .body(String::from("Version: 1\r\n")),
-                        )
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(
-                                    ContentType::parse(
-                                        "application/octet-stream; name=\"encrypted.asc\"",
-                                    )
-                                    .map_err(|e| build(&e))?,
-                                )
-                                .body(armored),
-                        ),
-                )
-                .map_err(|e| build(&e))?
+            sealed(builder, &cert, "...", subject, &full)?
         }
-        None => builder
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(text.to_owned())
-            .map_err(|e| build(&e))?,
+        None => plain(builder, subject, text)?,
     };
     transport(m)?
         .send(message)
         .await
         .map_err(|e| MailError::Send(e.to_string()))?;
     Ok(())
+}
+
+/// A plain-text message.
+fn plain(builder: MessageBuilder, subject: &str, text: &str) -> Result<Message, MailError> {
+    builder
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_owned())
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// A PGP/MIME message (RFC 3156) encrypted to `cert`, its real Subject
+/// protected inside (the `protected-headers` convention), `outer_subject`
+/// outside.
+fn sealed(
+    builder: MessageBuilder,
+    cert: &Certificate,
+    outer_subject: &str,
+    subject: &str,
+    text: &str,
+) -> Result<Message, MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let inner = format!(
+        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
+         Subject: {subject}\r\n\r\n{}",
+        text.replace('\n', "\r\n")
+    );
+    let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
+    let control = ContentType::parse("application/pgp-encrypted").map_err(|e| build(&e))?;
+    let payload = ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
+        .map_err(|e| build(&e))?;
+    builder
+        .subject(outer_subject)
+        .multipart(
+            MultiPart::encrypted("application/pgp-encrypted".into())
+                .singlepart(
+                    SinglePart::builder()
+                        .header(control)
+                        .body(String::from("Version: 1\r\n")),
+                )
+                .singlepart(SinglePart::builder().header(payload).body(armored)),
+        )
+        .map_err(|e| build(&e))
 }

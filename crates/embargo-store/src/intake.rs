@@ -81,14 +81,15 @@ fn raw_label(channel: &str, received_at: i64, source: &str) -> String {
 /// the channel delivered it before.
 pub(crate) async fn seen(
     conn: &mut SqliteConnection,
-    inbound: &NewInbound,
+    channel: &str,
+    reference: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let Some(reference) = &inbound.reference else {
+    let Some(reference) = reference else {
         return Ok(None);
     };
     let row =
         sqlx::query("SELECT outcome, case_id FROM inbound WHERE channel = $1 AND reference = $2")
-            .bind(&inbound.channel)
+            .bind(channel)
             .bind(reference)
             .fetch_optional(&mut *conn)
             .await?;
@@ -185,7 +186,7 @@ impl Store {
     pub async fn quarantine(&self, inbound: NewInbound, reason: &str) -> Result<i64, StoreError> {
         let master = self.master()?;
         let mut conn = self.pool.acquire().await?;
-        if let Some(seen) = seen(&mut conn, &inbound).await? {
+        if let Some(seen) = seen(&mut conn, &inbound.channel, inbound.reference.as_deref()).await? {
             return Err(StoreError::AlreadyReceived(seen));
         }
         let inbound = NewInbound {
@@ -210,15 +211,7 @@ impl Store {
         reference: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let probe = NewInbound {
-            received_at: 0,
-            channel: channel.to_owned(),
-            source: String::new(),
-            reference: Some(reference.to_owned()),
-            raw: Vec::new(),
-            reporter_link: None,
-        };
-        seen(&mut conn, &probe).await
+        seen(&mut conn, channel, Some(reference)).await
     }
 
     /// The quarantine, newest first.
@@ -417,5 +410,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+impl Store {
+    /// How many messages sit in quarantine.
+    pub async fn quarantine_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbound WHERE outcome = 'quarantined'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -536,7 +536,7 @@ async fn apply_batch(
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {
         if let Some(seen) = match &inbound {
-            Some(i) => intake::seen(&mut tx, i).await?,
+            Some(i) => intake::seen(&mut tx, &i.channel, i.reference.as_deref()).await?,
             None => None,
         } {
             results.push(Err(StoreError::AlreadyReceived(seen)));

@@ -177,19 +177,27 @@ fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
     }
 }
 
-fn case(conn: case_cli::Conn, command: case_cli::CaseCmd) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
+/// Runs one API client command on a small runtime; `Err` is printed as
+/// `embargo WHAT: …`.
+fn client<T>(
+    what: &str,
+    run: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> Result<T, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(case_cli::run(conn, command, &mut std::io::stdout().lock())));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embargo case: {e:#}");
+        .and_then(|rt| rt.block_on(run))
+        .map_err(|e| {
+            eprintln!("embargo {what}: {e:#}");
             ExitCode::FAILURE
-        }
-    }
+        })
+}
+
+fn case(conn: case_cli::Conn, command: case_cli::CaseCmd) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let run = case_cli::run(conn, command, &mut out);
+    client("case", run).map_or_else(|code| code, |()| ExitCode::SUCCESS)
 }
 
 fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
@@ -199,24 +207,10 @@ fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
         eprintln!("embargo ingest-mail: reading standard input: {e}");
         return ExitCode::from(75);
     }
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(case_cli::ingest_mail(
-                conn,
-                raw,
-                &mut std::io::stdout().lock(),
-            ))
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embargo ingest-mail: {e:#}");
-            ExitCode::from(75)
-        }
-    }
+    // A failure asks the mail server to keep the message and retry.
+    let mut out = std::io::stdout().lock();
+    let run = case_cli::ingest_mail(conn, raw, &mut out);
+    client("ingest-mail", run).map_or_else(|_| ExitCode::from(75), |()| ExitCode::SUCCESS)
 }
 
 fn check_cmd(
@@ -266,67 +260,25 @@ fn check_cmd(
 }
 
 fn report(conn: case_cli::Conn, command: case_cli::ReportCmd) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(case_cli::run_report(
-                conn,
-                command,
-                &mut std::io::stdout().lock(),
-            ))
-        });
-    match result {
+    let mut out = std::io::stdout().lock();
+    let run = case_cli::run_report(conn, command, &mut out);
+    match client("report", run) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("embargo report: {e:#}");
-            ExitCode::from(2)
-        }
+        Err(_) => ExitCode::from(2),
     }
 }
 
 fn channel(conn: case_cli::Conn, command: case_cli::ChannelCmd) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(case_cli::run_channel(
-                conn,
-                command,
-                &mut std::io::stdout().lock(),
-            ))
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embargo channel: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let mut out = std::io::stdout().lock();
+    let run = case_cli::run_channel(conn, command, &mut out);
+    client("channel", run).map_or_else(|code| code, |()| ExitCode::SUCCESS)
 }
 
 fn org(conn: case_cli::Conn, command: case_cli::OrgCmd) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(case_cli::run_org(
-                conn,
-                command,
-                &mut std::io::stdout().lock(),
-            ))
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embargo org: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let mut out = std::io::stdout().lock();
+    let run = case_cli::run_org(conn, command, &mut out);
+    client("org", run).map_or_else(|code| code, |()| ExitCode::SUCCESS)
 }
 
 fn audit_verify(data_dir: &std::path::Path) -> ExitCode {

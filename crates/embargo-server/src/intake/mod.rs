@@ -222,16 +222,20 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
             .await
         {
             Ok(case) => {
+                // The case exists from here on: what follows is logged if it
+                // fails, never reported as a failed submission (the reporter
+                // would send it again). Attachments are in the raw
+                // submission too.
                 for f in &sub.attachments {
-                    state
+                    let name = one_line(&f.name);
+                    let kind = one_line(&f.content_type);
+                    if let Err(e) = state
                         .store
-                        .add_attachment(
-                            &case.id,
-                            &one_line(&f.name),
-                            &one_line(&f.content_type),
-                            &f.bytes,
-                        )
-                        .await?;
+                        .add_attachment(&case.id, &name, &kind, &f.bytes)
+                        .await
+                    {
+                        tracing::error!(case = %case.id, error = %e, "attachment not stored apart");
+                    }
                 }
                 tracing::info!(case = %case.id, channel = sub.channel.name(), "report received");
                 // Passive channels in the inventory show when they last carried a report.
@@ -240,17 +244,23 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
                     Channel::Email | Channel::Github => None,
                     other => Some(other.name()),
                 };
-                if let Some(kind) = kind {
-                    state
+                if let Some(kind) = kind
+                    && let Err(e) = state
                         .store
                         .record_channel_message(kind, now.as_second())
-                        .await?;
+                        .await
+                {
+                    tracing::warn!(error = %e, "channel inventory not updated");
                 }
                 let url = status_url(state, &status_token);
                 let text = crate::mailer::receipt_text(state, &case.id, &url);
                 let subject = format!("[{}] Report received", case.id);
                 let key = format!("receipt:{}", case.id);
-                crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await?;
+                if let Err(e) =
+                    crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await
+                {
+                    tracing::error!(case = %case.id, error = %e, "receipt not queued");
+                }
                 return Ok(Receipt {
                     case_id: case.id,
                     status_token,

@@ -414,7 +414,7 @@ pub(crate) async fn inbox(
     let (alerts, quarantined) = if who.caller.is_srt() {
         (
             crate::channels::alerts(&state).await,
-            state.store.quarantined(1000).await?.len(),
+            state.store.quarantine_count().await?,
         )
     } else {
         (Vec::new(), 0)
@@ -709,16 +709,16 @@ async fn case_view(
     {
         let log = state.store.access_log(case.id.as_str()).await?;
         log.iter()
-                .rev()
-                .take(50)
-                .map(|e| {
-                    context! {
-                        at => jiff::Timestamp::from_second(e.at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
-                        person => e.person.clone(),
-                        standing => e.detail.clone(),
-                    }
-                })
-                .collect()
+            .rev()
+            .take(50)
+            .map(|e| {
+                context! {
+                    at => unix_text(e.at, false),
+                    person => e.person.clone(),
+                    standing => e.detail.clone(),
+                }
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -744,13 +744,13 @@ async fn case_view(
         attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),
         deliveries => deliveries.iter().map(|d| context! {
             key => &d.key,
-            at => jiff::Timestamp::from_second(d.at).map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+            at => unix_text(d.at, true),
             outcome => &d.outcome,
             error => &d.error,
         }).collect::<Vec<_>>(),
         inbound => inbound.iter().map(|i| context! {
             id => i.id,
-            at => jiff::Timestamp::from_second(i.received_at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+            at => unix_text(i.received_at, false),
             channel => &i.channel,
             source => &i.source,
             outcome => &i.outcome,
@@ -1080,7 +1080,7 @@ async fn people_view(
         .into_iter()
         .map(|e| {
             context! {
-                at => jiff::Timestamp::from_second(e.at).map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+                at => unix_text(e.at, true),
                 person => e.person,
                 action => e.action.replace('_', " "),
                 detail => e.detail,
@@ -1454,7 +1454,7 @@ pub(crate) async fn quarantine_page(
             me => ser(me(&who)),
             entries => entries.iter().map(|e| context! {
                 id => e.id,
-                at => jiff::Timestamp::from_second(e.received_at).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+                at => unix_text(e.received_at, false),
                 channel => &e.channel,
                 source => &e.source,
                 reason => &e.reason,
@@ -1637,4 +1637,16 @@ pub(crate) async fn file_quarantined(
             message: "The message still cannot be made into a report; its reason is on the quarantine page.".into(),
         }),
     }
+}
+
+/// A stored unix time for a page, to the minute (or the second).
+fn unix_text(secs: i64, seconds: bool) -> String {
+    let format = if seconds {
+        "%Y-%m-%d %H:%M:%S UTC"
+    } else {
+        "%Y-%m-%d %H:%M UTC"
+    };
+    jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime(format).to_string())
+        .unwrap_or_default()
 }

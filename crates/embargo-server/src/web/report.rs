@@ -183,10 +183,10 @@ impl FromRequest<Shared> for ReportPosted {
     }
 }
 
-/// What the browser's script puts inside the encrypted message: the form's
-/// fields as JSON, so the server can file them once it has decrypted.
-#[derive(Deserialize)]
-struct SealedForm {
+/// The form's fields, sent in clear or, by the browser's script, as JSON
+/// inside the encrypted message. Both ways go through the same rules.
+#[derive(Deserialize, Default)]
+struct FormReport {
     #[serde(default)]
     project: String,
     #[serde(default)]
@@ -205,6 +205,57 @@ struct SealedForm {
     email: String,
     #[serde(default)]
     credit: String,
+}
+
+impl FormReport {
+    fn from_fields(fields: &HashMap<String, String>) -> Self {
+        let f = |n: &str| fields.get(n).cloned().unwrap_or_default();
+        Self {
+            project: f("project"),
+            title: f("title"),
+            affected_versions: f("affected_versions"),
+            description: f("description"),
+            steps: f("steps"),
+            impact: f("impact"),
+            name: f("name"),
+            email: f("email"),
+            credit: f("credit"),
+        }
+    }
+
+    /// What the reporter must still give, if anything.
+    fn missing(&self) -> Option<&'static str> {
+        if self.title.trim().is_empty() || self.description.trim().is_empty() {
+            Some("A summary and a description are required.")
+        } else if self.steps.trim().is_empty() {
+            Some(
+                "Steps to reproduce or a proof of concept are required: the team needs them to confirm the issue.",
+            )
+        } else {
+            None
+        }
+    }
+
+    fn report(&self, default_project: &str) -> Report {
+        Report {
+            project: given(&self.project).unwrap_or_else(|| default_project.to_owned()),
+            title: self.title.clone(),
+            body: body_markdown(
+                &self.description,
+                &self.steps,
+                &self.impact,
+                &self.affected_versions,
+            ),
+            reporter_name: given(&self.name),
+            reporter_email: given(&self.email),
+            channel: Channel::Web,
+            intake: Intake {
+                credit: given(&self.credit),
+                affected_versions: given(&self.affected_versions),
+                ..Intake::default()
+            },
+        }
+    }
 }
 
 fn form_page(
@@ -332,36 +383,11 @@ pub(crate) async fn submit_report(
     let by_browser = posted.get("encrypted_by") == "browser";
     let mut files = posted.files;
     let (report, encrypted) = if armored.is_empty() {
-        let f = |n: &str| posted.fields.get(n).map_or("", |s| s.as_str());
-        if f("title").trim().is_empty() || f("description").trim().is_empty() {
-            return again("A summary and a description are required.".into()).await;
+        let form = FormReport::from_fields(&posted.fields);
+        if let Some(missing) = form.missing() {
+            return again(missing.into()).await;
         }
-        if f("steps").trim().is_empty() {
-            return again(
-                "Steps to reproduce or a proof of concept are required: the team needs them to confirm the issue."
-                    .into(),
-            )
-            .await;
-        }
-        let report = Report {
-            project: given(f("project")).unwrap_or_else(|| cfg.default_project.clone()),
-            title: f("title").to_owned(),
-            body: body_markdown(
-                f("description"),
-                f("steps"),
-                f("impact"),
-                f("affected_versions"),
-            ),
-            reporter_name: given(f("name")),
-            reporter_email: given(f("email")),
-            channel: Channel::Web,
-            intake: Intake {
-                credit: given(f("credit")),
-                affected_versions: given(f("affected_versions")),
-                ..Intake::default()
-            },
-        };
-        (report, false)
+        (form.report(&cfg.default_project), false)
     } else {
         let opened = match state
             .intake_key
@@ -402,40 +428,21 @@ pub(crate) async fn submit_report(
             }
         }
         let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
-        let report = match serde_json::from_str::<SealedForm>(&text) {
-            Ok(s) if by_browser => {
-                if s.steps.trim().is_empty() {
-                    return again("Steps to reproduce or a proof of concept are required.".into())
-                        .await;
+        let report = match serde_json::from_str::<FormReport>(&text) {
+            // The same fields and the same rules as the form sent in clear.
+            Ok(form) if by_browser => {
+                if let Some(missing) = form.missing() {
+                    return again(missing.into()).await;
                 }
-                Report {
-                    project: given(&s.project).unwrap_or_else(|| cfg.default_project.clone()),
-                    title: s.title.clone(),
-                    body: body_markdown(&s.description, &s.steps, &s.impact, &s.affected_versions),
-                    reporter_name: given(&s.name),
-                    reporter_email: given(&s.email),
-                    channel: Channel::Web,
-                    intake: Intake {
-                        credit: given(&s.credit),
-                        affected_versions: given(&s.affected_versions),
-                        ..Intake::default()
-                    },
-                }
+                form.report(&cfg.default_project)
             }
             // Armored by the reporter's own tool: the plaintext is the report.
             _ => {
-                let f = |n: &str| posted.fields.get(n).map_or("", |s| s.as_str());
+                let form = FormReport::from_fields(&posted.fields);
                 Report {
-                    project: given(f("project")).unwrap_or_else(|| cfg.default_project.clone()),
-                    title: given(f("title")).unwrap_or_else(|| "(encrypted report)".into()),
+                    title: given(&form.title).unwrap_or_else(|| "(encrypted report)".into()),
                     body: text,
-                    reporter_name: given(f("name")),
-                    reporter_email: given(f("email")),
-                    channel: Channel::Web,
-                    intake: Intake {
-                        credit: given(f("credit")),
-                        ..Intake::default()
-                    },
+                    ..form.report(&cfg.default_project)
                 }
             }
         };

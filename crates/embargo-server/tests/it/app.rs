@@ -383,16 +383,7 @@ impl Browser<'_> {
         fields: &[(&str, &str)],
         files: &[(&str, &[u8])],
     ) -> Response {
-        if !self.cookies.contains_key("__Host-embargo-csrf") {
-            self.get("/report");
-        }
-        let csrf = self.cookies["__Host-embargo-csrf"].clone();
-        let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf)];
-        all.extend(
-            fields
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        let all = self.with_pre_token("/report", fields);
         let files = files
             .iter()
             .map(|(n, b)| ((*n).to_owned(), b.to_vec()))
@@ -403,17 +394,24 @@ impl Browser<'_> {
     /// Posts an anonymous form (sign-in, invitation) with the pre-session
     /// token, as those pages carry it even for a signed-in browser.
     pub(crate) fn post_anonymous(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let form = self.with_pre_token("/login", fields);
+        self.send("POST", path, Some(form))
+    }
+
+    /// `fields` after the pre-session CSRF token, fetching `page` first if
+    /// the browser has no pre-session cookie yet.
+    fn with_pre_token(&mut self, page: &str, fields: &[(&str, &str)]) -> Vec<(String, String)> {
         if !self.cookies.contains_key("__Host-embargo-csrf") {
-            self.get("/login");
+            self.get(page);
         }
         let csrf = self.cookies["__Host-embargo-csrf"].clone();
-        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
-        form.extend(
-            fields
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        self.send("POST", path, Some(form))
+        std::iter::once(("csrf".to_owned(), csrf))
+            .chain(
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            )
+            .collect()
     }
 
     /// Posts a form without any CSRF token.
