@@ -24,7 +24,7 @@ pub struct NewReport {
 }
 
 /// A typed link.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ReferenceWire {
     /// OSV reference type.
     pub kind: String,
@@ -33,12 +33,121 @@ pub struct ReferenceWire {
 }
 
 /// A typed credit.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CreditWire {
     /// Name.
     pub name: String,
-    /// OSV credit type.
-    pub kind: String,
+    /// OSV credit type (FINDER, REPORTER, …).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Contact URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact: Vec<String>,
+    /// Who must accept it: `reporter`, or a person's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// Whether the holder accepted it (answers only; ignored in requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+}
+
+/// An affected package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AffectedWire {
+    /// OSV ecosystem (`PyPI`, `crates.io`, `npm`, `GIT`, …).
+    pub ecosystem: String,
+    /// Package name (for GIT, the repository URL).
+    pub name: String,
+    /// One range per series: `introduced..fixed`, `introduced..` (no fix)
+    /// or `introduced..=last_affected`; git ranges use commits.
+    #[serde(default)]
+    pub ranges: Vec<String>,
+    /// Explicitly affected versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    /// Package URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// The advisory's text and facts, as edited.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdvisoryWire {
+    /// One line.
+    pub summary: String,
+    /// Markdown.
+    pub details: String,
+    /// CVE id.
+    #[serde(default)]
+    pub cve: Option<String>,
+    /// GHSA id.
+    #[serde(default)]
+    pub ghsa: Option<String>,
+    /// Other ids.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Impact (Markdown).
+    #[serde(default)]
+    pub impact: Option<String>,
+    /// Affected packages.
+    #[serde(default)]
+    pub affected: Vec<AffectedWire>,
+    /// Workarounds.
+    #[serde(default)]
+    pub mitigation: Option<String>,
+    /// Upgrade instructions.
+    #[serde(default)]
+    pub upgrade: Option<String>,
+    /// Links.
+    #[serde(default)]
+    pub references: Vec<ReferenceWire>,
+    /// CWE ids.
+    #[serde(default)]
+    pub cwes: Vec<String>,
+    /// CVSS v3.1 / v4.0 vectors.
+    #[serde(default)]
+    pub cvss: Vec<String>,
+    /// Credits.
+    #[serde(default)]
+    pub credits: Vec<CreditWire>,
+    /// Team-only notes, never exported.
+    #[serde(default)]
+    pub confidential: Option<String>,
+}
+
+/// One line of a revision diff: `+ `, `- ` or two spaces, then the text.
+pub type DiffLineWire = String;
+
+/// A revision with who wrote it and what it changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RevisionWire {
+    /// Its number.
+    pub revision: u32,
+    /// Author.
+    pub author: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What changed from the previous revision, by field.
+    pub changes: Vec<(String, Vec<DiffLineWire>)>,
+}
+
+/// The advisory of a case.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdvisoryView {
+    /// The current revision (0 before the first).
+    pub revision: u32,
+    /// draft, in review, changes requested, approved.
+    pub review: String,
+    /// The newest approved revision.
+    pub approved_revision: Option<u32>,
+    /// The current text.
+    pub advisory: Option<AdvisoryWire>,
+    /// Every revision, oldest first, each with its diff.
+    pub revisions: Vec<RevisionWire>,
+    /// The CVE and how it came, once assigned.
+    pub cve: Option<String>,
+    /// The last CVE request failure.
+    pub cve_failure: Option<String>,
 }
 
 /// Every case command, tagged by `command`.
@@ -127,18 +236,29 @@ pub enum CommandRequest {
     },
     ReviseAdvisory {
         base_revision: u32,
-        summary: String,
-        details: String,
-        #[serde(default)]
-        cve: Option<String>,
-        #[serde(default)]
-        mitigation: Option<String>,
-        #[serde(default)]
-        upgrade: Option<String>,
-        #[serde(default)]
-        references: Vec<ReferenceWire>,
-        #[serde(default)]
-        credits: Vec<CreditWire>,
+        #[serde(flatten)]
+        advisory: AdvisoryWire,
+    },
+    SubmitAdvisory {
+        revision: u32,
+    },
+    ApproveAdvisory {
+        revision: u32,
+    },
+    RequestAdvisoryChanges {
+        revision: u32,
+        comment: String,
+    },
+    AnswerCredit {
+        accepted: bool,
+    },
+    /// `via`: `github` or `cve_services`.
+    RequestCve {
+        via: String,
+    },
+    /// Enter a CVE obtained elsewhere.
+    AssignCve {
+        cve: String,
     },
     OpenPrivateFork {
         url: String,

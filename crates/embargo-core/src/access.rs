@@ -186,6 +186,11 @@ pub fn may(standing: Standing, kind: CommandKind) -> bool {
     use CommandKind as K;
     match standing {
         // Only the intake path records what a reporter wrote.
+        // The CVE jobs record their outcome as the system, not as people.
+        _ if matches!(kind, K::RecordCveFailure | K::RecordCvePublished) => false,
+        // Whoever a credit names answers for themselves (`decide` takes the
+        // holder from the actor).
+        _ if kind == K::AnswerCredit => !matches!(standing, Standing::Community),
         Standing::Coordinator | Standing::Srt => {
             !matches!(kind, K::RequestAddition | K::ReporterWrote)
         }
@@ -194,6 +199,7 @@ pub fn may(standing: Standing, kind: CommandKind) -> bool {
             K::RequestAddition
                 | K::AddNote
                 | K::ReviseAdvisory
+                | K::SubmitAdvisory
                 | K::OpenPrivateFork
                 | K::ClosePrivateFork
                 | K::MarkFixReady

@@ -7,9 +7,11 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::{
-    advisory::AdvisoryDraft,
-    event::{Assessment, EmbargoExit, Event, EventData, Fact, Rejection, ReleaseStep, Report},
-    ids::{CaseId, PersonId},
+    advisory::{Advisory, AdvisoryDraft, Credit, CreditHolder, Package},
+    event::{
+        Assessment, CveVia, EmbargoExit, Event, EventData, Fact, Rejection, ReleaseStep, Report,
+    },
+    ids::{CaseId, CveId, PersonId},
     participant::{Participant, Role},
     sla::{AckClock, AckPolicy},
 };
@@ -277,6 +279,54 @@ pub struct AdvisoryRevision {
     pub draft: AdvisoryDraft,
 }
 
+/// Where the current advisory revision stands in review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Review {
+    /// Being written; not yet put up for review.
+    Draft,
+    /// Waiting for a reviewer.
+    InReview,
+    /// Sent back with a comment.
+    ChangesRequested {
+        /// Who sent it back.
+        by: PersonId,
+        /// What to change.
+        comment: String,
+    },
+    /// Approved for publication.
+    Approved {
+        /// Who approved it.
+        by: PersonId,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl Review {
+    /// A short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Review::Draft => "draft",
+            Review::InReview => "in review",
+            Review::ChangesRequested { .. } => "changes requested",
+            Review::Approved { .. } => "approved",
+        }
+    }
+}
+
+/// The CVE side of a case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CveState {
+    /// The assigned id and how it came.
+    pub assigned: Option<(CveId, CveVia)>,
+    /// Requests made, oldest first.
+    pub requests: Vec<(CveVia, Timestamp)>,
+    /// The last failure, until an id is assigned.
+    pub failure: Option<(CveVia, String)>,
+    /// When the record was published to the CVE Program.
+    pub record_published: Option<Timestamp>,
+}
+
 /// A case: the fold of its events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -314,6 +364,16 @@ pub struct Case {
     pub addition_requests: Vec<AdditionRequest>,
     /// Every advisory revision, oldest first.
     pub advisory: Vec<AdvisoryRevision>,
+    /// Where the current advisory revision stands in review.
+    pub review: Review,
+    /// The newest approved revision: what is published.
+    pub approved_revision: Option<u32>,
+    /// When that revision was approved.
+    pub approved_at: Option<Timestamp>,
+    /// Answers of credit holders (the latest counts).
+    pub credit_answers: Vec<(CreditHolder, bool, Timestamp)>,
+    /// The CVE.
+    pub cve: CveState,
     /// The private fork.
     pub fork: Option<PrivateFork>,
     /// Release-day steps done, in order.
@@ -420,6 +480,11 @@ impl Case {
             participants: Vec::new(),
             addition_requests: Vec::new(),
             advisory: Vec::new(),
+            review: Review::Draft,
+            approved_revision: None,
+            approved_at: None,
+            credit_answers: Vec::new(),
+            cve: CveState::default(),
             fork: None,
             release_steps: Vec::new(),
             version: 1,
@@ -675,6 +740,59 @@ impl Case {
                     at,
                     draft: draft.clone(),
                 });
+                // A new text needs a new review.
+                self.review = Review::Draft;
+            }
+            EventData::AdvisorySubmitted { revision } => {
+                if *revision != self.advisory_revision()
+                    || !matches!(
+                        self.review,
+                        Review::Draft | Review::ChangesRequested { .. }
+                    )
+                {
+                    return Err(fail(self, "only the current draft is put up for review"));
+                }
+                self.review = Review::InReview;
+            }
+            EventData::AdvisoryApproved { revision } => {
+                if *revision != self.advisory_revision() || self.review != Review::InReview {
+                    return Err(fail(self, "only the revision in review is approved"));
+                }
+                self.review = Review::Approved {
+                    by: event.actor.clone(),
+                    at,
+                };
+                self.approved_revision = Some(*revision);
+                self.approved_at = Some(at);
+            }
+            EventData::AdvisoryChangesRequested { revision, comment } => {
+                if *revision != self.advisory_revision() || self.review != Review::InReview {
+                    return Err(fail(self, "only the revision in review is sent back"));
+                }
+                self.review = Review::ChangesRequested {
+                    by: event.actor.clone(),
+                    comment: comment.clone(),
+                };
+            }
+            EventData::CreditAnswered { holder, accepted } => {
+                self.credit_answers.push((holder.clone(), *accepted, at));
+            }
+            EventData::CveRequested { via } => {
+                self.cve.requests.push((*via, at));
+                self.cve.failure = None;
+            }
+            EventData::CveAssigned { cve, via } => {
+                if self.cve.assigned.is_some() {
+                    return Err(fail(self, "a case gets one CVE"));
+                }
+                self.cve.assigned = Some((cve.clone(), *via));
+                self.cve.failure = None;
+            }
+            EventData::CveFailed { via, reason } => {
+                self.cve.failure = Some((*via, reason.clone()));
+            }
+            EventData::CveRecordPublished { .. } => {
+                self.cve.record_published = Some(at);
             }
             EventData::ForkOpened { url } => {
                 if self.fork.as_ref().is_some_and(|f| f.closed_at.is_none()) {
@@ -753,6 +871,91 @@ impl Case {
     /// The current advisory text.
     pub fn current_advisory(&self) -> Option<&AdvisoryDraft> {
         self.advisory.last().map(|r| &r.draft)
+    }
+
+    /// The newest approved revision's text.
+    pub fn approved_advisory(&self) -> Option<&AdvisoryRevision> {
+        let n = self.approved_revision?;
+        self.advisory.iter().find(|r| r.revision == n)
+    }
+
+    /// Whether a credit may be published: one without a holder here may;
+    /// one with a holder only once they accepted it.
+    pub fn credit_accepted(&self, credit: &Credit) -> bool {
+        match &credit.holder {
+            None => true,
+            Some(h) => self
+                .credit_answers
+                .iter()
+                .rev()
+                .find(|(who, _, _)| who == h)
+                .is_some_and(|(_, accepted, _)| *accepted),
+        }
+    }
+
+    /// The answer a holder gave last, if any.
+    pub fn credit_answer(&self, holder: &CreditHolder) -> Option<bool> {
+        self.credit_answers
+            .iter()
+            .rev()
+            .find(|(who, _, _)| who == holder)
+            .map(|(_, a, _)| *a)
+    }
+
+    /// The advisory as the world may read it, from a revision's text: the
+    /// case's CVE when the text names none; triage's affected packages,
+    /// scores and weakness where the text has none; credits only once their
+    /// holders accepted them; the confidential notes removed. The caller
+    /// chooses the revision (the approved one for anything public).
+    pub fn exportable(&self, draft: &Advisory) -> Advisory {
+        let mut a = draft.clone();
+        a.confidential = None;
+        if a.cve.is_none() {
+            a.cve = self.cve.assigned.as_ref().map(|(c, _)| c.clone());
+        }
+        if let Some(assessment) = &self.assessment {
+            if a.affected.is_empty() {
+                a.affected = assessment.affected.iter().map(Package::from).collect();
+            }
+            if a.cvss.is_empty() {
+                a.cvss = [&assessment.cvss_v31, &assessment.cvss_v40]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+            }
+            if a.cwes.is_empty() {
+                a.cwes = assessment.cwe.iter().cloned().collect();
+            }
+        }
+        a.credits.retain(|c| self.credit_accepted(c));
+        a
+    }
+
+    /// When the public advisory last changed: publication, a later
+    /// approval, or a credit answer since.
+    pub fn public_modified(&self) -> Option<Timestamp> {
+        let published = self.published_at?;
+        let answers = self.credit_answers.iter().map(|(_, _, at)| *at);
+        Some(
+            [Some(published), self.approved_at]
+                .into_iter()
+                .flatten()
+                .chain(answers)
+                .max()
+                .unwrap_or(published),
+        )
+    }
+
+    /// The published advisory: the approved revision, made exportable.
+    /// `None` until the case is disclosed.
+    pub fn public_advisory(&self) -> Option<Advisory> {
+        let published = self.published_at?;
+        // Cases published before the review step existed have no approved
+        // revision: the one current at publication is what went out.
+        self.approved_advisory()
+            .or_else(|| self.advisory.iter().rev().find(|r| r.at <= published))
+            .map(|r| self.exportable(&r.draft))
     }
 
     /// The acknowledgement clock.

@@ -7,15 +7,18 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::{
-    advisory::AdvisoryDraft,
-    case::{Case, Embargo, Handling},
+    advisory::{AdvisoryDraft, CreditHolder},
+    case::{Case, Embargo, Handling, Review},
     event::{
-        Assessment, Channel, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection,
-        ReleaseStep, Report,
+        Assessment, Channel, CveVia, EmbargoExit, Event, EventData, Fact, RejectReason,
+        Rejection, ReleaseStep, Report,
     },
-    ids::{PersonId, required_text},
+    ids::{CveId, PersonId, required_text},
     participant::Participant,
 };
+
+/// The actor the reporter's status page and mail replies act as.
+pub const REPORTER_ACTOR: &str = "system:reporter";
 
 /// Whether a disclosure ships with a released fix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +128,49 @@ pub enum Command {
         base_revision: u32,
         draft: AdvisoryDraft,
     },
+    /// Put the current revision up for review.
+    SubmitAdvisory {
+        /// The revision the submitter read.
+        revision: u32,
+    },
+    /// Approve the revision in review for publication (not its author).
+    ApproveAdvisory {
+        /// The revision the reviewer read.
+        revision: u32,
+    },
+    /// Send the revision in review back.
+    RequestAdvisoryChanges {
+        /// The revision the reviewer read.
+        revision: u32,
+        /// What to change.
+        comment: String,
+    },
+    /// The caller accepts or declines the credits that name them.
+    AnswerCredit {
+        /// Whether they may be published.
+        accepted: bool,
+    },
+    /// Ask for a CVE through GitHub or CVE Services (done by an outbox job).
+    RequestCve {
+        /// Through what.
+        via: CveVia,
+    },
+    /// Record the case's CVE id (typed in, or from a request's answer).
+    AssignCve {
+        /// The id.
+        cve: CveId,
+        /// Where it came from.
+        via: CveVia,
+    },
+    /// A CVE request failed for good (recorded by the job).
+    RecordCveFailure {
+        /// Through what.
+        via: CveVia,
+        /// What the service said.
+        reason: String,
+    },
+    /// The CVE record is published (recorded by the job).
+    RecordCvePublished,
     /// Record the private fork.
     OpenPrivateFork {
         url: String,
@@ -191,6 +237,14 @@ kinds! {
     AcceptTimeline => "accept_timeline",
     DeclineTimeline => "decline_timeline",
     ReviseAdvisory => "revise_advisory",
+    SubmitAdvisory => "submit_advisory",
+    ApproveAdvisory => "approve_advisory",
+    RequestAdvisoryChanges => "request_advisory_changes",
+    AnswerCredit => "answer_credit",
+    RequestCve => "request_cve",
+    AssignCve => "assign_cve",
+    RecordCveFailure => "record_cve_failure",
+    RecordCvePublished => "record_cve_published",
     OpenPrivateFork => "open_private_fork",
     ClosePrivateFork => "close_private_fork",
     MarkFixReady => "mark_fix_ready",
@@ -230,6 +284,14 @@ impl Command {
             Command::AcceptTimeline => CommandKind::AcceptTimeline,
             Command::DeclineTimeline { .. } => CommandKind::DeclineTimeline,
             Command::ReviseAdvisory { .. } => CommandKind::ReviseAdvisory,
+            Command::SubmitAdvisory { .. } => CommandKind::SubmitAdvisory,
+            Command::ApproveAdvisory { .. } => CommandKind::ApproveAdvisory,
+            Command::RequestAdvisoryChanges { .. } => CommandKind::RequestAdvisoryChanges,
+            Command::AnswerCredit { .. } => CommandKind::AnswerCredit,
+            Command::RequestCve { .. } => CommandKind::RequestCve,
+            Command::AssignCve { .. } => CommandKind::AssignCve,
+            Command::RecordCveFailure { .. } => CommandKind::RecordCveFailure,
+            Command::RecordCvePublished => CommandKind::RecordCvePublished,
             Command::OpenPrivateFork { .. } => CommandKind::OpenPrivateFork,
             Command::ClosePrivateFork => CommandKind::ClosePrivateFork,
             Command::MarkFixReady => CommandKind::MarkFixReady,
@@ -326,6 +388,21 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
             )
         }
         K::ReviseAdvisory => matches!(h, H::Valid | H::Accepted),
+        K::SubmitAdvisory => {
+            open && !c.advisory.is_empty()
+                && matches!(c.review, Review::Draft | Review::ChangesRequested { .. })
+        }
+        K::ApproveAdvisory | K::RequestAdvisoryChanges => open && c.review == Review::InReview,
+        K::AnswerCredit => {
+            open && c
+                .current_advisory()
+                .is_some_and(|a| a.credits.iter().any(|cr| cr.holder.is_some()))
+        }
+        K::RequestCve | K::AssignCve => {
+            matches!(h, H::Valid | H::Accepted) && c.cve.assigned.is_none()
+        }
+        K::RecordCveFailure => open,
+        K::RecordCvePublished => c.cve.assigned.is_some(),
         K::OpenPrivateFork => h == H::Accepted && !published && !fork_open,
         K::ClosePrivateFork => open && fork_open,
         K::MarkFixReady => {
@@ -343,9 +420,16 @@ pub fn allowed(case: &Case) -> Vec<CommandKind> {
     CommandKind::ALL
         .iter()
         .copied()
-        // What a reporter wrote is recorded by the intake path, never offered
-        // to the team as a move.
-        .filter(|k| *k != CommandKind::ReporterWrote)
+        // What a reporter wrote is recorded by the intake path, and CVE
+        // outcomes by the CVE jobs: never offered to the team as moves.
+        .filter(|k| {
+            !matches!(
+                k,
+                CommandKind::ReporterWrote
+                    | CommandKind::RecordCveFailure
+                    | CommandKind::RecordCvePublished
+            )
+        })
         .filter(|k| permits(*k, case))
         .collect()
 }
@@ -567,6 +651,84 @@ pub fn decide(
                 draft,
             }]
         }
+        Command::SubmitAdvisory { revision } => {
+            let current = case.advisory_revision();
+            if revision != current {
+                return Err(Refusal::Conflict {
+                    base: revision,
+                    current,
+                });
+            }
+            vec![EventData::AdvisorySubmitted { revision }]
+        }
+        Command::ApproveAdvisory { revision } => {
+            let current = case.advisory_revision();
+            if revision != current {
+                return Err(Refusal::Conflict {
+                    base: revision,
+                    current,
+                });
+            }
+            if case.advisory.last().is_some_and(|r| &r.author == actor) {
+                return Err(invalid(
+                    "a revision is approved by someone other than its author".into(),
+                ));
+            }
+            vec![EventData::AdvisoryApproved { revision }]
+        }
+        Command::RequestAdvisoryChanges { revision, comment } => {
+            let current = case.advisory_revision();
+            if revision != current {
+                return Err(Refusal::Conflict {
+                    base: revision,
+                    current,
+                });
+            }
+            text("comment", &comment)?;
+            vec![EventData::AdvisoryChangesRequested { revision, comment }]
+        }
+        Command::AnswerCredit { accepted } => {
+            let holder = if actor.as_str() == REPORTER_ACTOR {
+                CreditHolder::Reporter
+            } else {
+                CreditHolder::Person(actor.clone())
+            };
+            let named = case
+                .current_advisory()
+                .is_some_and(|a| a.credits.iter().any(|c| c.holder.as_ref() == Some(&holder)));
+            if !named {
+                return Err(invalid("no credit in the advisory names you".into()));
+            }
+            vec![EventData::CreditAnswered { holder, accepted }]
+        }
+        Command::RequestCve { via } => {
+            if via == CveVia::Manual {
+                return Err(invalid(
+                    "a CVE obtained elsewhere is entered with assign_cve".into(),
+                ));
+            }
+            let known = case
+                .current_advisory()
+                .map(|a| case.exportable(a))
+                .is_some_and(|a| a.affected.iter().any(|p| !p.ranges.is_empty() || !p.versions.is_empty()));
+            if !known {
+                return Err(invalid(
+                    "a CVE request needs the advisory with its affected versions first".into(),
+                ));
+            }
+            vec![EventData::CveRequested { via }]
+        }
+        Command::AssignCve { cve, via } => vec![EventData::CveAssigned { cve, via }],
+        Command::RecordCveFailure { via, reason } => {
+            text("reason", &reason)?;
+            vec![EventData::CveFailed { via, reason }]
+        }
+        Command::RecordCvePublished => {
+            let Some((cve, _)) = case.cve.assigned.clone() else {
+                return Err(invalid("the case has no CVE".into()));
+            };
+            vec![EventData::CveRecordPublished { cve }]
+        }
         Command::OpenPrivateFork { url } => {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
                 return Err(invalid(format!("`{url}` is not an http(s) URL")));
@@ -640,8 +802,14 @@ pub fn decide(
             out
         }
         Command::Publish { mode } => {
-            let Some(advisory) = case.current_advisory() else {
+            if case.advisory.is_empty() {
                 return Err(invalid("write the advisory first (revise_advisory)".into()));
+            }
+            let Some(advisory) = case.approved_advisory().map(|r| &r.draft) else {
+                return Err(invalid(format!(
+                    "the advisory is {}: submit it for review and have a reviewer approve it before publishing",
+                    case.review.name()
+                )));
             };
             match mode {
                 PublishMode::WithFix if case.facts.fix_released.is_none() => {

@@ -4,13 +4,43 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    advisory::AdvisoryDraft,
+    advisory::{AdvisoryDraft, CreditHolder},
     affected::AffectedPackage,
     cvss::Cvss,
-    ids::{CaseId, Cwe, PersonId},
+    ids::{CaseId, CveId, Cwe, PersonId},
     participant::Participant,
     tlp::Tlp,
 };
+
+/// How a CVE id is obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CveVia {
+    /// GitHub assigns one to the repository advisory (GitHub is the CNA).
+    Github,
+    /// We reserve one from CVE Services and publish the record (we are a CNA).
+    CveServices,
+    /// Someone typed in an id obtained elsewhere.
+    Manual,
+}
+
+impl CveVia {
+    /// The name as stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            CveVia::Github => "github",
+            CveVia::CveServices => "cve_services",
+            CveVia::Manual => "manual",
+        }
+    }
+
+    /// Parses `github`, `cve_services` or `manual`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [CveVia::Github, CveVia::CveServices, CveVia::Manual]
+            .into_iter()
+            .find(|v| v.name() == s)
+    }
+}
 
 /// Where a report came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -417,6 +447,54 @@ pub enum EventData {
         /// Its text.
         draft: AdvisoryDraft,
     },
+    /// The current revision was put up for review.
+    AdvisorySubmitted {
+        /// Which revision.
+        revision: u32,
+    },
+    /// A reviewer approved the revision for publication.
+    AdvisoryApproved {
+        /// Which revision.
+        revision: u32,
+    },
+    /// A reviewer sent the revision back.
+    AdvisoryChangesRequested {
+        /// Which revision.
+        revision: u32,
+        /// What to change.
+        comment: String,
+    },
+    /// The holder of a credit accepted or declined it.
+    CreditAnswered {
+        /// Who answered.
+        holder: CreditHolder,
+        /// Whether it may be published.
+        accepted: bool,
+    },
+    /// A CVE was asked for.
+    CveRequested {
+        /// Through what.
+        via: CveVia,
+    },
+    /// A CVE id is assigned to the case.
+    CveAssigned {
+        /// The id.
+        cve: CveId,
+        /// Through what.
+        via: CveVia,
+    },
+    /// A CVE request or publication failed for good.
+    CveFailed {
+        /// Through what.
+        via: CveVia,
+        /// What the service said.
+        reason: String,
+    },
+    /// The CVE record was published to the CVE Program.
+    CveRecordPublished {
+        /// The id.
+        cve: CveId,
+    },
     /// A private fork was opened.
     ForkOpened {
         /// Where.
@@ -469,6 +547,14 @@ impl EventData {
             EventData::TimelineDeclined { .. } => "timeline_declined",
             EventData::EmbargoExited { .. } => "embargo_exited",
             EventData::AdvisoryRevised { .. } => "advisory_revised",
+            EventData::AdvisorySubmitted { .. } => "advisory_submitted",
+            EventData::AdvisoryApproved { .. } => "advisory_approved",
+            EventData::AdvisoryChangesRequested { .. } => "advisory_changes_requested",
+            EventData::CreditAnswered { .. } => "credit_answered",
+            EventData::CveRequested { .. } => "cve_requested",
+            EventData::CveAssigned { .. } => "cve_assigned",
+            EventData::CveFailed { .. } => "cve_failed",
+            EventData::CveRecordPublished { .. } => "cve_record_published",
             EventData::ForkOpened { .. } => "fork_opened",
             EventData::ForkClosed => "fork_closed",
             EventData::FactRecorded { .. } => "fact_recorded",

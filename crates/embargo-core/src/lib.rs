@@ -22,7 +22,7 @@ pub mod timeline;
 pub mod tlp;
 pub mod versions;
 
-pub use case::{Case, Embargo, Facts, FoldError, Handling, Stage};
+pub use case::{Case, Embargo, Facts, FoldError, Handling, Review, Stage};
 pub use command::{
     Command, CommandKind, PublishMode, Refusal, WorldFact, allowed, decide, decide_new,
 };

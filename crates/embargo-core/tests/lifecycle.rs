@@ -57,15 +57,14 @@ fn assessment() -> Assessment {
 }
 
 fn draft(mitigation: Option<&str>) -> AdvisoryDraft {
-    AdvisoryDraft {
-        summary: "Heap overflow in numpy.loadtxt".into(),
-        details: "A crafted file overflows a buffer.".into(),
-        cve: Some("CVE-2026-12345".parse().unwrap()),
-        mitigation: mitigation.map(str::to_owned),
-        upgrade: Some("pip install -U numpy".into()),
-        references: vec![],
-        credits: vec![],
-    }
+    let mut a = AdvisoryDraft::new(
+        "Heap overflow in numpy.loadtxt",
+        "A crafted file overflows a buffer.",
+    );
+    a.cve = Some("CVE-2026-12345".parse().unwrap());
+    a.mitigation = mitigation.map(str::to_owned);
+    a.upgrade = Some("pip install -U numpy".into());
+    a
 }
 
 struct Harness {
@@ -87,7 +86,14 @@ impl Harness {
 
     fn run(&mut self, command: Command) -> Result<(), Refusal> {
         self.now += SignedDuration::from_hours(1);
-        let events = decide(&self.case, command, &person("srt"), self.now)?;
+        // The fixer writes the advisory; the SRT reviews it (a revision is
+        // approved by someone other than its author).
+        let actor = if matches!(command, Command::ReviseAdvisory { .. }) {
+            person("fred")
+        } else {
+            person("srt")
+        };
+        let events = decide(&self.case, command, &actor, self.now)?;
         for e in &events {
             self.case
                 .apply(e)
@@ -121,6 +127,8 @@ fn one_case_through_every_step() {
             base_revision: 0,
             draft: draft(None),
         },
+        Command::SubmitAdvisory { revision: 1 },
+        Command::ApproveAdvisory { revision: 1 },
         Command::OpenPrivateFork {
             url: "https://git.example.org/numpy-ghsa".into(),
         },
@@ -154,7 +162,7 @@ fn one_case_through_every_step() {
         stages.push(h.case.stage());
     }
     let labels: Vec<&str> = stages.iter().map(|s| s.label()).collect();
-    insta::assert_snapshot!(labels.join(" → "), @"new → acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed");
+    insta::assert_snapshot!(labels.join(" → "), @"new → acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed");
     assert_eq!(
         h.case.embargo,
         Embargo::Exited {
@@ -215,6 +223,17 @@ fn refusals_name_the_state_and_the_allowed_moves() {
         })
         .unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"cannot revise_advisory: it is at revision 1, the edit was made on revision 0; reload and edit again");
+    let err = h
+        .run(Command::Publish {
+            mode: PublishMode::WithoutFix,
+        })
+        .unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"cannot publish: the advisory is draft: submit it for review and have a reviewer approve it before publishing");
+    h.run(Command::SubmitAdvisory { revision: 1 }).unwrap();
+    // The author cannot approve their own text.
+    let events = decide(&h.case, Command::ApproveAdvisory { revision: 1 }, &person("fred"), h.now);
+    insta::assert_snapshot!(events.unwrap_err().to_string(), @"cannot approve_advisory: a revision is approved by someone other than its author");
+    h.run(Command::ApproveAdvisory { revision: 1 }).unwrap();
     let err = h
         .run(Command::Publish {
             mode: PublishMode::WithoutFix,
@@ -329,6 +348,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
             base_revision,
             draft: draft(m.then_some("disable the loader")),
         }),
+        (0u32..3).prop_map(|revision| Command::SubmitAdvisory { revision }),
+        (0u32..3).prop_map(|revision| Command::ApproveAdvisory { revision }),
         Just(Command::OpenPrivateFork {
             url: "https://git.example.org/fork".into()
         }),

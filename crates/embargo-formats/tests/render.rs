@@ -11,7 +11,7 @@
 
 use embargo_core::{
     Case, CaseId, Command, PersonId, PublishMode, Timestamp,
-    advisory::{AdvisoryDraft, Credit, Reference},
+    advisory::{Advisory, Credit, Reference},
     affected::AffectedPackage,
     cvss::Cvss,
     decide, decide_new,
@@ -83,23 +83,30 @@ fn disclosed_case() -> (Case, Vec<Event>) {
             50,
             Command::ReviseAdvisory {
                 base_revision: 0,
-                draft: AdvisoryDraft {
-                    summary: "Heap overflow in numpy.loadtxt".into(),
-                    details: "A crafted text file makes `loadtxt` write past a buffer.".into(),
-                    cve: Some("CVE-2026-12345".parse().unwrap()),
-                    mitigation: Some("Do not pass untrusted files to `loadtxt`.".into()),
-                    upgrade: Some("pip install --upgrade 'numpy>=1.26.4'".into()),
-                    references: vec![Reference {
+                draft: {
+                    let mut a = Advisory::new(
+                        "Heap overflow in numpy.loadtxt",
+                        "A crafted text file makes `loadtxt` write past a buffer.",
+                    );
+                    a.cve = Some("CVE-2026-12345".parse().unwrap());
+                    a.mitigation = Some("Do not pass untrusted files to `loadtxt`.".into());
+                    a.upgrade = Some("pip install --upgrade 'numpy>=1.26.4'".into());
+                    a.references = vec![Reference {
                         kind: "FIX".into(),
                         url: "https://github.com/numpy/numpy/commit/abc123".into(),
-                    }],
-                    credits: vec![Credit {
+                    }];
+                    a.credits = vec![Credit {
                         name: "Ada".into(),
-                        kind: "FINDER".into(),
-                    }],
+                        kind: Some("FINDER".into()),
+                        contact: Vec::new(),
+                        holder: None,
+                    }];
+                    a
                 },
             },
         ),
+        (51, Command::SubmitAdvisory { revision: 1 }),
+        (52, Command::ApproveAdvisory { revision: 1 }),
         (
             60,
             Command::OpenPrivateFork {
@@ -135,8 +142,15 @@ fn disclosed_case() -> (Case, Vec<Event>) {
             },
         ),
     ];
+    let fred = PersonId::new("fred@example.org").unwrap();
     for (h, command) in steps {
-        let events = decide(&case, command, &srt, at(h)).unwrap();
+        // The fixer writes the advisory; the coordinator reviews it.
+        let actor = if matches!(command, Command::ReviseAdvisory { .. }) {
+            &fred
+        } else {
+            &srt
+        };
+        let events = decide(&case, command, actor, at(h)).unwrap();
         for e in &events {
             case.apply(e).unwrap();
         }
@@ -177,7 +191,9 @@ fn retrospective_from_the_log() {
 #[test]
 fn osv_record_validates_against_the_official_schema() {
     let (case, _) = disclosed_case();
-    let record = osv::to_osv(&case, "2026-03-19T16:00:00Z".parse().unwrap()).unwrap();
+    let mut doc = embargo_formats::public_document(&case).unwrap();
+    doc.id = Some(embargo_formats::case_osv_id(&case));
+    let record = osv::to_osv(&doc).unwrap();
     insta::assert_json_snapshot!(record);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/schemas/osv/osv_schema.json");
@@ -220,6 +236,6 @@ fn no_advisory_yet_is_a_clear_error() {
     )
     .unwrap();
     let case = Case::from_events(CaseId::from_parts(2026, 1), &log).unwrap();
-    let err = osv::to_osv(&case, "2026-01-02T00:00:00Z".parse().unwrap()).unwrap_err();
-    assert_eq!(err.to_string(), "case EMB-2026-000001 has no advisory yet");
+    assert!(embargo_formats::public_document(&case).is_none());
+    assert!(embargo_formats::draft_document(&case, "2026-01-02T00:00:00Z".parse().unwrap()).is_none());
 }

@@ -24,6 +24,65 @@ pub struct Config {
     pub smtp: Smtp,
     /// `[[webhook]]`, any number.
     pub webhook: Vec<Webhook>,
+    /// `[advisories]`
+    pub advisories: Advisories,
+    /// `[cve]`
+    pub cve: Cve,
+}
+
+/// Who publishes the advisories, for the formats that name a publisher.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Advisories {
+    /// The publisher's name (CSAF `publisher.name`, Atom author).
+    pub publisher: String,
+    /// The publisher's web address (CSAF `publisher.namespace`); defaults
+    /// to `[server] public_url`.
+    pub namespace: Option<String>,
+}
+
+impl Default for Advisories {
+    fn default() -> Self {
+        Self {
+            publisher: "Security Response Team".into(),
+            namespace: None,
+        }
+    }
+}
+
+/// How CVE ids are obtained: as a CNA through CVE Services, or through
+/// GitHub's repository advisories.
+#[derive(Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cve {
+    /// The CNA's organisation UUID (CVE records' `orgId`).
+    pub org_id: Option<String>,
+    /// The CNA's short name (`CVE-API-ORG`).
+    pub short_name: Option<String>,
+    /// CVE Services' base URL, e.g. `https://cveawg.mitre.org/api`.
+    pub services_url: Option<String>,
+    /// CVE Services user (`CVE-API-USER`).
+    pub api_user: Option<String>,
+    /// CVE Services API key (`CVE-API-KEY`).
+    pub api_key: Option<String>,
+    /// GitHub's API base URL (default `https://api.github.com`).
+    pub github_api_url: Option<String>,
+    /// A GitHub token allowed to manage the repositories' security advisories.
+    pub github_token: Option<String>,
+}
+
+impl std::fmt::Debug for Cve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cve")
+            .field("org_id", &self.org_id)
+            .field("short_name", &self.short_name)
+            .field("services_url", &self.services_url)
+            .field("api_user", &self.api_user)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("github_api_url", &self.github_api_url)
+            .field("github_token", &self.github_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A chat or automation endpoint that gets the same notices as the team's
@@ -316,6 +375,24 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Sign-in attempts one network address may make (any handles) per window.
 # attempts_per_address = 30
 # address_window_seconds = 600
+
+[advisories]
+# The publisher named in CSAF documents and feeds.
+# publisher = "Security Response Team"
+# Its web address (CSAF publisher namespace); defaults to [server] public_url.
+# namespace = "https://example.org"
+
+[cve]
+# As a CNA: the organisation's UUID and short name, and CVE Services.
+# org_id = "00000000-0000-4000-8000-000000000000"
+# short_name = "example"
+# services_url = "https://cveawg.mitre.org/api"
+# api_user = "alice@example.org"
+# api_key = "..."
+# Through GitHub: a token that may manage the repositories' security
+# advisories (the case's GHSA id and its project's repository are used).
+# github_api_url = "https://api.github.com"
+# github_token = "..."
 
 [intake]
 # The team's reporting address: receipts come from it, replies go to it.

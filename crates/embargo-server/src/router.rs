@@ -37,7 +37,26 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}/commands", post(api::run_command))
         .route("/api/v1/cases/{id}/announcement", get(api::announcement))
         .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
-        .route("/api/v1/cases/{id}/export/osv", get(api::export_osv))
+        .route("/api/v1/cases/{id}/export/{format}", get(api::export))
+        .route("/api/v1/cases/{id}/advisory", get(api::get_advisory))
+        .route("/advisories", get(web::advisories_page))
+        .route("/advisories.atom", get(web::atom))
+        .route("/advisories/{id}", get(web::advisory_page))
+        .route("/advisories/{id}/{file}", get(web::advisory_file))
+        .route("/osv/index.json", get(web::osv_index))
+        .route("/osv/all.json", get(web::osv_all))
+        .route("/osv/{file}", get(web::osv_one))
+        .route(
+            "/.well-known/csaf/provider-metadata.json",
+            get(web::csaf_provider_metadata),
+        )
+        .route("/.well-known/csaf/white/index.txt", get(web::csaf_index))
+        .route("/.well-known/csaf/white/changes.csv", get(web::csaf_changes))
+        .route(
+            "/.well-known/csaf/white/{year}/{file}",
+            get(web::csaf_document),
+        )
+        .route("/.well-known/csaf/feed-tlp-white.json", get(web::csaf_rolie))
         .route(
             "/api/v1/channels",
             get(api::list_channels).post(api::add_channel),

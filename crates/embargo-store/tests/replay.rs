@@ -22,7 +22,7 @@ use proptest::prelude::*;
 
 fn command(n: u8, hour: i64) -> Command {
     let t0: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
-    match n % 12 {
+    match n % 14 {
         0 => Command::Acknowledge {
             message: "thanks".into(),
         },
@@ -48,14 +48,10 @@ fn command(n: u8, hour: i64) -> Command {
         4 => Command::AcceptTimeline,
         5 => Command::ReviseAdvisory {
             base_revision: u32::from(n % 3),
-            draft: AdvisoryDraft {
-                summary: "s".into(),
-                details: "d".into(),
-                cve: None,
-                mitigation: Some("m".into()),
-                upgrade: None,
-                references: vec![],
-                credits: vec![],
+            draft: {
+                let mut a = AdvisoryDraft::new("s", "d");
+                a.mitigation = Some("m".into());
+                a
             },
         },
         6 => Command::MarkFixReady,
@@ -69,6 +65,12 @@ fn command(n: u8, hour: i64) -> Command {
             reason: "later".into(),
         },
         10 => Command::Reopen { note: "now".into() },
+        11 => Command::SubmitAdvisory {
+            revision: u32::from(n % 3),
+        },
+        12 => Command::ApproveAdvisory {
+            revision: u32::from(n % 3),
+        },
         _ => Command::Close {
             note: "done".into(),
         },
@@ -105,7 +107,13 @@ proptest! {
             let mut returned = std::collections::HashMap::new();
             for (hour, (case, n)) in script.into_iter().enumerate() {
                 let hour = i64::try_from(hour).unwrap() + 1;
-                let (w, cmd) = (who.clone(), command(n, hour));
+                let cmd = command(n, hour);
+                // A revision is approved by someone other than its author.
+                let w = if matches!(cmd, Command::ReviseAdvisory { .. }) {
+                    PersonId::new("fred").unwrap()
+                } else {
+                    who.clone()
+                };
                 let now = t0 + jiff::SignedDuration::from_hours(hour);
                 let id = ids[usize::from(case)].clone();
                 if let Ok(state) = store.execute(id.clone(), move |c| decide(c, cmd, &w, now)).await {

@@ -115,9 +115,53 @@ pub enum CaseCmd {
         mitigation: Option<String>,
         #[arg(long)]
         upgrade: Option<String>,
+        #[arg(long)]
+        ghsa: Option<String>,
+        /// Who is affected and how badly.
+        #[arg(long)]
+        impact: Option<String>,
+        /// ECOSYSTEM:NAME:RANGE[,RANGE] (RANGE: a..b, a.., a..=b), repeatable.
+        #[arg(long = "affected")]
+        affected: Vec<String>,
+        /// CWE-N, repeatable.
+        #[arg(long = "cwe")]
+        cwes: Vec<String>,
+        /// A CVSS v3.1 or v4.0 vector, repeatable.
+        #[arg(long = "cvss")]
+        cvss: Vec<String>,
+        /// TYPE=URL (FIX=https://…), repeatable.
+        #[arg(long = "reference")]
+        references: Vec<String>,
+        /// TYPE=NAME[@HOLDER] (FINDER=Ada@reporter), repeatable; a holder
+        /// (`reporter` or a person's id) must accept the credit.
+        #[arg(long = "credit")]
+        credits: Vec<String>,
+        /// Team-only notes, never exported.
+        #[arg(long)]
+        confidential: Option<String>,
         /// The revision this edit is based on (default: the current one).
         #[arg(long)]
         base_revision: Option<u32>,
+    },
+    /// Review the advisory: submit the current revision, approve it, or send it back.
+    Review {
+        id: String,
+        #[command(subcommand)]
+        action: ReviewCmd,
+    },
+    /// Accept or decline the credits that name you.
+    Credit {
+        id: String,
+        #[arg(long, conflicts_with = "decline")]
+        accept: bool,
+        #[arg(long)]
+        decline: bool,
+    },
+    /// Request a CVE (github or cve_services), or enter one obtained elsewhere.
+    Cve {
+        id: String,
+        #[command(subcommand)]
+        action: CveCmd,
     },
     /// Record the private fork's opening or removal.
     Fork {
@@ -176,6 +220,30 @@ pub enum CaseCmd {
 }
 
 /// Timeline actions.
+#[derive(Subcommand)]
+pub enum ReviewCmd {
+    /// Put the current revision up for review.
+    Submit,
+    /// Approve the revision in review (not its author).
+    Approve,
+    /// Send the revision in review back.
+    Changes {
+        #[arg(long)]
+        comment: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CveCmd {
+    /// Ask GitHub or CVE Services (done in the background; see `case show`).
+    Request {
+        #[arg(long, value_parser = ["github", "cve_services"])]
+        via: String,
+    },
+    /// Enter a CVE id obtained elsewhere.
+    Assign { cve: String },
+}
+
 #[derive(Subcommand)]
 pub enum TimelineCmd {
     /// Propose a moment (RFC 3339), or the next disclosure slot after the policy's lead time.
@@ -449,6 +517,14 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             cve,
             mitigation,
             upgrade,
+            ghsa,
+            impact,
+            affected,
+            cwes,
+            cvss,
+            references,
+            credits,
+            confidential,
             base_revision,
         } => {
             let base_revision = match base_revision {
@@ -460,18 +536,89 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                         .advisory_revision
                 }
             };
-            let req = R::ReviseAdvisory {
-                base_revision,
+            let advisory = embargo_api::AdvisoryWire {
                 summary,
                 details,
                 cve,
+                ghsa,
+                aliases: Vec::new(),
+                impact,
+                affected: affected
+                    .iter()
+                    .map(|a| parse_affected(a))
+                    .collect::<anyhow::Result<_>>()?,
                 mitigation,
                 upgrade,
-                references: Vec::new(),
-                credits: Vec::new(),
+                references: references
+                    .iter()
+                    .map(|r| {
+                        let (kind, url) = r
+                            .split_once('=')
+                            .ok_or_else(|| anyhow::anyhow!("--reference `{r}`: expected TYPE=URL"))?;
+                        Ok(embargo_api::ReferenceWire {
+                            kind: kind.into(),
+                            url: url.into(),
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                cwes,
+                cvss,
+                credits: credits
+                    .iter()
+                    .map(|c| {
+                        let (kind, rest) = c
+                            .split_once('=')
+                            .ok_or_else(|| anyhow::anyhow!("--credit `{c}`: expected TYPE=NAME[@HOLDER]"))?;
+                        let (name, holder) = match rest.rsplit_once('@') {
+                            Some((n, h)) if !h.contains('.') => (n, Some(h.to_owned())),
+                            _ => (rest, None),
+                        };
+                        Ok(embargo_api::CreditWire {
+                            name: name.into(),
+                            kind: Some(kind.into()),
+                            contact: Vec::new(),
+                            holder,
+                            accepted: None,
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                confidential,
             };
-            (id, req)
+            (
+                id,
+                R::ReviseAdvisory {
+                    base_revision,
+                    advisory,
+                },
+            )
         }
+        CaseCmd::Review { id, action } => {
+            let revision = client
+                .get::<CaseView>(&format!("/api/v1/cases/{id}"))
+                .await?
+                .advisory_revision;
+            match action {
+                ReviewCmd::Submit => (id, R::SubmitAdvisory { revision }),
+                ReviewCmd::Approve => (id, R::ApproveAdvisory { revision }),
+                ReviewCmd::Changes { comment } => {
+                    (id, R::RequestAdvisoryChanges { revision, comment })
+                }
+            }
+        }
+        CaseCmd::Credit {
+            id,
+            accept,
+            decline,
+        } => {
+            if accept == decline {
+                anyhow::bail!("say --accept or --decline");
+            }
+            (id, R::AnswerCredit { accepted: accept })
+        }
+        CaseCmd::Cve { id, action } => match action {
+            CveCmd::Request { via } => (id, R::RequestCve { via }),
+            CveCmd::Assign { cve } => (id, R::AssignCve { cve }),
+        },
         CaseCmd::Fork { id, action } => match action {
             ForkCmd::Open { url } => (id, R::OpenPrivateFork { url }),
             ForkCmd::Close => (id, R::ClosePrivateFork),
@@ -825,4 +972,19 @@ pub async fn run_report(
             Ok(!checks.iter().any(|c| c.status == "broken"))
         }
     }
+}
+
+/// `ECOSYSTEM:NAME:RANGE[,RANGE]` as the API's affected package.
+fn parse_affected(spec: &str) -> anyhow::Result<embargo_api::AffectedWire> {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(eco), Some(name), Some(ranges)) = (parts.next(), parts.next(), parts.next()) else {
+        anyhow::bail!("--affected `{spec}`: expected ECOSYSTEM:NAME:RANGE[,RANGE], e.g. PyPI:numpy:1.22.0..1.26.4");
+    };
+    Ok(embargo_api::AffectedWire {
+        ecosystem: eco.into(),
+        name: name.into(),
+        ranges: ranges.split(',').map(str::to_owned).collect(),
+        versions: Vec::new(),
+        purl: None,
+    })
 }

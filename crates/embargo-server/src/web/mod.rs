@@ -9,6 +9,7 @@
 mod dashboard;
 mod markdown;
 mod pages;
+mod public;
 mod report;
 
 use std::sync::{Arc, LazyLock};
@@ -23,6 +24,10 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use dashboard::dashboard;
 pub(crate) use pages::*;
+pub(crate) use public::{
+    advisories_page, advisory_file, advisory_page, atom, csaf_changes, csaf_document, csaf_index,
+    csaf_provider_metadata, csaf_rolie, export_context, osv_all, osv_index, osv_one,
+};
 pub(crate) use report::{
     reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
 };
@@ -80,6 +85,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "report_status.html",
         include_str!("../../templates/report_status.html"),
+    ),
+    (
+        "advisories.html",
+        include_str!("../../templates/advisories.html"),
+    ),
+    (
+        "advisory.html",
+        include_str!("../../templates/advisory.html"),
     ),
 ];
 
