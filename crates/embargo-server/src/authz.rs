@@ -170,6 +170,11 @@ pub(crate) async fn run(
     let actor = member.id.clone();
     let now = state.clock.now();
     let to_reporter = crate::mailer::for_reporter(&access.case.id, &command);
+    let cve_request = match &command {
+        Command::RequestCve { via } => Some(*via),
+        _ => None,
+    };
+    let publishing = matches!(command, Command::Publish { .. });
     let case = state
         .store
         .execute(access.case.id.clone(), move |current| {
@@ -189,7 +194,17 @@ pub(crate) async fn run(
             embargo_core::decide(current, command, &actor, now)
         })
         .await?;
-    // What the team said to the reporter also goes to them by email.
+    // The CVE adapters run as outbox jobs; like mail, a failure to queue
+    // is logged, not reported as the command's.
+    if let Some(via) = cve_request
+        && let Err(e) = crate::cve::enqueue_request(state, &case, via).await
+    {
+        tracing::error!(case = %case.id, error = %e, "CVE request not queued");
+    }
+    if publishing && let Err(e) = crate::cve::enqueue_publication(state, &case).await {
+        tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
+    }
+        // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
         let key = format!("reporter-message:{}:{}", case.id, case.version);
         // The command is done; a failure to queue the mail is logged, not

@@ -11,6 +11,7 @@ mod authz;
 mod cache;
 mod channels;
 mod clock;
+mod cve;
 pub mod config;
 mod datadir;
 mod github;
@@ -151,6 +152,12 @@ impl Bound {
             problem: e.to_string(),
         })
     }
+}
+
+/// The form an API token is stored in (its SHA-256, hex), for tools that
+/// issue tokens straight into a data directory (the CLI's tests).
+pub fn api_token_hash(token: &str) -> String {
+    datadir::token_hash(token)
 }
 
 /// Makes rustls with the ring provider (pure Rust and assembly, no C

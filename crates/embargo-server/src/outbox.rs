@@ -175,6 +175,9 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .map_err(|e| e.to_string())
         }
         "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
+        "cve_request" | "cve_github_poll" | "cve_publish" => {
+            crate::cve::perform(state, job, &case).await
+        }
         "notify_person" => {
             let person = embargo_core::PersonId::new(text("person")).map_err(|e| e.to_string())?;
             let Some(p) = state

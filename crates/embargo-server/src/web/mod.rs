@@ -26,7 +26,7 @@ pub(crate) use dashboard::dashboard;
 pub(crate) use pages::*;
 pub(crate) use public::{
     advisories_page, advisory_file, advisory_page, atom, csaf_changes, csaf_document, csaf_index,
-    csaf_provider_metadata, csaf_rolie, export_context, osv_all, osv_index, osv_one,
+    csaf_provider_metadata, csaf_rolie, export_context, osv_all, osv_index, osv_one, published_one,
 };
 pub(crate) use report::{
     reply as reporter_reply, report_page, script as report_script, status_page, submit_report,

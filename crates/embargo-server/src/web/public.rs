@@ -89,6 +89,18 @@ pub(crate) fn context(state: &AppState, p: Option<&Published>) -> Context {
     }
 }
 
+/// One case's public document as exporters want it, if it is disclosed.
+pub(crate) async fn published_one(
+    state: &AppState,
+    id: &embargo_core::CaseId,
+) -> Result<Option<Advisory>, WebError> {
+    Ok(published(state)
+        .await?
+        .iter()
+        .find(|p| &p.case.id == id)
+        .map(|p| with_page_link(state, p)))
+}
+
 /// The publisher context for previews of a case's draft.
 pub(crate) fn export_context(state: &AppState) -> Context {
     context(state, None)

@@ -226,6 +226,14 @@ impl TestApp {
         self.signed_up(&url, id)
     }
 
+    /// A signed-up person's API token.
+    pub(crate) fn token_of(&self, id: &str, role: &str) -> String {
+        let (mut browser, _) = self.person(id, role);
+        let page = browser.post("/account/tokens", &[]);
+        assert_eq!(page.status, 200, "{}", page.body);
+        format!("emb_{}", between(&page.body, "shown only now: emb_", "<"))
+    }
+
     pub(crate) fn signed_up(&self, invitation_url: &str, id: &str) -> (Browser<'_>, String) {
         let mut b = self.browser();
         let path = invitation_url.strip_prefix(&self.url).unwrap().to_owned();

@@ -9,6 +9,7 @@
 )]
 
 mod accounts;
+mod advisories;
 mod app;
 mod browser;
 mod browser_report;

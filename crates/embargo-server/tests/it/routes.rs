@@ -120,9 +120,28 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ),
     (
         "GET",
-        "/api/v1/cases/{id}/export/osv",
+        "/api/v1/cases/{id}/export/{format}",
         Expect::CaseView(422),
     ),
+    ("GET", "/api/v1/cases/{id}/advisory", Expect::CaseView(200)),
+    // What the world reads: the table's cases are not disclosed, so their
+    // advisories do not exist for anyone.
+    ("GET", "/advisories", Expect::Public(200)),
+    ("GET", "/advisories.atom", Expect::Public(200)),
+    ("GET", "/advisories/{id}", Expect::Public(404)),
+    ("GET", "/advisories/{id}/{file}", Expect::Public(404)),
+    ("GET", "/osv/index.json", Expect::Public(200)),
+    ("GET", "/osv/all.json", Expect::Public(200)),
+    ("GET", "/osv/{file}", Expect::Public(404)),
+    (
+        "GET",
+        "/.well-known/csaf/provider-metadata.json",
+        Expect::Public(200),
+    ),
+    ("GET", "/.well-known/csaf/white/index.txt", Expect::Public(200)),
+    ("GET", "/.well-known/csaf/white/changes.csv", Expect::Public(200)),
+    ("GET", "/.well-known/csaf/white/{year}/{file}", Expect::Public(404)),
+    ("GET", "/.well-known/csaf/feed-tlp-white.json", Expect::Public(200)),
     ("GET", "/api/v1/people", Expect::Srt(200)),
     ("POST", "/api/v1/people", Expect::Admin(201)),
     ("GET", "/api/v1/projects", Expect::SignedIn(200)),
@@ -325,7 +344,10 @@ fn call<'a>(
         .replace("{person}", "scipy-dev")
         .replace("{command}", "add_note")
         .replace("{n}", "999999")
-        .replace("{name}", "no-such-channel");
+        .replace("{name}", "no-such-channel")
+        .replace("{format}", "osv")
+        .replace("{year}", "2026")
+        .replace("{file}", &format!("x_{case}.json"));
     let path = if path == "/cvss" {
         "/cvss?vector=CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".to_owned()
     } else {

@@ -126,6 +126,9 @@ fn a_case_from_report_to_closed_over_the_api() {
         json!({"command": "accept_timeline"}),
         json!({"command": "revise_advisory", "base_revision": 0, "summary": "Heap overflow in numpy.loadtxt",
                "details": "A crafted file overflows a buffer.", "cve": "CVE-2026-12345", "upgrade": "pip install -U numpy"}),
+        json!({"command": "submit_advisory", "revision": 1}),
+        // The coordinator approves; the author could not.
+        json!({"command": "approve_advisory", "revision": 1, "as": "cora"}),
         json!({"command": "open_private_fork", "url": "https://git.example.org/numpy-fix"}),
         json!({"command": "mark_fix_ready"}),
         json!({"command": "complete_release_step", "step": "merge_fix"}),
@@ -136,9 +139,24 @@ fn a_case_from_report_to_closed_over_the_api() {
         json!({"command": "close_private_fork"}),
         json!({"command": "close", "note": "Retrospective written."}),
     ];
+    let cora = Api {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        client: reqwest::Client::new(),
+        base: server.url.clone(),
+        token: crate::serve::token_for(&dir, "cora@example.org"),
+    };
     let mut stages = Vec::new();
-    for step in steps {
-        let case = api.ok(&id, step);
+    for mut step in steps {
+        let by_cora = step.as_object_mut().unwrap().remove("as").is_some();
+        if by_cora {
+            let (status, err) = api.command(&id, step.clone());
+            assert_eq!(status, 422, "{err}");
+            assert!(err["message"].as_str().unwrap().contains("other than its author"));
+        }
+        let case = if by_cora { cora.ok(&id, step) } else { api.ok(&id, step) };
         stages.push(case["stage"].as_str().unwrap().to_owned());
         if case["embargo"] == "active" {
             // The default proposal is a disclosure slot: 16:00 UTC.
@@ -168,6 +186,18 @@ fn a_case_from_report_to_closed_over_the_api() {
     assert_eq!(kinds.first(), Some(&"report_received"));
     assert_eq!(kinds.last(), Some(&"closed"));
     assert!(kinds.contains(&"embargo_exited"), "{kinds:?}");
+
+    // The advisory's history: one revision, approved, with what it added.
+    let (status, adv) = api.call("GET", &format!("/api/v1/cases/{id}/advisory"), None, true);
+    assert_eq!(status, 200, "{adv}");
+    assert_eq!((adv["review"].as_str(), adv["approved_revision"].as_u64()), (Some("approved"), Some(1)));
+    assert!(adv["revisions"][0]["changes"].to_string().contains("+ Heap overflow in numpy.loadtxt"), "{adv}");
+    // Disclosed: the advisory is public, with triage's packages and score.
+    let (status, all) = api.call("GET", "/osv/all.json", None, false);
+    assert_eq!(status, 200);
+    assert_eq!(all[0]["id"], format!("x_{id}"));
+    assert_eq!(all[0]["aliases"], json!(["CVE-2026-12345"]));
+    assert_eq!(all[0]["affected"][0]["package"]["name"], "numpy");
 
     let (status, list) = api.call("GET", "/api/v1/cases", None, true);
     assert_eq!((status, list.as_array().unwrap().len()), (200, 1));

@@ -91,6 +91,8 @@ fn one_case_through_every_step_with_the_cli() {
     let id = id.trim();
     assert!(id.starts_with("EMB-"), "{id}");
 
+    // The coordinator reviews the advisory the admin writes.
+    let cora = crate::serve::token_for(&tmp.path().join("data"), "cora@example.org");
     let steps: &[&[&str]] = &[
         // 1. acknowledge
         &["ack", id],
@@ -138,6 +140,7 @@ fn one_case_through_every_step_with_the_cli() {
             "--cve",
             "CVE-2026-12345",
         ],
+        &["review", id, "submit"],
         // 6. private fork
         &[
             "fork",
@@ -167,12 +170,23 @@ fn one_case_through_every_step_with_the_cli() {
     ];
     let mut stages = Vec::new();
     for step in steps {
+        if step.first() == Some(&"fork") && step.get(2) == Some(&"open") {
+            // Before the fork, the coordinator approves the advisory, and
+            // the author could not have.
+            let own = cli(&url, &token, &["review", id, "approve"]);
+            assert!(
+                String::from_utf8_lossy(&own.stderr).contains("someone other than its author"),
+                "{own:?}"
+            );
+            let line = ok(&url, &cora, &["review", id, "approve"]);
+            stages.push(line.trim().rsplit(": ").next().unwrap().to_owned());
+        }
         let line = run(step);
         stages.push(line.trim().rsplit(": ").next().unwrap().to_owned());
     }
     assert_eq!(
         stages.join(" → "),
-        "acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed"
+        "acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed"
     );
 
     let show = run(&["show", id]);

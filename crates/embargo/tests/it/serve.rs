@@ -40,6 +40,36 @@ impl Server {
     }
 }
 
+/// An API token for `person`, written straight into the data directory's
+/// store (the web UI is where people make their own; a second person's
+/// token lets a test have someone other than the admin act, as the review
+/// step needs).
+pub(crate) fn token_for(dir: &std::path::Path, person: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let token = format!("emb_test{nanos:x}{}", person.len());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = embargo_store::Store::open(&dir.join("embargo.db"), false, None)
+            .await
+            .unwrap();
+        store
+            .add_api_token(
+                &embargo_server::api_token_hash(&token),
+                person,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    });
+    token
+}
+
 pub(crate) fn start(dir: &std::path::Path) -> Server {
     // The tests' HTTP client uses the same TLS setup as the CLI.
     embargo_server::install_tls_provider();

@@ -1,0 +1,393 @@
+//! CVE adapters, run as outbox jobs: a CVE from GitHub (request one on the
+//! repository advisory, then read it back once assigned) or from CVE
+//! Services (reserve an id as a CNA; at disclosure, publish the record).
+//! A manual CVE is a plain command (`assign_cve`).
+//!
+//! Failures that another try cannot fix (quota exhausted, refused
+//! credentials, a missing GHSA id) are recorded on the case
+//! (`record_cve_failure`) and end the job; network errors, 429 and 5xx
+//! answers fail the job so the outbox retries it with backoff.
+//!
+//! The APIs: GitHub REST "Request a CVE for a repository security advisory"
+//! (`POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve`, 202) and
+//! "Get a repository security advisory" (`cve_id`); CVE Services
+//! `POST /cve-id?amount=1&cve_year=Y&short_name=S` (`cve_ids[0].cve_id`),
+//! `POST /cve/{id}/cna` with `{"cnaContainer": …}` and, when the record
+//! exists, `PUT /cve/{id}/cna`; authentication by the `CVE-API-ORG`,
+//! `CVE-API-USER` and `CVE-API-KEY` headers.
+
+use embargo_core::{Case, CaseId, Command, PersonId, event::CveVia};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+fn actor() -> PersonId {
+    PersonId::new("system:cve").unwrap_or_else(|_| unreachable!("a valid person id"))
+}
+
+/// What a try came to.
+enum Outcome {
+    /// Done (the case records the result).
+    Done,
+    /// The service refused for good: recorded on the case.
+    Refused(String),
+}
+
+/// Enqueues the job that obtains a CVE through `via`.
+pub(crate) async fn enqueue_request(
+    state: &AppState,
+    case: &Case,
+    via: CveVia,
+) -> Result<(), embargo_store::StoreError> {
+    let n = case.cve.requests.len();
+    state
+        .store
+        .enqueue(
+            &format!("cve-request:{}:{n}", case.id),
+            "cve_request",
+            Some(case.id.as_str()),
+            &json!({ "case_id": case.id.as_str(), "via": via.name() }),
+            state.clock.unix(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// At disclosure, a CVE reserved from CVE Services gets its record
+/// published (once per case).
+pub(crate) async fn enqueue_publication(
+    state: &AppState,
+    case: &Case,
+) -> Result<(), embargo_store::StoreError> {
+    if !matches!(case.cve.assigned, Some((_, CveVia::CveServices))) || case.published_at.is_none()
+    {
+        return Ok(());
+    }
+    state
+        .store
+        .enqueue(
+            &format!("cve-publish:{}", case.id),
+            "cve_publish",
+            Some(case.id.as_str()),
+            &json!({ "case_id": case.id.as_str() }),
+            state.clock.unix(),
+        )
+        .await?;
+    Ok(())
+}
+
+fn client() -> Result<reqwest::Client, String> {
+    let tls = crate::channels::tls_config()?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent("embargo")
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Whether an answer is worth another try.
+fn transient(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<(), String> {
+    let now = state.clock.now();
+    let actor = actor();
+    state
+        .store
+        .execute(case.clone(), move |c| {
+            embargo_core::decide(c, command, &actor, now)
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Does a `cve_request`, `cve_github_poll` or `cve_publish` job.
+pub(crate) async fn perform(
+    state: &AppState,
+    job: &embargo_store::OutboxJob,
+    case: &Case,
+) -> Result<(), String> {
+    let via = job
+        .payload
+        .get("via")
+        .and_then(Value::as_str)
+        .and_then(CveVia::parse);
+    let outcome = match (job.kind.as_str(), via) {
+        _ if job.kind != "cve_publish" && case.cve.assigned.is_some() => Outcome::Done,
+        ("cve_request", Some(CveVia::CveServices)) => reserve(state, case).await?,
+        ("cve_request", Some(CveVia::Github)) => github_request(state, case).await?,
+        ("cve_github_poll", _) => github_poll(state, case).await?,
+        ("cve_publish", _) => publish(state, case).await?,
+        (kind, _) => return Err(format!("unknown CVE job `{kind}`")),
+    };
+    if let Outcome::Refused(reason) = outcome {
+        let via = via.unwrap_or(CveVia::CveServices);
+        tracing::warn!(case = %case.id, via = via.name(), %reason, "CVE request refused");
+        record(state, &case.id, Command::RecordCveFailure { via, reason }).await?;
+    }
+    Ok(())
+}
+
+struct Services<'a> {
+    url: &'a str,
+    org: &'a str,
+    user: &'a str,
+    key: &'a str,
+}
+
+fn services(state: &AppState) -> Option<Services<'_>> {
+    let c = &state.config.cve;
+    Some(Services {
+        url: c.services_url.as_deref()?.trim_end_matches('/'),
+        org: c.short_name.as_deref()?,
+        user: c.api_user.as_deref()?,
+        key: c.api_key.as_deref()?,
+    })
+}
+
+fn with_auth(req: reqwest::RequestBuilder, s: &Services<'_>) -> reqwest::RequestBuilder {
+    req.header("CVE-API-ORG", s.org)
+        .header("CVE-API-USER", s.user)
+        .header("CVE-API-KEY", s.key)
+}
+
+/// The `error`/`message` of a CVE Services or GitHub error body.
+fn explain(status: reqwest::StatusCode, body: &Value) -> String {
+    let code = body.get("error").and_then(Value::as_str).unwrap_or("");
+    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+    format!("{status} {code} {message}").trim().to_owned()
+}
+
+async fn reserve(state: &AppState, case: &Case) -> Result<Outcome, String> {
+    let Some(s) = services(state) else {
+        return Ok(Outcome::Refused(
+            "CVE Services is not configured ([cve] services_url, short_name, api_user, api_key)"
+                .into(),
+        ));
+    };
+    let year = state
+        .clock
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year();
+    let url = format!(
+        "{}/cve-id?amount=1&cve_year={year}&short_name={}",
+        s.url, s.org
+    );
+    let resp = with_auth(client()?.post(&url), &s)
+        .send()
+        .await
+        .map_err(|e| format!("CVE Services: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if transient(status) {
+        return Err(format!("CVE Services answered {}", explain(status, &body)));
+    }
+    if !status.is_success() {
+        return Ok(Outcome::Refused(format!(
+            "CVE Services refused the reservation: {}",
+            explain(status, &body)
+        )));
+    }
+    let cve = body
+        .pointer("/cve_ids/0/cve_id")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| "CVE Services answered without a CVE id".to_owned())?;
+    record(
+        state,
+        &case.id,
+        Command::AssignCve {
+            cve,
+            via: CveVia::CveServices,
+        },
+    )
+    .await?;
+    Ok(Outcome::Done)
+}
+
+async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
+    let Some((cve, _)) = &case.cve.assigned else {
+        return Ok(Outcome::Done);
+    };
+    if case.cve.record_published.is_some() {
+        return Ok(Outcome::Done);
+    }
+    let Some(s) = services(state) else {
+        return Ok(Outcome::Refused("CVE Services is not configured".into()));
+    };
+    let published = crate::web::published_one(state, &case.id)
+        .await
+        .map_err(|e| e.message)?
+        .ok_or_else(|| "the advisory is not public yet".to_owned())?;
+    let ctx = crate::web::export_context(state);
+    let container = match embargo_formats::cve::cna_container(&published, &ctx) {
+        Ok(c) => c,
+        Err(e) => return Ok(Outcome::Refused(format!("the CVE record cannot be made: {e}"))),
+    };
+    let body = json!({ "cnaContainer": container });
+    let url = format!("{}/cve/{cve}/cna", s.url);
+    let client = client()?;
+    let resp = with_auth(client.post(&url), &s)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("CVE Services: {e}"))?;
+    let mut status = resp.status();
+    let mut answer: Value = resp.json().await.unwrap_or(Value::Null);
+    // A record already there (an earlier try that was not recorded, or
+    // one made elsewhere) is updated instead.
+    if answer.get("error").and_then(Value::as_str) == Some("CVE_RECORD_EXISTS") {
+        let resp = with_auth(client.put(&url), &s)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("CVE Services: {e}"))?;
+        status = resp.status();
+        answer = resp.json().await.unwrap_or(Value::Null);
+    }
+    if transient(status) {
+        return Err(format!("CVE Services answered {}", explain(status, &answer)));
+    }
+    if !status.is_success() {
+        return Ok(Outcome::Refused(format!(
+            "CVE Services refused the record: {}",
+            explain(status, &answer)
+        )));
+    }
+    record(state, &case.id, Command::RecordCvePublished).await?;
+    Ok(Outcome::Done)
+}
+
+/// `owner/repo` of the case's project's GitHub repository, and the GHSA id.
+async fn github_target(state: &AppState, case: &Case) -> Result<Result<(String, String), String>, String> {
+    let Some(ghsa) = case.current_advisory().and_then(|a| a.ghsa.clone()) else {
+        return Ok(Err("the advisory has no GHSA id: GitHub assigns CVEs to its repository advisories".into()));
+    };
+    let projects = state.store.projects().await.map_err(|e| e.to_string())?;
+    let repo = projects
+        .iter()
+        .filter(|p| p.name == case.report.project)
+        .flat_map(|p| p.repositories.iter())
+        .find_map(|r| {
+            r.trim_end_matches('/')
+                .trim_end_matches(".git")
+                .strip_prefix("https://github.com/")
+                .map(str::to_owned)
+        });
+    Ok(match repo {
+        Some(r) => Ok((r, ghsa)),
+        None => Err(format!(
+            "project {} lists no https://github.com/ repository",
+            case.report.project
+        )),
+    })
+}
+
+fn github(state: &AppState) -> (String, Option<&str>) {
+    let c = &state.config.cve;
+    (
+        c.github_api_url
+            .as_deref()
+            .unwrap_or("https://api.github.com")
+            .trim_end_matches('/')
+            .to_owned(),
+        c.github_token.as_deref(),
+    )
+}
+
+fn github_req(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    let req = req
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", "2022-11-28");
+    match token {
+        Some(t) => req.bearer_auth(t),
+        None => req,
+    }
+}
+
+async fn github_request(state: &AppState, case: &Case) -> Result<Outcome, String> {
+    let (repo, ghsa) = match github_target(state, case).await? {
+        Ok(t) => t,
+        Err(why) => return Ok(Outcome::Refused(why)),
+    };
+    let (api, token) = github(state);
+    let url = format!("{api}/repos/{repo}/security-advisories/{ghsa}/cve");
+    let resp = github_req(client()?.post(&url), token)
+        .send()
+        .await
+        .map_err(|e| format!("GitHub: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if transient(status) {
+        return Err(format!("GitHub answered {}", explain(status, &body)));
+    }
+    // 202: requested. 422 can mean it was requested before: the poll
+    // below finds out either way.
+    if !(status.is_success() || status == reqwest::StatusCode::UNPROCESSABLE_ENTITY) {
+        return Ok(Outcome::Refused(format!(
+            "GitHub refused the CVE request: {}",
+            explain(status, &body)
+        )));
+    }
+    state
+        .store
+        .enqueue(
+            &format!("cve-github-poll:{}:{}", case.id, case.cve.requests.len()),
+            "cve_github_poll",
+            Some(case.id.as_str()),
+            &json!({ "case_id": case.id.as_str(), "via": "github" }),
+            state.clock.unix(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Outcome::Done)
+}
+
+async fn github_poll(state: &AppState, case: &Case) -> Result<Outcome, String> {
+    let (repo, ghsa) = match github_target(state, case).await? {
+        Ok(t) => t,
+        Err(why) => return Ok(Outcome::Refused(why)),
+    };
+    let (api, token) = github(state);
+    let url = format!("{api}/repos/{repo}/security-advisories/{ghsa}");
+    let resp = github_req(client()?.get(&url), token)
+        .send()
+        .await
+        .map_err(|e| format!("GitHub: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if transient(status) {
+        return Err(format!("GitHub answered {}", explain(status, &body)));
+    }
+    if !status.is_success() {
+        return Ok(Outcome::Refused(format!(
+            "GitHub: {}",
+            explain(status, &body)
+        )));
+    }
+    match body
+        .get("cve_id")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok())
+    {
+        Some(cve) => {
+            record(
+                state,
+                &case.id,
+                Command::AssignCve {
+                    cve,
+                    via: CveVia::Github,
+                },
+            )
+            .await?;
+            Ok(Outcome::Done)
+        }
+        // GitHub reviews requests by hand: ask again later (the outbox's
+        // backoff paces it).
+        None => Err("GitHub has not assigned a CVE yet".into()),
+    }
+}
