@@ -383,7 +383,8 @@ fn is_ghsa(s: &str) -> bool {
 fn is_commit(v: &str) -> bool {
     v == "0"
         || ((v.len() == 40 || v.len() == 64)
-            && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            && v.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 fn check_url(what: &str, url: &str) -> Result<(), InvalidValue> {
@@ -487,7 +488,12 @@ impl Advisory {
                 "`{g}` is not a GHSA id (expected GHSA-xxxx-xxxx-xxxx)"
             )));
         }
-        for id in self.aliases.iter().chain(&self.related).chain(&self.upstream) {
+        for id in self
+            .aliases
+            .iter()
+            .chain(&self.related)
+            .chain(&self.upstream)
+        {
             check_id("alias", id)?;
         }
         if self.affected.len() > 500 || self.references.len() > 500 || self.credits.len() > 100 {
@@ -577,9 +583,7 @@ impl Advisory {
         versions.sort_by_key(|v| *v as u8);
         versions.dedup();
         if versions.len() != self.cvss.len() {
-            return Err(InvalidValue(
-                "at most one CVSS vector per version".into(),
-            ));
+            return Err(InvalidValue("at most one CVSS vector per version".into()));
         }
         Ok(())
     }
@@ -612,7 +616,11 @@ impl Advisory {
     /// GHSA ids when not listed yet, never the record's own id.
     pub fn all_aliases(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let extra = self.cve.iter().map(|c| c.as_str().to_owned()).chain(self.ghsa.iter().cloned());
+        let extra = self
+            .cve
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .chain(self.ghsa.iter().cloned());
         for a in self.aliases.iter().cloned().chain(extra) {
             if self.id.as_deref() != Some(a.as_str()) && !out.contains(&a) {
                 out.push(a);
@@ -691,7 +699,10 @@ fn fields(a: &Advisory) -> Vec<(&'static str, Vec<String>)> {
                 .collect(),
         ),
         ("CWE", a.cwes.iter().map(|c| c.to_string()).collect()),
-        ("CVSS", a.cvss.iter().map(|c| c.vector().to_owned()).collect()),
+        (
+            "CVSS",
+            a.cvss.iter().map(|c| c.vector().to_owned()).collect(),
+        ),
         (
             "credits",
             a.credits
@@ -726,7 +737,11 @@ fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
     for i in (0..n).rev() {
         for j in (0..m).rev() {
             let v = if a.get(i) == b.get(j) {
-                lcs.get(i + 1).and_then(|r| r.get(j + 1)).copied().unwrap_or(0) + 1
+                lcs.get(i + 1)
+                    .and_then(|r| r.get(j + 1))
+                    .copied()
+                    .unwrap_or(0)
+                    + 1
             } else {
                 let down = lcs.get(i + 1).and_then(|r| r.get(j)).copied().unwrap_or(0);
                 let right = lcs.get(i).and_then(|r| r.get(j + 1)).copied().unwrap_or(0);
@@ -809,7 +824,12 @@ mod tests {
             Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap(),
             Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:L").unwrap(),
         ];
-        assert!(b.validate().unwrap_err().0.contains("one CVSS vector per version"));
+        assert!(
+            b.validate()
+                .unwrap_err()
+                .0
+                .contains("one CVSS vector per version")
+        );
         b.cvss.pop();
         b.ghsa = Some("GHSA-nope".into());
         assert!(b.validate().unwrap_err().0.contains("GHSA id"));
@@ -827,9 +847,8 @@ mod tests {
 
     #[test]
     fn compact_ranges_read_like_the_triage_form() {
-        let p = Package::from(
-            &AffectedPackage::parse("crates.io:foo:1.0.0..1.0.3,2.0.0..").unwrap(),
-        );
+        let p =
+            Package::from(&AffectedPackage::parse("crates.io:foo:1.0.0..1.0.3,2.0.0..").unwrap());
         assert_eq!(p.compact_ranges(), ["1.0.0..1.0.3", "2.0.0.."]);
         assert_eq!(p.patched(), ["1.0.3"]);
     }
@@ -847,7 +866,11 @@ mod tests {
                 format!(
                     "{}: {}",
                     c.field,
-                    c.lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" | ")
+                    c.lines
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | ")
                 )
             })
             .collect();

@@ -745,10 +745,7 @@ impl Case {
             }
             EventData::AdvisorySubmitted { revision } => {
                 if *revision != self.advisory_revision()
-                    || !matches!(
-                        self.review,
-                        Review::Draft | Review::ChangesRequested { .. }
-                    )
+                    || !matches!(self.review, Review::Draft | Review::ChangesRequested { .. })
                 {
                     return Err(fail(self, "only the current draft is put up for review"));
                 }

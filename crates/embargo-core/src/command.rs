@@ -10,8 +10,8 @@ use crate::{
     advisory::{AdvisoryDraft, CreditHolder},
     case::{Case, Embargo, Handling, Review},
     event::{
-        Assessment, Channel, CveVia, EmbargoExit, Event, EventData, Fact, RejectReason,
-        Rejection, ReleaseStep, Report,
+        Assessment, Channel, CveVia, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection,
+        ReleaseStep, Report,
     },
     ids::{CveId, PersonId, required_text},
     participant::Participant,
@@ -710,7 +710,11 @@ pub fn decide(
             let known = case
                 .current_advisory()
                 .map(|a| case.exportable(a))
-                .is_some_and(|a| a.affected.iter().any(|p| !p.ranges.is_empty() || !p.versions.is_empty()));
+                .is_some_and(|a| {
+                    a.affected
+                        .iter()
+                        .any(|p| !p.ranges.is_empty() || !p.versions.is_empty())
+                });
             if !known {
                 return Err(invalid(
                     "a CVE request needs the advisory with its affected versions first".into(),

@@ -231,7 +231,12 @@ fn refusals_name_the_state_and_the_allowed_moves() {
     insta::assert_snapshot!(err.to_string(), @"cannot publish: the advisory is draft: submit it for review and have a reviewer approve it before publishing");
     h.run(Command::SubmitAdvisory { revision: 1 }).unwrap();
     // The author cannot approve their own text.
-    let events = decide(&h.case, Command::ApproveAdvisory { revision: 1 }, &person("fred"), h.now);
+    let events = decide(
+        &h.case,
+        Command::ApproveAdvisory { revision: 1 },
+        &person("fred"),
+        h.now,
+    );
     insta::assert_snapshot!(events.unwrap_err().to_string(), @"cannot approve_advisory: a revision is approved by someone other than its author");
     h.run(Command::ApproveAdvisory { revision: 1 }).unwrap();
     let err = h

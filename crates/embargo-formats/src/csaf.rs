@@ -51,8 +51,7 @@ fn purl(eco: &Ecosystem, name: &str, version: &str) -> Option<String> {
     let t = purl_type(eco)?;
     let simple = |s: &str| {
         !s.is_empty()
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     };
     if !simple(name) || !simple(version) {
@@ -159,7 +158,8 @@ impl Products {
                 if let Some(purl) = purl(&p.ecosystem, &p.name, v) {
                     product["product_identification_helper"] = json!({ "purl": purl });
                 }
-                versions.push(json!({ "category": "product_version", "name": v, "product": product }));
+                versions
+                    .push(json!({ "category": "product_version", "name": v, "product": product }));
                 self.affected.push(id);
             }
         }
@@ -187,10 +187,9 @@ fn tlp_v1(t: embargo_core::tlp::Tlp) -> &'static str {
 /// The CSAF 2.0 security advisory of a document. It needs an id, a
 /// modified time and at least one affected product.
 pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
-    let id = a
-        .id
-        .as_deref()
-        .ok_or_else(|| FormatError::NotReady("the advisory has no id".into()))?;
+    let id =
+        a.id.as_deref()
+            .ok_or_else(|| FormatError::NotReady("the advisory has no id".into()))?;
     let modified = a
         .modified
         .clone()
@@ -223,7 +222,8 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         .collect();
     let mut doc_refs = refs.clone();
     if doc_refs.is_empty() {
-        doc_refs.push(json!({ "category": "external", "summary": "Publisher", "url": ctx.namespace }));
+        doc_refs
+            .push(json!({ "category": "external", "summary": "Publisher", "url": ctx.namespace }));
     }
     let revisions: Vec<Value> = if ctx.revisions.is_empty() {
         vec![json!({ "number": "1", "date": initial, "summary": "Initial version." })]
@@ -260,7 +260,8 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
     } else {
         a.details.clone()
     };
-    let mut vnotes = vec![json!({ "category": "description", "title": "Details", "text": details })];
+    let mut vnotes =
+        vec![json!({ "category": "description", "title": "Details", "text": details })];
     if let Some(impact) = a.impact.as_deref().filter(|u| !u.trim().is_empty()) {
         vnotes.push(json!({ "category": "details", "title": "Impact", "text": impact }));
     }
@@ -295,7 +296,11 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         .iter()
         .filter(|c| c.version() != CvssVersion::V40)
         .map(|c| {
-            let version = if c.version() == CvssVersion::V30 { "3.0" } else { "3.1" };
+            let version = if c.version() == CvssVersion::V30 {
+                "3.0"
+            } else {
+                "3.1"
+            };
             json!({
                 "cvss_v3": {
                     "version": version,

@@ -84,7 +84,9 @@ fn range_versions(eco: &Ecosystem, r: &Range) -> Vec<Value> {
             }
             RangeEvent::Fixed(f) | RangeEvent::Limit(f) => {
                 let o = open.take().unwrap_or("0");
-                out.push(json!({ "version": o, "lessThan": f, "status": "affected", "versionType": vt }));
+                out.push(
+                    json!({ "version": o, "lessThan": f, "status": "affected", "versionType": vt }),
+                );
             }
             RangeEvent::LastAffected(l) => {
                 let o = open.take().unwrap_or("0");
@@ -100,10 +102,11 @@ fn range_versions(eco: &Ecosystem, r: &Range) -> Vec<Value> {
 
 fn affected_entry(p: &Package) -> Value {
     let mut m = Map::new();
-    let git_repo = p
-        .ranges
-        .iter()
-        .find_map(|r| (r.kind == RangeKind::Git).then_some(r.repo.clone()).flatten());
+    let git_repo = p.ranges.iter().find_map(|r| {
+        (r.kind == RangeKind::Git)
+            .then_some(r.repo.clone())
+            .flatten()
+    });
     if let Some(url) = collection(&p.ecosystem) {
         m.insert("collectionURL".into(), json!(url));
         m.insert("packageName".into(), json!(p.name));
@@ -169,8 +172,7 @@ pub fn cna_container(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> 
     };
     if description.trim().is_empty() {
         return Err(FormatError::NotReady(
-            "a CVE record needs a description: the advisory has neither summary nor details"
-                .into(),
+            "a CVE record needs a description: the advisory has neither summary nor details".into(),
         ));
     }
     let mut cna = Map::new();
@@ -241,7 +243,10 @@ pub fn cna_container(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> 
         cna.insert("credits".into(), Value::Array(credits));
     }
     if let Some(g) = &a.ghsa {
-        cna.insert("source".into(), json!({ "advisory": g, "discovery": "UNKNOWN" }));
+        cna.insert(
+            "source".into(),
+            json!({ "advisory": g, "discovery": "UNKNOWN" }),
+        );
     }
     Ok(Value::Object(cna))
 }
@@ -330,7 +335,10 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
     let title = cna.get("title").and_then(Value::as_str).unwrap_or_default();
     let mut a = Advisory::new(title, details);
     a.id = Some(id.to_owned());
-    a.cve = Some(id.parse().map_err(|e: embargo_core::ids::InvalidValue| bad(&e.0))?);
+    a.cve = Some(
+        id.parse()
+            .map_err(|e: embargo_core::ids::InvalidValue| bad(&e.0))?,
+    );
     a.published = cve_time(v.pointer("/cveMetadata/datePublished"));
     a.modified = cve_time(v.pointer("/cveMetadata/dateUpdated"))
         .or_else(|| cve_time(cna.pointer("/providerMetadata/dateUpdated")))
@@ -341,7 +349,12 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
         .filter(|s| s.starts_with("GHSA-"))
         .map(str::to_owned);
     let mut unstructured = Vec::new();
-    for entry in cna.get("affected").and_then(Value::as_array).into_iter().flatten() {
+    for entry in cna
+        .get("affected")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let name = entry
             .get("packageName")
             .or_else(|| entry.get("product"))
@@ -351,7 +364,12 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
         let repo = entry.get("repo").and_then(Value::as_str);
         let mut ranges = Vec::new();
         let mut loose = Vec::new();
-        for ver in entry.get("versions").and_then(Value::as_array).into_iter().flatten() {
+        for ver in entry
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if ver.get("status").and_then(Value::as_str) != Some("affected") {
                 continue;
             }
@@ -407,9 +425,17 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
             unstructured.join("\n")
         ));
     }
-    for m in cna.get("metrics").and_then(Value::as_array).into_iter().flatten() {
+    for m in cna
+        .get("metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         for key in ["cvssV4_0", "cvssV3_1", "cvssV3_0"] {
-            if let Some(vec) = m.get(key).and_then(|c| c.get("vectorString")).and_then(Value::as_str)
+            if let Some(vec) = m
+                .get(key)
+                .and_then(|c| c.get("vectorString"))
+                .and_then(Value::as_str)
                 && let Ok(c) = Cvss::parse(vec)
                 && a.cvss_of(c.version()).is_none()
             {
@@ -417,16 +443,34 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
             }
         }
     }
-    for pt in cna.get("problemTypes").and_then(Value::as_array).into_iter().flatten() {
-        for d in pt.get("descriptions").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(cwe) = d.get("cweId").and_then(Value::as_str).and_then(|c| c.parse().ok())
+    for pt in cna
+        .get("problemTypes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for d in pt
+            .get("descriptions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(cwe) = d
+                .get("cweId")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse().ok())
                 && !a.cwes.contains(&cwe)
             {
                 a.cwes.push(cwe);
             }
         }
     }
-    for r in cna.get("references").and_then(Value::as_array).into_iter().flatten() {
+    for r in cna
+        .get("references")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(url) = r.get("url").and_then(Value::as_str) else {
             continue;
         };
@@ -446,7 +490,12 @@ pub fn from_cve(v: &Value) -> Result<Advisory, FormatError> {
             url: url.to_owned(),
         });
     }
-    for c in cna.get("credits").and_then(Value::as_array).into_iter().flatten() {
+    for c in cna
+        .get("credits")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(name) = c.get("value").and_then(Value::as_str) {
             let t = c.get("type").and_then(Value::as_str).unwrap_or("other");
             let kind = CREDIT_TYPES

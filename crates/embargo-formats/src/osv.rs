@@ -47,10 +47,9 @@ pub fn published_details(a: &Advisory) -> String {
 
 /// The OSV record of an advisory. It needs an `id` and a `modified` time.
 pub fn to_osv(a: &Advisory) -> Result<Value, FormatError> {
-    let id = a
-        .id
-        .as_deref()
-        .ok_or_else(|| FormatError::NotReady("the advisory has no id".into()))?;
+    let id =
+        a.id.as_deref()
+            .ok_or_else(|| FormatError::NotReady("the advisory has no id".into()))?;
     let modified = a
         .modified
         .as_deref()
@@ -251,7 +250,8 @@ pub fn from_osv(v: &Value) -> Result<Advisory, FormatError> {
             "details" => a.details = string(value, at)?,
             "severity" => {
                 for (i, s) in list(value, at)?.iter().enumerate() {
-                    a.cvss.push(severity_from_osv(s, &format!("severity[{i}]"))?);
+                    a.cvss
+                        .push(severity_from_osv(s, &format!("severity[{i}]"))?);
                 }
             }
             "affected" => {
@@ -331,7 +331,10 @@ pub fn from_osv(v: &Value) -> Result<Advisory, FormatError> {
 fn severity_from_osv(s: &Value, at: &str) -> Result<Cvss, FormatError> {
     let s = obj(s, at)?;
     let kind = string(s.get("type").unwrap_or(&Value::Null), &format!("{at}.type"))?;
-    let score = string(s.get("score").unwrap_or(&Value::Null), &format!("{at}.score"))?;
+    let score = string(
+        s.get("score").unwrap_or(&Value::Null),
+        &format!("{at}.score"),
+    )?;
     if !matches!(kind.as_str(), "CVSS_V3" | "CVSS_V4") {
         return Err(bad(format!(
             "{at}: severity type `{kind}` is not supported (CVSS_V3 and CVSS_V4 are)"

@@ -129,7 +129,8 @@ fn full_advisory() -> Advisory {
     a.references = vec![
         Reference {
             kind: "FIX".into(),
-            url: "https://github.com/numpy/numpy/commit/4b1c1a2e0d9f8e7d6c5b4a39281706f5e4d3c2b1".into(),
+            url: "https://github.com/numpy/numpy/commit/4b1c1a2e0d9f8e7d6c5b4a39281706f5e4d3c2b1"
+                .into(),
         },
         Reference {
             kind: "ADVISORY".into(),
@@ -169,7 +170,10 @@ fn corpus(data: &Path) -> Vec<(String, Advisory)> {
     }
     for f in json_files(&data.join("advisories/cve")) {
         let a = cve::from_cve(&read_json(&f)).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        out.push((format!("cve/{}", f.file_name().unwrap().to_string_lossy()), a));
+        out.push((
+            format!("cve/{}", f.file_name().unwrap().to_string_lossy()),
+            a,
+        ));
     }
     out
 }
@@ -276,14 +280,24 @@ fn every_export_validates_against_the_official_schemas() {
         for out in [
             export(&a, Format::Osv, &ctx).unwrap(),
             md,
-            csaf::to_csaf(&a, &ctx).map(|d| d.to_string()).unwrap_or_default(),
-            cve::to_record(&a, &ctx).map(|d| d.to_string()).unwrap_or_default(),
+            csaf::to_csaf(&a, &ctx)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            cve::to_record(&a, &ctx)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         ] {
-            assert!(!out.contains("SECRET-MARKER"), "{name}: confidential notes exported");
+            assert!(
+                !out.contains("SECRET-MARKER"),
+                "{name}: confidential notes exported"
+            );
         }
     }
     // Most of the corpus goes to every format; none is skipped silently.
-    assert!(counts[0] >= 75 && counts[1] >= 40 && counts[2] >= 70, "{counts:?}");
+    assert!(
+        counts[0] >= 75 && counts[1] >= 40 && counts[2] >= 70,
+        "{counts:?}"
+    );
     // And the validators do fail on a broken document.
     let full = full_advisory();
     let mut bad = osv::to_osv(&full).unwrap();
@@ -306,7 +320,10 @@ fn the_full_advisory_maps_field_by_field() {
         record["aliases"],
         json!(["PYSEC-2026-7", "CVE-2026-12345", "GHSA-abcd-efgh-2345"])
     );
-    assert_eq!(record["affected"][0]["ranges"][2]["events"][1], json!({"last_affected": "2.0.0rc2"}));
+    assert_eq!(
+        record["affected"][0]["ranges"][2]["events"][1],
+        json!({"last_affected": "2.0.0rc2"})
+    );
     assert_eq!(record["affected"][1]["ranges"][0]["type"], "SEMVER");
     assert_eq!(record["database_specific"]["cwe_ids"], json!(["CWE-122"]));
     let details = record["details"].as_str().unwrap();
@@ -318,7 +335,10 @@ fn the_full_advisory_maps_field_by_field() {
         cna["affected"][0]["versions"][0],
         json!({"version": "1.22.0", "lessThan": "1.25.3", "status": "affected", "versionType": "python"})
     );
-    assert_eq!(cna["affected"][0]["versions"][2]["lessThanOrEqual"], "2.0.0rc2");
+    assert_eq!(
+        cna["affected"][0]["versions"][2]["lessThanOrEqual"],
+        "2.0.0rc2"
+    );
     assert_eq!(cna["metrics"][0]["cvssV3_1"]["baseScore"], json!(8.8));
     assert_eq!(cna["credits"][1]["type"], "tool");
     assert_eq!(cna["references"][0]["tags"], json!(["patch"]));
@@ -330,13 +350,25 @@ fn the_full_advisory_maps_field_by_field() {
         branches[0]["branches"][0]["branches"][0]["name"],
         "vers:pypi/>=1.22.0|<1.25.3"
     );
-    assert_eq!(branches[1]["branches"][0]["branches"][0]["name"], "vers:cargo/<0.4.2");
+    assert_eq!(
+        branches[1]["branches"][0]["branches"][0]["name"],
+        "vers:cargo/<0.4.2"
+    );
     let v = &d["vulnerabilities"][0];
     assert_eq!(v["cve"], "CVE-2026-12345");
-    assert_eq!(v["product_status"]["known_affected"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        v["product_status"]["known_affected"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(v["product_status"]["fixed"].as_array().unwrap().len(), 3);
     assert_eq!(v["remediations"][0]["category"], "vendor_fix");
-    assert_eq!(v["remediations"].as_array().unwrap().last().unwrap()["category"], "workaround");
+    assert_eq!(
+        v["remediations"].as_array().unwrap().last().unwrap()["category"],
+        "workaround"
+    );
     assert_eq!(d["document"]["distribution"]["tlp"]["label"], "WHITE");
 
     insta::assert_snapshot!(markdown::to_markdown(&a));
@@ -347,9 +379,20 @@ fn formats_are_detected_and_bad_input_is_named() {
     let a = full_advisory();
     let ctx = ctx();
     assert_eq!(detect(&osv::to_osv(&a).unwrap()), Some(Format::Osv));
-    assert_eq!(detect(&cve::to_record(&a, &ctx).unwrap()), Some(Format::Cve));
-    assert_eq!(detect(&csaf::to_csaf(&a, &ctx).unwrap()), Some(Format::Csaf));
-    assert!(import(&json!({"hello": 1})).unwrap_err().to_string().contains("not an OSV"));
+    assert_eq!(
+        detect(&cve::to_record(&a, &ctx).unwrap()),
+        Some(Format::Cve)
+    );
+    assert_eq!(
+        detect(&csaf::to_csaf(&a, &ctx).unwrap()),
+        Some(Format::Csaf)
+    );
+    assert!(
+        import(&json!({"hello": 1}))
+            .unwrap_err()
+            .to_string()
+            .contains("not an OSV")
+    );
     let mut odd = osv::to_osv(&a).unwrap();
     odd["severity"] = json!([{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:P/I:P/A:P"}]);
     assert!(import(&odd).unwrap_err().to_string().contains("CVSS_V2"));
@@ -362,7 +405,12 @@ fn formats_are_detected_and_bad_input_is_named() {
     // A CVE record from a CVE-less advisory is refused with the reason.
     let mut no_cve = a.clone();
     no_cve.cve = None;
-    assert!(cve::to_record(&no_cve, &ctx).unwrap_err().to_string().contains("no CVE id"));
+    assert!(
+        cve::to_record(&no_cve, &ctx)
+            .unwrap_err()
+            .to_string()
+            .contains("no CVE id")
+    );
 }
 
 #[test]
@@ -402,7 +450,9 @@ fn csaf_exports_pass_the_bsi_validator() {
     let mut files = Vec::new();
     for (i, (name, a)) in corpus(&data).into_iter().enumerate() {
         if let Ok(doc) = csaf::to_csaf(&a, &ctx) {
-            let path = dir.path().join(format!("{i:03}-{}.json", name.replace('/', "_")));
+            let path = dir
+                .path()
+                .join(format!("{i:03}-{}.json", name.replace('/', "_")));
             std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
             files.push(path);
         }
@@ -422,7 +472,10 @@ fn csaf_exports_pass_the_bsi_validator() {
     };
     let out = run(&files);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let failing: Vec<&str> = stdout.lines().filter(|l| l.contains("\"isValid\":false")).collect();
+    let failing: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("\"isValid\":false"))
+        .collect();
     assert!(
         out.status.success() && failing.is_empty(),
         "BSI mandatory tests failed:\n{}\n{}",

@@ -237,5 +237,7 @@ fn no_advisory_yet_is_a_clear_error() {
     .unwrap();
     let case = Case::from_events(CaseId::from_parts(2026, 1), &log).unwrap();
     assert!(embargo_formats::public_document(&case).is_none());
-    assert!(embargo_formats::draft_document(&case, "2026-01-02T00:00:00Z".parse().unwrap()).is_none());
+    assert!(
+        embargo_formats::draft_document(&case, "2026-01-02T00:00:00Z".parse().unwrap()).is_none()
+    );
 }

@@ -812,14 +812,18 @@ pub(crate) fn advisory_from_wire(w: embargo_api::AdvisoryWire) -> Result<Advisor
         .transpose()
         .map_err(|e| e.to_string())?;
     a.ghsa = blank(w.ghsa).map(|g| g.trim().to_owned());
-    a.aliases = w.aliases.into_iter().filter(|x| !x.trim().is_empty()).collect();
+    a.aliases = w
+        .aliases
+        .into_iter()
+        .filter(|x| !x.trim().is_empty())
+        .collect();
     a.impact = blank(w.impact);
     a.mitigation = blank(w.mitigation);
     a.upgrade = blank(w.upgrade);
     a.confidential = blank(w.confidential);
     for p in w.affected {
-        let ecosystem = embargo_core::affected::Ecosystem::try_from(p.ecosystem)
-            .map_err(|e| e.to_string())?;
+        let ecosystem =
+            embargo_core::affected::Ecosystem::try_from(p.ecosystem).map_err(|e| e.to_string())?;
         let kind = RangeKind::for_ecosystem(&ecosystem);
         let repo = (kind == RangeKind::Git).then(|| p.name.clone());
         let ranges = p
@@ -872,7 +876,10 @@ pub(crate) fn advisory_from_wire(w: embargo_api::AdvisoryWire) -> Result<Advisor
         };
         a.credits.push(Credit {
             name: c.name,
-            kind: c.kind.filter(|k| !k.trim().is_empty()).map(|k| k.trim().to_ascii_uppercase()),
+            kind: c
+                .kind
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| k.trim().to_ascii_uppercase()),
             contact: c.contact,
             holder,
         });

@@ -204,7 +204,7 @@ pub(crate) async fn run(
     if publishing && let Err(e) = crate::cve::enqueue_publication(state, &case).await {
         tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
     }
-        // What the team said to the reporter also goes to them by email.
+    // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
         let key = format!("reporter-message:{}:{}", case.id, case.version);
         // The command is done; a failure to queue the mail is logged, not

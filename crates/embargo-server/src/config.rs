@@ -80,7 +80,10 @@ impl std::fmt::Debug for Cve {
             .field("api_user", &self.api_user)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("github_api_url", &self.github_api_url)
-            .field("github_token", &self.github_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "github_token",
+                &self.github_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

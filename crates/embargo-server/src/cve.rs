@@ -59,8 +59,7 @@ pub(crate) async fn enqueue_publication(
     state: &AppState,
     case: &Case,
 ) -> Result<(), embargo_store::StoreError> {
-    if !matches!(case.cve.assigned, Some((_, CveVia::CveServices))) || case.published_at.is_none()
-    {
+    if !matches!(case.cve.assigned, Some((_, CveVia::CveServices))) || case.published_at.is_none() {
         return Ok(());
     }
     state
@@ -226,7 +225,11 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
     let ctx = crate::web::export_context(state);
     let container = match embargo_formats::cve::cna_container(&published, &ctx) {
         Ok(c) => c,
-        Err(e) => return Ok(Outcome::Refused(format!("the CVE record cannot be made: {e}"))),
+        Err(e) => {
+            return Ok(Outcome::Refused(format!(
+                "the CVE record cannot be made: {e}"
+            )));
+        }
     };
     let body = json!({ "cnaContainer": container });
     let url = format!("{}/cve/{cve}/cna", s.url);
@@ -250,7 +253,10 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
         answer = resp.json().await.unwrap_or(Value::Null);
     }
     if transient(status) {
-        return Err(format!("CVE Services answered {}", explain(status, &answer)));
+        return Err(format!(
+            "CVE Services answered {}",
+            explain(status, &answer)
+        ));
     }
     if !status.is_success() {
         return Ok(Outcome::Refused(format!(
@@ -263,9 +269,14 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
 }
 
 /// `owner/repo` of the case's project's GitHub repository, and the GHSA id.
-async fn github_target(state: &AppState, case: &Case) -> Result<Result<(String, String), String>, String> {
+async fn github_target(
+    state: &AppState,
+    case: &Case,
+) -> Result<Result<(String, String), String>, String> {
     let Some(ghsa) = case.current_advisory().and_then(|a| a.ghsa.clone()) else {
-        return Ok(Err("the advisory has no GHSA id: GitHub assigns CVEs to its repository advisories".into()));
+        return Ok(Err(
+            "the advisory has no GHSA id: GitHub assigns CVEs to its repository advisories".into(),
+        ));
     };
     let projects = state.store.projects().await.map_err(|e| e.to_string())?;
     let repo = projects

@@ -51,12 +51,18 @@ pub(crate) fn router(state: Shared) -> Router {
             get(web::csaf_provider_metadata),
         )
         .route("/.well-known/csaf/white/index.txt", get(web::csaf_index))
-        .route("/.well-known/csaf/white/changes.csv", get(web::csaf_changes))
+        .route(
+            "/.well-known/csaf/white/changes.csv",
+            get(web::csaf_changes),
+        )
         .route(
             "/.well-known/csaf/white/{year}/{file}",
             get(web::csaf_document),
         )
-        .route("/.well-known/csaf/feed-tlp-white.json", get(web::csaf_rolie))
+        .route(
+            "/.well-known/csaf/feed-tlp-white.json",
+            get(web::csaf_rolie),
+        )
         .route(
             "/api/v1/channels",
             get(api::list_channels).post(api::add_channel),

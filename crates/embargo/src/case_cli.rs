@@ -203,11 +203,11 @@ pub enum CaseCmd {
     },
     /// Render the retrospective drafted from the case's event log (Markdown).
     Retrospective { id: String },
-    /// Export the advisory.
+    /// Export the advisory's current draft (a preview; feeds carry the approved revision).
     Export {
         id: String,
         /// Output format.
-        #[arg(long, value_parser = ["osv"])]
+        #[arg(long, value_parser = ["osv", "cve", "csaf", "markdown"])]
         format: String,
         /// Write to this file instead of stdout.
         #[arg(long)]
@@ -432,9 +432,13 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             let body = client
                 .get_text(&format!("/api/v1/cases/{id}/export/{format}"))
                 .await?;
-            let value: serde_json::Value =
-                serde_json::from_str(&body).context("the server sent invalid JSON")?;
-            let pretty = serde_json::to_string_pretty(&value)? + "\n";
+            let pretty = if format == "markdown" {
+                body + "\n"
+            } else {
+                let value: serde_json::Value =
+                    serde_json::from_str(&body).context("the server sent invalid JSON")?;
+                serde_json::to_string_pretty(&value)? + "\n"
+            };
             match file {
                 Some(f) => std::fs::write(&f, pretty)
                     .with_context(|| format!("writing {}", f.display()))?,
@@ -552,9 +556,9 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                 references: references
                     .iter()
                     .map(|r| {
-                        let (kind, url) = r
-                            .split_once('=')
-                            .ok_or_else(|| anyhow::anyhow!("--reference `{r}`: expected TYPE=URL"))?;
+                        let (kind, url) = r.split_once('=').ok_or_else(|| {
+                            anyhow::anyhow!("--reference `{r}`: expected TYPE=URL")
+                        })?;
                         Ok(embargo_api::ReferenceWire {
                             kind: kind.into(),
                             url: url.into(),
@@ -566,9 +570,9 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                 credits: credits
                     .iter()
                     .map(|c| {
-                        let (kind, rest) = c
-                            .split_once('=')
-                            .ok_or_else(|| anyhow::anyhow!("--credit `{c}`: expected TYPE=NAME[@HOLDER]"))?;
+                        let (kind, rest) = c.split_once('=').ok_or_else(|| {
+                            anyhow::anyhow!("--credit `{c}`: expected TYPE=NAME[@HOLDER]")
+                        })?;
                         let (name, holder) = match rest.rsplit_once('@') {
                             Some((n, h)) if !h.contains('.') => (n, Some(h.to_owned())),
                             _ => (rest, None),
@@ -978,7 +982,9 @@ pub async fn run_report(
 fn parse_affected(spec: &str) -> anyhow::Result<embargo_api::AffectedWire> {
     let mut parts = spec.splitn(3, ':');
     let (Some(eco), Some(name), Some(ranges)) = (parts.next(), parts.next(), parts.next()) else {
-        anyhow::bail!("--affected `{spec}`: expected ECOSYSTEM:NAME:RANGE[,RANGE], e.g. PyPI:numpy:1.22.0..1.26.4");
+        anyhow::bail!(
+            "--affected `{spec}`: expected ECOSYSTEM:NAME:RANGE[,RANGE], e.g. PyPI:numpy:1.22.0..1.26.4"
+        );
     };
     Ok(embargo_api::AffectedWire {
         ecosystem: eco.into(),

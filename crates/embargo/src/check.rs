@@ -111,6 +111,29 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<OsvAffects>> {
     Ok(out)
 }
 
+/// The published advisories of an embargo server (`/osv/all.json`).
+pub fn fetch(server: &str) -> anyhow::Result<Vec<OsvAffects>> {
+    let url = format!("{}/osv/all.json", server.trim_end_matches('/'));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let resp = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("fetching {url}"))?;
+        if !resp.status().is_success() {
+            anyhow::bail!("{url} answered {}", resp.status());
+        }
+        resp.json::<Vec<OsvAffects>>()
+            .await
+            .with_context(|| format!("{url} is not a list of OSV records"))
+    })
+}
+
 /// Checks `installed` against `records`, writes the answer; the exit code:
 /// 0 nothing affected, 1 something is, 2 a version could not be read.
 pub fn run(

@@ -61,8 +61,11 @@ enum Cmd {
     /// version could not be read or the input is wrong.
     Check {
         /// A directory of OSV records (*.json).
-        #[arg(long)]
-        advisories: PathBuf,
+        #[arg(long, required_unless_present = "server")]
+        advisories: Option<PathBuf>,
+        /// An embargo server: its published advisories (`/osv/all.json`).
+        #[arg(long, conflicts_with = "advisories")]
+        server: Option<String>,
         /// A pip freeze or requirements file (name==version lines).
         #[arg(long, short = 'r')]
         requirements: Vec<PathBuf>,
@@ -71,6 +74,32 @@ enum Cmd {
         cargo_lock: Vec<PathBuf>,
         /// [ECOSYSTEM:]NAME==VERSION (ecosystem PyPI unless named).
         packages: Vec<String>,
+    },
+    /// Converts advisories between formats, offline. The input format (OSV
+    /// or CVE JSON 5) is detected; CSAF and Markdown are written only.
+    ///
+    /// Exits 0 when every file converted, 1 when one could not be (the
+    /// others are still written), 2 on wrong arguments.
+    Convert {
+        /// osv, cve, csaf or markdown.
+        #[arg(long, value_parser = ["osv", "cve", "csaf", "markdown"])]
+        to: String,
+        /// Write one file per input here (NAME.FORMAT.json / NAME.md)
+        /// instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The CNA's organisation UUID, for CVE records.
+        #[arg(long)]
+        cna_org_id: Option<String>,
+        /// The publisher named in CSAF documents.
+        #[arg(long, default_value = "embargo convert")]
+        publisher: String,
+        /// The publisher's web address (CSAF namespace).
+        #[arg(long, default_value = "https://example.org")]
+        namespace: String,
+        /// The advisories to convert.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Reports over the cases (SRT).
     Report {
@@ -130,10 +159,32 @@ fn main() -> ExitCode {
         Cmd::Report { conn, command } => report(conn, command),
         Cmd::Check {
             advisories,
+            server,
             requirements,
             cargo_lock,
             packages,
-        } => check_cmd(&advisories, &requirements, &cargo_lock, &packages),
+        } => check_cmd(
+            advisories.as_deref(),
+            server.as_deref(),
+            &requirements,
+            &cargo_lock,
+            &packages,
+        ),
+        Cmd::Convert {
+            to,
+            out,
+            cna_org_id,
+            publisher,
+            namespace,
+            files,
+        } => convert_cmd(
+            &to,
+            out.as_deref(),
+            cna_org_id,
+            &publisher,
+            &namespace,
+            &files,
+        ),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
@@ -213,15 +264,80 @@ fn ingest_mail(conn: case_cli::Conn) -> ExitCode {
     client("ingest-mail", run).map_or_else(|_| ExitCode::from(75), |()| ExitCode::SUCCESS)
 }
 
+fn convert_cmd(
+    to: &str,
+    out: Option<&std::path::Path>,
+    cna_org_id: Option<String>,
+    publisher: &str,
+    namespace: &str,
+    files: &[PathBuf],
+) -> ExitCode {
+    let Some(format) = embargo_formats::Format::parse(to) else {
+        eprintln!("embargo convert: unknown format `{to}`");
+        return ExitCode::from(2);
+    };
+    let mut ctx = embargo_formats::Context::offline(publisher, namespace);
+    ctx.cna_org_id = cna_org_id;
+    if let Some(dir) = out
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("embargo convert: {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
+    for file in files {
+        let result = (|| -> anyhow::Result<String> {
+            use anyhow::Context;
+            let text = std::fs::read_to_string(file).context("reading it")?;
+            let value: serde_json::Value = serde_json::from_str(&text).context("it is not JSON")?;
+            let doc = embargo_formats::import(&value)?;
+            Ok(embargo_formats::export(&doc, format, &ctx)?)
+        })();
+        match result {
+            Ok(text) => match out {
+                None => println!("{text}"),
+                Some(dir) => {
+                    let stem = file.file_stem().map_or_else(
+                        || "advisory".to_owned(),
+                        |s| s.to_string_lossy().into_owned(),
+                    );
+                    let name = match format {
+                        embargo_formats::Format::Markdown => format!("{stem}.md"),
+                        _ => format!("{stem}.{to}.json"),
+                    };
+                    if let Err(e) = std::fs::write(dir.join(&name), text + "\n") {
+                        eprintln!("embargo convert: {}: {e}", dir.join(name).display());
+                        failed = true;
+                    }
+                }
+            },
+            Err(e) => {
+                eprintln!("embargo convert: {}: {e:#}", file.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn check_cmd(
-    advisories: &std::path::Path,
+    advisories: Option<&std::path::Path>,
+    server: Option<&str>,
     requirements: &[PathBuf],
     cargo_lock: &[PathBuf],
     packages: &[String],
 ) -> ExitCode {
     let result = (|| -> anyhow::Result<u8> {
         use anyhow::Context;
-        let records = check::load(advisories)?;
+        let records = match (advisories, server) {
+            (Some(dir), _) => check::load(dir)?,
+            (None, Some(url)) => check::fetch(url)?,
+            (None, None) => anyhow::bail!("name --advisories DIR or --server URL"),
+        };
         let mut installed = Vec::new();
         for f in requirements {
             let text =

@@ -110,7 +110,11 @@ pub(crate) fn export_context(state: &AppState) -> Context {
 /// exporters want it.
 pub(crate) fn with_page_link(state: &AppState, p: &Published) -> Advisory {
     let mut doc = p.doc.clone();
-    let url = format!("{}/advisories/{}", crate::router::base_url(state), p.case.id);
+    let url = format!(
+        "{}/advisories/{}",
+        crate::router::base_url(state),
+        p.case.id
+    );
     if !doc.references.iter().any(|r| r.url == url) {
         doc.references.push(embargo_core::advisory::Reference {
             kind: "ADVISORY".into(),
@@ -231,9 +235,7 @@ pub(crate) async fn advisory_file(
     }
     let doc = with_page_link(&state, &p);
     match embargo_formats::export(&doc, format, &context(&state, Some(&p))) {
-        Ok(body) if format == Format::Markdown => {
-            Ok(typed("text/markdown; charset=utf-8", body))
-        }
+        Ok(body) if format == Format::Markdown => Ok(typed("text/markdown; charset=utf-8", body)),
         Ok(body) => Ok(typed("application/json", body)),
         // Not every advisory makes every document (a CVE record needs a
         // CVE id): that document does not exist.
@@ -472,7 +474,10 @@ pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebErr
          <id>{base}/advisories</id>\n<title>{}</title>\n<updated>{updated}</updated>\n\
          <link rel=\"self\" href=\"{base}/advisories.atom\"/>\n<link href=\"{base}/advisories\"/>\n\
          <author><name>{}</name></author>\n",
-        xml(&format!("{}: security advisories", state.config.advisories.publisher)),
+        xml(&format!(
+            "{}: security advisories",
+            state.config.advisories.publisher
+        )),
         xml(&state.config.advisories.publisher),
     );
     for p in &list {
@@ -489,7 +494,9 @@ pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebErr
             xml(&title),
             xml(p.doc.published.as_deref().unwrap_or_default()),
             xml(p.doc.modified.as_deref().unwrap_or_default()),
-            xml(&format!("{} {}", severity(&p.doc), p.doc.summary).trim().to_owned()),
+            xml(&format!("{} {}", severity(&p.doc), p.doc.summary)
+                .trim()
+                .to_owned()),
         ));
     }
     body.push_str("</feed>\n");

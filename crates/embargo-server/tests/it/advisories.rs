@@ -61,7 +61,12 @@ fn case_with_advisory(app: &TestApp, reviewer: &str, marker: &str, disclose: boo
     ] {
         run(app, &admin, &id, step);
     }
-    run(app, reviewer, &id, json!({"command": "approve_advisory", "revision": 1}));
+    run(
+        app,
+        reviewer,
+        &id,
+        json!({"command": "approve_advisory", "revision": 1}),
+    );
     if disclose {
         for step in [
             json!({"command": "mark_fix_ready"}),
@@ -88,7 +93,11 @@ fn shared_schema(path: &str) -> Option<Value> {
     match std::fs::read_to_string(&p) {
         Ok(t) => Some(serde_json::from_str(&t).unwrap()),
         Err(_) => {
-            assert!(std::env::var_os("CI").is_none(), "{} is required in CI", p.display());
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} is required in CI",
+                p.display()
+            );
             None
         }
     }
@@ -128,8 +137,16 @@ fn a_disclosed_case_is_in_every_feed_and_an_undisclosed_one_in_none() {
                     .replace("{token}", "inv_0000");
                 let (status, body) = get(&app, &path);
                 checked += 1;
-                for secret in ["HIDDENMARK", hidden.as_str(), &hidden.to_ascii_lowercase(), "CONFIDENTIAL"] {
-                    assert!(!body.contains(secret), "{path} ({status}) shows `{secret}`:\n{body}");
+                for secret in [
+                    "HIDDENMARK",
+                    hidden.as_str(),
+                    &hidden.to_ascii_lowercase(),
+                    "CONFIDENTIAL",
+                ] {
+                    assert!(
+                        !body.contains(secret),
+                        "{path} ({status}) shows `{secret}`:\n{body}"
+                    );
                 }
                 if status == 200 && body.contains("OPENMARK") {
                     seen_public.push(path.clone());
@@ -140,7 +157,10 @@ fn a_disclosed_case_is_in_every_feed_and_an_undisclosed_one_in_none() {
     assert!(checked > 100, "{checked}");
     // The disclosed one is in every feed and every per-advisory document.
     let year = "2026";
-    let csaf_path = format!("/.well-known/csaf/white/{year}/{}.json", public.to_ascii_lowercase());
+    let csaf_path = format!(
+        "/.well-known/csaf/white/{year}/{}.json",
+        public.to_ascii_lowercase()
+    );
     for path in [
         "/advisories".to_owned(),
         "/advisories.atom".to_owned(),
@@ -153,12 +173,21 @@ fn a_disclosed_case_is_in_every_feed_and_an_undisclosed_one_in_none() {
         "/.well-known/csaf/feed-tlp-white.json".to_owned(),
         csaf_path.clone(),
     ] {
-        assert!(seen_public.contains(&path), "{path} lacks the disclosed advisory; seen: {seen_public:#?}");
+        assert!(
+            seen_public.contains(&path),
+            "{path} lacks the disclosed advisory; seen: {seen_public:#?}"
+        );
     }
     for (path, needle) in [
         ("/osv/index.json", format!("x_{public}")),
-        ("/.well-known/csaf/white/index.txt", format!("{year}/{}.json", public.to_ascii_lowercase())),
-        ("/.well-known/csaf/white/changes.csv", format!("{year}/{}.json", public.to_ascii_lowercase())),
+        (
+            "/.well-known/csaf/white/index.txt",
+            format!("{year}/{}.json", public.to_ascii_lowercase()),
+        ),
+        (
+            "/.well-known/csaf/white/changes.csv",
+            format!("{year}/{}.json", public.to_ascii_lowercase()),
+        ),
     ] {
         let (status, body) = get(&app, path);
         assert_eq!(status, 200);
@@ -167,7 +196,11 @@ fn a_disclosed_case_is_in_every_feed_and_an_undisclosed_one_in_none() {
     // No CVE was assigned: there is no CVE record to read.
     assert_eq!(get(&app, &format!("/advisories/{public}/cve.json")).0, 404);
     // The credit waits for the reporter's acceptance.
-    assert!(!get(&app, &format!("/advisories/{public}/osv.json")).1.contains("OPENMARK Ada"));
+    assert!(
+        !get(&app, &format!("/advisories/{public}/osv.json"))
+            .1
+            .contains("OPENMARK Ada")
+    );
 
     // The hash files match the documents.
     let (_, doc) = get(&app, &csaf_path);
@@ -207,7 +240,8 @@ impl jsonschema::Retrieve for LocalSchemas {
         &self,
         uri: &jsonschema::Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/schemas");
+        let base =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/schemas");
         let path = if let Some(name) = uri.as_str().strip_prefix("https://www.first.org/cvss/") {
             base.join("cvss").join(name)
         } else if uri.as_str().ends_with("csaf_json_schema.json") {
@@ -239,14 +273,21 @@ async fn fake(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut s = state.lock().unwrap();
     let key = format!("{method} /{path}");
-    s.seen.push((method.to_string(), format!("/{path}"), headers, body));
-    let pos = s.answers.iter().position(|(k, _, _)| key.starts_with(k.as_str()));
+    s.seen
+        .push((method.to_string(), format!("/{path}"), headers, body));
+    let pos = s
+        .answers
+        .iter()
+        .position(|(k, _, _)| key.starts_with(k.as_str()));
     match pos {
         Some(i) => {
             let (_, status, answer) = s.answers.remove(i);
             (StatusCode::from_u16(status).unwrap(), Json(answer))
         }
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "NOT_SCRIPTED", "message": key}))),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "NOT_SCRIPTED", "message": key})),
+        ),
     }
 }
 
@@ -279,7 +320,13 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn advisory(app: &TestApp, id: &str) -> Value {
-    app.api(&app.admin_token, "GET", &format!("/api/v1/cases/{id}/advisory"), None).1
+    app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{id}/advisory"),
+        None,
+    )
+    .1
 }
 
 #[test]
@@ -295,14 +342,29 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     let id = case_with_advisory(&app, &reviewer, "CNA", false);
     {
         let mut s = state.lock().unwrap();
-        s.answers.push(("POST /api/cve-id".into(), 503, json!({"error": "SERVICE_UNAVAILABLE"})));
-        s.answers.push(("POST /api/cve-id".into(), 200, json!({"cve_ids": [{"cve_id": "CVE-2026-31337", "state": "RESERVED"}]})));
+        s.answers.push((
+            "POST /api/cve-id".into(),
+            503,
+            json!({"error": "SERVICE_UNAVAILABLE"}),
+        ));
+        s.answers.push((
+            "POST /api/cve-id".into(),
+            200,
+            json!({"cve_ids": [{"cve_id": "CVE-2026-31337", "state": "RESERVED"}]}),
+        ));
     }
-    run(&app, &app.admin_token, &id, json!({"command": "request_cve", "via": "cve_services"}));
+    run(
+        &app,
+        &app.admin_token,
+        &id,
+        json!({"command": "request_cve", "via": "cve_services"}),
+    );
     // The 503 is retried after the outbox's 30 s backoff.
     wait_for("the first try", || !state.lock().unwrap().seen.is_empty());
     app.advance(31);
-    wait_for("the CVE", || advisory(&app, &id)["cve"] == "CVE-2026-31337 (cve_services)");
+    wait_for("the CVE", || {
+        advisory(&app, &id)["cve"] == "CVE-2026-31337 (cve_services)"
+    });
     {
         let s = state.lock().unwrap();
         assert_eq!(s.seen.len(), 2);
@@ -317,7 +379,11 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     {
         let mut s = state.lock().unwrap();
         s.answers.push((format!("POST /api/cve/CVE-2026-31337/cna"), 403, json!({"error": "CVE_RECORD_EXISTS", "message": "The cve record for the cve id already exists."})));
-        s.answers.push((format!("PUT /api/cve/CVE-2026-31337/cna"), 200, json!({"message": "updated"})));
+        s.answers.push((
+            format!("PUT /api/cve/CVE-2026-31337/cna"),
+            200,
+            json!({"message": "updated"}),
+        ));
     }
     for step in [
         json!({"command": "mark_fix_ready"}),
@@ -327,7 +393,12 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
         run(&app, &app.admin_token, &id, step);
     }
     wait_for("the record", || {
-        let (_, events) = app.api(&app.admin_token, "GET", &format!("/api/v1/cases/{id}/events"), None);
+        let (_, events) = app.api(
+            &app.admin_token,
+            "GET",
+            &format!("/api/v1/cases/{id}/events"),
+            None,
+        );
         events.to_string().contains("cve_record_published")
     });
     let container = {
@@ -355,13 +426,24 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
         json!({"error": "EXCEEDED_ID_QUOTA", "message": "The amount requested would exceed the organization's ID quota."}),
     ));
     let before = state.lock().unwrap().seen.len();
-    run(&app, &app.admin_token, &other, json!({"command": "request_cve", "via": "cve_services"}));
+    run(
+        &app,
+        &app.admin_token,
+        &other,
+        json!({"command": "request_cve", "via": "cve_services"}),
+    );
     wait_for("the refusal", || {
-        advisory(&app, &other)["cve_failure"].as_str().is_some_and(|f| f.contains("EXCEEDED_ID_QUOTA"))
+        advisory(&app, &other)["cve_failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("EXCEEDED_ID_QUOTA"))
     });
     app.advance(3600);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert_eq!(state.lock().unwrap().seen.len(), before + 1, "a refusal is not retried");
+    assert_eq!(
+        state.lock().unwrap().seen.len(),
+        before + 1,
+        "a refusal is not retried"
+    );
     assert!(advisory(&app, &other)["cve"].is_null());
 }
 
@@ -383,15 +465,34 @@ fn github_assigns_a_cve_to_the_repository_advisory() {
     let id = case_with_advisory(&app, &reviewer, "GH", false);
     {
         let mut s = state.lock().unwrap();
-        s.answers.push(("POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/cve".into(), 202, json!({})));
-        s.answers.push(("GET /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(), 200, json!({"ghsa_id": "GHSA-abcd-efgh-2345", "cve_id": null})));
-        s.answers.push(("GET /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(), 200, json!({"ghsa_id": "GHSA-abcd-efgh-2345", "cve_id": "CVE-2026-4242"})));
+        s.answers.push((
+            "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/cve".into(),
+            202,
+            json!({}),
+        ));
+        s.answers.push((
+            "GET /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+            200,
+            json!({"ghsa_id": "GHSA-abcd-efgh-2345", "cve_id": null}),
+        ));
+        s.answers.push((
+            "GET /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+            200,
+            json!({"ghsa_id": "GHSA-abcd-efgh-2345", "cve_id": "CVE-2026-4242"}),
+        ));
     }
-    run(&app, &app.admin_token, &id, json!({"command": "request_cve", "via": "github"}));
+    run(
+        &app,
+        &app.admin_token,
+        &id,
+        json!({"command": "request_cve", "via": "github"}),
+    );
     wait_for("the first poll", || state.lock().unwrap().seen.len() >= 2);
     assert!(advisory(&app, &id)["cve"].is_null(), "not assigned yet");
     app.advance(31);
-    wait_for("the CVE", || advisory(&app, &id)["cve"] == "CVE-2026-4242 (github)");
+    wait_for("the CVE", || {
+        advisory(&app, &id)["cve"] == "CVE-2026-4242 (github)"
+    });
     let s = state.lock().unwrap();
     assert_eq!(s.seen[0].0, "POST");
     assert_eq!(s.seen[0].2["authorization"], "Bearer ghp_test");

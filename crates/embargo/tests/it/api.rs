@@ -154,9 +154,18 @@ fn a_case_from_report_to_closed_over_the_api() {
         if by_cora {
             let (status, err) = api.command(&id, step.clone());
             assert_eq!(status, 422, "{err}");
-            assert!(err["message"].as_str().unwrap().contains("other than its author"));
+            assert!(
+                err["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("other than its author")
+            );
         }
-        let case = if by_cora { cora.ok(&id, step) } else { api.ok(&id, step) };
+        let case = if by_cora {
+            cora.ok(&id, step)
+        } else {
+            api.ok(&id, step)
+        };
         stages.push(case["stage"].as_str().unwrap().to_owned());
         if case["embargo"] == "active" {
             // The default proposal is a disclosure slot: 16:00 UTC.
@@ -190,8 +199,16 @@ fn a_case_from_report_to_closed_over_the_api() {
     // The advisory's history: one revision, approved, with what it added.
     let (status, adv) = api.call("GET", &format!("/api/v1/cases/{id}/advisory"), None, true);
     assert_eq!(status, 200, "{adv}");
-    assert_eq!((adv["review"].as_str(), adv["approved_revision"].as_u64()), (Some("approved"), Some(1)));
-    assert!(adv["revisions"][0]["changes"].to_string().contains("+ Heap overflow in numpy.loadtxt"), "{adv}");
+    assert_eq!(
+        (adv["review"].as_str(), adv["approved_revision"].as_u64()),
+        (Some("approved"), Some(1))
+    );
+    assert!(
+        adv["revisions"][0]["changes"]
+            .to_string()
+            .contains("+ Heap overflow in numpy.loadtxt"),
+        "{adv}"
+    );
     // Disclosed: the advisory is public, with triage's packages and score.
     let (status, all) = api.call("GET", "/osv/all.json", None, false);
     assert_eq!(status, 200);
@@ -212,6 +229,22 @@ fn a_case_from_report_to_closed_over_the_api() {
         api.call("GET", "/api/v1/cases/not-an-id", None, true).0,
         404
     );
+
+    // "Am I vulnerable?" from the server's own published advisories.
+    let check = |spec: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_embargo"))
+            .args(["check", "--server", &server.url, spec])
+            .output()
+            .unwrap()
+    };
+    let out = check("numpy==1.26.3");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("x_{id}")) && text.contains("1.26.4"),
+        "{text}"
+    );
+    assert_eq!(check("numpy==1.26.4").status.code(), Some(0));
 
     // The log the API wrote verifies.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_embargo"))

@@ -106,3 +106,74 @@ fn installed_versions_are_checked_and_each_finding_names_its_fix() {
     assert_eq!(code, 2);
     assert!(err.contains("is not NAME==VERSION"), "{err}");
 }
+
+#[test]
+fn convert_writes_every_format_and_names_what_it_cannot_read() {
+    let Some(dir) = advisories() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = [
+        dir.join("PYSEC-2023-75.json"),
+        dir.join("GHSA-753j-mpmx-qq6g.json"),
+        dir.join("RUSTSEC-2020-0071.json"),
+        dir.join("../cve/CVE-2022-21699.json"),
+    ];
+    for to in ["osv", "csaf", "markdown", "cve"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+            .args([
+                "convert",
+                "--to",
+                to,
+                "--cna-org-id",
+                "0b7b6a4c-3b1e-4b6e-9d2a-5c1f0e6d7a8b",
+                "--out",
+            ])
+            .arg(tmp.path().join(to))
+            .args(&inputs)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let written = std::fs::read_dir(tmp.path().join(to)).unwrap().count();
+        if to == "cve" {
+            // An advisory without a CVE id makes no CVE record: said, and
+            // the others are still written.
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(stderr.contains("no CVE id"), "{stderr}");
+            assert!(written >= 2, "{written}");
+        } else if to == "csaf" {
+            // The real CVE record gives its versions as text ("< 5.11"), so
+            // it names no product for CSAF: said, not guessed.
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("CVE-2022-21699: a CSAF advisory needs at least one affected"),
+                "{stderr}"
+            );
+            assert_eq!(written, inputs.len() - 1, "{to}");
+        } else {
+            assert!(out.status.success(), "{to}: {stderr}");
+            assert_eq!(written, inputs.len(), "{to}");
+        }
+    }
+    let csaf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("csaf/PYSEC-2023-75.csaf.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(csaf["document"]["tracking"]["id"], "PYSEC-2023-75");
+    // An OSV record converted to OSV comes back as it was.
+    let back: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("osv/GHSA-753j-mpmx-qq6g.osv.json")).unwrap(),
+    )
+    .unwrap();
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inputs[1]).unwrap()).unwrap();
+    assert_eq!(back, original);
+    // Not an advisory: named, exit 1.
+    let junk = tmp.path().join("junk.json");
+    std::fs::write(&junk, "{\"hello\": 1}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["convert", "--to", "osv"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json: not an OSV record"));
+}
