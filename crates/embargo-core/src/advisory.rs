@@ -376,7 +376,7 @@ fn is_ghsa(s: &str) -> bool {
         && parts.iter().skip(1).all(|p| {
             p.len() == 4
                 && p.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'z').contains(&b))
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
         })
 }
 

@@ -738,7 +738,7 @@ impl Case {
                     revision: *revision,
                     author: event.actor.clone(),
                     at,
-                    draft: draft.clone(),
+                    draft: (**draft).clone(),
                 });
                 // A new text needs a new review.
                 self.review = Review::Draft;

@@ -126,7 +126,7 @@ pub enum Command {
     /// Write a new advisory revision on top of `base_revision`.
     ReviseAdvisory {
         base_revision: u32,
-        draft: AdvisoryDraft,
+        draft: Box<AdvisoryDraft>,
     },
     /// Put the current revision up for review.
     SubmitAdvisory {

@@ -445,7 +445,7 @@ pub enum EventData {
         /// Its number, from 1.
         revision: u32,
         /// Its text.
-        draft: AdvisoryDraft,
+        draft: Box<AdvisoryDraft>,
     },
     /// The current revision was put up for review.
     AdvisorySubmitted {

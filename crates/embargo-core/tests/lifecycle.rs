@@ -125,7 +125,7 @@ fn one_case_through_every_step() {
         Command::AcceptTimeline,
         Command::ReviseAdvisory {
             base_revision: 0,
-            draft: draft(None),
+            draft: Box::new(draft(None)),
         },
         Command::SubmitAdvisory { revision: 1 },
         Command::ApproveAdvisory { revision: 1 },
@@ -213,13 +213,13 @@ fn refusals_name_the_state_and_the_allowed_moves() {
     .unwrap();
     h.run(Command::ReviseAdvisory {
         base_revision: 0,
-        draft: draft(None),
+        draft: Box::new(draft(None)),
     })
     .unwrap();
     let err = h
         .run(Command::ReviseAdvisory {
             base_revision: 0,
-            draft: draft(None),
+            draft: Box::new(draft(None)),
         })
         .unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"cannot revise_advisory: it is at revision 1, the edit was made on revision 0; reload and edit again");
@@ -351,7 +351,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         }),
         (0u32..3, prop::bool::ANY).prop_map(|(base_revision, m)| Command::ReviseAdvisory {
             base_revision,
-            draft: draft(m.then_some("disable the loader")),
+            draft: Box::new(draft(m.then_some("disable the loader"))),
         }),
         (0u32..3).prop_map(|revision| Command::SubmitAdvisory { revision }),
         (0u32..3).prop_map(|revision| Command::ApproveAdvisory { revision }),

@@ -24,6 +24,13 @@ use serde_json::{Value, json};
 
 use crate::{Context, FormatError};
 
+/// Sets `key` on a JSON object (nothing on anything else).
+fn put(v: &mut Value, key: &str, x: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), x);
+    }
+}
+
 fn vers_scheme(eco: &Ecosystem) -> String {
     match eco {
         Ecosystem::PyPI => "pypi".into(),
@@ -146,7 +153,11 @@ impl Products {
             let id = self.id();
             let mut product = json!({ "name": format!("{} {f}", p.name), "product_id": id });
             if let Some(purl) = purl(&p.ecosystem, &p.name, &f) {
-                product["product_identification_helper"] = json!({ "purl": purl });
+                put(
+                    &mut product,
+                    "product_identification_helper",
+                    json!({ "purl": purl }),
+                );
             }
             versions.push(json!({ "category": "product_version", "name": f, "product": product }));
             self.fixed.push(id);
@@ -156,7 +167,11 @@ impl Products {
                 let id = self.id();
                 let mut product = json!({ "name": format!("{} {v}", p.name), "product_id": id });
                 if let Some(purl) = purl(&p.ecosystem, &p.name, v) {
-                    product["product_identification_helper"] = json!({ "purl": purl });
+                    put(
+                        &mut product,
+                        "product_identification_helper",
+                        json!({ "purl": purl }),
+                    );
                 }
                 versions
                     .push(json!({ "category": "product_version", "name": v, "product": product }));
@@ -249,7 +264,7 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         "generator": { "engine": { "name": "embargo", "version": env!("CARGO_PKG_VERSION") } },
     });
     if !aliases.is_empty() {
-        tracking["aliases"] = json!(aliases);
+        put(&mut tracking, "aliases", json!(aliases));
     }
     let mut notes = vec![json!({ "category": "summary", "title": "Summary", "text": title })];
     if let Some(up) = a.upgrade.as_deref().filter(|u| !u.trim().is_empty()) {
@@ -275,7 +290,7 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         "product_status": { "known_affected": products.affected },
     });
     if let Some(cve) = &a.cve {
-        vuln["cve"] = json!(cve.as_str());
+        put(&mut vuln, "cve", json!(cve.as_str()));
     }
     let ids: Vec<Value> = std::iter::once(id.to_owned())
         .chain(a.all_aliases())
@@ -286,10 +301,12 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         })
         .collect();
     if !ids.is_empty() {
-        vuln["ids"] = json!(ids);
+        put(&mut vuln, "ids", json!(ids));
     }
-    if !products.fixed.is_empty() {
-        vuln["product_status"]["fixed"] = json!(products.fixed);
+    if !products.fixed.is_empty()
+        && let Some(ps) = vuln.get_mut("product_status")
+    {
+        put(ps, "fixed", json!(products.fixed));
     }
     let scores: Vec<Value> = a
         .cvss
@@ -313,7 +330,7 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         })
         .collect();
     if !scores.is_empty() {
-        vuln["scores"] = json!(scores);
+        put(&mut vuln, "scores", json!(scores));
     }
     let mut remediations: Vec<Value> = products
         .fixes
@@ -332,10 +349,10 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         }));
     }
     if !remediations.is_empty() {
-        vuln["remediations"] = json!(remediations);
+        put(&mut vuln, "remediations", json!(remediations));
     }
     if !refs.is_empty() {
-        vuln["references"] = json!(refs);
+        put(&mut vuln, "references", json!(refs));
     }
     if !a.credits.is_empty() {
         let acks: Vec<Value> = a
@@ -344,15 +361,19 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
             .map(|c| {
                 let mut ack = json!({ "names": [c.name] });
                 if let Some(k) = &c.kind {
-                    ack["summary"] = json!(k.to_ascii_lowercase().replace('_', " "));
+                    put(
+                        &mut ack,
+                        "summary",
+                        json!(k.to_ascii_lowercase().replace('_', " ")),
+                    );
                 }
                 if let Some(url) = c.contact.iter().find(|u| u.starts_with("http")) {
-                    ack["urls"] = json!([url]);
+                    put(&mut ack, "urls", json!([url]));
                 }
                 ack
             })
             .collect();
-        vuln["acknowledgments"] = json!(acks);
+        put(&mut vuln, "acknowledgments", json!(acks));
     }
     let branches: Vec<Value> = products
         .family

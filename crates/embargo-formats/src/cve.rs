@@ -43,6 +43,13 @@ const REFERENCE_TAGS: &[(&str, &str)] = &[
     ("EVIDENCE", "exploit"),
 ];
 
+/// Sets `key` on a JSON object (nothing on anything else).
+fn put(v: &mut Value, key: &str, x: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), x);
+    }
+}
+
 fn collection(eco: &Ecosystem) -> Option<&'static str> {
     match eco {
         Ecosystem::PyPI => Some("https://pypi.org"),
@@ -159,10 +166,10 @@ pub fn cna_container(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> 
     })?;
     let mut provider = json!({ "orgId": org });
     if let Some(short) = &ctx.cna_short_name {
-        provider["shortName"] = json!(short);
+        put(&mut provider, "shortName", json!(short));
     }
     if let Some(m) = &a.modified {
-        provider["dateUpdated"] = json!(m);
+        put(&mut provider, "dateUpdated", json!(m));
     }
     let details = published_details(a);
     let description = if details.trim().is_empty() {
@@ -197,7 +204,7 @@ pub fn cna_container(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> 
         .map(|r| {
             let mut m = json!({ "url": r.url });
             if let Some((_, tag)) = REFERENCE_TAGS.iter().find(|(k, _)| *k == r.kind) {
-                m["tags"] = json!([tag]);
+                put(&mut m, "tags", json!([tag]));
             }
             m
         })
@@ -266,13 +273,13 @@ pub fn to_record(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
         "state": "PUBLISHED",
     });
     if let Some(s) = &ctx.cna_short_name {
-        meta["assignerShortName"] = json!(s);
+        put(&mut meta, "assignerShortName", json!(s));
     }
     if let Some(p) = &a.published {
-        meta["datePublished"] = json!(p);
+        put(&mut meta, "datePublished", json!(p));
     }
     if let Some(m) = &a.modified {
-        meta["dateUpdated"] = json!(m);
+        put(&mut meta, "dateUpdated", json!(m));
     }
     Ok(json!({
         "dataType": "CVE_RECORD",

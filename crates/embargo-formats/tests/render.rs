@@ -101,7 +101,7 @@ fn disclosed_case() -> (Case, Vec<Event>) {
                         contact: Vec::new(),
                         holder: None,
                     }];
-                    a
+                    Box::new(a)
                 },
             },
         ),

@@ -392,7 +392,7 @@ pub(crate) fn to_command(
             advisory,
         } => Command::ReviseAdvisory {
             base_revision,
-            draft: advisory_from_wire(advisory).map_err(invalid)?,
+            draft: Box::new(advisory_from_wire(advisory).map_err(invalid)?),
         },
         R::SubmitAdvisory { revision } => Command::SubmitAdvisory { revision },
         R::ApproveAdvisory { revision } => Command::ApproveAdvisory { revision },

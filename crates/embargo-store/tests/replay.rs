@@ -51,7 +51,7 @@ fn command(n: u8, hour: i64) -> Command {
             draft: {
                 let mut a = AdvisoryDraft::new("s", "d");
                 a.mitigation = Some("m".into());
-                a
+                Box::new(a)
             },
         },
         6 => Command::MarkFixReady,

@@ -45,7 +45,7 @@ enum Cmd {
         #[command(flatten)]
         conn: case_cli::Conn,
         #[command(subcommand)]
-        command: case_cli::CaseCmd,
+        command: Box<case_cli::CaseCmd>,
     },
     /// People and projects through the server's API (admins).
     Org {
@@ -152,7 +152,7 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
         Cmd::Cvss { vectors } => cvss(vectors),
-        Cmd::Case { conn, command } => case(conn, command),
+        Cmd::Case { conn, command } => case(conn, *command),
         Cmd::Org { conn, command } => org(conn, command),
         Cmd::IngestMail { conn } => ingest_mail(conn),
         Cmd::Channel { conn, command } => channel(conn, command),
@@ -295,7 +295,13 @@ fn convert_cmd(
         })();
         match result {
             Ok(text) => match out {
-                None => println!("{text}"),
+                None => {
+                    use std::io::Write;
+                    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+                        eprintln!("embargo convert: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
                 Some(dir) => {
                     let stem = file.file_stem().map_or_else(
                         || "advisory".to_owned(),

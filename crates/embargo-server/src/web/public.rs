@@ -41,7 +41,7 @@ pub(crate) async fn published(state: &AppState) -> Result<Vec<Published>, WebErr
             Some(Published { case, doc })
         })
         .collect();
-    out.sort_by(|a, b| b.case.published_at.cmp(&a.case.published_at));
+    out.sort_by_key(|p| std::cmp::Reverse(p.case.published_at));
     Ok(out)
 }
 
@@ -417,14 +417,14 @@ pub(crate) async fn csaf_rolie(State(state): State<Shared>) -> Result<Response, 
         .map(|(path, doc, modified)| {
             let url = format!("{base}/.well-known/csaf/white/{path}");
             json!({
-                "id": doc["document"]["tracking"]["id"],
-                "title": doc["document"]["title"],
+                "id": doc.pointer("/document/tracking/id"),
+                "title": doc.pointer("/document/title"),
                 "link": [
                     { "rel": "self", "href": url },
                     { "rel": "hash", "href": format!("{url}.sha256") },
                     { "rel": "hash", "href": format!("{url}.sha512") },
                 ],
-                "published": doc["document"]["tracking"]["initial_release_date"],
+                "published": doc.pointer("/document/tracking/initial_release_date"),
                 "updated": modified,
                 "content": { "type": "application/json", "src": url },
                 "format": { "schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json", "version": "2.0" },
@@ -494,9 +494,7 @@ pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebErr
             xml(&title),
             xml(p.doc.published.as_deref().unwrap_or_default()),
             xml(p.doc.modified.as_deref().unwrap_or_default()),
-            xml(&format!("{} {}", severity(&p.doc), p.doc.summary)
-                .trim()
-                .to_owned()),
+            xml(format!("{} {}", severity(&p.doc), p.doc.summary).trim()),
         ));
     }
     body.push_str("</feed>\n");

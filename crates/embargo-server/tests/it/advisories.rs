@@ -378,9 +378,9 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     // Disclosure publishes the record; it exists already, so it is updated.
     {
         let mut s = state.lock().unwrap();
-        s.answers.push((format!("POST /api/cve/CVE-2026-31337/cna"), 403, json!({"error": "CVE_RECORD_EXISTS", "message": "The cve record for the cve id already exists."})));
+        s.answers.push(("POST /api/cve/CVE-2026-31337/cna".to_owned(), 403, json!({"error": "CVE_RECORD_EXISTS", "message": "The cve record for the cve id already exists."})));
         s.answers.push((
-            format!("PUT /api/cve/CVE-2026-31337/cna"),
+            "PUT /api/cve/CVE-2026-31337/cna".to_owned(),
             200,
             json!({"message": "updated"}),
         ));
