@@ -944,15 +944,14 @@ impl Case {
         )
     }
 
-    /// The published advisory: the approved revision, made exportable.
-    /// `None` until the case is disclosed.
-    pub fn public_advisory(&self) -> Option<Advisory> {
+    /// The revision the world reads: the approved one, once the case is
+    /// disclosed. `None` before.
+    pub fn public_advisory_revision(&self) -> Option<&AdvisoryRevision> {
         let published = self.published_at?;
         // Cases published before the review step existed have no approved
         // revision: the one current at publication is what went out.
         self.approved_advisory()
             .or_else(|| self.advisory.iter().rev().find(|r| r.at <= published))
-            .map(|r| self.exportable(&r.draft))
     }
 
     /// The acknowledgement clock.

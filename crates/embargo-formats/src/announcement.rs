@@ -20,7 +20,7 @@ We recommend that everyone upgrades.
 
 ## Am I vulnerable?
 
-{% for p in affected %}{% for r in p.ranges %}* {{ p.name }} ({{ p.ecosystem }}): {% if r.introduced == "0" %}every version{% else %}versions from {{ r.introduced }}{% endif %}{% if r.fixed %} before {{ r.fixed }}; upgrade to {{ r.fixed }} or later.{% else %}; no fixed version yet.{% endif %}
+{% for p in affected %}{% for r in p.ranges %}* {{ p.name }} ({{ p.ecosystem }}): {% if r.introduced == "0" %}every version{% else %}versions from {{ r.introduced }}{% endif %}{% if r.fixed %} before {{ r.fixed }}; upgrade to {{ r.fixed }} or later.{% elif r.last %} up to {{ r.last }}; no fixed version yet.{% else %}; no fixed version yet.{% endif %}
 {% endfor %}{% endfor %}
 Check the installed version, e.g. `pip show {{ project }}` or your lock file.
 {% if mitigation %}
@@ -45,31 +45,34 @@ pub fn render(case: &Case, template: &str) -> Result<String, FormatError> {
             case.id
         ))
     })?;
-    let assessment = case
-        .assessment
-        .as_ref()
-        .ok_or_else(|| FormatError::NotReady(format!("case {} is not triaged yet", case.id)))?;
-    let id = advisory
+    // The same document every exporter reads: the advisory's packages and
+    // scores, or triage's where the advisory names none, and the case's CVE.
+    let doc = case.exportable(advisory);
+    let id = doc
         .cve
         .as_ref()
         .map_or_else(|| case.id.to_string(), ToString::to_string);
-    let best = assessment
-        .cvss_v40
-        .as_ref()
-        .or(assessment.cvss_v31.as_ref());
-    let versions: Vec<String> = assessment
+    let best = doc.headline_cvss();
+    let versions: Vec<String> = doc
         .affected
         .iter()
-        .flat_map(|p| p.ranges.iter().filter_map(|r| r.fixed.clone()))
+        .flat_map(|p| p.patched().into_iter().map(str::to_owned))
         .collect();
-    let affected: Vec<minijinja::Value> = assessment
+    let affected: Vec<minijinja::Value> = doc
         .affected
         .iter()
         .map(|p| {
             let ranges: Vec<minijinja::Value> = p
-                .ranges
+                .compact_ranges()
                 .iter()
-                .map(|r| context! { introduced => &r.introduced, fixed => &r.fixed })
+                .map(|r| {
+                    let (introduced, end) = r.split_once("..").unwrap_or((r, ""));
+                    let (fixed, last) = match end.strip_prefix('=') {
+                        Some(last) => (None, Some(last.to_owned())),
+                        None => ((!end.is_empty()).then(|| end.to_owned()), None),
+                    };
+                    context! { introduced => introduced, fixed => fixed, last => last }
+                })
                 .collect();
             context! { name => &p.name, ecosystem => p.ecosystem.osv_name(), ranges => ranges }
         })
@@ -90,12 +93,12 @@ pub fn render(case: &Case, template: &str) -> Result<String, FormatError> {
             id => id,
             score => best.map(|c| c.score_text()),
             severity => best.map(|c| c.severity().name()),
-            summary => &advisory.summary,
+            summary => &doc.summary,
         }],
         affected => affected,
-        mitigation => &advisory.mitigation,
-        upgrade => &advisory.upgrade,
-        details => &advisory.details,
+        mitigation => &doc.mitigation,
+        upgrade => &doc.upgrade,
+        details => &doc.details,
     })
     .map_err(|e| FormatError::Template(e.to_string()))
 }

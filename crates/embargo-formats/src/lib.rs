@@ -96,27 +96,34 @@ pub fn case_osv_id(case: &Case) -> String {
     format!("x_{}", case.id)
 }
 
-/// A case's public advisory as a document ready for every exporter: its
-/// id, publication and modification times set. `None` until disclosed.
-pub fn public_document(case: &Case) -> Option<Advisory> {
-    let mut a = case.public_advisory()?;
-    a.id = Some(case.id.to_string());
-    a.schema_version = Some(osv::SCHEMA_VERSION.into());
-    a.published = case.published_at.map(|t| t.to_string());
-    a.modified = case.public_modified().map(|t| t.to_string());
-    Some(a)
-}
-
-/// A case's current draft as a document (for previews and exports before
-/// disclosure): the same shape as the public one, dated `now`.
-pub fn draft_document(case: &Case, now: embargo_core::Timestamp) -> Option<Advisory> {
-    let draft = case.current_advisory()?;
+/// A revision's text as a case's document, ready for every exporter: made
+/// exportable (`Case::exportable`), with the case's id, publication time
+/// and the given modification time.
+fn case_document(case: &Case, draft: &Advisory, modified: Option<String>) -> Advisory {
     let mut a = case.exportable(draft);
     a.id = Some(case.id.to_string());
     a.schema_version = Some(osv::SCHEMA_VERSION.into());
     a.published = case.published_at.map(|t| t.to_string());
-    a.modified = Some(now.to_string());
-    Some(a)
+    a.modified = modified;
+    a
+}
+
+/// A case's public advisory: the approved revision, modified when it last
+/// changed in public. `None` until disclosed.
+pub fn public_document(case: &Case) -> Option<Advisory> {
+    let public = case.public_advisory_revision()?;
+    Some(case_document(
+        case,
+        &public.draft,
+        case.public_modified().map(|t| t.to_string()),
+    ))
+}
+
+/// A case's current draft (for previews and exports before disclosure):
+/// the same shape as the public one, dated `now`.
+pub fn draft_document(case: &Case, now: embargo_core::Timestamp) -> Option<Advisory> {
+    let draft = case.current_advisory()?;
+    Some(case_document(case, draft, Some(now.to_string())))
 }
 
 /// Writes a document in a format.

@@ -241,3 +241,33 @@ fn no_advisory_yet_is_a_clear_error() {
         embargo_formats::draft_document(&case, "2026-01-02T00:00:00Z".parse().unwrap()).is_none()
     );
 }
+
+#[test]
+fn the_announcement_reads_the_advisory_packages_before_triage_ranges() {
+    let (mut case, _) = disclosed_case();
+    let mut draft = case.current_advisory().unwrap().clone();
+    draft.affected = vec![embargo_core::advisory::Package::from(
+        &AffectedPackage::parse("PyPI:numpy:1.25.0..1.26.5").unwrap(),
+    )];
+    let events = decide(
+        &case,
+        Command::ReviseAdvisory {
+            base_revision: 1,
+            draft: Box::new(draft),
+        },
+        &PersonId::new("fred@example.org").unwrap(),
+        "2026-03-20T09:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    for e in &events {
+        case.apply(e).unwrap();
+    }
+    let text = announcement::render(&case, announcement::DEFAULT_TEMPLATE).unwrap();
+    assert!(
+        text.contains(
+            "* numpy (PyPI): versions from 1.25.0 before 1.26.5; upgrade to 1.26.5 or later."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("1.22.0"), "{text}");
+}

@@ -535,7 +535,7 @@ pub(crate) async fn export(
     if to == embargo_formats::Format::Osv {
         doc.id = Some(embargo_formats::case_osv_id(case));
     }
-    let mut ctx = crate::web::export_context(&state);
+    let mut ctx = crate::web::export_context(&state, None);
     ctx.tlp = if case.published_at.is_some() {
         embargo_core::tlp::Tlp::Clear
     } else {

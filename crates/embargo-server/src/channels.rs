@@ -413,3 +413,14 @@ pub(crate) async fn alerts(state: &AppState) -> Vec<ChannelView> {
         .map(|all| all.into_iter().filter(|c| c.alert).collect())
         .unwrap_or_default()
 }
+
+/// The HTTP client for outside services (GitHub, webhooks, CVE Services):
+/// rustls with the web's roots, a time limit, embargo's user agent.
+pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .timeout(timeout)
+        .user_agent("embargo")
+        .build()
+        .map_err(|e| e.to_string())
+}

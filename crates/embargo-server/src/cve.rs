@@ -76,18 +76,23 @@ pub(crate) async fn enqueue_publication(
 }
 
 fn client() -> Result<reqwest::Client, String> {
-    let tls = crate::channels::tls_config()?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent("embargo")
-        .build()
-        .map_err(|e| e.to_string())
+    crate::channels::http_client(std::time::Duration::from_secs(30))
 }
 
-/// Whether an answer is worth another try.
-fn transient(status: reqwest::StatusCode) -> bool {
-    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+/// Sends a request and reads its JSON answer. A network error, 429 or a
+/// 5xx answer fails the job (the outbox tries again later); any other
+/// answer is the caller's to judge.
+async fn answer(
+    req: reqwest::RequestBuilder,
+    service: &str,
+) -> Result<(reqwest::StatusCode, Value), String> {
+    let resp = req.send().await.map_err(|e| format!("{service}: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(format!("{service} answered {}", explain(status, &body)));
+    }
+    Ok((status, body))
 }
 
 async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<(), String> {
@@ -176,15 +181,7 @@ async fn reserve(state: &AppState, case: &Case) -> Result<Outcome, String> {
         "{}/cve-id?amount=1&cve_year={year}&short_name={}",
         s.url, s.org
     );
-    let resp = with_auth(client()?.post(&url), &s)
-        .send()
-        .await
-        .map_err(|e| format!("CVE Services: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if transient(status) {
-        return Err(format!("CVE Services answered {}", explain(status, &body)));
-    }
+    let (status, body) = answer(with_auth(client()?.post(&url), &s), "CVE Services").await?;
     if !status.is_success() {
         return Ok(Outcome::Refused(format!(
             "CVE Services refused the reservation: {}",
@@ -222,7 +219,7 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
         .await
         .map_err(|e| e.message)?
         .ok_or_else(|| "the advisory is not public yet".to_owned())?;
-    let ctx = crate::web::export_context(state);
+    let ctx = crate::web::export_context(state, None);
     let container = match embargo_formats::cve::cna_container(&published, &ctx) {
         Ok(c) => c,
         Err(e) => {
@@ -234,52 +231,40 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
     let body = json!({ "cnaContainer": container });
     let url = format!("{}/cve/{cve}/cna", s.url);
     let client = client()?;
-    let resp = with_auth(client.post(&url), &s)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| format!("CVE Services: {e}"))?;
-    let mut status = resp.status();
-    let mut answer: Value = resp.json().await.unwrap_or(Value::Null);
+    let (mut status, mut reply) =
+        answer(with_auth(client.post(&url), &s).json(&body), "CVE Services").await?;
     // A record already there (an earlier try that was not recorded, or
     // one made elsewhere) is updated instead.
-    if answer.get("error").and_then(Value::as_str) == Some("CVE_RECORD_EXISTS") {
-        let resp = with_auth(client.put(&url), &s)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("CVE Services: {e}"))?;
-        status = resp.status();
-        answer = resp.json().await.unwrap_or(Value::Null);
-    }
-    if transient(status) {
-        return Err(format!(
-            "CVE Services answered {}",
-            explain(status, &answer)
-        ));
+    if reply.get("error").and_then(Value::as_str) == Some("CVE_RECORD_EXISTS") {
+        (status, reply) =
+            answer(with_auth(client.put(&url), &s).json(&body), "CVE Services").await?;
     }
     if !status.is_success() {
         return Ok(Outcome::Refused(format!(
             "CVE Services refused the record: {}",
-            explain(status, &answer)
+            explain(status, &reply)
         )));
     }
     record(state, &case.id, Command::RecordCvePublished).await?;
     Ok(Outcome::Done)
 }
 
-/// `owner/repo` of the case's project's GitHub repository, and the GHSA id.
-async fn github_target(
+/// A request to GitHub's REST API about the case's repository advisory
+/// (`suffix` after its URL), or why none can be made: the advisory needs a
+/// GHSA id and the project a `https://github.com/` repository.
+async fn github_advisory(
     state: &AppState,
     case: &Case,
-) -> Result<Result<(String, String), String>, String> {
+    method: reqwest::Method,
+    suffix: &str,
+) -> Result<Result<reqwest::RequestBuilder, String>, String> {
     let Some(ghsa) = case.current_advisory().and_then(|a| a.ghsa.clone()) else {
         return Ok(Err(
             "the advisory has no GHSA id: GitHub assigns CVEs to its repository advisories".into(),
         ));
     };
     let projects = state.store.projects().await.map_err(|e| e.to_string())?;
-    let repo = projects
+    let Some(repo) = projects
         .iter()
         .filter(|p| p.name == case.report.project)
         .flat_map(|p| p.repositories.iter())
@@ -288,54 +273,38 @@ async fn github_target(
                 .trim_end_matches(".git")
                 .strip_prefix("https://github.com/")
                 .map(str::to_owned)
-        });
-    Ok(match repo {
-        Some(r) => Ok((r, ghsa)),
-        None => Err(format!(
+        })
+    else {
+        return Ok(Err(format!(
             "project {} lists no https://github.com/ repository",
             case.report.project
-        )),
-    })
-}
-
-fn github(state: &AppState) -> (String, Option<&str>) {
+        )));
+    };
     let c = &state.config.cve;
-    (
-        c.github_api_url
-            .as_deref()
-            .unwrap_or("https://api.github.com")
-            .trim_end_matches('/')
-            .to_owned(),
-        c.github_token.as_deref(),
-    )
-}
-
-fn github_req(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
-    let req = req
+    let api = c
+        .github_api_url
+        .as_deref()
+        .unwrap_or("https://api.github.com")
+        .trim_end_matches('/');
+    let req = client()?
+        .request(
+            method,
+            format!("{api}/repos/{repo}/security-advisories/{ghsa}{suffix}"),
+        )
         .header("Accept", "application/vnd.github+json")
         .header("X-GitHub-Api-Version", "2022-11-28");
-    match token {
+    Ok(Ok(match c.github_token.as_deref() {
         Some(t) => req.bearer_auth(t),
         None => req,
-    }
+    }))
 }
 
 async fn github_request(state: &AppState, case: &Case) -> Result<Outcome, String> {
-    let (repo, ghsa) = match github_target(state, case).await? {
-        Ok(t) => t,
+    let req = match github_advisory(state, case, reqwest::Method::POST, "/cve").await? {
+        Ok(r) => r,
         Err(why) => return Ok(Outcome::Refused(why)),
     };
-    let (api, token) = github(state);
-    let url = format!("{api}/repos/{repo}/security-advisories/{ghsa}/cve");
-    let resp = github_req(client()?.post(&url), token)
-        .send()
-        .await
-        .map_err(|e| format!("GitHub: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if transient(status) {
-        return Err(format!("GitHub answered {}", explain(status, &body)));
-    }
+    let (status, body) = answer(req, "GitHub").await?;
     // 202: requested. 422 can mean it was requested before: the poll
     // below finds out either way.
     if !(status.is_success() || status == reqwest::StatusCode::UNPROCESSABLE_ENTITY) {
@@ -359,21 +328,11 @@ async fn github_request(state: &AppState, case: &Case) -> Result<Outcome, String
 }
 
 async fn github_poll(state: &AppState, case: &Case) -> Result<Outcome, String> {
-    let (repo, ghsa) = match github_target(state, case).await? {
-        Ok(t) => t,
+    let req = match github_advisory(state, case, reqwest::Method::GET, "").await? {
+        Ok(r) => r,
         Err(why) => return Ok(Outcome::Refused(why)),
     };
-    let (api, token) = github(state);
-    let url = format!("{api}/repos/{repo}/security-advisories/{ghsa}");
-    let resp = github_req(client()?.get(&url), token)
-        .send()
-        .await
-        .map_err(|e| format!("GitHub: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if transient(status) {
-        return Err(format!("GitHub answered {}", explain(status, &body)));
-    }
+    let (status, body) = answer(req, "GitHub").await?;
     if !status.is_success() {
         return Ok(Outcome::Refused(format!(
             "GitHub: {}",

@@ -137,13 +137,7 @@ fn next_page(link: Option<&str>) -> Option<String> {
 /// One check: lists the advisories in triage and files the new ones.
 pub(crate) async fn poll(state: &AppState, row: &ChannelRow) -> Result<(), String> {
     let s = settings(&row.settings)?;
-    let tls = crate::channels::tls_config()?;
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent("embargo")
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = crate::channels::http_client(std::time::Duration::from_secs(30))?;
     let mut url = Some(format!(
         "{}/repos/{}/security-advisories?state=triage&per_page=100",
         s.api_url.trim_end_matches('/'),

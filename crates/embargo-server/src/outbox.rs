@@ -415,12 +415,7 @@ async fn send_webhook(
     subject: &str,
     body: &str,
 ) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(crate::channels::tls_config()?)
-        .timeout(Duration::from_secs(20))
-        .user_agent("embargo")
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = crate::channels::http_client(Duration::from_secs(20))?;
     let link = format!(
         "{}/cases/{}",
         crate::accounts::browser_base_url(state),

@@ -2,7 +2,7 @@
 //! feed, the CSAF provider directory and an Atom feed.
 //!
 //! Every route here reads one list, `published`: the cases whose advisory is
-//! public (`Case::public_advisory`, the approved revision of a disclosed
+//! public (`formats::public_document`, the approved revision of a disclosed
 //! case). Nothing of an undisclosed case can reach these pages because
 //! nothing else is read; an unknown or undisclosed id is 404.
 
@@ -62,7 +62,7 @@ fn not_found() -> WebError {
 }
 
 /// The publisher context for exports of public advisories.
-pub(crate) fn context(state: &AppState, p: Option<&Published>) -> Context {
+pub(crate) fn export_context(state: &AppState, p: Option<&Published>) -> Context {
     let base = crate::router::base_url(state);
     let mut revisions = Vec::new();
     if let Some(p) = p
@@ -99,11 +99,6 @@ pub(crate) async fn published_one(
         .iter()
         .find(|p| &p.case.id == id)
         .map(|p| with_page_link(state, p)))
-}
-
-/// The publisher context for previews of a case's draft.
-pub(crate) fn export_context(state: &AppState) -> Context {
-    context(state, None)
 }
 
 /// The public document with a link to its page among its references, as
@@ -234,7 +229,7 @@ pub(crate) async fn advisory_file(
         return Ok(Json(osv_record(&state, &p)?).into_response());
     }
     let doc = with_page_link(&state, &p);
-    match embargo_formats::export(&doc, format, &context(&state, Some(&p))) {
+    match embargo_formats::export(&doc, format, &export_context(&state, Some(&p))) {
         Ok(body) if format == Format::Markdown => Ok(typed("text/markdown; charset=utf-8", body)),
         Ok(body) => Ok(typed("application/json", body)),
         // Not every advisory makes every document (a CVE record needs a
@@ -302,19 +297,24 @@ fn csaf_year(p: &Published) -> String {
         .to_owned()
 }
 
-/// The CSAF documents: (path under `white/`, document, modified time).
-fn csaf_documents(state: &AppState, list: &[Published]) -> Vec<(String, Value, String)> {
+/// A disclosed case's CSAF document and its path under `white/`; `None`
+/// when its advisory names no product CSAF can list.
+fn csaf_document_of(state: &AppState, p: &Published) -> Option<(String, Value)> {
+    let doc = with_page_link(state, p);
+    let csaf = embargo_formats::csaf::to_csaf(&doc, &export_context(state, Some(p))).ok()?;
+    Some((
+        format!("{}/{}", csaf_year(p), csaf_file(p.case.id.as_str())),
+        csaf,
+    ))
+}
+
+/// When the newest public advisory last changed (now, when there is none).
+fn last_updated(state: &AppState, list: &[Published]) -> String {
     list.iter()
-        .filter_map(|p| {
-            let doc = with_page_link(state, p);
-            let csaf = embargo_formats::csaf::to_csaf(&doc, &context(state, Some(p))).ok()?;
-            Some((
-                format!("{}/{}", csaf_year(p), csaf_file(p.case.id.as_str())),
-                csaf,
-                p.doc.modified.clone().unwrap_or_default(),
-            ))
-        })
-        .collect()
+        .filter_map(|p| p.case.public_modified())
+        .max()
+        .unwrap_or_else(|| state.clock.now())
+        .to_string()
 }
 
 /// `GET /.well-known/csaf/provider-metadata.json`
@@ -323,12 +323,8 @@ pub(crate) async fn csaf_provider_metadata(
 ) -> Result<Response, WebError> {
     let base = crate::router::base_url(&state);
     let list = published(&state).await?;
-    let updated = list
-        .iter()
-        .filter_map(|p| p.doc.modified.clone())
-        .max()
-        .unwrap_or_else(|| state.clock.now().to_string());
-    let ctx = context(&state, None);
+    let updated = last_updated(&state, &list);
+    let ctx = export_context(&state, None);
     Ok(Json(json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
         "distributions": [
@@ -353,7 +349,7 @@ pub(crate) async fn csaf_provider_metadata(
 pub(crate) async fn csaf_index(State(state): State<Shared>) -> Result<Response, WebError> {
     let list = published(&state).await?;
     let mut body = String::new();
-    for (path, _, _) in csaf_documents(&state, &list) {
+    for (path, _) in list.iter().filter_map(|p| csaf_document_of(&state, p)) {
         body.push_str(&path);
         body.push('\n');
     }
@@ -362,12 +358,14 @@ pub(crate) async fn csaf_index(State(state): State<Shared>) -> Result<Response, 
 
 /// `GET /.well-known/csaf/white/changes.csv`: path and time, newest first.
 pub(crate) async fn csaf_changes(State(state): State<Shared>) -> Result<Response, WebError> {
-    let list = published(&state).await?;
-    let mut docs = csaf_documents(&state, &list);
-    docs.sort_by(|a, b| b.2.cmp(&a.2));
+    let mut list = published(&state).await?;
+    list.sort_by_key(|p| std::cmp::Reverse(p.case.public_modified()));
     let mut body = String::new();
-    for (path, _, modified) in docs {
-        body.push_str(&format!("\"{path}\",\"{modified}\"\n"));
+    for p in &list {
+        if let Some((path, _)) = csaf_document_of(&state, p) {
+            let modified = p.doc.modified.as_deref().unwrap_or_default();
+            body.push_str(&format!("\"{path}\",\"{modified}\"\n"));
+        }
     }
     Ok(typed("text/csv; charset=utf-8", body))
 }
@@ -383,11 +381,12 @@ pub(crate) async fn csaf_document(
         Some((n, "sha512")) => (n.to_owned(), Some(512)),
         _ => (file.clone(), None),
     };
+    // Only the case the path names is converted.
     let list = published(&state).await?;
-    let wanted = format!("{year}/{name}");
-    let (_, doc, _) = csaf_documents(&state, &list)
-        .into_iter()
-        .find(|(path, _, _)| *path == wanted)
+    let (_, doc) = list
+        .iter()
+        .find(|p| csaf_year(p) == year && csaf_file(p.case.id.as_str()) == name)
+        .and_then(|p| csaf_document_of(&state, p))
         .ok_or_else(not_found)?;
     let bytes = serde_json::to_vec_pretty(&doc).map_err(internal)?;
     Ok(match hash {
@@ -407,13 +406,13 @@ pub(crate) async fn csaf_document(
 pub(crate) async fn csaf_rolie(State(state): State<Shared>) -> Result<Response, WebError> {
     let base = crate::router::base_url(&state);
     let list = published(&state).await?;
-    let updated = list
+    let updated = last_updated(&state, &list);
+    let entries: Vec<Value> = list
         .iter()
-        .filter_map(|p| p.doc.modified.clone())
-        .max()
-        .unwrap_or_else(|| state.clock.now().to_string());
-    let entries: Vec<Value> = csaf_documents(&state, &list)
-        .into_iter()
+        .filter_map(|p| {
+            let (path, doc) = csaf_document_of(&state, p)?;
+            Some((path, doc, p.doc.modified.clone().unwrap_or_default()))
+        })
         .map(|(path, doc, modified)| {
             let url = format!("{base}/.well-known/csaf/white/{path}");
             json!({
@@ -464,11 +463,7 @@ fn xml(text: &str) -> String {
 pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebError> {
     let base = crate::router::base_url(&state);
     let list = published(&state).await?;
-    let updated = list
-        .iter()
-        .filter_map(|p| p.doc.modified.clone())
-        .max()
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+    let updated = last_updated(&state, &list);
     let mut body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <id>{base}/advisories</id>\n<title>{}</title>\n<updated>{updated}</updated>\n\
