@@ -215,6 +215,9 @@ pub enum CommandRequest {
     },
     AddNote {
         text: String,
+        /// A project: the note belongs to its part of the case.
+        #[serde(default)]
+        part: Option<String>,
     },
     MessageReporter {
         text: String,
@@ -260,10 +263,36 @@ pub enum CommandRequest {
     AssignCve {
         cve: String,
     },
+    /// `host`: `builtin` (a git repository on this server), `github` (the
+    /// temporary private fork of the repository advisory) or `elsewhere`
+    /// (the default when a `url` is given).
     OpenPrivateFork {
-        url: String,
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        project: Option<String>,
+        #[serde(default)]
+        host: Option<String>,
     },
-    ClosePrivateFork,
+    ClosePrivateFork {
+        #[serde(default)]
+        project: Option<String>,
+    },
+    /// A further affected project's own fixing team.
+    AssignProjectTeam {
+        project: String,
+        fixers: Vec<String>,
+    },
+    /// Approve this announcement text; absent: the current preview.
+    ApproveAnnouncement {
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Write the retrospective; absent text: a fresh draft from the log.
+    WriteRetrospective {
+        #[serde(default)]
+        text: Option<String>,
+    },
     MarkFixReady,
     RecordFact {
         fact: String,
@@ -466,4 +495,80 @@ pub struct ProjectWire {
     /// Maintainers' handles.
     #[serde(default)]
     pub maintainers: Vec<String>,
+}
+
+/// `GET /api/v1/cases/{id}/release`: the timeline, forks, CI, checklist,
+/// announcement and guards of a case, as far as the caller's part goes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseView {
+    /// The agreed disclosure moment (RFC 3339), if any.
+    pub disclose_at: Option<String>,
+    /// A moment proposed and waiting for an answer.
+    pub proposed: Option<String>,
+    /// The agreed (or else proposed) moment in several time zones: `[zone, time]`.
+    pub in_zones: Vec<(String, String)>,
+    /// The latest moment the policy allows.
+    pub latest: String,
+    /// The part of the case the caller is limited to (a project), if any.
+    pub part: Option<String>,
+    /// The projects' teams the caller may see: `[project, [fixers]]`.
+    pub teams: Vec<(String, Vec<String>)>,
+    /// Private forks.
+    pub forks: Vec<ForkWire>,
+    /// Test runs on built-in forks, newest last.
+    pub ci_runs: Vec<CiRunWire>,
+    /// Release-day checklist: `[item, done at]`.
+    pub checklist: Vec<(String, Option<String>)>,
+    /// The approved announcement, if any.
+    pub announcement: Option<String>,
+    /// When it was sent.
+    pub announcement_sent: Option<String>,
+    /// Embargo notices sent: `[distributor, moment announced, sent at]`.
+    pub embargo_notices: Vec<(String, String, String)>,
+    /// What the guards flag on this case.
+    pub guards: Vec<String>,
+}
+
+/// A private fork.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ForkWire {
+    /// The project.
+    pub project: String,
+    /// `builtin`, `github` or `elsewhere`.
+    pub host: String,
+    /// Where (the git URL for a built-in fork).
+    pub url: String,
+    /// Opened.
+    pub opened_at: String,
+    /// Removed.
+    pub closed_at: Option<String>,
+}
+
+/// A CI run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CiRunWire {
+    /// The project.
+    pub project: String,
+    /// Branch or tag.
+    pub reference: String,
+    /// Commit.
+    pub commit: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// The end of its output.
+    pub output: String,
+    /// When.
+    pub at: String,
+}
+
+/// `POST /api/v1/cases/{id}/fork-credential`: a git credential for the
+/// caller's built-in fork of a project (shown once; stored as a hash).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ForkCredential {
+    /// The clone URL.
+    pub url: String,
+    /// The user name for HTTP basic authentication (the caller's handle).
+    pub username: String,
+    /// The password.
+    pub password: String,
 }

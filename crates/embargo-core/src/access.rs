@@ -187,13 +187,14 @@ pub fn may(standing: Standing, kind: CommandKind) -> bool {
     match standing {
         // Only the intake path records what a reporter wrote.
         // The CVE jobs record their outcome as the system, not as people.
-        _ if matches!(kind, K::RecordCveFailure | K::RecordCvePublished) => false,
+        _ if kind.is_system() && kind != K::ReporterWrote => false,
         // Whoever a credit names answers for themselves (`decide` takes the
         // holder from the actor).
         _ if kind == K::AnswerCredit => !matches!(standing, Standing::Community),
         Standing::Coordinator | Standing::Srt => {
             !matches!(kind, K::RequestAddition | K::ReporterWrote)
         }
+        // A team names only its own fork (`decide` checks the project).
         Standing::Fixer => matches!(
             kind,
             K::RequestAddition
@@ -264,6 +265,7 @@ pub fn joining(command: &Command) -> Vec<&PersonId> {
         Command::AddParticipant { participant } | Command::RequestAddition { participant, .. } => {
             vec![&participant.person]
         }
+        Command::AssignProjectTeam { fixers, .. } => fixers.iter().collect(),
         _ => Vec::new(),
     }
 }
@@ -290,6 +292,7 @@ pub fn authorize(
             kind,
             CommandKind::AddParticipant
                 | CommandKind::AssignFixingTeam
+                | CommandKind::AssignProjectTeam
                 | CommandKind::ApproveAddition
         )
         && standing != Standing::Coordinator

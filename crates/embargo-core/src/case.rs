@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use crate::{
     advisory::{Advisory, AdvisoryDraft, Credit, CreditHolder, Package},
     event::{
-        Assessment, CveVia, EmbargoExit, Event, EventData, Fact, Rejection, ReleaseStep, Report,
+        Assessment, CveVia, EmbargoExit, Event, EventData, Fact, ForkHost, Rejection, ReleaseStep,
+        Report,
     },
     ids::{CaseId, CveId, PersonId},
     participant::{Participant, Role},
@@ -258,12 +259,45 @@ impl fmt::Display for Stage {
 /// A private fork, while it exists and after.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrivateFork {
+    /// The project it forks.
+    pub project: String,
+    /// Who hosts it.
+    pub host: ForkHost,
     /// Where.
     pub url: String,
     /// Opened.
     pub opened_at: Timestamp,
     /// Removed, if it has been.
     pub closed_at: Option<Timestamp>,
+}
+
+/// One run of a project's test command on a push to its built-in fork.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CiRun {
+    /// The project.
+    pub project: String,
+    /// The branch or tag pushed.
+    pub reference: String,
+    /// The commit tested.
+    pub commit: String,
+    /// Whether the command passed.
+    pub passed: bool,
+    /// The end of its output.
+    pub output: String,
+    /// When it finished.
+    pub at: Timestamp,
+}
+
+/// A text with who wrote or approved it and when (the announcement, the
+/// retrospective).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// The text.
+    pub text: String,
+    /// Who.
+    pub by: PersonId,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// An advisory revision with who wrote it.
@@ -374,8 +408,20 @@ pub struct Case {
     pub credit_answers: Vec<(CreditHolder, bool, Timestamp)>,
     /// The CVE.
     pub cve: CveState,
-    /// The private fork.
-    pub fork: Option<PrivateFork>,
+    /// Private forks, one open at a time per project.
+    pub forks: Vec<PrivateFork>,
+    /// Each project's own fixing team, for a case that affects several.
+    pub teams: Vec<(String, Vec<PersonId>)>,
+    /// Test runs on the built-in forks.
+    pub ci_runs: Vec<CiRun>,
+    /// The announcement approved for sending.
+    pub announcement: Option<Signed>,
+    /// When the announcement went out, and to which lists.
+    pub announcement_sent: Option<(Timestamp, Vec<String>)>,
+    /// Embargo notices sent: distributor, the moment announced, when.
+    pub embargo_notices: Vec<(String, Timestamp, Timestamp)>,
+    /// The retrospective, once drafted.
+    pub retrospective: Option<Signed>,
     /// Release-day steps done, in order.
     pub release_steps: Vec<(ReleaseStep, Timestamp)>,
     /// Number of events folded.
@@ -485,7 +531,13 @@ impl Case {
             approved_at: None,
             credit_answers: Vec::new(),
             cve: CveState::default(),
-            fork: None,
+            forks: Vec::new(),
+            teams: Vec::new(),
+            ci_runs: Vec::new(),
+            announcement: None,
+            announcement_sent: None,
+            embargo_notices: Vec::new(),
+            retrospective: None,
             release_steps: Vec::new(),
             version: 1,
         }
@@ -625,8 +677,14 @@ impl Case {
                     self.accepted_at = Some(at);
                     self.needs_info = None;
                 }
-                self.participants
-                    .retain(|p| p.role != Role::Coordinator && p.role != Role::Fixer);
+                // The case's coordinator and its main fixers are replaced;
+                // the projects' own teams stay.
+                let teams: Vec<PersonId> =
+                    self.teams.iter().flat_map(|(_, f)| f.clone()).collect();
+                self.participants.retain(|p| {
+                    p.role != Role::Coordinator
+                        && (p.role != Role::Fixer || teams.contains(&p.person))
+                });
                 self.add_participant(Participant {
                     person: coordinator.clone(),
                     role: Role::Coordinator,
@@ -791,20 +849,83 @@ impl Case {
             EventData::CveRecordPublished { .. } => {
                 self.cve.record_published = Some(at);
             }
-            EventData::ForkOpened { url } => {
-                if self.fork.as_ref().is_some_and(|f| f.closed_at.is_none()) {
-                    return Err(fail(self, "a private fork is already open"));
+            EventData::ForkOpened { url, project, host } => {
+                let project = project.clone().unwrap_or_else(|| self.report.project.clone());
+                if self.open_fork(&project).is_some() {
+                    return Err(fail(self, "a private fork of that project is already open"));
                 }
-                self.fork = Some(PrivateFork {
+                self.forks.push(PrivateFork {
+                    project,
+                    host: *host,
                     url: url.clone(),
                     opened_at: at,
                     closed_at: None,
                 });
             }
-            EventData::ForkClosed => match &mut self.fork {
-                Some(fork) if fork.closed_at.is_none() => fork.closed_at = Some(at),
-                _ => return Err(fail(self, "no private fork is open")),
-            },
+            EventData::ForkClosed { project } => {
+                let project = project.clone().unwrap_or_else(|| self.report.project.clone());
+                match self
+                    .forks
+                    .iter_mut()
+                    .find(|f| f.project == project && f.closed_at.is_none())
+                {
+                    Some(fork) => fork.closed_at = Some(at),
+                    None => return Err(fail(self, "no private fork of that project is open")),
+                }
+            }
+            EventData::ProjectTeamAssigned { project, fixers } => {
+                if h != Handling::Accepted {
+                    return Err(fail(self, "project teams join an accepted case"));
+                }
+                self.teams.retain(|(p, _)| p != project);
+                self.teams.push((project.clone(), fixers.clone()));
+                for f in fixers {
+                    self.add_participant(Participant {
+                        person: f.clone(),
+                        role: Role::Fixer,
+                    });
+                }
+            }
+            EventData::CiReported {
+                project,
+                reference,
+                commit,
+                passed,
+                output,
+            } => self.ci_runs.push(CiRun {
+                project: project.clone(),
+                reference: reference.clone(),
+                commit: commit.clone(),
+                passed: *passed,
+                output: output.clone(),
+                at,
+            }),
+            EventData::AnnouncementApproved { text } => {
+                self.announcement = Some(Signed {
+                    text: text.clone(),
+                    by: event.actor.clone(),
+                    at,
+                });
+            }
+            EventData::AnnouncementSent { to } => {
+                if self.announcement.is_none() || self.announcement_sent.is_some() {
+                    return Err(fail(self, "an approved announcement is sent once"));
+                }
+                self.announcement_sent = Some((at, to.clone()));
+            }
+            EventData::EmbargoNoticeSent {
+                distributor,
+                disclose_at,
+            } => self
+                .embargo_notices
+                .push((distributor.clone(), *disclose_at, at)),
+            EventData::RetrospectiveWritten { text } => {
+                self.retrospective = Some(Signed {
+                    text: text.clone(),
+                    by: event.actor.clone(),
+                    at,
+                });
+            }
             EventData::FactRecorded { fact } => {
                 if self.facts.get(*fact).is_some() {
                     return Err(fail(self, "a fact is recorded once"));
@@ -857,6 +978,68 @@ impl Case {
     fn add_participant(&mut self, p: Participant) {
         if !self.participants.contains(&p) {
             self.participants.push(p);
+        }
+    }
+
+    /// The severity triage scored (CVSS v4.0 first), if any.
+    pub fn severity(&self) -> Option<crate::cvss::Severity> {
+        self.assessment
+            .as_ref()
+            .and_then(|a| a.cvss_v40.as_ref().or(a.cvss_v31.as_ref()))
+            .map(|c| c.severity())
+    }
+
+    /// The open private fork of `project`, if any.
+    pub fn open_fork(&self, project: &str) -> Option<&PrivateFork> {
+        self.forks
+            .iter()
+            .find(|f| f.project == project && f.closed_at.is_none())
+    }
+
+    /// The projects the case names: the reported one, then each project
+    /// with a team of its own.
+    pub fn named_projects(&self) -> Vec<&str> {
+        let mut out = vec![self.report.project.as_str()];
+        for (p, _) in &self.teams {
+            if !out.contains(&p.as_str()) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// The one part of the case `person` is limited to: a member of a
+    /// project's own fixing team who holds no wider role on the case.
+    /// Once a second project has its own team, the case's first fixers
+    /// are the reported project's team.
+    pub fn part_of(&self, person: &PersonId) -> Option<&str> {
+        if self.teams.is_empty() {
+            return None;
+        }
+        let mut roles = self.participants.iter().filter(|p| &p.person == person);
+        if !roles.all(|p| p.role == Role::Fixer) || self.role_of(person) != Some(Role::Fixer) {
+            return None;
+        }
+        Some(
+            self.teams
+                .iter()
+                .find(|(_, fixers)| fixers.contains(person))
+                .map_or(self.report.project.as_str(), |(p, _)| p.as_str()),
+        )
+    }
+
+    /// Whether an event is shown to someone limited to `part` (`None`: the
+    /// whole case). Another project's notes, fork, CI and team are not.
+    pub fn shows(&self, part: Option<&str>, data: &EventData) -> bool {
+        let Some(mine) = part else { return true };
+        if let Some(theirs) = data.part() {
+            return theirs == mine;
+        }
+        match data {
+            EventData::ParticipantAdded { participant } => {
+                self.part_of(&participant.person).is_none_or(|p| p == mine)
+            }
+            _ => true,
         }
     }
 
@@ -1001,16 +1184,31 @@ impl Case {
             "merge the fix from the private fork".to_owned(),
             done(&ReleaseStep::MergeFix),
         )];
-        let planned: Vec<(String, String)> = self
-            .assessment
-            .iter()
-            .flat_map(|a| a.affected.iter())
-            .flat_map(|p| {
-                p.ranges
-                    .iter()
-                    .filter_map(|r| r.fixed.clone().map(|f| (p.name.clone(), f)))
-            })
-            .collect();
+        // One patch release per fixed version the advisory names (each a
+        // supported series), or triage's when there is no advisory yet.
+        let planned: Vec<(String, String)> = match self.current_advisory() {
+            Some(a) => self
+                .exportable(a)
+                .affected
+                .iter()
+                .flat_map(|p| {
+                    p.patched()
+                        .into_iter()
+                        .map(|v| (p.name.clone(), v.to_owned()))
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+            None => self
+                .assessment
+                .iter()
+                .flat_map(|a| a.affected.iter())
+                .flat_map(|p| {
+                    p.ranges
+                        .iter()
+                        .filter_map(|r| r.fixed.clone().map(|f| (p.name.clone(), f)))
+                })
+                .collect(),
+        };
         for (package, version) in &planned {
             let step = ReleaseStep::PatchRelease {
                 package: package.clone(),
@@ -1032,7 +1230,10 @@ impl Case {
         items.push(("publish the security advisory".into(), self.published_at));
         items.push((
             "send the announcement".into(),
-            done(&ReleaseStep::SendAnnouncement),
+            self.announcement_sent
+                .as_ref()
+                .map(|(at, _)| *at)
+                .or_else(|| done(&ReleaseStep::SendAnnouncement)),
         ));
         items
     }

@@ -10,8 +10,8 @@ use crate::{
     advisory::{AdvisoryDraft, CreditHolder},
     case::{Case, Embargo, Handling, Review},
     event::{
-        Assessment, Channel, CveVia, EmbargoExit, Event, EventData, Fact, RejectReason, Rejection,
-        ReleaseStep, Report,
+        Assessment, Channel, CveVia, EmbargoExit, Event, EventData, Fact, ForkHost, RejectReason,
+        Rejection, ReleaseStep, Report,
     },
     ids::{CveId, PersonId, required_text},
     participant::Participant,
@@ -94,9 +94,12 @@ pub enum Command {
         request: u32,
         reason: String,
     },
-    /// Write an internal note (never shown to the reporter).
+    /// Write an internal note (never shown to the reporter), for the
+    /// whole case or for one project's part. A project team's own notes
+    /// always stay in its part.
     AddNote {
         text: String,
+        part: Option<String>,
     },
     ReporterWrote {
         text: String,
@@ -171,12 +174,48 @@ pub enum Command {
     },
     /// The CVE record is published (recorded by the job).
     RecordCvePublished,
-    /// Record the private fork.
+    /// Record a project's private fork (the reported project when none
+    /// is named).
     OpenPrivateFork {
         url: String,
+        project: Option<String>,
+        host: ForkHost,
     },
     /// Record its removal.
-    ClosePrivateFork,
+    ClosePrivateFork {
+        project: Option<String>,
+    },
+    /// Name a further affected project's own fixing team: they see that
+    /// project's part of the case only.
+    AssignProjectTeam {
+        project: String,
+        fixers: Vec<PersonId>,
+    },
+    /// The project's test command ran on a push (recorded by the CI runner).
+    RecordCi {
+        project: String,
+        reference: String,
+        commit: String,
+        passed: bool,
+        output: String,
+    },
+    /// Approve exactly this announcement text for sending at disclosure.
+    ApproveAnnouncement {
+        text: String,
+    },
+    /// The announcement went out (recorded by the sending job).
+    RecordAnnouncementSent {
+        to: Vec<String>,
+    },
+    /// A distributor got its embargo notice (recorded by the sending job).
+    RecordEmbargoNotice {
+        distributor: String,
+        disclose_at: Timestamp,
+    },
+    /// Draft or edit the retrospective.
+    WriteRetrospective {
+        text: String,
+    },
     /// The fix exists.
     MarkFixReady,
     /// Record a fact about the world.
@@ -247,6 +286,12 @@ kinds! {
     RecordCvePublished => "record_cve_published",
     OpenPrivateFork => "open_private_fork",
     ClosePrivateFork => "close_private_fork",
+    AssignProjectTeam => "assign_project_team",
+    RecordCi => "record_ci",
+    ApproveAnnouncement => "approve_announcement",
+    RecordAnnouncementSent => "record_announcement_sent",
+    RecordEmbargoNotice => "record_embargo_notice",
+    WriteRetrospective => "write_retrospective",
     MarkFixReady => "mark_fix_ready",
     RecordFact => "record_fact",
     CompleteReleaseStep => "complete_release_step",
@@ -257,6 +302,22 @@ kinds! {
 impl fmt::Display for CommandKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl CommandKind {
+    /// Whether only embargo itself records this (the intake path, the CVE
+    /// jobs, the CI runner, the release jobs): never offered to people.
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            CommandKind::ReporterWrote
+                | CommandKind::RecordCveFailure
+                | CommandKind::RecordCvePublished
+                | CommandKind::RecordCi
+                | CommandKind::RecordAnnouncementSent
+                | CommandKind::RecordEmbargoNotice
+        )
     }
 }
 
@@ -293,7 +354,13 @@ impl Command {
             Command::RecordCveFailure { .. } => CommandKind::RecordCveFailure,
             Command::RecordCvePublished => CommandKind::RecordCvePublished,
             Command::OpenPrivateFork { .. } => CommandKind::OpenPrivateFork,
-            Command::ClosePrivateFork => CommandKind::ClosePrivateFork,
+            Command::ClosePrivateFork { .. } => CommandKind::ClosePrivateFork,
+            Command::AssignProjectTeam { .. } => CommandKind::AssignProjectTeam,
+            Command::RecordCi { .. } => CommandKind::RecordCi,
+            Command::ApproveAnnouncement { .. } => CommandKind::ApproveAnnouncement,
+            Command::RecordAnnouncementSent { .. } => CommandKind::RecordAnnouncementSent,
+            Command::RecordEmbargoNotice { .. } => CommandKind::RecordEmbargoNotice,
+            Command::WriteRetrospective { .. } => CommandKind::WriteRetrospective,
             Command::MarkFixReady => CommandKind::MarkFixReady,
             Command::RecordFact { .. } => CommandKind::RecordFact,
             Command::CompleteReleaseStep { .. } => CommandKind::CompleteReleaseStep,
@@ -359,7 +426,8 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
     let h = c.handling;
     let open = h != H::Closed;
     let published = c.published_at.is_some();
-    let fork_open = c.fork.as_ref().is_some_and(|f| f.closed_at.is_none());
+    let fork_open = c.forks.iter().any(|f| f.closed_at.is_none());
+    let approved = c.approved_revision.is_some();
     match kind {
         K::Acknowledge => h == H::Received,
         K::RequestInfo => matches!(h, H::Received | H::Acknowledged | H::Valid),
@@ -403,8 +471,13 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         }
         K::RecordCveFailure => open,
         K::RecordCvePublished => c.cve.assigned.is_some(),
-        K::OpenPrivateFork => h == H::Accepted && !published && !fork_open,
+        K::OpenPrivateFork | K::AssignProjectTeam => h == H::Accepted && !published,
         K::ClosePrivateFork => open && fork_open,
+        K::RecordCi => open && fork_open,
+        K::ApproveAnnouncement => h == H::Accepted && approved && c.announcement_sent.is_none(),
+        K::RecordAnnouncementSent => c.announcement.is_some() && c.announcement_sent.is_none(),
+        K::RecordEmbargoNotice => open && !published,
+        K::WriteRetrospective => published,
         K::MarkFixReady => {
             h == H::Accepted && c.facts.vendor_aware.is_some() && c.facts.fix_ready.is_none()
         }
@@ -423,15 +496,25 @@ pub fn allowed(case: &Case) -> Vec<CommandKind> {
         // What a reporter wrote is recorded by the intake path, and CVE
         // outcomes by the CVE jobs: never offered to the team as moves.
         .filter(|k| {
-            !matches!(
-                k,
-                CommandKind::ReporterWrote
-                    | CommandKind::RecordCveFailure
-                    | CommandKind::RecordCvePublished
-            )
+            !k.is_system()
         })
         .filter(|k| permits(*k, case))
         .collect()
+}
+
+/// The project a fork command is about: the one named (the reported
+/// project when none is), and for a project team's member only their own.
+fn own_project(case: &Case, actor: &PersonId, named: Option<String>) -> Result<String, String> {
+    let project = named.unwrap_or_else(|| case.report.project.clone());
+    if !case.named_projects().contains(&project.as_str()) {
+        return Err(format!("the case names no project `{project}`"));
+    }
+    match case.part_of(actor) {
+        Some(mine) if mine != project => Err(format!(
+            "you are on {mine}'s team, not {project}'s"
+        )),
+        _ => Ok(project),
+    }
 }
 
 /// Starts a case from a report.
@@ -609,9 +692,24 @@ pub fn decide(
             text("message", &body)?;
             vec![EventData::ReporterMessaged { text: body }]
         }
-        Command::AddNote { text: note } => {
+        Command::AddNote { text: note, part } => {
             text("note", &note)?;
-            vec![EventData::NoteAdded { text: note }]
+            let part = match (case.part_of(actor), part) {
+                (Some(mine), Some(p)) if p != mine => {
+                    return Err(invalid(format!(
+                        "you are on {mine}'s team: your notes stay in its part"
+                    )));
+                }
+                (Some(mine), _) => Some(mine.to_owned()),
+                (None, Some(p)) => {
+                    if !case.named_projects().contains(&p.as_str()) {
+                        return Err(invalid(format!("the case names no project `{p}`")));
+                    }
+                    Some(p)
+                }
+                (None, None) => None,
+            };
+            vec![EventData::NoteAdded { text: note, part }]
         }
         Command::Defer { reason } => {
             text("reason", &reason)?;
@@ -733,13 +831,82 @@ pub fn decide(
             };
             vec![EventData::CveRecordPublished { cve }]
         }
-        Command::OpenPrivateFork { url } => {
+        Command::OpenPrivateFork { url, project, host } => {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
                 return Err(invalid(format!("`{url}` is not an http(s) URL")));
             }
-            vec![EventData::ForkOpened { url }]
+            let project = own_project(case, actor, project).map_err(invalid)?;
+            if case.open_fork(&project).is_some() {
+                return Err(invalid(format!(
+                    "a private fork of {project} is already open"
+                )));
+            }
+            vec![EventData::ForkOpened {
+                url,
+                project: Some(project),
+                host,
+            }]
         }
-        Command::ClosePrivateFork => vec![EventData::ForkClosed],
+        Command::ClosePrivateFork { project } => {
+            let project = own_project(case, actor, project).map_err(invalid)?;
+            if case.open_fork(&project).is_none() {
+                return Err(invalid(format!("no private fork of {project} is open")));
+            }
+            vec![EventData::ForkClosed {
+                project: Some(project),
+            }]
+        }
+        Command::AssignProjectTeam { project, fixers } => {
+            required_text("project", &project, 200).map_err(|e| invalid(e.0))?;
+            if project == case.report.project {
+                return Err(invalid(format!(
+                    "{project} is the reported project: its team is the fixing team (assign_fixing_team)"
+                )));
+            }
+            if fixers.is_empty() {
+                return Err(invalid("name at least one fixer".into()));
+            }
+            vec![EventData::ProjectTeamAssigned { project, fixers }]
+        }
+        Command::RecordCi {
+            project,
+            reference,
+            commit,
+            passed,
+            output,
+        } => {
+            if case.open_fork(&project).is_none() {
+                return Err(invalid(format!("no private fork of {project} is open")));
+            }
+            vec![EventData::CiReported {
+                project,
+                reference,
+                commit,
+                passed,
+                output,
+            }]
+        }
+        Command::ApproveAnnouncement { text: body } => {
+            required_text("announcement", &body, 100_000).map_err(|e| invalid(e.0))?;
+            if !body.starts_with("Subject: ") || !body.contains('\n') {
+                return Err(invalid(
+                    "an announcement starts with a `Subject: ` line, then the text".into(),
+                ));
+            }
+            vec![EventData::AnnouncementApproved { text: body }]
+        }
+        Command::RecordAnnouncementSent { to } => vec![EventData::AnnouncementSent { to }],
+        Command::RecordEmbargoNotice {
+            distributor,
+            disclose_at,
+        } => vec![EventData::EmbargoNoticeSent {
+            distributor,
+            disclose_at,
+        }],
+        Command::WriteRetrospective { text: body } => {
+            required_text("retrospective", &body, 200_000).map_err(|e| invalid(e.0))?;
+            vec![EventData::RetrospectiveWritten { text: body }]
+        }
         Command::MarkFixReady => vec![EventData::FactRecorded {
             fact: Fact::FixReady,
         }],

@@ -305,6 +305,30 @@ pub enum EmbargoExit {
     Broken,
 }
 
+/// Who hosts a private fork.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForkHost {
+    /// Somewhere else, recorded by URL.
+    #[default]
+    Elsewhere,
+    /// GitHub's temporary private fork of a repository advisory.
+    Github,
+    /// A git repository on this server, per case and project.
+    Builtin,
+}
+
+impl ForkHost {
+    /// The name used in commands and views.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForkHost::Elsewhere => "elsewhere",
+            ForkHost::Github => "github",
+            ForkHost::Builtin => "builtin",
+        }
+    }
+}
+
 /// One item of the release-day checklist (SPEC-11 step 7).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -412,6 +436,11 @@ pub enum EventData {
     NoteAdded {
         /// The note (Markdown).
         text: String,
+        /// The project whose part of the case it belongs to (seen only by
+        /// that project's fixing team and the coordinators); none for the
+        /// whole case.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part: Option<String>,
     },
     /// Put aside.
     Deferred {
@@ -497,11 +526,64 @@ pub enum EventData {
     },
     /// A private fork was opened.
     ForkOpened {
-        /// Where.
+        /// Where (for a built-in fork, the git URL on this server).
         url: String,
+        /// The project it forks (the reported project when not named).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Who hosts it.
+        #[serde(default)]
+        host: ForkHost,
     },
     /// The private fork was removed.
-    ForkClosed,
+    ForkClosed {
+        /// The project whose fork (the reported project when not named).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+    },
+    /// A project's fixing team was named (its part of a case that affects
+    /// several projects).
+    ProjectTeamAssigned {
+        /// The project.
+        project: String,
+        /// Its fixers.
+        fixers: Vec<PersonId>,
+    },
+    /// The project's test command ran on a push to the built-in fork.
+    CiReported {
+        /// The project.
+        project: String,
+        /// The branch or tag pushed.
+        reference: String,
+        /// The commit tested.
+        commit: String,
+        /// Whether the command exited 0.
+        passed: bool,
+        /// The end of its output.
+        output: String,
+    },
+    /// The announcement text was approved for sending (exactly this text).
+    AnnouncementApproved {
+        /// The announcement (Markdown, first line `Subject: ...`).
+        text: String,
+    },
+    /// The approved announcement went out.
+    AnnouncementSent {
+        /// To which lists.
+        to: Vec<String>,
+    },
+    /// A distributor received the embargo notice for a disclosure moment.
+    EmbargoNoticeSent {
+        /// Which distributor (its name in the configuration).
+        distributor: String,
+        /// The moment the notice announced.
+        disclose_at: Timestamp,
+    },
+    /// The retrospective was drafted or edited.
+    RetrospectiveWritten {
+        /// Its text (Markdown).
+        text: String,
+    },
     /// A fact became true.
     FactRecorded {
         /// Which.
@@ -522,6 +604,20 @@ pub enum EventData {
 }
 
 impl EventData {
+    /// The project whose part of the case this event belongs to, if it
+    /// belongs to one part only (a note on it, its fork, its CI, its team).
+    pub fn part(&self) -> Option<&str> {
+        match self {
+            EventData::NoteAdded { part, .. } => part.as_deref(),
+            EventData::ForkOpened { project, .. } | EventData::ForkClosed { project } => {
+                project.as_deref()
+            }
+            EventData::ProjectTeamAssigned { project, .. }
+            | EventData::CiReported { project, .. } => Some(project),
+            _ => None,
+        }
+    }
+
     /// A stable name for the event's kind, as stored in the log.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -556,7 +652,13 @@ impl EventData {
             EventData::CveFailed { .. } => "cve_failed",
             EventData::CveRecordPublished { .. } => "cve_record_published",
             EventData::ForkOpened { .. } => "fork_opened",
-            EventData::ForkClosed => "fork_closed",
+            EventData::ForkClosed { .. } => "fork_closed",
+            EventData::ProjectTeamAssigned { .. } => "project_team_assigned",
+            EventData::CiReported { .. } => "ci_reported",
+            EventData::AnnouncementApproved { .. } => "announcement_approved",
+            EventData::AnnouncementSent { .. } => "announcement_sent",
+            EventData::EmbargoNoticeSent { .. } => "embargo_notice_sent",
+            EventData::RetrospectiveWritten { .. } => "retrospective_written",
             EventData::FactRecorded { .. } => "fact_recorded",
             EventData::ReleaseStepCompleted { .. } => "release_step_completed",
             EventData::Published => "published",

@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod event;
 pub mod ids;
 pub mod participant;
+pub mod release;
 pub mod sla;
 pub mod stats;
 pub mod timeline;

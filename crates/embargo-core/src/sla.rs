@@ -310,11 +310,7 @@ pub fn deadlines(case: &crate::Case, policy: &Policy) -> Vec<Deadline> {
     if matches!(case.handling, H::Invalid | H::Deferred) {
         return out;
     }
-    let severity = case
-        .assessment
-        .as_ref()
-        .and_then(|a| a.cvss_v40.as_ref().or(a.cvss_v31.as_ref()))
-        .map(|c| c.severity());
+    let severity = case.severity();
     let closed_at = case.closed_at;
     let clock = |start: Timestamp, days: u32, stopped: Option<Timestamp>| AckClock {
         received_at: start,

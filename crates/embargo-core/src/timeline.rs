@@ -88,6 +88,158 @@ impl DisclosureRule {
     }
 }
 
+/// What the proposal of a disclosure timeline weighs (`[disclosure]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelinePolicy {
+    /// The slot rule.
+    pub rule: DisclosureRule,
+    /// Days from now to the earliest disclosure, by severity: the time to
+    /// fix, test and release (unscored cases count as medium).
+    pub lead_days: crate::sla::BySeverity,
+    /// Extra days for each supported series past the first (one patch
+    /// release each).
+    pub per_series_days: u32,
+    /// Extra days for each further project (an upstream to coordinate).
+    pub per_project_days: u32,
+    /// The longest embargo, from the report.
+    pub max_embargo_days: u32,
+    /// How much longer a low-severity embargo may run.
+    pub low_extension_days: u32,
+}
+
+impl Default for TimelinePolicy {
+    fn default() -> Self {
+        Self {
+            rule: DisclosureRule::default(),
+            lead_days: crate::sla::BySeverity {
+                critical: 3,
+                high: 7,
+                medium: 14,
+                low: 30,
+            },
+            per_series_days: 2,
+            per_project_days: 7,
+            max_embargo_days: 90,
+            low_extension_days: 90,
+        }
+    }
+}
+
+/// A proposed disclosure moment and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    /// The moment: a slot.
+    pub disclose_at: Timestamp,
+    /// The latest moment the policy allows for this case.
+    pub latest: Timestamp,
+    /// How it was reached, one line each.
+    pub reasons: Vec<String>,
+}
+
+impl TimelinePolicy {
+    /// The latest disclosure moment the policy allows for `case`: the
+    /// maximum embargo from the report, longer for low severity.
+    pub fn latest(&self, case: &crate::Case) -> Timestamp {
+        let low = matches!(
+            case.severity(),
+            Some(crate::cvss::Severity::Low | crate::cvss::Severity::None)
+        );
+        let days = self.max_embargo_days + if low { self.low_extension_days } else { 0 };
+        case.received_at
+            .saturating_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+            .unwrap_or(case.received_at)
+    }
+
+    /// Proposes a moment for `case` at `now`: the lead time for its
+    /// severity, plus time for each further supported series (`series`
+    /// patch releases) and each further project, then the next slot; never
+    /// past the policy's latest moment (the last slot before it instead).
+    pub fn propose(
+        &self,
+        case: &crate::Case,
+        series: usize,
+        now: Timestamp,
+    ) -> Result<Proposal, NoSlot> {
+        let severity = case.severity();
+        let lead = self.lead_days.get(severity);
+        let extra_series = u32::try_from(series.saturating_sub(1)).unwrap_or(u32::MAX);
+        let extra_projects =
+            u32::try_from(case.named_projects().len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let mut reasons = vec![format!(
+            "{lead} days to fix and release at {} severity",
+            severity.map_or("unscored (medium)", |s| s.name())
+        )];
+        if extra_series > 0 {
+            reasons.push(format!(
+                "{} days for {extra_series} more supported series",
+                extra_series * self.per_series_days
+            ));
+        }
+        if extra_projects > 0 {
+            reasons.push(format!(
+                "{} days to coordinate {extra_projects} more projects",
+                extra_projects * self.per_project_days
+            ));
+        }
+        let days = lead
+            .saturating_add(extra_series.saturating_mul(self.per_series_days))
+            .saturating_add(extra_projects.saturating_mul(self.per_project_days));
+        let after = now
+            .saturating_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+            .unwrap_or(now);
+        let latest = self.latest(case);
+        let mut slot = self.rule.next_slot(after)?;
+        if slot > latest {
+            // The last slot on or before the latest moment, if still ahead.
+            let mut day = latest
+                .saturating_sub(jiff::SignedDuration::from_hours(24 * 8))
+                .unwrap_or(latest);
+            let mut best = None;
+            while let Ok(next) = self.rule.next_slot(day) {
+                if next > latest {
+                    break;
+                }
+                best = Some(next);
+                day = next;
+            }
+            if let Some(b) = best.filter(|b| *b > now) {
+                reasons.push(format!(
+                    "brought forward to the policy's maximum embargo ({latest})"
+                ));
+                slot = b;
+            }
+        }
+        reasons.push("the next 16:00 UTC slot on a Monday to Thursday that is not a holiday".into());
+        Ok(Proposal {
+            disclose_at: slot,
+            latest,
+            reasons,
+        })
+    }
+}
+
+/// `t` in each of `zones` (IANA names; UTC first), as `YYYY-MM-DD HH:MM ZONE`.
+/// An unknown zone is shown as such rather than dropped.
+pub fn in_zones(t: Timestamp, zones: &[String]) -> Vec<(String, String)> {
+    let mut out = vec![(
+        "UTC".to_owned(),
+        t.to_zoned_datetime(TimeZone::UTC)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+    )];
+    for z in zones {
+        let shown = match TimeZone::get(z) {
+            Ok(tz) => t
+                .to_zoned_datetime(tz)
+                .strftime("%Y-%m-%d %H:%M %Z (%:z)")
+                .to_string(),
+            Err(_) => "unknown time zone".to_owned(),
+        };
+        out.push((z.clone(), shown));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,7 @@ fn allowed_actions_and_their_denied_twins() {
     use Tlp::*;
     let ack = Command::AddNote {
         text: "internal".into(),
+        part: None,
     };
     let triage_like = Command::Close { note: "x".into() };
     let rows: Vec<(Tlp, &str, Command, &str)> = vec![

@@ -131,6 +131,8 @@ fn one_case_through_every_step() {
         Command::ApproveAdvisory { revision: 1 },
         Command::OpenPrivateFork {
             url: "https://git.example.org/numpy-ghsa".into(),
+            project: None,
+            host: embargo_core::event::ForkHost::Elsewhere,
         },
         Command::MarkFixReady,
         Command::CompleteReleaseStep {
@@ -151,7 +153,7 @@ fn one_case_through_every_step() {
         Command::CompleteReleaseStep {
             step: ReleaseStep::SendAnnouncement,
         },
-        Command::ClosePrivateFork,
+        Command::ClosePrivateFork { project: None },
         Command::Close {
             note: "Retrospective written.".into(),
         },
@@ -338,7 +340,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
             reason: "not needed".into()
         }),
         Just(Command::AddNote {
-            text: "internal".into()
+            text: "internal".into(),
+            part: None,
         }),
         Just(Command::Defer {
             reason: "later".into()
@@ -356,9 +359,11 @@ fn arb_command() -> impl Strategy<Value = Command> {
         (0u32..3).prop_map(|revision| Command::SubmitAdvisory { revision }),
         (0u32..3).prop_map(|revision| Command::ApproveAdvisory { revision }),
         Just(Command::OpenPrivateFork {
-            url: "https://git.example.org/fork".into()
+            url: "https://git.example.org/fork".into(),
+            project: None,
+            host: embargo_core::event::ForkHost::Elsewhere,
         }),
-        Just(Command::ClosePrivateFork),
+        Just(Command::ClosePrivateFork { project: None }),
         Just(Command::MarkFixReady),
         prop::sample::select(vec![
             WorldFact::PublicAware,

@@ -15,8 +15,8 @@ use embargo_core::{
     affected::AffectedPackage,
     cvss::Cvss,
     decide, decide_new,
-    event::{Assessment, Channel, Event, ReleaseStep, Report, Reproduction},
-    sla::AckPolicy,
+    event::{Assessment, Channel, Event, ForkHost, ReleaseStep, Report, Reproduction},
+    sla::Policy,
     tlp::Tlp,
 };
 use embargo_formats::{announcement, osv, retrospective};
@@ -111,6 +111,8 @@ fn disclosed_case() -> (Case, Vec<Event>) {
             60,
             Command::OpenPrivateFork {
                 url: "https://git.example.org/numpy-fix".into(),
+                project: None,
+                host: ForkHost::Elsewhere,
             },
         ),
         (200, Command::MarkFixReady),
@@ -185,7 +187,66 @@ fn a_broken_template_is_a_clear_error() {
 #[test]
 fn retrospective_from_the_log() {
     let (case, log) = disclosed_case();
-    insta::assert_snapshot!(retrospective::render(&case, &log, AckPolicy::default()));
+    insta::assert_snapshot!(retrospective::render(&case, &log, &Policy::default()));
+}
+
+#[test]
+fn retrospective_durations_are_the_hand_computed_ones() {
+    // The seeded log: received Monday 2026-03-02 09:00 UTC (t0); acknowledged
+    // at t0+5 h; triaged at t0+30 h; team at t0+40 h; fix ready at t0+200 h;
+    // patch release at t0+392 h; published at t0+415 h. The default policy:
+    // acknowledge in 24 h, triage in 7 days, and for a high-severity case
+    // (the CVSS v4.0 vector scores 8.7, high) a fix in 30 days and
+    // disclosure in 45 days, all calendar days.
+    let (case, log) = disclosed_case();
+    assert_eq!(
+        case.severity(),
+        Some(embargo_core::cvss::Severity::High),
+        "the premise: a high-severity case"
+    );
+    let text = retrospective::render(&case, &log, &Policy::default());
+    let rows = [
+        // 5 h
+        "| acknowledge | 5 h 0 min | 24 h 0 min | kept |",
+        // 30 h - 5 h = 25 h
+        "| triage | 25 h 0 min | 7 days 0 h | kept |",
+        // 40 h - 30 h = 10 h
+        "| form the fixing team | 10 h 0 min | - |  |",
+        // 200 h - 30 h = 170 h = 7 days 2 h
+        "| fix (from triage) | 7 days 2 h | 30 days 0 h | kept |",
+        // 392 h - 200 h = 192 h = 8 days 0 h
+        "| release (fix ready to patch release) | 8 days 0 h | - |  |",
+        // 415 h = 17 days 7 h
+        "| disclose (from the report) | 17 days 7 h | 45 days 0 h | kept |",
+    ];
+    for row in rows {
+        assert!(text.contains(row), "missing `{row}` in:\n{text}");
+    }
+    assert!(text.contains("Exposure window (report to public advisory): 17 days 7 h."));
+    // A stricter policy turns the fix step into a miss: 7 days for high.
+    let mut strict = Policy::default();
+    strict.fix_days.high = 7;
+    let text = retrospective::render(&case, &log, &strict);
+    assert!(
+        text.contains("| fix (from triage) | 7 days 2 h | 7 days 0 h | missed |"),
+        "{text}"
+    );
+    // Everyone with their roles, and the sections the SRT writes.
+    assert!(text.contains("- sara@example.org: coordinator"), "{text}");
+    assert!(text.contains("- fred@example.org: fixer, acted"), "{text}");
+    assert!(text.contains("## What went well") && text.contains("## What to change"));
+}
+
+#[test]
+fn the_announcement_as_plain_text_email() {
+    let (case, _) = disclosed_case();
+    let text = announcement::render(&case, announcement::DEFAULT_TEMPLATE).unwrap();
+    let (subject, body) = announcement::split(&text);
+    assert_eq!(
+        subject,
+        "[security] numpy 1.26.4 fixes CVE-2026-12345"
+    );
+    insta::assert_snapshot!(announcement::plain_text(body));
 }
 
 #[test]

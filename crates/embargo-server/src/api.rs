@@ -197,7 +197,7 @@ pub(crate) async fn case_events(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<EventView>>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    let events = state.store.events(&access.case().id).await?;
+    let events = authz::visible_events(&state, &access).await?;
     if events.is_empty() {
         return Err(Failure::NotFound);
     }
@@ -224,7 +224,7 @@ pub(crate) async fn run_command(
     Json(req): Json<CommandRequest>,
 ) -> Result<Json<CaseView>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    let command = to_command(&state, req, state.clock.now())?;
+    let command = to_command(&state, &access, req, state.clock.now()).await?;
     let case = authz::run(&state, &access, command).await?;
     Ok(Json(view(&state, &case)))
 }
@@ -239,12 +239,166 @@ fn opt<T, E: std::fmt::Display>(
 }
 
 /// Stage two of the two-stage input handling: raw wire values become core values.
-pub(crate) fn to_command(
+/// A command that makes something outside the log first (a built-in fork's
+/// repository, GitHub's temporary fork) does so only when the caller may
+/// run it now; anything else goes straight to the core.
+pub(crate) async fn to_command(
+    state: &AppState,
+    access: &authz::CaseAccess,
+    req: CommandRequest,
+    now: jiff::Timestamp,
+) -> Result<Command, Failure> {
+    use CommandRequest as R;
+    let case = access.case();
+    Ok(match req {
+        R::OpenPrivateFork { url, project, host } => {
+            let host = match host.as_deref() {
+                None | Some("elsewhere") => embargo_core::event::ForkHost::Elsewhere,
+                Some("builtin") => embargo_core::event::ForkHost::Builtin,
+                Some("github") => embargo_core::event::ForkHost::Github,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "host `{other}` is not one of builtin, github, elsewhere"
+                    )));
+                }
+            };
+            let project = project.unwrap_or_else(|| case.report.project.clone());
+            let url = match (host, url) {
+                (embargo_core::event::ForkHost::Elsewhere, Some(url)) => url,
+                (embargo_core::event::ForkHost::Elsewhere, None) => {
+                    return Err(invalid("a fork elsewhere needs its url"));
+                }
+                (_, Some(_)) => {
+                    return Err(invalid(format!(
+                        "a {} fork is made here: leave out the url",
+                        host.name()
+                    )));
+                }
+                (embargo_core::event::ForkHost::Builtin | embargo_core::event::ForkHost::Github, None) => {
+                    // Check first what the core would check, so nothing is
+                    // made outside the log for a command that is refused.
+                    let kind = embargo_core::CommandKind::OpenPrivateFork;
+                    if !access.may(kind) {
+                        return Err(Failure::Forbidden(format!(
+                            "as {}, you cannot {kind} on this case",
+                            access.standing().name()
+                        )));
+                    }
+                    if !embargo_core::allowed(case).contains(&kind) {
+                        return Err(invalid(format!(
+                            "cannot {kind}: the case is {} (only an accepted case before disclosure)",
+                            case.stage().label()
+                        )));
+                    }
+                    if let Some(mine) = case.part_of(access.caller_id())
+                        && mine != project
+                    {
+                        return Err(Failure::Forbidden(format!(
+                            "you are on {mine}'s team, not {project}'s"
+                        )));
+                    }
+                    if case.open_fork(&project).is_some() {
+                        return Err(invalid(format!("a private fork of {project} is already open")));
+                    }
+                    if !case.named_projects().contains(&project.as_str()) {
+                        return Err(invalid(format!("the case names no project `{project}`")));
+                    }
+                    if host == embargo_core::event::ForkHost::Builtin {
+                        crate::git::create(state, case, &project).await?
+                    } else if project == case.report.project {
+                        crate::release::github_fork(state, case).await?
+                    } else {
+                        return Err(invalid(
+                            "GitHub's temporary forks belong to the reported project's repository advisory",
+                        ));
+                    }
+                }
+            };
+            Command::OpenPrivateFork {
+                url,
+                project: Some(project),
+                host,
+            }
+        }
+        R::ProposeTimeline { disclose_at } => {
+            let policy = state.config.timeline_policy();
+            let latest = policy.latest(case);
+            let disclose_at = match disclose_at {
+                Some(s) => s
+                    .parse()
+                    .map_err(|e| invalid(format!("disclose_at `{s}`: {e}")))?,
+                None => policy
+                    .propose(case, series_of(state, case).await?, now)
+                    .map_err(invalid)?
+                    .disclose_at,
+            };
+            if disclose_at > latest {
+                return Err(invalid(format!(
+                    "{disclose_at} is past the policy's maximum embargo for this case ({latest}; [disclosure] max_embargo_days, longer for low severity)"
+                )));
+            }
+            Command::ProposeTimeline { disclose_at }
+        }
+        R::ApproveAnnouncement { text } => Command::ApproveAnnouncement {
+            text: match text {
+                Some(t) => t,
+                None => embargo_formats::announcement::render(
+                    case,
+                    &state.config.announcement_template(&case.report.project),
+                )
+                .map_err(not_ready)?,
+            },
+        },
+        R::WriteRetrospective { text } => Command::WriteRetrospective {
+            text: match text {
+                Some(t) => t,
+                None => crate::release::draft_retrospective(state, &case.id)
+                    .await
+                    .map_err(Failure::Internal)?,
+            },
+        },
+        other => wire_command(state, other, now)?,
+    })
+}
+
+/// How many supported series a case's timeline plans patch releases for:
+/// the fixed versions its advisory names, or else the series configured
+/// for its projects.
+async fn series_of(state: &AppState, case: &embargo_core::Case) -> Result<usize, Failure> {
+    let from_advisory = case
+        .current_advisory()
+        .map(|a| {
+            case.exportable(a)
+                .affected
+                .iter()
+                .map(|p| p.patched().len())
+                .sum::<usize>()
+        })
+        .unwrap_or(0);
+    if from_advisory > 0 {
+        return Ok(from_advisory);
+    }
+    let named = case.named_projects();
+    Ok(state
+        .store
+        .projects()
+        .await?
+        .iter()
+        .filter(|p| named.contains(&p.name.as_str()))
+        .map(|p| p.series.len())
+        .sum::<usize>()
+        .max(1))
+}
+
+/// The commands whose wire values become core values without anything
+/// outside the log.
+fn wire_command(
     state: &AppState,
     req: CommandRequest,
     now: jiff::Timestamp,
 ) -> Result<Command, Failure> {
     use CommandRequest as R;
+    let _ = (state, now);
     let p = |s: &str| PersonId::new(s).map_err(invalid);
     Ok(match req {
         R::Acknowledge { message } => Command::Acknowledge { message },
@@ -363,28 +517,10 @@ pub(crate) fn to_command(
         },
         R::ApproveAddition { request } => Command::ApproveAddition { request },
         R::DeclineAddition { request, reason } => Command::DeclineAddition { request, reason },
-        R::AddNote { text } => Command::AddNote { text },
+        R::AddNote { text, part } => Command::AddNote { text, part },
         R::MessageReporter { text } => Command::MessageReporter { text },
         R::Defer { reason } => Command::Defer { reason },
         R::Reopen { note } => Command::Reopen { note },
-        R::ProposeTimeline { disclose_at } => {
-            let disclose_at = match disclose_at {
-                Some(s) => s
-                    .parse()
-                    .map_err(|e| invalid(format!("disclose_at `{s}`: {e}")))?,
-                None => {
-                    let d = &state.config.disclosure;
-                    let rule = state.config.disclosure_rule();
-                    let after = now
-                        .saturating_add(jiff::SignedDuration::from_hours(
-                            i64::from(d.default_lead_days) * 24,
-                        ))
-                        .map_err(invalid)?;
-                    rule.next_slot(after).map_err(invalid)?
-                }
-            };
-            Command::ProposeTimeline { disclose_at }
-        }
         R::AcceptTimeline => Command::AcceptTimeline,
         R::DeclineTimeline { reason } => Command::DeclineTimeline { reason },
         R::ReviseAdvisory {
@@ -414,8 +550,17 @@ pub(crate) fn to_command(
             cve: cve.parse().map_err(invalid)?,
             via: CveVia::Manual,
         },
-        R::OpenPrivateFork { url } => Command::OpenPrivateFork { url },
-        R::ClosePrivateFork => Command::ClosePrivateFork,
+        R::ClosePrivateFork { project } => Command::ClosePrivateFork { project },
+        R::AssignProjectTeam { project, fixers } => Command::AssignProjectTeam {
+            project,
+            fixers: fixers.iter().map(|f| p(f)).collect::<Result<_, _>>()?,
+        },
+        R::OpenPrivateFork { .. }
+        | R::ProposeTimeline { .. }
+        | R::ApproveAnnouncement { .. }
+        | R::WriteRetrospective { .. } => {
+            return Err(Failure::Internal("handled by to_command".into()));
+        }
         R::MarkFixReady => Command::MarkFixReady,
         R::RecordFact { fact } => Command::RecordFact {
             fact: match fact.as_str() {
@@ -468,15 +613,12 @@ async fn case_and_events(
     id: &str,
 ) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
     let access = authz::open_case(state, &principal.0, id).await?;
-    let case = access.case().clone();
-    let events = state
-        .store
-        .events(&case.id)
+    let events = authz::visible_events(state, &access)
         .await?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    Ok((case, events))
+    Ok((access.case().clone(), events))
 }
 
 fn not_ready(e: embargo_formats::FormatError) -> Failure {
@@ -498,10 +640,77 @@ pub(crate) async fn announcement(
     let (case, _) = case_and_events(&state, &principal, &id).await?;
     let body = embargo_formats::announcement::render(
         &case,
-        embargo_formats::announcement::DEFAULT_TEMPLATE,
+        &state.config.announcement_template(&case.report.project),
     )
     .map_err(not_ready)?;
-    Ok(text("text/plain; charset=utf-8", body))
+    Ok(text("text/markdown; charset=utf-8", body))
+}
+
+/// `GET /api/v1/cases/{id}/announcement.txt`: the announcement as the
+/// lists receive it (the approved text once there is one, else the
+/// preview), plain text with its Subject line.
+pub(crate) async fn announcement_text(
+    State(state): State<Shared>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let (case, _) = case_and_events(&state, &principal, &id).await?;
+    let markdown = match &case.announcement {
+        Some(a) => a.text.clone(),
+        None => embargo_formats::announcement::render(
+            &case,
+            &state.config.announcement_template(&case.report.project),
+        )
+        .map_err(not_ready)?,
+    };
+    let (subject, body) = embargo_formats::announcement::split(&markdown);
+    Ok(text(
+        "text/plain; charset=utf-8",
+        format!(
+            "Subject: {subject}\n\n{}",
+            embargo_formats::announcement::plain_text(body)
+        ),
+    ))
+}
+
+/// `GET /api/v1/cases/{id}/release`: timeline, forks, CI, checklist,
+/// announcement and guards, as far as the caller's part goes.
+pub(crate) async fn release(
+    State(state): State<Shared>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<embargo_api::ReleaseView>, Failure> {
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    if !access.standing().is_team() {
+        return Err(Failure::Forbidden(
+            "the release plan is for the case's team".into(),
+        ));
+    }
+    Ok(Json(crate::release::view(&state, access.case(), access.part())))
+}
+
+/// What `POST /api/v1/cases/{id}/fork-credential` takes.
+#[derive(serde::Deserialize)]
+pub(crate) struct CredentialRequest {
+    #[serde(default)]
+    project: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/fork-credential`: a fresh git credential for
+/// the caller's built-in fork (replacing their earlier one).
+pub(crate) async fn fork_credential(
+    State(state): State<Shared>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(req): Json<CredentialRequest>,
+) -> Result<Json<embargo_api::ForkCredential>, Failure> {
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    let project = req
+        .project
+        .unwrap_or_else(|| access.case().report.project.clone());
+    Ok(Json(
+        crate::git::issue_credential(&state, &access, &principal.0, &project).await?,
+    ))
 }
 
 pub(crate) async fn retrospective(
@@ -510,10 +719,13 @@ pub(crate) async fn retrospective(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let (case, events) = case_and_events(&state, &principal, &id).await?;
-    let policy = state.config.ack_policy_for(&case);
+    if let Some(kept) = &case.retrospective {
+        return Ok(text("text/markdown; charset=utf-8", kept.text.clone()));
+    }
+    let policy = state.config.sla_policy(&case.report.project);
     Ok(text(
         "text/markdown; charset=utf-8",
-        embargo_formats::retrospective::render(&case, &events, policy),
+        embargo_formats::retrospective::render(&case, &events, &policy),
     ))
 }
 

@@ -91,6 +91,22 @@ impl CaseAccess {
         self.standing
     }
 
+    pub(crate) fn caller_id(&self) -> &PersonId {
+        self.caller.id()
+    }
+
+    /// The part of the case the caller is limited to (a project team's
+    /// member), if any.
+    pub(crate) fn part(&self) -> Option<&str> {
+        self.case.part_of(self.caller.id())
+    }
+
+    /// Whether the caller is shown this event (another project's part is
+    /// hidden from a project team).
+    pub(crate) fn shows(&self, data: &embargo_core::EventData) -> bool {
+        self.case.shows(self.part(), data)
+    }
+
     pub(crate) fn projects(&self) -> &BTreeSet<String> {
         &self.projects
     }
@@ -130,6 +146,22 @@ pub(crate) async fn open_case(
         caller: caller.clone(),
         projects,
     })
+}
+
+/// The case's events the caller is shown, with their log positions: all
+/// of them, except that a project team's member does not see another
+/// project's part (its notes, fork, CI and team).
+pub(crate) async fn visible_events(
+    state: &AppState,
+    access: &CaseAccess,
+) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
+    Ok(state
+        .store
+        .events(&access.case.id)
+        .await?
+        .into_iter()
+        .filter(|(_, e)| access.shows(&e.data))
+        .collect())
 }
 
 /// Runs a command on a case the caller holds access to. The decision is
@@ -201,9 +233,10 @@ pub(crate) async fn run(
     {
         tracing::error!(case = %case.id, error = %e, "CVE request not queued");
     }
-    if publishing && let Err(e) = crate::cve::enqueue_publication(state, &case).await {
-        tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
+    if publishing {
+        crate::release::after_publish(state, &case).await;
     }
+    crate::release::after_command(state, &access.case, &case).await;
     // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
         let key = format!("reporter-message:{}:{}", case.id, case.version);

@@ -28,6 +28,79 @@ pub struct Config {
     pub advisories: Advisories,
     /// `[cve]`
     pub cve: Cve,
+    /// `[release]`
+    pub release: Release,
+}
+
+/// Release day: forks, CI, announcements, distributors, retrospectives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Release {
+    /// Lists every announcement goes to (a project's `announce_to` replaces them).
+    pub announce_to: Vec<String>,
+    /// Days after disclosure when the retrospective is drafted.
+    pub retrospective_after_days: u16,
+    /// Hours a private fork may outlive the disclosure before the guard flags it.
+    pub fork_grace_hours: u16,
+    /// Hours a released fix may wait for its public advisory before the guard flags it.
+    pub advisory_grace_hours: u16,
+    /// The longest a test run on a built-in fork may take.
+    pub ci_timeout_seconds: u32,
+    /// Per project.
+    pub projects: std::collections::BTreeMap<String, ReleaseProject>,
+}
+
+impl Default for Release {
+    fn default() -> Self {
+        Self {
+            announce_to: Vec::new(),
+            retrospective_after_days: 3,
+            fork_grace_hours: 24,
+            advisory_grace_hours: 24,
+            ci_timeout_seconds: 900,
+            projects: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// One project's release settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReleaseProject {
+    /// Lists its announcements go to (instead of `[release] announce_to`).
+    pub announce_to: Option<Vec<String>>,
+    /// Its own announcement template (minijinja), instead of the built-in one.
+    pub announcement_template: Option<String>,
+    /// The repository a built-in fork is cloned from (a URL or a path);
+    /// defaults to the project's first repository.
+    pub upstream: Option<String>,
+    /// The command run on every push to its built-in fork (`sh -c`).
+    pub test_command: Option<String>,
+    /// Days before the disclosure moment its distributors are told.
+    pub prenotify_days: u16,
+    /// Distributors and downstream lists pre-notified under embargo.
+    pub distributors: Vec<Distributor>,
+}
+
+/// A distributor or downstream list: embargo notices go to it encrypted.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distributor {
+    /// Its name (`debian`, `conda-forge`).
+    pub name: String,
+    /// Where notices go.
+    pub email: String,
+    /// Its OpenPGP certificate, ASCII-armored: notices are sent only encrypted.
+    pub key: String,
+}
+
+impl std::fmt::Debug for Distributor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Distributor")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who publishes the advisories, for the formats that name a publisher.
@@ -261,8 +334,20 @@ pub struct Disclosure {
     pub hour_utc: i8,
     /// UTC dates on which nothing is disclosed.
     pub holidays: Vec<jiff::civil::Date>,
-    /// A proposed timeline without a date takes the first slot this many days ahead.
+    /// Kept for older files; the lead time now comes from `lead_days`.
     pub default_lead_days: u16,
+    /// Days from a proposal to the earliest disclosure, by severity.
+    pub lead_days: SeverityDays,
+    /// Extra days per supported series past the first.
+    pub per_series_days: u32,
+    /// Extra days per further affected project.
+    pub per_project_days: u32,
+    /// The longest embargo, in days from the report.
+    pub max_embargo_days: u32,
+    /// Extra days a low-severity embargo may run.
+    pub low_extension_days: u32,
+    /// Time zones the disclosure moment is shown in, besides UTC.
+    pub show_zones: Vec<String>,
 }
 
 impl Default for Disclosure {
@@ -271,6 +356,23 @@ impl Default for Disclosure {
             hour_utc: 16,
             holidays: Vec::new(),
             default_lead_days: 7,
+            lead_days: SeverityDays {
+                critical: 3,
+                high: 7,
+                medium: 14,
+                low: 30,
+            },
+            per_series_days: 2,
+            per_project_days: 7,
+            max_embargo_days: 90,
+            low_extension_days: 90,
+            show_zones: vec![
+                "America/Los_Angeles".into(),
+                "America/New_York".into(),
+                "Europe/Berlin".into(),
+                "Asia/Kolkata".into(),
+                "Asia/Tokyo".into(),
+            ],
         }
     }
 }
@@ -359,8 +461,46 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Disclosure slots: this hour (UTC) on Monday to Thursday, except holidays.
 # hour_utc = 16
 # holidays = ["2026-12-24", "2026-12-31"]
-# A timeline proposed without a date takes the first slot this many days ahead.
-# default_lead_days = 7
+# A timeline proposed without a date: the lead time for the case's severity
+# (time to fix, test and release), plus days per further supported series
+# and per further affected project, then the next slot; never past the
+# maximum embargo from the report (longer for low severity).
+# lead_days = { critical = 3, high = 7, medium = 14, low = 30 }
+# per_series_days = 2
+# per_project_days = 7
+# max_embargo_days = 90
+# low_extension_days = 90
+# Time zones the disclosure moment is shown in, besides UTC.
+# show_zones = ["America/Los_Angeles", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo"]
+
+[release]
+# At the disclosure moment the approved advisory goes public, the approved
+# announcement goes to these lists (plain-text email) and a GitHub advisory
+# is published. A project's own announce_to replaces this list.
+# announce_to = ["announce@example.org"]
+# Days after disclosure when the retrospective is drafted from the log.
+# retrospective_after_days = 3
+# Guards: a fork still alive, or a released fix whose advisory is still
+# private, after this many hours.
+# fork_grace_hours = 24
+# advisory_grace_hours = 24
+# The longest a test run on a built-in private fork may take.
+# ci_timeout_seconds = 900
+
+# [release.projects.numpy]
+# announce_to = ["numpy-announce@example.org"]
+# The built-in fork is cloned from here, and this runs on every push.
+# upstream = "https://github.com/numpy/numpy.git"
+# test_command = "python -m pytest -x"
+# Distributors hear of the embargo this many days before the moment, by
+# OpenPGP-encrypted mail only; a moved date sends a new notice.
+# prenotify_days = 5
+# [[release.projects.numpy.distributors]]
+# name = "debian"
+# email = "security@debian.org"
+# key = """-----BEGIN PGP PUBLIC KEY BLOCK----- ..."""
+# Its own announcement template (minijinja; the built-in one otherwise):
+# announcement_template = """Subject: ..."""
 
 [accounts]
 # Organisation roles (admin, srt, maintainer) that must enrol a TOTP code.
@@ -463,6 +603,46 @@ impl Config {
         }
     }
 
+    /// The timeline policy from `[disclosure]`.
+    pub fn timeline_policy(&self) -> embargo_core::timeline::TimelinePolicy {
+        let d = &self.disclosure;
+        embargo_core::timeline::TimelinePolicy {
+            rule: self.disclosure_rule(),
+            lead_days: d.lead_days.into(),
+            per_series_days: d.per_series_days,
+            per_project_days: d.per_project_days,
+            max_embargo_days: d.max_embargo_days,
+            low_extension_days: d.low_extension_days,
+        }
+    }
+
+    /// A project's release settings (defaults when it has none).
+    pub fn release_project(&self, project: &str) -> ReleaseProject {
+        self.release
+            .projects
+            .get(project)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The announcement template for a case's project.
+    pub fn announcement_template(&self, project: &str) -> String {
+        self.release
+            .projects
+            .get(project)
+            .and_then(|p| p.announcement_template.clone())
+            .unwrap_or_else(|| embargo_formats::announcement::DEFAULT_TEMPLATE.to_owned())
+    }
+
+    /// The lists a project's announcement goes to.
+    pub fn announce_to(&self, project: &str) -> Vec<String> {
+        self.release
+            .projects
+            .get(project)
+            .and_then(|p| p.announce_to.clone())
+            .unwrap_or_else(|| self.release.announce_to.clone())
+    }
+
     /// The disclosure-slot rule from `[disclosure]`.
     pub fn disclosure_rule(&self) -> embargo_core::timeline::DisclosureRule {
         embargo_core::timeline::DisclosureRule {
@@ -546,6 +726,42 @@ impl Config {
                 "intake.address `{}` is not an email address",
                 config.intake.address
             ));
+        }
+        for zone in &config.disclosure.show_zones {
+            jiff::tz::TimeZone::get(zone)
+                .map_err(|e| format!("disclosure.show_zones: `{zone}`: {e}"))?;
+        }
+        for address in &config.release.announce_to {
+            if !address.contains('@') {
+                return Err(format!("release.announce_to `{address}` is not an email address"));
+            }
+        }
+        for (name, p) in &config.release.projects {
+            if let Some(t) = &p.announcement_template {
+                let mut env = minijinja::Environment::new();
+                env.add_template("t", t).map_err(|e| {
+                    format!("release.projects.{name}.announcement_template: {e}")
+                })?;
+            }
+            for d in &p.distributors {
+                if !d.email.contains('@') {
+                    return Err(format!(
+                        "release.projects.{name}.distributors: `{}` is not an email address",
+                        d.email
+                    ));
+                }
+                embargo_pgp::Certificate::parse(d.key.as_bytes()).map_err(|e| {
+                    format!(
+                        "release.projects.{name}.distributors `{}`: the key does not read: {e}",
+                        d.name
+                    )
+                })?;
+            }
+            if !p.distributors.is_empty() && p.prenotify_days == 0 {
+                return Err(format!(
+                    "release.projects.{name}.prenotify_days: say how many days ahead distributors hear (at least 1)"
+                ));
+            }
         }
         if config.security_txt.expires_days == 0 || config.security_txt.expires_days > 365 {
             return Err(

@@ -252,7 +252,7 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
 /// A request to GitHub's REST API about the case's repository advisory
 /// (`suffix` after its URL), or why none can be made: the advisory needs a
 /// GHSA id and the project a `https://github.com/` repository.
-async fn github_advisory(
+pub(crate) async fn github_advisory(
     state: &AppState,
     case: &Case,
     method: reqwest::Method,

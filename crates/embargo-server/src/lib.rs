@@ -14,11 +14,13 @@ mod clock;
 pub mod config;
 mod cve;
 mod datadir;
+mod git;
 mod github;
 mod intake;
 mod mailer;
 mod metrics;
 mod outbox;
+mod release;
 mod router;
 mod web;
 
@@ -93,6 +95,8 @@ pub(crate) struct AppState {
     pub scheduler_tick: std::sync::atomic::AtomicI64,
     /// How long the scheduler's last pass took (microseconds), for `/metrics`.
     pub scheduler_micros: std::sync::atomic::AtomicU64,
+    /// Where built-in private forks live (`<data dir>/forks`).
+    pub forks_dir: PathBuf,
 }
 
 /// What the first start created, shown to the operator once.
@@ -197,6 +201,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         cases: cache::Cases::default(),
         scheduler_tick: std::sync::atomic::AtomicI64::new(0),
         scheduler_micros: std::sync::atomic::AtomicU64::new(0),
+        forks_dir: options.data_dir.join("forks"),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -284,6 +284,62 @@ pub(crate) async fn to_person(
     Ok(())
 }
 
+/// Sends a public announcement (plain text) to `lists`, one message.
+pub(crate) async fn announce(
+    m: &Mailer,
+    lists: &[String],
+    subject: &str,
+    text: &str,
+    id: &str,
+) -> Result<(), MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let from: Mailbox = format!("Security team <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .message_id(Some(id.to_owned()));
+    for l in lists {
+        builder = builder.to(l.parse().map_err(|e| build(&e))?);
+    }
+    let message = plain(builder, subject, text)?;
+    transport(m)?
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
+}
+
+/// Sends `text` encrypted to `key` (PGP/MIME, the subject protected
+/// inside); never in clear: a key that does not read is an error.
+pub(crate) async fn encrypted_to(
+    m: &Mailer,
+    to: &str,
+    key: &str,
+    subject: &str,
+    text: &str,
+    id: &str,
+) -> Result<(), MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let cert = Certificate::parse(key.as_bytes()).map_err(|e| build(&e))?;
+    let from: Mailbox = format!("Security team <{}>", m.address)
+        .parse()
+        .map_err(|e| build(&e))?;
+    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
+    let builder = Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .to(to)
+        .message_id(Some(id.to_owned()));
+    let message = sealed(builder, &cert, "Embargoed security notice", subject, text)?;
+    transport(m)?
+        .send(message)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
+}
+
 /// A plain-text message.
 fn plain(builder: MessageBuilder, subject: &str, text: &str) -> Result<Message, MailError> {
     builder

@@ -52,6 +52,7 @@ pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::Stor
         if case.handling == Handling::Closed {
             continue;
         }
+        crate::release::schedule(state, &case).await?;
         let id = case.id.clone();
         let policy = state.config.sla_policy(&case.report.project);
         let deadlines = embargo_core::sla::deadlines(&case, &policy);
@@ -177,6 +178,9 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
         "cve_request" | "cve_github_poll" | "cve_publish" => {
             crate::cve::perform(state, job, &case).await
+        }
+        "announce" | "embargo_notice" | "ghsa_publish" => {
+            crate::release::perform(state, job, &case).await
         }
         "notify_person" => {
             let person = embargo_core::PersonId::new(text("person")).map_err(|e| e.to_string())?;
@@ -361,6 +365,16 @@ fn notice_text(
         case.id
     );
     let field = |k: &str| payload.get(k).cloned().unwrap_or_default();
+    // A message of its own (a timeline change), or a guard's alert.
+    if let (Some(subject), Some(text)) = (field("subject").as_str(), field("text").as_str()) {
+        return (subject.to_owned(), text.to_owned());
+    }
+    if let Some(guard) = field("guard").as_str() {
+        return (
+            format!("[{}] Release guard: act now", case.id),
+            format!("{guard}.\n{link}\n"),
+        );
+    }
     let due = field("due").as_str().unwrap_or_default().to_owned();
     let clock = field("clock")
         .as_str()

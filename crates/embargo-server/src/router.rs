@@ -37,6 +37,15 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/cases/{id}/commands", post(api::run_command))
         .route("/api/v1/cases/{id}/announcement", get(api::announcement))
         .route("/api/v1/cases/{id}/retrospective", get(api::retrospective))
+        .route(
+            "/api/v1/cases/{id}/announcement.txt",
+            get(api::announcement_text),
+        )
+        .route("/api/v1/cases/{id}/release", get(api::release))
+        .route(
+            "/api/v1/cases/{id}/fork-credential",
+            post(api::fork_credential),
+        )
         .route("/api/v1/cases/{id}/export/{format}", get(api::export))
         .route("/api/v1/cases/{id}/advisory", get(api::get_advisory))
         .route("/advisories", get(web::advisories_page))
@@ -120,6 +129,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .fallback(web::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .merge(intake_routes(&state))
+        .merge(git_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,
@@ -169,6 +179,19 @@ fn intake_routes(state: &Shared) -> Router<Shared> {
         .route("/report", get(web::report_page).post(web::submit_report))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
+}
+
+/// Git's smart HTTP for built-in private forks: pushes carry whole packs, so
+/// the limit is larger (256 MiB).
+fn git_routes() -> Router<Shared> {
+    const LIMIT: usize = 256 * 1024 * 1024;
+    Router::new()
+        .route(
+            "/git/{case}/{repo}/{*path}",
+            get(crate::git::serve).post(crate::git::serve),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(LIMIT))
+        .layer(RequestBodyLimitLayer::new(LIMIT))
 }
 
 /// Browsers ask for it on every site; there is none.

@@ -11,6 +11,7 @@ mod chain;
 mod channels;
 mod intake;
 mod outbox;
+mod release;
 mod seal;
 
 use std::{path::Path, sync::Arc};
@@ -47,6 +48,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_person_prefs.sql"),
     ),
+    (10, include_str!("../migrations/sqlite/0010_release.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -193,16 +193,42 @@ pub enum CaseCmd {
         #[arg(long)]
         note: String,
     },
-    /// Render the SPEC-11 announcement (subject, CVEs with CVSS, am I vulnerable,
-    /// mitigation, upgrade, details). Sending comes with release-day scheduling.
+    /// Preview the SPEC-11 announcement (Markdown, or `--plain` as the lists
+    /// get it), or `--approve` it (the preview, or `--file`): the approved
+    /// text is mailed to the lists at the disclosure moment.
     Announce {
         id: String,
-        /// Print the announcement instead of sending it.
+        /// Show it as the plain-text email.
+        #[arg(long)]
+        plain: bool,
+        /// Approve it for sending.
+        #[arg(long)]
+        approve: bool,
+        /// Approve this text (Markdown, first line `Subject: ...`) instead.
+        #[arg(long, requires = "approve")]
+        file: Option<std::path::PathBuf>,
+        /// Only print (the default without --approve).
         #[arg(long)]
         dry_run: bool,
     },
-    /// Render the retrospective drafted from the case's event log (Markdown).
-    Retrospective { id: String },
+    /// Print the retrospective (kept with the case, or drafted from the log),
+    /// or keep an edited one with `--write FILE`.
+    Retrospective {
+        id: String,
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
+    /// Name a further affected project's own fixing team (they see only
+    /// that project's part of the case).
+    Team {
+        id: String,
+        project: String,
+        #[arg(long = "fixer", required = true)]
+        fixers: Vec<String>,
+    },
+    /// The release plan: the disclosure moment in several zones, forks, CI
+    /// runs, the checklist, the announcement, guards (JSON).
+    Plan { id: String },
     /// Export the advisory's current draft (a preview; feeds carry the approved revision).
     Export {
         id: String,
@@ -263,13 +289,29 @@ pub enum TimelineCmd {
 /// Fork actions.
 #[derive(Subcommand)]
 pub enum ForkCmd {
-    /// Record the fork.
+    /// Open a private fork: `--host builtin` (a git repository here, cloned
+    /// from the project's upstream, CI on every push), `--host github` (the
+    /// repository advisory's temporary private fork), or `--url` elsewhere.
     Open {
         #[arg(long)]
-        url: String,
+        url: Option<String>,
+        #[arg(long, value_parser = ["builtin", "github", "elsewhere"])]
+        host: Option<String>,
+        /// The project (the reported one by default).
+        #[arg(long)]
+        project: Option<String>,
     },
     /// Record its removal.
-    Close,
+    Close {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// A git credential for your built-in fork (shown once; a new one
+    /// replaces the old).
+    Credential {
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 struct Client {
@@ -401,20 +443,43 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             }
             return Ok(());
         }
-        CaseCmd::Announce { id, dry_run } => {
-            if !dry_run {
-                bail!("sending announcements is not available yet; use --dry-run to render it");
-            }
-            write!(
+        CaseCmd::Announce {
+            id,
+            plain,
+            approve: false,
+            ..
+        } => {
+            let path = if plain {
+                format!("/api/v1/cases/{id}/announcement.txt")
+            } else {
+                format!("/api/v1/cases/{id}/announcement")
+            };
+            write!(out, "{}", client.get_text(&path).await?)?;
+            return Ok(());
+        }
+        CaseCmd::Plan { id } => {
+            let plan: serde_json::Value = client.get(&format!("/api/v1/cases/{id}/release")).await?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?;
+            return Ok(());
+        }
+        CaseCmd::Fork {
+            id,
+            action: ForkCmd::Credential { project },
+        } => {
+            let c: embargo_api::ForkCredential = client
+                .post(
+                    &format!("/api/v1/cases/{id}/fork-credential"),
+                    &serde_json::json!({ "project": project }),
+                )
+                .await?;
+            writeln!(
                 out,
-                "{}",
-                client
-                    .get_text(&format!("/api/v1/cases/{id}/announcement"))
-                    .await?
+                "url:      {}\nusername: {}\npassword: {}\n(shown once; keep it in your git credential helper)",
+                c.url, c.username, c.password
             )?;
             return Ok(());
         }
-        CaseCmd::Retrospective { id } => {
+        CaseCmd::Retrospective { id, write: None } => {
             write!(
                 out,
                 "{}",
@@ -624,9 +689,35 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             CveCmd::Assign { cve } => (id, R::AssignCve { cve }),
         },
         CaseCmd::Fork { id, action } => match action {
-            ForkCmd::Open { url } => (id, R::OpenPrivateFork { url }),
-            ForkCmd::Close => (id, R::ClosePrivateFork),
+            ForkCmd::Open { url, host, project } => {
+                (id, R::OpenPrivateFork { url, project, host })
+            }
+            ForkCmd::Close { project } => (id, R::ClosePrivateFork { project }),
+            ForkCmd::Credential { .. } => unreachable!("handled above"),
         },
+        CaseCmd::Announce { id, file, .. } => {
+            let text = match file {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))?,
+                ),
+                None => None,
+            };
+            (id, R::ApproveAnnouncement { text })
+        }
+        CaseCmd::Retrospective {
+            id,
+            write: Some(f),
+        } => {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            (id, R::WriteRetrospective { text: Some(text) })
+        }
+        CaseCmd::Team {
+            id,
+            project,
+            fixers,
+        } => (id, R::AssignProjectTeam { project, fixers }),
         CaseCmd::FixReady { id } => (id, R::MarkFixReady),
         CaseCmd::Release {
             id,

@@ -555,7 +555,7 @@ fn notes(events: &[embargo_core::Event]) -> Vec<minijinja::Value> {
     events
         .iter()
         .filter_map(|e| match &e.data {
-            EventData::NoteAdded { text } => Some(context! {
+            EventData::NoteAdded { text, .. } => Some(context! {
                 at => e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
                 actor => e.actor.as_str(),
                 html => markdown::render(text),
@@ -573,9 +573,7 @@ async fn case_view(
 ) -> Result<Response, WebError> {
     let case = access.case();
     let standing = access.standing();
-    let events: Vec<_> = state
-        .store
-        .events(&case.id)
+    let events: Vec<_> = authz::visible_events(state, access)
         .await?
         .into_iter()
         .map(|(_, e)| e)
@@ -937,7 +935,10 @@ fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
             request: f.request,
             reason: f.reason,
         },
-        CommandKind::AddNote => R::AddNote { text: f.text },
+        CommandKind::AddNote => R::AddNote {
+            text: f.text,
+            part: None,
+        },
         CommandKind::MessageReporter => R::MessageReporter { text: f.text },
         CommandKind::Defer => R::Defer { reason: f.reason },
         CommandKind::Reopen => R::Reopen { note: f.text },
@@ -976,10 +977,11 @@ pub(crate) async fn case_command(
 ) -> Result<Response, WebError> {
     let who = posted.who;
     let access = authz::open_case(&state, &who.caller, &id).await?;
-    let outcome = match command_from(&command, posted.form)
-        .and_then(|req| crate::api::to_command(&state, req, state.clock.now()))
-    {
-        Ok(cmd) => authz::run(&state, &access, cmd).await,
+    let outcome = match command_from(&command, posted.form) {
+        Ok(req) => match crate::api::to_command(&state, &access, req, state.clock.now()).await {
+            Ok(cmd) => authz::run(&state, &access, cmd).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match outcome {

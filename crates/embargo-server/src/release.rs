@@ -1,0 +1,724 @@
+//! From timeline to disclosure, as side effects of time and of commands.
+//!
+//! Each scheduler pass (`schedule`, once a second by the `Clock`) looks at
+//! every open case and, from its state alone, decides what is due:
+//!
+//! - **Publication at the moment.** When the agreed disclosure moment has
+//!   come, the case is published as `system:release` (with its fix, or
+//!   without one when the approved advisory gives a mitigation). `publish`
+//!   happens once by the case's own rules, so however many passes see the
+//!   moment, and across restarts, there is one publication. If publication
+//!   is refused (no approved advisory), the SRT is alerted once.
+//! - **After publication**, by idempotency key: the approved announcement
+//!   by mail to the lists (`announce:ID`), the GitHub repository advisory
+//!   published (`ghsa-publish:ID`), the CVE record (see `cve`), built-in
+//!   forks removed, and the retrospective drafted some days later.
+//! - **Embargo notices** to each project's distributors, encrypted, a set
+//!   number of days before the moment, and again at once when the moment
+//!   moves after they were told (`embargo-notice:ID:PROJECT:NAME:UNIX`).
+//! - **Guards** (`embargo_core::release::guards`) alert once per case and
+//!   kind: a fork alive after disclosure, a released fix whose advisory is
+//!   still private, a moment passed without publication.
+//!
+//! Timeline changes made by people reach the reporter and every
+//! participant (`after_command`).
+
+use embargo_core::{
+    Case, CaseId, Command, Embargo, Handling, PersonId,
+    command::PublishMode,
+    event::ForkHost,
+};
+use serde_json::{Value, json};
+
+use crate::{AppState, api::Failure, mailer};
+
+fn actor() -> PersonId {
+    PersonId::new("system:release").unwrap_or_else(|_| unreachable!("a valid person id"))
+}
+
+async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<Case, String> {
+    let now = state.clock.now();
+    let actor = actor();
+    state
+        .store
+        .execute(case.clone(), move |c| {
+            embargo_core::decide(c, command, &actor, now)
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Enqueues `key` unless a job with it exists (a read, not a write, on
+/// the passes that find nothing new).
+async fn once(
+    state: &AppState,
+    key: &str,
+    kind: &str,
+    case: &CaseId,
+    payload: Value,
+) -> Result<bool, embargo_store::StoreError> {
+    if state.store.count_jobs(key).await? > 0 {
+        return Ok(false);
+    }
+    state
+        .store
+        .enqueue(
+            key,
+            kind,
+            Some(case.as_str()),
+            &payload,
+            state.clock.unix(),
+        )
+        .await
+}
+
+/// One scheduler pass over one case.
+pub(crate) async fn schedule(state: &AppState, case: &Case) -> Result<(), embargo_store::StoreError> {
+    if case.handling == Handling::Closed {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let mut case = case.clone();
+    if case.published_at.is_none()
+        && let Some(until) = case.embargo.agreed_until()
+        && until <= now
+        && matches!(case.embargo, Embargo::Active { .. } | Embargo::Revising { .. })
+    {
+        let mode = if case.facts.fix_released.is_some() {
+            PublishMode::WithFix
+        } else {
+            PublishMode::WithoutFix
+        };
+        match record(state, &case.id, Command::Publish { mode }).await {
+            Ok(published) => {
+                tracing::info!(case = %case.id, "published at the disclosure moment");
+                case = published;
+                after_publish(state, &case).await;
+            }
+            Err(why) => {
+                let key = format!("release-blocked:{}:{}", case.id, until.as_second());
+                let payload = json!({
+                    "case_id": case.id.as_str(),
+                    "guard": format!(
+                        "The disclosure moment {until} has come, but case {} could not be published: {why}",
+                        case.id
+                    ),
+                });
+                if once(state, &key, "notice", &case.id, payload).await? {
+                    tracing::warn!(case = %case.id, error = %why, "publication at the moment refused");
+                }
+            }
+        }
+    }
+    if case.published_at.is_some() {
+        published_work(state, &case, now).await?;
+    } else {
+        embargo_notices(state, &case, now).await?;
+    }
+    let r = &state.config.release;
+    for guard in embargo_core::release::guards(
+        &case,
+        now,
+        jiff::SignedDuration::from_hours(i64::from(r.fork_grace_hours)),
+        jiff::SignedDuration::from_hours(i64::from(r.advisory_grace_hours)),
+    ) {
+        let key = format!("guard-{}:{}", guard.kind, case.id);
+        let payload = json!({ "case_id": case.id.as_str(), "guard": guard.text });
+        once(state, &key, "notice", &case.id, payload).await?;
+    }
+    Ok(())
+}
+
+/// What follows a publication, whoever made it (the scheduler at the
+/// moment, or a person): CVE record, announcement, GitHub advisory, forks
+/// removed. A failure to queue is logged; the next pass queues again.
+pub(crate) async fn after_publish(state: &AppState, case: &Case) {
+    if let Err(e) = crate::cve::enqueue_publication(state, case).await {
+        tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
+    }
+    if let Err(e) = published_work(state, case, state.clock.now()).await {
+        tracing::error!(case = %case.id, error = %e, "release work not queued");
+    }
+}
+
+async fn published_work(
+    state: &AppState,
+    case: &Case,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
+    if case.announcement.is_some() && case.announcement_sent.is_none() {
+        let lists = announce_lists(state, case);
+        if !lists.is_empty() {
+            once(
+                state,
+                &format!("announce:{}", case.id),
+                "announce",
+                &case.id,
+                json!({ "case_id": case.id.as_str() }),
+            )
+            .await?;
+        }
+    }
+    let has_ghsa = case.current_advisory().is_some_and(|a| a.ghsa.is_some());
+    if has_ghsa && state.config.cve.github_token.is_some() {
+        once(
+            state,
+            &format!("ghsa-publish:{}", case.id),
+            "ghsa_publish",
+            &case.id,
+            json!({ "case_id": case.id.as_str() }),
+        )
+        .await?;
+    }
+    for fork in case.forks.iter().filter(|f| f.closed_at.is_none()) {
+        if fork.host != ForkHost::Builtin {
+            continue;
+        }
+        match crate::git::remove(state, &case.id, &fork.project).await {
+            Ok(()) => {
+                let close = Command::ClosePrivateFork {
+                    project: Some(fork.project.clone()),
+                };
+                if let Err(e) = record(state, &case.id, close).await {
+                    tracing::warn!(case = %case.id, error = %e, "fork removal not recorded");
+                }
+            }
+            Err(e) => tracing::error!(case = %case.id, error = %e, "fork not removed"),
+        }
+    }
+    let after = jiff::SignedDuration::from_hours(
+        i64::from(state.config.release.retrospective_after_days) * 24,
+    );
+    if case.retrospective.is_none()
+        && case
+            .published_at
+            .and_then(|p| p.checked_add(after).ok())
+            .is_some_and(|due| due <= now)
+    {
+        match draft_retrospective(state, &case.id).await {
+            Ok(text) => {
+                if let Err(e) = record(state, &case.id, Command::WriteRetrospective { text }).await
+                {
+                    tracing::warn!(case = %case.id, error = %e, "retrospective not recorded");
+                }
+            }
+            Err(e) => tracing::warn!(case = %case.id, error = %e, "retrospective not drafted"),
+        }
+    }
+    Ok(())
+}
+
+/// The retrospective drafted from the case's log.
+pub(crate) async fn draft_retrospective(state: &AppState, id: &CaseId) -> Result<String, String> {
+    let case = state.store.case(id).await.map_err(|e| e.to_string())?;
+    let events: Vec<embargo_core::Event> = state
+        .store
+        .events(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let policy = state.config.sla_policy(&case.report.project);
+    Ok(embargo_formats::retrospective::render(&case, &events, &policy))
+}
+
+/// The lists a case's announcement goes to: every named project's.
+fn announce_lists(state: &AppState, case: &Case) -> Vec<String> {
+    let mut lists: Vec<String> = Vec::new();
+    for p in case.named_projects() {
+        for l in state.config.announce_to(p) {
+            if !lists.contains(&l) {
+                lists.push(l);
+            }
+        }
+    }
+    lists
+}
+
+/// Queues the embargo notices due now.
+async fn embargo_notices(
+    state: &AppState,
+    case: &Case,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
+    let Some(until) = case.embargo.agreed_until() else {
+        return Ok(());
+    };
+    if until <= now || case.facts.public_aware.is_some() {
+        return Ok(());
+    }
+    for project in case.named_projects() {
+        let settings = state.config.release_project(project);
+        let ahead = jiff::SignedDuration::from_hours(i64::from(settings.prenotify_days) * 24);
+        for d in &settings.distributors {
+            if case
+                .embargo_notices
+                .iter()
+                .any(|(name, at, _)| name == &d.name && *at == until)
+            {
+                continue;
+            }
+            // Told of an earlier moment: the new one goes out at once.
+            let told_before = case.embargo_notices.iter().any(|(name, _, _)| name == &d.name);
+            let due = until.checked_sub(ahead).unwrap_or(until);
+            if !(told_before || due <= now) {
+                continue;
+            }
+            once(
+                state,
+                &format!(
+                    "embargo-notice:{}:{project}:{}:{}",
+                    case.id,
+                    d.name,
+                    until.as_second()
+                ),
+                "embargo_notice",
+                &case.id,
+                json!({
+                    "case_id": case.id.as_str(),
+                    "project": project,
+                    "distributor": d.name,
+                    "disclose_at": until.to_string(),
+                    "revised": told_before,
+                }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Does an `announce`, `embargo_notice` or `ghsa_publish` job.
+pub(crate) async fn perform(
+    state: &AppState,
+    job: &embargo_store::OutboxJob,
+    case: &Case,
+) -> Result<(), String> {
+    let m = mailer::Mailer::of(state);
+    let message_id = mailer::message_id_for(&m, &job.key);
+    match job.kind.as_str() {
+        "announce" => {
+            if case.announcement_sent.is_some() {
+                return Ok(());
+            }
+            let text = case
+                .announcement
+                .as_ref()
+                .map(|a| a.text.clone())
+                .ok_or("no approved announcement")?;
+            let lists = announce_lists(state, case);
+            let (subject, body) = embargo_formats::announcement::split(&text);
+            let plain = embargo_formats::announcement::plain_text(body);
+            mailer::announce(&m, &lists, subject, &plain, &message_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            record(state, &case.id, Command::RecordAnnouncementSent { to: lists }).await?;
+            Ok(())
+        }
+        "embargo_notice" => {
+            let field = |k: &str| {
+                job.payload
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let disclose_at: jiff::Timestamp =
+                field("disclose_at").parse().map_err(|e| format!("{e}"))?;
+            // A notice for a moment that has since moved is not sent: the
+            // notice for the new moment replaces it.
+            if case.embargo.agreed_until() != Some(disclose_at) || case.published_at.is_some() {
+                return Ok(());
+            }
+            let project = field("project");
+            let name = field("distributor");
+            let settings = state.config.release_project(&project);
+            let Some(d) = settings.distributors.iter().find(|d| d.name == name) else {
+                return Ok(()); // no longer configured
+            };
+            let revised = job
+                .payload
+                .get("revised")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let (subject, text) = embargo_notice(state, case, &project, disclose_at, revised);
+            mailer::encrypted_to(&m, &d.email, &d.key, &subject, &text, &message_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            record(
+                state,
+                &case.id,
+                Command::RecordEmbargoNotice {
+                    distributor: name,
+                    disclose_at,
+                },
+            )
+            .await?;
+            Ok(())
+        }
+        "ghsa_publish" => publish_github_advisory(state, case).await,
+        other => Err(format!("unknown job kind `{other}`")),
+    }
+}
+
+/// The embargo notice: what a distributor needs to prepare, and the rule.
+pub(crate) fn embargo_notice(
+    state: &AppState,
+    case: &Case,
+    project: &str,
+    disclose_at: jiff::Timestamp,
+    revised: bool,
+) -> (String, String) {
+    let advisory = case.current_advisory().map(|a| case.exportable(a));
+    let summary = advisory
+        .as_ref()
+        .map(|a| a.summary.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| case.report.title.clone());
+    let cve = advisory
+        .as_ref()
+        .and_then(|a| a.cve.as_ref().map(ToString::to_string))
+        .or_else(|| case.cve.assigned.as_ref().map(|(c, _)| c.to_string()))
+        .unwrap_or_else(|| "not yet assigned".into());
+    let mut affected = Vec::new();
+    let mut severity = String::from("not yet scored");
+    let mut mitigation = String::from("none known; upgrade when the fix is released");
+    if let Some(a) = &advisory {
+        for p in &a.affected {
+            let fixed = p.patched();
+            affected.push(format!(
+                "  {} ({}): affected {}; fixed in {}",
+                p.name,
+                p.ecosystem.osv_name(),
+                p.compact_ranges().join(", "),
+                if fixed.is_empty() {
+                    "no release yet".to_owned()
+                } else {
+                    fixed.join(", ")
+                }
+            ));
+        }
+        if let Some(c) = a.headline_cvss() {
+            severity = format!("{} {} ({})", c.severity().name(), c.score_text(), c.vector());
+        }
+        if let Some(m) = a.mitigation.as_ref().filter(|m| !m.trim().is_empty()) {
+            mitigation = m.clone();
+        }
+    } else if let Some(s) = case.severity() {
+        severity = s.name().to_owned();
+    }
+    if affected.is_empty() {
+        affected.push("  to be confirmed".into());
+    }
+    let zones = embargo_core::timeline::in_zones(disclose_at, &state.config.disclosure.show_zones);
+    let when = zones
+        .iter()
+        .map(|(z, t)| format!("  {z}: {t}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let subject = format!(
+        "[{}] {}embargoed security notice for {project}: disclosure {}",
+        case.id,
+        if revised { "REVISED DATE: " } else { "" },
+        zones.first().map_or(String::new(), |(_, t)| t.clone())
+    );
+    let text = format!(
+        "{revision}This is an embargoed security notice for {project}, sent to you as a distributor \
+         so that fixed packages can be ready when the vulnerability is disclosed.\n\n\
+         Summary: {summary}\n\
+         CVE: {cve}\n\
+         Severity: {severity}\n\
+         Affected versions:\n{affected}\n\
+         Mitigation: {mitigation}\n\n\
+         Public disclosure:\n{when}\n\n\
+         DO NOT SHARE: until that moment, keep this notice and everything in it to the people \
+         who prepare your packages. Do not publish, commit publicly, open public bug reports or \
+         build public packages before it. If it leaks or you see it discussed in public, tell \
+         the security team at once by replying to this message.\n\n\
+         Case {case_id}, security team <{team}>.\n",
+        revision = if revised {
+            "The disclosure date has MOVED. This notice replaces the earlier one.\n\n"
+        } else {
+            ""
+        },
+        affected = affected.join("\n"),
+        case_id = case.id,
+        team = state.config.intake.address,
+    );
+    (subject, text)
+}
+
+/// Publishes the case's GitHub repository advisory (`PATCH … {"state":
+/// "published"}`), then records the temporary private fork gone when
+/// GitHub no longer has it.
+async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), String> {
+    let req = match crate::cve::github_advisory(state, case, reqwest::Method::PATCH, "").await? {
+        Ok(r) => r,
+        Err(why) => {
+            tracing::warn!(case = %case.id, why, "GitHub advisory not published");
+            return Ok(());
+        }
+    };
+    let resp = req
+        .json(&json!({ "state": "published" }))
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach GitHub: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("GitHub answered {status} to publishing the advisory"));
+    }
+    for fork in case
+        .forks
+        .iter()
+        .filter(|f| f.closed_at.is_none() && f.host == ForkHost::Github)
+    {
+        let api_url = fork
+            .url
+            .replace("https://github.com/", &format!("{}/repos/", github_api(state)));
+        let gone = crate::channels::http_client(std::time::Duration::from_secs(30))?
+            .get(&api_url)
+            .bearer_auth(state.config.cve.github_token.as_deref().unwrap_or_default())
+            .header("Accept", "application/vnd.github+json")
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::NOT_FOUND);
+        if gone {
+            record(
+                state,
+                &case.id,
+                Command::ClosePrivateFork {
+                    project: Some(fork.project.clone()),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn github_api(state: &AppState) -> String {
+    state
+        .config
+        .cve
+        .github_api_url
+        .as_deref()
+        .unwrap_or("https://api.github.com")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Creates GitHub's temporary private fork of the case's repository
+/// advisory and makes the fixing team collaborators on the advisory (which
+/// gives them the fork). Fixers' handles are taken as GitHub logins.
+pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String, Failure> {
+    let req = crate::cve::github_advisory(state, case, reqwest::Method::POST, "/forks")
+        .await
+        .map_err(Failure::Internal)?
+        .map_err(Failure::Invalid)?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| Failure::Invalid(format!("cannot reach GitHub: {e}")))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(Failure::Invalid(format!(
+            "GitHub refused the private fork: {status} {}",
+            body.get("message").and_then(Value::as_str).unwrap_or_default()
+        )));
+    }
+    let url = body
+        .get("html_url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Failure::Invalid("GitHub's answer names no html_url".into()))?
+        .to_owned();
+    let fixers: Vec<String> = case
+        .participants
+        .iter()
+        .filter(|p| p.role == embargo_core::participant::Role::Fixer)
+        .filter(|p| case.part_of(&p.person).is_none_or(|x| x == case.report.project))
+        .map(|p| p.person.to_string())
+        .collect();
+    if !fixers.is_empty() {
+        let req = crate::cve::github_advisory(state, case, reqwest::Method::PATCH, "")
+            .await
+            .map_err(Failure::Internal)?
+            .map_err(Failure::Invalid)?;
+        let resp = req
+            .json(&json!({ "collaborating_users": fixers }))
+            .send()
+            .await
+            .map_err(|e| Failure::Invalid(format!("cannot reach GitHub: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(Failure::Invalid(format!(
+                "GitHub made the fork ({url}) but refused the collaborators: {}",
+                resp.status()
+            )));
+        }
+    }
+    Ok(url)
+}
+
+/// Tells the reporter and every participant when the disclosure timeline
+/// changed (a proposal, an acceptance, a decline).
+pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case) {
+    if before.embargo == after.embargo {
+        return;
+    }
+    let zones = &state.config.disclosure.show_zones;
+    let show = |t: jiff::Timestamp| {
+        embargo_core::timeline::in_zones(t, zones)
+            .into_iter()
+            .map(|(z, s)| format!("  {z}: {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (headline, text) = match after.embargo {
+        Embargo::Proposed { until } => (
+            "A disclosure date is proposed",
+            format!(
+                "The security team proposes to disclose this vulnerability at:\n{}\n\nReply if this does not work for you.",
+                show(until)
+            ),
+        ),
+        Embargo::Revising { proposed, until } => (
+            "A new disclosure date is proposed",
+            format!(
+                "The security team proposes to move the disclosure to:\n{}\n\nUntil it is agreed, the date stays:\n{}\n\nReply if this does not work for you.",
+                show(proposed),
+                show(until)
+            ),
+        ),
+        Embargo::Active { until } => (
+            "The disclosure date is agreed",
+            format!(
+                "The vulnerability will be disclosed at:\n{}\n\nPlease keep it confidential until then.",
+                show(until)
+            ),
+        ),
+        Embargo::None => (
+            "The proposed disclosure date was declined",
+            "The proposed disclosure date was declined; a new one will follow.".to_owned(),
+        ),
+        Embargo::Exited { .. } => return,
+    };
+    let subject = format!("[{}] {headline}", after.id);
+    let key = format!("timeline:{}:{}", after.id, after.version);
+    if let Err(e) = mailer::enqueue_to_reporter(state, after, &key, &subject, &text).await {
+        tracing::error!(case = %after.id, error = %e, "timeline mail to the reporter not queued");
+    }
+    let now = state.clock.unix();
+    let mut told: Vec<&PersonId> = Vec::new();
+    for p in &after.participants {
+        if told.contains(&&p.person) || p.role == embargo_core::participant::Role::Reporter {
+            continue;
+        }
+        told.push(&p.person);
+        let payload = json!({
+            "case_id": after.id.as_str(),
+            "person": p.person.as_str(),
+            "subject": subject,
+            "text": format!(
+                "{text}\n\n{}/cases/{}\n",
+                crate::accounts::browser_base_url(state),
+                after.id
+            ),
+        });
+        if let Err(e) = state
+            .store
+            .enqueue(
+                &format!("{key}|to:{}", p.person),
+                "notify_person",
+                Some(after.id.as_str()),
+                &payload,
+                now,
+            )
+            .await
+        {
+            tracing::error!(case = %after.id, error = %e, "timeline notice not queued");
+        }
+    }
+}
+
+/// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.
+pub(crate) fn view(
+    state: &AppState,
+    case: &Case,
+    part: Option<&str>,
+) -> embargo_api::ReleaseView {
+    let policy = state.config.timeline_policy();
+    let proposed = match case.embargo {
+        Embargo::Proposed { until } => Some(until),
+        Embargo::Revising { proposed, .. } => Some(proposed),
+        _ => None,
+    };
+    let shown = case.embargo.agreed_until().or(proposed);
+    let mine = |project: &str| part.is_none_or(|p| p == project);
+    let r = &state.config.release;
+    embargo_api::ReleaseView {
+        disclose_at: case.embargo.agreed_until().map(|t| t.to_string()),
+        proposed: proposed.map(|t| t.to_string()),
+        in_zones: shown
+            .map(|t| embargo_core::timeline::in_zones(t, &state.config.disclosure.show_zones))
+            .unwrap_or_default(),
+        latest: policy.latest(case).to_string(),
+        part: part.map(str::to_owned),
+        teams: case
+            .teams
+            .iter()
+            .filter(|(p, _)| mine(p))
+            .map(|(p, f)| (p.clone(), f.iter().map(ToString::to_string).collect()))
+            .collect(),
+        forks: case
+            .forks
+            .iter()
+            .filter(|f| mine(&f.project))
+            .map(|f| embargo_api::ForkWire {
+                project: f.project.clone(),
+                host: f.host.name().to_owned(),
+                url: f.url.clone(),
+                opened_at: f.opened_at.to_string(),
+                closed_at: f.closed_at.map(|t| t.to_string()),
+            })
+            .collect(),
+        ci_runs: case
+            .ci_runs
+            .iter()
+            .filter(|c| mine(&c.project))
+            .map(|c| embargo_api::CiRunWire {
+                project: c.project.clone(),
+                reference: c.reference.clone(),
+                commit: c.commit.clone(),
+                passed: c.passed,
+                output: c.output.clone(),
+                at: c.at.to_string(),
+            })
+            .collect(),
+        checklist: case
+            .release_checklist()
+            .into_iter()
+            .map(|(item, at)| (item, at.map(|t| t.to_string())))
+            .collect(),
+        announcement: case.announcement.as_ref().map(|a| a.text.clone()),
+        announcement_sent: case.announcement_sent.as_ref().map(|(t, _)| t.to_string()),
+        embargo_notices: if part.is_none() {
+            case.embargo_notices
+                .iter()
+                .map(|(d, m, at)| (d.clone(), m.to_string(), at.to_string()))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        guards: embargo_core::release::guards(
+            case,
+            state.clock.now(),
+            jiff::SignedDuration::from_hours(i64::from(r.fork_grace_hours)),
+            jiff::SignedDuration::from_hours(i64::from(r.advisory_grace_hours)),
+        )
+        .into_iter()
+        .map(|g| g.text)
+        .collect(),
+    }
+}
