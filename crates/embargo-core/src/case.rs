@@ -679,8 +679,7 @@ impl Case {
                 }
                 // The case's coordinator and its main fixers are replaced;
                 // the projects' own teams stay.
-                let teams: Vec<PersonId> =
-                    self.teams.iter().flat_map(|(_, f)| f.clone()).collect();
+                let teams: Vec<PersonId> = self.teams.iter().flat_map(|(_, f)| f.clone()).collect();
                 self.participants.retain(|p| {
                     p.role != Role::Coordinator
                         && (p.role != Role::Fixer || teams.contains(&p.person))
@@ -850,7 +849,9 @@ impl Case {
                 self.cve.record_published = Some(at);
             }
             EventData::ForkOpened { url, project, host } => {
-                let project = project.clone().unwrap_or_else(|| self.report.project.clone());
+                let project = project
+                    .clone()
+                    .unwrap_or_else(|| self.report.project.clone());
                 if self.open_fork(&project).is_some() {
                     return Err(fail(self, "a private fork of that project is already open"));
                 }
@@ -863,7 +864,9 @@ impl Case {
                 });
             }
             EventData::ForkClosed { project } => {
-                let project = project.clone().unwrap_or_else(|| self.report.project.clone());
+                let project = project
+                    .clone()
+                    .unwrap_or_else(|| self.report.project.clone());
                 match self
                     .forks
                     .iter_mut()

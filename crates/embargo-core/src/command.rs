@@ -495,9 +495,7 @@ pub fn allowed(case: &Case) -> Vec<CommandKind> {
         .copied()
         // What a reporter wrote is recorded by the intake path, and CVE
         // outcomes by the CVE jobs: never offered to the team as moves.
-        .filter(|k| {
-            !k.is_system()
-        })
+        .filter(|k| !k.is_system())
         .filter(|k| permits(*k, case))
         .collect()
 }
@@ -510,9 +508,7 @@ fn own_project(case: &Case, actor: &PersonId, named: Option<String>) -> Result<S
         return Err(format!("the case names no project `{project}`"));
     }
     match case.part_of(actor) {
-        Some(mine) if mine != project => Err(format!(
-            "you are on {mine}'s team, not {project}'s"
-        )),
+        Some(mine) if mine != project => Err(format!("you are on {mine}'s team, not {project}'s")),
         _ => Ok(project),
     }
 }

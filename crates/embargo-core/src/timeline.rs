@@ -209,7 +209,8 @@ impl TimelinePolicy {
                 slot = b;
             }
         }
-        reasons.push("the next 16:00 UTC slot on a Monday to Thursday that is not a holiday".into());
+        reasons
+            .push("the next 16:00 UTC slot on a Monday to Thursday that is not a holiday".into());
         Ok(Proposal {
             disclose_at: slot,
             latest,

@@ -92,7 +92,11 @@ fn the_proposal_weighs_severity_series_and_projects() {
     // Three series: 2 × 2 more days, to Friday 09:00: next slot Monday.
     let got = policy.propose(&case, 3, t0()).unwrap();
     assert_eq!(got.disclose_at.to_string(), "2026-03-16T16:00:00Z");
-    assert!(got.reasons.iter().any(|r| r == "4 days for 2 more supported series"));
+    assert!(
+        got.reasons
+            .iter()
+            .any(|r| r == "4 days for 2 more supported series")
+    );
     // A second project adds 7 days: from 2026-03-16 09:00 (Monday), 16:00.
     run(
         &mut case,
@@ -169,7 +173,11 @@ fn each_project_team_sees_only_its_part() {
         t0(),
     );
     assert_eq!(case.part_of(&p("sid")), Some("scipy"));
-    assert_eq!(case.part_of(&p("fay")), Some("numpy"), "the first team is numpy's");
+    assert_eq!(
+        case.part_of(&p("fay")),
+        Some("numpy"),
+        "the first team is numpy's"
+    );
     assert_eq!(case.part_of(&p("cora")), None, "the coordinator sees all");
     let note = |text: &str| Command::AddNote {
         text: text.into(),

@@ -182,7 +182,11 @@ pub fn render(case: &Case, events: &[Event], policy: &Policy) -> String {
                 .iter()
                 .map(|r| format!("- {}: {}", r.kind.to_lowercase(), r.url)),
         );
-        if let Some(cve) = a.cve.as_ref().or(case.cve.assigned.as_ref().map(|(c, _)| c)) {
+        if let Some(cve) = a
+            .cve
+            .as_ref()
+            .or(case.cve.assigned.as_ref().map(|(c, _)| c))
+        {
             links.push(format!("- {cve}"));
         }
     }

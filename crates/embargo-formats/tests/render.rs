@@ -242,10 +242,7 @@ fn the_announcement_as_plain_text_email() {
     let (case, _) = disclosed_case();
     let text = announcement::render(&case, announcement::DEFAULT_TEMPLATE).unwrap();
     let (subject, body) = announcement::split(&text);
-    assert_eq!(
-        subject,
-        "[security] numpy 1.26.4 fixes CVE-2026-12345"
-    );
+    assert_eq!(subject, "[security] numpy 1.26.4 fixes CVE-2026-12345");
     insta::assert_snapshot!(announcement::plain_text(body));
 }
 

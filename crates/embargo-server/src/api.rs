@@ -274,7 +274,10 @@ pub(crate) async fn to_command(
                         host.name()
                     )));
                 }
-                (embargo_core::event::ForkHost::Builtin | embargo_core::event::ForkHost::Github, None) => {
+                (
+                    embargo_core::event::ForkHost::Builtin | embargo_core::event::ForkHost::Github,
+                    None,
+                ) => {
                     // Check first what the core would check, so nothing is
                     // made outside the log for a command that is refused.
                     let kind = embargo_core::CommandKind::OpenPrivateFork;
@@ -298,7 +301,9 @@ pub(crate) async fn to_command(
                         )));
                     }
                     if case.open_fork(&project).is_some() {
-                        return Err(invalid(format!("a private fork of {project} is already open")));
+                        return Err(invalid(format!(
+                            "a private fork of {project} is already open"
+                        )));
                     }
                     if !case.named_projects().contains(&project.as_str()) {
                         return Err(invalid(format!("the case names no project `{project}`")));
@@ -327,10 +332,12 @@ pub(crate) async fn to_command(
                 Some(s) => s
                     .parse()
                     .map_err(|e| invalid(format!("disclose_at `{s}`: {e}")))?,
-                None => policy
-                    .propose(case, series_of(state, case).await?, now)
-                    .map_err(invalid)?
-                    .disclose_at,
+                None => {
+                    policy
+                        .propose(case, series_of(state, case).await?, now)
+                        .map_err(invalid)?
+                        .disclose_at
+                }
             };
             if disclose_at > latest {
                 return Err(invalid(format!(
@@ -686,7 +693,11 @@ pub(crate) async fn release(
             "the release plan is for the case's team".into(),
         ));
     }
-    Ok(Json(crate::release::view(&state, access.case(), access.part())))
+    Ok(Json(crate::release::view(
+        &state,
+        access.case(),
+        access.part(),
+    )))
 }
 
 /// What `POST /api/v1/cases/{id}/fork-credential` takes.

@@ -733,15 +733,16 @@ impl Config {
         }
         for address in &config.release.announce_to {
             if !address.contains('@') {
-                return Err(format!("release.announce_to `{address}` is not an email address"));
+                return Err(format!(
+                    "release.announce_to `{address}` is not an email address"
+                ));
             }
         }
         for (name, p) in &config.release.projects {
             if let Some(t) = &p.announcement_template {
                 let mut env = minijinja::Environment::new();
-                env.add_template("t", t).map_err(|e| {
-                    format!("release.projects.{name}.announcement_template: {e}")
-                })?;
+                env.add_template("t", t)
+                    .map_err(|e| format!("release.projects.{name}.announcement_template: {e}"))?;
             }
             for d in &p.distributors {
                 if !d.email.contains('@') {

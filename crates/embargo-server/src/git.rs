@@ -30,11 +30,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use embargo_core::{
-    Case, CaseId, Command, PersonId,
-    access::Standing,
-    event::ForkHost,
-};
+use embargo_core::{Case, CaseId, Command, PersonId, access::Standing, event::ForkHost};
 use rand::RngCore;
 use tokio::io::AsyncWriteExt;
 
@@ -116,7 +112,11 @@ async fn upstream(state: &AppState, project: &str) -> Result<String, Failure> {
 
 /// Creates the bare repository of a new built-in fork by cloning the
 /// upstream; its clone URL.
-pub(crate) async fn create(state: &AppState, case: &Case, project: &str) -> Result<String, Failure> {
+pub(crate) async fn create(
+    state: &AppState,
+    case: &Case,
+    project: &str,
+) -> Result<String, Failure> {
     if !safe(project) {
         return Err(Failure::Invalid(format!(
             "`{project}` cannot name a built-in fork (letters, digits, `-`, `_` and `.` only)"
@@ -216,7 +216,10 @@ pub(crate) async fn issue_credential(
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"embargo private fork\"")],
+        [(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"embargo private fork\"",
+        )],
         "a case credential is needed (embargo case fork-credential)\n",
     )
         .into_response()
@@ -286,11 +289,27 @@ pub(crate) async fn serve(
         return (StatusCode::NOT_FOUND, "not a git smart-HTTP path\n").into_response();
     }
     let pushed = rest == "git-receive-pack";
-    let response = match backend(&state, &access.case().id, project, &rest, &caller, &query, &method, &headers, body).await {
+    let response = match backend(
+        &state,
+        &access.case().id,
+        project,
+        &rest,
+        &caller,
+        &query,
+        &method,
+        &headers,
+        body,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(case = %case, error = %e, "git http-backend failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "the git backend failed\n").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the git backend failed\n",
+            )
+                .into_response();
         }
     };
     if pushed && response.status().is_success() {
@@ -376,7 +395,11 @@ fn cgi_response(raw: &[u8]) -> Result<Response, String> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|i| (i, i + 4))
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2)))
+        .or_else(|| {
+            raw.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        })
         .ok_or("the CGI output has no header end")?;
     let head = String::from_utf8_lossy(raw.get(..split.0).unwrap_or_default()).into_owned();
     let mut builder = Response::builder().status(StatusCode::OK);
@@ -408,7 +431,11 @@ static CI: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 const OUTPUT_KEPT: usize = 4000;
 
 /// Tests every branch and tag head of the fork not tested yet.
-pub(crate) async fn run_ci(state: &AppState, case_id: &CaseId, project: &str) -> Result<(), String> {
+pub(crate) async fn run_ci(
+    state: &AppState,
+    case_id: &CaseId,
+    project: &str,
+) -> Result<(), String> {
     let _one = CI.acquire().await.map_err(|e| e.to_string())?;
     let repo = repo_path(state, case_id, project);
     let heads = git(
@@ -455,7 +482,9 @@ pub(crate) async fn run_ci(state: &AppState, case_id: &CaseId, project: &str) ->
         let actor = actor();
         state
             .store
-            .execute(case_id.clone(), move |c| embargo_core::decide(c, run, &actor, now))
+            .execute(case_id.clone(), move |c| {
+                embargo_core::decide(c, run, &actor, now)
+            })
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -496,7 +525,10 @@ async fn test_one(state: &AppState, repo: &Path, commit: &str, command: &str) ->
             .kill_on_drop(true)
             .output();
         match tokio::time::timeout(limit, child).await {
-            Err(_) => Ok((false, format!("the test command took longer than {limit:?}"))),
+            Err(_) => Ok((
+                false,
+                format!("the test command took longer than {limit:?}"),
+            )),
             Ok(Err(e)) => Err(format!("cannot run the test command: {e}")),
             Ok(Ok(out)) => {
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();

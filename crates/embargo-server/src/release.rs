@@ -24,9 +24,7 @@
 //! participant (`after_command`).
 
 use embargo_core::{
-    Case, CaseId, Command, Embargo, Handling, PersonId,
-    command::PublishMode,
-    event::ForkHost,
+    Case, CaseId, Command, Embargo, Handling, PersonId, command::PublishMode, event::ForkHost,
 };
 use serde_json::{Value, json};
 
@@ -62,18 +60,15 @@ async fn once(
     }
     state
         .store
-        .enqueue(
-            key,
-            kind,
-            Some(case.as_str()),
-            &payload,
-            state.clock.unix(),
-        )
+        .enqueue(key, kind, Some(case.as_str()), &payload, state.clock.unix())
         .await
 }
 
 /// One scheduler pass over one case.
-pub(crate) async fn schedule(state: &AppState, case: &Case) -> Result<(), embargo_store::StoreError> {
+pub(crate) async fn schedule(
+    state: &AppState,
+    case: &Case,
+) -> Result<(), embargo_store::StoreError> {
     if case.handling == Handling::Closed {
         return Ok(());
     }
@@ -82,7 +77,10 @@ pub(crate) async fn schedule(state: &AppState, case: &Case) -> Result<(), embarg
     if case.published_at.is_none()
         && let Some(until) = case.embargo.agreed_until()
         && until <= now
-        && matches!(case.embargo, Embargo::Active { .. } | Embargo::Revising { .. })
+        && matches!(
+            case.embargo,
+            Embargo::Active { .. } | Embargo::Revising { .. }
+        )
     {
         let mode = if case.facts.fix_released.is_some() {
             PublishMode::WithFix
@@ -220,7 +218,9 @@ pub(crate) async fn draft_retrospective(state: &AppState, id: &CaseId) -> Result
         .map(|(_, e)| e)
         .collect();
     let policy = state.config.sla_policy(&case.report.project);
-    Ok(embargo_formats::retrospective::render(&case, &events, &policy))
+    Ok(embargo_formats::retrospective::render(
+        &case, &events, &policy,
+    ))
 }
 
 /// The lists a case's announcement goes to: every named project's.
@@ -260,7 +260,10 @@ async fn embargo_notices(
                 continue;
             }
             // Told of an earlier moment: the new one goes out at once.
-            let told_before = case.embargo_notices.iter().any(|(name, _, _)| name == &d.name);
+            let told_before = case
+                .embargo_notices
+                .iter()
+                .any(|(name, _, _)| name == &d.name);
             let due = until.checked_sub(ahead).unwrap_or(until);
             if !(told_before || due <= now) {
                 continue;
@@ -313,7 +316,12 @@ pub(crate) async fn perform(
             mailer::announce(&m, &lists, subject, &plain, &message_id)
                 .await
                 .map_err(|e| e.to_string())?;
-            record(state, &case.id, Command::RecordAnnouncementSent { to: lists }).await?;
+            record(
+                state,
+                &case.id,
+                Command::RecordAnnouncementSent { to: lists },
+            )
+            .await?;
             Ok(())
         }
         "embargo_notice" => {
@@ -400,7 +408,12 @@ pub(crate) fn embargo_notice(
             ));
         }
         if let Some(c) = a.headline_cvss() {
-            severity = format!("{} {} ({})", c.severity().name(), c.score_text(), c.vector());
+            severity = format!(
+                "{} {} ({})",
+                c.severity().name(),
+                c.score_text(),
+                c.vector()
+            );
         }
         if let Some(m) = a.mitigation.as_ref().filter(|m| !m.trim().is_empty()) {
             mitigation = m.clone();
@@ -467,16 +480,19 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
         .map_err(|e| format!("cannot reach GitHub: {e}"))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("GitHub answered {status} to publishing the advisory"));
+        return Err(format!(
+            "GitHub answered {status} to publishing the advisory"
+        ));
     }
     for fork in case
         .forks
         .iter()
         .filter(|f| f.closed_at.is_none() && f.host == ForkHost::Github)
     {
-        let api_url = fork
-            .url
-            .replace("https://github.com/", &format!("{}/repos/", github_api(state)));
+        let api_url = fork.url.replace(
+            "https://github.com/",
+            &format!("{}/repos/", github_api(state)),
+        );
         let gone = crate::channels::http_client(std::time::Duration::from_secs(30))?
             .get(&api_url)
             .bearer_auth(state.config.cve.github_token.as_deref().unwrap_or_default())
@@ -526,7 +542,9 @@ pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String,
     if !status.is_success() {
         return Err(Failure::Invalid(format!(
             "GitHub refused the private fork: {status} {}",
-            body.get("message").and_then(Value::as_str).unwrap_or_default()
+            body.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
         )));
     }
     let url = body
@@ -538,7 +556,10 @@ pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String,
         .participants
         .iter()
         .filter(|p| p.role == embargo_core::participant::Role::Fixer)
-        .filter(|p| case.part_of(&p.person).is_none_or(|x| x == case.report.project))
+        .filter(|p| {
+            case.part_of(&p.person)
+                .is_none_or(|x| x == case.report.project)
+        })
         .map(|p| p.person.to_string())
         .collect();
     if !fixers.is_empty() {
@@ -643,11 +664,7 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.
-pub(crate) fn view(
-    state: &AppState,
-    case: &Case,
-    part: Option<&str>,
-) -> embargo_api::ReleaseView {
+pub(crate) fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo_api::ReleaseView {
     let policy = state.config.timeline_policy();
     let proposed = match case.embargo {
         Embargo::Proposed { until } => Some(until),

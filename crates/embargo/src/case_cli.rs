@@ -458,7 +458,8 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             return Ok(());
         }
         CaseCmd::Plan { id } => {
-            let plan: serde_json::Value = client.get(&format!("/api/v1/cases/{id}/release")).await?;
+            let plan: serde_json::Value =
+                client.get(&format!("/api/v1/cases/{id}/release")).await?;
             writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?;
             return Ok(());
         }
@@ -689,9 +690,7 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             CveCmd::Assign { cve } => (id, R::AssignCve { cve }),
         },
         CaseCmd::Fork { id, action } => match action {
-            ForkCmd::Open { url, host, project } => {
-                (id, R::OpenPrivateFork { url, project, host })
-            }
+            ForkCmd::Open { url, host, project } => (id, R::OpenPrivateFork { url, project, host }),
             ForkCmd::Close { project } => (id, R::ClosePrivateFork { project }),
             ForkCmd::Credential { .. } => unreachable!("handled above"),
         },
@@ -705,10 +704,7 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             };
             (id, R::ApproveAnnouncement { text })
         }
-        CaseCmd::Retrospective {
-            id,
-            write: Some(f),
-        } => {
+        CaseCmd::Retrospective { id, write: Some(f) } => {
             let text = std::fs::read_to_string(&f)
                 .with_context(|| format!("cannot read {}", f.display()))?;
             (id, R::WriteRetrospective { text: Some(text) })

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Runs a command as `token`, asserting it was done.
-fn run(app: &TestApp, token: &str, id: &str, command: Value) -> Value {
+pub(crate) fn run(app: &TestApp, token: &str, id: &str, command: Value) -> Value {
     let (status, body) = app.api(
         token,
         "POST",
@@ -255,13 +255,13 @@ impl jsonschema::Retrieve for LocalSchemas {
 
 /// What the fake services saw and will answer.
 #[derive(Default)]
-struct Fake {
-    seen: Vec<(String, String, HeaderMap, Value)>,
+pub(crate) struct Fake {
+    pub seen: Vec<(String, String, HeaderMap, Value)>,
     /// Scripted answers by "METHOD path-prefix", first first.
-    answers: Vec<(String, u16, Value)>,
+    pub answers: Vec<(String, u16, Value)>,
 }
 
-type Shared = Arc<Mutex<Fake>>;
+pub(crate) type Shared = Arc<Mutex<Fake>>;
 
 async fn fake(
     State(state): State<Shared>,
@@ -291,7 +291,7 @@ async fn fake(
     }
 }
 
-fn start_fake(state: Shared) -> String {
+pub(crate) fn start_fake(state: Shared) -> String {
     // Its own thread and runtime: it outlives the app that configures it.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -309,7 +309,7 @@ fn start_fake(state: Shared) -> String {
     format!("http://{}", rx.recv().unwrap())
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..100 {
         if done() {
             return;

@@ -105,6 +105,11 @@ impl TestApp {
         bytes
     }
 
+    /// The server's data directory.
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }

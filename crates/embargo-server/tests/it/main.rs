@@ -23,6 +23,7 @@ mod mail;
 mod mailserver;
 mod metrics;
 mod receipts;
+mod release;
 mod report;
 mod routes;
 mod sla;

@@ -1,0 +1,615 @@
+//! From fix to disclosure, against real parts: the scheduled publication
+//! under the manual clock (public feeds, the announcement at a real local
+//! SMTP server, GitHub's advisory published through a local server that
+//! follows GitHub's published REST description, since GitHub cannot run
+//! here), exactly once, also across a restart; the built-in private fork
+//! over git's smart HTTP with per-case credentials, CI on push, and its
+//! removal at disclosure; a multi-project case where each team sees its
+//! part; distributors' encrypted embargo notices (decrypted with GnuPG);
+//! timeline changes reaching the reporter.
+
+use std::{
+    path::Path,
+    process::Command,
+    sync::{Arc, Mutex},
+};
+
+use serde_json::{Value, json};
+
+use crate::{
+    advisories::{Fake, run, start_fake, wait_for},
+    app::TestApp,
+    gpg::Gpg,
+    mailserver::MailServer,
+};
+
+fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    app.api(token, "GET", path, None)
+}
+
+/// Moves the manual clock to `at` (signing people up has moved it on a
+/// little since the start).
+fn advance_to(app: &TestApp, at: &str) {
+    let at: jiff::Timestamp = at.parse().unwrap();
+    let secs = at.duration_since(app.now()).as_secs();
+    assert!(secs > 0, "{at} is already past");
+    app.advance(secs);
+}
+
+fn subject_of(mail: &str) -> String {
+    mail.lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// A numpy case with an approved advisory (GHSA id, mitigation), accepted
+/// with `admin` coordinating and `fixers` fixing; not disclosed.
+fn approved_case(app: &TestApp, reviewer: &str, fixers: &[&str], reporter: Option<&str>) -> String {
+    let admin = app.admin_token.clone();
+    let mut report = json!({"project": "numpy", "title": "Heap overflow in loadtxt",
+        "body": "Load crafted.txt"});
+    if let Some(r) = reporter {
+        report["reporter_email"] = json!(r);
+    }
+    let (status, case) = app.api(&admin, "POST", "/api/v1/cases", Some(report));
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"command": "acknowledge", "message": "Thanks"}),
+        json!({"command": "triage", "reproduced": "yes", "notes": "reproduced", "tlp": "AMBER",
+               "affected": ["PyPI:numpy:1.22.0..1.26.4"], "cvss_v31": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H"}),
+        json!({"command": "assign_fixing_team", "coordinator": "admin", "fixers": fixers}),
+        json!({"command": "assign_cve", "cve": "CVE-2026-12345"}),
+        json!({"command": "revise_advisory", "base_revision": 0, "summary": "Heap overflow in numpy.loadtxt",
+               "details": "A crafted file makes `loadtxt` write past a buffer.", "ghsa": "GHSA-abcd-efgh-2345",
+               "mitigation": "Do not pass untrusted files to `loadtxt`.",
+               "upgrade": "pip install --upgrade 'numpy>=1.26.4'",
+               "affected": [{"ecosystem": "PyPI", "name": "numpy", "ranges": ["1.22.0..1.26.4"]}]}),
+        json!({"command": "submit_advisory", "revision": 1}),
+    ] {
+        run(app, &admin, &id, step);
+    }
+    run(
+        app,
+        reviewer,
+        &id,
+        json!({"command": "approve_advisory", "revision": 1}),
+    );
+    id
+}
+
+/// Waits for a message to `user` with `subject`; returns it.
+fn wait_subject(mail: &MailServer, user: &str, subject: &str) -> String {
+    let mut found = None;
+    wait_for(subject, || {
+        found = mail
+            .mailbox(user, 0)
+            .into_iter()
+            .find(|m| subject_of(m) == subject);
+        found.is_some()
+    });
+    found.unwrap()
+}
+
+fn put_numpy(app: &TestApp) {
+    let (status, body) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/projects",
+        Some(
+            json!({"name": "numpy", "repositories": ["https://github.com/numpy/numpy"],
+                    "packages": ["PyPI:numpy"], "series": ["1.26"]}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+fn public(app: &TestApp, path: &str) -> (u16, String) {
+    let (status, body) = app.api("none", "GET", path, None);
+    (status, body.to_string())
+}
+
+fn count_kind(app: &TestApp, id: &str, kind: &str) -> usize {
+    let (_, events) = get(app, &app.admin_token, &format!("/api/v1/cases/{id}/events"));
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .count()
+}
+
+#[test]
+fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
+    let mail = MailServer::start();
+    let github = Arc::new(Mutex::new(Fake::default()));
+    let api = start_fake(github.clone());
+    github.lock().unwrap().answers.push((
+        "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+        200,
+        json!({"ghsa_id": "GHSA-abcd-efgh-2345", "state": "published"}),
+    ));
+    let mut app = TestApp::start_with(&format!(
+        "{}[release]\nannounce_to = [\"numpy-announce@example.org\"]\n\
+         [cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n",
+        mail.smtp_config()
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let admin = app.admin_token.clone();
+    let id = approved_case(&app, &reviewer, &["rev"], None);
+    for step in [
+        json!({"command": "mark_fix_ready"}),
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+        // The preview, approved as it stands.
+        json!({"command": "approve_announcement"}),
+        // Thursday 2026-03-05 16:00 UTC; the clock stands at Monday 09:00.
+        json!({"command": "propose_timeline", "disclose_at": "2026-03-05T16:00:00Z"}),
+        json!({"command": "accept_timeline"}),
+    ] {
+        run(&app, &admin, &id, step);
+    }
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["disclose_at"], "2026-03-05T16:00:00Z");
+    assert!(
+        plan["in_zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|z| z[1] == "2026-03-05 08:00 PST (-08:00)"),
+        "{plan}"
+    );
+
+    // One minute before the moment: nothing is public, nothing is sent.
+    advance_to(&app, "2026-03-05T15:59:00Z");
+    std::thread::sleep(std::time::Duration::from_millis(2500)); // scheduler passes
+    assert_eq!(public(&app, &format!("/advisories/{id}")).0, 404);
+    for feed in [
+        "/osv/all.json",
+        "/advisories.atom",
+        "/.well-known/csaf/white/index.txt",
+    ] {
+        let (status, body) = public(&app, feed);
+        assert_eq!(status, 200, "{feed}");
+        assert!(
+            !body.contains(&id) && !body.contains("loadtxt"),
+            "{feed}: {body}"
+        );
+    }
+    assert!(mail.mailbox("numpy-announce@example.org", 0).is_empty());
+    assert!(github.lock().unwrap().seen.is_empty());
+    assert_eq!(count_kind(&app, &id, "published"), 0);
+
+    // At the moment: everything together.
+    app.advance(60);
+    wait_for("publication", || {
+        get(&app, &admin, &format!("/api/v1/cases/{id}")).1["stage"] == "disclosed"
+    });
+    assert_eq!(public(&app, &format!("/advisories/{id}")).0, 200);
+    for feed in ["/osv/all.json", "/advisories.atom"] {
+        assert!(public(&app, feed).1.contains(&id), "{feed}");
+    }
+    let mails = mail.mailbox("numpy-announce@example.org", 1);
+    // Read as the recipient does: quoted-printable undone, LF line ends.
+    let announcement = &mails[0]
+        .replace("\r\n", "\n")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert_eq!(
+        subject_of(announcement),
+        "[security] numpy 1.26.4 fixes CVE-2026-12345"
+    );
+    assert!(
+        announcement.contains("Content-Type: text/plain"),
+        "{announcement}"
+    );
+    for part in [
+        "Am I vulnerable?\n----------------",
+        "versions from 1.22.0 before 1.26.4; upgrade to 1.26.4 or later.",
+        "Do not pass untrusted files to loadtxt.",
+        "pip install --upgrade 'numpy>=1.26.4'",
+    ] {
+        assert!(announcement.contains(part), "{part} in {announcement}");
+    }
+    assert!(!announcement.contains("## "), "plain text, not Markdown");
+    wait_for("the GitHub advisory published", || {
+        !github.lock().unwrap().seen.is_empty()
+    });
+    {
+        let seen = &github.lock().unwrap().seen;
+        assert_eq!(seen[0].0, "PATCH");
+        assert_eq!(seen[0].3, json!({"state": "published"}));
+        assert_eq!(seen[0].2["authorization"], "Bearer ghp_test");
+    }
+    wait_for("the announcement recorded", || {
+        count_kind(&app, &id, "announcement_sent") == 1
+    });
+
+    // Killed and restarted, an hour later: nothing goes out again.
+    app.restart();
+    app.advance(3600);
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    assert_eq!(mail.mailbox("numpy-announce@example.org", 1).len(), 1);
+    assert_eq!(github.lock().unwrap().seen.len(), 1);
+    assert_eq!(count_kind(&app, &id, "published"), 1);
+    assert_eq!(count_kind(&app, &id, "announcement_sent"), 1);
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    let checklist = plan["checklist"].as_array().unwrap();
+    assert!(
+        checklist
+            .iter()
+            .filter(|i| i[0] != "merge the fix from the private fork"
+                && i[0] != "publish binaries and packages")
+            .all(|i| i[1].is_string()),
+        "patch release, advisory and announcement are done: {plan}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Fay", "-c", "user.email=fay@example.org"])
+        .args(["-c", "credential.helper=", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .expect("git is installed");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) {
+    let (success, output) = git(dir, args);
+    assert!(success, "git {args:?}: {output}");
+}
+
+/// An upstream repository whose test passes once `src.txt` says "fixed".
+fn upstream() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init", "-q"]);
+    std::fs::write(dir.path().join("src.txt"), "buggy\n").unwrap();
+    std::fs::write(
+        dir.path().join("check.sh"),
+        "echo \"testing in $PWD\"\ngrep -q fixed src.txt && echo all tests passed\n",
+    )
+    .unwrap();
+    ok(dir.path(), &["add", "."]);
+    ok(dir.path(), &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+fn ci_runs(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    get(app, token, &format!("/api/v1/cases/{id}/release")).1["ci_runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosure() {
+    let upstream = upstream();
+    let app = TestApp::start_with(&format!(
+        "[release.projects.numpy]\nupstream = \"{}\"\ntest_command = \"sh check.sh\"\n",
+        upstream.path().display()
+    ));
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let olga = app.token_of("olga", "maintainer");
+    let admin = app.admin_token.clone();
+    let id = approved_case(&app, &reviewer, &["fay"], None);
+
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "builtin"}),
+    );
+    let (status, cred) = app.api(
+        &fay,
+        "POST",
+        &format!("/api/v1/cases/{id}/fork-credential"),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{cred}");
+    let url = cred["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/git/{id}/numpy.git", app.url));
+    let password = cred["password"].as_str().unwrap();
+    let with =
+        |user: &str, pass: &str| url.replacen("http://", &format!("http://{user}:{pass}@"), 1);
+
+    // The fixer clones over HTTP with the case credential, fixes, pushes.
+    let work = tempfile::tempdir().unwrap();
+    ok(
+        work.path(),
+        &["clone", "-q", &with("fay", password), "fork"],
+    );
+    let fork = work.path().join("fork");
+    assert_eq!(
+        std::fs::read_to_string(fork.join("src.txt")).unwrap(),
+        "buggy\n"
+    );
+    std::fs::write(fork.join("src.txt"), "fixed\n").unwrap();
+    ok(&fork, &["commit", "-q", "-am", "Fix the overflow"]);
+    ok(&fork, &["push", "-q", "origin", "main"]);
+    let (_, head) = git(&fork, &["rev-parse", "HEAD"]);
+    let head = head.trim().to_owned();
+    wait_for("CI on the fix", || {
+        ci_runs(&app, &fay, &id).iter().any(|r| r["commit"] == head)
+    });
+    let runs = ci_runs(&app, &fay, &id);
+    let run_ = runs.iter().find(|r| r["commit"] == head).unwrap();
+    assert_eq!(run_["passed"], true, "{run_}");
+    assert_eq!(run_["reference"], "main");
+    assert!(
+        run_["output"]
+            .as_str()
+            .unwrap()
+            .contains("all tests passed"),
+        "{run_}"
+    );
+    assert!(
+        run_["output"].as_str().unwrap().contains("embargo-ci-"),
+        "ran in its own temporary directory: {run_}"
+    );
+
+    // A broken branch fails, and says so on the case.
+    ok(&fork, &["checkout", "-q", "-b", "variant"]);
+    std::fs::write(fork.join("src.txt"), "still buggy\n").unwrap();
+    ok(&fork, &["commit", "-q", "-am", "Try another way"]);
+    ok(&fork, &["push", "-q", "origin", "variant"]);
+    wait_for("CI on the variant", || {
+        ci_runs(&app, &fay, &id)
+            .iter()
+            .any(|r| r["reference"] == "variant")
+    });
+    let variant = ci_runs(&app, &fay, &id)
+        .into_iter()
+        .find(|r| r["reference"] == "variant")
+        .unwrap();
+    assert_eq!(variant["passed"], false, "{variant}");
+    // The case page shows the result too.
+    let (_, events) = get(&app, &admin, &format!("/api/v1/cases/{id}/events"));
+    assert_eq!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "ci_reported")
+            .count(),
+        2
+    );
+
+    // Someone not on the case gets no credential (the case does not exist
+    // for them), and nobody gets in with a wrong or borrowed one.
+    let (status, _) = app.api(
+        &olga,
+        "POST",
+        &format!("/api/v1/cases/{id}/fork-credential"),
+        Some(json!({})),
+    );
+    assert_eq!(status, 404);
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (user, pass) in [("olga", password), ("fay", "0000"), ("admin", password)] {
+        let (success, output) = git(elsewhere.path(), &["ls-remote", &with(user, pass)]);
+        assert!(!success, "{user} got in: {output}");
+        assert!(
+            output.contains("401") || output.contains("Authentication failed"),
+            "{output}"
+        );
+    }
+    let (success, _) = git(elsewhere.path(), &["ls-remote", url]);
+    assert!(!success, "no anonymous access");
+
+    // Disclosure removes the repository.
+    for step in [
+        json!({"command": "mark_fix_ready"}),
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+        json!({"command": "publish"}),
+    ] {
+        run(&app, &admin, &id, step);
+    }
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    assert!(plan["forks"][0]["closed_at"].is_string(), "{plan}");
+    assert!(
+        !app.data_dir()
+            .join("forks")
+            .join(&id)
+            .join("numpy.git")
+            .exists()
+    );
+    let (success, output) = git(elsewhere.path(), &["ls-remote", &with("fay", password)]);
+    assert!(!success, "the fork is gone: {output}");
+}
+
+#[test]
+fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
+    let mail = MailServer::start();
+    let debian = Gpg::new();
+    debian.run(
+        &[
+            "--quick-gen-key",
+            "debian@example.org",
+            "future-default",
+            "default",
+            "never",
+        ],
+        b"",
+    );
+    let key =
+        String::from_utf8(debian.run(&["--export", "--armor", "debian@example.org"], b"")).unwrap();
+    let app = TestApp::start_with(&format!(
+        "{}[release.projects.scipy]\nprenotify_days = 3\n\
+         [[release.projects.scipy.distributors]]\nname = \"debian\"\nemail = \"debian@example.org\"\nkey = \"\"\"{key}\"\"\"\n",
+        mail.smtp_config()
+    ));
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let sid = app.token_of("sid", "maintainer");
+    let admin = app.admin_token.clone();
+    let id = approved_case(&app, &reviewer, &["fay"], Some("lin@example.net"));
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "assign_project_team", "project": "scipy", "fixers": ["sid"]}),
+    );
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "add_note", "text": "numpy: patch the tokenizer"}),
+    );
+    run(
+        &app,
+        &sid,
+        &id,
+        json!({"command": "add_note", "text": "scipy: vendored copy in scipy.io"}),
+    );
+    run(
+        &app,
+        &sid,
+        &id,
+        json!({"command": "open_private_fork", "project": "scipy", "url": "https://git.example.org/scipy-fix"}),
+    );
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "add_note", "text": "both: release together"}),
+    );
+    // fay may not reach into scipy's part.
+    let (status, body) = app.api(
+        &fay,
+        "POST",
+        &format!("/api/v1/cases/{id}/commands"),
+        Some(json!({"command": "close_private_fork", "project": "scipy"})),
+    );
+    assert_eq!(status, 422, "{body}");
+
+    let seen = |token: &str| -> String {
+        let (status, events) = get(&app, token, &format!("/api/v1/cases/{id}/events"));
+        assert_eq!(status, 200);
+        events.to_string()
+    };
+    let for_fay = seen(&fay);
+    assert!(
+        for_fay.contains("numpy: patch the tokenizer")
+            && for_fay.contains("both: release together")
+    );
+    assert!(
+        !for_fay.contains("scipy: vendored") && !for_fay.contains("scipy-fix"),
+        "{for_fay}"
+    );
+    let for_sid = seen(&sid);
+    assert!(
+        for_sid.contains("scipy: vendored")
+            && for_sid.contains("scipy-fix")
+            && for_sid.contains("both: release")
+    );
+    assert!(!for_sid.contains("numpy: patch"), "{for_sid}");
+    let for_admin = seen(&admin);
+    assert!(for_admin.contains("numpy: patch") && for_admin.contains("scipy: vendored"));
+    // The case page and the release plan keep to the same parts.
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["part"], "numpy");
+    assert_eq!(plan["forks"], json!([]));
+    let (_, plan) = get(&app, &sid, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["forks"][0]["url"], "https://git.example.org/scipy-fix");
+
+    // One disclosure moment for both projects; the reporter hears of it.
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "propose_timeline", "disclose_at": "2026-03-12T16:00:00Z"}),
+    );
+    run(&app, &admin, &id, json!({"command": "accept_timeline"}));
+    wait_subject(
+        &mail,
+        "lin@example.net",
+        &format!("[{id}] A disclosure date is proposed"),
+    );
+    let agreed = wait_subject(
+        &mail,
+        "lin@example.net",
+        &format!("[{id}] The disclosure date is agreed"),
+    );
+    assert!(
+        agreed.contains("2026-03-12 16:00 UTC") && agreed.contains("2026-03-12 12:00 EDT"),
+        "{agreed}"
+    );
+
+    // Distributors: three days before, not a minute earlier: the notice
+    // is due 2026-03-09 16:00.
+    advance_to(&app, "2026-03-09T15:59:00Z");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let early = mail.mailbox("debian@example.org", 0);
+    assert!(
+        early.is_empty(),
+        "{}",
+        get(&app, &admin, &format!("/api/v1/cases/{id}/release")).1
+    );
+    app.advance(120);
+    let notices = mail.mailbox("debian@example.org", 1);
+    let notice = &notices[0];
+    assert!(
+        !notice.contains("loadtxt") && !notice.contains("CVE-2026"),
+        "nothing in clear: {notice}"
+    );
+    let decrypt = |m: &str| {
+        let start = m.find("-----BEGIN PGP MESSAGE-----").unwrap();
+        let end = m.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+        String::from_utf8(debian.run(
+            &["--decrypt"],
+            m[start..end].replace("\r\n", "\n").as_bytes(),
+        ))
+        .unwrap()
+    };
+    let text = decrypt(notice);
+    for field in [
+        "Summary: Heap overflow in numpy.loadtxt",
+        "CVE: CVE-2026-12345",
+        "Severity: High 8.8 (CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H)",
+        "numpy (PyPI): affected 1.22.0..1.26.4; fixed in 1.26.4",
+        "Mitigation: Do not pass untrusted files to `loadtxt`.",
+        "UTC: 2026-03-12 16:00 UTC",
+        "DO NOT SHARE",
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+
+    // The date moves: a revised notice at once, and the reporter is told.
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "propose_timeline", "disclose_at": "2026-03-16T16:00:00Z"}),
+    );
+    run(&app, &admin, &id, json!({"command": "accept_timeline"}));
+    let notices = mail.mailbox("debian@example.org", 2);
+    let revised = notices
+        .iter()
+        .map(|m| decrypt(m))
+        .find(|t| t.contains("MOVED"))
+        .expect("a revised notice");
+    assert!(revised.contains("UTC: 2026-03-16 16:00 UTC"), "{revised}");
+    wait_for("the reporter told of the new date", || {
+        mail.mailbox("lin@example.net", 0)
+            .iter()
+            .any(|m| m.contains("2026-03-16 16:00 UTC") && subject_of(m).ends_with("is agreed"))
+    });
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(
+        plan["embargo_notices"].as_array().unwrap().len(),
+        2,
+        "{plan}"
+    );
+}
