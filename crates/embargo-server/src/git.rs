@@ -288,6 +288,18 @@ pub(crate) async fn serve(
     if !allowed {
         return (StatusCode::NOT_FOUND, "not a git smart-HTTP path\n").into_response();
     }
+    // Only git's own request types: an HTML form (or any request a page
+    // may send across sites without asking) cannot carry them.
+    if method == Method::POST {
+        let wanted = format!("application/x-{rest}-request");
+        let given = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if given != wanted {
+            return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not a git request\n").into_response();
+        }
+    }
     let pushed = rest == "git-receive-pack";
     let response = match backend(
         &state,

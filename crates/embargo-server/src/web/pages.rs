@@ -735,8 +735,13 @@ async fn case_view(
     } else {
         (Vec::new(), Vec::new())
     };
+    // The release plan, for the case's team, as far as the caller's part goes.
+    let release = standing
+        .is_team()
+        .then(|| ser(crate::release::view(state, case, access.part())));
     let ctx = context! {
         me => ser(me(who)),
+        release => release,
         error => error,
         reporter_sees => reporter_sees,
         attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),

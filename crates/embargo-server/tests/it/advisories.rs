@@ -309,8 +309,9 @@ pub(crate) fn start_fake(state: Shared) -> String {
     format!("http://{}", rx.recv().unwrap())
 }
 
+/// Waits up to 30 s (the suite runs many servers at once on two cores).
 pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if done() {
             return;
         }

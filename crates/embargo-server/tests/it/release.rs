@@ -375,7 +375,17 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
         .find(|r| r["reference"] == "variant")
         .unwrap();
     assert_eq!(variant["passed"], false, "{variant}");
-    // The case page shows the result too.
+    // The case page shows the results too.
+    let (mut srt, _) = app.person("cora", "srt");
+    let page = srt.get(&format!("/cases/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("CI on the built-in forks")
+            && page.body.contains(&head[..12])
+            && page.body.contains("<strong>failed</strong>"),
+        "{}",
+        page.body
+    );
     let (_, events) = get(&app, &admin, &format!("/api/v1/cases/{id}/events"));
     assert_eq!(
         events

@@ -124,6 +124,29 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
         Expect::CaseView(422),
     ),
     ("GET", "/api/v1/cases/{id}/advisory", Expect::CaseView(200)),
+    (
+        "GET",
+        "/api/v1/cases/{id}/announcement.txt",
+        Expect::CaseView(422),
+    ),
+    // The release plan is the team's; others who see the case are refused.
+    (
+        "GET",
+        "/api/v1/cases/{id}/release",
+        Expect::CaseAction {
+            ok: 200,
+            denied: 403,
+        },
+    ),
+    // The table's cases have no built-in fork: refused to all who see them.
+    (
+        "POST",
+        "/api/v1/cases/{id}/fork-credential",
+        Expect::CaseView(403),
+    ),
+    // Git's smart HTTP asks everyone without a case credential for one.
+    ("GET", "/git/{case}/{repo}/{*path}", Expect::Public(401)),
+    ("POST", "/git/{case}/{repo}/{*path}", Expect::Public(401)),
     // What the world reads: the table's cases are not disclosed, so their
     // advisories do not exist for anyone.
     ("GET", "/advisories", Expect::Public(200)),
@@ -362,6 +385,9 @@ fn call<'a>(
         .replace("{n}", "999999")
         .replace("{name}", "no-such-channel")
         .replace("{format}", "osv")
+        .replace("{case}", case)
+        .replace("{repo}", "numpy.git")
+        .replace("{*path}", "info/refs")
         .replace("{year}", "2026")
         .replace("{file}", &format!("x_{case}.json"));
     let path = if path == "/cvss" {
