@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod authz;
 mod cache;
+mod calendar;
 mod channels;
 mod clock;
 pub mod config;

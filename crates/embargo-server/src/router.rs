@@ -104,6 +104,9 @@ pub(crate) fn router(state: Shared) -> Router {
             get(web::invite_page).post(web::accept_invite),
         )
         .route("/account/tokens", post(web::new_api_token))
+        .route("/account/calendar", post(web::new_calendar))
+        .route("/api/v1/calendar", post(crate::calendar::new_token))
+        .route("/calendar/{token}", get(crate::calendar::feed))
         .route("/account", get(web::account_page).post(web::save_account))
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))

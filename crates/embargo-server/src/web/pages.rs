@@ -1071,6 +1071,22 @@ pub(crate) async fn new_api_token(
     ))
 }
 
+/// `POST /account/calendar`: a new private calendar URL (the old one stops).
+pub(crate) async fn new_calendar(
+    State(state): State<Shared>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let url = crate::calendar::issue(&state, &posted.who.caller).await?;
+    Ok(render(
+        "message.html",
+        context! {
+            me => ser(me(&posted.who)),
+            title => "Your private calendar",
+            message => format!("Subscribe to your deadlines with this address; anyone with it can read them, so keep it to yourself. It is shown only now: {url}"),
+        },
+    ))
+}
+
 // ------------------------------------------------------------------ admin
 
 async fn people_view(

@@ -622,4 +622,46 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
         2,
         "{plan}"
     );
+
+    // Each person's deadlines as a private calendar feed: the moment, and
+    // the clocks still running; ids and times, nothing of the report.
+    let calendar = |token: &str| -> String {
+        let (status, body) = app.api(token, "POST", "/api/v1/calendar", None);
+        assert_eq!(status, 200, "{body}");
+        let url = body["url"].as_str().unwrap();
+        let path = url.strip_prefix(&app.url).unwrap();
+        let (status, feed) = app.api("none", "GET", path, None);
+        assert_eq!(status, 200);
+        feed.as_str().unwrap().to_owned()
+    };
+    let feed = calendar(&sid);
+    assert!(
+        feed.starts_with("BEGIN:VCALENDAR\r\n") && feed.ends_with("END:VCALENDAR\r\n"),
+        "{feed}"
+    );
+    assert!(
+        feed.contains(&format!("SUMMARY:Disclosure: {id}\r\n")),
+        "{feed}"
+    );
+    assert!(
+        feed.contains("DTSTART:20260316T160000Z"),
+        "the moved moment: {feed}"
+    );
+    assert!(feed.contains(&format!("SUMMARY:Fix due: {id}")), "{feed}");
+    assert!(
+        !feed.contains("loadtxt") && !feed.contains("Heap"),
+        "{feed}"
+    );
+    let olga = app.token_of("olga", "maintainer");
+    assert!(!calendar(&olga).contains(&id), "not on olga's calendar");
+    // A new address replaces the old one.
+    let (_, first) = app.api(&sid, "POST", "/api/v1/calendar", None);
+    let (_, _second) = app.api(&sid, "POST", "/api/v1/calendar", None);
+    let old = first["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.url)
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.api("none", "GET", &old, None).0, 404);
 }

@@ -52,6 +52,10 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/invite/{token}", Expect::Public(404)),
     ("POST", "/logout", Expect::SignedIn(303)),
     ("POST", "/account/tokens", Expect::SignedIn(200)),
+    ("POST", "/account/calendar", Expect::SignedIn(200)),
+    ("POST", "/api/v1/calendar", Expect::SignedIn(200)),
+    // An unknown calendar token does not exist.
+    ("GET", "/calendar/{token}", Expect::Public(404)),
     ("GET", "/account", Expect::SignedIn(200)),
     ("POST", "/account", Expect::SignedIn(200)),
     ("GET", "/", Expect::SignedIn(200)),
