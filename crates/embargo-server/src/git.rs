@@ -559,3 +559,47 @@ async fn test_one(state: &AppState, repo: &Path, commit: &str, command: &str) ->
     let _ = tokio::fs::remove_dir_all(&dir).await;
     result.unwrap_or_else(|e| (false, e))
 }
+
+/// Whether each of `commits` (the heads that passed CI) is now in the
+/// upstream repository (fetched into the fork as `refs/upstream/*`): the
+/// fix is merged. Only commits that reached upstream unchanged count (a
+/// squash or rebase makes new commits, which the team then ticks by hand).
+pub(crate) async fn merged_upstream(
+    state: &AppState,
+    case_id: &CaseId,
+    project: &str,
+    commits: &[String],
+) -> Result<bool, String> {
+    if commits.is_empty() {
+        return Ok(false);
+    }
+    let repo = repo_path(state, case_id, project);
+    let source = upstream(state, project)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    git(
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            &source,
+            "+refs/heads/*:refs/upstream/*",
+        ],
+        Some(&repo),
+        Duration::from_secs(600),
+    )
+    .await?;
+    for commit in commits {
+        let holders = git(
+            &["for-each-ref", "--contains", commit, "refs/upstream"],
+            Some(&repo),
+            Duration::from_secs(60),
+        )
+        .await?;
+        if holders.trim().is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -98,6 +98,9 @@ pub(crate) struct AppState {
     pub scheduler_micros: std::sync::atomic::AtomicU64,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
+    /// When each built-in fork was last compared with its upstream (unix
+    /// seconds by the `Clock`), keyed `CASE:PROJECT`.
+    pub merge_checks: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// What the first start created, shown to the operator once.
@@ -203,6 +206,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         scheduler_tick: std::sync::atomic::AtomicI64::new(0),
         scheduler_micros: std::sync::atomic::AtomicU64::new(0),
         forks_dir: options.data_dir.join("forks"),
+        merge_checks: std::sync::Mutex::default(),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -45,7 +45,7 @@ pub(crate) async fn run(state: Arc<AppState>) {
 }
 
 /// Enqueues the notices due now.
-pub(crate) async fn schedule(state: &AppState) -> Result<(), embargo_store::StoreError> {
+pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.now();
     for case in crate::cache::all(state).await? {
         // A closed case has no running clock.

@@ -66,7 +66,7 @@ async fn once(
 
 /// One scheduler pass over one case.
 pub(crate) async fn schedule(
-    state: &AppState,
+    state: &std::sync::Arc<AppState>,
     case: &Case,
 ) -> Result<(), embargo_store::StoreError> {
     if case.handling == Handling::Closed {
@@ -112,6 +112,7 @@ pub(crate) async fn schedule(
         published_work(state, &case, now).await?;
     } else {
         embargo_notices(state, &case, now).await?;
+        merge_check(state, &case, now);
     }
     let r = &state.config.release;
     for guard in embargo_core::release::guards(
@@ -125,6 +126,76 @@ pub(crate) async fn schedule(
         once(state, &key, "notice", &case.id, payload).await?;
     }
     Ok(())
+}
+
+/// How often (by the `Clock`) a fork is compared with its upstream.
+const MERGE_CHECK_SECONDS: i64 = 600;
+
+/// Checks, in the background and at most every ten minutes per fork,
+/// whether a ready fix pushed to a built-in fork (each branch head whose
+/// latest CI run passed) has reached upstream; if so, ticks "merge the fix"
+/// as `system:release`.
+fn merge_check(state: &std::sync::Arc<AppState>, case: &Case, now: jiff::Timestamp) {
+    let merged = case
+        .release_steps
+        .iter()
+        .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
+    if case.facts.fix_ready.is_none() || merged {
+        return;
+    }
+    for fork in case
+        .forks
+        .iter()
+        .filter(|f| f.closed_at.is_none() && f.host == ForkHost::Builtin)
+    {
+        // The fix: the head of each branch whose latest run passed.
+        let mut latest: Vec<&embargo_core::case::CiRun> = Vec::new();
+        for run in case.ci_runs.iter().filter(|r| r.project == fork.project) {
+            latest.retain(|r| r.reference != run.reference);
+            latest.push(run);
+        }
+        let commits: Vec<String> = latest
+            .iter()
+            .filter(|r| r.passed)
+            .map(|r| r.commit.clone())
+            .collect();
+        if commits.is_empty() {
+            continue;
+        }
+        let key = format!("{}:{}", case.id, fork.project);
+        {
+            let mut last = state
+                .merge_checks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last
+                .get(&key)
+                .is_none_or(|t| now.as_second() - t >= MERGE_CHECK_SECONDS);
+            if !due {
+                continue;
+            }
+            last.insert(key, now.as_second());
+        }
+        let state = state.clone();
+        let id = case.id.clone();
+        let project = fork.project.clone();
+        tokio::spawn(async move {
+            match crate::git::merged_upstream(&state, &id, &project, &commits).await {
+                Ok(true) => {
+                    let step = Command::CompleteReleaseStep {
+                        step: embargo_core::event::ReleaseStep::MergeFix,
+                    };
+                    if let Err(e) = record(&state, &id, step).await {
+                        tracing::warn!(case = %id, error = %e, "merge not recorded");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(case = %id, error = %e, "cannot compare the fork with upstream")
+                }
+            }
+        });
+    }
 }
 
 /// What follows a publication, whoever made it (the scheduler at the

@@ -418,9 +418,24 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
     let (success, _) = git(elsewhere.path(), &["ls-remote", url]);
     assert!(!success, "no anonymous access");
 
+    // Release day: once the fix (the head that passed CI) is in upstream,
+    // "merge the fix" ticks itself.
+    run(&app, &fay, &id, json!({"command": "mark_fix_ready"}));
+    let merged = |app: &TestApp| {
+        get(app, &admin, &format!("/api/v1/cases/{id}/release")).1["checklist"][0][1].is_string()
+    };
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(!merged(&app), "not in upstream yet");
+    ok(
+        upstream.path(),
+        &["fetch", "-q", fork.to_str().unwrap(), "main"],
+    );
+    ok(upstream.path(), &["merge", "-q", "--ff-only", "FETCH_HEAD"]);
+    app.advance(601); // the next comparison
+    wait_for("the merge found upstream", || merged(&app));
+
     // Disclosure removes the repository.
     for step in [
-        json!({"command": "mark_fix_ready"}),
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
         json!({"command": "publish"}),
     ] {
@@ -664,4 +679,74 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
         .unwrap()
         .to_owned();
     assert_eq!(app.api("none", "GET", &old, None).0, 404);
+}
+
+#[test]
+fn github_temporary_fork_for_the_team_and_gone_after_publication() {
+    // A local server following GitHub's REST description of repository
+    // advisories ("Create a temporary private fork", "Update a repository
+    // security advisory"): GitHub itself cannot run here.
+    let github = Arc::new(Mutex::new(Fake::default()));
+    let api = start_fake(github.clone());
+    {
+        let mut g = github.lock().unwrap();
+        g.answers.push((
+            "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks".into(),
+            202,
+            json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
+                   "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
+        ));
+        g.answers.push((
+            "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+            200,
+            json!({"ghsa_id": "GHSA-abcd-efgh-2345"}),
+        ));
+        g.answers.push((
+            "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+            200,
+            json!({"ghsa_id": "GHSA-abcd-efgh-2345", "state": "published"}),
+        ));
+        // Afterwards the fork is gone: GitHub answers 404 (unscripted).
+    }
+    let app = TestApp::start_with(&format!(
+        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let admin = app.admin_token.clone();
+    let id = approved_case(&app, &reviewer, &["fay"], None);
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "github"}),
+    );
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(
+        plan["forks"][0]["url"],
+        "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"
+    );
+    assert_eq!(plan["forks"][0]["host"], "github");
+    {
+        let g = github.lock().unwrap();
+        assert_eq!(g.seen[0].0, "POST");
+        assert_eq!(g.seen[1].0, "PATCH");
+        assert_eq!(g.seen[1].3, json!({"collaborating_users": ["fay"]}));
+    }
+    for step in [
+        json!({"command": "mark_fix_ready"}),
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+        json!({"command": "publish"}),
+    ] {
+        run(&app, &admin, &id, step);
+    }
+    wait_for("the fork recorded gone", || {
+        get(&app, &admin, &format!("/api/v1/cases/{id}/release")).1["forks"][0]["closed_at"]
+            .is_string()
+    });
+    let g = github.lock().unwrap();
+    assert_eq!(g.seen[2].3, json!({"state": "published"}));
+    assert_eq!(g.seen[3].0, "GET");
+    assert_eq!(g.seen[3].1, "/repos/numpy/numpy-ghsa-abcd-efgh-2345");
 }
