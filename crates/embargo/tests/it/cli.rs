@@ -162,6 +162,7 @@ fn one_case_through_every_step_with_the_cli() {
             "1.26.4",
         ],
         &["release", id, "publish_packages"],
+        &["announce", id, "--approve"],
         &["publish", id],
         &["release", id, "send_announcement"],
         &["fork", id, "close"],
@@ -186,7 +187,7 @@ fn one_case_through_every_step_with_the_cli() {
     }
     assert_eq!(
         stages.join(" → "),
-        "acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → disclosed → disclosed → disclosed → closed"
+        "acknowledged → triaged → fixing → fixing → fixing → fixing → fixing → fixing → fixing → scheduled → scheduled → released → released → released → disclosed → disclosed → disclosed → closed"
     );
 
     let show = run(&["show", id]);
@@ -214,8 +215,15 @@ fn one_case_through_every_step_with_the_cli() {
 
     // The announcement, with the case's real values (no clock in it: snapshot).
     insta::assert_snapshot!(run(&["announce", id, "--dry-run"]));
-    let refused = cli(&url, &token, &["announce", id]);
-    assert_eq!(refused.status.code(), Some(1));
+    // As the lists receive it: plain text.
+    let plain = run(&["announce", id, "--plain"]);
+    assert!(plain.starts_with("Subject: [security] numpy"), "{plain}");
+    assert!(plain.contains("Am I vulnerable?\n----------------"), "{plain}");
+    let plan = run(&["plan", id]);
+    assert!(
+        plan.contains("\"checklist\"") && plan.contains("\"announcement_sent\""),
+        "{plan}"
+    );
 
     let retro = run(&["retrospective", id]);
     assert!(
@@ -223,12 +231,12 @@ fn one_case_through_every_step_with_the_cli() {
         "{retro}"
     );
     assert!(
-        retro.contains("- acknowledge: 0 h 0 min (policy 24 h: kept)"),
+        retro.contains("| acknowledge | 0 h 0 min | 24 h 0 min | kept |"),
         "{retro}"
     );
     assert!(
-        retro.contains("- cora@example.org (coordinator)")
-            && retro.contains("- fred@example.org (fixer)"),
+        retro.contains("- cora@example.org: coordinator")
+            && retro.contains("- fred@example.org: fixer"),
         "{retro}"
     );
 
