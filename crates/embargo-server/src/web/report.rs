@@ -515,6 +515,21 @@ pub(crate) async fn status_page(
         .attachments(&case.id)
         .await
         .map_err(Failure::from)?;
+    // The disclosure moment, agreed or proposed, in several time zones.
+    let disclosure = match case.embargo {
+        embargo_core::Embargo::Active { until } | embargo_core::Embargo::Revising { until, .. } => {
+            Some(("agreed", until))
+        }
+        embargo_core::Embargo::Proposed { until } => Some(("proposed", until)),
+        _ => None,
+    }
+    .filter(|_| case.published_at.is_none())
+    .map(|(how, at)| {
+        context! {
+            how => how,
+            zones => embargo_core::timeline::in_zones(at, &state.config.disclosure.show_zones),
+        }
+    });
     let (csrf, fresh) = super::pages::pre_csrf(&parts);
     let page = render(
         "report_status.html",
@@ -531,6 +546,7 @@ pub(crate) async fn status_page(
             attachments => attachments.iter().map(|a| context! { name => &a.name, size => a.size }).collect::<Vec<_>>(),
             thread => reporter_thread(&events, true),
             closed => case.handling == embargo_core::Handling::Closed,
+            disclosure => disclosure,
         },
     );
     Ok(super::pages::with_pre_cookie(page, &csrf, fresh))

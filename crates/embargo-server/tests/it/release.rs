@@ -45,8 +45,14 @@ fn subject_of(mail: &str) -> String {
 }
 
 /// A numpy case with an approved advisory (GHSA id, mitigation), accepted
-/// with `admin` coordinating and `fixers` fixing; not disclosed.
-fn approved_case(app: &TestApp, reviewer: &str, fixers: &[&str], reporter: Option<&str>) -> String {
+/// with `admin` coordinating and `fixers` fixing; not disclosed. Its id and
+/// the reporter's status link.
+fn approved_case(
+    app: &TestApp,
+    reviewer: &str,
+    fixers: &[&str],
+    reporter: Option<&str>,
+) -> (String, String) {
     let admin = app.admin_token.clone();
     let mut report = json!({"project": "numpy", "title": "Heap overflow in loadtxt",
         "body": "Load crafted.txt"});
@@ -56,6 +62,7 @@ fn approved_case(app: &TestApp, reviewer: &str, fixers: &[&str], reporter: Optio
     let (status, case) = app.api(&admin, "POST", "/api/v1/cases", Some(report));
     assert_eq!(status, 201, "{case}");
     let id = case["id"].as_str().unwrap().to_owned();
+    let status_url = case["status_url"].as_str().unwrap().to_owned();
     for step in [
         json!({"command": "acknowledge", "message": "Thanks"}),
         json!({"command": "triage", "reproduced": "yes", "notes": "reproduced", "tlp": "AMBER",
@@ -77,7 +84,7 @@ fn approved_case(app: &TestApp, reviewer: &str, fixers: &[&str], reporter: Optio
         &id,
         json!({"command": "approve_advisory", "revision": 1}),
     );
-    id
+    (id, status_url)
 }
 
 /// Waits for a message to `user` with `subject`; returns it.
@@ -139,7 +146,7 @@ fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
     put_numpy(&app);
     let reviewer = app.token_of("rev", "srt");
     let admin = app.admin_token.clone();
-    let id = approved_case(&app, &reviewer, &["rev"], None);
+    let (id, _) = approved_case(&app, &reviewer, &["rev"], None);
     for step in [
         json!({"command": "mark_fix_ready"}),
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
@@ -245,6 +252,37 @@ fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
             .all(|i| i[1].is_string()),
         "patch release, advisory and announcement are done: {plan}"
     );
+
+    // Three days after the release the retrospective is drafted from the
+    // log and kept with the case; the SRT edits it.
+    assert_eq!(count_kind(&app, &id, "retrospective_written"), 0);
+    app.advance(3 * 86400);
+    wait_for("the retrospective drafted", || {
+        count_kind(&app, &id, "retrospective_written") == 1
+    });
+    let (_, retro) = get(&app, &admin, &format!("/api/v1/cases/{id}/retrospective"));
+    let retro = retro.as_str().unwrap().to_owned();
+    assert!(retro.starts_with(&format!("# Retrospective: Heap overflow in loadtxt ({id})")));
+    assert!(
+        retro.contains("| disclose (from the report) | 3 days 6 h |"),
+        "{retro}"
+    );
+    assert!(
+        retro.contains("announcement sent by system:release"),
+        "{retro}"
+    );
+    let edited = retro.replace(
+        "## What went well\n\n(To be written by the SRT.)",
+        "## What went well\n\nThe slot held; distributors were ready.",
+    );
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "write_retrospective", "text": edited}),
+    );
+    let (_, kept) = get(&app, &admin, &format!("/api/v1/cases/{id}/retrospective"));
+    assert!(kept.as_str().unwrap().contains("The slot held"));
 }
 
 fn git(dir: &Path, args: &[&str]) -> (bool, String) {
@@ -304,7 +342,7 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
     let fay = app.token_of("fay", "maintainer");
     let olga = app.token_of("olga", "maintainer");
     let admin = app.admin_token.clone();
-    let id = approved_case(&app, &reviewer, &["fay"], None);
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
 
     run(
         &app,
@@ -479,7 +517,7 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     let fay = app.token_of("fay", "maintainer");
     let sid = app.token_of("sid", "maintainer");
     let admin = app.admin_token.clone();
-    let id = approved_case(&app, &reviewer, &["fay"], Some("lin@example.net"));
+    let (id, status_url) = approved_case(&app, &reviewer, &["fay"], Some("lin@example.net"));
     run(
         &app,
         &admin,
@@ -561,6 +599,16 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
         &mail,
         "lin@example.net",
         &format!("[{id}] A disclosure date is proposed"),
+    );
+    // The status page shows it too, in several zones.
+    let path = status_url.strip_prefix(&app.url).unwrap();
+    let page = app.browser().get(path);
+    assert!(
+        page.body.contains("Disclosure agreed for:")
+            && page.body.contains("2026-03-12 16:00 UTC")
+            && page.body.contains("2026-03-13 01:00 JST"),
+        "{}",
+        page.body
     );
     let agreed = wait_subject(
         &mail,
@@ -715,7 +763,7 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     let reviewer = app.token_of("rev", "srt");
     let fay = app.token_of("fay", "maintainer");
     let admin = app.admin_token.clone();
-    let id = approved_case(&app, &reviewer, &["fay"], None);
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
     run(
         &app,
         &fay,

@@ -218,7 +218,10 @@ fn one_case_through_every_step_with_the_cli() {
     // As the lists receive it: plain text.
     let plain = run(&["announce", id, "--plain"]);
     assert!(plain.starts_with("Subject: [security] numpy"), "{plain}");
-    assert!(plain.contains("Am I vulnerable?\n----------------"), "{plain}");
+    assert!(
+        plain.contains("Am I vulnerable?\n----------------"),
+        "{plain}"
+    );
     let plan = run(&["plan", id]);
     assert!(
         plan.contains("\"checklist\"") && plan.contains("\"announcement_sent\""),
