@@ -1042,6 +1042,8 @@ impl Case {
             EventData::ParticipantAdded { participant } => {
                 self.part_of(&participant.person).is_none_or(|p| p == mine)
             }
+            // The first fixing team is the reported project's.
+            EventData::FixingTeamAssigned { .. } => mine == self.report.project,
             _ => true,
         }
     }

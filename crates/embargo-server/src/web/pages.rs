@@ -793,7 +793,10 @@ async fn case_view(
             reporter_email => if sees_report { case.report.reporter_email.clone() } else { None },
             body_html => if sees_report { Some(markdown::render(&case.report.body)) } else { None },
             needs_info => &case.needs_info,
-            participants => case.participants.iter().map(|p| context! { person => p.person.as_str(), role => p.role.name() }).collect::<Vec<_>>(),
+            // A project team's member does not see the other teams.
+            participants => case.participants.iter()
+                .filter(|p| access.part().is_none_or(|mine| case.part_of(&p.person).is_none_or(|theirs| theirs == mine)))
+                .map(|p| context! { person => p.person.as_str(), role => p.role.name() }).collect::<Vec<_>>(),
             requests => case.addition_requests.iter().map(|r| context! {
                 number => r.number,
                 person => r.participant.person.as_str(),

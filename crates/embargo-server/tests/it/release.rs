@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::{
     advisories::{Fake, run, start_fake, wait_for},
-    app::TestApp,
+    app::{TestApp, between},
     gpg::Gpg,
     mailserver::MailServer,
 };
@@ -515,7 +515,9 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     ));
     let reviewer = app.token_of("rev", "srt");
     let fay = app.token_of("fay", "maintainer");
-    let sid = app.token_of("sid", "maintainer");
+    let (mut sid_browser, _) = app.person("sid", "maintainer");
+    let page = sid_browser.post("/account/tokens", &[]);
+    let sid = format!("emb_{}", between(&page.body, "shown only now: emb_", "<"));
     let admin = app.admin_token.clone();
     let (id, status_url) = approved_case(&app, &reviewer, &["fay"], Some("lin@example.net"));
     run(
@@ -586,6 +588,21 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     assert_eq!(plan["forks"], json!([]));
     let (_, plan) = get(&app, &sid, &format!("/api/v1/cases/{id}/release"));
     assert_eq!(plan["forks"][0]["url"], "https://git.example.org/scipy-fix");
+    let page = sid_browser.get(&format!("/cases/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("scipy: vendored") && page.body.contains("scipy-fix"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("numpy: patch")
+            && !page.body.contains("fixers fay")
+            && !page.body.contains("<li>fay (fixer)</li>")
+            && page.body.contains("<li>sid (fixer)</li>"),
+        "another team's notes and people: {}",
+        page.body
+    );
 
     // One disclosure moment for both projects; the reporter hears of it.
     run(
