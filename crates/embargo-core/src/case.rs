@@ -797,8 +797,12 @@ impl Case {
                     at,
                     draft: (**draft).clone(),
                 });
-                // A new text needs a new review.
+                // A new text needs a new review, and an announcement not yet
+                // sent a new approval (it was approved on the old text).
                 self.review = Review::Draft;
+                if self.announcement_sent.is_none() {
+                    self.announcement = None;
+                }
             }
             EventData::AdvisorySubmitted { revision } => {
                 if *revision != self.advisory_revision()

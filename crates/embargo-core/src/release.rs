@@ -8,7 +8,8 @@ use crate::{Case, Embargo};
 /// Something a guard flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Guard {
-    /// A stable name (`fork_alive`, `advisory_private`, `moment_passed`).
+    /// A stable name (`fork_alive`, `advisory_private`,
+    /// `announcement_missing`, `moment_passed`).
     pub kind: &'static str,
     /// What is wrong, for people.
     pub text: String,
@@ -16,7 +17,8 @@ pub struct Guard {
 
 /// What the guards flag on `case` at `now`: a private fork still open more
 /// than `fork_grace` after disclosure; a released fix whose advisory is
-/// still private after `advisory_grace`; an agreed disclosure moment passed
+/// still private after `advisory_grace`; a public advisory with no
+/// announcement approved or sent; an agreed disclosure moment passed
 /// without publication.
 pub fn guards(
     case: &Case,
@@ -49,6 +51,19 @@ pub fn guards(
             text: format!(
                 "the fix shipped at {released} but the advisory is still private; publish it"
             ),
+        });
+    }
+    if case.published_at.is_some()
+        && case.announcement.is_none()
+        && case.announcement_sent.is_none()
+        && !case
+            .release_steps
+            .iter()
+            .any(|(s, _)| *s == crate::event::ReleaseStep::SendAnnouncement)
+    {
+        out.push(Guard {
+            kind: "announcement_missing",
+            text: "the advisory is public but no announcement is approved; approve one (embargo case announce ID --approve) or record that it went out".into(),
         });
     }
     if case.published_at.is_none()

@@ -274,3 +274,81 @@ fn guards_flag_a_live_fork_a_private_advisory_and_a_missed_moment() {
     assert!(!kinds(&case, t0() + day).contains(&"advisory_private"));
     assert!(kinds(&case, t0() + day + hour + hour).contains(&"advisory_private"));
 }
+
+#[test]
+fn a_new_advisory_text_needs_a_new_announcement_approval() {
+    let (mut case, mut log) = accepted(HIGH);
+    let mut draft = embargo_core::advisory::AdvisoryDraft::new("Overflow", "Details.");
+    draft.mitigation = Some("Avoid untrusted files.".into());
+    run(
+        &mut case,
+        &mut log,
+        Command::ReviseAdvisory {
+            base_revision: 0,
+            draft: Box::new(draft.clone()),
+        },
+        "fay",
+        t0(),
+    );
+    run(
+        &mut case,
+        &mut log,
+        Command::SubmitAdvisory { revision: 1 },
+        "cora",
+        t0(),
+    );
+    run(
+        &mut case,
+        &mut log,
+        Command::ApproveAdvisory { revision: 1 },
+        "cora",
+        t0(),
+    );
+    let text = Command::ApproveAnnouncement {
+        text: "Subject: numpy fixes\n\nUpgrade.".into(),
+    };
+    run(&mut case, &mut log, text, "cora", t0());
+    assert!(case.announcement.is_some());
+    draft.details = "More details.".into();
+    run(
+        &mut case,
+        &mut log,
+        Command::ReviseAdvisory {
+            base_revision: 1,
+            draft: Box::new(draft),
+        },
+        "fay",
+        t0(),
+    );
+    assert!(case.announcement.is_none(), "approved on the old text");
+    // Published without one: the guard says so.
+    run(
+        &mut case,
+        &mut log,
+        Command::SubmitAdvisory { revision: 2 },
+        "fay",
+        t0(),
+    );
+    run(
+        &mut case,
+        &mut log,
+        Command::ApproveAdvisory { revision: 2 },
+        "cora",
+        t0(),
+    );
+    run(
+        &mut case,
+        &mut log,
+        Command::Publish {
+            mode: embargo_core::PublishMode::WithoutFix,
+        },
+        "cora",
+        t0(),
+    );
+    let day = SignedDuration::from_hours(24);
+    let kinds: Vec<&str> = guards(&case, t0(), day, day)
+        .iter()
+        .map(|g| g.kind)
+        .collect();
+    assert_eq!(kinds, ["announcement_missing"]);
+}
