@@ -729,14 +729,26 @@ pub(crate) async fn retrospective(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let (case, events) = case_and_events(&state, &principal, &id).await?;
+    let access = authz::open_case(&state, &principal.0, &id).await?;
+    // It covers every project's part: not for one project's team alone.
+    if let Some(part) = access.part() {
+        return Err(Failure::Forbidden(format!(
+            "the retrospective covers every project of the case; you work on {part}'s part only"
+        )));
+    }
+    let case = access.case();
+    let events: Vec<embargo_core::Event> = authz::visible_events(&state, &access)
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
     if let Some(kept) = &case.retrospective {
         return Ok(text("text/markdown; charset=utf-8", kept.text.clone()));
     }
     let policy = state.config.sla_policy(&case.report.project);
     Ok(text(
         "text/markdown; charset=utf-8",
-        embargo_formats::retrospective::render(&case, &events, &policy),
+        embargo_formats::retrospective::render(case, &events, &policy),
     ))
 }
 

@@ -588,6 +588,9 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     assert_eq!(plan["forks"], json!([]));
     let (_, plan) = get(&app, &sid, &format!("/api/v1/cases/{id}/release"));
     assert_eq!(plan["forks"][0]["url"], "https://git.example.org/scipy-fix");
+    // The retrospective covers both projects: not for one team alone.
+    let (status, _) = get(&app, &sid, &format!("/api/v1/cases/{id}/retrospective"));
+    assert_eq!(status, 403);
     let page = sid_browser.get(&format!("/cases/{id}"));
     assert_eq!(page.status, 200);
     assert!(
