@@ -809,10 +809,32 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     ] {
         run(&app, &admin, &id, step);
     }
-    wait_for("the fork recorded gone", || {
+    let gone = || {
         get(&app, &admin, &format!("/api/v1/cases/{id}/release")).1["forks"][0]["closed_at"]
             .is_string()
-    });
+    };
+    for _ in 0..300 {
+        if gone() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !gone() {
+        // Say what happened: the requests GitHub saw, and the case's log.
+        let seen: Vec<(String, String)> = github
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .map(|(m, p, ..)| (m.clone(), p.clone()))
+            .collect();
+        let (mut srt, _) = app.person("ops", "srt");
+        let page = srt.get(&format!("/cases/{id}"));
+        panic!(
+            "the fork was not recorded gone; GitHub saw {seen:?}; the case page says {}",
+            page.body
+        );
+    }
     let g = github.lock().unwrap();
     assert_eq!(g.seen[2].3, json!({"state": "published"}));
     assert_eq!(g.seen[3].0, "GET");
