@@ -11,6 +11,9 @@
 //! asks for their own project's fork. Anything else is the same 401, so the
 //! answer says nothing about which cases exist.
 //!
+//! The repository is plain git on disk while the fork lives (git must read
+//! it), unlike the sealed case data; it is deleted at disclosure.
+//!
 //! CI: after every push, the project's `test_command` runs on each branch
 //! or tag head that has not been tested yet, in a fresh clone in its own
 //! temporary directory, with a clean environment (only `PATH`, and `HOME`
