@@ -309,9 +309,11 @@ pub(crate) fn start_fake(state: Shared) -> String {
     format!("http://{}", rx.recv().unwrap())
 }
 
-/// Waits up to 30 s (the suite runs many servers at once on two cores).
+/// Waits up to 60 s: the suite shares two cores with Chromium, the mail
+/// servers and other servers' schedulers, and a worker may be slow to get
+/// its turn.
 pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..300 {
+    for _ in 0..600 {
         if done() {
             return;
         }

@@ -813,7 +813,7 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
         get(&app, &admin, &format!("/api/v1/cases/{id}/release")).1["forks"][0]["closed_at"]
             .is_string()
     };
-    for _ in 0..300 {
+    for _ in 0..600 {
         if gone() {
             break;
         }
