@@ -701,6 +701,11 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
     if let Err(e) = mailer::enqueue_to_reporter(state, after, &key, &subject, &text).await {
         tracing::error!(case = %after.id, error = %e, "timeline mail to the reporter not queued");
     }
+    // Participants hear by mail, as the reporter does: nothing is queued
+    // without an SMTP server (the case page shows the timeline).
+    if state.config.smtp.host.is_none() {
+        return;
+    }
     let now = state.clock.unix();
     let mut told: Vec<&PersonId> = Vec::new();
     for p in &after.participants {

@@ -533,7 +533,11 @@ async fn apply_batch(
     master: Option<&MasterKey>,
     jobs: Vec<(Job, Option<NewInbound>)>,
 ) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
-    let mut tx = conn.begin().await?;
+    // IMMEDIATE: take the write lock before reading the chain head. A
+    // deferred transaction that reads first cannot upgrade after another
+    // connection (the outbox, the access log) has committed in between
+    // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut head = chain::head(&mut tx).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {

@@ -293,3 +293,52 @@ async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
     assert_eq!(keyless.verify().await.unwrap(), Ok(2));
     assert!(matches!(keyless.case(&id).await, Err(StoreError::NoKey)));
 }
+
+/// The writer appends while other connections write (the outbox worker
+/// records attempts, handlers log access): no append may fail for it. A
+/// writer that read before taking the write lock would see
+/// SQLITE_BUSY_SNAPSHOT ("database is locked") whenever another commit
+/// landed in between; the writer's transactions are IMMEDIATE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_succeed_while_other_connections_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = seeded(&dir).await;
+    let busy = store.clone();
+    let other = tokio::spawn(async move {
+        for n in 0..400i64 {
+            let key = format!("job-{n}");
+            busy.enqueue(&key, "notice", None, &serde_json::json!({}), n)
+                .await
+                .unwrap();
+            for job in busy.due_jobs(n, 10).await.unwrap() {
+                busy.job_failed(job.id, n, "no SMTP", Some(n + 30))
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let mut appends = Vec::new();
+    for n in 0..200u32 {
+        let store = store.clone();
+        let id = ids[(n % 3) as usize].clone();
+        appends.push(tokio::spawn(async move {
+            store
+                .execute(id, move |c| {
+                    decide(
+                        c,
+                        Command::AddNote {
+                            text: format!("note {n}"),
+                            part: None,
+                        },
+                        &srt(),
+                        t(2),
+                    )
+                })
+                .await
+        }));
+    }
+    for a in appends {
+        a.await.unwrap().expect("every append is stored");
+    }
+    other.await.unwrap();
+}
