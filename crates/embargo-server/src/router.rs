@@ -117,6 +117,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/quarantine/{n}", get(web::quarantine_raw))
         .route("/quarantine/{n}/file", post(web::file_quarantined))
         .route("/cases/{id}/commands/{command}", post(web::case_command))
+        .route("/cases/{id}/fork-credential", post(web::fork_credential))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))
         .route("/admin/people/{person}/role", post(web::set_role))

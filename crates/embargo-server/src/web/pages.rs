@@ -739,9 +739,38 @@ async fn case_view(
     let release = standing
         .is_team()
         .then(|| ser(crate::release::view(state, case, access.part())));
+    // The texts the release forms start from: the announcement preview and
+    // the retrospective (kept, or drafted from the log).
+    let announcement_draft = if can(CommandKind::ApproveAnnouncement) {
+        embargo_formats::announcement::render(
+            case,
+            &state.config.announcement_template(&case.report.project),
+        )
+        .unwrap_or_else(|e| format!("(cannot render the announcement: {e})"))
+    } else {
+        String::new()
+    };
+    let retrospective_draft = if can(CommandKind::WriteRetrospective) {
+        match &case.retrospective {
+            Some(r) => r.text.clone(),
+            None => crate::release::draft_retrospective(state, &case.id)
+                .await
+                .map_err(Failure::Internal)?,
+        }
+    } else {
+        String::new()
+    };
     let ctx = context! {
         me => ser(me(who)),
         release => release,
+        announcement_draft => announcement_draft,
+        // Open built-in forks of the caller's part: a credential form each.
+        builtin_forks => case.forks.iter()
+            .filter(|f| f.closed_at.is_none() && f.host == embargo_core::event::ForkHost::Builtin)
+            .filter(|f| access.part().is_none_or(|p| p == f.project) && standing.is_team())
+            .map(|f| f.project.clone())
+            .collect::<Vec<_>>(),
+        retrospective_draft => retrospective_draft,
         error => error,
         reporter_sees => reporter_sees,
         attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),
@@ -873,6 +902,10 @@ pub(crate) struct ActionForm {
     request: u32,
     text: String,
     matrix: Vec<String>,
+    disclose_at: String,
+    host: String,
+    project: String,
+    url: String,
 }
 
 fn person_id(s: &str) -> Result<PersonId, Failure> {
@@ -953,7 +986,32 @@ fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
         CommandKind::Revalidate => R::Revalidate { note: f.text },
         CommandKind::MarkFixReady => R::MarkFixReady,
         CommandKind::Close => R::Close { note: f.text },
-        // The rest (timeline, advisory, fork, release) are in the API and CLI.
+        CommandKind::ProposeTimeline => R::ProposeTimeline {
+            disclose_at: given(f.disclose_at),
+        },
+        CommandKind::AcceptTimeline => R::AcceptTimeline,
+        CommandKind::DeclineTimeline => R::DeclineTimeline { reason: f.reason },
+        CommandKind::AssignProjectTeam => R::AssignProjectTeam {
+            project: f.project.trim().to_owned(),
+            fixers: f
+                .fixer
+                .iter()
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect(),
+        },
+        CommandKind::OpenPrivateFork => R::OpenPrivateFork {
+            url: given(f.url),
+            project: given(f.project),
+            host: given(f.host),
+        },
+        CommandKind::ApproveAnnouncement => R::ApproveAnnouncement {
+            text: given(f.text.replace("\r\n", "\n")),
+        },
+        CommandKind::WriteRetrospective => R::WriteRetrospective {
+            text: given(f.text.replace("\r\n", "\n")),
+        },
+        // The rest (advisory, CVE, release steps) are in the API and CLI.
         _ => return Err(Failure::NotFound),
     })
 }
@@ -976,6 +1034,13 @@ pub(crate) const WEB_COMMANDS: &[CommandKind] = &[
     CommandKind::Revalidate,
     CommandKind::MarkFixReady,
     CommandKind::Close,
+    CommandKind::ProposeTimeline,
+    CommandKind::AcceptTimeline,
+    CommandKind::DeclineTimeline,
+    CommandKind::AssignProjectTeam,
+    CommandKind::OpenPrivateFork,
+    CommandKind::ApproveAnnouncement,
+    CommandKind::WriteRetrospective,
 ];
 
 pub(crate) async fn case_command(
@@ -1070,6 +1135,38 @@ pub(crate) async fn new_api_token(
             me => ser(me(&posted.who)),
             title => "Your new API token",
             message => format!("Use it as EMBARGO_TOKEN for the embargo CLI. It is shown only now: {token}"),
+        },
+    ))
+}
+
+/// The project a fork credential is for.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ForkProjectForm {
+    project: String,
+}
+
+/// `POST /cases/{id}/fork-credential`: a new git credential for the
+/// caller's built-in fork, shown once.
+pub(crate) async fn fork_credential(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    posted: Posted<ForkProjectForm>,
+) -> Result<Response, WebError> {
+    let access = authz::open_case(&state, &posted.who.caller, &id).await?;
+    let project = Some(posted.form.project.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| access.case().report.project.clone());
+    let c = crate::git::issue_credential(&state, &access, &posted.who.caller, &project).await?;
+    Ok(render(
+        "message.html",
+        context! {
+            me => ser(me(&posted.who)),
+            title => format!("Your git credential for {project}"),
+            message => format!(
+                "Clone {} with user name {} and this password, shown only now (keep it in your git credential helper): {}",
+                c.url, c.username, c.password
+            ),
         },
     ))
 }

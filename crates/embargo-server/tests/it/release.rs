@@ -840,3 +840,93 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     assert_eq!(g.seen[3].0, "GET");
     assert_eq!(g.seen[3].1, "/repos/numpy/numpy-ghsa-abcd-efgh-2345");
 }
+
+#[test]
+fn release_work_from_the_case_page() {
+    let upstream = upstream();
+    let app = TestApp::start_with(&format!(
+        "[release.projects.numpy]\nupstream = \"{}\"\ntest_command = \"sh check.sh\"\n",
+        upstream.path().display()
+    ));
+    let reviewer = app.token_of("rev", "srt");
+    let admin = app.admin_token.clone();
+    let (id, _) = approved_case(&app, &reviewer, &["rev"], None);
+    let (mut srt, _) = app.person("cora", "srt");
+    let case = format!("/cases/{id}");
+    let page = srt.get(&case);
+    for form in [
+        "propose-timeline",
+        "open-fork",
+        "approve-announcement",
+        "project-team",
+    ] {
+        assert!(page.body.contains(&format!("id=\"{form}\"")), "{form}");
+    }
+    assert!(
+        page.body
+            .contains("Subject: [security] numpy 1.26.4 fixes CVE-2026-12345"),
+        "the announcement form starts from the preview"
+    );
+    // An empty date: the policy's proposal (high severity: 7 days, the
+    // next slot), then accepted.
+    let done = srt.post(
+        &format!("{case}/commands/propose_timeline"),
+        &[("disclose_at", "")],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let done = srt.post(&format!("{case}/commands/accept_timeline"), &[]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["disclose_at"], "2026-03-09T16:00:00Z", "{plan}");
+    // A built-in fork, and a credential shown once.
+    let done = srt.post(
+        &format!("{case}/commands/open_private_fork"),
+        &[("host", "builtin"), ("project", ""), ("url", "")],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let shown = srt.post(&format!("{case}/fork-credential"), &[("project", "numpy")]);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let password = between(
+        &shown.body,
+        "shown only now (keep it in your git credential helper): ",
+        "<",
+    )
+    .trim();
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("{}/git/{id}/numpy.git", app.url).replacen(
+        "http://",
+        &format!("http://cora:{password}@"),
+        1,
+    );
+    ok(work.path(), &["clone", "-q", &url, "fork"]);
+    // An edited announcement, approved as written.
+    let text = "Subject: numpy 1.26.4 security release\n\nUpgrade to numpy 1.26.4.";
+    let done = srt.post(
+        &format!("{case}/commands/approve_announcement"),
+        &[("text", text)],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["announcement"], text);
+    // After disclosure, the retrospective from its form.
+    for step in [
+        json!({"command": "mark_fix_ready"}),
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+        json!({"command": "publish"}),
+    ] {
+        run(&app, &admin, &id, step);
+    }
+    let page = srt.get(&case);
+    assert!(page.body.contains("id=\"write-retrospective\""));
+    assert!(
+        page.body
+            .contains("# Retrospective: Heap overflow in loadtxt")
+    );
+    let done = srt.post(
+        &format!("{case}/commands/write_retrospective"),
+        &[("text", "# Retrospective\n\nWhat went well: the slot held.")],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, kept) = get(&app, &admin, &format!("/api/v1/cases/{id}/retrospective"));
+    assert_eq!(kept, "# Retrospective\n\nWhat went well: the slot held.");
+}

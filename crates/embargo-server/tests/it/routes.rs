@@ -70,6 +70,8 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/admin/status-texts", Expect::Admin(200)),
     ("POST", "/admin/status-texts", Expect::Admin(303)),
     ("GET", "/cases/{id}", Expect::CaseView(200)),
+    // The table's cases have no built-in fork: refused to all who see them.
+    ("POST", "/cases/{id}/fork-credential", Expect::CaseView(403)),
     // Only for reports found invalid: the SRT is told so (422).
     ("GET", "/cases/{id}/public-issue", Expect::CaseSrt(422)),
     // No such file or message on the table's cases: 404 for everyone, and
