@@ -720,7 +720,7 @@ pub(crate) async fn fork_credential(
         .project
         .unwrap_or_else(|| access.case().report.project.clone());
     Ok(Json(
-        crate::git::issue_credential(&state, &access, &principal.0, &project).await?,
+        crate::git::issue_credential(&state, &access, &project).await?,
     ))
 }
 

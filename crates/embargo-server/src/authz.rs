@@ -251,6 +251,26 @@ pub(crate) async fn run(
     Ok(case)
 }
 
+/// Runs a command as embargo itself (`system:cve`, `system:release`,
+/// `system:ci`): the jobs and the scheduler record what they did. No
+/// person's standing applies; the core's rules do, inside the writer.
+pub(crate) async fn run_as_system(
+    state: &AppState,
+    case: &CaseId,
+    actor: &str,
+    command: Command,
+) -> Result<Case, String> {
+    let actor = PersonId::new(actor).map_err(|e| e.0)?;
+    let now = state.clock.now();
+    state
+        .store
+        .execute(case.clone(), move |c| {
+            embargo_core::decide(c, command, &actor, now)
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The cases a caller may see, each with their standing.
 pub(crate) async fn visible_cases(
     state: &AppState,

@@ -16,7 +16,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use embargo_core::{Embargo, Handling};
-use rand::RngCore;
 
 use crate::{AppState, api::Failure, authz, router::Principal};
 
@@ -32,9 +31,7 @@ pub(crate) async fn new_token(
 
 /// Makes the caller's calendar token; the feed's URL.
 pub(crate) async fn issue(state: &AppState, caller: &authz::Caller) -> Result<String, Failure> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("cal_{}", hex::encode(bytes));
+    let token = crate::accounts::new_token("cal_");
     state
         .store
         .put_calendar_token(

@@ -16,14 +16,10 @@
 //! exists, `PUT /cve/{id}/cna`; authentication by the `CVE-API-ORG`,
 //! `CVE-API-USER` and `CVE-API-KEY` headers.
 
-use embargo_core::{Case, CaseId, Command, PersonId, event::CveVia};
+use embargo_core::{Case, CaseId, Command, event::CveVia};
 use serde_json::{Value, json};
 
 use crate::AppState;
-
-fn actor() -> PersonId {
-    PersonId::new("system:cve").unwrap_or_else(|_| unreachable!("a valid person id"))
-}
 
 /// What a try came to.
 enum Outcome {
@@ -96,16 +92,9 @@ async fn answer(
 }
 
 async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<(), String> {
-    let now = state.clock.now();
-    let actor = actor();
-    state
-        .store
-        .execute(case.clone(), move |c| {
-            embargo_core::decide(c, command, &actor, now)
-        })
+    crate::authz::run_as_system(state, case, "system:cve", command)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 /// Does a `cve_request`, `cve_github_poll` or `cve_publish` job.

@@ -39,11 +39,6 @@ use tokio::io::AsyncWriteExt;
 
 use crate::{AppState, api::Failure, authz};
 
-/// The actor CI results are recorded as.
-fn actor() -> PersonId {
-    PersonId::new("system:ci").unwrap_or_else(|_| unreachable!("a valid person id"))
-}
-
 /// Whether a project name is safe as a directory name.
 fn safe(name: &str) -> bool {
     !name.is_empty()
@@ -187,31 +182,29 @@ fn may_use(case: &Case, who: &PersonId, standing: Standing, project: &str) -> bo
 pub(crate) async fn issue_credential(
     state: &AppState,
     access: &authz::CaseAccess,
-    caller: &authz::Caller,
     project: &str,
 ) -> Result<embargo_api::ForkCredential, Failure> {
     let case = access.case();
-    if !may_use(case, caller.id(), access.standing(), project) {
+    let caller = access.caller_id();
+    if !may_use(case, caller, access.standing(), project) {
         return Err(Failure::Forbidden(format!(
             "no open built-in fork of {project} that you work on"
         )));
     }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
+    let secret = crate::accounts::new_token("git_");
     state
         .store
         .put_fork_credential(
             case.id.as_str(),
             project,
-            caller.id().as_str(),
+            caller.as_str(),
             &crate::datadir::token_hash(&secret),
             state.clock.unix(),
         )
         .await?;
     Ok(embargo_api::ForkCredential {
         url: url(state, &case.id, project),
-        username: caller.id().to_string(),
+        username: caller.to_string(),
         password: secret,
     })
 }
@@ -248,15 +241,9 @@ async fn authenticate(
         .fork_credential(case, project, user)
         .await
         .ok()??;
-    let given = crate::datadir::token_hash(secret);
-    // Both are hex SHA-256 digests; compare without an early exit.
-    let same = stored.len() == given.len()
-        && stored
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    // Digests are compared, as for API tokens: timing tells nothing
+    // about the secret.
+    if stored != crate::datadir::token_hash(secret) {
         return None;
     }
     authz::caller(state, user).await.ok().flatten()
@@ -493,15 +480,7 @@ pub(crate) async fn run_ci(
             passed,
             output,
         };
-        let now = state.clock.now();
-        let actor = actor();
-        state
-            .store
-            .execute(case_id.clone(), move |c| {
-                embargo_core::decide(c, run, &actor, now)
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+        crate::authz::run_as_system(state, case_id, "system:ci", run).await?;
     }
     Ok(())
 }

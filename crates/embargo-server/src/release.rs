@@ -30,20 +30,8 @@ use serde_json::{Value, json};
 
 use crate::{AppState, api::Failure, mailer};
 
-fn actor() -> PersonId {
-    PersonId::new("system:release").unwrap_or_else(|_| unreachable!("a valid person id"))
-}
-
 async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<Case, String> {
-    let now = state.clock.now();
-    let actor = actor();
-    state
-        .store
-        .execute(case.clone(), move |c| {
-            embargo_core::decide(c, command, &actor, now)
-        })
-        .await
-        .map_err(|e| e.to_string())
+    crate::authz::run_as_system(state, case, "system:release", command).await
 }
 
 /// Enqueues `key` unless a job with it exists (a read, not a write, on

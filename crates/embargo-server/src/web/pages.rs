@@ -1157,7 +1157,7 @@ pub(crate) async fn fork_credential(
     let project = Some(posted.form.project.trim().to_owned())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| access.case().report.project.clone());
-    let c = crate::git::issue_credential(&state, &access, &posted.who.caller, &project).await?;
+    let c = crate::git::issue_credential(&state, &access, &project).await?;
     Ok(render(
         "message.html",
         context! {
