@@ -100,6 +100,16 @@ impl Embargo {
         }
     }
 
+    /// A moment proposed and not yet answered (a first proposal, or a new
+    /// moment while the agreed one stands).
+    pub fn proposed(self) -> Option<Timestamp> {
+        match self {
+            Embargo::Proposed { until } => Some(until),
+            Embargo::Revising { proposed, .. } => Some(proposed),
+            _ => None,
+        }
+    }
+
     /// Whether an embargo is proposed, agreed or being revised.
     pub fn is_running(self) -> bool {
         matches!(

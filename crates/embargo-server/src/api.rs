@@ -349,22 +349,18 @@ pub(crate) async fn to_command(
         R::ApproveAnnouncement { text } => Command::ApproveAnnouncement {
             text: match text {
                 Some(t) => t,
-                None => embargo_formats::announcement::render(
-                    case,
-                    &state.config.announcement_template(&case.report.project),
-                )
-                .map_err(not_ready)?,
+                None => crate::release::announcement_preview(state, case).map_err(not_ready)?,
             },
         },
         R::WriteRetrospective { text } => Command::WriteRetrospective {
             text: match text {
                 Some(t) => t,
-                None => crate::release::draft_retrospective(state, &case.id)
+                None => crate::release::draft_retrospective(state, case)
                     .await
                     .map_err(Failure::Internal)?,
             },
         },
-        other => wire_command(state, other, now)?,
+        other => wire_command(other)?,
     })
 }
 
@@ -399,13 +395,8 @@ async fn series_of(state: &AppState, case: &embargo_core::Case) -> Result<usize,
 
 /// The commands whose wire values become core values without anything
 /// outside the log.
-fn wire_command(
-    state: &AppState,
-    req: CommandRequest,
-    now: jiff::Timestamp,
-) -> Result<Command, Failure> {
+fn wire_command(req: CommandRequest) -> Result<Command, Failure> {
     use CommandRequest as R;
-    let _ = (state, now);
     let p = |s: &str| PersonId::new(s).map_err(invalid);
     Ok(match req {
         R::Acknowledge { message } => Command::Acknowledge { message },
@@ -645,11 +636,7 @@ pub(crate) async fn announcement(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let (case, _) = case_and_events(&state, &principal, &id).await?;
-    let body = embargo_formats::announcement::render(
-        &case,
-        &state.config.announcement_template(&case.report.project),
-    )
-    .map_err(not_ready)?;
+    let body = crate::release::announcement_preview(&state, &case).map_err(not_ready)?;
     Ok(text("text/markdown; charset=utf-8", body))
 }
 
@@ -664,11 +651,7 @@ pub(crate) async fn announcement_text(
     let (case, _) = case_and_events(&state, &principal, &id).await?;
     let markdown = match &case.announcement {
         Some(a) => a.text.clone(),
-        None => embargo_formats::announcement::render(
-            &case,
-            &state.config.announcement_template(&case.report.project),
-        )
-        .map_err(not_ready)?,
+        None => crate::release::announcement_preview(&state, &case).map_err(not_ready)?,
     };
     let (subject, body) = embargo_formats::announcement::split(&markdown);
     Ok(text(
@@ -737,19 +720,13 @@ pub(crate) async fn retrospective(
         )));
     }
     let case = access.case();
-    let events: Vec<embargo_core::Event> = authz::visible_events(&state, &access)
-        .await?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
-    if let Some(kept) = &case.retrospective {
-        return Ok(text("text/markdown; charset=utf-8", kept.text.clone()));
-    }
-    let policy = state.config.sla_policy(&case.report.project);
-    Ok(text(
-        "text/markdown; charset=utf-8",
-        embargo_formats::retrospective::render(case, &events, &policy),
-    ))
+    let body = match &case.retrospective {
+        Some(kept) => kept.text.clone(),
+        None => crate::release::draft_retrospective(&state, case)
+            .await
+            .map_err(Failure::Internal)?,
+    };
+    Ok(text("text/markdown; charset=utf-8", body))
 }
 
 /// `GET /api/v1/cases/{id}/export/{format}`: the current draft as OSV, a

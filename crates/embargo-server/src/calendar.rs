@@ -15,7 +15,7 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use embargo_core::{Embargo, Handling};
+use embargo_core::Handling;
 
 use crate::{AppState, api::Failure, authz, router::Principal};
 
@@ -68,13 +68,11 @@ pub(crate) async fn feed(
         if case.role_of(caller.id()).is_none() && !caller.is_srt() {
             continue;
         }
-        let moment = match case.embargo {
-            Embargo::Active { until } | Embargo::Revising { until, .. } => {
-                Some((until, "Disclosure"))
-            }
-            Embargo::Proposed { until } => Some((until, "Proposed disclosure")),
-            _ => None,
-        };
+        let moment = case
+            .embargo
+            .agreed_until()
+            .map(|t| (t, "Disclosure"))
+            .or_else(|| case.embargo.proposed().map(|t| (t, "Proposed disclosure")));
         if let Some((at, what)) = moment
             && case.published_at.is_none()
         {

@@ -616,31 +616,43 @@ impl Config {
         }
     }
 
-    /// A project's release settings (defaults when it has none).
-    pub fn release_project(&self, project: &str) -> ReleaseProject {
-        self.release
-            .projects
-            .get(project)
-            .cloned()
-            .unwrap_or_default()
+    /// A project's release settings (the defaults when it has none).
+    pub fn release_project(&self, project: &str) -> &ReleaseProject {
+        static NONE: ReleaseProject = ReleaseProject {
+            announce_to: None,
+            announcement_template: None,
+            upstream: None,
+            test_command: None,
+            prenotify_days: 0,
+            distributors: Vec::new(),
+        };
+        self.release.projects.get(project).unwrap_or(&NONE)
     }
 
     /// The announcement template for a case's project.
-    pub fn announcement_template(&self, project: &str) -> String {
-        self.release
-            .projects
-            .get(project)
-            .and_then(|p| p.announcement_template.clone())
-            .unwrap_or_else(|| embargo_formats::announcement::DEFAULT_TEMPLATE.to_owned())
+    pub fn announcement_template(&self, project: &str) -> &str {
+        self.release_project(project)
+            .announcement_template
+            .as_deref()
+            .unwrap_or(embargo_formats::announcement::DEFAULT_TEMPLATE)
     }
 
     /// The lists a project's announcement goes to.
-    pub fn announce_to(&self, project: &str) -> Vec<String> {
-        self.release
-            .projects
-            .get(project)
-            .and_then(|p| p.announce_to.clone())
-            .unwrap_or_else(|| self.release.announce_to.clone())
+    pub fn announce_to(&self, project: &str) -> &[String] {
+        self.release_project(project)
+            .announce_to
+            .as_deref()
+            .unwrap_or(&self.release.announce_to)
+    }
+
+    /// The guards' grace periods: for a fork after disclosure, and for a
+    /// released fix's advisory.
+    pub fn guard_graces(&self) -> (jiff::SignedDuration, jiff::SignedDuration) {
+        let hours = |h: u16| jiff::SignedDuration::from_hours(i64::from(h));
+        (
+            hours(self.release.fork_grace_hours),
+            hours(self.release.advisory_grace_hours),
+        )
     }
 
     /// The disclosure-slot rule from `[disclosure]`.

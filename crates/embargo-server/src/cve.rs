@@ -238,6 +238,18 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
     Ok(Outcome::Done)
 }
 
+/// GitHub's REST API base (`[cve] github_api_url`, for GitHub Enterprise
+/// and tests).
+pub(crate) fn github_api(state: &AppState) -> &str {
+    state
+        .config
+        .cve
+        .github_api_url
+        .as_deref()
+        .unwrap_or("https://api.github.com")
+        .trim_end_matches('/')
+}
+
 /// A request to GitHub's REST API about the case's repository advisory
 /// (`suffix` after its URL), or why none can be made: the advisory needs a
 /// GHSA id and the project a `https://github.com/` repository.
@@ -270,11 +282,7 @@ pub(crate) async fn github_advisory(
         )));
     };
     let c = &state.config.cve;
-    let api = c
-        .github_api_url
-        .as_deref()
-        .unwrap_or("https://api.github.com")
-        .trim_end_matches('/');
+    let api = github_api(state);
     let req = client()?
         .request(
             method,

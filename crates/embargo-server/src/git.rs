@@ -93,8 +93,8 @@ async fn git(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Result<Strin
 /// The repository a project's fork is cloned from: `[release.projects.P]
 /// upstream`, else the project's first repository.
 async fn upstream(state: &AppState, project: &str) -> Result<String, Failure> {
-    if let Some(u) = state.config.release_project(project).upstream {
-        return Ok(u);
+    if let Some(u) = &state.config.release_project(project).upstream {
+        return Ok(u.clone());
     }
     let projects = state.store.projects().await?;
     projects
@@ -452,7 +452,7 @@ pub(crate) async fn run_ci(
     )
     .await?;
     let case = state.store.case(case_id).await.map_err(|e| e.to_string())?;
-    let command = state.config.release_project(project).test_command;
+    let command = &state.config.release_project(project).test_command;
     for line in heads.lines() {
         let Some((commit, reference)) = line.split_once(' ') else {
             continue;

@@ -236,35 +236,12 @@ async fn fan_out(
     job: &embargo_store::OutboxJob,
 ) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.unix();
-    let roles = &state.config.sla.notify_roles;
-    for p in state.store.people().await? {
-        let named = state
-            .config
-            .sla
-            .notify_people
-            .iter()
-            .any(|n| n == p.id.as_str());
-        if p.password_hash.is_none() || !(named || roles.iter().any(|r| r == p.role.name())) {
-            continue;
-        }
-        if state.store.prefs(&p.id).await?.notify != "immediate" {
-            continue;
-        }
-        let mut payload = job.payload.clone();
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("person".into(), json!(p.id.as_str()));
-        }
-        state
-            .store
-            .enqueue(
-                &format!("{}|to:{}", job.key, p.id),
-                "notify_person",
-                job.case_id.as_deref(),
-                &payload,
-                now,
-            )
-            .await?;
-    }
+    let sla = &state.config.sla;
+    notify_people(state, &job.key, job.case_id.as_deref(), &job.payload, |p| {
+        sla.notify_people.iter().any(|n| n == p.id.as_str())
+            || sla.notify_roles.iter().any(|r| r == p.role.name())
+    })
+    .await?;
     for n in 0..state.config.webhook.len() {
         let mut payload = job.payload.clone();
         if let Some(map) = payload.as_object_mut() {
@@ -276,6 +253,42 @@ async fn fan_out(
                 &format!("{}|webhook-{n}", job.key),
                 "webhook",
                 job.case_id.as_deref(),
+                &payload,
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// One `notify_person` job (`KEY|to:PERSON`) for each person `chosen`
+/// picks who has signed up and wants notices as they happen (digest and
+/// none are kept).
+pub(crate) async fn notify_people(
+    state: &AppState,
+    key: &str,
+    case_id: Option<&str>,
+    payload: &serde_json::Value,
+    chosen: impl Fn(&embargo_store::Person) -> bool,
+) -> Result<(), embargo_store::StoreError> {
+    let now = state.clock.unix();
+    for p in state.store.people().await? {
+        if p.password_hash.is_none() || !chosen(&p) {
+            continue;
+        }
+        if state.store.prefs(&p.id).await?.notify != "immediate" {
+            continue;
+        }
+        let mut payload = payload.clone();
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("person".into(), json!(p.id.as_str()));
+        }
+        state
+            .store
+            .enqueue(
+                &format!("{key}|to:{}", p.id),
+                "notify_person",
+                case_id,
                 &payload,
                 now,
             )

@@ -24,7 +24,7 @@
 //! participant (`after_command`).
 
 use embargo_core::{
-    Case, CaseId, Command, Embargo, Handling, PersonId, command::PublishMode, event::ForkHost,
+    Case, CaseId, Command, Embargo, Handling, command::PublishMode, event::ForkHost,
 };
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ async fn once(
     case: &CaseId,
     payload: Value,
 ) -> Result<bool, embargo_store::StoreError> {
-    if state.store.count_jobs(key).await? > 0 {
+    if state.store.job_exists(key).await? {
         return Ok(false);
     }
     state
@@ -65,10 +65,6 @@ pub(crate) async fn schedule(
     if case.published_at.is_none()
         && let Some(until) = case.embargo.agreed_until()
         && until <= now
-        && matches!(
-            case.embargo,
-            Embargo::Active { .. } | Embargo::Revising { .. }
-        )
     {
         let mode = if case.facts.fix_released.is_some() {
             PublishMode::WithFix
@@ -102,18 +98,43 @@ pub(crate) async fn schedule(
         embargo_notices(state, &case, now).await?;
         merge_check(state, &case, now);
     }
-    let r = &state.config.release;
-    for guard in embargo_core::release::guards(
-        &case,
-        now,
-        jiff::SignedDuration::from_hours(i64::from(r.fork_grace_hours)),
-        jiff::SignedDuration::from_hours(i64::from(r.advisory_grace_hours)),
-    ) {
+    for guard in guards(state, &case, now) {
         let key = format!("guard-{}:{}", guard.kind, case.id);
         let payload = json!({ "case_id": case.id.as_str(), "guard": guard.text });
         once(state, &key, "notice", &case.id, payload).await?;
     }
     Ok(())
+}
+
+/// What the guards flag on `case` now, with the configured grace periods.
+fn guards(
+    state: &AppState,
+    case: &Case,
+    now: jiff::Timestamp,
+) -> Vec<embargo_core::release::Guard> {
+    let (fork, advisory) = state.config.guard_graces();
+    embargo_core::release::guards(case, now, fork, advisory)
+}
+
+/// `t` in UTC and every configured zone, one indented line each.
+fn zones_text(state: &AppState, t: jiff::Timestamp) -> String {
+    embargo_core::timeline::in_zones(t, &state.config.disclosure.show_zones)
+        .into_iter()
+        .map(|(z, s)| format!("  {z}: {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The announcement rendered from the project's template: the preview,
+/// and the text approved when none is given.
+pub(crate) fn announcement_preview(
+    state: &AppState,
+    case: &Case,
+) -> Result<String, embargo_formats::FormatError> {
+    embargo_formats::announcement::render(
+        case,
+        state.config.announcement_template(&case.report.project),
+    )
 }
 
 /// How often (by the `Clock`) a fork is compared with its upstream.
@@ -252,7 +273,7 @@ async fn published_work(
             .and_then(|p| p.checked_add(after).ok())
             .is_some_and(|due| due <= now)
     {
-        match draft_retrospective(state, &case.id).await {
+        match draft_retrospective(state, case).await {
             Ok(text) => {
                 if let Err(e) = record(state, &case.id, Command::WriteRetrospective { text }).await
                 {
@@ -265,12 +286,12 @@ async fn published_work(
     Ok(())
 }
 
-/// The retrospective drafted from the case's log.
-pub(crate) async fn draft_retrospective(state: &AppState, id: &CaseId) -> Result<String, String> {
-    let case = state.store.case(id).await.map_err(|e| e.to_string())?;
+/// The retrospective drafted from the case's log (all of it: it is for
+/// those who see every project's part).
+pub(crate) async fn draft_retrospective(state: &AppState, case: &Case) -> Result<String, String> {
     let events: Vec<embargo_core::Event> = state
         .store
-        .events(id)
+        .events(&case.id)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
@@ -278,7 +299,7 @@ pub(crate) async fn draft_retrospective(state: &AppState, id: &CaseId) -> Result
         .collect();
     let policy = state.config.sla_policy(&case.report.project);
     Ok(embargo_formats::retrospective::render(
-        &case, &events, &policy,
+        case, &events, &policy,
     ))
 }
 
@@ -287,8 +308,8 @@ fn announce_lists(state: &AppState, case: &Case) -> Vec<String> {
     let mut lists: Vec<String> = Vec::new();
     for p in case.named_projects() {
         for l in state.config.announce_to(p) {
-            if !lists.contains(&l) {
-                lists.push(l);
+            if !lists.contains(l) {
+                lists.push(l.clone());
             }
         }
     }
@@ -483,17 +504,12 @@ pub(crate) fn embargo_notice(
     if affected.is_empty() {
         affected.push("  to be confirmed".into());
     }
-    let zones = embargo_core::timeline::in_zones(disclose_at, &state.config.disclosure.show_zones);
-    let when = zones
-        .iter()
-        .map(|(z, t)| format!("  {z}: {t}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let when = zones_text(state, disclose_at);
     let subject = format!(
         "[{}] {}embargoed security notice for {project}: disclosure {}",
         case.id,
         if revised { "REVISED DATE: " } else { "" },
-        zones.first().map_or(String::new(), |(_, t)| t.clone())
+        disclose_at.strftime("%Y-%m-%d %H:%M UTC")
     );
     let text = format!(
         "{revision}This is an embargoed security notice for {project}, sent to you as a distributor \
@@ -550,7 +566,7 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
     {
         let api_url = fork.url.replace(
             "https://github.com/",
-            &format!("{}/repos/", github_api(state)),
+            &format!("{}/repos/", crate::cve::github_api(state)),
         );
         let gone = crate::channels::http_client(std::time::Duration::from_secs(30))?
             .get(&api_url)
@@ -571,17 +587,6 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
         }
     }
     Ok(())
-}
-
-fn github_api(state: &AppState) -> String {
-    state
-        .config
-        .cve
-        .github_api_url
-        .as_deref()
-        .unwrap_or("https://api.github.com")
-        .trim_end_matches('/')
-        .to_owned()
 }
 
 /// Creates GitHub's temporary private fork of the case's repository
@@ -647,14 +652,7 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
     if before.embargo == after.embargo {
         return;
     }
-    let zones = &state.config.disclosure.show_zones;
-    let show = |t: jiff::Timestamp| {
-        embargo_core::timeline::in_zones(t, zones)
-            .into_iter()
-            .map(|(z, s)| format!("  {z}: {s}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let show = |t: jiff::Timestamp| zones_text(state, t);
     let (headline, text) = match after.embargo {
         Embargo::Proposed { until } => (
             "A disclosure date is proposed",
@@ -694,50 +692,34 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
     if state.config.smtp.host.is_none() {
         return;
     }
-    let now = state.clock.unix();
-    let mut told: Vec<&PersonId> = Vec::new();
-    for p in &after.participants {
-        if told.contains(&&p.person) || p.role == embargo_core::participant::Role::Reporter {
-            continue;
-        }
-        told.push(&p.person);
-        let payload = json!({
-            "case_id": after.id.as_str(),
-            "person": p.person.as_str(),
-            "subject": subject,
-            "text": format!(
-                "{text}\n\n{}/cases/{}\n",
-                crate::accounts::browser_base_url(state),
-                after.id
-            ),
-        });
-        if let Err(e) = state
-            .store
-            .enqueue(
-                &format!("{key}|to:{}", p.person),
-                "notify_person",
-                Some(after.id.as_str()),
-                &payload,
-                now,
-            )
-            .await
-        {
-            tracing::error!(case = %after.id, error = %e, "timeline notice not queued");
-        }
+    // Everyone on the case, by the same rule and preferences as notices.
+    let payload = json!({
+        "case_id": after.id.as_str(),
+        "subject": subject,
+        "text": format!(
+            "{text}\n\n{}/cases/{}\n",
+            crate::accounts::browser_base_url(state),
+            after.id
+        ),
+    });
+    let on_case = |p: &embargo_store::Person| {
+        after
+            .role_of(&p.id)
+            .is_some_and(|r| r != embargo_core::participant::Role::Reporter)
+    };
+    if let Err(e) =
+        crate::outbox::notify_people(state, &key, Some(after.id.as_str()), &payload, on_case).await
+    {
+        tracing::error!(case = %after.id, error = %e, "timeline notice not queued");
     }
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.
 pub(crate) fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo_api::ReleaseView {
     let policy = state.config.timeline_policy();
-    let proposed = match case.embargo {
-        Embargo::Proposed { until } => Some(until),
-        Embargo::Revising { proposed, .. } => Some(proposed),
-        _ => None,
-    };
+    let proposed = case.embargo.proposed();
     let shown = case.embargo.agreed_until().or(proposed);
     let mine = |project: &str| part.is_none_or(|p| p == project);
-    let r = &state.config.release;
     embargo_api::ReleaseView {
         disclose_at: case.embargo.agreed_until().map(|t| t.to_string()),
         proposed: proposed.map(|t| t.to_string()),
@@ -792,14 +774,9 @@ pub(crate) fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo
         } else {
             Vec::new()
         },
-        guards: embargo_core::release::guards(
-            case,
-            state.clock.now(),
-            jiff::SignedDuration::from_hours(i64::from(r.fork_grace_hours)),
-            jiff::SignedDuration::from_hours(i64::from(r.advisory_grace_hours)),
-        )
-        .into_iter()
-        .map(|g| g.text)
-        .collect(),
+        guards: guards(state, case, state.clock.now())
+            .into_iter()
+            .map(|g| g.text)
+            .collect(),
     }
 }

@@ -742,18 +742,15 @@ async fn case_view(
     // The texts the release forms start from: the announcement preview and
     // the retrospective (kept, or drafted from the log).
     let announcement_draft = if can(CommandKind::ApproveAnnouncement) {
-        embargo_formats::announcement::render(
-            case,
-            &state.config.announcement_template(&case.report.project),
-        )
-        .unwrap_or_else(|e| format!("(cannot render the announcement: {e})"))
+        crate::release::announcement_preview(state, case)
+            .unwrap_or_else(|e| format!("(cannot render the announcement: {e})"))
     } else {
         String::new()
     };
     let retrospective_draft = if can(CommandKind::WriteRetrospective) {
         match &case.retrospective {
             Some(r) => r.text.clone(),
-            None => crate::release::draft_retrospective(state, &case.id)
+            None => crate::release::draft_retrospective(state, case)
                 .await
                 .map_err(Failure::Internal)?,
         }

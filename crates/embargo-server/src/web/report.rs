@@ -516,20 +516,18 @@ pub(crate) async fn status_page(
         .await
         .map_err(Failure::from)?;
     // The disclosure moment, agreed or proposed, in several time zones.
-    let disclosure = match case.embargo {
-        embargo_core::Embargo::Active { until } | embargo_core::Embargo::Revising { until, .. } => {
-            Some(("agreed", until))
-        }
-        embargo_core::Embargo::Proposed { until } => Some(("proposed", until)),
-        _ => None,
-    }
-    .filter(|_| case.published_at.is_none())
-    .map(|(how, at)| {
-        context! {
-            how => how,
-            zones => embargo_core::timeline::in_zones(at, &state.config.disclosure.show_zones),
-        }
-    });
+    let disclosure = case
+        .embargo
+        .agreed_until()
+        .map(|t| ("agreed", t))
+        .or_else(|| case.embargo.proposed().map(|t| ("proposed", t)))
+        .filter(|_| case.published_at.is_none())
+        .map(|(how, at)| {
+            context! {
+                how => how,
+                zones => embargo_core::timeline::in_zones(at, &state.config.disclosure.show_zones),
+            }
+        });
     let (csrf, fresh) = super::pages::pre_csrf(&parts);
     let page = render(
         "report_status.html",

@@ -630,6 +630,12 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
         "{}",
         page.body
     );
+    // Everyone on the case hears too (by their notification preferences).
+    wait_subject(
+        &mail,
+        "sid@example.org",
+        &format!("[{id}] The disclosure date is agreed"),
+    );
     let agreed = wait_subject(
         &mail,
         "lin@example.net",
