@@ -1033,8 +1033,13 @@ impl Case {
         if self.teams.is_empty() {
             return None;
         }
-        let mut roles = self.participants.iter().filter(|p| &p.person == person);
-        if !roles.all(|p| p.role == Role::Fixer) || self.role_of(person) != Some(Role::Fixer) {
+        // A fixer only: any wider role on the case sees all of it.
+        let mut roles = self
+            .participants
+            .iter()
+            .filter(|p| &p.person == person)
+            .peekable();
+        if roles.peek().is_none() || roles.any(|p| p.role != Role::Fixer) {
             return None;
         }
         Some(

@@ -351,21 +351,23 @@ pub struct Disclosure {
 }
 
 impl Default for Disclosure {
+    /// The core's defaults (`TimelinePolicy::default`), written once.
     fn default() -> Self {
+        let t = embargo_core::timeline::TimelinePolicy::default();
         Self {
-            hour_utc: 16,
+            hour_utc: t.rule.hour_utc,
             holidays: Vec::new(),
             default_lead_days: 7,
             lead_days: SeverityDays {
-                critical: 3,
-                high: 7,
-                medium: 14,
-                low: 30,
+                critical: t.lead_days.critical,
+                high: t.lead_days.high,
+                medium: t.lead_days.medium,
+                low: t.lead_days.low,
             },
-            per_series_days: 2,
-            per_project_days: 7,
-            max_embargo_days: 90,
-            low_extension_days: 90,
+            per_series_days: t.per_series_days,
+            per_project_days: t.per_project_days,
+            max_embargo_days: t.max_embargo_days,
+            low_extension_days: t.low_extension_days,
             show_zones: vec![
                 "America/Los_Angeles".into(),
                 "America/New_York".into(),
@@ -814,6 +816,32 @@ mod tests {
         assert_eq!(c.sla_policy("any").fix_days.high, 30);
         assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.sla.acknowledge_hours, 24);
+    }
+
+    #[test]
+    fn release_settings_are_checked_at_start() {
+        let broken =
+            Config::parse("[release.projects.numpy]\nannouncement_template = \"{% for x in %}\"\n")
+                .unwrap_err();
+        assert!(
+            broken.contains("release.projects.numpy.announcement_template"),
+            "{broken}"
+        );
+        let no_key = Config::parse(
+            "[release.projects.numpy]\nprenotify_days = 3\n[[release.projects.numpy.distributors]]\nname = \"debian\"\nemail = \"security@debian.org\"\nkey = \"not a key\"\n",
+        )
+        .unwrap_err();
+        assert!(no_key.contains("the key does not read"), "{no_key}");
+        let zone = Config::parse("[disclosure]\nshow_zones = [\"Mars/Olympus\"]\n").unwrap_err();
+        assert!(zone.contains("Mars/Olympus"), "{zone}");
+        let list = Config::parse("[release]\nannounce_to = [\"announce\"]\n").unwrap_err();
+        assert!(list.contains("not an email address"), "{list}");
+        // The defaults are the core's timeline policy.
+        let c = Config::parse("").unwrap();
+        assert_eq!(
+            c.timeline_policy(),
+            embargo_core::timeline::TimelinePolicy::default()
+        );
     }
 
     #[test]

@@ -207,11 +207,13 @@ impl Store {
 impl Store {
     /// Whether a job with exactly this key exists (any state).
     pub async fn job_exists(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM outbox WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM outbox WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// How many jobs (any state) have keys starting with `prefix`, leaving

@@ -100,6 +100,18 @@ fn wait_subject(mail: &MailServer, user: &str, subject: &str) -> String {
     found.unwrap()
 }
 
+/// The fix is ready, numpy 1.26.4 released, the case published (by the
+/// admin, its coordinator).
+fn release_and_publish(app: &TestApp, id: &str) {
+    for step in [
+        json!({"command": "mark_fix_ready"}),
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+        json!({"command": "publish"}),
+    ] {
+        run(app, &app.admin_token, id, step);
+    }
+}
+
 fn put_numpy(app: &TestApp) {
     let (status, body) = app.api(
         &app.admin_token,
@@ -808,13 +820,7 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
         assert_eq!(g.seen[1].0, "PATCH");
         assert_eq!(g.seen[1].3, json!({"collaborating_users": ["fay"]}));
     }
-    for step in [
-        json!({"command": "mark_fix_ready"}),
-        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-        json!({"command": "publish"}),
-    ] {
-        run(&app, &admin, &id, step);
-    }
+    release_and_publish(&app, &id);
     let gone = || {
         get(&app, &admin, &format!("/api/v1/cases/{id}/release")).1["forks"][0]["closed_at"]
             .is_string()
@@ -847,16 +853,26 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     assert_eq!(g.seen[3].1, "/repos/numpy/numpy-ghsa-abcd-efgh-2345");
 }
 
+/// numpy's own announcement template (TOML), for the case-page test.
+const TEMPLATE: &str = "announcement_template = \"Subject: numpy {{ versions | join(', ') }} is out\\n\\nDear NumPy users: {{ vulnerabilities[0].summary }}.\"\n";
+
 #[test]
 fn release_work_from_the_case_page() {
     let upstream = upstream();
     let app = TestApp::start_with(&format!(
-        "[release.projects.numpy]\nupstream = \"{}\"\ntest_command = \"sh check.sh\"\n",
+        "[release.projects.numpy]\nupstream = \"{}\"\ntest_command = \"sh check.sh\"\n{TEMPLATE}",
         upstream.path().display()
     ));
     let reviewer = app.token_of("rev", "srt");
     let admin = app.admin_token.clone();
     let (id, _) = approved_case(&app, &reviewer, &["rev"], None);
+    // numpy's own announcement template replaces the built-in one.
+    let (status, preview) = get(&app, &admin, &format!("/api/v1/cases/{id}/announcement"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        preview,
+        "Subject: numpy 1.26.4 is out\n\nDear NumPy users: Heap overflow in numpy.loadtxt."
+    );
     let (mut srt, _) = app.person("cora", "srt");
     let case = format!("/cases/{id}");
     let page = srt.get(&case);
@@ -869,9 +885,8 @@ fn release_work_from_the_case_page() {
         assert!(page.body.contains(&format!("id=\"{form}\"")), "{form}");
     }
     assert!(
-        page.body
-            .contains("Subject: [security] numpy 1.26.4 fixes CVE-2026-12345"),
-        "the announcement form starts from the preview"
+        page.body.contains("Subject: numpy 1.26.4 is out"),
+        "the announcement form starts from the project's preview"
     );
     // An empty date: the policy's proposal (high severity: 7 days, the
     // next slot), then accepted.
@@ -915,13 +930,7 @@ fn release_work_from_the_case_page() {
     let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
     assert_eq!(plan["announcement"], text);
     // After disclosure, the retrospective from its form.
-    for step in [
-        json!({"command": "mark_fix_ready"}),
-        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-        json!({"command": "publish"}),
-    ] {
-        run(&app, &admin, &id, step);
-    }
+    release_and_publish(&app, &id);
     let page = srt.get(&case);
     assert!(page.body.contains("id=\"write-retrospective\""));
     assert!(
