@@ -18,7 +18,8 @@
 //!   moves after they were told (`embargo-notice:ID:PROJECT:NAME:UNIX`).
 //! - **Guards** (`embargo_core::release::guards`) alert once per case and
 //!   kind: a fork alive after disclosure, a released fix whose advisory is
-//!   still private, a moment passed without publication.
+//!   still private, a public advisory with no announcement, a moment passed
+//!   without publication.
 //!
 //! Timeline changes made by people reach the reporter and every
 //! participant (`after_command`).
