@@ -1050,6 +1050,15 @@ impl Case {
         )
     }
 
+    /// Whether `person` on the case is shown to someone limited to `part`:
+    /// not when they are on another project's team.
+    pub fn shows_person(&self, part: Option<&str>, person: &PersonId) -> bool {
+        match (part, self.part_of(person)) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => true,
+        }
+    }
+
     /// Whether an event is shown to someone limited to `part` (`None`: the
     /// whole case). Another project's notes, fork, CI and team are not.
     pub fn shows(&self, part: Option<&str>, data: &EventData) -> bool {
@@ -1059,7 +1068,7 @@ impl Case {
         }
         match data {
             EventData::ParticipantAdded { participant } => {
-                self.part_of(&participant.person).is_none_or(|p| p == mine)
+                self.shows_person(part, &participant.person)
             }
             // The first fixing team is the reported project's.
             EventData::FixingTeamAssigned { .. } => mine == self.report.project,

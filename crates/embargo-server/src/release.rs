@@ -298,10 +298,17 @@ pub(crate) async fn draft_retrospective(state: &AppState, case: &Case) -> Result
         .into_iter()
         .map(|(_, e)| e)
         .collect();
+    Ok(retrospective_from(state, case, &events))
+}
+
+/// The retrospective drafted from `events`, against the project's policy.
+pub(crate) fn retrospective_from(
+    state: &AppState,
+    case: &Case,
+    events: &[embargo_core::Event],
+) -> String {
     let policy = state.config.sla_policy(&case.report.project);
-    Ok(embargo_formats::retrospective::render(
-        case, &events, &policy,
-    ))
+    embargo_formats::retrospective::render(case, events, &policy)
 }
 
 /// The lists a case's announcement goes to: every named project's.

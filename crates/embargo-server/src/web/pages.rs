@@ -750,9 +750,8 @@ async fn case_view(
     let retrospective_draft = if can(CommandKind::WriteRetrospective) {
         match &case.retrospective {
             Some(r) => r.text.clone(),
-            None => crate::release::draft_retrospective(state, case)
-                .await
-                .map_err(Failure::Internal)?,
+            // Those who write it see every part: `events` is the whole log.
+            None => crate::release::retrospective_from(state, case, &events),
         }
     } else {
         String::new()
@@ -821,7 +820,7 @@ async fn case_view(
             needs_info => &case.needs_info,
             // A project team's member does not see the other teams.
             participants => case.participants.iter()
-                .filter(|p| access.part().is_none_or(|mine| case.part_of(&p.person).is_none_or(|theirs| theirs == mine)))
+                .filter(|p| case.shows_person(access.part(), &p.person))
                 .map(|p| context! { person => p.person.as_str(), role => p.role.name() }).collect::<Vec<_>>(),
             requests => case.addition_requests.iter().map(|r| context! {
                 number => r.number,
