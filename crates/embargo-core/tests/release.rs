@@ -352,3 +352,54 @@ fn a_new_advisory_text_needs_a_new_announcement_approval() {
         .collect();
     assert_eq!(kinds, ["announcement_missing"]);
 }
+
+#[test]
+fn a_fork_alive_after_disclosure_is_flagged_after_its_grace() {
+    let (mut case, mut log) = accepted(HIGH);
+    let fork = Command::OpenPrivateFork {
+        url: "https://git.example.org/numpy-fix".into(),
+        project: None,
+        host: ForkHost::Elsewhere,
+    };
+    run(&mut case, &mut log, fork, "fay", t0());
+    let mut draft = embargo_core::advisory::AdvisoryDraft::new("Overflow", "Details.");
+    draft.mitigation = Some("Avoid untrusted files.".into());
+    for (c, who) in [
+        (
+            Command::ReviseAdvisory {
+                base_revision: 0,
+                draft: Box::new(draft),
+            },
+            "fay",
+        ),
+        (Command::SubmitAdvisory { revision: 1 }, "fay"),
+        (Command::ApproveAdvisory { revision: 1 }, "cora"),
+        (
+            Command::Publish {
+                mode: embargo_core::PublishMode::WithoutFix,
+            },
+            "cora",
+        ),
+    ] {
+        run(&mut case, &mut log, c, who, t0());
+    }
+    let hour = SignedDuration::from_hours(1);
+    let flagged = |case: &Case, at: Timestamp| -> bool {
+        guards(case, at, hour, hour)
+            .iter()
+            .any(|g| g.kind == "fork_alive" && g.text.contains("git.example.org/numpy-fix"))
+    };
+    assert!(
+        !flagged(&case, t0() + SignedDuration::from_mins(30)),
+        "within its grace"
+    );
+    assert!(flagged(&case, t0() + hour + hour));
+    run(
+        &mut case,
+        &mut log,
+        Command::ClosePrivateFork { project: None },
+        "fay",
+        t0() + hour,
+    );
+    assert!(!flagged(&case, t0() + hour + hour), "removed");
+}
