@@ -22,6 +22,7 @@ pub mod stats;
 pub mod timeline;
 pub mod tlp;
 pub mod versions;
+pub mod view;
 
 pub use case::{Case, Embargo, Facts, FoldError, Handling, Review, Stage};
 pub use command::{

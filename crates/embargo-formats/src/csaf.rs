@@ -11,8 +11,10 @@
 //! - CSAF 2.0 scores only CVSS v2 and v3: v4.0 vectors are not written;
 //! - CSAF 2.0's `cwe` needs the CWE catalog's name, which embargo does not
 //!   carry: weaknesses are named in a vulnerability note instead;
-//! - the TLP label is written with CSAF 2.0's TLP v1 names (CLEAR is
-//!   WHITE; AMBER+STRICT is AMBER).
+//! - the TLP label is written with CSAF 2.0's TLP v1 names, never wider
+//!   than the case's: CLEAR is WHITE, and AMBER+STRICT, which TLP v1 does
+//!   not have, is RED (the nearest label at least as strict), with the
+//!   distribution's text saying so.
 
 use embargo_core::{
     advisory::{Advisory, Package, RangeEvent, RangeKind},
@@ -190,13 +192,31 @@ impl Products {
     }
 }
 
-fn tlp_v1(t: embargo_core::tlp::Tlp) -> &'static str {
+/// The TLP v1 label CSAF 2.0 can carry for `t`: the same sharing or
+/// narrower, never wider.
+pub fn tlp_v1(t: Tlp) -> &'static str {
     match t {
         Tlp::Clear => "WHITE",
         Tlp::Green => "GREEN",
-        Tlp::Amber | Tlp::AmberStrict => "AMBER",
-        Tlp::Red => "RED",
+        Tlp::Amber => "AMBER",
+        Tlp::AmberStrict | Tlp::Red => "RED",
     }
+}
+
+/// The document's distribution section for `t`.
+fn distribution(t: Tlp) -> Value {
+    let mut d = json!({ "tlp": { "label": tlp_v1(t), "url": "https://www.first.org/tlp/" } });
+    if t == Tlp::AmberStrict {
+        put(
+            &mut d,
+            "text",
+            json!(
+                "The case is TLP:AMBER+STRICT: share within the recipient's own organisation only. \
+                 CSAF 2.0 has no AMBER+STRICT, so the label is RED, the nearest that is at least as strict."
+            ),
+        );
+    }
+    d
 }
 
 /// The CSAF 2.0 security advisory of a document. It needs an id, a
@@ -391,9 +411,7 @@ pub fn to_csaf(a: &Advisory, ctx: &Context) -> Result<Value, FormatError> {
                 "name": ctx.publisher,
                 "namespace": ctx.namespace,
             },
-            "distribution": {
-                "tlp": { "label": tlp_v1(ctx.tlp), "url": "https://www.first.org/tlp/" },
-            },
+            "distribution": distribution(ctx.tlp),
             "notes": notes,
             "references": doc_refs,
             "tracking": tracking,

@@ -492,3 +492,60 @@ fn csaf_exports_pass_the_bsi_validator() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// TLP 2.0 labels from widest to narrowest sharing, and TLP v1's, so that
+/// "at least as strict" is a comparison.
+fn sharing_v2(t: Tlp) -> u8 {
+    match t {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    }
+}
+
+fn sharing_v1(label: &str) -> u8 {
+    match label {
+        "WHITE" => 0,
+        "GREEN" => 1,
+        "AMBER" => 2,
+        // TLP v1 has nothing between AMBER and RED.
+        "RED" => 4,
+        other => panic!("not a TLP v1 label: {other}"),
+    }
+}
+
+#[test]
+fn a_csaf_export_never_widens_the_case_label() {
+    let full = full_advisory();
+    let schema = data().map(|d| validators(&d));
+    for t in Tlp::ALL {
+        let mut c = ctx();
+        c.tlp = t;
+        let doc = csaf::to_csaf(&full, &c).unwrap();
+        let label = doc["document"]["distribution"]["tlp"]["label"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            sharing_v1(&label) >= sharing_v2(t),
+            "{} exported as the wider {label}",
+            t.label()
+        );
+        let text = doc["document"]["distribution"]["text"].as_str();
+        if t == Tlp::AmberStrict {
+            assert_eq!(label, "RED");
+            assert!(
+                text.is_some_and(|x| x.contains("AMBER+STRICT") && x.contains("RED")),
+                "{text:?}"
+            );
+        } else {
+            assert!(text.is_none(), "{}: {text:?}", t.label());
+        }
+        if let Some(v) = &schema {
+            let e = errors(&v.csaf, &doc);
+            assert!(e.is_empty(), "{}: {e:#?}", t.label());
+        }
+    }
+}

@@ -155,27 +155,39 @@ impl IntakeKey {
         limit: usize,
         signers: &[Certificate],
     ) -> Result<Opened, OpenError> {
-        let parse = |e: pgp::errors::Error| OpenError::Malformed(e.to_string());
-        let (msg, _) = Message::from_reader(std::io::BufReader::new(message)).map_err(parse)?;
+        let (msg, _) = Message::from_reader(std::io::BufReader::new(message))
+            .map_err(|e| OpenError::Malformed(unreadable(&e)))?;
         if !msg.is_encrypted() {
             return Err(OpenError::NotEncrypted);
         }
         let mut msg = msg
             .decrypt(&Password::empty(), &self.secret)
-            .map_err(|e| OpenError::NotForUs(e.to_string()))?;
+            .map_err(|e| undecryptable(&e))?;
         // One layer of compression is what GnuPG writes; a second is refused
         // rather than unpacked (a compression bomb may nest).
         if msg.is_compressed() {
-            msg = msg.decompress().map_err(parse)?;
+            msg = msg
+                .decompress()
+                .map_err(|_| OpenError::Malformed("its compressed data does not decompress"))?;
             if msg.is_compressed() {
-                return Err(OpenError::Malformed("nested compression".into()));
+                return Err(OpenError::Malformed(
+                    "it is compressed twice, which embargo does not unpack",
+                ));
             }
         }
         let mut plaintext = Vec::new();
         let read = (&mut msg)
             .take(limit as u64 + 1)
             .read_to_end(&mut plaintext)
-            .map_err(|e| OpenError::Malformed(e.to_string()))?;
+            .map_err(|e| {
+                match e
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<pgp::errors::Error>())
+                {
+                    Some(inner) => undecryptable(inner),
+                    None => OpenError::Malformed("its contents cannot be read to the end"),
+                }
+            })?;
         if read > limit {
             return Err(OpenError::TooLarge { limit });
         }
@@ -193,6 +205,30 @@ impl IntakeKey {
             plaintext,
             signature,
         })
+    }
+}
+
+/// What is wrong with a message that does not parse, in embargo's words.
+fn unreadable(e: &pgp::errors::Error) -> &'static str {
+    use pgp::errors::Error as E;
+    match e {
+        E::InvalidArmorWrappers | E::InvalidChecksum => "its ASCII armor is broken",
+        E::PacketIncomplete { .. } => "it is cut short",
+        E::NoMatchingPacket { .. } => "it holds no OpenPGP message",
+        _ => "its OpenPGP packets do not parse",
+    }
+}
+
+/// Why a message encrypted to someone does not decrypt, in embargo's words.
+fn undecryptable(e: &pgp::errors::Error) -> OpenError {
+    use pgp::errors::Error as E;
+    match e {
+        E::MdcError | E::Aead { .. } => OpenError::Damaged,
+        E::MissingKey | E::NoMatchingPacket { .. } => OpenError::NotForUs,
+        E::Unsupported { .. } | E::Unimplemented { .. } => {
+            OpenError::Undecryptable("it uses an algorithm embargo does not support")
+        }
+        _ => OpenError::Undecryptable("the session key or the data is malformed"),
     }
 }
 
@@ -229,15 +265,25 @@ pub enum Signature {
 }
 
 /// Why an inbound message could not be opened. Each is kept in quarantine
-/// with this text as the reason.
+/// with this text as the reason, so each says what is wrong in a sentence
+/// of embargo's own and never carries the library's text, which can quote
+/// the message's bytes.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// Not OpenPGP, bad armor, truncated packets.
     #[error("not a readable OpenPGP message: {0}")]
-    Malformed(String),
-    /// Encrypted, but not to the intake key (or damaged so that no key fits).
-    #[error("the message is not encrypted to this team's intake key: {0}")]
-    NotForUs(String),
+    Malformed(&'static str),
+    /// Encrypted, but not to the intake key.
+    #[error("the message is not encrypted to this team's intake key")]
+    NotForUs,
+    /// Encrypted to the intake key, but its integrity check failed.
+    #[error(
+        "the message failed its integrity check: it was changed or damaged after it was encrypted"
+    )]
+    Damaged,
+    /// Encrypted to the intake key, but it does not decrypt.
+    #[error("the message is encrypted to this team's intake key but does not decrypt: {0}")]
+    Undecryptable(&'static str),
     /// An OpenPGP message that is not encrypted.
     #[error("the OpenPGP message is not encrypted")]
     NotEncrypted,

@@ -200,7 +200,7 @@ fn messages_that_cannot_be_opened_say_why() {
     );
     assert!(matches!(
         key.open(&elsewhere, 1 << 20, &[]),
-        Err(OpenError::NotForUs(_))
+        Err(OpenError::NotForUs)
     ));
 
     // Too large once decrypted (the compressed ciphertext is small).

@@ -671,7 +671,7 @@ pub(crate) async fn release(
     Path(id): Path<String>,
 ) -> Result<Json<embargo_api::ReleaseView>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    if !access.standing().is_team() {
+    if !access.lens().sees_release() {
         return Err(Failure::Forbidden(
             "the release plan is for the case's team".into(),
         ));
@@ -713,6 +713,11 @@ pub(crate) async fn retrospective(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
+    if !access.lens().sees_release() {
+        return Err(Failure::Forbidden(
+            "the retrospective is for the case's team".into(),
+        ));
+    }
     // It covers every project's part: not for one project's team alone.
     if let Some(part) = access.part() {
         return Err(Failure::Forbidden(format!(

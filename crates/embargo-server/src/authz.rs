@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use embargo_core::{
     Case, CaseId, Command, PersonId,
     access::{self, Member, Scope, Standing},
+    view::Lens,
 };
 use embargo_store::{AccessEntry, Project};
 
@@ -75,20 +76,28 @@ pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String>
 }
 
 /// Proof that the caller sees a case, and as what. Only `open_case` makes one.
+/// Handlers read the case through it as the caller's `Lens` shows it; the
+/// whole fold stays inside this module, for `run`.
 pub(crate) struct CaseAccess {
-    case: Case,
-    standing: Standing,
+    full: Case,
+    shown: Case,
+    lens: Lens,
     caller: Caller,
     projects: BTreeSet<String>,
 }
 
 impl CaseAccess {
+    /// The case as the caller sees it (`Lens::case`).
     pub(crate) fn case(&self) -> &Case {
-        &self.case
+        &self.shown
+    }
+
+    pub(crate) fn lens(&self) -> &Lens {
+        &self.lens
     }
 
     pub(crate) fn standing(&self) -> Standing {
-        self.standing
+        self.lens.standing()
     }
 
     pub(crate) fn caller_id(&self) -> &PersonId {
@@ -98,13 +107,7 @@ impl CaseAccess {
     /// The part of the case the caller is limited to (a project team's
     /// member), if any.
     pub(crate) fn part(&self) -> Option<&str> {
-        self.case.part_of(self.caller.id())
-    }
-
-    /// Whether the caller is shown this event (another project's part is
-    /// hidden from a project team).
-    pub(crate) fn shows(&self, data: &embargo_core::EventData) -> bool {
-        self.case.shows(self.part(), data)
+        self.lens.part()
     }
 
     pub(crate) fn projects(&self) -> &BTreeSet<String> {
@@ -113,7 +116,7 @@ impl CaseAccess {
 
     /// Whether the caller may run a command of this kind here.
     pub(crate) fn may(&self, kind: embargo_core::CommandKind) -> bool {
-        access::may(self.standing, kind)
+        access::may(self.standing(), kind)
     }
 }
 
@@ -140,28 +143,47 @@ pub(crate) async fn open_case(
         detail: standing.name().into(),
     };
     state.store.log_access(&entry).await?;
+    let lens = Lens::new(&case, standing, caller.id());
     Ok(CaseAccess {
-        case,
-        standing,
+        shown: lens.case(&case),
+        full: case,
+        lens,
         caller: caller.clone(),
         projects,
     })
 }
 
-/// The case's events the caller is shown, with their log positions: all
-/// of them, except that a project team's member does not see another
-/// project's part (its notes, fork, CI and team).
+/// The case's events as the caller's lens shows them, with their log
+/// positions: hidden ones left out, what they may not read blanked.
 pub(crate) async fn visible_events(
     state: &AppState,
     access: &CaseAccess,
 ) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
     Ok(state
         .store
-        .events(&access.case.id)
+        .events(&access.full.id)
         .await?
         .into_iter()
-        .filter(|(_, e)| access.shows(&e.data))
+        .filter_map(|(seq, e)| access.lens.event(&access.full, &e).map(|e| (seq, e)))
         .collect())
+}
+
+/// How `person` sees `case`, or `None` when it does not exist for them:
+/// for what embargo sends on its own (notices, digests, calendar feeds).
+pub(crate) async fn lens_for(
+    state: &AppState,
+    person: &str,
+    case: &Case,
+) -> Result<Option<Lens>, Failure> {
+    let Some(caller) = caller(state, person).await? else {
+        return Ok(None);
+    };
+    let projects = projects_of(case, &state.store.projects().await?);
+    let scope = Scope {
+        case,
+        projects: &projects,
+    };
+    Ok(access::standing(scope, &caller.member).map(|s| Lens::new(case, s, caller.id())))
 }
 
 /// Runs a command on a case the caller holds access to. The decision is
@@ -178,7 +200,7 @@ pub(crate) async fn run(
     let mut names: Vec<PersonId> = access::joining(&command).into_iter().cloned().collect();
     if let Command::ApproveAddition { request } = &command
         && let Some(r) = access
-            .case
+            .full
             .addition_requests
             .iter()
             .find(|r| r.number == *request)
@@ -193,15 +215,15 @@ pub(crate) async fn run(
     let lookup = move |p: &PersonId| people.iter().find(|m| &m.id == p).cloned();
     let all_projects = state.store.projects().await?;
     let scope = Scope {
-        case: &access.case,
+        case: &access.full,
         projects: &access.projects,
     };
-    access::authorize(scope, access.standing, &command, &lookup)
+    access::authorize(scope, access.standing(), &command, &lookup)
         .map_err(|d| Failure::Forbidden(d.to_string()))?;
     let member = access.caller.member.clone();
     let actor = member.id.clone();
     let now = state.clock.now();
-    let to_reporter = crate::mailer::for_reporter(&access.case.id, &command);
+    let to_reporter = crate::mailer::for_reporter(&access.full.id, &command);
     let cve_request = match &command {
         Command::RequestCve { via } => Some(*via),
         _ => None,
@@ -209,7 +231,7 @@ pub(crate) async fn run(
     let publishing = matches!(command, Command::Publish { .. });
     let case = state
         .store
-        .execute(access.case.id.clone(), move |current| {
+        .execute(access.full.id.clone(), move |current| {
             let projects = projects_of(current, &all_projects);
             let scope = Scope {
                 case: current,
@@ -236,7 +258,7 @@ pub(crate) async fn run(
     if publishing {
         crate::release::after_publish(state, &case).await;
     }
-    crate::release::after_command(state, &access.case, &case).await;
+    crate::release::after_command(state, &access.full, &case).await;
     // What the team said to the reporter also goes to them by email.
     if let Some((subject, text)) = to_reporter {
         let key = format!("reporter-message:{}:{}", case.id, case.version);
@@ -271,11 +293,11 @@ pub(crate) async fn run_as_system(
         .map_err(|e| e.to_string())
 }
 
-/// The cases a caller may see, each with their standing.
+/// The cases a caller may see, each as their lens shows it.
 pub(crate) async fn visible_cases(
     state: &AppState,
     caller: &Caller,
-) -> Result<Vec<(Case, Standing)>, Failure> {
+) -> Result<Vec<(Case, Lens)>, Failure> {
     let projects = state.store.projects().await?;
     let mut out = Vec::new();
     for row in state.store.projection().await? {
@@ -288,7 +310,8 @@ pub(crate) async fn visible_cases(
             projects: &of,
         };
         if let Some(standing) = access::standing(scope, &caller.member) {
-            out.push((case, standing));
+            let lens = Lens::new(&case, standing, caller.id());
+            out.push((lens.case(&case), lens));
         }
     }
     Ok(out)

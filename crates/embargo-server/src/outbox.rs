@@ -198,13 +198,18 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .await
                 .map_err(|e| e.to_string())?;
             let (subject, body) = notice_text(state, &case, &job.payload);
+            // What the case is about goes only to someone who sees it.
+            let about = match crate::authz::lens_for(state, person.as_str(), &case).await {
+                Ok(Some(lens)) => lens.case(&case).report.title,
+                _ => String::new(),
+            };
             mailer::to_person(
                 &m,
                 &p.email,
                 prefs.openpgp_key.as_deref(),
                 &subject,
                 &body,
-                &case.report.title,
+                &about,
                 &message_id,
             )
             .await
@@ -323,6 +328,11 @@ async fn digest(
         if case.handling != Handling::Received {
             continue;
         }
+        // A digest names only the cases its reader sees.
+        let Ok(Some(lens)) = crate::authz::lens_for(state, person, &case).await else {
+            continue;
+        };
+        let case = lens.case(&case);
         let cid = case.id.clone();
         let due = case.ack_clock(state.config.ack_policy_for(&case)).due;
         let late = if due < now { " (overdue)" } else { "" };

@@ -653,7 +653,8 @@ async fn case_view(
     } else {
         Vec::new()
     };
-    let sees_report = standing.is_team() || standing == Standing::Coordinator;
+    let lens = access.lens();
+    let sees_report = lens.sees_report();
     let matrix: Vec<minijinja::Value> = assessment
         .map(|a| {
             a.affected
@@ -703,8 +704,7 @@ async fn case_view(
         Vec::new()
     };
     // Who opened the case: the SRT and the coordinator can audit it.
-    let views: Vec<minijinja::Value> = if matches!(standing, Standing::Srt | Standing::Coordinator)
-    {
+    let views: Vec<minijinja::Value> = if lens.sees_raw() {
         let log = state.store.access_log(case.id.as_str()).await?;
         log.iter()
             .rev()
@@ -727,7 +727,7 @@ async fn case_view(
     } else {
         Vec::new()
     };
-    let (inbound, deliveries) = if matches!(standing, Standing::Srt | Standing::Coordinator) {
+    let (inbound, deliveries) = if lens.sees_raw() {
         (
             state.store.inbound_for_case(&case.id).await?,
             state.store.attempts_for_case(case.id.as_str()).await?,
@@ -736,8 +736,8 @@ async fn case_view(
         (Vec::new(), Vec::new())
     };
     // The release plan, for the case's team, as far as the caller's part goes.
-    let release = standing
-        .is_team()
+    let release = lens
+        .sees_release()
         .then(|| ser(crate::release::view(state, case, access.part())));
     // The texts the release forms start from: the announcement preview and
     // the retrospective (kept, or drafted from the log).
@@ -763,7 +763,7 @@ async fn case_view(
         // Open built-in forks of the caller's part: a credential form each.
         builtin_forks => case.forks.iter()
             .filter(|f| f.closed_at.is_none() && f.host == embargo_core::event::ForkHost::Builtin)
-            .filter(|f| access.part().is_none_or(|p| p == f.project) && standing.is_team())
+            .filter(|f| access.part().is_none_or(|p| p == f.project) && lens.sees_release())
             .map(|f| f.project.clone())
             .collect::<Vec<_>>(),
         retrospective_draft => retrospective_draft,
@@ -847,8 +847,9 @@ async fn case_view(
                 _ => None,
             }),
         },
-        thread => reporter_thread(&events, false),
-        notes => if standing.is_team() { notes(&events) } else { Vec::new() },
+        sees_thread => lens.sees_thread(),
+        thread => if lens.sees_thread() { reporter_thread(&events, false) } else { Vec::new() },
+        notes => if lens.sees_internal() { notes(&events) } else { Vec::new() },
         timeline => ser(events.iter().map(|e| EventRow {
             at: e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
             actor: e.actor.to_string(),
@@ -1527,8 +1528,7 @@ pub(crate) async fn case_attachment(
     who: SignedIn,
 ) -> Result<Response, WebError> {
     let access = authz::open_case(&state, &who.caller, &id).await?;
-    let standing = access.standing();
-    if !(standing.is_team() || standing == Standing::Coordinator) {
+    if !access.lens().sees_report() {
         return Err(Failure::NotFound.into());
     }
     let (meta, bytes) = state
@@ -1546,7 +1546,7 @@ pub(crate) async fn case_inbound(
     who: SignedIn,
 ) -> Result<Response, WebError> {
     let access = authz::open_case(&state, &who.caller, &id).await?;
-    if !matches!(access.standing(), Standing::Srt | Standing::Coordinator) {
+    if !access.lens().sees_raw() {
         return Err(Failure::NotFound.into());
     }
     let (entry, raw) = state.store.inbound_raw(n).await?.ok_or(Failure::NotFound)?;

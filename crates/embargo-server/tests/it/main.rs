@@ -21,6 +21,7 @@ mod gpg;
 mod imap;
 mod mail;
 mod mailserver;
+mod markers;
 mod metrics;
 mod receipts;
 mod release;

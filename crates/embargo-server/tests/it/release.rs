@@ -297,7 +297,7 @@ fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
     assert!(kept.as_str().unwrap().contains("The slot held"));
 }
 
-fn git(dir: &Path, args: &[&str]) -> (bool, String) {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("git")
         .args(["-c", "user.name=Fay", "-c", "user.email=fay@example.org"])
         .args(["-c", "credential.helper=", "-c", "init.defaultBranch=main"])
@@ -316,13 +316,13 @@ fn git(dir: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn ok(dir: &Path, args: &[&str]) {
+pub(crate) fn ok(dir: &Path, args: &[&str]) {
     let (success, output) = git(dir, args);
     assert!(success, "git {args:?}: {output}");
 }
 
 /// An upstream repository whose test passes once `src.txt` says "fixed".
-fn upstream() -> tempfile::TempDir {
+pub(crate) fn upstream() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     ok(dir.path(), &["init", "-q"]);
     std::fs::write(dir.path().join("src.txt"), "buggy\n").unwrap();

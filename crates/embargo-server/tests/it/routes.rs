@@ -119,10 +119,14 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
         "/api/v1/cases/{id}/announcement",
         Expect::CaseView(422),
     ),
+    // The retrospective is the team's; others who see the case are refused.
     (
         "GET",
         "/api/v1/cases/{id}/retrospective",
-        Expect::CaseView(200),
+        Expect::CaseAction {
+            ok: 200,
+            denied: 403,
+        },
     ),
     (
         "GET",
@@ -194,7 +198,7 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
 ];
 
 /// The cast: handle, organisation role.
-const CAST: &[(&str, &str)] = &[
+pub(crate) const CAST: &[(&str, &str)] = &[
     ("admin", "admin"),
     ("srt", "srt"),
     ("coord", "srt"),
@@ -205,7 +209,7 @@ const CAST: &[(&str, &str)] = &[
 
 /// Who sees a numpy case (coordinated by coord, fixed by fixer) under each
 /// label, written out by hand from TLP 2.0 as embargo reads it.
-const VISIBLE: &[(&str, &[&str])] = &[
+pub(crate) const VISIBLE: &[(&str, &[&str])] = &[
     ("TLP:RED", &["coord", "fixer"]),
     ("TLP:AMBER+STRICT", &["admin", "srt", "coord", "fixer"]),
     (
@@ -242,8 +246,21 @@ pub(crate) struct World<'a> {
 /// Signs up the cast, creates numpy and scipy projects, and one case per
 /// TLP label with coord as coordinator and fixer on the fixing team.
 pub(crate) fn world(app: &TestApp) -> World<'_> {
+    let people = cast(app, CAST);
+    projects(app, &["fixer", "numpy-dev"]);
+    let mut cases = Vec::new();
+    for (tlp, _) in VISIBLE {
+        let id = new_case(app, tlp);
+        cases.push((*tlp, id));
+    }
+    World { people, cases }
+}
+
+/// Signs up each person of `cast` (admin by the first invitation), each
+/// with a browser session and an API token.
+pub(crate) fn cast<'a>(app: &'a TestApp, cast: &[(&'static str, &str)]) -> Vec<Person<'a>> {
     let mut people = Vec::new();
-    for (handle, role) in CAST {
+    for (handle, role) in cast {
         let (mut browser, _) = if *handle == "admin" {
             app.signed_up(&app.admin_invitation, "admin")
         } else {
@@ -258,8 +275,13 @@ pub(crate) fn world(app: &TestApp) -> World<'_> {
             token,
         });
     }
+    people
+}
+
+/// The numpy project (maintained by `numpy`) and scipy (by scipy-dev).
+pub(crate) fn projects(app: &TestApp, numpy: &[&str]) {
     for (name, package, maintainers) in [
-        ("numpy", "PyPI:numpy", vec!["fixer", "numpy-dev"]),
+        ("numpy", "PyPI:numpy", numpy.to_vec()),
         ("scipy", "PyPI:scipy", vec!["scipy-dev"]),
     ] {
         let (status, body) = app.api(
@@ -270,12 +292,6 @@ pub(crate) fn world(app: &TestApp) -> World<'_> {
         );
         assert_eq!(status, 201, "{body}");
     }
-    let mut cases = Vec::new();
-    for (tlp, _) in VISIBLE {
-        let id = new_case(app, tlp);
-        cases.push((*tlp, id));
-    }
-    World { people, cases }
 }
 
 /// A numpy case, acknowledged, triaged with `tlp`, team assigned.
@@ -305,7 +321,7 @@ pub(crate) fn new_case(app: &TestApp, tlp: &str) -> String {
     id
 }
 
-fn visible(tlp: &str, who: &str) -> bool {
+pub(crate) fn visible(tlp: &str, who: &str) -> bool {
     VISIBLE
         .iter()
         .find(|(t, _)| *t == tlp)
@@ -373,15 +389,16 @@ fn is_case_route(e: Expect) -> bool {
     )
 }
 
-/// Calls a route as `who` (by browser or API token) and returns the status.
-fn call<'a>(
+/// Calls a route as `who` (by browser or API token) and returns the status
+/// and the body.
+pub(crate) fn call<'a>(
     app: &'a TestApp,
     person: Option<&mut Person<'a>>,
     method: &str,
     template: &str,
     case: &str,
     n: usize,
-) -> u16 {
+) -> (u16, String) {
     let unique = format!("x{n}");
     let path = template
         .replace("{id}", case)
@@ -417,7 +434,8 @@ fn call<'a>(
             ("POST", _) => Some(json!({ "command": "add_note", "text": "a note" })),
             _ => None,
         };
-        return app.api(&token, method, &path, body).0;
+        let (status, body) = app.api(&token, method, &path, body);
+        return (status, body.to_string());
     }
     let mut anon = app.browser();
     let browser = match person {
@@ -425,7 +443,8 @@ fn call<'a>(
         None => &mut anon,
     };
     if method == "GET" {
-        return browser.get(&path).status;
+        let r = browser.get(&path);
+        return (r.status, r.body);
     }
     let id = format!("new-{unique}");
     let name = format!("p-{unique}");
@@ -446,9 +465,11 @@ fn call<'a>(
         _ => vec![("text", "a note")],
     };
     if template == "/login" || template == "/invite/{token}" || template.starts_with("/report") {
-        return browser.post_anonymous(&path, &fields).status;
+        let r = browser.post_anonymous(&path, &fields);
+        return (r.status, r.body);
     }
-    browser.post(&path, &fields).status
+    let r = browser.post(&path, &fields);
+    (r.status, r.body)
 }
 
 #[test]
@@ -469,7 +490,7 @@ fn every_route_answers_every_role_as_the_table_says() {
         for (tlp, case) in &labels {
             n += 1;
             let want = expected(template, *e, None, tlp);
-            let got = call(&app, None, method, template, case, n);
+            let got = call(&app, None, method, template, case, n).0;
             if got != want {
                 failures.push(format!(
                     "{method} {template} {tlp} anonymous: want {want}, got {got}"
@@ -479,7 +500,7 @@ fn every_route_answers_every_role_as_the_table_says() {
                 n += 1;
                 let who = p.handle;
                 let want = expected(template, *e, Some(who), tlp);
-                let got = call(&app, Some(p), method, template, case, n);
+                let got = call(&app, Some(p), method, template, case, n).0;
                 if got != want {
                     failures.push(format!(
                         "{method} {template} {tlp} {who}: want {want}, got {got}"
