@@ -180,8 +180,11 @@ pub(crate) async fn poll(state: &AppState, row: &ChannelRow) -> Result<(), Strin
             let raw = serde_json::to_vec(&item).map_err(|e| e.to_string())?;
             let a: Advisory = match serde_json::from_value(item) {
                 Ok(a) => a,
-                Err(e) => {
-                    let reason = format!("a GitHub advisory that cannot be read: {e}");
+                Err(_) => {
+                    // Not serde's text, which can quote the advisory's values.
+                    let reason = "a GitHub advisory that cannot be read: a field embargo \
+                                  needs is missing or of the wrong type"
+                        .to_owned();
                     let _ =
                         intake::quarantine(state, Channel::Github, &row.name, None, raw, &reason)
                             .await;

@@ -7,7 +7,7 @@
 //! kept, sealed with the master key.
 
 use embargo_core::CaseId;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Connection, Row, SqliteConnection};
 
 use crate::{MasterKey, Store, StoreError};
 
@@ -81,16 +81,18 @@ fn raw_label(channel: &str, received_at: i64, source: &str) -> String {
 /// the channel delivered it before.
 pub(crate) async fn seen(
     conn: &mut SqliteConnection,
+    master: Option<&MasterKey>,
     channel: &str,
     reference: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
     let Some(reference) = reference else {
         return Ok(None);
     };
+    let master = master.ok_or(StoreError::NoKey)?;
     let row =
         sqlx::query("SELECT outcome, case_id FROM inbound WHERE channel = $1 AND reference = $2")
             .bind(channel)
-            .bind(reference)
+            .bind(master.lookup(reference))
             .fetch_optional(&mut *conn)
             .await?;
     Ok(match row {
@@ -123,7 +125,7 @@ pub(crate) async fn record(
     .bind(inbound.received_at)
     .bind(&inbound.channel)
     .bind(&inbound.source)
-    .bind(&inbound.reference)
+    .bind(inbound.reference.as_deref().map(|r| master.lookup(r)))
     .bind(outcome)
     .bind(case_id.map(CaseId::as_str))
     .bind(reason)
@@ -138,7 +140,7 @@ pub(crate) async fn record(
         sqlx::query(
             "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
         )
-        .bind(mid)
+        .bind(master.lookup(mid))
         .bind(case.as_str())
         .execute(&mut *conn)
         .await?;
@@ -186,7 +188,14 @@ impl Store {
     pub async fn quarantine(&self, inbound: NewInbound, reason: &str) -> Result<i64, StoreError> {
         let master = self.master()?;
         let mut conn = self.pool.acquire().await?;
-        if let Some(seen) = seen(&mut conn, &inbound.channel, inbound.reference.as_deref()).await? {
+        if let Some(seen) = seen(
+            &mut conn,
+            Some(master),
+            &inbound.channel,
+            inbound.reference.as_deref(),
+        )
+        .await?
+        {
             return Err(StoreError::AlreadyReceived(seen));
         }
         let inbound = NewInbound {
@@ -211,7 +220,7 @@ impl Store {
         reference: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        seen(&mut conn, channel, Some(reference)).await
+        seen(&mut conn, self.master.as_deref(), channel, Some(reference)).await
     }
 
     /// The quarantine, newest first.
@@ -284,7 +293,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
         )
-        .bind(message_id)
+        .bind(self.master()?.lookup(message_id))
         .bind(case_id.as_str())
         .execute(&self.pool)
         .await?;
@@ -293,10 +302,11 @@ impl Store {
 
     /// The case the first of these Message-IDs belongs to.
     pub async fn thread_case(&self, message_ids: &[String]) -> Result<Option<CaseId>, StoreError> {
+        let master = self.master()?;
         for id in message_ids {
             let case: Option<String> =
                 sqlx::query_scalar("SELECT case_id FROM mail_threads WHERE message_id = $1")
-                    .bind(id)
+                    .bind(master.lookup(id))
                     .fetch_optional(&self.pool)
                     .await?;
             if let Some(c) = case {
@@ -422,4 +432,56 @@ impl Store {
                 .await?,
         )
     }
+}
+
+/// Replaces channel references stored in clear (before they were hashed)
+/// with their keyed hashes, once: a database written by an older embargo.
+pub(crate) async fn hash_clear_references(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+) -> Result<(), StoreError> {
+    let done: Option<i64> = sqlx::query_scalar("SELECT id FROM lookup_hashed WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let like = format!("{}%", crate::seal::LOOKUP_PREFIX);
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, reference FROM inbound WHERE reference IS NOT NULL AND reference NOT LIKE $1",
+    )
+    .bind(&like)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, reference) in rows {
+        sqlx::query("UPDATE inbound SET reference = $1 WHERE id = $2")
+            .bind(master.lookup(&reference))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let threads: Vec<(String, String)> =
+        sqlx::query_as("SELECT message_id, case_id FROM mail_threads WHERE message_id NOT LIKE $1")
+            .bind(&like)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (mid, case) in threads {
+        sqlx::query(
+            "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(master.lookup(&mid))
+        .bind(&case)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM mail_threads WHERE message_id = $1")
+            .bind(&mid)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO lookup_hashed (id) VALUES (1)")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0009_person_prefs.sql"),
     ),
     (10, include_str!("../migrations/sqlite/0010_release.sql")),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_lookup_hashed.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -166,6 +170,7 @@ impl Store {
                         .await?;
                 }
             }
+            intake::hash_clear_references(&mut writer_conn, key).await?;
         }
         let master = master.map(Arc::new);
         let pool = SqlitePoolOptions::new()
@@ -542,7 +547,7 @@ async fn apply_batch(
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {
         if let Some(seen) = match &inbound {
-            Some(i) => intake::seen(&mut tx, &i.channel, i.reference.as_deref()).await?,
+            Some(i) => intake::seen(&mut tx, master, &i.channel, i.reference.as_deref()).await?,
             None => None,
         } {
             results.push(Err(StoreError::AlreadyReceived(seen)));

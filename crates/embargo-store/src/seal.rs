@@ -19,6 +19,10 @@ use crate::StoreError;
 const SEALED_PREFIX: &str = "enc1:";
 const NONCE_LEN: usize = 12;
 
+/// What a keyed lookup hash starts with (a value stored before hashing
+/// does not).
+pub(crate) const LOOKUP_PREFIX: &str = "h1:";
+
 /// The key that wraps every case's data key. Redacts itself in `Debug`.
 #[derive(Clone)]
 pub struct MasterKey([u8; 32]);
@@ -50,6 +54,25 @@ impl MasterKey {
     /// The key's file form.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// The keyed hash under which a channel reference (a Message-ID, a GHSA
+    /// id) is stored where SQL must find it: HMAC-SHA-256 with a key derived
+    /// from this one, so the database alone does not tell which messages
+    /// arrived, and nobody without the key can test a guess.
+    pub(crate) fn lookup(&self, value: &str) -> String {
+        use hmac::Mac;
+        let mut derived = Sha256::new();
+        derived.update(b"embargo lookup key v1");
+        derived.update(self.0);
+        let Ok(mut mac) = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&derived.finalize()) else {
+            unreachable!("HMAC takes a key of any length")
+        };
+        mac.update(value.as_bytes());
+        format!(
+            "{LOOKUP_PREFIX}{}",
+            hex::encode(mac.finalize().into_bytes())
+        )
     }
 
     /// A value that identifies the key without revealing it.

@@ -342,3 +342,125 @@ async fn appends_succeed_while_other_connections_write() {
     }
     other.await.unwrap();
 }
+
+/// Channel references (Message-IDs, GHSA ids) are found again by the store
+/// but stored only as keyed hashes, and a database that kept them in clear
+/// is hashed at its next start.
+#[tokio::test]
+async fn message_ids_are_stored_only_as_keyed_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = embargo_store::MasterKey::generate();
+    let path = dir.path().join("embargo.db");
+    let store = Store::open(&path, true, Some(key.clone())).await.unwrap();
+    let id = CaseId::from_parts(2026, 7);
+    let inbound = |reference: &str| embargo_store::NewInbound {
+        received_at: 1,
+        channel: "email".into(),
+        source: "imap".into(),
+        reference: Some(reference.into()),
+        raw: b"Subject: hi\r\n\r\nbody".to_vec(),
+        reporter_link: None,
+    };
+    let r = report("a report".into());
+    store
+        .receive(
+            id.clone(),
+            inbound("<first.kangaroo@mail.example>"),
+            move || decide_new(r, &srt(), t(0)),
+        )
+        .await
+        .unwrap();
+    store
+        .add_thread_id("<sent.kangaroo@embargo.example>", &id)
+        .await
+        .unwrap();
+    store
+        .quarantine(
+            inbound("<odd.kangaroo@mail.example>"),
+            "not a readable OpenPGP message",
+        )
+        .await
+        .unwrap();
+    // Found again, by value ...
+    assert_eq!(
+        store
+            .already_received("email", "<first.kangaroo@mail.example>")
+            .await
+            .unwrap(),
+        Some(id.to_string())
+    );
+    for mid in [
+        "<first.kangaroo@mail.example>",
+        "<sent.kangaroo@embargo.example>",
+    ] {
+        assert_eq!(
+            store.thread_case(&[mid.to_owned()]).await.unwrap(),
+            Some(id.clone())
+        );
+    }
+    let again = store
+        .quarantine(inbound("<odd.kangaroo@mail.example>"), "again")
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyReceived(_))),
+        "{again:?}"
+    );
+    // ... but nowhere in the file in clear.
+    let file = || {
+        let mut bytes = std::fs::read(&path).unwrap();
+        if let Ok(wal) = std::fs::read(dir.path().join("embargo.db-wal")) {
+            bytes.extend(wal);
+        }
+        bytes
+    };
+    assert!(
+        !file().windows(8).any(|w| w == b"kangaroo"),
+        "a Message-ID is in the database in clear"
+    );
+    drop(store);
+
+    // An older database kept them in clear: the next start hashes them.
+    let mut conn = raw(&dir).await;
+    sqlx::query("INSERT INTO mail_threads (message_id, case_id) VALUES ('<old.wallaby@x>', $1)")
+        .bind(id.as_str())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE inbound SET reference = '<first.wallaby@x>' WHERE outcome = 'case'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM lookup_hashed")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let store = Store::open(&path, false, Some(key)).await.unwrap();
+    assert_eq!(
+        store
+            .thread_case(&["<old.wallaby@x>".to_owned()])
+            .await
+            .unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        store
+            .already_received("email", "<first.wallaby@x>")
+            .await
+            .unwrap(),
+        Some(id.to_string())
+    );
+    let mut conn = raw(&dir).await;
+    let clear: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM mail_threads WHERE message_id LIKE '%wallaby%')
+              + (SELECT COUNT(*) FROM inbound WHERE reference LIKE '%wallaby%')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(clear, 0);
+}

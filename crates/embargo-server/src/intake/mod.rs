@@ -140,10 +140,10 @@ pub(crate) fn email_address(text: &str) -> Result<Option<String>, IntakeError> {
     if ok {
         Ok(Some(t.to_owned()))
     } else {
-        Err(IntakeError::Invalid(format!(
-            "`{}` is not an email address",
-            one_line(t).chars().take(80).collect::<String>()
-        )))
+        // The reason is kept and shown: it names the problem, not the value.
+        Err(IntakeError::Invalid(
+            "the reporter's address is not an email address".into(),
+        ))
     }
 }
 
@@ -169,11 +169,12 @@ fn check_limits(state: &AppState, sub: &Submission) -> Result<(), IntakeError> {
             limits.max_attachments
         )));
     }
-    for f in &sub.attachments {
+    for (n, f) in sub.attachments.iter().enumerate() {
         if f.bytes.len() > limits.max_attachment_bytes {
             return Err(IntakeError::Invalid(format!(
-                "attachment `{}` is {} bytes; the limit is {}",
-                one_line(&f.name),
+                "attachment {} of {} is {} bytes; the limit is {}",
+                n + 1,
+                sub.attachments.len(),
                 f.bytes.len(),
                 limits.max_attachment_bytes
             )));

@@ -10,6 +10,8 @@ pub(crate) struct Server {
     pub(crate) url: String,
     /// Everything the server printed after its URL line.
     printed: Arc<Mutex<Vec<String>>>,
+    /// Everything it logged (stderr), also echoed to the test's stderr.
+    pub(crate) logged: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -75,11 +77,20 @@ pub(crate) fn start(dir: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_embargo"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
-        .env("EMBARGO_LOG", "warn")
+        .env("EMBARGO_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let logged = Arc::new(Mutex::new(Vec::new()));
+    let log_sink = Arc::clone(&logged);
+    let errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    std::thread::spawn(move || {
+        for line in errors.map_while(Result::ok) {
+            eprintln!("{line}");
+            log_sink.lock().unwrap().push(line);
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let url = first
@@ -98,6 +109,7 @@ pub(crate) fn start(dir: &std::path::Path) -> Server {
         child,
         url,
         printed,
+        logged,
     };
     assert_eq!(get(&format!("{}/healthz", server.url), None).0, 200);
     server
@@ -294,4 +306,77 @@ fn broken_data_directories_fail_clearly() {
         err.contains("embargo.toml") && err.contains("invalid type"),
         "{err}"
     );
+}
+
+/// A mail whose OpenPGP armor does not parse is kept in quarantine with a
+/// reason in words: none of the message's bytes reach the reason, the log
+/// or the database file (the raw message is sealed).
+#[test]
+fn a_broken_armor_mail_leaves_no_trace_of_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let token = server.token().unwrap();
+    let marker = "QUOKKAEXPLOIT";
+    let mail = format!(
+        "From: Ada <ada@example.org>\r\nTo: security@example.org\r\nSubject: report\r\n\
+         Message-ID: <broken.{marker}@example.org>\r\n\r\n\
+         -----BEGIN PGP MESSAGE-----\r\n\r\nthe exploit is {marker} in loadtxt\r\n\
+         -----END PGP MESSAGE-----\r\n"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, answer) = rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/intake/mail", server.url))
+            .bearer_auth(&token)
+            .header("content-type", "message/rfc822")
+            .body(mail.clone())
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    });
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("quarantine"), "{answer}");
+    assert!(
+        answer.contains("not a readable OpenPGP message"),
+        "{answer}"
+    );
+    // The marker, its bytes as a decimal list (how a parser's error once
+    // quoted them), and the sender.
+    let decimal = marker
+        .bytes()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let traces = [marker, decimal.as_str(), "ada@example.org", "exploit"];
+    for t in traces {
+        assert!(!answer.contains(t), "the reason carries `{t}`: {answer}");
+    }
+    // The log saw the quarantine (a line for it), without its content.
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = server.logged.lock().unwrap().join("\n");
+        if logged.contains("quarantined") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(logged.contains("quarantined"), "{logged}");
+    for t in traces {
+        assert!(!logged.contains(t), "the log carries `{t}`");
+    }
+    drop(server);
+    let mut bytes = std::fs::read(dir.path().join("embargo.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("embargo.db-wal")) {
+        bytes.extend(wal);
+    }
+    for t in traces {
+        assert!(
+            !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+            "the database file carries `{t}`"
+        );
+    }
 }
