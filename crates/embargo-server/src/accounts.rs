@@ -7,7 +7,7 @@ use argon2::{
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
 use embargo_core::{PersonId, access::OrgRole};
-use embargo_store::{AccessEntry, Person};
+use embargo_store::AccessEntry;
 use rand::RngCore;
 use totp_rs::{Secret, Totp};
 
@@ -198,27 +198,55 @@ pub(crate) async fn sign_in(
             return Err(SignInFailure::Unavailable);
         }
     };
-    let Some(person) = person.filter(|p| p.password_hash.is_some()) else {
+    let person = person.filter(|p| p.password_hash.is_some());
+    let cfg = &state.config.accounts;
+    let policy = embargo_store::SigninPolicy {
+        free_failures: cfg.free_failures,
+        throttle_seconds: cfg.throttle_seconds,
+        lock_after: cfg.lock_after,
+    };
+    // Counted and decided before the password is checked, for known and
+    // unknown handles alike, so neither parallel attempts nor the answers
+    // tell more than sequential ones would.
+    let shown = person
+        .as_ref()
+        .map_or_else(|| handle.chars().take(100).collect(), |p| p.id.to_string());
+    let attempt = match state
+        .store
+        .count_signin_attempt(person.as_ref().map(|p| &p.id), handle, now, policy)
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count a sign-in attempt");
+            return Err(SignInFailure::Unavailable);
+        }
+    };
+    let (failures, locks) = match attempt {
+        embargo_store::SigninAttempt::Locked => {
+            log(state, &shown, "sign_in_refused", "locked").await;
+            return Err(SignInFailure::Locked);
+        }
+        embargo_store::SigninAttempt::Throttled { seconds } => {
+            log(state, &shown, "sign_in_refused", "throttled").await;
+            return Err(SignInFailure::Throttled(seconds));
+        }
+        embargo_store::SigninAttempt::Counted { failures, locks } => (failures, locks),
+    };
+    let refuse = |detail: String| async move {
+        log(state, &shown, "sign_in_failed", &detail).await;
+        Err(if locks {
+            SignInFailure::Locked
+        } else {
+            SignInFailure::Rejected
+        })
+    };
+    let Some(person) = person else {
         // Spend the same effort as a real check, so timing does not tell
         // which handles exist.
         let _ = hash_password(password.to_owned()).await;
-        log(
-            state,
-            &handle.chars().take(100).collect::<String>(),
-            "sign_in_failed",
-            "unknown handle",
-        )
-        .await;
-        return Err(SignInFailure::Rejected);
+        return refuse(format!("unknown handle, failure {failures}")).await;
     };
-    if person.locked {
-        log(state, handle, "sign_in_refused", "locked").await;
-        return Err(SignInFailure::Locked);
-    }
-    if person.throttled_until > now {
-        log(state, handle, "sign_in_refused", "throttled").await;
-        return Err(SignInFailure::Throttled(person.throttled_until - now));
-    }
     let stored = person.password_hash.clone().unwrap_or_default();
     let mut ok = password_matches(password.to_owned(), stored).await;
     let needs_code = person.totp_enrolled || state.config.totp_required(person.role);
@@ -237,7 +265,7 @@ pub(crate) async fn sign_in(
         };
     }
     if !ok {
-        return Err(record_failure(state, &person, now).await);
+        return refuse(format!("failure {failures}")).await;
     }
     if let Err(e) = state.store.set_signin_state(&person.id, 0, 0, false).await {
         tracing::error!(error = %e, "cannot reset sign-in failures");
@@ -267,33 +295,6 @@ pub(crate) async fn sign_in(
     }
     log(state, handle, "sign_in", "").await;
     Ok(session)
-}
-
-async fn record_failure(state: &AppState, person: &Person, now: i64) -> SignInFailure {
-    let cfg = &state.config.accounts;
-    let failures = person.failed_signins + 1;
-    let locked = failures >= i64::from(cfg.lock_after);
-    let over = failures - i64::from(cfg.free_failures);
-    let throttled_until = if over > 0 {
-        let doublings = u32::try_from(over - 1).unwrap_or(u32::MAX).min(20);
-        now + i64::from(cfg.throttle_seconds) * (1i64 << doublings)
-    } else {
-        0
-    };
-    if let Err(e) = state
-        .store
-        .set_signin_state(&person.id, failures, throttled_until, locked)
-        .await
-    {
-        tracing::error!(error = %e, "cannot record a failed sign-in");
-    }
-    let detail = format!("failure {failures}");
-    log(state, person.id.as_str(), "sign_in_failed", &detail).await;
-    if locked {
-        SignInFailure::Locked
-    } else {
-        SignInFailure::Rejected
-    }
 }
 
 /// An invitation just created: the link is shown once.

@@ -312,7 +312,93 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Records the outcome of sign-in attempts: failures so far, throttle and lock.
+    /// Counts one sign-in attempt for a person (`Some`) or for a handle
+    /// that names no one (`None`: `handle` is then kept as a keyed hash),
+    /// before the password is checked, and decides it, in one statement:
+    /// the count goes up and the throttle and lock follow from the new
+    /// count, unless the account is locked or throttled now, in which case
+    /// nothing is counted. Parallel attempts therefore count one by one,
+    /// exactly as sequential ones, and unknown handles are slowed and
+    /// locked exactly as known ones.
+    pub async fn count_signin_attempt(
+        &self,
+        person: Option<&PersonId>,
+        handle: &str,
+        now: i64,
+        policy: SigninPolicy,
+    ) -> Result<SigninAttempt, StoreError> {
+        // One statement for both tables, so known and unknown handles are
+        // counted and decided alike.
+        macro_rules! count {
+            ($table:literal, $column:literal) => {
+                // `failed_signins` in SET means the value before this statement.
+                concat!(
+                    "UPDATE ", $table, " SET
+                        failed_signins = failed_signins + 1,
+                        throttled_until = CASE WHEN failed_signins + 1 > $2
+                            THEN $3 + $4 * (1 << (CASE WHEN failed_signins - $2 > 20 THEN 20 ELSE failed_signins - $2 END))
+                            ELSE 0 END,
+                        locked = CASE WHEN failed_signins + 1 >= $5 THEN 1 ELSE 0 END
+                     WHERE ", $column, " = $1 AND locked = 0 AND throttled_until <= $3
+                     RETURNING failed_signins, throttled_until, locked"
+                )
+            };
+        }
+        let (count_sql, state_sql, key) = match person {
+            Some(p) => (
+                count!("people", "id"),
+                "SELECT throttled_until, locked FROM people WHERE id = $1",
+                p.as_str().to_owned(),
+            ),
+            None => {
+                let key = self
+                    .master
+                    .as_deref()
+                    .ok_or(StoreError::NoKey)?
+                    .lookup(&handle.to_lowercase());
+                sqlx::query(
+                    "INSERT INTO signin_unknown (handle_key) VALUES ($1) ON CONFLICT (handle_key) DO NOTHING",
+                )
+                .bind(&key)
+                .execute(&self.pool)
+                .await?;
+                (
+                    count!("signin_unknown", "handle_key"),
+                    "SELECT throttled_until, locked FROM signin_unknown WHERE handle_key = $1",
+                    key,
+                )
+            }
+        };
+        let counted: Option<(i64, i64, i64)> = sqlx::query_as(count_sql)
+            .bind(&key)
+            .bind(i64::from(policy.free_failures))
+            .bind(now)
+            .bind(i64::from(policy.throttle_seconds))
+            .bind(i64::from(policy.lock_after))
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((failures, _, locked)) = counted {
+            return Ok(SigninAttempt::Counted {
+                failures,
+                locks: locked != 0,
+            });
+        }
+        let (throttled_until, locked): (i64, i64) = sqlx::query_as(state_sql)
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or((0, 1));
+        Ok(if locked != 0 {
+            SigninAttempt::Locked
+        } else {
+            SigninAttempt::Throttled {
+                seconds: (throttled_until - now).max(1),
+            }
+        })
+    }
+
+    /// Sets the sign-in state: failures so far, throttle and lock (an
+    /// admin unlocking, a successful sign-in resetting).
     pub async fn set_signin_state(
         &self,
         id: &PersonId,
@@ -577,4 +663,35 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// How failed sign-ins are slowed and locked.
+#[derive(Clone, Copy, Debug)]
+pub struct SigninPolicy {
+    /// Failures before the first wait.
+    pub free_failures: u16,
+    /// The first wait; each further failure doubles it.
+    pub throttle_seconds: u32,
+    /// Failures that lock the account.
+    pub lock_after: u16,
+}
+
+/// What `count_signin_attempt` decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigninAttempt {
+    /// Counted as a failure until the password proves right: the count
+    /// now, and whether it locks the account if the password is wrong.
+    Counted {
+        /// Failures including this attempt.
+        failures: i64,
+        /// The account is locked unless this attempt succeeds.
+        locks: bool,
+    },
+    /// Refused without counting: the account is slowed down.
+    Throttled {
+        /// For how long.
+        seconds: i64,
+    },
+    /// Refused without counting: the account is locked.
+    Locked,
 }

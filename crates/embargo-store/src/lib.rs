@@ -25,7 +25,7 @@ use sqlx::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-pub use accounts::{AccessEntry, Person, Prefs, Project, Session};
+pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, SigninPolicy};
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         11,
         include_str!("../migrations/sqlite/0011_lookup_hashed.sql"),
+    ),
+    (
+        12,
+        include_str!("../migrations/sqlite/0012_signin_unknown.sql"),
     ),
 ];
 const BATCH_MAX: usize = 256;

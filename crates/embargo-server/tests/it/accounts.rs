@@ -190,3 +190,96 @@ fn one_address_trying_many_handles_is_slowed_too() {
         303
     );
 }
+
+/// Statuses of `n` wrong sign-ins for `handle`, all at once (each from its
+/// own browser, one thread each) or one after another, sorted; and what
+/// the right password gets afterwards.
+fn wrong_sign_ins(app: &TestApp, handle: &str, n: usize, parallel: bool) -> (Vec<u16>, u16) {
+    let mut statuses: Vec<u16> = if parallel {
+        let mut browsers: Vec<_> = (0..n)
+            .map(|_| {
+                let mut b = app.browser();
+                b.get("/login"); // the pre-session cookie, before the race
+                b
+            })
+            .collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = browsers
+                .iter_mut()
+                .map(|b| s.spawn(move || b.sign_in(handle, "wrong password!", "").status))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    } else {
+        let mut b = app.browser();
+        (0..n)
+            .map(|_| b.sign_in(handle, "wrong password!", "").status)
+            .collect()
+    };
+    statuses.sort_unstable();
+    let after = app.browser().sign_in(handle, PASSWORD, "").status;
+    (statuses, after)
+}
+
+#[test]
+fn parallel_wrong_sign_ins_count_exactly_as_sequential_ones() {
+    // Nine free failures, the tenth locks: 25 attempts end locked.
+    let config = "[accounts]\nfree_failures = 9\nlock_after = 10\nattempts_per_address = 1000\n";
+    let one_by_one = TestApp::start_with(config);
+    one_by_one.person("mia", "maintainer");
+    let at_once = TestApp::start_with(config);
+    at_once.person("mia", "maintainer");
+    let sequential = wrong_sign_ins(&one_by_one, "mia", 25, false);
+    let mut want = vec![401; 9];
+    want.extend([403; 16]);
+    assert_eq!(sequential, (want, 403), "one after another");
+    assert_eq!(
+        wrong_sign_ins(&at_once, "mia", 25, true),
+        sequential,
+        "all at once"
+    );
+    // With the default policy the fifth failure slows the account down:
+    // at once as one by one, the rest wait and are not counted.
+    let config = "[accounts]\nattempts_per_address = 1000\n";
+    let one_by_one = TestApp::start_with(config);
+    one_by_one.person("mia", "maintainer");
+    let at_once = TestApp::start_with(config);
+    at_once.person("mia", "maintainer");
+    let sequential = wrong_sign_ins(&one_by_one, "mia", 25, false);
+    let mut want = vec![401; 5];
+    want.extend([429; 20]);
+    assert_eq!(sequential, (want, 429));
+    assert_eq!(wrong_sign_ins(&at_once, "mia", 25, true), sequential);
+}
+
+#[test]
+fn unknown_handles_are_slowed_and_locked_like_known_ones() {
+    let app = TestApp::start_with("[accounts]\nattempts_per_address = 1000\n");
+    app.person("mia", "maintainer");
+    let mut known = app.browser();
+    let mut unknown = app.browser();
+    let msg = |body: &str| crate::app::between(body, "role=\"alert\">", "<").to_owned();
+    let mut both = |password: &str| {
+        let k = known.sign_in("mia", password, "");
+        let u = unknown.sign_in("nobody", password, "");
+        assert_eq!(k.status, u.status, "{}\n{}", k.body, u.body);
+        assert_eq!(k.headers.get("retry-after"), u.headers.get("retry-after"));
+        assert_eq!(msg(&k.body), msg(&u.body));
+        k.status
+    };
+    let mut seen = Vec::new();
+    let mut wait = 30;
+    for round in 0..12 {
+        seen.push(both("wrong password!"));
+        if round >= 4 {
+            // Slowed (or locked) now: the same for both, and not counted.
+            seen.push(both("wrong password!"));
+            app.advance(wait + 1);
+            wait *= 2;
+        }
+    }
+    // Both went through the whole ladder: rejected, slowed, locked.
+    assert_eq!(&seen[..5], &[401; 5]);
+    assert!(seen.contains(&429), "{seen:?}");
+    assert_eq!(seen.last(), Some(&403), "{seen:?}");
+}
