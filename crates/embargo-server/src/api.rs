@@ -34,6 +34,8 @@ pub(crate) enum Failure {
     /// The caller sees the case but may not do this.
     Forbidden(String),
     Refused(Refusal),
+    /// The storage failed (a full disk): nothing was stored.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -42,6 +44,7 @@ impl From<StoreError> for Failure {
         match e {
             StoreError::NoSuchCase(_) => Failure::NotFound,
             StoreError::Refused(r) => Failure::Refused(r),
+            StoreError::Unavailable(cause) => Failure::Unavailable(cause),
             other => Failure::Internal(other.to_string()),
         }
     }
@@ -68,6 +71,14 @@ impl IntoResponse for Failure {
                 "invalid_input",
                 r.to_string(),
             ),
+            Failure::Unavailable(cause) => {
+                tracing::error!(cause = %cause, "storage unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    format!("storage unavailable, nothing was stored: {cause}"),
+                )
+            }
             Failure::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (

@@ -132,7 +132,7 @@ async fn create(dir: &Path) -> Result<(), ServerError> {
     }
     let path = |f: &str| -> PathBuf { dir.join(f) };
     if !path(CONFIG).exists() {
-        std::fs::write(path(CONFIG), DEFAULT_FILE)
+        write_private(&path(CONFIG), DEFAULT_FILE)
             .map_err(|e| dir_err(dir, format!("{CONFIG}: {e}")))?;
     }
     let key = IntakeKey::generate("embargo intake key").map_err(|e| dir_err(dir, e.to_string()))?;

@@ -203,8 +203,17 @@ async fn favicon() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `GET /healthz`: 200 when the store takes a write, else 503 naming the
+/// failing part and why.
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.health().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "store": "ok" })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "failing", "store": e.to_string() })),
+        )
+            .into_response(),
+    }
 }
 
 pub(crate) fn base_url(state: &AppState) -> String {

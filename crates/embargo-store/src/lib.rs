@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../migrations/sqlite/0012_signin_unknown.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_health_probe.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -65,7 +69,12 @@ const BATCH_MAX: usize = 256;
 pub enum StoreError {
     /// The database could not be opened or used.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
+    /// The storage under the database failed: the disk is full, or it
+    /// cannot be written. Nothing of this request was stored; writes work
+    /// again as soon as the storage does.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     /// The case does not exist.
     #[error("no case {0}")]
     NoSuchCase(CaseId),
@@ -98,6 +107,40 @@ pub enum StoreError {
     /// The batch this request was in failed to commit; nothing of it was written.
     #[error("the write was rolled back, nothing was stored: {0}")]
     RolledBack(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match storage_failure(&e) {
+            Some(cause) => StoreError::Unavailable(cause.to_owned()),
+            None => StoreError::Db(e),
+        }
+    }
+}
+
+/// Whether `e` is the storage failing (rather than a query or a bug), and
+/// the cause in words.
+fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    match e {
+        sqlx::Error::Database(db) => {
+            // SQLite's (extended) result code; the primary code is its low byte.
+            let code: i64 = db.code()?.parse().ok()?;
+            match code & 0xff {
+                13 => Some("the disk is full (SQLite: database or disk is full)"),
+                10 => Some("the disk cannot be read or written (SQLite: disk I/O error)"),
+                14 => Some("the database file cannot be opened"),
+                _ => None,
+            }
+        }
+        sqlx::Error::Io(io) => match io.raw_os_error() {
+            Some(ENOSPC) => Some("the disk is full"),
+            Some(EDQUOT) => Some("the disk quota is exhausted"),
+            _ => Some("the database cannot be read or written"),
+        },
+        _ => None,
+    }
 }
 
 /// What a command decides: the events to append, or a refusal.
@@ -138,6 +181,35 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The database and its WAL and shared-memory files are the owner's alone
+/// (0600): a new database is created so (SQLite gives the other two the
+/// database file's mode), and an older one is put right.
+fn private_files(path: &Path, create: bool) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", path.display()));
+        if create && !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn options(path: &Path, create: bool) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -157,6 +229,7 @@ impl Store {
         create: bool,
         master: Option<MasterKey>,
     ) -> Result<Self, StoreError> {
+        private_files(path, create)?;
         let mut writer_conn = SqliteConnection::connect_with(&options(path, create)).await?;
         migrate(&mut writer_conn).await?;
         if let Some(key) = &master {
@@ -182,12 +255,31 @@ impl Store {
             .connect_with(options(path, false))
             .await?;
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(writer(writer_conn, rx, master.clone()));
+        tokio::spawn(writer(
+            writer_conn,
+            options(path, false),
+            rx,
+            master.clone(),
+        ));
         Ok(Self {
             pool,
             writer: tx,
             master,
         })
+    }
+
+    /// Whether the storage takes a write now: a one-row write committed
+    /// (and synced) like any other, for `/healthz`. `Err` names the cause.
+    pub async fn health(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO health_probe (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = health_probe.n + 1",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Starts a case with the events `decide` returns.
@@ -502,17 +594,29 @@ async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreEr
 
 /// The writer: takes what is queued, applies it in one transaction, commits once.
 async fn writer(
-    mut conn: SqliteConnection,
+    conn: SqliteConnection,
+    reopen: SqliteConnectOptions,
     mut rx: mpsc::Receiver<Append>,
     master: Option<Arc<MasterKey>>,
 ) {
+    let mut conn = Some(conn);
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let (replies, jobs): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .map(|a| (a.reply, (a.job, a.inbound)))
             .unzip();
-        match apply_batch(&mut conn, master.as_deref(), jobs).await {
+        // A connection whose batch failed is not trusted again (a failed
+        // COMMIT can leave it inside a transaction): the next batch opens
+        // a fresh one, so writes resume as soon as the storage does.
+        let outcome = match conn.as_mut() {
+            Some(c) => apply_batch(c, master.as_deref(), jobs).await,
+            None => match SqliteConnection::connect_with(&reopen).await {
+                Ok(c) => apply_batch(conn.insert(c), master.as_deref(), jobs).await,
+                Err(e) => Err(StoreError::from(e)),
+            },
+        };
+        match outcome {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
@@ -520,9 +624,15 @@ async fn writer(
             }
             Err(e) => {
                 tracing::error!(error = %e, "a batch of appends failed and was rolled back");
-                let msg = e.to_string();
+                if let Some(mut c) = conn.take() {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut c).await;
+                    let _ = c.close().await;
+                }
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::RolledBack(msg.clone())));
+                    let _ = reply.send(Err(match &e {
+                        StoreError::Unavailable(cause) => StoreError::Unavailable(cause.clone()),
+                        other => StoreError::RolledBack(other.to_string()),
+                    }));
                 }
             }
         }

@@ -168,6 +168,16 @@ impl From<Failure> for WebError {
                 r.to_string(),
             ),
             Failure::Refused(r) => (StatusCode::CONFLICT, "Not possible now", r.to_string()),
+            Failure::Unavailable(cause) => {
+                tracing::error!(cause = %cause, "storage unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage unavailable",
+                    format!(
+                        "Nothing was saved: the server's storage is unavailable ({cause}). Try again once an operator has fixed it."
+                    ),
+                )
+            }
             Failure::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (

@@ -149,11 +149,26 @@ fn first_start_serves_security_txt_key_and_api() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("intake-key.asc"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0, "the secret key is private to its owner");
+        // Every file the server made (the keys, the config, the database,
+        // its WAL and shared memory) is its owner's alone.
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                let mode = entry.metadata().unwrap().permissions().mode();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+                seen.push(name);
+            }
+        }
+        for f in [
+            "embargo.db-wal",
+            "embargo.db-shm",
+            "master.key",
+            "embargo.toml",
+        ] {
+            assert!(seen.iter().any(|s| s == f), "{f} checked: {seen:?}");
+        }
     }
     let db = std::fs::read(dir.join("embargo.db")).unwrap();
     assert!(
@@ -162,7 +177,10 @@ fn first_start_serves_security_txt_key_and_api() {
     );
 
     let (status, body, _) = get(&format!("{}/healthz", server.url), None);
-    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"status":"ok","store":"ok"}"#)
+    );
 
     let (status, body, headers) = get(&format!("{}/.well-known/security.txt", server.url), None);
     assert_eq!(status, 200);
@@ -379,4 +397,149 @@ fn a_broken_armor_mail_leaves_no_trace_of_its_content() {
             "the database file carries `{t}`"
         );
     }
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. "8m") at `dir`; `None` where this
+    /// process may not mount (not root).
+    fn mount(dir: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn call(method: &str, url: &str, token: &str, body: Option<serde_json::Value>) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = if method == "POST" {
+            client.post(url)
+        } else {
+            client.get(url)
+        };
+        req = req.bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
+/// The disk fills up under a running server: writes get a clear 503
+/// (`storage_unavailable`, naming the cause), `/healthz` says the store is
+/// failing, and once space is back writes succeed again without a restart;
+/// every case that was acknowledged with a 201 reads back and the audit
+/// chain verifies.
+#[test]
+fn a_full_disk_is_a_clear_error_and_writes_resume_when_space_is_back() {
+    let outer = tempfile::tempdir().unwrap();
+    let Some(_mount) = Tmpfs::mount(outer.path(), "16m") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the disk-full test mounts a tmpfs, which needs root (CI runs as root)"
+        );
+        eprintln!("skipped: cannot mount a tmpfs here (not root)");
+        return;
+    };
+    let dir = outer.path().join("data");
+    let server = start(&dir);
+    let token = server.token().unwrap();
+    let cases = format!("{}/api/v1/cases", server.url);
+    let report = |n: usize| {
+        serde_json::json!({
+            "project": "numpy", "title": format!("report {n}"),
+            "body": format!("{n} ").repeat(4000),
+        })
+    };
+    // Fill the rest of the disk with a file.
+    let filler = outer.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut stored = Vec::new();
+    let mut refusal = None;
+    for n in 0..2000 {
+        let (status, body) = call("POST", &cases, &token, Some(report(n)));
+        match status {
+            201 => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                stored.push((n, v["id"].as_str().unwrap().to_owned()));
+            }
+            503 => {
+                refusal = Some(body);
+                break;
+            }
+            other => panic!("report {n}: {other} {body}"),
+        }
+    }
+    let refusal = refusal.expect("the disk never filled up");
+    let v: serde_json::Value = serde_json::from_str(&refusal).unwrap();
+    assert_eq!(v["code"], "storage_unavailable", "{refusal}");
+    assert!(
+        v["message"].as_str().unwrap().contains("disk is full"),
+        "{refusal}"
+    );
+    let (status, health) = call("GET", &format!("{}/healthz", server.url), "", None);
+    assert_eq!(status, 503, "{health}");
+    assert!(
+        health.contains("failing") && health.contains("full"),
+        "{health}"
+    );
+    // A second try still fails clearly (no stuck transaction, no 500).
+    let (status, body) = call("POST", &cases, &token, Some(report(9999)));
+    assert_eq!(status, 503, "{body}");
+
+    // Space is back: writes succeed again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, health) = call("GET", &format!("{}/healthz", server.url), "", None);
+    assert_eq!(status, 200, "{health}");
+    let (status, body) = call("POST", &cases, &token, Some(report(10_000)));
+    assert_eq!(status, 201, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    stored.push((10_000, v["id"].as_str().unwrap().to_owned()));
+    // Every report answered 201 is there.
+    for (n, id) in &stored {
+        let (status, body) = call("GET", &format!("{cases}/{id}"), &token, None);
+        assert_eq!(status, 200, "{id}: {body}");
+        assert!(body.contains(&format!("report {n}")), "{body}");
+    }
+    drop(server);
+    let verify = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
