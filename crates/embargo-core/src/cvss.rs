@@ -98,6 +98,7 @@ impl Cvss {
         if vector.is_empty() {
             return Err(err("the vector is empty".into()));
         }
+        check_syntax(vector).map_err(err)?;
         let (version, tenths) =
             if vector.starts_with("CVSS:3.0/") || vector.starts_with("CVSS:3.1/") {
                 let v: cvss::v3::Vector = vector
@@ -154,13 +155,86 @@ impl Cvss {
 
     /// The score written with one decimal, e.g. `7.5`.
     pub fn score_text(&self) -> String {
-        format!("{}.{}", self.tenths / 10, self.tenths % 10)
+        tenths_text(self.tenths)
     }
 
     /// The qualitative rating of the score.
     pub fn severity(&self) -> Severity {
         Severity::from_tenths(self.tenths)
     }
+}
+
+/// The vector's shape, which the specification fixes and the crate is
+/// lenient about: `/`-separated `NAME:VALUE` components after the prefix,
+/// none empty, names and values in upper case (FIRST's calculators and
+/// the reference implementation refuse `av:N`).
+fn check_syntax(vector: &str) -> Result<(), String> {
+    let Some((_, metrics)) = vector.split_once('/') else {
+        return Ok(()); // no prefix: said below
+    };
+    for (n, component) in metrics.split('/').enumerate() {
+        let position = n + 1;
+        if component.is_empty() {
+            return Err(format!(
+                "metric {position} after the prefix is empty (a trailing or doubled `/`)"
+            ));
+        }
+        let Some((name, value)) = component.split_once(':') else {
+            return Err(format!("`{component}` is not NAME:VALUE"));
+        };
+        if name.is_empty() || value.is_empty() {
+            return Err(format!("`{component}` is not NAME:VALUE"));
+        }
+        let upper = |t: &str| {
+            t.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        };
+        if !upper(name) || !upper(value) {
+            return Err(format!(
+                "metric `{component}` must be written in upper case (`{}`)",
+                component.to_ascii_uppercase()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A CVSS v3 vector's three scores, as NVD shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V3Scores {
+    /// Base score, in tenths.
+    pub base: u8,
+    /// Temporal score (the base, adjusted by E, RL and RC).
+    pub temporal: u8,
+    /// Environmental score (with the modified metrics and requirements).
+    pub environmental: u8,
+}
+
+impl Cvss {
+    /// For a v3 vector, its base, temporal and environmental scores; `None`
+    /// for v4.0, which has one score.
+    pub fn v3_scores(&self) -> Option<V3Scores> {
+        if self.version == CvssVersion::V40 {
+            return None;
+        }
+        let v: cvss::v3::Vector = self.vector.parse().ok()?;
+        let factor = v.e.map_or(1.0, |m| m.score())
+            * v.rl.map_or(1.0, |m| m.score())
+            * v.rc.map_or(1.0, |m| m.score());
+        let temporal = cvss::v3::Score::new(v.base_score().value() * factor)
+            .roundup_for_version(v.minor_version)
+            .value();
+        Some(V3Scores {
+            base: to_tenths(v.base_score().value()),
+            temporal: to_tenths(temporal),
+            environmental: to_tenths(v.environmental_score().value()),
+        })
+    }
+}
+
+/// Tenths as a score with one decimal, e.g. `7.5`.
+pub fn tenths_text(tenths: u8) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 fn to_tenths(score: f64) -> u8 {
@@ -272,5 +346,25 @@ mod tests {
             "invalid CVSS vector `AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N`: unsupported prefix `AV:N` (expected CVSS:3.1/ or CVSS:4.0/)",
         );
         check("", "invalid CVSS vector ``: the vector is empty");
+        check(
+            "CVSS:3.1/av:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "invalid CVSS vector `CVSS:3.1/av:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`: metric `av:N` must be written in upper case (`AV:N`)",
+        );
+        check(
+            "CVSS:3.1/AV:n/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "invalid CVSS vector `CVSS:3.1/AV:n/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`: metric `AV:n` must be written in upper case (`AV:N`)",
+        );
+        check(
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/",
+            "invalid CVSS vector `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/`: metric 9 after the prefix is empty (a trailing or doubled `/`)",
+        );
+        check(
+            "CVSS:3.1/AV:N//AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "invalid CVSS vector `CVSS:3.1/AV:N//AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`: metric 2 after the prefix is empty (a trailing or doubled `/`)",
+        );
+        check(
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA",
+            "invalid CVSS vector `CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA`: `SA` is not NAME:VALUE",
+        );
     }
 }

@@ -39,6 +39,11 @@ enum Cmd {
     Cvss {
         /// Vectors such as CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.
         vectors: Vec<String>,
+        /// Print every score of a v3 vector, as NVD shows them:
+        /// `base<TAB>temporal<TAB>environmental<TAB>vector` (v4.0 has one
+        /// score, printed in all three columns' place once).
+        #[arg(long)]
+        all: bool,
     },
     /// Work on cases through the server's API.
     Case {
@@ -151,7 +156,7 @@ fn main() -> ExitCode {
     embargo_server::install_tls_provider();
     match cli.command {
         Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
-        Cmd::Cvss { vectors } => cvss(vectors),
+        Cmd::Cvss { vectors, all } => cvss(vectors, all),
         Cmd::Case { conn, command } => case(conn, *command),
         Cmd::Org { conn, command } => org(conn, command),
         Cmd::IngestMail { conn } => ingest_mail(conn),
@@ -443,15 +448,29 @@ fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
     }
 }
 
-fn cvss(vectors: Vec<String>) -> ExitCode {
+fn cvss(vectors: Vec<String>, all: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = false;
+    let from_stdin = vectors.is_empty();
     let mut score = |vector: &str, out: &mut dyn Write| -> std::io::Result<()> {
-        if vector.trim().is_empty() {
+        // Blank lines between vectors on standard input are skipped; an
+        // empty argument is a mistake and said so.
+        if from_stdin && vector.trim().is_empty() {
             return Ok(());
         }
         match Cvss::parse(vector) {
+            Ok(c) if all => match c.v3_scores() {
+                Some(s) => writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    embargo_core::cvss::tenths_text(s.base),
+                    embargo_core::cvss::tenths_text(s.temporal),
+                    embargo_core::cvss::tenths_text(s.environmental),
+                    c.vector()
+                ),
+                None => writeln!(out, "{}\t{}", c.score_text(), c.vector()),
+            },
             Ok(c) => writeln!(out, "{}\t{}\t{}", c.score_text(), c.severity(), c.vector()),
             Err(e) => {
                 failed = true;

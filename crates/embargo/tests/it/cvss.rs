@@ -210,3 +210,83 @@ fn an_invalid_vector_names_the_metric_and_fails() {
     );
     insta::assert_snapshot!(String::from_utf8(out.stderr).unwrap(), @"embargo cvss: invalid CVSS vector `CVSS:3.1/AV:N/AC:X/PR:N/UI:N/S:U/C:H/I:H/A:H`: invalid CVSSv3 AC (Attack Complexity) metric: `X`");
 }
+
+#[test]
+fn malformed_vectors_and_empty_arguments_are_refused() {
+    for (vector, problem) in [
+        ("", "the vector is empty"),
+        (
+            "CVSS:3.1/av:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "must be written in upper case (`AV:N`)",
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/",
+            "a trailing or doubled `/`",
+        ),
+    ] {
+        let out = embargo().args(["cvss", vector]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{vector}");
+        assert!(out.stdout.is_empty(), "{vector}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(problem), "{vector}: {err}");
+    }
+}
+
+const ORACLE_ALL: &str = r#"
+import sys
+from cvss import CVSS3
+for line in sys.stdin:
+    v = line.strip()
+    b, t, e = CVSS3(v).scores()
+    print("%.1f\t%.1f\t%.1f\t%s" % (b, t, e, v))
+"#;
+
+/// `--all` prints a v3 vector's base, temporal and environmental scores,
+/// each as Red Hat's cvss computes them.
+#[test]
+fn all_three_v3_scores_agree_with_red_hat_cvss() {
+    let probe = Command::new("python3").args(["-c", "import cvss"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the test command installs cvss"
+        );
+        return;
+    }
+    let mut rng = Rng(0x00A1_1A11);
+    let vectors: Vec<String> = (0..500).map(|_| vector(&mut rng, "CVSS:3.1", V3)).collect();
+    let ours = embargo()
+        .arg("cvss")
+        .arg("--all")
+        .args(&vectors)
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let mut oracle = Command::new("python3")
+        .args(["-c", ORACLE_ALL])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    oracle
+        .stdin
+        .take()
+        .unwrap()
+        .write_all((vectors.join("\n") + "\n").as_bytes())
+        .unwrap();
+    let theirs = oracle.wait_with_output().unwrap();
+    let ours = String::from_utf8(ours.stdout).unwrap();
+    let theirs = String::from_utf8(theirs.stdout).unwrap();
+    assert_eq!(ours.lines().count(), vectors.len());
+    let differ: Vec<_> = ours
+        .lines()
+        .zip(theirs.lines())
+        .filter(|(a, b)| a != b)
+        .take(5)
+        .collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+}
