@@ -167,7 +167,8 @@ impl Cvss {
 /// The vector's shape, which the specification fixes and the crate is
 /// lenient about: `/`-separated `NAME:VALUE` components after the prefix,
 /// none empty, names and values in upper case (FIRST's calculators and
-/// the reference implementation refuse `av:N`).
+/// the reference implementation refuse `av:N`), but for v4.0's Provider
+/// Urgency (`U:Clear`, `U:Amber`, …).
 fn check_syntax(vector: &str) -> Result<(), String> {
     let Some((_, metrics)) = vector.split_once('/') else {
         return Ok(()); // no prefix: said below
@@ -189,7 +190,9 @@ fn check_syntax(vector: &str) -> Result<(), String> {
             t.chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         };
-        if !upper(name) || !upper(value) {
+        // v4.0's Provider Urgency is the one metric whose values are words.
+        let urgency = name == "U" && ["Clear", "Green", "Amber", "Red"].contains(&value);
+        if !upper(name) || !(upper(value) || urgency) {
             return Err(format!(
                 "metric `{component}` must be written in upper case (`{}`)",
                 component.to_ascii_uppercase()
