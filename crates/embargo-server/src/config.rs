@@ -682,10 +682,64 @@ impl Config {
         if config.security_txt.contact.is_empty() {
             return Err("security_txt.contact needs at least one mailto: or https: URI".into());
         }
+        // Each value becomes one line of security.txt: a line break or a
+        // control character would inject another field.
+        let one_line = |field: &str, v: &str| {
+            if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                Err(format!(
+                    "{field} {v:?} holds a line break, a control character or a space; \
+                     each value is one line of security.txt"
+                ))
+            } else {
+                Ok(())
+            }
+        };
         for c in &config.security_txt.contact {
+            one_line("security_txt.contact", c)?;
             if !(c.starts_with("mailto:") || c.starts_with("https://") || c.starts_with("tel:")) {
                 return Err(format!(
                     "security_txt.contact `{c}` must be a mailto:, https: or tel: URI"
+                ));
+            }
+        }
+        if let Some(p) = &config.security_txt.policy {
+            one_line("security_txt.policy", p)?;
+            if !p.starts_with("https://") {
+                return Err(format!(
+                    "security_txt.policy `{p}` must be an https:// URL (RFC 9116)"
+                ));
+            }
+        }
+        // RFC 9116: a comma-separated list of language tags (RFC 5646).
+        for tag in config.security_txt.preferred_languages.split(',') {
+            let tag = tag.trim();
+            let mut parts = tag.split('-');
+            let primary = parts.next().unwrap_or_default();
+            let ok = (2..=8).contains(&primary.len())
+                && primary.chars().all(|c| c.is_ascii_alphabetic())
+                && parts.all(|p| {
+                    (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            if !ok {
+                return Err(format!(
+                    "security_txt.preferred_languages {:?} must be language tags separated by commas, such as \"en, fr\" (RFC 9116, RFC 5646)",
+                    config.security_txt.preferred_languages
+                ));
+            }
+        }
+        if let Some(url) = &config.server.public_url {
+            one_line("server.public_url", url)?;
+            let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|l| {
+                    url == l
+                        || url.starts_with(&format!("{l}:"))
+                        || url.starts_with(&format!("{l}/"))
+                });
+            if !url.starts_with("https://") && !local {
+                return Err(format!(
+                    "server.public_url `{url}` must be an https:// URL: it is the address in every link, \
+                     feed and security.txt (plain http is accepted only for localhost)"
                 ));
             }
         }
@@ -861,6 +915,46 @@ mod tests {
                 .unwrap_err()
                 .contains("0 to 23")
         );
+    }
+
+    #[test]
+    fn security_txt_values_are_one_line_and_well_formed() {
+        for (text, problem) in [
+            (
+                "[security_txt]\ncontact = [\"mailto:a@example.org\\nPolicy: https://evil.example\"]",
+                "line break",
+            ),
+            (
+                "[security_txt]\npolicy = \"https://example.org/p\\r\\nContact: x\"",
+                "line break",
+            ),
+            (
+                "[security_txt]\npolicy = \"http://example.org/policy\"",
+                "https://",
+            ),
+            (
+                "[security_txt]\npreferred_languages = \"english please\"",
+                "language tags",
+            ),
+            (
+                "[security_txt]\npreferred_languages = \"en,\"",
+                "language tags",
+            ),
+            (
+                "[server]\npublic_url = \"http://security.example.org\"",
+                "must be an https:// URL",
+            ),
+        ] {
+            let err = Config::parse(text).unwrap_err();
+            assert!(err.contains(problem), "{text}: {err}");
+        }
+        for ok in [
+            "[security_txt]\npreferred_languages = \"en, fr, pt-BR\"",
+            "[server]\npublic_url = \"https://security.example.org\"",
+            "[server]\npublic_url = \"http://localhost:8080\"",
+        ] {
+            assert!(Config::parse(ok).is_ok(), "{ok}");
+        }
     }
 }
 
