@@ -293,6 +293,24 @@ pub(crate) async fn run_as_system(
         .map_err(|e| e.to_string())
 }
 
+/// The case and its events as the holder of its reporter link sees them
+/// (the reporter's lens): for the status page, which has no account.
+pub(crate) async fn for_reporter_link(
+    state: &AppState,
+    case: Case,
+) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
+    let reporter = crate::intake::reporter_actor();
+    let lens = Lens::new(&case, Standing::Reporter, &reporter);
+    let events = state
+        .store
+        .events(&case.id)
+        .await?
+        .into_iter()
+        .filter_map(|(_, e)| lens.event(&case, &e))
+        .collect();
+    Ok((lens.case(&case), events))
+}
+
 /// The cases a caller may see, each as their lens shows it.
 pub(crate) async fn visible_cases(
     state: &AppState,

@@ -500,15 +500,9 @@ pub(crate) async fn status_page(
     Path(token): Path<String>,
     parts: Parts,
 ) -> Result<Response, WebError> {
-    let case = case_for(&state, &token).await?;
-    let events: Vec<embargo_core::Event> = state
-        .store
-        .events(&case.id)
+    let (case, events) = crate::authz::for_reporter_link(&state, case_for(&state, &token).await?)
         .await
-        .map_err(Failure::from)?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
+        .map_err(WebError::from)?;
     let stage_text = super::pages::reporter_text(&state, case.stage()).await?;
     let attachments = state
         .store

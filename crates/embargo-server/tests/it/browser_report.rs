@@ -190,3 +190,66 @@ fn the_form_works_with_javascript_off_and_the_server_encrypts_on_arrival() {
         );
     }
 }
+
+/// The reporter's status page renders the report and every message as
+/// the case page does (the same safe Markdown): no tag shows as text, and
+/// Markdown becomes elements.
+#[test]
+fn the_status_page_renders_markdown_not_raw_html() {
+    let app = TestApp::start();
+    let driver = Driver::start();
+    let t = &app.admin_token;
+    let (status, body) = app.api(
+        t,
+        "POST",
+        "/api/v1/cases",
+        Some(serde_json::json!({
+            "project": "numpy", "title": "Overflow",
+            "body": "## Steps\n\n1. run `np.loadtxt(f)`\n2. see it **crash**",
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let link = body["status_url"].as_str().unwrap().to_owned();
+    let (status, body) = app.api(
+        t,
+        "POST",
+        &format!("/api/v1/cases/{id}/commands"),
+        Some(serde_json::json!({ "command": "acknowledge", "message": "Thanks, **reproduced** on `1.26`." })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let path = link.trim_start_matches(&app.url).to_owned();
+    app.rt.block_on(async {
+        let c = browser(&driver, true).await;
+        c.goto(&format!("{}{path}", app.url)).await.unwrap();
+        let text = wait_for_text(&c, "reproduced").await;
+        for tag in ["<p>", "</p>", "<h2>", "<strong>", "<ol>", "<code>"] {
+            assert!(!text.contains(tag), "`{tag}` shown as text:\n{text}");
+        }
+        let strong = c
+            .find(Locator::Css("#thread .text strong"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(strong, "reproduced");
+        let heading = c
+            .find(Locator::Css(".report-body h2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(heading, "Steps");
+        let code = c
+            .find(Locator::Css(".report-body ol li code"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(code, "np.loadtxt(f)");
+        c.close().await.unwrap();
+    });
+}
