@@ -117,6 +117,10 @@ pub struct Intake {
     /// The fingerprint of the key whose signature on it verified.
     #[serde(default)]
     pub signed_by: Option<String>,
+    /// Signed by a key not on file (so not verified): the key the
+    /// signature names, to verify once the key is on file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by_unknown: Option<String>,
     /// The reporter's public key, armored, for encrypted replies.
     #[serde(default)]
     pub reporter_key: Option<String>,

@@ -197,15 +197,38 @@ impl IntakeKey {
             signers
                 .iter()
                 .find_map(|cert| cert.verifies(&msg))
-                .map_or(Signature::UnknownSigner, |fingerprint| {
-                    Signature::Verified { fingerprint }
-                })
+                .map_or_else(
+                    || Signature::UnknownSigner {
+                        issuer: issuer(&msg),
+                    },
+                    |fingerprint| Signature::Verified { fingerprint },
+                )
         };
         Ok(Opened {
             plaintext,
             signature,
         })
     }
+}
+
+/// The key a signed message's first signature names: its issuer
+/// fingerprint, else its key id (upper-case hex).
+fn issuer(msg: &Message<'_>) -> Option<String> {
+    let Message::Signed { reader, .. } = msg else {
+        return None;
+    };
+    (0..reader.num_signatures())
+        .filter_map(|i| reader.signature(i))
+        .find_map(|sig| {
+            sig.issuer_fingerprint()
+                .first()
+                .map(|f| format!("{f:X}"))
+                .or_else(|| {
+                    sig.issuer_key_id()
+                        .first()
+                        .map(|k| k.as_ref().iter().map(|b| format!("{b:02X}")).collect())
+                })
+        })
 }
 
 /// What is wrong with a message that does not parse, in embargo's words.
@@ -261,7 +284,11 @@ pub enum Signature {
         fingerprint: String,
     },
     /// Signed, but by no key embargo knows (or the signature is bad).
-    UnknownSigner,
+    UnknownSigner {
+        /// The signer the signature names (its issuer fingerprint, else its
+        /// key id, upper-case hex), to verify once the key is on file.
+        issuer: Option<String>,
+    },
 }
 
 /// Why an inbound message could not be opened. Each is kept in quarantine

@@ -159,13 +159,27 @@ fn a_signed_report_verifies_against_the_senders_key_and_only_that() {
             fingerprint: reporter.fingerprint()
         }
     );
-    // Without the sender's key, the signature is not called good.
+    // Without the sender's key, the signature is not called good, but the
+    // key it names is known: GnuPG writes the issuer's fingerprint (the
+    // signing subkey's, or the primary's).
     let opened = key.open(&armored, 1 << 20, &[]).unwrap();
-    assert_eq!(opened.signature, Signature::UnknownSigner);
+    let Signature::UnknownSigner {
+        issuer: Some(issuer),
+    } = &opened.signature
+    else {
+        panic!("{:?}", opened.signature)
+    };
+    assert_eq!(issuer.len(), 40, "{issuer}");
+    let listed = gpg_fingerprints(&gpg, "reporter@example.net");
+    assert!(listed.contains(issuer), "{issuer} not in {listed:?}");
     // With someone else's key neither.
     let other = Gpg::new().reporter_key("other@example.net");
     let opened = key.open(&armored, 1 << 20, &[other]).unwrap();
-    assert_eq!(opened.signature, Signature::UnknownSigner);
+    assert!(
+        matches!(opened.signature, Signature::UnknownSigner { issuer: Some(ref i) } if listed.contains(i)),
+        "{:?}",
+        opened.signature
+    );
 }
 
 #[test]
@@ -251,4 +265,14 @@ fn messages_that_cannot_be_opened_say_why() {
         key.open(&signed_only, 1 << 20, &[]),
         Err(OpenError::NotEncrypted)
     ));
+}
+
+/// The fingerprints (primary and subkeys) GnuPG lists for `who`.
+fn gpg_fingerprints(gpg: &Gpg, who: &str) -> Vec<String> {
+    let out = gpg.run(&["--with-colons", "--list-keys", who], b"");
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| l.starts_with("fpr:"))
+        .filter_map(|l| l.split(':').nth(9).map(str::to_owned))
+        .collect()
 }

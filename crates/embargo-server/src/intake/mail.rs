@@ -41,6 +41,8 @@ struct Read {
     text: String,
     encrypted: bool,
     signed_by: Option<String>,
+    /// Signed by a key not on file: the key the signature names.
+    signed_by_unknown: Option<String>,
     reporter_key: Option<String>,
     attachments: Vec<FileIn>,
 }
@@ -95,6 +97,7 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
         text: String::new(),
         encrypted: false,
         signed_by: None,
+        signed_by_unknown: None,
         reporter_key: None,
         attachments: Vec::new(),
     };
@@ -144,6 +147,7 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
             out.text = String::from_utf8_lossy(&opened.plaintext).into_owned();
         }
         out.signed_by = check_signature(key, &payload, &out, limits.max_message_bytes);
+        out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
     } else {
         collect(
             &msg,
@@ -162,6 +166,7 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
                 .map_err(|e| e.to_string())?;
             out.encrypted = true;
             out.signed_by = check_signature(key, block.as_bytes(), &out, limits.max_message_bytes);
+            out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
             let plain = String::from_utf8_lossy(&opened.plaintext).into_owned();
             out.text = format!("{}{}{}", &out.text[..start], plain, &out.text[end..]);
         }
@@ -178,6 +183,19 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
     Ok(out)
 }
 
+/// For a signature no key on file verified: the key it names (or that it
+/// names none), to record on the case.
+fn unknown_signer(signature: &Signature, verified: Option<&str>) -> Option<String> {
+    match (signature, verified) {
+        (_, Some(_)) | (Signature::Unsigned | Signature::Verified { .. }, None) => None,
+        (Signature::UnknownSigner { issuer }, None) => Some(
+            issuer
+                .clone()
+                .unwrap_or_else(|| "a key it does not name".into()),
+        ),
+    }
+}
+
 /// Re-opens with the sender's key (found inside the message) to check the
 /// signature. `None` when unsigned or not verified.
 fn check_signature(
@@ -189,7 +207,7 @@ fn check_signature(
     let cert = Certificate::parse(read.reporter_key.as_deref()?.as_bytes()).ok()?;
     match key.open(payload, limit, &[cert]).ok()?.signature {
         Signature::Verified { fingerprint } => Some(fingerprint),
-        Signature::Unsigned | Signature::UnknownSigner => None,
+        Signature::Unsigned | Signature::UnknownSigner { .. } => None,
     }
 }
 
@@ -405,6 +423,7 @@ async fn ingest_as(
             intake: Intake {
                 encrypted: read.encrypted,
                 signed_by: read.signed_by,
+                signed_by_unknown: read.signed_by_unknown,
                 reporter_key: read.reporter_key,
                 ..Intake::default()
             },

@@ -787,6 +787,7 @@ async fn case_view(
         intake => context! {
             encrypted => case.report.intake.encrypted,
             signed_by => &case.report.intake.signed_by,
+            signed_by_unknown => &case.report.intake.signed_by_unknown,
             has_key => case.report.intake.reporter_key.is_some(),
             credit => if sees_report { case.report.intake.credit.clone() } else { None },
             reference => &case.report.intake.reference,

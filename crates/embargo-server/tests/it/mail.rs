@@ -176,6 +176,35 @@ fn plain_inline_and_pgp_mime_reports_arrive_decrypted_with_their_clock() {
         inbox.body
     );
     assert!(inbox.body.contains(&plain_case));
+
+    // Signed and encrypted, without the reporter's key: not verified, but
+    // the case records which key signed it, on the page too.
+    let armored = reporter.encrypt(
+        &team_fpr,
+        Some("ada@example.net"),
+        b"Content-Type: text/plain\r\n\r\nThe parser loops forever on a crafted header.\r\n",
+    );
+    let got = deliver(
+        &app,
+        pgp_mime("Ada <ada@example.net>", "p4@example.net", &armored),
+    );
+    assert_eq!(got["outcome"], "case", "{got}");
+    let unsigned_case = got["case_id"].as_str().unwrap().to_owned();
+    let report = report_of(&app, &unsigned_case);
+    let fpr = reporter.fingerprint_of(&their_key);
+    assert_eq!(report["intake"]["signed_by"], Value::Null);
+    assert_eq!(
+        report["intake"]["signed_by_unknown"],
+        fpr.as_str(),
+        "{report}"
+    );
+    let page = srt.get(&format!("/cases/{unsigned_case}"));
+    assert!(
+        page.body
+            .contains(&format!("signed by an unknown key <code>{fpr}</code>")),
+        "{}",
+        page.body
+    );
 }
 
 #[test]
