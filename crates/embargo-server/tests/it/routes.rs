@@ -448,8 +448,11 @@ pub(crate) fn call<'a>(
     }
     let id = format!("new-{unique}");
     let name = format!("p-{unique}");
+    let nobody = format!("nobody-{unique}");
     let fields: Vec<(&str, &str)> = match template {
-        "/login" => vec![("handle", "nobody"), ("password", "not the password")],
+        // A handle of its own each time: a handle that names no one is
+        // slowed after a few failures, as a person's is.
+        "/login" => vec![("handle", &nobody), ("password", "not the password")],
         "/admin/people" => vec![
             ("id", &id),
             ("name", "N"),
