@@ -181,6 +181,19 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Whether a connection going back to the pool may be used again: not
+/// when a failed COMMIT (a full disk) left it inside a transaction, where
+/// every later transaction on it would fail until a restart. Such a
+/// connection is closed and the pool opens a fresh one.
+fn sound_after_use(
+    conn: &mut SqliteConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    use sqlx_core::transaction::TransactionManager;
+    let sound = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn) == 0;
+    Box::pin(async move { Ok(sound) })
+}
+
 /// The database and its WAL and shared-memory files are the owner's alone
 /// (0600): a new database is created so (SQLite gives the other two the
 /// database file's mode), and an older one is put right.
@@ -252,6 +265,7 @@ impl Store {
         let master = master.map(Arc::new);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(sound_after_use)
             .connect_with(options(path, false))
             .await?;
         let (tx, rx) = mpsc::channel(1024);
