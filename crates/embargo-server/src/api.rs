@@ -144,6 +144,25 @@ pub(crate) async fn create_case(
                 "unknown channel `{name}` (api, web, email, github, forum, bounty, other)"
             ))
         })?;
+    // A report names a project the organisation runs disclosure for (or
+    // the intake's catch-all, as email reports do).
+    let known = state.store.projects().await?;
+    let project = req.project.trim();
+    if project != state.config.intake.default_project && !known.iter().any(|p| p.name == project) {
+        let names: Vec<&str> = known.iter().map(|p| p.name.as_str()).collect();
+        return Err(invalid(format!(
+            "there is no project `{}` here; known projects: {} (an admin adds projects on the Projects page or with POST /api/v1/projects)",
+            crate::intake::one_line(project)
+                .chars()
+                .take(100)
+                .collect::<String>(),
+            if names.is_empty() {
+                format!("none yet besides `{}`", state.config.intake.default_project)
+            } else {
+                names.join(", ")
+            }
+        )));
+    }
     let report = Report {
         project: req.project,
         title: req.title,

@@ -22,6 +22,10 @@ pub(crate) struct TestApp {
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
+/// The projects every test server starts with (the tests' reports name
+/// them; a report for a project embargo does not know is refused).
+pub(crate) const TEST_PROJECTS: [&str; 3] = ["numpy", "scipy", "p"];
+
 impl TestApp {
     pub(crate) fn start() -> TestApp {
         Self::start_with("")
@@ -53,7 +57,7 @@ impl TestApp {
         let (admin_token, admin_invitation) =
             (first.admin_token.clone(), first.admin_invitation.clone());
         let server = rt.spawn(bound.run(std::future::pending()));
-        TestApp {
+        let app = TestApp {
             rt,
             server: Some(server),
             clock,
@@ -61,7 +65,18 @@ impl TestApp {
             admin_token,
             admin_invitation,
             dir,
+        };
+        // Reports name a project the organisation has: the tests' own.
+        for name in TEST_PROJECTS {
+            let (status, body) = app.api(
+                &app.admin_token,
+                "POST",
+                "/api/v1/projects",
+                Some(serde_json::json!({ "name": name })),
+            );
+            assert_eq!(status, 201, "{body}");
         }
+        app
     }
 
     /// The database file and its write-ahead log, as raw bytes.

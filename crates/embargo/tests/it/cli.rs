@@ -282,6 +282,28 @@ fn cli_errors_are_clear_and_fail() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start(&tmp.path().join("data"));
     let token = server.token().unwrap();
+    // A report for a project embargo does not know is refused, by name.
+    let out = cli(
+        &server.url,
+        &token,
+        &["new", "--project", "p", "--title", "t", "--body", "b"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "embargo case: there is no project `p` here; known projects: none yet besides `unassigned` (an admin adds projects on the Projects page or with POST /api/v1/projects) (invalid_input)\n"
+    );
+    let added = Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(["org", "project", "p"])
+        .env("EMBARGO_SERVER", &server.url)
+        .env("EMBARGO_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let id = ok(
         &server.url,
         &token,

@@ -467,6 +467,13 @@ fn a_full_disk_is_a_clear_error_and_writes_resume_when_space_is_back() {
     let dir = outer.path().join("data");
     let server = start(&dir);
     let token = server.token().unwrap();
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/v1/projects", server.url),
+        &token,
+        Some(serde_json::json!({ "name": "numpy" })),
+    );
+    assert_eq!(status, 201, "{body}");
     let cases = format!("{}/api/v1/cases", server.url);
     let report = |n: usize| {
         serde_json::json!({
