@@ -862,6 +862,10 @@ impl Case {
             EventData::CveRecordPublished { .. } => {
                 self.cve.record_published = Some(at);
             }
+            EventData::SignatureVerified { fingerprint } => {
+                self.report.intake.signed_by = Some(fingerprint.clone());
+                self.report.intake.signed_by_unknown = None;
+            }
             EventData::ForkOpened { url, project, host } => {
                 let project = project
                     .clone()

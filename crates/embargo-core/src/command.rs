@@ -174,6 +174,12 @@ pub enum Command {
     },
     /// The CVE record is published (recorded by the job).
     RecordCvePublished,
+    /// The report's signature verified once the signer's key arrived
+    /// (recorded by the intake path).
+    RecordSignature {
+        /// The signer's primary fingerprint.
+        fingerprint: String,
+    },
     /// Record a project's private fork (the reported project when none
     /// is named).
     OpenPrivateFork {
@@ -284,6 +290,7 @@ kinds! {
     AssignCve => "assign_cve",
     RecordCveFailure => "record_cve_failure",
     RecordCvePublished => "record_cve_published",
+    RecordSignature => "record_signature",
     OpenPrivateFork => "open_private_fork",
     ClosePrivateFork => "close_private_fork",
     AssignProjectTeam => "assign_project_team",
@@ -314,6 +321,7 @@ impl CommandKind {
             CommandKind::ReporterWrote
                 | CommandKind::RecordCveFailure
                 | CommandKind::RecordCvePublished
+                | CommandKind::RecordSignature
                 | CommandKind::RecordCi
                 | CommandKind::RecordAnnouncementSent
                 | CommandKind::RecordEmbargoNotice
@@ -353,6 +361,7 @@ impl Command {
             Command::AssignCve { .. } => CommandKind::AssignCve,
             Command::RecordCveFailure { .. } => CommandKind::RecordCveFailure,
             Command::RecordCvePublished => CommandKind::RecordCvePublished,
+            Command::RecordSignature { .. } => CommandKind::RecordSignature,
             Command::OpenPrivateFork { .. } => CommandKind::OpenPrivateFork,
             Command::ClosePrivateFork { .. } => CommandKind::ClosePrivateFork,
             Command::AssignProjectTeam { .. } => CommandKind::AssignProjectTeam,
@@ -471,6 +480,10 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         }
         K::RecordCveFailure => open,
         K::RecordCvePublished => c.cve.assigned.is_some(),
+        // Only a report whose signature is still unverified.
+        K::RecordSignature => {
+            c.report.intake.signed_by.is_none() && c.report.intake.signed_by_unknown.is_some()
+        }
         K::OpenPrivateFork | K::AssignProjectTeam => h == H::Accepted && !published,
         K::ClosePrivateFork => open && fork_open,
         K::RecordCi => open && fork_open,
@@ -820,6 +833,10 @@ pub fn decide(
         Command::RecordCveFailure { via, reason } => {
             text("reason", &reason)?;
             vec![EventData::CveFailed { via, reason }]
+        }
+        Command::RecordSignature { fingerprint } => {
+            text("fingerprint", &fingerprint)?;
+            vec![EventData::SignatureVerified { fingerprint }]
         }
         Command::RecordCvePublished => {
             let Some((cve, _)) = case.cve.assigned.clone() else {

@@ -528,6 +528,12 @@ pub enum EventData {
         /// The id.
         cve: CveId,
     },
+    /// The report's signature verified against the signer's key, which
+    /// arrived after the report.
+    SignatureVerified {
+        /// The signer's primary fingerprint.
+        fingerprint: String,
+    },
     /// A private fork was opened.
     ForkOpened {
         /// Where (for a built-in fork, the git URL on this server).
@@ -655,6 +661,7 @@ impl EventData {
             EventData::CveAssigned { .. } => "cve_assigned",
             EventData::CveFailed { .. } => "cve_failed",
             EventData::CveRecordPublished { .. } => "cve_record_published",
+            EventData::SignatureVerified { .. } => "signature_verified",
             EventData::ForkOpened { .. } => "fork_opened",
             EventData::ForkClosed { .. } => "fork_closed",
             EventData::ProjectTeamAssigned { .. } => "project_team_assigned",

@@ -228,6 +228,13 @@ impl Lens {
                 }
                 data.clone()
             }
+            // A key's fingerprint names the reporter.
+            E::SignatureVerified { .. } => {
+                if !self.sees_report() {
+                    return None;
+                }
+                data.clone()
+            }
             E::RetrospectiveWritten { .. } => {
                 if !self.sees_every_part() {
                     return None;

@@ -70,6 +70,12 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 
 /// Reads a message; `Err` is the reason it goes to quarantine.
 fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
+    read_with(state, raw, None)
+}
+
+/// `read`, checking the signature also against `later_key` (a key that
+/// arrived after the message) when the message carries none.
+fn read_with(state: &AppState, raw: &[u8], later_key: Option<&str>) -> Result<Read, String> {
     let limits = &state.config.intake;
     if raw.len() > limits.max_message_bytes {
         return Err(format!(
@@ -146,7 +152,7 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
         if out.text.is_empty() {
             out.text = String::from_utf8_lossy(&opened.plaintext).into_owned();
         }
-        out.signed_by = check_signature(key, &payload, &out, limits.max_message_bytes);
+        out.signed_by = check_signature(key, &payload, &out, later_key, limits.max_message_bytes);
         out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
     } else {
         collect(
@@ -165,7 +171,13 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
                 .open(block.as_bytes(), limits.max_message_bytes, &[])
                 .map_err(|e| e.to_string())?;
             out.encrypted = true;
-            out.signed_by = check_signature(key, block.as_bytes(), &out, limits.max_message_bytes);
+            out.signed_by = check_signature(
+                key,
+                block.as_bytes(),
+                &out,
+                later_key,
+                limits.max_message_bytes,
+            );
             out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
             let plain = String::from_utf8_lossy(&opened.plaintext).into_owned();
             out.text = format!("{}{}{}", &out.text[..start], plain, &out.text[end..]);
@@ -202,12 +214,57 @@ fn check_signature(
     key: &embargo_pgp::IntakeKey,
     payload: &[u8],
     read: &Read,
+    later_key: Option<&str>,
     limit: usize,
 ) -> Option<String> {
-    let cert = Certificate::parse(read.reporter_key.as_deref()?.as_bytes()).ok()?;
+    let armored = read.reporter_key.as_deref().or(later_key)?;
+    let cert = Certificate::parse(armored.as_bytes()).ok()?;
     match key.open(payload, limit, &[cert]).ok()?.signature {
         Signature::Verified { fingerprint } => Some(fingerprint),
         Signature::Unsigned | Signature::UnknownSigner { .. } => None,
+    }
+}
+
+/// A key that came with a reply may be the one the report was signed
+/// with: the report's message, as received, is checked against it, and a
+/// signature that now verifies is recorded on the case.
+async fn verify_later(state: &AppState, case_id: &embargo_core::CaseId, key: &str) {
+    let verify = async {
+        let case = state.store.case(case_id).await.map_err(|e| e.to_string())?;
+        if case.report.intake.signed_by.is_some() || case.report.intake.signed_by_unknown.is_none()
+        {
+            return Ok(());
+        }
+        let entries = state
+            .store
+            .inbound_for_case(case_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(first) = entries.iter().find(|e| e.outcome == "case") else {
+            return Ok(());
+        };
+        let Some((_, raw)) = state
+            .store
+            .inbound_raw(first.id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let Some(fingerprint) = read_with(state, &raw, Some(key))?.signed_by else {
+            return Ok(());
+        };
+        crate::authz::run_as_system(
+            state,
+            case_id,
+            "system:intake",
+            embargo_core::Command::RecordSignature { fingerprint },
+        )
+        .await
+        .map(|_| ())
+    };
+    if let Err(e) = verify.await {
+        tracing::warn!(case = %case_id, error = %e, "the report's signature could not be checked again");
     }
 }
 
@@ -397,6 +454,9 @@ async fn ingest_as(
             Ok(()) => {
                 if let Some(mid) = &read.message_id {
                     state.store.add_thread_id(mid, &case_id).await?;
+                }
+                if let Some(key) = &read.reporter_key {
+                    verify_later(state, &case_id, key).await;
                 }
                 return Ok(Outcome::Reply(case_id));
             }

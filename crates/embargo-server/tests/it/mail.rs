@@ -205,6 +205,34 @@ fn plain_inline_and_pgp_mime_reports_arrive_decrypted_with_their_clock() {
         "{}",
         page.body
     );
+
+    // The reporter's key arrives later, with a reply: the report as it was
+    // received is checked against it, and its signature now verifies.
+    let reply = format!(
+        "From: Ada <ada@example.net>\r\nTo: security@example.org\r\nSubject: Re: report\r\n\
+         Message-ID: <p5@example.net>\r\nIn-Reply-To: <p4@example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"k1\"\r\n\r\n\
+         --k1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere is my key.\r\n\
+         --k1\r\nContent-Type: application/pgp-keys; name=\"ada.asc\"\r\n\
+         Content-Disposition: attachment; filename=\"ada.asc\"\r\n\r\n{their_key}\r\n--k1--\r\n"
+    );
+    let got = deliver(&app, reply.into_bytes());
+    assert_eq!(got["outcome"], "reply", "{got}");
+    let verified: Vec<Value> = events(&app, &unsigned_case)
+        .into_iter()
+        .filter(|e| e["kind"] == "signature_verified")
+        .collect();
+    assert_eq!(verified.len(), 1, "{verified:?}");
+    assert_eq!(verified[0]["actor"], "system:intake");
+    assert_eq!(verified[0]["data"]["fingerprint"], fpr.as_str());
+    let page = srt.get(&format!("/cases/{unsigned_case}"));
+    assert!(
+        page.body
+            .contains(&format!("signed by key <code>{fpr}</code>"))
+            && !page.body.contains("signed by an unknown key"),
+        "{}",
+        page.body
+    );
 }
 
 #[test]
