@@ -204,11 +204,7 @@ impl Lens {
             },
             E::Reopened { note } => E::Reopened { note: noted(note) },
             E::TimelineDeclined { reason } => E::TimelineDeclined {
-                reason: if thread || internal {
-                    reason.clone()
-                } else {
-                    String::new()
-                },
+                reason: said(reason),
             },
             E::AdvisoryRevised { revision, draft } => E::AdvisoryRevised {
                 revision: *revision,

@@ -159,31 +159,60 @@ pub(crate) async fn visible_events(
     state: &AppState,
     access: &CaseAccess,
 ) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
-    Ok(state
-        .store
-        .events(&access.full.id)
-        .await?
-        .into_iter()
-        .filter_map(|(seq, e)| access.lens.event(&access.full, &e).map(|e| (seq, e)))
-        .collect())
+    shown_events(state, &access.full, &access.lens).await
 }
 
-/// How `person` sees `case`, or `None` when it does not exist for them:
-/// for what embargo sends on its own (notices, digests, calendar feeds).
-pub(crate) async fn lens_for(
-    state: &AppState,
-    person: &str,
-    case: &Case,
-) -> Result<Option<Lens>, Failure> {
-    let Some(caller) = caller(state, person).await? else {
-        return Ok(None);
-    };
-    let projects = projects_of(case, &state.store.projects().await?);
+/// How `member` sees `case` (`None`: it does not exist for them), with
+/// the organisation's `projects` already loaded.
+fn lens_of(member: &Member, case: &Case, projects: &[Project]) -> Option<Lens> {
+    let of = projects_of(case, projects);
     let scope = Scope {
         case,
-        projects: &projects,
+        projects: &of,
     };
-    Ok(access::standing(scope, &caller.member).map(|s| Lens::new(case, s, caller.id())))
+    access::standing(scope, member).map(|s| Lens::new(case, s, &member.id))
+}
+
+/// A person and the organisation's projects, loaded once, for what
+/// embargo sends on its own (notices, digests): `lens` then asks how they
+/// see each case without reading anything again.
+pub(crate) struct Viewer {
+    member: Member,
+    projects: Vec<Project>,
+}
+
+impl Viewer {
+    /// `None` when the person has no account (any more).
+    pub(crate) async fn load(state: &AppState, person: &str) -> Result<Option<Viewer>, Failure> {
+        let Some(caller) = caller(state, person).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Viewer {
+            member: caller.member,
+            projects: state.store.projects().await?,
+        }))
+    }
+
+    /// How they see `case`, or `None` when it does not exist for them.
+    pub(crate) fn lens(&self, case: &Case) -> Option<Lens> {
+        lens_of(&self.member, case, &self.projects)
+    }
+}
+
+/// The events of `case` as `lens` shows them, with their log positions:
+/// hidden ones left out, what may not be read blanked.
+async fn shown_events(
+    state: &AppState,
+    case: &Case,
+    lens: &Lens,
+) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
+    Ok(state
+        .store
+        .events(&case.id)
+        .await?
+        .into_iter()
+        .filter_map(|(seq, e)| lens.event(case, &e).map(|e| (seq, e)))
+        .collect())
 }
 
 /// Runs a command on a case the caller holds access to. The decision is
@@ -301,12 +330,10 @@ pub(crate) async fn for_reporter_link(
 ) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
     let reporter = crate::intake::reporter_actor();
     let lens = Lens::new(&case, Standing::Reporter, &reporter);
-    let events = state
-        .store
-        .events(&case.id)
+    let events = shown_events(state, &case, &lens)
         .await?
         .into_iter()
-        .filter_map(|(_, e)| lens.event(&case, &e))
+        .map(|(_, e)| e)
         .collect();
     Ok((lens.case(&case), events))
 }
@@ -322,13 +349,7 @@ pub(crate) async fn visible_cases(
         let Some(id) = row.first() else { continue };
         let Ok(id) = CaseId::new(id) else { continue };
         let case = state.store.case(&id).await?;
-        let of = projects_of(&case, &projects);
-        let scope = Scope {
-            case: &case,
-            projects: &of,
-        };
-        if let Some(standing) = access::standing(scope, &caller.member) {
-            let lens = Lens::new(&case, standing, caller.id());
+        if let Some(lens) = lens_of(&caller.member, &case, &projects) {
             out.push((lens.case(&case), lens));
         }
     }

@@ -199,8 +199,11 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .map_err(|e| e.to_string())?;
             let (subject, body) = notice_text(state, &case, &job.payload);
             // What the case is about goes only to someone who sees it.
-            let about = match crate::authz::lens_for(state, person.as_str(), &case).await {
-                Ok(Some(lens)) => lens.case(&case).report.title,
+            let about = match crate::authz::Viewer::load(state, person.as_str()).await {
+                Ok(Some(viewer)) => viewer
+                    .lens(&case)
+                    .map(|lens| lens.case(&case).report.title)
+                    .unwrap_or_default(),
                 _ => String::new(),
             };
             mailer::to_person(
@@ -324,12 +327,15 @@ async fn digest(
     let now = state.clock.now();
     let mut lines = Vec::new();
     let mut titles = Vec::new();
+    // A digest names only the cases its reader sees.
+    let viewer = crate::authz::Viewer::load(state, person)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     for case in crate::cache::all(state).await.map_err(|e| e.to_string())? {
         if case.handling != Handling::Received {
             continue;
         }
-        // A digest names only the cases its reader sees.
-        let Ok(Some(lens)) = crate::authz::lens_for(state, person, &case).await else {
+        let Some(lens) = viewer.as_ref().and_then(|v| v.lens(&case)) else {
             continue;
         };
         let case = lens.case(&case);

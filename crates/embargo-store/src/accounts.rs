@@ -340,7 +340,7 @@ impl Store {
                             ELSE 0 END,
                         locked = CASE WHEN failed_signins + 1 >= $5 THEN 1 ELSE 0 END
                      WHERE ", $column, " = $1 AND locked = 0 AND throttled_until <= $3
-                     RETURNING failed_signins, throttled_until, locked"
+                     RETURNING failed_signins, locked"
                 )
             };
         }
@@ -369,7 +369,7 @@ impl Store {
                 )
             }
         };
-        let counted: Option<(i64, i64, i64)> = sqlx::query_as(count_sql)
+        let counted: Option<(i64, i64)> = sqlx::query_as(count_sql)
             .bind(&key)
             .bind(i64::from(policy.free_failures))
             .bind(now)
@@ -377,7 +377,7 @@ impl Store {
             .bind(i64::from(policy.lock_after))
             .fetch_optional(&self.pool)
             .await?;
-        if let Some((failures, _, locked)) = counted {
+        if let Some((failures, locked)) = counted {
             return Ok(SigninAttempt::Counted {
                 failures,
                 locks: locked != 0,

@@ -198,13 +198,13 @@ fn read_with(state: &AppState, raw: &[u8], later_key: Option<&str>) -> Result<Re
 /// For a signature no key on file verified: the key it names (or that it
 /// names none), to record on the case.
 fn unknown_signer(signature: &Signature, verified: Option<&str>) -> Option<String> {
-    match (signature, verified) {
-        (_, Some(_)) | (Signature::Unsigned | Signature::Verified { .. }, None) => None,
-        (Signature::UnknownSigner { issuer }, None) => Some(
+    match signature {
+        Signature::UnknownSigner { issuer } if verified.is_none() => Some(
             issuer
                 .clone()
                 .unwrap_or_else(|| "a key it does not name".into()),
         ),
+        _ => None,
     }
 }
 

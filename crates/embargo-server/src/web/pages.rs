@@ -789,7 +789,7 @@ async fn case_view(
             signed_by => &case.report.intake.signed_by,
             signed_by_unknown => &case.report.intake.signed_by_unknown,
             has_key => case.report.intake.reporter_key.is_some(),
-            credit => if sees_report { case.report.intake.credit.clone() } else { None },
+            credit => &case.report.intake.credit,
             reference => &case.report.intake.reference,
         },
         duplicates => duplicates,
@@ -815,8 +815,9 @@ async fn case_view(
             },
             overdue => case.acknowledged_at.is_none() && clock.due < now,
             channel => case.report.channel.name(),
-            reporter_name => if sees_report { case.report.reporter_name.clone() } else { None },
-            reporter_email => if sees_report { case.report.reporter_email.clone() } else { None },
+            // The lens has already left out what the caller may not see.
+            reporter_name => &case.report.reporter_name,
+            reporter_email => &case.report.reporter_email,
             body_html => if sees_report { Some(markdown::render(&case.report.body)) } else { None },
             needs_info => &case.needs_info,
             // A project team's member does not see the other teams.
