@@ -180,6 +180,116 @@ pub fn standing(scope: Scope<'_>, member: &Member) -> Option<Standing> {
     }
 }
 
+/// The projects a case affects: the reporter's project, the projects the
+/// status matrix involves, and those owning an affected package, given the
+/// organisation's `projects` as (name, packages as `Ecosystem:name`).
+pub fn projects_of<'a>(
+    case: &Case,
+    projects: impl IntoIterator<Item = (&'a str, &'a [String])> + Clone,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::from([case.report.project.clone()]);
+    if let Some(a) = &case.assessment {
+        for row in &a.projects {
+            if row.status.involves() {
+                out.insert(row.project.clone());
+            }
+        }
+        for package in &a.affected {
+            let key = format!("{}:{}", package.ecosystem, package.name);
+            for (name, packages) in projects.clone() {
+                if packages.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Who a case is open to, in terms a store can index: the case's side of
+/// `standing`. A member sees a case exactly when one of their
+/// `principals` is among its `grants` (a property test checks that both
+/// agree on random cases); `standing` still decides how they see it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grant {
+    /// The SRT, by organisation role.
+    Srt,
+    /// Every member of the organisation (GREEN, CLEAR).
+    Everyone,
+    /// Someone named on the case.
+    Person(PersonId),
+    /// The maintainers of a project the case names (AMBER and wider).
+    Project(String),
+    /// The maintainers of whichever project owns this affected package
+    /// (`Ecosystem:name`, ASCII lowercase), AMBER and wider.
+    Package(String),
+}
+
+impl Grant {
+    /// A stable text form (`srt`, `everyone`, `person:ID`, `project:NAME`,
+    /// `package:KEY`), which the store keeps only as a keyed hash.
+    pub fn key(&self) -> String {
+        match self {
+            Grant::Srt => "srt".into(),
+            Grant::Everyone => "everyone".into(),
+            Grant::Person(p) => format!("person:{p}"),
+            Grant::Project(p) => format!("project:{p}"),
+            Grant::Package(p) => format!("package:{p}"),
+        }
+    }
+}
+
+/// The grants of a case: whoever `standing` would let see it, by the case
+/// alone (projects are named by name and by package, so a change to the
+/// organisation's projects needs no change here).
+pub fn grants(case: &Case) -> BTreeSet<Grant> {
+    let mut out: BTreeSet<Grant> = case
+        .participants
+        .iter()
+        .map(|p| Grant::Person(p.person.clone()))
+        .collect();
+    let tlp = case.tlp();
+    if !(tlp == Tlp::Red && case.has_coordinator()) {
+        out.insert(Grant::Srt);
+    }
+    if tlp > Tlp::AmberStrict {
+        out.insert(Grant::Project(case.report.project.clone()));
+        if let Some(a) = &case.assessment {
+            for row in a.projects.iter().filter(|r| r.status.involves()) {
+                out.insert(Grant::Project(row.project.clone()));
+            }
+            for package in &a.affected {
+                out.insert(Grant::Package(
+                    format!("{}:{}", package.ecosystem, package.name).to_ascii_lowercase(),
+                ));
+            }
+        }
+    }
+    if tlp > Tlp::Amber {
+        out.insert(Grant::Everyone);
+    }
+    out
+}
+
+/// The member's side: what they hold, given the packages (`Ecosystem:name`)
+/// of the projects they maintain.
+pub fn principals<'a>(
+    member: &Member,
+    maintained_packages: impl IntoIterator<Item = &'a str>,
+) -> BTreeSet<Grant> {
+    let mut out = BTreeSet::from([Grant::Person(member.id.clone()), Grant::Everyone]);
+    if member.role.is_srt() {
+        out.insert(Grant::Srt);
+    }
+    out.extend(member.maintains.iter().cloned().map(Grant::Project));
+    out.extend(
+        maintained_packages
+            .into_iter()
+            .map(|k| Grant::Package(k.to_ascii_lowercase())),
+    );
+    out
+}
+
 /// Whether a standing may run a command of this kind (the case's state is
 /// checked separately, by `decide`).
 pub fn may(standing: Standing, kind: CommandKind) -> bool {

@@ -56,23 +56,12 @@ pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>,
 /// status matrix marks as involved, and every project owning one of the
 /// affected packages.
 pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String> {
-    let mut out = BTreeSet::from([case.report.project.clone()]);
-    if let Some(a) = &case.assessment {
-        for row in &a.projects {
-            if row.status.involves() {
-                out.insert(row.project.clone());
-            }
-        }
-        for package in &a.affected {
-            let key = format!("{}:{}", package.ecosystem, package.name);
-            for p in projects {
-                if p.packages.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
-                    out.insert(p.name.clone());
-                }
-            }
-        }
-    }
-    out
+    access::projects_of(
+        case,
+        projects
+            .iter()
+            .map(|p| (p.name.as_str(), p.packages.as_slice())),
+    )
 }
 
 /// Proof that the caller sees a case, and as what. Only `open_case` makes one.

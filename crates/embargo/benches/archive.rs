@@ -18,6 +18,7 @@
     clippy::expect_used,
     clippy::print_stdout,
     clippy::indexing_slicing,
+    clippy::panic,
     clippy::disallowed_methods,
     reason = "a benchmark: failures stop it loudly, results are printed, and seeded times follow the real clock the server reads"
 )]
