@@ -358,6 +358,44 @@ pub fn case_notices(
         .collect()
 }
 
+/// The first instant after `after` at which a clock of the case makes a
+/// notice due (a warning point, or just past a deadline): when the
+/// scheduler next needs to look at the case for its clocks. `None` when
+/// every clock has stopped.
+pub fn next_notice_at(case: &crate::Case, policy: &Policy, after: Timestamp) -> Option<Timestamp> {
+    if case.handling == crate::Handling::Closed {
+        return None;
+    }
+    deadlines(case, policy)
+        .into_iter()
+        .filter(|d| d.clock.stopped_at.is_none())
+        .flat_map(|d| {
+            let window = d.clock.due.duration_since(d.clock.received_at);
+            let warnings = policy
+                .warn_at
+                .iter()
+                .filter(|&&p| p > 0 && p < 100)
+                .map(move |&p| {
+                    d.clock
+                        .received_at
+                        .saturating_add(SignedDuration::from_secs(
+                            window.as_secs() * i64::from(p) / 100,
+                        ))
+                        .unwrap_or(Timestamp::MAX)
+                })
+                .collect::<Vec<_>>();
+            // An escalation is due strictly after the deadline.
+            let escalation = d
+                .clock
+                .due
+                .saturating_add(SignedDuration::from_secs(1))
+                .unwrap_or(Timestamp::MAX);
+            warnings.into_iter().chain([escalation])
+        })
+        .filter(|t| *t > after)
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +422,38 @@ mod tests {
             add_days(fri, 2, false, &holidays),
             "2026-03-08T16:00:00Z".parse().unwrap()
         );
+    }
+
+    #[test]
+    fn the_next_notice_is_the_first_point_a_scan_would_find_due() {
+        let t0: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+        let report = crate::event::Report {
+            project: "numpy".into(),
+            title: "overflow".into(),
+            body: "steps".into(),
+            reporter_name: None,
+            reporter_email: None,
+            channel: crate::event::Channel::Web,
+            intake: Default::default(),
+        };
+        let intake = crate::PersonId::new("intake").unwrap();
+        let log = crate::decide_new(report, &intake, t0).unwrap();
+        let case = crate::Case::from_events(crate::CaseId::from_parts(2026, 3), &log).unwrap();
+        let policy = Policy::default();
+        // Walking from the report, each instant `next_notice_at` names is
+        // the first one at which `case_notices` finds one more notice due.
+        let mut at = t0;
+        let mut seen = 0;
+        while let Some(next) = next_notice_at(&case, &policy, at) {
+            let before = case_notices(&case, &policy, next - SignedDuration::from_secs(1)).len();
+            let now = case_notices(&case, &policy, next).len();
+            assert_eq!(before, seen, "nothing new before {next}");
+            assert!(now > before, "something new at {next}");
+            seen = now;
+            at = next;
+        }
+        assert_eq!(seen, case_notices(&case, &policy, Timestamp::MAX).len());
+        assert!(seen >= 3, "two warnings and the escalation");
     }
 
     #[test]

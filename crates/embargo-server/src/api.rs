@@ -204,12 +204,113 @@ pub(crate) async fn ingest_mail(
     Ok(Json(crate::intake::mail::wire(outcome)))
 }
 
+/// `GET /api/v1/cases` parameters: a page (`limit`, 1 to 500, 100 by
+/// default; `after`, the cursor a `Link: rel="next"` header gave) and
+/// filters.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ListParams {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    tlp: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    project: Option<String>,
+    #[serde(default)]
+    coordinator: Option<String>,
+}
+
+/// `GET /api/v1/cases`: the cases the caller sees, what is due first, one
+/// page at a time; the next page's address is in the `Link` header
+/// (RFC 8288, `rel="next"`), absent on the last page.
 pub(crate) async fn list_cases(
     State(state): State<Shared>,
     principal: Principal,
-) -> Result<Json<Vec<CaseView>>, Failure> {
-    let cases = authz::visible_cases(&state, &principal.0).await?;
-    Ok(Json(cases.iter().map(|(c, _)| view(&state, c)).collect()))
+    axum::extract::Query(params): axum::extract::Query<ListParams>,
+) -> Result<Response, Failure> {
+    let after =
+        match params.after.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(embargo_store::Cursor::decode(text).ok_or_else(|| {
+                Failure::Invalid("`after` is not a cursor this server gave".into())
+            })?),
+        };
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Failure::Invalid("`limit` is between 1 and 500".into()));
+    }
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let query = embargo_store::ListQuery {
+        after,
+        limit,
+        stage: nonempty(&params.stage),
+        tlp: nonempty(&params.tlp),
+        severity: nonempty(&params.severity),
+        project: nonempty(&params.project),
+        coordinator: nonempty(&params.coordinator),
+        ..Default::default()
+    };
+    let wanted =
+        |v: &Option<String>, actual: &str| v.as_deref().is_none_or(|w| w.is_empty() || w == actual);
+    let (cases, next) = authz::visible_page(&state, &principal.0, query, |c| {
+        wanted(&params.stage, c.stage().label())
+            && wanted(&params.tlp, c.tlp().label())
+            && wanted(&params.project, &c.report.project)
+            && wanted(
+                &params.severity,
+                c.severity().map_or("", embargo_core::cvss::Severity::name),
+            )
+            && wanted(
+                &params.coordinator,
+                c.participants
+                    .iter()
+                    .find(|p| p.role == embargo_core::participant::Role::Coordinator)
+                    .map_or("", |p| p.person.as_str()),
+            )
+    })
+    .await?;
+    let body: Vec<CaseView> = cases.iter().map(|(c, _)| view(&state, c)).collect();
+    let mut response = Json(body).into_response();
+    if let Some(next) = next {
+        let mut link = format!("</api/v1/cases?limit={limit}&after={}", next.encode());
+        for (name, value) in [
+            ("stage", &params.stage),
+            ("tlp", &params.tlp),
+            ("severity", &params.severity),
+            ("project", &params.project),
+            ("coordinator", &params.coordinator),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                link.push_str(&format!("&{name}={}", percent_encode(v)));
+            }
+        }
+        link.push_str(">; rel=\"next\"");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `value` with everything but unreserved characters (RFC 3986) escaped,
+/// for a query string.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 pub(crate) async fn get_case(

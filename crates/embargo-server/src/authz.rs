@@ -345,6 +345,47 @@ pub(crate) async fn visible_cases(
     Ok(out)
 }
 
+/// One page of the cases a caller may see, in queue order, each as their
+/// lens shows it, and where the next page starts. The store lists what the
+/// caller's principals are granted (one index range each); each row is
+/// then checked by the core's rule like any other access, and `keep`
+/// filters what the lens shows (so a filter never matches on something
+/// the caller cannot see).
+pub(crate) async fn visible_page(
+    state: &AppState,
+    caller: &Caller,
+    mut query: embargo_store::ListQuery,
+    keep: impl Fn(&Case) -> bool,
+) -> Result<(Vec<(Case, Lens)>, Option<embargo_store::Cursor>), Failure> {
+    let projects = state.store.projects().await?;
+    let packages = projects
+        .iter()
+        .filter(|p| caller.member.maintains.contains(&p.name))
+        .flat_map(|p| p.packages.iter().map(String::as_str));
+    query.principals = access::principals(&caller.member, packages)
+        .into_iter()
+        .collect();
+    let page = state.store.list_cases(&query).await?;
+    let mut out = Vec::with_capacity(page.cases.len());
+    for (id, version) in page.cases {
+        let case = crate::cache::case(state, &id, version).await?;
+        match lens_of(&caller.member, &case, &projects) {
+            Some(lens) => {
+                let shown = lens.case(&case);
+                if keep(&shown) {
+                    out.push((shown, lens));
+                }
+            }
+            // The grants projection listed a case the rule does not show:
+            // the rule wins, and the disagreement is logged.
+            None => {
+                tracing::warn!(case = %id, "listed by its grants but not visible by the access rule")
+            }
+        }
+    }
+    Ok((out, page.next))
+}
+
 /// Proof that the caller is an admin; admin pages and endpoints take it.
 pub(crate) struct Admin<'a>(pub &'a Caller);
 

@@ -1,8 +1,9 @@
-//! Folded cases kept in memory by version, so that the scheduler, the
-//! metrics, the dashboard and the compliance report read the projection
-//! (one small query) and fold again only the cases that changed since.
-//! The log stays the truth: an entry is used only while its version equals
-//! the projection's.
+//! Folded cases kept in memory by version, bounded: a page asks for the
+//! cases of its rows at the version the read model names, and folds again
+//! only what changed or was never kept. The log stays the truth: an entry
+//! is used only while its version equals the one asked for. When full, an
+//! arbitrary entry makes room, so memory stays bounded whatever the
+//! archive's size.
 
 use std::{
     collections::HashMap,
@@ -14,11 +15,51 @@ use embargo_store::StoreError;
 
 use crate::AppState;
 
+/// At most this many folded cases are kept.
+const CAPACITY: usize = 2048;
+
 /// The cache.
 #[derive(Default)]
 pub(crate) struct Cases(Mutex<HashMap<String, (u64, Arc<Case>)>>);
 
-/// Every case, current as of the projection.
+impl Cases {
+    fn get(&self, id: &str, version: u64) -> Option<Arc<Case>> {
+        self.0.lock().ok().and_then(|m| {
+            m.get(id)
+                .filter(|(v, _)| *v == version)
+                .map(|(_, c)| c.clone())
+        })
+    }
+
+    fn put(&self, case: &Arc<Case>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= CAPACITY && !m.contains_key(case.id.as_str()) {
+                if let Some(victim) = m.keys().next().cloned() {
+                    m.remove(&victim);
+                }
+            }
+            m.insert(case.id.to_string(), (case.version, case.clone()));
+        }
+    }
+}
+
+/// One case at `version` (as the read model names it), folded once.
+pub(crate) async fn case(
+    state: &AppState,
+    id: &CaseId,
+    version: u64,
+) -> Result<Arc<Case>, StoreError> {
+    if let Some(c) = state.cases.get(id.as_str(), version) {
+        return Ok(c);
+    }
+    let case = Arc::new(state.store.case(id).await?);
+    state.cases.put(&case);
+    Ok(case)
+}
+
+/// Every case, current as of the projection. Reads the whole archive:
+/// only for the pages that still sum over every case (the dashboard, the
+/// compliance report, the digest), which the read model is to replace.
 pub(crate) async fn all(state: &AppState) -> Result<Vec<Arc<Case>>, StoreError> {
     let rows = state.store.projection().await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -27,25 +68,10 @@ pub(crate) async fn all(state: &AppState) -> Result<Vec<Arc<Case>>, StoreError> 
             continue;
         };
         let version: u64 = version.parse().unwrap_or(u64::MAX);
-        let cached = state.cases.0.lock().ok().and_then(|m| {
-            m.get(id)
-                .filter(|(v, _)| *v == version)
-                .map(|(_, c)| c.clone())
-        });
-        let case = match cached {
-            Some(c) => c,
-            None => {
-                let Ok(case_id) = CaseId::new(id.as_str()) else {
-                    continue;
-                };
-                let case = Arc::new(state.store.case(&case_id).await?);
-                if let Ok(mut m) = state.cases.0.lock() {
-                    m.insert(id.clone(), (case.version, case.clone()));
-                }
-                case
-            }
+        let Ok(case_id) = CaseId::new(id.as_str()) else {
+            continue;
         };
-        out.push(case);
+        out.push(case(state, &case_id, version).await?);
     }
     Ok(out)
 }

@@ -23,6 +23,7 @@ mod metrics;
 mod outbox;
 mod release;
 mod router;
+mod timers;
 mod web;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -212,6 +213,20 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         local_addr: addr,
         signin_sources: accounts::SourceLimiter::default(),
     });
+    // The read model's deadlines and timers follow this configuration; a
+    // changed one recomputes them once, here.
+    let recomputed = state
+        .store
+        .set_policy(Arc::new(timers::Deployment {
+            config: state.config.clone(),
+        }))
+        .await?;
+    if recomputed > 0 {
+        tracing::info!(
+            cases = recomputed,
+            "deadlines and timers computed under the configured policy"
+        );
+    }
     let first_start = match prepared.first_admin_token {
         Some(admin_token) => {
             let admin = embargo_core::PersonId::new("admin").map_err(|e| ServerError::DataDir {

@@ -9,7 +9,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use embargo_core::{Handling, Stage, sla::AckStatus};
+use embargo_core::Stage;
 
 use crate::AppState;
 
@@ -59,22 +59,22 @@ fn label(value: &str) -> String {
 /// The whole exposition.
 pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::StoreError> {
     let now = state.clock.now();
-    let mut by_stage: Vec<(&str, u64)> = Stage::ALL.iter().map(|s| (s.label(), 0)).collect();
-    let mut breached = 0u64;
-    for case in crate::cache::all(state).await? {
-        let stage = case.stage().label();
-        if let Some(slot) = by_stage.iter_mut().find(|(s, _)| *s == stage) {
-            slot.1 += 1;
-        }
-        let late = matches!(
-            case.ack_clock(state.config.ack_policy_for(&case))
-                .status(now),
-            AckStatus::Breached { .. }
-        );
-        if case.handling == Handling::Received && late {
-            breached += 1;
-        }
-    }
+    // Sums the read model keeps: nothing here reads a case.
+    let counts = state.store.stage_counts().await?;
+    let by_stage: Vec<(&str, i64)> = Stage::ALL
+        .iter()
+        .map(|s| {
+            let n = counts
+                .iter()
+                .find(|(label, _)| label == s.label())
+                .map_or(0, |(_, n)| *n);
+            (s.label(), n)
+        })
+        .collect();
+    let breached = state
+        .store
+        .ack_breached(Stage::New.label(), now.as_second())
+        .await?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -44,54 +44,84 @@ pub(crate) async fn run(state: Arc<AppState>) {
     }
 }
 
-/// Enqueues the notices due now.
+/// How many due cases one pass takes up (the rest wait for the next pass).
+const DUE_PER_PASS: u32 = 500;
+
+/// Does what is due now: the store's timers name the cases with something
+/// due (a change since the last look, a notice, a release instant); each is
+/// looked at and its timer set to the policy's next instant. The cost of a
+/// pass follows what is due, not the number of cases.
 pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.now();
-    for case in crate::cache::all(state).await? {
-        // A closed case has no running clock.
-        if case.handling == Handling::Closed {
-            continue;
-        }
-        crate::release::schedule(state, &case).await?;
-        let id = case.id.clone();
-        let policy = state.config.sla_policy(&case.report.project);
-        let deadlines = embargo_core::sla::deadlines(&case, &policy);
-        for (kind, notice) in embargo_core::sla::case_notices(&case, &policy, now) {
-            let (what, percent) = match notice.kind {
-                NoticeKind::Warning { percent } => ("warning", percent),
-                NoticeKind::Escalation => ("escalation", 100),
-            };
-            let due = deadlines
-                .iter()
-                .find(|d| d.kind == kind)
-                .map(|d| d.clock.due.to_string())
-                .unwrap_or_default();
-            let payload = json!({
-                "case_id": id.as_str(),
-                "clock": kind.describe(),
-                "notice": what,
-                "percent": percent,
-                "due": due,
-            });
-            // The notice itself: doing it fans out to each person and each
-            // webhook as jobs of their own (one failing receiver does not
-            // hold back the others, and each is sent once).
-            if state
-                .store
-                .enqueue(
-                    &notice.key,
-                    "notice",
-                    Some(id.as_str()),
-                    &payload,
-                    now.as_second(),
-                )
-                .await?
-            {
-                tracing::info!(case = %id, notice = what, "notice enqueued");
+    let policy = crate::timers::Deployment {
+        config: state.config.clone(),
+    };
+    for (id, version) in state.store.due_timers(now, DUE_PER_PASS).await? {
+        let case = match state.store.case(&id).await {
+            Ok(case) => case,
+            Err(embargo_store::StoreError::NoSuchCase(_)) => {
+                state.store.rearm_timer(&id, version, None).await?;
+                continue;
             }
-        }
+            Err(e) => return Err(e),
+        };
+        due_work(state, &case, now).await?;
+        let next = embargo_store::Policy::next_due(&policy, &case, now);
+        state.store.rearm_timer(&id, version, next).await?;
     }
     schedule_digests(state, now).await
+}
+
+/// What is due on one case at `now`: its release work and the notices its
+/// clocks have made due (each enqueued once, by key).
+async fn due_work(
+    state: &Arc<AppState>,
+    case: &embargo_core::Case,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
+    // A closed case has no running clock.
+    if case.handling == Handling::Closed {
+        return Ok(());
+    }
+    crate::release::schedule(state, case).await?;
+    let id = case.id.clone();
+    let policy = state.config.sla_policy(&case.report.project);
+    let deadlines = embargo_core::sla::deadlines(case, &policy);
+    for (kind, notice) in embargo_core::sla::case_notices(case, &policy, now) {
+        let (what, percent) = match notice.kind {
+            NoticeKind::Warning { percent } => ("warning", percent),
+            NoticeKind::Escalation => ("escalation", 100),
+        };
+        let due = deadlines
+            .iter()
+            .find(|d| d.kind == kind)
+            .map(|d| d.clock.due.to_string())
+            .unwrap_or_default();
+        let payload = json!({
+            "case_id": id.as_str(),
+            "clock": kind.describe(),
+            "notice": what,
+            "percent": percent,
+            "due": due,
+        });
+        // The notice itself: doing it fans out to each person and each
+        // webhook as jobs of their own (one failing receiver does not
+        // hold back the others, and each is sent once).
+        if state
+            .store
+            .enqueue(
+                &notice.key,
+                "notice",
+                Some(id.as_str()),
+                &payload,
+                now.as_second(),
+            )
+            .await?
+        {
+            tracing::info!(case = %id, notice = what, "notice enqueued");
+        }
+    }
+    Ok(())
 }
 
 /// At `[sla] digest_hour_utc` each day, one digest job per person who asked

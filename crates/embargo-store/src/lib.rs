@@ -11,6 +11,7 @@ mod chain;
 mod channels;
 mod intake;
 mod outbox;
+mod read;
 mod release;
 mod seal;
 
@@ -30,6 +31,7 @@ pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use outbox::{Attempt, Job as OutboxJob};
+pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow};
 pub use seal::MasterKey;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -61,6 +63,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/sqlite/0013_health_probe.sql"),
     ),
+    (14, include_str!("../migrations/sqlite/0014_read_model.sql")),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -173,6 +176,8 @@ pub struct Store {
     pool: SqlitePool,
     writer: mpsc::Sender<Append>,
     master: Option<Arc<MasterKey>>,
+    /// The deployment's policy for the read model (deadlines, timers).
+    policy: read::SharedPolicy,
 }
 
 impl std::fmt::Debug for Store {
@@ -269,17 +274,33 @@ impl Store {
             .connect_with(options(path, false))
             .await?;
         let (tx, rx) = mpsc::channel(1024);
+        let policy = read::default_policy();
         tokio::spawn(writer(
             writer_conn,
             options(path, false),
             rx,
             master.clone(),
+            policy.clone(),
         ));
-        Ok(Self {
+        let store = Self {
             pool,
             writer: tx,
             master,
-        })
+            policy,
+        };
+        // A database from before the read model gets one now, under the
+        // defaults; the server's policy recomputes it if it differs.
+        if store.master.is_some() {
+            let computed: Option<String> =
+                sqlx::query_scalar("SELECT policy FROM read_model WHERE id = 1")
+                    .fetch_optional(&store.pool)
+                    .await?;
+            if computed.is_none() {
+                let policy = read::current(&store.policy);
+                store.set_policy(policy).await?;
+            }
+        }
+        Ok(store)
     }
 
     /// Whether the storage takes a write now: a one-row write committed
@@ -422,6 +443,10 @@ impl Store {
             }
         }
         tx.commit().await?;
+        if self.master.is_some() {
+            let policy = read::current(&self.policy);
+            self.rebuild_read_model(policy.as_ref()).await?;
+        }
         Ok(ids.len())
     }
 
@@ -609,6 +634,7 @@ async fn writer(
     reopen: SqliteConnectOptions,
     mut rx: mpsc::Receiver<Append>,
     master: Option<Arc<MasterKey>>,
+    policy: read::SharedPolicy,
 ) {
     let mut conn = Some(conn);
     let mut batch = Vec::with_capacity(BATCH_MAX);
@@ -621,9 +647,9 @@ async fn writer(
         // COMMIT can leave it inside a transaction): the next batch opens
         // a fresh one, so writes resume as soon as the storage does.
         let outcome = match conn.as_mut() {
-            Some(c) => apply_batch(c, master.as_deref(), jobs).await,
+            Some(c) => apply_batch(c, master.as_deref(), &policy, jobs).await,
             None => match SqliteConnection::connect_with(&reopen).await {
-                Ok(c) => apply_batch(conn.insert(c), master.as_deref(), jobs).await,
+                Ok(c) => apply_batch(conn.insert(c), master.as_deref(), &policy, jobs).await,
                 Err(e) => Err(StoreError::from(e)),
             },
         };
@@ -661,6 +687,7 @@ fn fold_error(e: embargo_core::FoldError) -> StoreError {
 async fn apply_batch(
     conn: &mut SqliteConnection,
     master: Option<&MasterKey>,
+    policy: &read::SharedPolicy,
     jobs: Vec<(Job, Option<NewInbound>)>,
 ) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
     // IMMEDIATE: take the write lock before reading the chain head. A
@@ -669,6 +696,7 @@ async fn apply_batch(
     // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut head = chain::head(&mut tx).await?;
+    let policy = read::current(policy);
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {
         if let Some(seen) = match &inbound {
@@ -715,6 +743,19 @@ async fn apply_batch(
                     head = chain::append(&mut tx, &head, &case_id, e, &payload).await?;
                 }
                 project(&mut tx, &case).await?;
+                // The scheduler looks at a changed case on its next pass
+                // (what the change made due, at once), and then at the
+                // policy's next instant.
+                let changed_at = events.last().map_or(case.received_at, |e| e.at);
+                let due = (case.handling != embargo_core::Handling::Closed).then_some(changed_at);
+                read::write(
+                    &mut tx,
+                    master.ok_or(StoreError::NoKey)?,
+                    policy.as_ref(),
+                    &case,
+                    due,
+                )
+                .await?;
                 if let Some(inbound) = &inbound {
                     let master = master.ok_or(StoreError::NoKey)?;
                     let outcome = if creating { "case" } else { "reply" };

@@ -351,6 +351,40 @@ impl Client {
         }
     }
 
+    /// One page of a list, and the path of the next one (from the
+    /// `Link: <…>; rel="next"` header), if any.
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<(Vec<T>, Option<String>)> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach embargo at {}", self.base))?;
+        let next = resp
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_suffix(">; rel=\"next\""))
+            .and_then(|v| v.strip_prefix('<'))
+            .filter(|p| p.starts_with('/'))
+            .map(str::to_owned);
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            let items =
+                serde_json::from_slice(&bytes).context("the server sent an unexpected response")?;
+            return Ok((items, next));
+        }
+        match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(err) => bail!("{} ({})", err.message, err.code),
+            Err(_) => bail!("the server answered {status}"),
+        }
+    }
+
     async fn get_text(&self, path: &str) -> anyhow::Result<String> {
         let resp = self
             .http
@@ -513,9 +547,14 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             return Ok(());
         }
         CaseCmd::List => {
-            let cases: Vec<CaseView> = client.get("/api/v1/cases").await?;
-            for c in cases {
-                writeln!(out, "{}\t{}\t{}\t{}", c.id, c.stage, c.project, c.title)?;
+            // Every page, what is due first.
+            let mut path = Some("/api/v1/cases?limit=500".to_owned());
+            while let Some(p) = path {
+                let (cases, next): (Vec<CaseView>, _) = client.get_page(&p).await?;
+                for c in cases {
+                    writeln!(out, "{}\t{}\t{}\t{}", c.id, c.stage, c.project, c.title)?;
+                }
+                path = next;
             }
             return Ok(());
         }

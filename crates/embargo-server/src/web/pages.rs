@@ -306,7 +306,16 @@ pub(crate) struct InboxFilter {
     tlp: String,
     #[serde(default)]
     assignee: String,
+    /// Where the page starts (the previous page's `next`).
+    #[serde(default)]
+    after: String,
 }
+
+/// How many cases of the same project the duplicate hints compare with.
+const DUPLICATE_CANDIDATES: u32 = 100;
+
+/// Rows per inbox page.
+const INBOX_PAGE: u32 = 50;
 
 #[derive(Serialize)]
 struct Row {
@@ -360,14 +369,45 @@ pub(crate) async fn inbox(
     Query(filter): Query<InboxFilter>,
 ) -> Result<Response, WebError> {
     let now = state.clock.now();
-    let mut cases = authz::visible_cases(&state, &who.caller).await?;
-    // What is due first: unacknowledged reports by deadline, then the rest by arrival.
-    cases.sort_by_key(|(c, _)| {
-        let clock = c.ack_clock(state.config.ack_policy_for(c));
-        (c.acknowledged_at.is_some(), clock.due, c.received_at)
-    });
-    let mut projects = std::collections::BTreeSet::new();
+    // What is due first: unacknowledged reports by deadline, then the rest
+    // by arrival; filtered and paged in the store's read model.
+    let some = |v: &String| (!v.is_empty()).then(|| v.clone());
+    let query = embargo_store::ListQuery {
+        after: embargo_store::Cursor::decode(&filter.after),
+        limit: INBOX_PAGE,
+        stage: some(&filter.stage),
+        tlp: some(&filter.tlp),
+        severity: some(&filter.severity),
+        project: some(&filter.project),
+        coordinator: some(&filter.assignee),
+        ..Default::default()
+    };
+    let (cases, next) = authz::visible_page(&state, &who.caller, query, |c| {
+        (filter.project.is_empty() || c.report.project == filter.project)
+            && (filter.stage.is_empty() || c.stage().label() == filter.stage)
+            && (filter.severity.is_empty() || severity(c) == filter.severity)
+            && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
+            && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
+    })
+    .await?;
+    let mut projects: std::collections::BTreeSet<String> = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     let mut assignees = std::collections::BTreeSet::new();
+    if who.caller.is_srt() {
+        assignees.extend(
+            state
+                .store
+                .people()
+                .await?
+                .into_iter()
+                .map(|p| p.id.to_string()),
+        );
+    }
     let rows: Vec<Row> = cases
         .iter()
         .inspect(|(c, _)| {
@@ -376,13 +416,6 @@ pub(crate) async fn inbox(
             if !co.is_empty() {
                 assignees.insert(co);
             }
-        })
-        .filter(|(c, _)| {
-            (filter.project.is_empty() || c.report.project == filter.project)
-                && (filter.stage.is_empty() || c.stage().label() == filter.stage)
-                && (filter.severity.is_empty() || severity(c) == filter.severity)
-                && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
-                && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
         })
         .map(|(c, _)| {
             let clock = c.ack_clock(state.config.ack_policy_for(c));
@@ -435,6 +468,8 @@ pub(crate) async fn inbox(
                 project => filter.project, stage => filter.stage, severity => filter.severity,
                 tlp => filter.tlp, assignee => filter.assignee,
             },
+            next => next.map(|c| c.encode()),
+            paged => !filter.after.is_empty(),
         },
     ))
 }
@@ -680,7 +715,16 @@ async fn case_view(
         Standing::Srt | Standing::Coordinator
     ) && case.rejection.is_none()
     {
-        let visible = authz::visible_cases(state, &who.caller).await?;
+        // Candidates: the cases of the same project the caller sees, what
+        // is due first, at most a page (opening a case never walks the
+        // archive).
+        let query = embargo_store::ListQuery {
+            limit: DUPLICATE_CANDIDATES,
+            project: Some(case.report.project.clone()),
+            ..Default::default()
+        };
+        let (visible, _) =
+            authz::visible_page(state, &who.caller, query, |c| c.id != case.id).await?;
         embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
                 .into_iter()
                 .take(5)

@@ -31,16 +31,17 @@ pub(crate) struct Published {
     pub doc: Advisory,
 }
 
-/// Every disclosed case's public advisory, newest publication first.
+/// Every disclosed case's public advisory, newest publication first: the
+/// read model names the published cases, so the cost follows them, not
+/// the archive.
 pub(crate) async fn published(state: &AppState) -> Result<Vec<Published>, WebError> {
-    let mut out: Vec<Published> = crate::cache::all(state)
-        .await?
-        .into_iter()
-        .filter_map(|case| {
-            let doc = embargo_formats::public_document(&case)?;
-            Some(Published { case, doc })
-        })
-        .collect();
+    let mut out = Vec::new();
+    for row in state.store.published(u32::MAX).await? {
+        let case = crate::cache::case(state, &row.case_id, row.version).await?;
+        if let Some(doc) = embargo_formats::public_document(&case) {
+            out.push(Published { case, doc });
+        }
+    }
     out.sort_by_key(|p| std::cmp::Reverse(p.case.published_at));
     Ok(out)
 }

@@ -1,0 +1,88 @@
+//! The deployment's policy for the store's read model: when a case's
+//! acknowledgement is due (the queue's order) and when the scheduler next
+//! has work on it (its clocks' notices, release day's instants). The store
+//! keeps both in the transaction of every append; the scheduler reads only
+//! the timers that are due.
+
+use embargo_core::{Case, Handling, Timestamp};
+use jiff::SignedDuration;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+
+/// How often (by the `Clock`) a case in release work is looked at again
+/// when nothing exact is due: merge checks, announcements waiting for a
+/// list, a published case's forks and retrospective.
+pub(crate) const RECHECK_SECONDS: i64 = 600;
+
+/// The policy of one deployment, from its configuration.
+pub(crate) struct Deployment {
+    pub config: Config,
+}
+
+impl embargo_store::Policy for Deployment {
+    fn ack_due(&self, case: &Case) -> Timestamp {
+        case.ack_clock(self.config.ack_policy_for(case)).due
+    }
+
+    fn next_due(&self, case: &Case, after: Timestamp) -> Option<Timestamp> {
+        if case.handling == Handling::Closed {
+            return None;
+        }
+        let policy = self.config.sla_policy(&case.report.project);
+        let clocks = embargo_core::sla::next_notice_at(case, &policy, after);
+        [clocks, release_next(&self.config, case, after)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn fingerprint(&self) -> String {
+        // What the instants depend on; stored only as a digest.
+        let c = &self.config;
+        let text = format!("v1|{:?}|{:?}|{:?}", c.sla, c.disclosure, c.release);
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// The first instant after `after` with release work on `case`: the
+/// disclosure moment, the distributors' pre-notices, the guards' grace
+/// ends; and a recheck every `RECHECK_SECONDS` while a ready fix waits to
+/// be merged or a published case is not closed.
+fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timestamp> {
+    let second = SignedDuration::from_secs(1);
+    let recheck = after
+        .checked_add(SignedDuration::from_secs(RECHECK_SECONDS))
+        .ok();
+    let (fork_grace, advisory_grace) = config.guard_graces();
+    let mut at: Vec<Option<Timestamp>> = Vec::new();
+    match case.published_at {
+        None => {
+            if let Some(until) = case.embargo.agreed_until() {
+                at.push(Some(until));
+                at.push(until.checked_add(second).ok());
+                for project in case.named_projects() {
+                    let days = config.release_project(project).prenotify_days;
+                    let ahead = SignedDuration::from_hours(i64::from(days) * 24);
+                    at.push(until.checked_sub(ahead).ok());
+                }
+            }
+            if let Some(released) = case.facts.fix_released {
+                at.push(released.checked_add(advisory_grace + second).ok());
+            }
+            let merged = case
+                .release_steps
+                .iter()
+                .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
+            let open_fork = case.forks.iter().any(|f| f.closed_at.is_none());
+            if case.facts.fix_ready.is_some() && !merged && open_fork {
+                at.push(recheck);
+            }
+        }
+        Some(published) => {
+            at.push(published.checked_add(fork_grace + second).ok());
+            at.push(recheck);
+        }
+    }
+    at.into_iter().flatten().filter(|t| *t > after).min()
+}

@@ -1,0 +1,495 @@
+//! The read model: what lists, visibility and the scheduler need of every
+//! case, written by the writer in the transaction of each append, so that
+//! none of them folds the archive.
+//!
+//! - `case_list`: the queue order (unacknowledged first, then by the
+//!   acknowledgement deadline, then by arrival), stage, TLP, severity, and
+//!   the project and coordinator as keyed hashes (filters match on hashes).
+//! - `case_grants`: `access::grants` of each case, a keyed hash per
+//!   principal, with the queue order copied so that one principal's cases
+//!   are one index range; a page is at most one range per principal the
+//!   reader holds, merged.
+//! - `timers`: the policy's next instant with work on the case; the
+//!   scheduler reads only what is due.
+//!
+//! The policy (deadlines, notices, release instants) belongs to the
+//! deployment's configuration: the server hands it over as a `Policy`, and
+//! a different one (by `fingerprint`) recomputes the read model once.
+
+use std::sync::{Arc, RwLock};
+
+use embargo_core::{Case, CaseId, Timestamp, access, participant::Role};
+use sqlx::{Row, SqliteConnection};
+
+use crate::{MasterKey, Store, StoreError, load_events};
+
+/// What the read model derives from a case with the deployment's policy.
+pub trait Policy: Send + Sync {
+    /// When the case's acknowledgement is (or was) due: the queue's order.
+    fn ack_due(&self, case: &Case) -> Timestamp;
+    /// The first instant after `after` at which the scheduler has work on
+    /// the case (a notice, a release step), if any. (After each append the
+    /// writer arms the timer at once, so the scheduler looks at a changed
+    /// case on its next pass; this is the one after that.)
+    fn next_due(&self, case: &Case, after: Timestamp) -> Option<Timestamp>;
+    /// Names the policy: when it changes, the read model is computed again.
+    fn fingerprint(&self) -> String;
+}
+
+/// The policy before the server names one: the default acknowledgement
+/// window, and no timers.
+struct Defaults;
+
+impl Policy for Defaults {
+    fn ack_due(&self, case: &Case) -> Timestamp {
+        case.ack_clock(embargo_core::sla::AckPolicy::default()).due
+    }
+    fn next_due(&self, _: &Case, _: Timestamp) -> Option<Timestamp> {
+        None
+    }
+    fn fingerprint(&self) -> String {
+        "defaults".into()
+    }
+}
+
+/// The policy the writer uses, shared with the store's handles.
+pub(crate) type SharedPolicy = Arc<RwLock<Arc<dyn Policy>>>;
+
+pub(crate) fn default_policy() -> SharedPolicy {
+    Arc::new(RwLock::new(Arc::new(Defaults)))
+}
+
+pub(crate) fn current(policy: &SharedPolicy) -> Arc<dyn Policy> {
+    policy
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+fn grant_hash(master: &MasterKey, key: &str) -> String {
+    master.lookup(&format!("grant:{key}"))
+}
+
+fn field_hash(master: &MasterKey, what: &str, value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        master.lookup(&format!("{what}:{value}"))
+    }
+}
+
+fn version_of(case: &Case) -> i64 {
+    i64::try_from(case.version).unwrap_or(i64::MAX)
+}
+
+fn coordinator(case: &Case) -> &str {
+    case.participants
+        .iter()
+        .find(|p| p.role == Role::Coordinator)
+        .map_or("", |p| p.person.as_str())
+}
+
+/// Writes the case's rows of the read model, with its timer at `due`
+/// (`None`: the scheduler has nothing to do on it).
+pub(crate) async fn write(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    policy: &dyn Policy,
+    case: &Case,
+    due: Option<Timestamp>,
+) -> Result<(), StoreError> {
+    let id = case.id.as_str();
+    let version = version_of(case);
+    let acked = i64::from(case.acknowledged_at.is_some());
+    let ack_due = policy.ack_due(case).as_second();
+    let received = case.received_at.as_second();
+    let severity = case.severity().map_or("", |s| s.name());
+    sqlx::query(
+        "INSERT INTO case_list (case_id, version, acked, ack_due, received, stage, tlp, severity, project, coordinator, published)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, acked = excluded.acked,
+           ack_due = excluded.ack_due, received = excluded.received, stage = excluded.stage,
+           tlp = excluded.tlp, severity = excluded.severity, project = excluded.project,
+           coordinator = excluded.coordinator, published = excluded.published",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(acked)
+    .bind(ack_due)
+    .bind(received)
+    .bind(case.stage().label())
+    .bind(case.tlp().label())
+    .bind(severity)
+    .bind(field_hash(master, "project", &case.report.project))
+    .bind(field_hash(master, "person", coordinator(case)))
+    .bind(case.published_at.map(|t| t.as_second()))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM case_grants WHERE case_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let grants = access::grants(case);
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO case_grants (principal, acked, ack_due, received, case_id) ",
+    );
+    insert.push_values(&grants, |mut row, grant| {
+        row.push_bind(grant_hash(master, &grant.key()))
+            .push_bind(acked)
+            .push_bind(ack_due)
+            .push_bind(received)
+            .push_bind(id);
+    });
+    if !grants.is_empty() {
+        insert.build().execute(&mut *conn).await?;
+    }
+    match due {
+        Some(due) => {
+            sqlx::query(
+                "INSERT INTO timers (case_id, due_at, version) VALUES ($1, $2, $3)
+                 ON CONFLICT (case_id) DO UPDATE SET due_at = excluded.due_at, version = excluded.version",
+            )
+            .bind(id)
+            .bind(due.as_second())
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM timers WHERE case_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a page of a list ends: the queue order of its last case.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    acked: i64,
+    ack_due: i64,
+    received: i64,
+    case_id: String,
+}
+
+impl Cursor {
+    /// Its text form, for a `?after=` parameter.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.acked, self.ack_due, self.received, self.case_id
+        )
+    }
+
+    /// Reads the text form back; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let mut parts = text.splitn(4, '.');
+        let cursor = Cursor {
+            acked: parts.next()?.parse().ok()?,
+            ack_due: parts.next()?.parse().ok()?,
+            received: parts.next()?.parse().ok()?,
+            case_id: CaseId::new(parts.next()?).ok()?.to_string(),
+        };
+        Some(cursor)
+    }
+}
+
+/// A page of a case list, in queue order.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// The reader's principals (`access::principals`), in clear: the store
+    /// hashes them.
+    pub principals: Vec<access::Grant>,
+    /// After this position (the previous page's `next`).
+    pub after: Option<Cursor>,
+    /// At most this many (1 to 500).
+    pub limit: u32,
+    /// Only this stage (`Stage::label`).
+    pub stage: Option<String>,
+    /// Only this TLP label (`TLP:AMBER`).
+    pub tlp: Option<String>,
+    /// Only this severity (`High`; empty for unscored).
+    pub severity: Option<String>,
+    /// Only this project (by name).
+    pub project: Option<String>,
+    /// Only cases this person coordinates.
+    pub coordinator: Option<String>,
+}
+
+/// A page: each case with the version the read model has for it, and where
+/// the next page starts (`None` on the last).
+#[derive(Clone, Debug, Default)]
+pub struct ListPage {
+    /// The cases, in queue order.
+    pub cases: Vec<(CaseId, u64)>,
+    /// The next page's start.
+    pub next: Option<Cursor>,
+}
+
+/// One published case, for the public feeds.
+#[derive(Clone, Debug)]
+pub struct PublishedRow {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its version in the read model.
+    pub version: u64,
+    /// When it was published (unix seconds).
+    pub published: i64,
+}
+
+/// How many cases are at each stage (`Stage::label`).
+pub type StageCounts = Vec<(String, i64)>;
+
+impl Store {
+    /// Uses `policy` for the read model from now on. When it differs (by
+    /// fingerprint) from the one the read model was computed under, every
+    /// case's rows are computed again, once; returns how many.
+    pub async fn set_policy(&self, policy: Arc<dyn Policy>) -> Result<usize, StoreError> {
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = policy.clone();
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT policy FROM read_model WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if stored.as_deref() == Some(policy.fingerprint().as_str()) {
+            return Ok(0);
+        }
+        self.rebuild_read_model(policy.as_ref()).await
+    }
+
+    /// Computes every case's rows of the read model again from the log.
+    /// Each timer is the policy's first instant after the case's last
+    /// change, so whatever fell due since is due now, once (what the
+    /// scheduler enqueues carries idempotency keys).
+    pub(crate) async fn rebuild_read_model(
+        &self,
+        policy: &dyn Policy,
+    ) -> Result<usize, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        for table in ["case_list", "case_grants", "timers"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM cases ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in &ids {
+            let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let events = load_events(&mut tx, Some(master), &id).await?;
+            let Some(last) = events.last().map(|(_, e)| e.at) else {
+                continue;
+            };
+            let case = Case::from_events(id.clone(), events.iter().map(|(_, e)| e))
+                .map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))?;
+            // Whatever fell due since the last change is due now.
+            let due = policy.next_due(&case, last - jiff::SignedDuration::from_secs(1));
+            write(&mut tx, master, policy, &case, due).await?;
+        }
+        sqlx::query(
+            "INSERT INTO read_model (id, policy) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
+        )
+        .bind(policy.fingerprint())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    /// A page of the cases the reader's principals are granted, in queue
+    /// order, filtered in SQL. Its cost follows the page and the number of
+    /// principals (one index range each), not the archive.
+    pub async fn list_cases(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let limit = i64::from(q.limit.clamp(1, 500));
+        let after = q.after.clone().unwrap_or(Cursor {
+            acked: i64::MIN,
+            ack_due: i64::MIN,
+            received: i64::MIN,
+            case_id: String::new(),
+        });
+        let mut found: Vec<Cursor> = Vec::new();
+        let mut versions = std::collections::HashMap::new();
+        let mut principals: Vec<String> = q
+            .principals
+            .iter()
+            .map(|g| grant_hash(master, &g.key()))
+            .collect();
+        principals.sort();
+        principals.dedup();
+        for principal in principals {
+            let rows = sqlx::query(
+                "SELECT g.acked, g.ack_due, g.received, g.case_id, l.version
+                 FROM case_grants g JOIN case_list l ON l.case_id = g.case_id
+                 WHERE g.principal = $1
+                   AND (g.acked, g.ack_due, g.received, g.case_id) > ($2, $3, $4, $5)
+                   AND ($6 = '' OR l.stage = $6)
+                   AND ($7 = '' OR l.tlp = $7)
+                   AND ($8 = '' OR l.severity = $8)
+                   AND ($9 = '' OR l.project = $9)
+                   AND ($10 = '' OR l.coordinator = $10)
+                 ORDER BY g.acked, g.ack_due, g.received, g.case_id
+                 LIMIT $11",
+            )
+            .bind(principal)
+            .bind(after.acked)
+            .bind(after.ack_due)
+            .bind(after.received)
+            .bind(&after.case_id)
+            .bind(q.stage.as_deref().unwrap_or(""))
+            .bind(q.tlp.as_deref().unwrap_or(""))
+            .bind(q.severity.as_deref().unwrap_or(""))
+            .bind(
+                q.project
+                    .as_deref()
+                    .map_or(String::new(), |p| field_hash(master, "project", p)),
+            )
+            .bind(
+                q.coordinator
+                    .as_deref()
+                    .map_or(String::new(), |p| field_hash(master, "person", p)),
+            )
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in rows {
+                let cursor = Cursor {
+                    acked: r.try_get(0)?,
+                    ack_due: r.try_get(1)?,
+                    received: r.try_get(2)?,
+                    case_id: r.try_get(3)?,
+                };
+                let version: i64 = r.try_get(4)?;
+                versions.insert(cursor.case_id.clone(), version);
+                found.push(cursor);
+            }
+        }
+        found.sort();
+        found.dedup();
+        let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next = if more { found.last().cloned() } else { None };
+        let cases = found
+            .into_iter()
+            .map(|c| {
+                let id = CaseId::new(c.case_id.as_str())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let v = versions.get(&c.case_id).copied().unwrap_or_default();
+                Ok((id, u64::try_from(v).unwrap_or_default()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(ListPage { cases, next })
+    }
+
+    /// The cases whose timer is due at `now`, earliest first, at most `limit`.
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, version FROM timers WHERE due_at <= $1 ORDER BY due_at, case_id LIMIT $2",
+        )
+        .bind(now.as_second())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let v: i64 = r.try_get(1)?;
+                Ok((
+                    CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    u64::try_from(v).unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Sets the case's next timer after the scheduler did what was due
+    /// (`None`: nothing more). Only if the case is still at `version`: a
+    /// newer append has computed its own timer, which stands.
+    pub async fn rearm_timer(
+        &self,
+        case_id: &CaseId,
+        version: u64,
+        next: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
+        match next {
+            Some(t) => {
+                sqlx::query("UPDATE timers SET due_at = $1 WHERE case_id = $2 AND version = $3")
+                    .bind(t.as_second())
+                    .bind(case_id.as_str())
+                    .bind(version)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM timers WHERE case_id = $1 AND version = $2")
+                    .bind(case_id.as_str())
+                    .bind(version)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// How many timers are set (for `/metrics`).
+    pub async fn timer_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM timers")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The published cases, newest first, at most `limit`.
+    pub async fn published(&self, limit: u32) -> Result<Vec<PublishedRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, version, published FROM case_list WHERE published IS NOT NULL
+             ORDER BY published DESC, case_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let v: i64 = r.try_get(1)?;
+                Ok(PublishedRow {
+                    case_id: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    version: u64::try_from(v).unwrap_or_default(),
+                    published: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many cases at `stage` (the stage of a report not yet answered)
+    /// are past their acknowledgement deadline at `now` (unix seconds).
+    pub async fn ack_breached(&self, stage: &str, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM case_list WHERE acked = 0 AND stage = $1 AND ack_due < $2",
+        )
+        .bind(stage)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// How many cases are at each stage.
+    pub async fn stage_counts(&self) -> Result<StageCounts, StoreError> {
+        let rows = sqlx::query("SELECT stage, COUNT(*) FROM case_list GROUP BY stage")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
