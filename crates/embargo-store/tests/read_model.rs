@@ -1,0 +1,281 @@
+//! The read model the writer keeps: lists in queue order, a page at a time,
+//! for exactly the cases a reader's principals are granted, filtered in
+//! SQL on values that are stored only as keyed hashes; and timers that name
+//! the changed cases and then the policy's next instant.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use std::sync::Arc;
+
+use embargo_core::{
+    Case, CaseId, Command, PersonId, Timestamp,
+    access::{Grant, Member, OrgRole, principals},
+    decide, decide_new,
+    event::{Assessment, Channel, Report, Reproduction},
+    tlp::Tlp,
+};
+use embargo_store::{ListQuery, Policy, Store};
+
+fn t(h: i64) -> Timestamp {
+    "2026-03-02T09:00:00Z".parse::<Timestamp>().unwrap() + jiff::SignedDuration::from_hours(h)
+}
+
+fn srt() -> PersonId {
+    PersonId::new("sam").unwrap()
+}
+
+/// A policy whose next instant is a fixed hour after any change.
+struct EveryHour;
+
+impl Policy for EveryHour {
+    fn ack_due(&self, case: &Case) -> Timestamp {
+        case.received_at + jiff::SignedDuration::from_hours(24)
+    }
+    fn next_due(&self, _: &Case, after: Timestamp) -> Option<Timestamp> {
+        Some(after + jiff::SignedDuration::from_hours(1))
+    }
+    fn fingerprint(&self) -> String {
+        "every hour".into()
+    }
+}
+
+/// Case `n`: reported at hour `n` against `project`; triaged under `tlp`
+/// when one is given.
+async fn case(store: &Store, n: u32, project: &str, tlp: Option<Tlp>) -> CaseId {
+    let id = CaseId::from_parts(2026, n);
+    let report = Report {
+        project: project.into(),
+        title: format!("secret title {n}"),
+        body: "steps".into(),
+        reporter_name: None,
+        reporter_email: None,
+        channel: Channel::Web,
+        intake: Default::default(),
+    };
+    let at = t(i64::from(n));
+    store
+        .create(id.clone(), move || decide_new(report, &srt(), at))
+        .await
+        .unwrap();
+    if let Some(tlp) = tlp {
+        for command in [
+            Command::Acknowledge {
+                message: "thanks".into(),
+            },
+            Command::Triage {
+                assessment: Assessment {
+                    reproduced: Reproduction::Yes,
+                    notes: "seen".into(),
+                    affected: Vec::new(),
+                    cvss_v31: None,
+                    cvss_v40: None,
+                    cwe: None,
+                    tlp,
+                    projects: Vec::new(),
+                },
+            },
+        ] {
+            store
+                .execute(id.clone(), move |c| decide(c, command, &srt(), at))
+                .await
+                .unwrap();
+        }
+    }
+    id
+}
+
+fn member(id: &str, role: OrgRole, maintains: &[&str]) -> Vec<Grant> {
+    let m = Member {
+        id: PersonId::new(id).unwrap(),
+        role,
+        maintains: maintains.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    principals(&m, []).into_iter().collect()
+}
+
+async fn all_pages(store: &Store, mut q: ListQuery) -> (Vec<CaseId>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = store.list_cases(&q).await.unwrap();
+        pages += 1;
+        out.extend(page.cases.into_iter().map(|(id, _)| id));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => return (out, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_page_through_exactly_what_each_reader_is_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    store.set_policy(Arc::new(EveryHour)).await.unwrap();
+    // New reports (unacknowledged: first in the queue, by deadline), and
+    // triaged ones under each label.
+    let new_a = case(&store, 5, "numpy", None).await;
+    let new_b = case(&store, 3, "scipy", None).await;
+    let amber = case(&store, 1, "numpy", Some(Tlp::Amber)).await;
+    let strict = case(&store, 2, "numpy", Some(Tlp::AmberStrict)).await;
+    let green = case(&store, 4, "scipy", Some(Tlp::Green)).await;
+    let red = case(&store, 6, "numpy", Some(Tlp::Red)).await;
+
+    // The SRT sees every case, unacknowledged first, each by deadline, a
+    // page of two at a time, none twice.
+    let q = ListQuery {
+        principals: member("sam", OrgRole::Srt, &[]),
+        limit: 2,
+        ..Default::default()
+    };
+    let (seen, pages) = all_pages(&store, q).await;
+    assert_eq!(
+        seen,
+        [
+            new_b.clone(),
+            new_a.clone(),
+            amber.clone(),
+            strict.clone(),
+            green.clone(),
+            red.clone()
+        ]
+    );
+    assert_eq!(pages, 3);
+
+    // A numpy maintainer: numpy's AMBER case, and the GREEN one everyone sees.
+    let q = ListQuery {
+        principals: member("mia", OrgRole::Maintainer, &["numpy"]),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(all_pages(&store, q).await.0, [amber.clone(), green.clone()]);
+    // Anyone else in the organisation: the GREEN case only.
+    let q = ListQuery {
+        principals: member("zed", OrgRole::Maintainer, &[]),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(all_pages(&store, q).await.0, [green.clone()]);
+
+    // Filters match in SQL: by project (a keyed hash), by stage, by label.
+    let srt_q = |f: fn(&mut ListQuery)| {
+        let mut q = ListQuery {
+            principals: member("sam", OrgRole::Srt, &[]),
+            limit: 10,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let q = srt_q(|q| q.project = Some("scipy".into()));
+    assert_eq!(all_pages(&store, q).await.0, [new_b.clone(), green.clone()]);
+    let q = srt_q(|q| q.stage = Some("new".into()));
+    assert_eq!(all_pages(&store, q).await.0, [new_b.clone(), new_a.clone()]);
+    let q = srt_q(|q| q.tlp = Some("TLP:RED".into()));
+    assert_eq!(all_pages(&store, q).await.0, [red.clone()]);
+
+    // Nothing the reporter wrote, and no project name, is in the database
+    // file in clear.
+    drop(store);
+    let bytes = std::fs::read(dir.path().join("embargo.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default();
+    for file in [&bytes, &wal] {
+        let text = String::from_utf8_lossy(file);
+        assert!(!text.contains("secret title"));
+        assert!(!text.contains("scipy"), "a project name in clear");
+    }
+}
+
+#[tokio::test]
+async fn timers_name_changed_cases_then_the_policys_next_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    store.set_policy(Arc::new(EveryHour)).await.unwrap();
+    let a = case(&store, 1, "numpy", None).await;
+    let b = case(&store, 2, "numpy", None).await;
+    // A change makes the case due at once (at the change's time).
+    let due = store.due_timers(t(2), 100).await.unwrap();
+    assert_eq!(
+        due.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        [a.clone(), b.clone()]
+    );
+    assert!(
+        store.due_timers(t(0), 100).await.unwrap().is_empty(),
+        "nothing before the first change"
+    );
+    // The scheduler looked and set the next instant: not due until then.
+    for (id, version) in &due {
+        store.rearm_timer(id, *version, Some(t(10))).await.unwrap();
+    }
+    assert!(store.due_timers(t(9), 100).await.unwrap().is_empty());
+    assert_eq!(store.due_timers(t(10), 100).await.unwrap().len(), 2);
+    // A rearm computed from an older version does not overwrite the timer
+    // a newer change set.
+    let (_, old_version) = due[0].clone();
+    store
+        .execute(a.clone(), |c| {
+            decide(
+                c,
+                Command::Acknowledge {
+                    message: "thanks".into(),
+                },
+                &srt(),
+                t(3),
+            )
+        })
+        .await
+        .unwrap();
+    store
+        .rearm_timer(&a, old_version, Some(t(50)))
+        .await
+        .unwrap();
+    let due_at_3 = store.due_timers(t(3), 100).await.unwrap();
+    assert_eq!(
+        due_at_3
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        [a.clone()]
+    );
+    // Nothing more to do: the timer goes.
+    let (_, v) = due_at_3[0].clone();
+    store.rearm_timer(&a, v, None).await.unwrap();
+    assert_eq!(store.timer_count().await.unwrap(), 1);
+
+    // A policy with another fingerprint recomputes every timer once, from
+    // each case's last change.
+    struct Later;
+    impl Policy for Later {
+        fn ack_due(&self, case: &Case) -> Timestamp {
+            case.received_at
+        }
+        fn next_due(&self, _: &Case, after: Timestamp) -> Option<Timestamp> {
+            Some(after + jiff::SignedDuration::from_hours(100))
+        }
+        fn fingerprint(&self) -> String {
+            "later".into()
+        }
+    }
+    assert_eq!(store.set_policy(Arc::new(Later)).await.unwrap(), 2);
+    assert_eq!(store.set_policy(Arc::new(Later)).await.unwrap(), 0, "once");
+    assert_eq!(store.timer_count().await.unwrap(), 2);
+    assert!(store.due_timers(t(90), 100).await.unwrap().is_empty());
+    assert_eq!(store.due_timers(t(104), 100).await.unwrap().len(), 2);
+}
