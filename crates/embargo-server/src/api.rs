@@ -301,7 +301,7 @@ pub(crate) async fn list_cases(
 
 /// `value` with everything but unreserved characters (RFC 3986) escaped,
 /// for a query string.
-fn percent_encode(value: &str) -> String {
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -311,6 +311,24 @@ pub(crate) struct InboxFilter {
     after: String,
 }
 
+/// The inbox's address with the same filters, from `after` (or the start).
+fn inbox_href(filter: &InboxFilter, after: Option<&str>) -> String {
+    let enc = crate::api::percent_encode;
+    let mut href = format!(
+        "/?project={}&stage={}&severity={}&tlp={}&assignee={}",
+        enc(&filter.project),
+        enc(&filter.stage),
+        enc(&filter.severity),
+        enc(&filter.tlp),
+        enc(&filter.assignee)
+    );
+    if let Some(after) = after {
+        href.push_str("&after=");
+        href.push_str(&enc(after));
+    }
+    href
+}
+
 /// How many cases of the same project the duplicate hints compare with.
 const DUPLICATE_CANDIDATES: u32 = 100;
 
@@ -452,6 +470,8 @@ pub(crate) async fn inbox(
     } else {
         (Vec::new(), 0)
     };
+    let first_href = (!filter.after.is_empty()).then(|| inbox_href(&filter, None));
+    let next_href = next.map(|c| inbox_href(&filter, Some(&c.encode())));
     Ok(render(
         "inbox.html",
         context! {
@@ -468,8 +488,8 @@ pub(crate) async fn inbox(
                 project => filter.project, stage => filter.stage, severity => filter.severity,
                 tlp => filter.tlp, assignee => filter.assignee,
             },
-            next => next.map(|c| c.encode()),
-            paged => !filter.after.is_empty(),
+            first_href => first_href,
+            next_href => next_href,
         },
     ))
 }

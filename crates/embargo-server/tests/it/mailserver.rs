@@ -218,6 +218,22 @@ impl MailServer {
         panic!("{user} has {} messages, expected {count}", last.len());
     }
 
+    /// The first message in `user`'s mailbox that contains `needle`
+    /// (waits up to 15 s for it).
+    pub(crate) fn message_to(&self, user: &str, needle: &str) -> String {
+        for _ in 0..600 {
+            if let Some(m) = self
+                .mailbox(user, 0)
+                .into_iter()
+                .find(|m| m.contains(needle))
+            {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("no message to {user} contains {needle}");
+    }
+
     /// `[smtp]` for embargo.toml.
     pub(crate) fn smtp_config(&self) -> String {
         format!(
