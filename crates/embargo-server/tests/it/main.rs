@@ -19,6 +19,7 @@ mod dashboard;
 mod github;
 mod gpg;
 mod imap;
+mod lists;
 mod mail;
 mod mailserver;
 mod markers;
