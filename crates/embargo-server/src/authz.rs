@@ -247,47 +247,56 @@ pub(crate) async fn run(
         _ => None,
     };
     let publishing = matches!(command, Command::Publish { .. });
+    // What the change calls for goes to the outbox in its transaction: the
+    // CVE request, and what the team said to the reporter, by email.
+    let mail_on = state.config.smtp.host.is_some();
+    let at = state.clock.unix();
+    let effects = move |case: &Case| {
+        let mut jobs = Vec::new();
+        if let Some(via) = cve_request {
+            jobs.push(crate::cve::request_job(case, via, at));
+        }
+        if let Some((subject, text)) = &to_reporter {
+            let key = format!("reporter-message:{}:{}", case.id, case.version);
+            jobs.extend(crate::mailer::reporter_job_with(
+                mail_on,
+                at,
+                &case.id,
+                case.report.reporter_email.is_some(),
+                &key,
+                subject,
+                text,
+            ));
+        }
+        jobs
+    };
     let case = state
         .store
-        .execute(access.full.id.clone(), move |current| {
-            let projects = projects_of(current, &all_projects);
-            let scope = Scope {
-                case: current,
-                projects: &projects,
-            };
-            let refused = |why: String| embargo_core::Refusal::Invalid {
-                command: command.kind(),
-                reason: why,
-            };
-            let standing = access::standing(scope, &member)
-                .ok_or_else(|| refused("you no longer have access to this case".into()))?;
-            access::authorize(scope, standing, &command, &lookup)
-                .map_err(|d| refused(d.to_string()))?;
-            embargo_core::decide(current, command, &actor, now)
-        })
+        .execute_with(
+            access.full.id.clone(),
+            move |current| {
+                let projects = projects_of(current, &all_projects);
+                let scope = Scope {
+                    case: current,
+                    projects: &projects,
+                };
+                let refused = |why: String| embargo_core::Refusal::Invalid {
+                    command: command.kind(),
+                    reason: why,
+                };
+                let standing = access::standing(scope, &member)
+                    .ok_or_else(|| refused("you no longer have access to this case".into()))?;
+                access::authorize(scope, standing, &command, &lookup)
+                    .map_err(|d| refused(d.to_string()))?;
+                embargo_core::decide(current, command, &actor, now)
+            },
+            effects,
+        )
         .await?;
-    // The CVE adapters run as outbox jobs; like mail, a failure to queue
-    // is logged, not reported as the command's.
-    if let Some(via) = cve_request
-        && let Err(e) = crate::cve::enqueue_request(state, &case, via).await
-    {
-        tracing::error!(case = %case.id, error = %e, "CVE request not queued");
-    }
     if publishing {
         crate::release::after_publish(state, &case).await;
     }
     crate::release::after_command(state, &access.full, &case).await;
-    // What the team said to the reporter also goes to them by email.
-    if let Some((subject, text)) = to_reporter {
-        let key = format!("reporter-message:{}:{}", case.id, case.version);
-        // The command is done; a failure to queue the mail is logged, not
-        // reported as the command's (the status page shows the message).
-        if let Err(e) =
-            crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await
-        {
-            tracing::error!(case = %case.id, error = %e, "mail to the reporter not queued");
-        }
-    }
     Ok(case)
 }
 

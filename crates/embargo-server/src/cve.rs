@@ -29,24 +29,17 @@ enum Outcome {
     Refused(String),
 }
 
-/// Enqueues the job that obtains a CVE through `via`.
-pub(crate) async fn enqueue_request(
-    state: &AppState,
-    case: &Case,
-    via: CveVia,
-) -> Result<(), embargo_store::StoreError> {
+/// The job that obtains a CVE through `via`, for the request `case` has
+/// just recorded (one job per request).
+pub(crate) fn request_job(case: &Case, via: CveVia, at: i64) -> embargo_store::NewJob {
     let n = case.cve.requests.len();
-    state
-        .store
-        .enqueue(
-            &format!("cve-request:{}:{n}", case.id),
-            "cve_request",
-            Some(case.id.as_str()),
-            &json!({ "case_id": case.id.as_str(), "via": via.name() }),
-            state.clock.unix(),
-        )
-        .await?;
-    Ok(())
+    embargo_store::NewJob {
+        key: format!("cve-request:{}:{n}", case.id),
+        kind: "cve_request".into(),
+        case_id: Some(case.id.to_string()),
+        payload: json!({ "case_id": case.id.as_str(), "via": via.name() }),
+        at,
+    }
 }
 
 /// At disclosure, a CVE reserved from CVE Services gets its record

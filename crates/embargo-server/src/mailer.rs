@@ -172,22 +172,71 @@ pub(crate) async fn enqueue_to_reporter(
     subject: &str,
     text: &str,
 ) -> Result<(), embargo_store::StoreError> {
-    if state.config.smtp.host.is_none() || case.report.reporter_email.is_none() {
+    let Some(job) = reporter_job(
+        state,
+        &case.id,
+        case.report.reporter_email.is_some(),
+        key,
+        subject,
+        text,
+    ) else {
         return Ok(());
-    }
-    let payload =
-        serde_json::json!({ "case_id": case.id.as_str(), "subject": subject, "text": text });
+    };
     state
         .store
         .enqueue(
-            key,
-            "mail_reporter",
-            Some(case.id.as_str()),
-            &payload,
-            state.clock.unix(),
+            &job.key,
+            &job.kind,
+            job.case_id.as_deref(),
+            &job.payload,
+            job.at,
         )
         .await?;
     Ok(())
+}
+
+/// The outbox job that mails the reporter `subject` and `text` under
+/// `key`; `None` without an SMTP server or a reporter address.
+pub(crate) fn reporter_job(
+    state: &AppState,
+    case: &embargo_core::CaseId,
+    has_address: bool,
+    key: &str,
+    subject: &str,
+    text: &str,
+) -> Option<embargo_store::NewJob> {
+    reporter_job_with(
+        state.config.smtp.host.is_some(),
+        state.clock.unix(),
+        case,
+        has_address,
+        key,
+        subject,
+        text,
+    )
+}
+
+/// `reporter_job` from what it depends on: whether mail can go out, and
+/// the time (for a job built inside the store's writer).
+pub(crate) fn reporter_job_with(
+    mail_on: bool,
+    at: i64,
+    case: &embargo_core::CaseId,
+    has_address: bool,
+    key: &str,
+    subject: &str,
+    text: &str,
+) -> Option<embargo_store::NewJob> {
+    if !mail_on || !has_address {
+        return None;
+    }
+    Some(embargo_store::NewJob {
+        key: key.to_owned(),
+        kind: "mail_reporter".into(),
+        case_id: Some(case.to_string()),
+        payload: serde_json::json!({ "case_id": case.as_str(), "subject": subject, "text": text }),
+        at,
+    })
 }
 
 /// What the reporter is told when the team runs `command`, if anything.

@@ -1,9 +1,11 @@
 //! The scheduler and the outbox worker: the one place that turns time into
 //! side effects.
 //!
-//! Every second (real time) the scheduler asks the core which notices are
-//! due at the `Clock`'s time (`sla::due_notices`) and enqueues each by its
-//! idempotency key, so a notice is enqueued once however often it is found
+//! Every second (real time) the scheduler takes the cases whose timer is
+//! due at the `Clock`'s time (the store's read model: a case just changed,
+//! or the policy's next instant, `timers.rs`), asks the core which notices
+//! are due on each (`sla::due_notices`) and what release work, and
+//! enqueues each by its idempotency key, so a notice is enqueued once however often it is found
 //! due, across restarts too. The worker then does the due jobs: success is
 //! recorded with the attempt in one transaction; a failure is recorded and
 //! retried with exponential backoff (30 s doubling, at most an hour between

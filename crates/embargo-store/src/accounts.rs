@@ -560,15 +560,22 @@ impl Store {
     }
 
     /// The access log for a subject (a case id or an account), oldest first.
-    pub async fn access_log(&self, subject: &str) -> Result<Vec<AccessEntry>, StoreError> {
+    pub async fn access_log(
+        &self,
+        subject: &str,
+        newest: i64,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, person, action, subject, detail FROM access_log \
-             WHERE subject = $1 ORDER BY at",
+             WHERE subject = $1 ORDER BY at DESC LIMIT $2",
         )
         .bind(subject)
+        .bind(newest)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(entry_from).collect()
+        let mut log: Vec<AccessEntry> = rows.iter().map(entry_from).collect::<Result<_, _>>()?;
+        log.reverse();
+        Ok(log)
     }
 
     /// The newest sign-in events (sign-ins, failures, refusals), newest first.

@@ -26,6 +26,10 @@ pub struct NewInbound {
     pub raw: Vec<u8>,
     /// The SHA-256 of the reporter's status-link token, for a new case.
     pub reporter_link: Option<String>,
+    /// Outbox jobs the message calls for (the reporter's receipt), written
+    /// in the same transaction as its case: a crash cannot keep the case
+    /// and lose the receipt.
+    pub jobs: Vec<crate::NewJob>,
 }
 
 impl std::fmt::Debug for NewInbound {

@@ -30,7 +30,7 @@ pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, 
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
-pub use outbox::{Attempt, Job as OutboxJob};
+pub use outbox::{Attempt, Job as OutboxJob, NewJob};
 pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow};
 pub use seal::MasterKey;
 
@@ -149,6 +149,9 @@ fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
 /// What a command decides: the events to append, or a refusal.
 type Decided = Result<Vec<Event>, Refusal>;
 
+/// The outbox jobs a change calls for, from the case after it.
+type Effects = Box<dyn FnOnce(&Case) -> Vec<NewJob> + Send>;
+
 /// What the writer is asked to do for one request.
 enum Job {
     /// Start a case; `decide` sees no state.
@@ -156,10 +159,13 @@ enum Job {
         case_id: CaseId,
         decide: Box<dyn FnOnce() -> Decided + Send>,
     },
-    /// Append to an existing case; `decide` sees its current state.
+    /// Append to an existing case; `decide` sees its current state, and
+    /// `effects` the state after, naming the outbox jobs the change calls
+    /// for (inserted in the same transaction).
     Execute {
         case_id: CaseId,
         decide: Box<dyn FnOnce(&Case) -> Decided + Send>,
+        effects: Option<Effects>,
     },
 }
 
@@ -362,6 +368,7 @@ impl Store {
             Job::Execute {
                 case_id,
                 decide: Box::new(decide),
+                effects: None,
             },
             Some(inbound),
         )
@@ -379,6 +386,28 @@ impl Store {
             Job::Execute {
                 case_id,
                 decide: Box::new(decide),
+                effects: None,
+            },
+            None,
+        )
+        .await
+    }
+
+    /// As `execute`, and the outbox jobs `effects` names from the case
+    /// after the change are inserted in the same transaction: the change
+    /// and what it calls for (mail to the reporter, a CVE request) are
+    /// stored together or not at all.
+    pub async fn execute_with(
+        &self,
+        case_id: CaseId,
+        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
+        effects: impl FnOnce(&Case) -> Vec<NewJob> + Send + 'static,
+    ) -> Result<Case, StoreError> {
+        self.send(
+            Job::Execute {
+                case_id,
+                decide: Box::new(decide),
+                effects: Some(Box::new(effects)),
             },
             None,
         )
@@ -707,6 +736,7 @@ async fn apply_batch(
             continue;
         }
         let creating = matches!(job, Job::Create { .. });
+        let mut effects = None;
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
                 let outcome = if load_case(&mut tx, master, &case_id).await?.is_some() {
@@ -720,7 +750,12 @@ async fn apply_batch(
                 };
                 (case_id, outcome)
             }
-            Job::Execute { case_id, decide } => {
+            Job::Execute {
+                case_id,
+                decide,
+                effects: wanted,
+            } => {
+                effects = wanted;
                 let outcome = match load_case(&mut tx, master, &case_id).await? {
                     None => Err(StoreError::NoSuchCase(case_id.clone())),
                     Some(mut case) => decide(&case).map_err(StoreError::from).and_then(|events| {
@@ -760,6 +795,15 @@ async fn apply_batch(
                     let master = master.ok_or(StoreError::NoKey)?;
                     let outcome = if creating { "case" } else { "reply" };
                     intake::record(&mut tx, master, inbound, outcome, Some(&case_id), None).await?;
+                    for job in &inbound.jobs {
+                        outbox::insert(&mut tx, master, job).await?;
+                    }
+                }
+                if let Some(effects) = effects {
+                    let master = master.ok_or(StoreError::NoKey)?;
+                    for job in effects(&case) {
+                        outbox::insert(&mut tx, master, &job).await?;
+                    }
                 }
                 Ok(case)
             }

@@ -50,6 +50,43 @@ fn label(key: &str) -> String {
     format!("outbox:{key}")
 }
 
+/// A job to put in the outbox, for the writer to insert in the same
+/// transaction as what calls for it (a receipt with its case).
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// Its idempotency key: a second job with the same key is not added.
+    pub key: String,
+    /// What the worker does (`mail_reporter`, `notice`, …).
+    pub kind: String,
+    /// The case it is about.
+    pub case_id: Option<String>,
+    /// Its payload (sealed at rest).
+    pub payload: serde_json::Value,
+    /// When it was made and may first run (unix seconds).
+    pub at: i64,
+}
+
+/// Adds `job` unless its key is there already; `true` if added.
+pub(crate) async fn insert(
+    conn: &mut sqlx::SqliteConnection,
+    master: &crate::MasterKey,
+    job: &NewJob,
+) -> Result<bool, StoreError> {
+    let bytes = serde_json::to_vec(&job.payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let done = sqlx::query(
+        "INSERT INTO outbox (key, kind, case_id, payload, created_at, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&job.key)
+    .bind(&job.kind)
+    .bind(job.case_id.as_deref())
+    .bind(master.seal_bytes(&label(&job.key), &bytes)?)
+    .bind(job.at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 impl Store {
     /// Enqueues a job unless one with `key` exists; whether it was added.
     pub async fn enqueue(
@@ -61,19 +98,15 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
-        let bytes = serde_json::to_vec(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let done = sqlx::query(
-            "INSERT INTO outbox (key, kind, case_id, payload, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(case_id)
-        .bind(master.seal_bytes(&label(key), &bytes)?)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self.pool.acquire().await?;
+        let job = NewJob {
+            key: key.to_owned(),
+            kind: kind.to_owned(),
+            case_id: case_id.map(str::to_owned),
+            payload: payload.clone(),
+            at: now,
+        };
+        insert(&mut conn, master, &job).await
     }
 
     /// Jobs due at `now`, oldest first, at most `limit`.

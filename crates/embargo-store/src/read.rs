@@ -104,6 +104,26 @@ pub(crate) async fn write(
     let ack_due = policy.ack_due(case).as_second();
     let received = case.received_at.as_second();
     let severity = case.severity().map_or("", |s| s.name());
+    let stage = case.stage().label();
+    let was: Option<String> = sqlx::query_scalar("SELECT stage FROM case_list WHERE case_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if was.as_deref() != Some(stage) {
+        if let Some(was) = &was {
+            sqlx::query("UPDATE stage_totals SET n = n - 1 WHERE stage = $1")
+                .bind(was)
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO stage_totals (stage, n) VALUES ($1, 1)
+             ON CONFLICT (stage) DO UPDATE SET n = stage_totals.n + 1",
+        )
+        .bind(stage)
+        .execute(&mut *conn)
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO case_list (case_id, version, acked, ack_due, received, stage, tlp, severity, project, coordinator, published)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -117,7 +137,7 @@ pub(crate) async fn write(
     .bind(acked)
     .bind(ack_due)
     .bind(received)
-    .bind(case.stage().label())
+    .bind(stage)
     .bind(case.tlp().label())
     .bind(severity)
     .bind(field_hash(master, "project", &case.report.project))
@@ -272,7 +292,7 @@ impl Store {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
         let mut conn = self.pool.acquire().await?;
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-        for table in ["case_list", "case_grants", "timers"] {
+        for table in ["case_list", "case_grants", "timers", "stage_totals"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;
@@ -483,9 +503,10 @@ impl Store {
         .await?)
     }
 
-    /// How many cases are at each stage.
+    /// How many cases are at each stage (kept with every append: one row
+    /// per stage, whatever the archive's size).
     pub async fn stage_counts(&self) -> Result<StageCounts, StoreError> {
-        let rows = sqlx::query("SELECT stage, COUNT(*) FROM case_list GROUP BY stage")
+        let rows = sqlx::query("SELECT stage, n FROM stage_totals")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

@@ -131,14 +131,17 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
             .await
             .unwrap();
     }
-    let log = store.access_log("EMB-2026-000001").await.unwrap();
+    let log = store.access_log("EMB-2026-000001", 100).await.unwrap();
     assert_eq!(
         log.iter().map(|e| e.at).collect::<Vec<_>>(),
         vec![now, now + 5]
     );
+    // The newest only, when asked for fewer.
+    let newest = store.access_log("EMB-2026-000001", 1).await.unwrap();
+    assert_eq!(newest.iter().map(|e| e.at).collect::<Vec<_>>(), vec![now + 5]);
     assert!(
         store
-            .access_log("EMB-2026-000002")
+            .access_log("EMB-2026-000002", 100)
             .await
             .unwrap()
             .is_empty()

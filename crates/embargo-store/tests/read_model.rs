@@ -185,6 +185,12 @@ async fn lists_page_through_exactly_what_each_reader_is_granted() {
     let q = srt_q(|q| q.tlp = Some("TLP:RED".into()));
     assert_eq!(all_pages(&store, q).await.0, [red.clone()]);
 
+    // The stage totals follow every change (two new, four triaged).
+    let mut counts = store.stage_counts().await.unwrap();
+    counts.retain(|(_, n)| *n > 0);
+    counts.sort();
+    assert_eq!(counts, [("new".to_owned(), 2), ("triaged".to_owned(), 4)]);
+
     // Nothing the reporter wrote, and no project name, is in the database
     // file in clear.
     drop(store);

@@ -360,6 +360,7 @@ async fn message_ids_are_stored_only_as_keyed_hashes() {
         reference: Some(reference.into()),
         raw: b"Subject: hi\r\n\r\nbody".to_vec(),
         reporter_link: None,
+        jobs: Vec::new(),
     };
     let r = report("a report".into());
     store
@@ -463,4 +464,79 @@ async fn message_ids_are_stored_only_as_keyed_hashes() {
     .await
     .unwrap();
     assert_eq!(clear, 0);
+}
+
+/// The reporter's receipt is written in the transaction of the case it
+/// answers: when the outbox cannot take it, the case is not stored either
+/// (the message can be delivered again), and once stored, the receipt is
+/// there for the worker however the process ends; a redelivery adds
+/// neither.
+#[tokio::test]
+async fn a_receipt_is_stored_with_its_case_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("embargo.db");
+    let store = Store::open(&path, true, Some(embargo_store::MasterKey::generate()))
+        .await
+        .unwrap();
+    let inbound = |reference: &str, key: &str| embargo_store::NewInbound {
+        received_at: 1,
+        channel: "email".into(),
+        source: "imap".into(),
+        reference: Some(reference.into()),
+        raw: b"Subject: hi\r\n\r\nbody".to_vec(),
+        reporter_link: Some("0".repeat(64)),
+        jobs: vec![embargo_store::NewJob {
+            key: key.into(),
+            kind: "mail_reporter".into(),
+            case_id: None,
+            payload: serde_json::json!({"subject": "Report received"}),
+            at: 1,
+        }],
+    };
+    // The outbox refuses every insert: the case goes too.
+    let mut conn = raw(&dir).await;
+    sqlx::raw_sql(
+        "CREATE TRIGGER no_jobs BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox refuses'); END;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let first = CaseId::from_parts(2026, 11);
+    let r = report("first".into());
+    let refused = store
+        .receive(first.clone(), inbound("<a@x>", "receipt:a"), move || {
+            decide_new(r, &srt(), t(0))
+        })
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(matches!(
+        store.case(&first).await,
+        Err(StoreError::NoSuchCase(_))
+    ));
+    // The outbox takes it: case and receipt, together.
+    sqlx::raw_sql("DROP TRIGGER no_jobs")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let r = report("first".into());
+    store
+        .receive(first.clone(), inbound("<a@x>", "receipt:a"), move || {
+            decide_new(r, &srt(), t(0))
+        })
+        .await
+        .unwrap();
+    assert!(store.job_exists("receipt:a").await.unwrap());
+    // A redelivery is refused and queues nothing.
+    let second = CaseId::from_parts(2026, 12);
+    let r = report("again".into());
+    let again = store
+        .receive(second, inbound("<a@x>", "receipt:b"), move || {
+            decide_new(r, &srt(), t(0))
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyReceived(_))),
+        "{again:?}"
+    );
+    assert!(!store.job_exists("receipt:b").await.unwrap());
 }

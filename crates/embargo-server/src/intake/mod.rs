@@ -214,14 +214,26 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
         reference: sub.reference.clone(),
         raw: sub.raw,
         reporter_link: Some(token_hash(&status_token)),
+        jobs: Vec::new(),
     };
     let actor = sub.entered_by.clone().unwrap_or_else(intake_actor);
     for _ in 0..3 {
         let id = new_case_id(now);
         let (r, a) = (report.clone(), actor.clone());
+        // The receipt is written with the case, in one transaction.
+        let mut inbound = inbound.clone();
+        let url = status_url(state, &status_token);
+        inbound.jobs.extend(crate::mailer::reporter_job(
+            state,
+            &id,
+            report.reporter_email.is_some(),
+            &format!("receipt:{id}"),
+            &format!("[{id}] Report received"),
+            &crate::mailer::receipt_text(state, &id, &url),
+        ));
         match state
             .store
-            .receive(id.clone(), inbound.clone(), move || {
+            .receive(id.clone(), inbound, move || {
                 embargo_core::decide_new(r, &a, now)
             })
             .await
@@ -256,15 +268,6 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
                         .await
                 {
                     tracing::warn!(error = %e, "channel inventory not updated");
-                }
-                let url = status_url(state, &status_token);
-                let text = crate::mailer::receipt_text(state, &case.id, &url);
-                let subject = format!("[{}] Report received", case.id);
-                let key = format!("receipt:{}", case.id);
-                if let Err(e) =
-                    crate::mailer::enqueue_to_reporter(state, &case, &key, &subject, &text).await
-                {
-                    tracing::error!(case = %case.id, error = %e, "receipt not queued");
                 }
                 return Ok(Receipt {
                     case_id: case.id,
@@ -306,6 +309,7 @@ pub(crate) async fn receive_reply(
         reference,
         raw,
         reporter_link: None,
+        jobs: Vec::new(),
     };
     let text = multi_line(text);
     let actor = reporter_actor();
@@ -334,6 +338,7 @@ pub(crate) async fn quarantine(
         reference,
         raw,
         reporter_link: None,
+        jobs: Vec::new(),
     };
     let id = state.store.quarantine(inbound, reason).await?;
     tracing::warn!(

@@ -769,10 +769,9 @@ async fn case_view(
     };
     // Who opened the case: the SRT and the coordinator can audit it.
     let views: Vec<minijinja::Value> = if lens.sees_raw() {
-        let log = state.store.access_log(case.id.as_str()).await?;
+        let log = state.store.access_log(case.id.as_str(), 50).await?;
         log.iter()
             .rev()
-            .take(50)
             .map(|e| {
                 context! {
                     at => unix_text(e.at, false),

@@ -48,3 +48,16 @@ CREATE TABLE read_model (
     id BIGINT PRIMARY KEY,
     policy TEXT NOT NULL
 );
+
+-- How many cases are at each stage, kept with every append, for /metrics.
+CREATE TABLE stage_totals (
+    stage TEXT PRIMARY KEY,
+    n BIGINT NOT NULL
+);
+
+-- Unanswered reports by deadline, for the breach count.
+CREATE INDEX case_list_unanswered ON case_list (acked, stage, ack_due);
+
+-- A case page reads its own messages and jobs: by case, not by scan.
+CREATE INDEX inbound_by_case ON inbound (case_id);
+CREATE INDEX outbox_by_case ON outbox (case_id);
