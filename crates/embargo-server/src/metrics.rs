@@ -125,6 +125,12 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
             u8::from(!c.alert)
         );
     }
+    let due = state.store.timers_due(now).await?;
+    let _ = writeln!(
+        out,
+        "# HELP embargo_timers_due Cases with something due that the scheduler has not looked at yet.\n\
+         # TYPE embargo_timers_due gauge\nembargo_timers_due {due}"
+    );
     let (pending, failed) = state.store.outbox_depth().await?;
     let _ = writeln!(
         out,

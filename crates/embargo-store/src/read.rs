@@ -462,6 +462,17 @@ impl Store {
         Ok(())
     }
 
+    /// How many timers are due at `now` (for `/metrics`: the scheduler's
+    /// backlog; one index range).
+    pub async fn timers_due(&self, now: Timestamp) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE due_at <= $1")
+                .bind(now.as_second())
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// How many timers are set (for `/metrics`).
     pub async fn timer_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM timers")

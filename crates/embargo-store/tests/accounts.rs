@@ -138,7 +138,10 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     );
     // The newest only, when asked for fewer.
     let newest = store.access_log("EMB-2026-000001", 1).await.unwrap();
-    assert_eq!(newest.iter().map(|e| e.at).collect::<Vec<_>>(), vec![now + 5]);
+    assert_eq!(
+        newest.iter().map(|e| e.at).collect::<Vec<_>>(),
+        vec![now + 5]
+    );
     assert!(
         store
             .access_log("EMB-2026-000002", 100)

@@ -61,3 +61,14 @@ CREATE INDEX case_list_unanswered ON case_list (acked, stage, ack_due);
 -- A case page reads its own messages and jobs: by case, not by scan.
 CREATE INDEX inbound_by_case ON inbound (case_id);
 CREATE INDEX outbox_by_case ON outbox (case_id);
+
+-- How many jobs of each family were ever added (a key up to its first
+-- ':', fan-out jobs aside), for /metrics' counters.
+CREATE TABLE job_families (
+    family TEXT PRIMARY KEY,
+    n BIGINT NOT NULL
+);
+INSERT INTO job_families (family, n)
+    SELECT substr(key, 1, instr(key, ':') - 1), COUNT(*) FROM outbox
+    WHERE instr(key, '|') = 0 AND instr(key, ':') > 0
+    GROUP BY substr(key, 1, instr(key, ':') - 1);
