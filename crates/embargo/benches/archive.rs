@@ -3,8 +3,9 @@
 //!
 //! For each size N it creates a data directory with `embargo serve` (first
 //! start), stops the server, seeds N cases straight through the store
-//! (mixed stages, TLP labels and projects, one to five events each, spread
-//! over two years), starts the real binary again and times, on loopback:
+//! (nine in ten older than two weeks and settled, rejected or deferred; the
+//! rest recent and in every stage; TLP labels and projects mixed; one to
+//! five events each), starts the real binary again and times, on loopback:
 //! a static route (the peer), the inbox `/`, the first page of
 //! `GET /api/v1/cases`, one case page, `/dashboard` and `/metrics`; then it
 //! leaves the server idle for a while and reads its CPU time and resident
@@ -75,7 +76,17 @@ fn person(s: &str) -> PersonId {
 fn seeded(rng: &mut Rng, i: usize, now: Timestamp) -> (CaseId, Vec<Event>) {
     let id = CaseId::from_parts(2026, u32::try_from(i).unwrap());
     let project = PROJECTS[usize::try_from(rng.below(PROJECTS.len() as u64)).unwrap()];
-    let age = SignedDuration::from_mins(i64::try_from(rng.below(2 * 365 * 24 * 60)).unwrap());
+    // An archive is mostly history: nine cases in ten are older than two
+    // weeks and settled (rejected or deferred, their clocks stopped); the
+    // rest arrived in the last two weeks and are in every stage, the
+    // unanswered ones within the last six hours.
+    let recent = i % 10 == 0;
+    let minutes = if recent {
+        rng.below(14 * 24 * 60)
+    } else {
+        14 * 24 * 60 + rng.below(2 * 365 * 24 * 60)
+    };
+    let age = SignedDuration::from_mins(i64::try_from(minutes).unwrap());
     let mut at = now - age;
     let report = Report {
         project: project.into(),
@@ -92,7 +103,12 @@ fn seeded(rng: &mut Rng, i: usize, now: Timestamp) -> (CaseId, Vec<Event>) {
     let tlp = [Tlp::AmberStrict, Tlp::Amber, Tlp::Green, Tlp::Red]
         [usize::try_from(rng.below(4)).unwrap()];
     // 0: new; 1: acknowledged; 2: triaged; 3: fixing; 4: rejected; 5: deferred after triage.
-    let depth = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5][usize::try_from(rng.below(11)).unwrap()];
+    let depth = if recent {
+        let d = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5][usize::try_from(rng.below(11)).unwrap()];
+        if d == 0 && minutes > 6 * 60 { 1 } else { d }
+    } else {
+        [4, 4, 5][usize::try_from(rng.below(3)).unwrap()]
+    };
     let mut steps = Vec::new();
     if depth >= 1 {
         steps.push(Command::Acknowledge {
@@ -401,7 +417,8 @@ fn run(n: usize, full: bool) {
                 text.lines()
                     .find_map(|l| l.strip_prefix(&format!("{name} ")))
                     .and_then(|v| v.trim().parse::<i64>().ok())
-                    .unwrap_or(-1)
+                    // A server without the gauge has no such backlog.
+                    .unwrap_or(0)
             };
             if gauge("embargo_timers_due") == 0 && gauge("embargo_outbox_pending") == 0 {
                 break;
@@ -410,6 +427,7 @@ fn run(n: usize, full: bool) {
         }
     });
     let settled_in = settle_started.elapsed();
+    let mut rss_before_dashboard = 0;
     let timings = rt.block_on(async {
         let client = reqwest::Client::new();
         let mut out = Vec::new();
@@ -422,10 +440,13 @@ fn run(n: usize, full: bool) {
             ("inbox `/`", "/".to_owned(), &cookie),
             ("`GET /api/v1/cases`", "/api/v1/cases".to_owned(), &bearer),
             ("case page", format!("/cases/{sample}"), &cookie),
-            ("`/dashboard`", "/dashboard".to_owned(), &cookie),
             ("`/metrics`", "/metrics".to_owned(), &bearer),
             ("static again", "/static/app.css".to_owned(), &Vec::new()),
+            ("`/dashboard`", "/dashboard".to_owned(), &cookie),
         ] {
+            if route == "`/dashboard`" {
+                rss_before_dashboard = proc_usage(pid).1;
+            }
             out.push(time(&client, route, &format!("{url}{path}"), auth, max, budget).await);
         }
         out
@@ -462,9 +483,10 @@ fn run(n: usize, full: bool) {
         );
     }
     println!(
-        "idle server over {} s: {:.2} % of a core; RSS {:.1} MB",
+        "idle server over {} s: {:.2} % of a core; RSS {:.1} MB before the dashboard, {:.1} MB after",
         idle.as_secs(),
         idle_cpu,
+        rss_before_dashboard as f64 / 1024.0,
         rss as f64 / 1024.0
     );
 }
