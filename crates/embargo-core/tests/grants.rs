@@ -34,10 +34,14 @@ fn id(s: &str) -> PersonId {
     PersonId::new(s).unwrap()
 }
 
+/// A triage: the label, affected packages (indexes into `PACKAGES`) and
+/// status-matrix rows (project, status).
+type Triage = (Tlp, Vec<usize>, Vec<(usize, usize)>);
+
 #[derive(Debug, Clone)]
 struct Shape {
     project: usize,
-    triage: Option<(Tlp, Vec<usize>, Vec<(usize, usize)>)>,
+    triage: Option<Triage>,
     coordinator: Option<usize>,
     others: Vec<(usize, usize)>,
 }

@@ -33,10 +33,11 @@ impl Cases {
 
     fn put(&self, case: &Arc<Case>) {
         if let Ok(mut m) = self.0.lock() {
-            if m.len() >= CAPACITY && !m.contains_key(case.id.as_str()) {
-                if let Some(victim) = m.keys().next().cloned() {
-                    m.remove(&victim);
-                }
+            if m.len() >= CAPACITY
+                && !m.contains_key(case.id.as_str())
+                && let Some(victim) = m.keys().next().cloned()
+            {
+                m.remove(&victim);
             }
             m.insert(case.id.to_string(), (case.version, case.clone()));
         }

@@ -166,7 +166,7 @@ async fn lists_page_through_exactly_what_each_reader_is_granted() {
         limit: 10,
         ..Default::default()
     };
-    assert_eq!(all_pages(&store, q).await.0, [green.clone()]);
+    assert_eq!(all_pages(&store, q).await.0, std::slice::from_ref(&green));
 
     // Filters match in SQL: by project (a keyed hash), by stage, by label.
     let srt_q = |f: fn(&mut ListQuery)| {
@@ -183,7 +183,7 @@ async fn lists_page_through_exactly_what_each_reader_is_granted() {
     let q = srt_q(|q| q.stage = Some("new".into()));
     assert_eq!(all_pages(&store, q).await.0, [new_b.clone(), new_a.clone()]);
     let q = srt_q(|q| q.tlp = Some("TLP:RED".into()));
-    assert_eq!(all_pages(&store, q).await.0, [red.clone()]);
+    assert_eq!(all_pages(&store, q).await.0, std::slice::from_ref(&red));
 
     // The stage totals follow every change (two new, four triaged).
     let mut counts = store.stage_counts().await.unwrap();
@@ -258,7 +258,7 @@ async fn timers_name_changed_cases_then_the_policys_next_instant() {
             .iter()
             .map(|(id, _)| id.clone())
             .collect::<Vec<_>>(),
-        [a.clone()]
+        std::slice::from_ref(&a)
     );
     // Nothing more to do: the timer goes.
     let (_, v) = due_at_3[0].clone();

@@ -80,7 +80,7 @@ fn seeded(rng: &mut Rng, i: usize, now: Timestamp) -> (CaseId, Vec<Event>) {
     // weeks and settled (rejected or deferred, their clocks stopped); the
     // rest arrived in the last two weeks and are in every stage, the
     // unanswered ones within the last six hours.
-    let recent = i % 10 == 0;
+    let recent = i.is_multiple_of(10);
     let minutes = if recent {
         rng.below(14 * 24 * 60)
     } else {
