@@ -356,7 +356,13 @@ fn run(n: usize, full: bool) {
             let mut tasks = tokio::task::JoinSet::new();
             for &i in chunk {
                 let (id, events) = seeded(&mut rng, i, now);
-                if sample.is_none() && events.len() >= 3 {
+                // The case page of an open, triaged case: the one an SRT
+                // member opens, with duplicate hints to compute.
+                let open_triaged = events.iter().any(|e| e.data.kind() == "triaged")
+                    && !events
+                        .iter()
+                        .any(|e| matches!(e.data.kind(), "rejected" | "deferred"));
+                if sample.is_none() && open_triaged {
                     sample = Some(id.clone());
                 }
                 let store = store.clone();
