@@ -185,6 +185,16 @@ pub(crate) async fn write(
     Ok(())
 }
 
+/// A row's first two columns: a case id and its version.
+fn id_and_version(r: &sqlx::sqlite::SqliteRow) -> Result<(CaseId, u64), StoreError> {
+    let id: String = r.try_get(0)?;
+    let v: i64 = r.try_get(1)?;
+    Ok((
+        CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        u64::try_from(v).unwrap_or_default(),
+    ))
+}
+
 /// Where a page of a list ends: the queue order of its last case.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
@@ -420,16 +430,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get(0)?;
-                let v: i64 = r.try_get(1)?;
-                Ok((
-                    CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    u64::try_from(v).unwrap_or_default(),
-                ))
-            })
-            .collect()
+        rows.iter().map(id_and_version).collect()
     }
 
     /// Sets the case's next timer after the scheduler did what was due
@@ -491,11 +492,10 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let id: String = r.try_get(0)?;
-                let v: i64 = r.try_get(1)?;
+                let (case_id, version) = id_and_version(r)?;
                 Ok(PublishedRow {
-                    case_id: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    version: u64::try_from(v).unwrap_or_default(),
+                    case_id,
+                    version,
                     published: r.try_get(2)?,
                 })
             })

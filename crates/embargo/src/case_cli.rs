@@ -333,33 +333,14 @@ impl Client {
         })
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
-        let resp = req
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach embargo at {}", self.base))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .context("the server sent an unexpected response");
-        }
-        match serde_json::from_slice::<ApiError>(&bytes) {
-            Ok(err) => bail!("{} ({})", err.message, err.code),
-            Err(_) => bail!("the server answered {status}"),
-        }
-    }
-
-    /// One page of a list, and the path of the next one (from the
-    /// `Link: <…>; rel="next"` header), if any.
-    async fn get_page<T: DeserializeOwned>(
+    /// Sends `req` with the token: the body of a success and the path of
+    /// the next page (a `Link: <…>; rel="next"` header), or the server's
+    /// error in words.
+    async fn fetch(
         &self,
-        path: &str,
-    ) -> anyhow::Result<(Vec<T>, Option<String>)> {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
+        req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+        let resp = req
             .bearer_auth(&self.token)
             .send()
             .await
@@ -373,11 +354,9 @@ impl Client {
             .filter(|p| p.starts_with('/'))
             .map(str::to_owned);
         let status = resp.status();
-        let bytes = resp.bytes().await?;
+        let bytes = resp.bytes().await?.to_vec();
         if status.is_success() {
-            let items =
-                serde_json::from_slice(&bytes).context("the server sent an unexpected response")?;
-            return Ok((items, next));
+            return Ok((bytes, next));
         }
         match serde_json::from_slice::<ApiError>(&bytes) {
             Ok(err) => bail!("{} ({})", err.message, err.code),
@@ -385,23 +364,29 @@ impl Client {
         }
     }
 
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let (bytes, _) = self.fetch(req).await?;
+        serde_json::from_slice(&bytes).context("the server sent an unexpected response")
+    }
+
+    /// One page of a list, and the path of the next one, if any.
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<(Vec<T>, Option<String>)> {
+        let (bytes, next) = self
+            .fetch(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        let items =
+            serde_json::from_slice(&bytes).context("the server sent an unexpected response")?;
+        Ok((items, next))
+    }
+
     async fn get_text(&self, path: &str) -> anyhow::Result<String> {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach embargo at {}", self.base))?;
-        let status = resp.status();
-        let body = resp.text().await?;
-        if status.is_success() {
-            return Ok(body);
-        }
-        match serde_json::from_str::<ApiError>(&body) {
-            Ok(err) => bail!("{} ({})", err.message, err.code),
-            Err(_) => bail!("the server answered {status}"),
-        }
+        let (bytes, _) = self
+            .fetch(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        String::from_utf8(bytes).context("the server sent text that is not UTF-8")
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
