@@ -356,13 +356,17 @@ fn run(n: usize, full: bool) {
             let mut tasks = tokio::task::JoinSet::new();
             for &i in chunk {
                 let (id, events) = seeded(&mut rng, i, now);
-                // The case page of an open, triaged case: the one an SRT
-                // member opens, with duplicate hints to compute.
+                // The case page of an open, triaged case the SRT sees: the
+                // one an SRT member opens, with duplicate hints to compute.
                 let open_triaged = events.iter().any(|e| e.data.kind() == "triaged")
                     && !events
                         .iter()
                         .any(|e| matches!(e.data.kind(), "rejected" | "deferred"));
-                if sample.is_none() && open_triaged {
+                let srt_sees = || {
+                    let case = Case::from_events(id.clone(), &events).unwrap();
+                    case.tlp() != Tlp::Red || !case.has_coordinator()
+                };
+                if sample.is_none() && open_triaged && srt_sees() {
                     sample = Some(id.clone());
                 }
                 let store = store.clone();
