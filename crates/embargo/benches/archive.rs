@@ -352,6 +352,8 @@ fn run(n: usize, full: bool) {
         // Seed through the writer, many appends in flight so it batches.
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut sample = None;
+        // A small archive may hold no such case: then any the SRT sees.
+        let mut fallback = None;
         for chunk in (0..n).collect::<Vec<_>>().chunks(512) {
             let mut tasks = tokio::task::JoinSet::new();
             for &i in chunk {
@@ -368,6 +370,9 @@ fn run(n: usize, full: bool) {
                 };
                 if sample.is_none() && open_triaged && srt_sees() {
                     sample = Some(id.clone());
+                }
+                if fallback.is_none() && srt_sees() {
+                    fallback = Some(id.clone());
                 }
                 let store = store.clone();
                 tasks.spawn(async move { store.create(id, move || Ok(events)).await.unwrap() });
@@ -387,7 +392,7 @@ fn run(n: usize, full: bool) {
             )
             .await
             .unwrap();
-        (session, sample.unwrap())
+        (session, sample.or(fallback).unwrap())
     });
     let seeded_in = seed_started.elapsed();
     let db_size = std::fs::metadata(dir.join("embargo.db"))
