@@ -91,8 +91,10 @@ pub(crate) struct AppState {
     pub channel_locks: channels::Locks,
     /// HTTP request latency, for `/metrics`.
     pub latency: metrics::Latency,
-    /// Folded cases by version, for the passes over every case.
+    /// Folded cases by version (bounded).
     pub cases: cache::Cases,
+    /// The read model's policy from this configuration (deadlines, timers).
+    pub(crate) policy: Arc<timers::Deployment>,
     /// When the scheduler last ran (unix seconds by the `Clock`), for `/metrics`.
     pub scheduler_tick: std::sync::atomic::AtomicI64,
     /// How long the scheduler's last pass took (microseconds), for `/metrics`.
@@ -195,6 +197,9 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         addr,
         problem: format!("page templates: {e}"),
     })?;
+    let policy = Arc::new(timers::Deployment {
+        config: prepared.config.clone(),
+    });
     let state = Arc::new(AppState {
         config: prepared.config,
         public_key: prepared.public_key,
@@ -204,6 +209,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         channel_locks: channels::Locks::default(),
         latency: metrics::Latency::default(),
         cases: cache::Cases::default(),
+        policy: policy.clone(),
         scheduler_tick: std::sync::atomic::AtomicI64::new(0),
         scheduler_micros: std::sync::atomic::AtomicU64::new(0),
         forks_dir: options.data_dir.join("forks"),
@@ -215,12 +221,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
     });
     // The read model's deadlines and timers follow this configuration; a
     // changed one recomputes them once, here.
-    let recomputed = state
-        .store
-        .set_policy(Arc::new(timers::Deployment {
-            config: state.config.clone(),
-        }))
-        .await?;
+    let recomputed = state.store.set_policy(state.policy.clone()).await?;
     if recomputed > 0 {
         tracing::info!(
             cases = recomputed,

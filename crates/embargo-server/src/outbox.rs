@@ -55,9 +55,6 @@ const DUE_PER_PASS: u32 = 500;
 /// pass follows what is due, not the number of cases.
 pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store::StoreError> {
     let now = state.clock.now();
-    let policy = crate::timers::Deployment {
-        config: state.config.clone(),
-    };
     for (id, version) in state.store.due_timers(now, DUE_PER_PASS).await? {
         let case = match state.store.case(&id).await {
             Ok(case) => case,
@@ -68,7 +65,7 @@ pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store:
             Err(e) => return Err(e),
         };
         due_work(state, &case, now).await?;
-        let next = embargo_store::Policy::next_due(&policy, &case, now);
+        let next = embargo_store::Policy::next_due(state.policy.as_ref(), &case, now);
         state.store.rearm_timer(&id, version, next).await?;
     }
     schedule_digests(state, now).await
