@@ -7,10 +7,12 @@ use std::io::Read;
 
 use pgp::{
     composed::{
-        ArmorOptions, Deserializable, EncryptionCaps, KeyType, Message, MessageBuilder,
+        ArmorOptions, Deserializable, EncryptionCaps, Esk, KeyType, Message, MessageBuilder,
         SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
     },
-    crypto::{ecc_curve::ECCCurve, hash::HashAlgorithm, sym::SymmetricKeyAlgorithm},
+    crypto::{
+        aead::AeadAlgorithm, ecc_curve::ECCCurve, hash::HashAlgorithm, sym::SymmetricKeyAlgorithm,
+    },
     types::{CompressionAlgorithm, KeyDetails, Password, PublicParams},
 };
 
@@ -85,6 +87,18 @@ impl IntakeKey {
                     .into_iter()
                     .collect(),
             )
+            // RFC 9580 section 5.2.3.15: clients that encrypt with AEAD
+            // (SEIPDv2) pick from these; OCB is the one every RFC 9580
+            // implementation must have, GCM is what WebCrypto offers (the
+            // web form's script uses it).
+            .preferred_aead_algorithms(
+                [
+                    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Ocb),
+                    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Gcm),
+                ]
+                .into_iter()
+                .collect(),
+            )
             .feature_seipd_v2(true)
             .subkeys(vec![
                 encrypt.build().map_err(|e| gen_err(&e))?,
@@ -149,7 +163,24 @@ impl IntakeKey {
     ///
     /// A message that is not encrypted is refused: this is for reports that
     /// were sent encrypted, and a plain one never needs this call.
+    ///
+    /// A stranger writes these bytes, and the OpenPGP library has panicked
+    /// on some of them (rpgp 0.21 subtracts past zero when the AEAD
+    /// algorithm octet of a SEIPDv2 packet names no known algorithm), so a
+    /// panic inside is caught and reported as a malformed message.
     pub fn open(
+        &self,
+        message: &[u8],
+        limit: usize,
+        signers: &[Certificate],
+    ) -> Result<Opened, OpenError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.open_unguarded(message, limit, signers)
+        }))
+        .unwrap_or(Err(OpenError::Malformed("its encrypted data is malformed")))
+    }
+
+    fn open_unguarded(
         &self,
         message: &[u8],
         limit: usize,
@@ -157,12 +188,21 @@ impl IntakeKey {
     ) -> Result<Opened, OpenError> {
         let (msg, _) = Message::from_reader(std::io::BufReader::new(message))
             .map_err(|e| OpenError::Malformed(unreadable(&e)))?;
-        if !msg.is_encrypted() {
+        let Message::Encrypted { esk, .. } = &msg else {
             return Err(OpenError::NotEncrypted);
-        }
-        let mut msg = msg
-            .decrypt(&Password::empty(), &self.secret)
-            .map_err(|e| undecryptable(&e))?;
+        };
+        // A session key made for one of our keys that does not unwrap was
+        // changed on the way; one made for no key of ours is not for us.
+        let names_us = esk.iter().any(|esk| match esk {
+            Esk::PublicKeyEncryptedSessionKey(pkesk) => self.named_by(pkesk),
+            Esk::SymKeyEncryptedSessionKey(_) => false,
+        });
+        let mut msg =
+            msg.decrypt(&Password::empty(), &self.secret)
+                .map_err(|e| match undecryptable(&e) {
+                    OpenError::NotForUs if names_us => OpenError::Damaged,
+                    other => other,
+                })?;
         // One layer of compression is what GnuPG writes; a second is refused
         // rather than unpacked (a compression bomb may nest).
         if msg.is_compressed() {
@@ -180,13 +220,9 @@ impl IntakeKey {
             .take(limit as u64 + 1)
             .read_to_end(&mut plaintext)
             .map_err(|e| {
-                match e
-                    .get_ref()
-                    .and_then(|i| i.downcast_ref::<pgp::errors::Error>())
-                {
-                    Some(inner) => undecryptable(inner),
-                    None => OpenError::Malformed("its contents cannot be read to the end"),
-                }
+                unreadable_io(&e).unwrap_or(OpenError::Malformed(
+                    "its contents cannot be read to the end",
+                ))
             })?;
         if read > limit {
             return Err(OpenError::TooLarge { limit });
@@ -208,6 +244,23 @@ impl IntakeKey {
             plaintext,
             signature,
         })
+    }
+}
+
+impl IntakeKey {
+    /// Whether a session key packet names one of this key's (sub)keys
+    /// explicitly (an anonymous recipient names no one).
+    fn named_by(&self, pkesk: &pgp::packet::PublicKeyEncryptedSessionKey) -> bool {
+        let named = |key: &dyn KeyDetails| match pkesk {
+            pgp::packet::PublicKeyEncryptedSessionKey::V3 { id, .. } => {
+                !id.is_wildcard() && *id == key.legacy_key_id()
+            }
+            pgp::packet::PublicKeyEncryptedSessionKey::V6 { fingerprint, .. } => {
+                fingerprint.as_ref() == Some(&key.fingerprint())
+            }
+            _ => false,
+        };
+        named(&self.secret.primary_key) || self.secret.secret_subkeys.iter().any(|s| named(&s.key))
     }
 }
 
@@ -242,10 +295,31 @@ fn unreadable(e: &pgp::errors::Error) -> &'static str {
     }
 }
 
+/// What an I/O error from inside the library says, when it carries one of
+/// its errors (the AEAD chunks are checked while the plaintext is read).
+fn unreadable_io(e: &std::io::Error) -> Option<OpenError> {
+    let inner = e.get_ref()?;
+    if let Some(aead) = inner.downcast_ref::<pgp::crypto::aead::Error>() {
+        return Some(match aead {
+            pgp::crypto::aead::Error::Decrypt { .. } => OpenError::Damaged,
+            pgp::crypto::aead::Error::UnsupporedAlgorithm { .. } => {
+                OpenError::Undecryptable("it uses an algorithm embargo does not support")
+            }
+            _ => OpenError::Undecryptable("the session key or the data is malformed"),
+        });
+    }
+    inner
+        .downcast_ref::<pgp::errors::Error>()
+        .map(undecryptable)
+}
+
 /// Why a message encrypted to someone does not decrypt, in embargo's words.
 fn undecryptable(e: &pgp::errors::Error) -> OpenError {
     use pgp::errors::Error as E;
     match e {
+        E::IO { source, .. } => unreadable_io(source).unwrap_or(OpenError::Undecryptable(
+            "the session key or the data is malformed",
+        )),
         E::MdcError | E::Aead { .. } => OpenError::Damaged,
         E::MissingKey | E::NoMatchingPacket { .. } => OpenError::NotForUs,
         E::Unsupported { .. } | E::Unimplemented { .. } => {
@@ -399,6 +473,107 @@ mod tests {
         let public = key.to_armored_public().unwrap();
         assert!(public.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
         assert!(!format!("{key:?}").contains("SECRET"));
+    }
+
+    /// A message as the web form's script builds it: a v6 session key for
+    /// the X25519 subkey, SEIPDv2 with `aead`, and (when `pad` is given) a
+    /// padding packet after the literal data inside the encryption.
+    fn browser_style(key: &IntakeKey, plaintext: &[u8], aead: AeadAlgorithm) -> Vec<u8> {
+        use pgp::crypto::aead::ChunkSize;
+        let public = key.secret.to_public_key();
+        let sub = public
+            .public_subkeys
+            .iter()
+            .find(|s| matches!(s.key.public_params(), PublicParams::X25519(_)))
+            .unwrap();
+        let mut b = MessageBuilder::from_bytes("", plaintext.to_vec()).seipd_v2(
+            rand::thread_rng(),
+            SymmetricKeyAlgorithm::AES256,
+            aead,
+            ChunkSize::default(),
+        );
+        b.encrypt_to_key(rand::thread_rng(), sub).unwrap();
+        b.to_vec(rand::thread_rng()).unwrap()
+    }
+
+    #[test]
+    fn a_changed_byte_anywhere_is_damage_unless_it_changed_whom_it_names() {
+        let key = IntakeKey::generate("S <s@example.org>").unwrap();
+        let plaintext = b"Heap overflow in the tokenizer; steps below.".repeat(20);
+        for aead in [AeadAlgorithm::Gcm, AeadAlgorithm::Ocb] {
+            let msg = browser_style(&key, &plaintext, aead);
+            assert_eq!(key.open(&msg, 10_000, &[]).unwrap().plaintext, plaintext);
+            // Past the session key packet's recipient (a v6 PKESK: 2 header
+            // octets, version, length, key version, 20-octet fingerprint).
+            // This covers the AEAD algorithm octet, on which rpgp panicked.
+            let (mut damaged, mut not_ours) = (0, 0);
+            for at in 25..msg.len() {
+                let mut t = msg.clone();
+                t[at] ^= 0x10;
+                match key.open(&t, 10_000, &[]) {
+                    Err(OpenError::Damaged) => damaged += 1,
+                    Err(OpenError::NotForUs) => not_ours += 1,
+                    Err(OpenError::Malformed(_) | OpenError::Undecryptable(_)) => {}
+                    other => panic!("byte {at} changed and it opened: {other:?}"),
+                }
+            }
+            assert_eq!(
+                not_ours, 0,
+                "{aead:?}: a changed byte is not another recipient"
+            );
+            assert!(
+                damaged > msg.len() * 3 / 4,
+                "{aead:?}: {damaged} of {}",
+                msg.len()
+            );
+            // The recipient's fingerprint changed: not for us.
+            let mut t = msg.clone();
+            t[10] ^= 0x10;
+            assert!(matches!(
+                key.open(&t, 10_000, &[]),
+                Err(OpenError::NotForUs)
+            ));
+        }
+        let words = OpenError::Damaged.to_string();
+        assert!(words.contains("changed or damaged"), "{words}");
+    }
+
+    #[test]
+    fn padding_after_the_literal_data_is_ignored() {
+        // The sequence the form's script encrypts: a literal data packet,
+        // then a padding packet (tag 21) that hides the length. rpgp checks
+        // what follows the literal data the same way inside an encrypted
+        // packet (the browser test opens real padded messages end to end).
+        let text = b"{\"fields\":{}}";
+        let mut inner = vec![0xcb, 0xff];
+        inner.extend((6 + text.len() as u32).to_be_bytes());
+        inner.extend([b'b', 0, 0, 0, 0, 0]);
+        inner.extend(text);
+        inner.extend([0xd5, 0xff, 0, 0, 0x0f, 0xa0]);
+        inner.extend(vec![7u8; 4000]);
+        let (mut msg, _) = Message::from_reader(std::io::BufReader::new(&inner[..])).unwrap();
+        let mut out = Vec::new();
+        msg.read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+        drop(msg);
+        // Anything but padding after it is refused.
+        inner[text.len() + 14] = 0xcb;
+        let (mut msg, _) = Message::from_reader(std::io::BufReader::new(&inner[..])).unwrap();
+        assert!(msg.read_to_end(&mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn the_key_asks_for_aead_with_ocb_then_gcm() {
+        let key = IntakeKey::generate("S <s@example.org>").unwrap();
+        let public = Certificate::parse(key.to_armored_public().unwrap().as_bytes()).unwrap();
+        let prefs = public.key.details.users[0].signatures[0].preferred_aead_algs();
+        assert_eq!(
+            prefs,
+            [
+                (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Ocb),
+                (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Gcm),
+            ]
+        );
     }
 
     #[test]
