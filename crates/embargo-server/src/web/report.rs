@@ -29,9 +29,11 @@ use crate::{
 
 type Shared = Arc<AppState>;
 
-/// Text fields the form has, and the longest each may be.
-const FIELDS: &[(&str, usize)] = &[
-    ("csrf", 64),
+/// The report's own fields, and the longest each may be (in characters).
+/// The form page renders the names into the form (`data-fields`), and the
+/// browser's script encrypts exactly these: one list, so the two cannot
+/// drift apart.
+const REPORT_FIELDS: &[(&str, usize)] = &[
     ("project", 200),
     ("title", 300),
     ("affected_versions", 2_000),
@@ -41,18 +43,40 @@ const FIELDS: &[(&str, usize)] = &[
     ("name", 200),
     ("email", 254),
     ("credit", 500),
+];
+
+/// The form's other fields: the CSRF token, a message the reporter
+/// encrypted themselves, and what the browser's script encrypted.
+const CONTROL_FIELDS: &[(&str, usize)] = &[
+    ("csrf", 64),
     ("armored", 2_000_000),
+    ("sealed", 2_000_000),
     ("encrypted_by", 20),
 ];
 
-fn check_field(name: &str, value: &str) -> Result<(), String> {
-    let Some((_, max)) = FIELDS.iter().find(|(n, _)| *n == name) else {
+fn check_in(list: &[(&str, usize)], name: &str, value: &str) -> Result<(), String> {
+    let Some((_, max)) = list.iter().find(|(n, _)| *n == name) else {
         return Err(format!("Unexpected field `{}`.", intake::one_line(name)));
     };
     if value.chars().count() > *max {
         return Err(format!("Field `{name}` is longer than {max} characters."));
     }
     Ok(())
+}
+
+fn check_field(name: &str, value: &str) -> Result<(), String> {
+    if REPORT_FIELDS.iter().any(|(n, _)| *n == name) {
+        check_in(REPORT_FIELDS, name, value)
+    } else {
+        check_in(CONTROL_FIELDS, name, value)
+    }
+}
+
+/// The most an encrypted attachment may be for `limit` bytes of plaintext:
+/// the script pads by less than an eighth (Padmé over 4 KiB) and adds a few
+/// hundred bytes of packets and tags.
+fn sealed_limit(limit: usize) -> usize {
+    limit.saturating_add(limit / 8).saturating_add(64 * 1024)
 }
 
 /// The report form as posted, CSRF checked.
@@ -150,13 +174,10 @@ impl FromRequest<Shared> for ReportPosted {
                         limits.max_attachments
                     )));
                 }
-                if data.len() > limits.max_attachment_bytes {
-                    return Err(form_error(format!(
-                        "Attachment `{}` is {} bytes; the limit is {}.",
-                        intake::one_line(&file_name),
-                        data.len(),
-                        limits.max_attachment_bytes
-                    )));
+                // Encrypted or not is known once every field is read; the
+                // plaintext's own limit is checked then.
+                if data.len() > sealed_limit(limits.max_attachment_bytes) {
+                    return Err(form_error(too_large(&file_name, data.len(), limits)));
                 }
                 files.push(FileIn {
                     name: file_name,
@@ -186,6 +207,7 @@ impl FromRequest<Shared> for ReportPosted {
 /// The form's fields, sent in clear or, by the browser's script, as JSON
 /// inside the encrypted message. Both ways go through the same rules.
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct FormReport {
     #[serde(default)]
     project: String,
@@ -207,20 +229,23 @@ struct FormReport {
     credit: String,
 }
 
+fn too_large(name: &str, size: usize, limits: &crate::config::Intake) -> String {
+    format!(
+        "Attachment `{}` is {size} bytes; the limit is {}.",
+        intake::one_line(name),
+        limits.max_attachment_bytes
+    )
+}
+
 impl FormReport {
+    /// The report's fields out of what was posted (or sealed); the names
+    /// are [`REPORT_FIELDS`], which a test holds equal to this struct's.
     fn from_fields(fields: &HashMap<String, String>) -> Self {
-        let f = |n: &str| fields.get(n).cloned().unwrap_or_default();
-        Self {
-            project: f("project"),
-            title: f("title"),
-            affected_versions: f("affected_versions"),
-            description: f("description"),
-            steps: f("steps"),
-            impact: f("impact"),
-            name: f("name"),
-            email: f("email"),
-            credit: f("credit"),
-        }
+        let known = REPORT_FIELDS
+            .iter()
+            .filter_map(|(n, _)| Some(((*n).to_owned(), fields.get(*n)?.clone().into())))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(known)).unwrap_or_default()
     }
 
     /// What the reporter must still give, if anything.
@@ -240,12 +265,7 @@ impl FormReport {
         Report {
             project: given(&self.project).unwrap_or_else(|| default_project.to_owned()),
             title: self.title.clone(),
-            body: body_markdown(
-                &self.description,
-                &self.steps,
-                &self.impact,
-                &self.affected_versions,
-            ),
+            body: self.body(true),
             reporter_name: given(&self.name),
             reporter_email: given(&self.email),
             channel: Channel::Web,
@@ -256,6 +276,60 @@ impl FormReport {
             },
         }
     }
+}
+
+impl FormReport {
+    /// The report's text in Markdown. With `whole`, the required sections
+    /// are there even when empty; without, only what the reporter wrote
+    /// (beside a message they encrypted themselves).
+    fn body(&self, whole: bool) -> String {
+        let mut body = String::new();
+        if !self.affected_versions.trim().is_empty() {
+            body.push_str(&format!(
+                "**Affected versions:** {}\n\n",
+                intake::one_line(&self.affected_versions)
+            ));
+        }
+        let sections = [
+            ("Description", &self.description),
+            ("Steps to reproduce / proof of concept", &self.steps),
+            ("Impact", &self.impact),
+        ];
+        for (i, (heading, text)) in sections.into_iter().enumerate() {
+            if !text.trim().is_empty() || (whole && i < 2) {
+                body.push_str(&format!("## {heading}\n\n{}\n\n", text.trim()));
+            }
+        }
+        body.truncate(body.trim_end().len());
+        body.push('\n');
+        body
+    }
+
+    /// A report whose text is a message the reporter encrypted themselves,
+    /// with whatever else they wrote on the form after it.
+    fn with_own_message(&self, text: &str, default_project: &str) -> Report {
+        let mut body = text.trim_end().to_owned();
+        let rest = self.body(false);
+        if !rest.trim().is_empty() {
+            body.push_str("\n\n");
+            body.push_str(&rest);
+        }
+        Report {
+            title: given(&self.title).unwrap_or_else(|| "(encrypted report)".into()),
+            body,
+            ..self.report(default_project)
+        }
+    }
+}
+
+/// The content hash of the form's script, in its URL: a page always loads
+/// the script it was written for, however long a cache keeps the old one.
+fn script_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(include_str!("../../static/report.js"))[..8])
+    });
+    &VERSION
 }
 
 fn form_page(
@@ -279,11 +353,17 @@ fn form_page(
             recipient_key => recipient.as_ref().map(|r| hex::encode(&r.public)),
             max_attachments => state.config.intake.max_attachments,
             // What the reporter typed comes back with the error: nothing lost.
-            values => FIELDS
+            values => REPORT_FIELDS
                 .iter()
+                .chain(CONTROL_FIELDS)
                 .map(|(n, _)| (*n, values.get(*n).cloned().unwrap_or_default()))
                 .collect::<std::collections::BTreeMap<&str, String>>(),
+            fields => REPORT_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" "),
             max_attachment_mb => state.config.intake.max_attachment_bytes / (1024 * 1024),
+            max_attachment_bytes => state.config.intake.max_attachment_bytes,
+            max_message_mb => state.config.intake.max_message_bytes / (1024 * 1024),
+            max_message_bytes => state.config.intake.max_message_bytes,
+            script_version => script_version(),
         },
     );
     if failed {
@@ -314,25 +394,6 @@ pub(crate) async fn report_page(State(state): State<Shared>, parts: Parts) -> Re
     super::pages::with_pre_cookie(page, &csrf, fresh)
 }
 
-fn body_markdown(description: &str, steps: &str, impact: &str, versions: &str) -> String {
-    let mut body = String::new();
-    if !versions.trim().is_empty() {
-        body.push_str(&format!(
-            "**Affected versions:** {}\n\n",
-            intake::one_line(versions)
-        ));
-    }
-    body.push_str(&format!("## Description\n\n{}\n\n", description.trim()));
-    body.push_str(&format!(
-        "## Steps to reproduce / proof of concept\n\n{}\n",
-        steps.trim()
-    ));
-    if !impact.trim().is_empty() {
-        body.push_str(&format!("\n## Impact\n\n{}\n", impact.trim()));
-    }
-    body
-}
-
 fn given(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_owned())
@@ -342,7 +403,7 @@ fn given(s: &str) -> Option<String> {
 pub(crate) async fn submit_report(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    posted: ReportPosted,
+    mut posted: ReportPosted,
 ) -> Response {
     let csrf = posted.get("csrf").to_owned();
     let cfg = &state.config.intake;
@@ -379,74 +440,29 @@ pub(crate) async fn submit_report(
             form_page(&state, &csrf, Some(error), projects, &values)
         }
     };
-    let armored = posted.get("armored").trim().to_owned();
     let by_browser = posted.get("encrypted_by") == "browser";
-    let mut files = posted.files;
-    let (report, encrypted) = if armored.is_empty() {
-        let form = FormReport::from_fields(&posted.fields);
-        if let Some(missing) = form.missing() {
-            return again(missing.into()).await;
-        }
-        (form.report(&cfg.default_project), false)
+    let files = std::mem::take(&mut posted.files);
+    let opened = if by_browser {
+        open_sealed(&state, &posted.fields, files)
     } else {
-        let opened = match state
-            .intake_key
-            .open(armored.as_bytes(), cfg.max_message_bytes, &[])
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let reason = e.to_string();
-                let kept =
-                    intake::quarantine(&state, Channel::Web, "web form", None, posted.raw, &reason)
-                        .await
-                        .map(|id| {
-                            format!(" It is kept (quarantine #{id}) and the team can see it.")
-                        })
-                        .unwrap_or_default();
-                return again(format!(
-                    "The encrypted report could not be opened: {reason}.{kept} Please encrypt it to the key with fingerprint {}.",
-                    state.fingerprint
-                ))
-                .await;
-            }
-        };
-        // Files the browser encrypted one by one are opened the same way.
-        for file in &mut files {
-            if by_browser {
-                match state
-                    .intake_key
-                    .open(&file.bytes, cfg.max_attachment_bytes, &[])
-                {
-                    Ok(o) => {
-                        file.bytes = o.plaintext;
-                        file.name = file.name.trim_end_matches(".pgp").to_owned();
-                    }
-                    Err(e) => {
-                        return again(format!("An attachment could not be opened: {e}.")).await;
-                    }
-                }
-            }
+        open_clear(&state, &posted.fields, files)
+    };
+    let (report, files, encrypted) = match opened {
+        Ok(opened) => opened,
+        Err(Refused::Form(message)) => return again(message).await,
+        Err(Refused::Kept(reason)) => {
+            // What cannot be opened is kept, with the reason, for the team.
+            let kept =
+                intake::quarantine(&state, Channel::Web, "web form", None, posted.raw, &reason)
+                    .await
+                    .map(|id| format!(" It is kept (quarantine #{id}) and the team can see it."))
+                    .unwrap_or_default();
+            return again(format!(
+                "The encrypted report could not be opened: {reason}.{kept} Please encrypt it to the key with fingerprint {}.",
+                state.fingerprint
+            ))
+            .await;
         }
-        let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
-        let report = match serde_json::from_str::<FormReport>(&text) {
-            // The same fields and the same rules as the form sent in clear.
-            Ok(form) if by_browser => {
-                if let Some(missing) = form.missing() {
-                    return again(missing.into()).await;
-                }
-                form.report(&cfg.default_project)
-            }
-            // Armored by the reporter's own tool: the plaintext is the report.
-            _ => {
-                let form = FormReport::from_fields(&posted.fields);
-                Report {
-                    title: given(&form.title).unwrap_or_else(|| "(encrypted report)".into()),
-                    body: text,
-                    ..form.report(&cfg.default_project)
-                }
-            }
-        };
-        (report, true)
     };
     let mut report = report;
     report.intake.encrypted = encrypted;
@@ -478,6 +494,162 @@ pub(crate) async fn submit_report(
         Err(IntakeError::Invalid(m)) => again(m).await,
         Err(e) => WebError::from(Failure::from(e)).into_response(),
     }
+}
+
+/// Why a submission is not filed.
+enum Refused {
+    /// Something for the reporter to fix on the form (nothing is kept: the
+    /// form still holds it).
+    Form(String),
+    /// It cannot be opened: kept in quarantine with this reason. The
+    /// reason is logged, so it names no file and quotes nothing sent.
+    Kept(String),
+}
+
+type Opened = (Report, Vec<FileIn>, bool);
+
+/// A browser's idea of a file's type when it looks like one, else bytes.
+fn media_type(given: &str) -> String {
+    let plausible = given.len() <= 127
+        && given
+            .split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        && given
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-/".contains(&b));
+    if plausible {
+        given.to_ascii_lowercase()
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
+fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> &'a str {
+    fields.get(name).map_or("", |s| s.trim())
+}
+
+/// The form as sent without the browser's encryption: fields and files in
+/// clear, and perhaps a message the reporter encrypted themselves.
+fn open_clear(
+    state: &AppState,
+    fields: &HashMap<String, String>,
+    files: Vec<FileIn>,
+) -> Result<Opened, Refused> {
+    let cfg = &state.config.intake;
+    let form = FormReport::from_fields(fields);
+    if let Some(file) = files
+        .iter()
+        .find(|f| f.bytes.len() > cfg.max_attachment_bytes)
+    {
+        return Err(Refused::Form(too_large(&file.name, file.bytes.len(), cfg)));
+    }
+    let armored = field(fields, "armored");
+    if armored.is_empty() {
+        if let Some(missing) = form.missing() {
+            return Err(Refused::Form(missing.into()));
+        }
+        return Ok((form.report(&cfg.default_project), files, false));
+    }
+    let text = open_own(state, armored)?;
+    Ok((
+        form.with_own_message(&text, &cfg.default_project),
+        files,
+        true,
+    ))
+}
+
+/// A message the reporter encrypted themselves: its plaintext is the report.
+fn open_own(state: &AppState, armored: &str) -> Result<String, Refused> {
+    let opened = state
+        .intake_key
+        .open(
+            armored.as_bytes(),
+            state.config.intake.max_message_bytes,
+            &[],
+        )
+        .map_err(|e| Refused::Kept(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&opened.plaintext).into_owned())
+}
+
+/// What the browser's script sealed: the fields and the attachments' names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sealed {
+    fields: HashMap<String, String>,
+    #[serde(default)]
+    files: Vec<SealedFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedFile {
+    name: String,
+    #[serde(rename = "type", default)]
+    content_type: String,
+}
+
+/// The form as the browser's script sent it: every field and every file
+/// name in one encrypted message, each file's bytes in its own, and perhaps
+/// a message the reporter encrypted themselves beside them.
+fn open_sealed(
+    state: &AppState,
+    fields: &HashMap<String, String>,
+    sent: Vec<FileIn>,
+) -> Result<Opened, Refused> {
+    let cfg = &state.config.intake;
+    let opened = state
+        .intake_key
+        .open(
+            field(fields, "sealed").as_bytes(),
+            cfg.max_message_bytes,
+            &[],
+        )
+        .map_err(|e| Refused::Kept(e.to_string()))?;
+    let sealed: Sealed = serde_json::from_slice(&opened.plaintext).map_err(|_| {
+        Refused::Kept("the encrypted form is not the list of fields the form sends".into())
+    })?;
+    for (name, value) in &sealed.fields {
+        check_in(REPORT_FIELDS, name, value).map_err(Refused::Form)?;
+    }
+    if sealed.files.len() != sent.len() {
+        return Err(Refused::Kept(format!(
+            "the encrypted form names {} attachments but {} were sent",
+            sealed.files.len(),
+            sent.len()
+        )));
+    }
+    let count = sent.len();
+    let mut files = Vec::with_capacity(count);
+    for (i, (file, about)) in sent.iter().zip(&sealed.files).enumerate() {
+        let opened = state
+            .intake_key
+            .open(&file.bytes, cfg.max_attachment_bytes, &[])
+            .map_err(|e| match e {
+                embargo_pgp::OpenError::TooLarge { .. } => {
+                    Refused::Form(too_large(&about.name, cfg.max_attachment_bytes + 1, cfg))
+                }
+                e => Refused::Kept(format!("attachment {} of {count}: {e}", i + 1)),
+            })?;
+        files.push(FileIn {
+            name: about.name.chars().take(255).collect(),
+            content_type: media_type(&about.content_type),
+            bytes: opened.plaintext,
+        });
+    }
+    let form = FormReport::from_fields(&sealed.fields);
+    let armored = field(fields, "armored");
+    if armored.is_empty() {
+        if let Some(missing) = form.missing() {
+            return Err(Refused::Form(missing.into()));
+        }
+        return Ok((form.report(&cfg.default_project), files, true));
+    }
+    let text = open_own(state, armored)?;
+    Ok((
+        form.with_own_message(&text, &cfg.default_project),
+        files,
+        true,
+    ))
 }
 
 /// The case a status token opens, or 404.
@@ -608,4 +780,50 @@ pub(crate) async fn script() -> Response {
         include_str!("../../static/report.js"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list the page renders for the script is the list the server
+    /// reads: adding a field to one and not the other fails here.
+    #[test]
+    fn the_form_fields_are_the_report_fields() {
+        let value = serde_json::to_value(FormReport::default()).unwrap();
+        let mut read: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut listed: Vec<&str> = REPORT_FIELDS.iter().map(|(n, _)| *n).collect();
+        read.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(read, listed);
+        let fields: HashMap<String, String> = REPORT_FIELDS
+            .iter()
+            .map(|(n, _)| ((*n).to_owned(), format!("<{n}>")))
+            .collect();
+        let back = serde_json::to_value(FormReport::from_fields(&fields)).unwrap();
+        for (n, _) in REPORT_FIELDS {
+            assert_eq!(back[*n], format!("<{n}>"), "{n} is read");
+        }
+    }
+
+    #[test]
+    fn a_browser_file_type_is_kept_only_when_it_looks_like_one() {
+        assert_eq!(media_type("text/x-python"), "text/x-python");
+        assert_eq!(media_type("Image/PNG"), "image/png");
+        for odd in ["", "text", "/x", "text/html; charset=\"x\"", "a/b\r\nX: y"] {
+            assert_eq!(media_type(odd), "application/octet-stream", "{odd}");
+        }
+    }
+
+    #[test]
+    fn the_sealed_limit_leaves_room_for_padding() {
+        // Padmé pads 10 MiB by at most 2^(23-5) bytes, 2.5 %.
+        let limit = 10 * 1024 * 1024;
+        assert!(sealed_limit(limit) >= limit + limit / 40 + 1024);
+    }
 }

@@ -24,6 +24,7 @@ mod mail;
 mod mailserver;
 mod markers;
 mod metrics;
+mod openpgpjs;
 mod receipts;
 mod release;
 mod report;

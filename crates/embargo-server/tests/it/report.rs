@@ -5,6 +5,7 @@
 use crate::{
     app::{TestApp, between},
     gpg::Gpg,
+    openpgpjs::OpenPgpJs,
 };
 
 const SECRET: &str = "Unbounded recursion in parse_expr crashes the interpreter";
@@ -259,4 +260,106 @@ fn one_address_cannot_flood_the_form() {
     // After the window, the address may report again.
     app.advance(3601);
     assert_eq!(reporter.post_report(&full_form("run it"), &[]).status, 201);
+}
+
+/// Other OpenPGP clients encrypt to the intake key as the form's script
+/// does (AEAD, SEIPDv2), because the key asks for it: OpenPGP.js reads the
+/// preference, encrypts with it, and the server opens the result.
+#[test]
+fn other_clients_read_the_intake_keys_aead_preference_and_the_server_opens_their_messages() {
+    let Some(js) = OpenPgpJs::find() else { return };
+    let app = TestApp::start();
+    let public = app.intake_key();
+    let prefs = js.prefs(&public);
+    assert_eq!(
+        prefs["suites"],
+        serde_json::json!([["aes256", "ocb"], ["aes256", "gcm"]]),
+        "{prefs}"
+    );
+    assert_eq!(prefs["seipdv2"], true);
+    let armored = js.encrypt(&public, SECRET.as_bytes());
+    let secret = std::fs::read_to_string(app.data_dir().join("intake-key.asc")).unwrap();
+    let seen = &js.decrypt_lines(&secret, &[armored.as_bytes()])[0];
+    assert_eq!(seen["seipd"], 2, "{seen}");
+    assert!(seen["aead"] == "gcm" || seen["aead"] == "ocb", "{seen}");
+
+    // Pasted beside a description typed in clear: both are kept.
+    let mut reporter = app.browser();
+    let got = reporter.post_report(
+        &[
+            ("armored", armored.as_str()),
+            ("impact", "Any service that parses input can be stopped."),
+        ],
+        &[],
+    );
+    assert_eq!(got.status, 201, "{}", got.body);
+    let case = between(&got.body, "<span id=\"case-id\">", "<").to_owned();
+    let (_, events) = app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{case}/events"),
+        None,
+    );
+    let body = events[0]["data"]["report"]["body"].as_str().unwrap();
+    assert!(body.starts_with(SECRET), "{body}");
+    assert!(
+        body.contains("## Impact\n\nAny service that parses input"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("## Description"),
+        "no empty sections: {body}"
+    );
+    assert_eq!(events[0]["data"]["report"]["title"], "(encrypted report)");
+}
+
+/// A pasted message changed after it was encrypted is kept, and the page
+/// says in words that it failed its integrity check.
+#[test]
+fn a_tampered_pasted_message_is_quarantined_as_damaged() {
+    let app = TestApp::start();
+    let gpg = Gpg::new();
+    gpg.reporter(&app.intake_key(), "ada@example.net");
+    let fpr = gpg.fingerprint_of(&app.intake_key());
+    let binary = gpg.run(
+        &["--encrypt", "--compress-algo", "none", "-r", &fpr],
+        SECRET.as_bytes(),
+    );
+    let mut tampered = binary.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0x01;
+    let armored = armor(&tampered);
+    let mut reporter = app.browser();
+    let got = reporter.post_report(&[("armored", armored.as_str())], &[]);
+    assert_eq!(got.status, 422, "{}", got.body);
+    assert!(
+        got.body.contains("failed its integrity check"),
+        "{}",
+        got.body
+    );
+    assert!(got.body.contains("quarantine #"), "{}", got.body);
+    let (mut srt, _) = app.person("sam", "srt");
+    let q = srt.get("/quarantine");
+    assert!(
+        q.body.contains("changed or damaged after it was encrypted"),
+        "{}",
+        q.body
+    );
+    // The untouched message opens.
+    let got = reporter.post_report(&[("armored", armor(&binary).as_str())], &[]);
+    assert_eq!(got.status, 201, "{}", got.body);
+}
+
+fn armor(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PGP MESSAGE-----\n\n{}\n-----END PGP MESSAGE-----\n",
+        lines.join("\n")
+    )
 }
