@@ -327,7 +327,8 @@ impl FormReport {
 fn script_version() -> &'static str {
     static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         use sha2::Digest;
-        hex::encode(&sha2::Sha256::digest(include_str!("../../static/report.js"))[..8])
+        let digest = sha2::Sha256::digest(include_str!("../../static/report.js"));
+        hex::encode(digest.get(..8).unwrap_or_default())
     });
     &VERSION
 }
