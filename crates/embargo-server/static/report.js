@@ -40,7 +40,8 @@
   const maxFileBytes = Number(form.dataset.maxAttachmentBytes || 0);
   const maxTotalBytes = Number(form.dataset.maxMessageBytes || 0);
   const value = (name) => (form.elements[name] ? form.elements[name].value : '');
-  const megabytes = (n) => (n / (1024 * 1024)).toFixed(1) + ' MB';
+  const megabytes = (n) =>
+    n >= 1024 * 1024 ? (n / (1024 * 1024)).toFixed(1) + ' MB' : Math.ceil(n / 1024) + ' KB (' + n + ' bytes)';
 
   // Server-side encryption: the form is posted as it is. When an encrypted
   // message is pasted beside other fields or files, those go over HTTPS
@@ -51,7 +52,7 @@
     const named = [];
     for (const name of fieldNames) {
       const field = form.elements[name];
-      if (field && field.tagName !== 'SELECT' && field.value.trim() !== '') {
+      if (field && field.value.trim() !== '') {
         const label = form.querySelector('label[for="' + field.id + '"]');
         named.push(label ? label.firstChild.textContent.trim() : name);
       }

@@ -291,7 +291,10 @@ pub(crate) fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 
 pub(crate) struct Response {
     pub status: u16,
+    /// The body as text (lossy where it is not UTF-8).
     pub body: String,
+    /// The body's bytes as received.
+    pub bytes: Vec<u8>,
     pub headers: reqwest::header::HeaderMap,
 }
 
@@ -356,7 +359,7 @@ impl Browser<'_> {
             let resp = req.send().await.unwrap();
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            (status, resp.text().await.unwrap(), headers)
+            (status, resp.bytes().await.unwrap().to_vec(), headers)
         });
         for set in headers.get_all(reqwest::header::SET_COOKIE) {
             let set = set.to_str().unwrap();
@@ -382,7 +385,8 @@ impl Browser<'_> {
         }
         Response {
             status,
-            body,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body,
             headers,
         }
     }

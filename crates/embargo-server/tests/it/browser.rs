@@ -102,6 +102,20 @@ pub(crate) async fn console(driver: &Driver, client: &Client) -> Vec<Value> {
     body["value"].as_array().cloned().unwrap_or_default()
 }
 
+/// Runs a Chrome DevTools Protocol command (chromedriver's
+/// `goog/cdp/execute`), e.g. a script every new document runs first.
+pub(crate) async fn cdp(driver: &Driver, client: &Client, cmd: &str, params: Value) -> Value {
+    let id = client.session_id().await.unwrap().unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/session/{id}/goog/cdp/execute", driver.url))
+        .json(&json!({ "cmd": cmd, "params": params }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{cmd}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
 pub(crate) async fn fill(c: &Client, id: &str, text: &str) {
     let el = c.find(Locator::Id(id)).await.unwrap();
     el.clear().await.unwrap();
