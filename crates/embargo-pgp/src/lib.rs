@@ -16,6 +16,15 @@ use pgp::{
     types::{CompressionAlgorithm, KeyDetails, Password, PublicParams},
 };
 
+/// The AEAD ciphersuites an intake key asks for (RFC 9580 section
+/// 5.2.3.15): clients that encrypt with SEIPDv2 pick from these. OCB is the
+/// mode every RFC 9580 implementation must have; GCM is the one WebCrypto
+/// offers, which the web form's script uses.
+const AEAD_PREFERENCES: [(SymmetricKeyAlgorithm, AeadAlgorithm); 2] = [
+    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Ocb),
+    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Gcm),
+];
+
 /// Errors from key handling. Messages never contain key material.
 #[derive(Debug, thiserror::Error)]
 pub enum PgpError {
@@ -47,6 +56,13 @@ impl std::fmt::Debug for IntakeKey {
 impl IntakeKey {
     /// Generates a fresh intake key for `user_id` (e.g. `Security team <security@example.org>`).
     pub fn generate(user_id: &str) -> Result<Self, PgpError> {
+        Self::generate_stating(user_id, &AEAD_PREFERENCES)
+    }
+
+    fn generate_stating(
+        user_id: &str,
+        aead: &[(SymmetricKeyAlgorithm, AeadAlgorithm)],
+    ) -> Result<Self, PgpError> {
         let gen_err = |e: &dyn std::fmt::Display| PgpError::Generate(e.to_string());
         let mut encrypt = SubkeyParamsBuilder::default();
         encrypt
@@ -87,18 +103,7 @@ impl IntakeKey {
                     .into_iter()
                     .collect(),
             )
-            // RFC 9580 section 5.2.3.15: clients that encrypt with AEAD
-            // (SEIPDv2) pick from these; OCB is the one every RFC 9580
-            // implementation must have, GCM is what WebCrypto offers (the
-            // web form's script uses it).
-            .preferred_aead_algorithms(
-                [
-                    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Ocb),
-                    (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Gcm),
-                ]
-                .into_iter()
-                .collect(),
-            )
+            .preferred_aead_algorithms(aead.iter().copied().collect())
             .feature_seipd_v2(true)
             .subkeys(vec![
                 encrypt.build().map_err(|e| gen_err(&e))?,
@@ -126,6 +131,67 @@ impl IntakeKey {
         self.secret
             .to_armored_string(ArmorOptions::default())
             .map_err(|e| PgpError::Serialize(e.to_string()))
+    }
+
+    /// Brings a key made by an older embargo up to what a new one states:
+    /// when the primary user's self-signature in force asks for no AEAD
+    /// ciphersuite, a new self-signature copies it and adds the preference.
+    /// The fingerprint stays; clients that fetch the key again see it.
+    /// Returns whether the key changed (and must be written back).
+    pub fn refresh_preferences(&mut self) -> Result<bool, PgpError> {
+        use pgp::packet::{Subpacket, SubpacketData};
+        let fail = |e: &dyn std::fmt::Display| PgpError::Serialize(e.to_string());
+        let Some(user) = self.secret.details.users.first() else {
+            return Ok(false);
+        };
+        let Some(current) = user.signatures.iter().max_by_key(|s| s.created()) else {
+            return Ok(false);
+        };
+        if !current.preferred_aead_algs().is_empty() {
+            return Ok(false);
+        }
+        let Some(config) = current.config() else {
+            return Ok(false);
+        };
+        let mut config = config.clone();
+        config.hashed_subpackets.retain(|p| {
+            !matches!(
+                p.data,
+                SubpacketData::SignatureCreationTime(_) | SubpacketData::PreferredAeadAlgorithms(_)
+            )
+        });
+        let created = current
+            .created()
+            .map_or(0, |t| t.as_secs())
+            .max(pgp::types::Timestamp::now().as_secs().saturating_sub(1))
+            .saturating_add(1);
+        config.hashed_subpackets.insert(
+            0,
+            Subpacket::regular(SubpacketData::SignatureCreationTime(
+                pgp::types::Timestamp::from_secs(created),
+            ))
+            .map_err(|e| fail(&e))?,
+        );
+        config.hashed_subpackets.push(
+            Subpacket::regular(SubpacketData::PreferredAeadAlgorithms(
+                AEAD_PREFERENCES.iter().copied().collect(),
+            ))
+            .map_err(|e| fail(&e))?,
+        );
+        let id = user.id.clone();
+        let signature = config
+            .sign_certification(
+                &self.secret.primary_key,
+                self.secret.primary_key.public_key(),
+                &Password::empty(),
+                pgp::types::Tag::UserId,
+                &id,
+            )
+            .map_err(|e| fail(&e))?;
+        if let Some(user) = self.secret.details.users.first_mut() {
+            user.signatures.push(signature);
+        }
+        Ok(true)
     }
 
     /// The public certificate, ASCII-armored, as served to reporters.
@@ -573,6 +639,33 @@ mod tests {
                 (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Ocb),
                 (SymmetricKeyAlgorithm::AES256, AeadAlgorithm::Gcm),
             ]
+        );
+    }
+
+    #[test]
+    fn a_key_from_before_the_aead_preference_gets_it_with_the_same_fingerprint() {
+        let mut old = IntakeKey::generate_stating("S <s@example.org>", &[]).unwrap();
+        let prefs = |key: &IntakeKey| {
+            let public = Certificate::parse(key.to_armored_public().unwrap().as_bytes()).unwrap();
+            let user = &public.key.details.users[0];
+            let current = user.signatures.iter().max_by_key(|s| s.created()).unwrap();
+            current.preferred_aead_algs().to_vec()
+        };
+        assert!(prefs(&old).is_empty());
+        let fingerprint = old.fingerprint();
+        assert!(old.refresh_preferences().unwrap());
+        assert_eq!(prefs(&old), AEAD_PREFERENCES);
+        // It reads back (bindings verified), the same key, and is left alone now.
+        let mut again = IntakeKey::from_armored_secret(&old.to_armored_secret().unwrap()).unwrap();
+        assert_eq!(again.fingerprint(), fingerprint);
+        assert!(!again.refresh_preferences().unwrap());
+        // The other preferences are those of the signature it replaced.
+        let public = Certificate::parse(again.to_armored_public().unwrap().as_bytes()).unwrap();
+        let user = &public.key.details.users[0];
+        let current = user.signatures.iter().max_by_key(|s| s.created()).unwrap();
+        assert_eq!(
+            current.preferred_hash_algs(),
+            [HashAlgorithm::Sha512, HashAlgorithm::Sha256]
         );
     }
 

@@ -38,7 +38,9 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 /// SHA-256 of an API token, as stored.
@@ -83,8 +85,28 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
     })?;
     let armored =
         std::fs::read_to_string(dir.join(KEY)).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
-    let key = IntakeKey::from_armored_secret(&armored)
+    let mut key = IntakeKey::from_armored_secret(&armored)
         .map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
+    // A key made by an older embargo states no AEAD preference: it gets a
+    // new self-signature that does, written back in place (a new file,
+    // then a rename, so a crash leaves the old key or the new one).
+    if key
+        .refresh_preferences()
+        .map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?
+    {
+        let armored = key
+            .to_armored_secret()
+            .map_err(|e| dir_err(dir, e.to_string()))?;
+        let fresh = dir.join(format!("{KEY}.new"));
+        let _ = std::fs::remove_file(&fresh);
+        write_private(&fresh, &armored)
+            .and_then(|()| std::fs::rename(&fresh, dir.join(KEY)))
+            .map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
+        tracing::info!(
+            fingerprint = %key.fingerprint(),
+            "the intake key now states its AEAD preference (same key, new self-signature)"
+        );
+    }
     let public_key = key
         .to_armored_public()
         .map_err(|e| dir_err(dir, e.to_string()))?;

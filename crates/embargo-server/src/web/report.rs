@@ -174,9 +174,16 @@ impl FromRequest<Shared> for ReportPosted {
                         limits.max_attachments
                     )));
                 }
-                // Encrypted or not is known once every field is read; the
-                // plaintext's own limit is checked then.
-                if data.len() > sealed_limit(limits.max_attachment_bytes) {
+                // The form (and the script) send `encrypted_by` before the
+                // files: a file in clear has the plaintext limit now, an
+                // encrypted one room for padding until it is opened.
+                let sealed = fields.get("encrypted_by").is_some_and(|v| v == "browser");
+                let limit = if sealed {
+                    sealed_limit(limits.max_attachment_bytes)
+                } else {
+                    limits.max_attachment_bytes
+                };
+                if data.len() > limit {
                     return Err(form_error(too_large(&file_name, data.len(), limits)));
                 }
                 files.push(FileIn {
