@@ -101,9 +101,9 @@ pub(crate) struct AppState {
     pub scheduler_micros: std::sync::atomic::AtomicU64,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
-    /// When each built-in fork was last compared with its upstream (unix
-    /// seconds by the `Clock`), keyed `CASE:PROJECT`.
-    pub merge_checks: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// One scheduler-and-worker pass at a time: the background loop's and
+    /// a [`Pump`]'s never run a job twice over.
+    pub pass: tokio::sync::Mutex<()>,
 }
 
 /// What the first start created, shown to the operator once.
@@ -142,6 +142,12 @@ impl Bound {
         self.state.local_addr
     }
 
+    /// A handle that runs what is due now to the end, for tests that drive
+    /// a manual clock (see [`Pump`]).
+    pub fn pump(&self) -> Pump {
+        Pump(self.state.clone())
+    }
+
     /// Serves until `shutdown` completes.
     pub async fn run(
         self,
@@ -162,6 +168,45 @@ impl Bound {
             addr,
             problem: e.to_string(),
         })
+    }
+}
+
+/// Runs the scheduler and the outbox worker until nothing is due at the
+/// `Clock`'s time: timers that are due are looked at, the jobs they enqueue
+/// are done, and the jobs those enqueue (a notice's fan-out to each person),
+/// pass after pass, as the background loop would over several seconds.
+/// A test that advances a manual clock calls it instead of sleeping; when
+/// it returns, what is due has happened, and what has not happened is not
+/// due. It shares the background loop's lock, so no job runs twice. Work
+/// outside the outbox (a channel's poll, a CI run) is not its business.
+#[derive(Clone)]
+pub struct Pump(Arc<AppState>);
+
+/// What one [`Pump::run`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pumped {
+    /// Case timers looked at.
+    pub timers: usize,
+    /// Jobs attempted (done or failed).
+    pub jobs: usize,
+}
+
+impl Pump {
+    /// Runs until a pass finds nothing due (at most 1,000 passes, so a job
+    /// that enqueues itself forever cannot hang the caller).
+    pub async fn run(&self) -> Result<Pumped, ServerError> {
+        let mut total = Pumped::default();
+        for _ in 0..1_000 {
+            let _pass = self.0.pass.lock().await;
+            let timers = outbox::schedule(&self.0).await?;
+            let jobs = outbox::work(&self.0).await?;
+            total.timers += timers;
+            total.jobs += jobs;
+            if timers == 0 && jobs == 0 {
+                break;
+            }
+        }
+        Ok(total)
     }
 }
 
@@ -213,7 +258,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         scheduler_tick: std::sync::atomic::AtomicI64::new(0),
         scheduler_micros: std::sync::atomic::AtomicU64::new(0),
         forks_dir: options.data_dir.join("forks"),
-        merge_checks: std::sync::Mutex::default(),
+        pass: tokio::sync::Mutex::new(()),
         store: prepared.store,
         clock,
         local_addr: addr,

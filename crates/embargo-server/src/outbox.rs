@@ -32,6 +32,7 @@ pub(crate) async fn run(state: Arc<AppState>) {
         state
             .scheduler_tick
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        let _pass = state.pass.lock().await;
         let started = std::time::Instant::now();
         if let Err(e) = schedule(&state).await {
             tracing::warn!(error = %e, "the scheduler could not run");
@@ -53,9 +54,11 @@ const DUE_PER_PASS: u32 = 500;
 /// due (a change since the last look, a notice, a release instant); each is
 /// looked at and its timer set to the policy's next instant. The cost of a
 /// pass follows what is due, not the number of cases.
-pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store::StoreError> {
+pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<usize, embargo_store::StoreError> {
     let now = state.clock.now();
-    for (id, version) in state.store.due_timers(now, DUE_PER_PASS).await? {
+    let due = state.store.due_timers(now, DUE_PER_PASS).await?;
+    let count = due.len();
+    for (id, version) in due {
         let case = match state.store.case(&id).await {
             Ok(case) => case,
             Err(embargo_store::StoreError::NoSuchCase(_)) => {
@@ -68,7 +71,8 @@ pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<(), embargo_store:
         let next = embargo_store::Policy::next_due(state.policy.as_ref(), &case, now);
         state.store.rearm_timer(&id, version, next).await?;
     }
-    schedule_digests(state, now).await
+    schedule_digests(state, now).await?;
+    Ok(count)
 }
 
 /// What is due on one case at `now`: its release work and the notices its
@@ -155,10 +159,12 @@ async fn schedule_digests(
     Ok(())
 }
 
-/// Does the jobs due now.
-pub(crate) async fn work(state: &AppState) -> Result<(), embargo_store::StoreError> {
+/// Does the jobs due now (at most 50 a pass); says how many it tried.
+pub(crate) async fn work(state: &AppState) -> Result<usize, embargo_store::StoreError> {
     let now = state.clock.unix();
-    for job in state.store.due_jobs(now, 50).await? {
+    let jobs = state.store.due_jobs(now, 50).await?;
+    let count = jobs.len();
+    for job in jobs {
         match perform(state, &job).await {
             Ok(()) => state.store.job_done(job.id, state.clock.unix()).await?,
             Err(e) => {
@@ -175,7 +181,7 @@ pub(crate) async fn work(state: &AppState) -> Result<(), embargo_store::StoreErr
             }
         }
     }
-    Ok(())
+    Ok(count)
 }
 
 async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(), String> {
@@ -208,7 +214,7 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         "cve_request" | "cve_github_poll" | "cve_publish" => {
             crate::cve::perform(state, job, &case).await
         }
-        "announce" | "embargo_notice" | "ghsa_publish" => {
+        "announce" | "embargo_notice" | "ghsa_publish" | "merge_check" => {
             crate::release::perform(state, job, &case).await
         }
         "notify_person" => {

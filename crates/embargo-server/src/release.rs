@@ -97,7 +97,7 @@ pub(crate) async fn schedule(
         published_work(state, &case, now).await?;
     } else {
         embargo_notices(state, &case, now).await?;
-        merge_check(state, &case, now);
+        merge_check(state, &case, now).await?;
     }
     for guard in guards(state, &case, now) {
         let key = format!("guard-{}:{}", guard.kind, case.id);
@@ -141,18 +141,24 @@ pub(crate) fn announcement_preview(
 /// How often (by the `Clock`) a fork is compared with its upstream.
 const MERGE_CHECK_SECONDS: i64 = 600;
 
-/// Checks, in the background and at most every ten minutes per fork,
-/// whether a ready fix pushed to a built-in fork (each branch head whose
-/// latest CI run passed) has reached upstream; if so, ticks "merge the fix"
-/// as `system:release`.
-fn merge_check(state: &std::sync::Arc<AppState>, case: &Case, now: jiff::Timestamp) {
+/// Queues, at most once in each ten-minute slot of the `Clock` per fork, a
+/// job that checks whether a ready fix pushed to a built-in fork (each
+/// branch head whose latest CI run passed) has reached upstream; doing it
+/// ticks "merge the fix" as `system:release`. The job's key holds the slot,
+/// so the check is durable and runs once however many passes find it due.
+async fn merge_check(
+    state: &AppState,
+    case: &Case,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
     let merged = case
         .release_steps
         .iter()
         .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
     if case.facts.fix_ready.is_none() || merged {
-        return;
+        return Ok(());
     }
+    let slot = now.as_second().div_euclid(MERGE_CHECK_SECONDS);
     for fork in case
         .forks
         .iter()
@@ -164,48 +170,54 @@ fn merge_check(state: &std::sync::Arc<AppState>, case: &Case, now: jiff::Timesta
             latest.retain(|r| r.reference != run.reference);
             latest.push(run);
         }
-        let commits: Vec<String> = latest
+        let commits: Vec<&str> = latest
             .iter()
             .filter(|r| r.passed)
-            .map(|r| r.commit.clone())
+            .map(|r| r.commit.as_str())
             .collect();
         if commits.is_empty() {
             continue;
         }
-        let key = format!("{}:{}", case.id, fork.project);
-        {
-            let mut last = state
-                .merge_checks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let due = last
-                .get(&key)
-                .is_none_or(|t| now.as_second() - t >= MERGE_CHECK_SECONDS);
-            if !due {
-                continue;
-            }
-            last.insert(key, now.as_second());
-        }
-        let state = state.clone();
-        let id = case.id.clone();
-        let project = fork.project.clone();
-        tokio::spawn(async move {
-            match crate::git::merged_upstream(&state, &id, &project, &commits).await {
-                Ok(true) => {
-                    let step = Command::CompleteReleaseStep {
-                        step: embargo_core::event::ReleaseStep::MergeFix,
-                    };
-                    if let Err(e) = record(&state, &id, step).await {
-                        tracing::warn!(case = %id, error = %e, "merge not recorded");
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(case = %id, error = %e, "cannot compare the fork with upstream")
-                }
-            }
+        let key = format!("merge-check:{}:{}:{slot}", case.id, fork.project);
+        let payload = json!({
+            "case_id": case.id.as_str(),
+            "project": fork.project,
+            "commits": commits,
         });
+        once(state, &key, "merge_check", &case.id, payload).await?;
     }
+    Ok(())
+}
+
+/// The merge check job: compares the fork's fix with upstream.
+async fn check_merged(
+    state: &AppState,
+    job: &embargo_store::OutboxJob,
+    case: &Case,
+) -> Result<(), String> {
+    let merged = case
+        .release_steps
+        .iter()
+        .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
+    if merged {
+        return Ok(());
+    }
+    let project = job.payload["project"].as_str().unwrap_or_default();
+    let commits: Vec<String> = job.payload["commits"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if crate::git::merged_upstream(state, &case.id, project, &commits).await? {
+        let step = Command::CompleteReleaseStep {
+            step: embargo_core::event::ReleaseStep::MergeFix,
+        };
+        record(state, &case.id, step).await?;
+    }
+    Ok(())
 }
 
 /// What follows a publication, whoever made it (the scheduler at the
@@ -389,6 +401,7 @@ pub(crate) async fn perform(
     let m = mailer::Mailer::of(state);
     let message_id = mailer::message_id_for(&m, &job.key);
     match job.kind.as_str() {
+        "merge_check" => check_merged(state, job, case).await,
         "announce" => {
             if case.announcement_sent.is_some() {
                 return Ok(());

@@ -441,7 +441,7 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
             .is_some_and(|f| f.contains("EXCEEDED_ID_QUOTA"))
     });
     app.advance(3600);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    app.pump();
     assert_eq!(
         state.lock().unwrap().seen.len(),
         before + 1,

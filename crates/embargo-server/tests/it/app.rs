@@ -17,6 +17,8 @@ pub(crate) struct TestApp {
     pub url: String,
     pub admin_token: String,
     pub admin_invitation: String,
+    /// Runs what is due at the manual clock's time to the end.
+    pump: embargo_server::Pump,
     dir: tempfile::TempDir,
 }
 
@@ -56,9 +58,11 @@ impl TestApp {
         let first = bound.first_start.as_ref().unwrap();
         let (admin_token, admin_invitation) =
             (first.admin_token.clone(), first.admin_invitation.clone());
+        let pump = bound.pump();
         let server = rt.spawn(bound.run(std::future::pending()));
         let app = TestApp {
             rt,
+            pump,
             server: Some(server),
             clock,
             url: format!("http://localhost:{port}"),
@@ -110,6 +114,7 @@ impl TestApp {
             bound.first_start.is_none(),
             "a restart is not a first start"
         );
+        self.pump = bound.pump();
         self.server = Some(self.rt.spawn(bound.run(std::future::pending())));
     }
 
@@ -127,6 +132,12 @@ impl TestApp {
 
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Does everything due now (timers, jobs, the jobs those enqueue) and
+    /// returns when nothing is: after it, what has not happened is not due.
+    pub(crate) fn pump(&self) -> embargo_server::Pumped {
+        self.rt.block_on(self.pump.run()).unwrap()
     }
 
     pub(crate) fn advance(&self, secs: i64) {
