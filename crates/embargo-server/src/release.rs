@@ -202,9 +202,15 @@ async fn check_merged(
     if merged {
         return Ok(());
     }
-    let project = job.payload["project"].as_str().unwrap_or_default();
-    let commits: Vec<String> = job.payload["commits"]
-        .as_array()
+    let project = job
+        .payload
+        .get("project")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let commits: Vec<String> = job
+        .payload
+        .get("commits")
+        .and_then(Value::as_array)
         .map(|c| {
             c.iter()
                 .filter_map(|c| c.as_str().map(str::to_owned))
