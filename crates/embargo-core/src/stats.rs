@@ -5,9 +5,63 @@
 use jiff::Timestamp;
 
 use crate::{
-    Case, Handling,
-    sla::{AckPolicy, AckStatus},
+    Case, CaseId, Handling,
+    sla::{AckClock, AckPolicy, AckStatus},
 };
+
+/// What the figures need of one case: its times, not its contents. The
+/// store keeps one row of these per case (its read model), so that the
+/// dashboard reads rows instead of folding the archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Figures {
+    /// The case.
+    pub case: CaseId,
+    /// Its project.
+    pub project: String,
+    /// When the report arrived.
+    pub received: Timestamp,
+    /// When its acknowledgement is (or was) due under the policy in force.
+    pub ack_due: Timestamp,
+    /// When it was acknowledged.
+    pub acknowledged: Option<Timestamp>,
+    /// When it was triaged.
+    pub triaged: Option<Timestamp>,
+    /// When the fix was ready.
+    pub fix_ready: Option<Timestamp>,
+    /// When the fix was released.
+    pub fix_released: Option<Timestamp>,
+    /// When the advisory was published.
+    pub published: Option<Timestamp>,
+    /// Not rejected as invalid: an exposure to measure.
+    pub valid: bool,
+}
+
+impl Figures {
+    /// The figures of `case`, whose acknowledgement is due at `ack_due`.
+    pub fn of(case: &Case, ack_due: Timestamp) -> Self {
+        Self {
+            case: case.id.clone(),
+            project: case.report.project.clone(),
+            received: case.received_at,
+            ack_due,
+            acknowledged: case.acknowledged_at,
+            triaged: case.triaged_at,
+            fix_ready: case.facts.fix_ready,
+            fix_released: case.facts.fix_released,
+            published: case.published_at,
+            valid: !matches!(case.handling, Handling::Invalid) && case.rejection.is_none(),
+        }
+    }
+
+    /// The acknowledgement clock these figures describe.
+    pub fn ack_clock(&self) -> AckClock {
+        AckClock {
+            received_at: self.received,
+            due: self.ack_due,
+            stopped_at: self.acknowledged,
+        }
+    }
+}
 
 /// How many reports, in a window, got their answer in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,20 +83,18 @@ impl Compliance {
 /// days, optionally for one project. A report still inside its window and
 /// unanswered is not counted yet.
 pub fn ack_compliance<'a>(
-    cases: impl IntoIterator<Item = &'a Case>,
-    policy: &dyn Fn(&Case) -> AckPolicy,
+    cases: impl IntoIterator<Item = &'a Figures>,
     now: Timestamp,
     days: i64,
     project: Option<&str>,
 ) -> Compliance {
-    let since = now.as_second() - days * 86_400;
+    let since = now.as_second().saturating_sub(days.saturating_mul(86_400));
     let mut c = Compliance::default();
     for case in cases {
-        if case.received_at.as_second() < since || project.is_some_and(|p| case.report.project != p)
-        {
+        if case.received.as_second() < since || project.is_some_and(|p| case.project != p) {
             continue;
         }
-        match case.ack_clock(policy(case)).status(now) {
+        match case.ack_clock().status(now) {
             AckStatus::Running { .. } => {}
             AckStatus::Breached { .. } => c.settled += 1,
             AckStatus::Stopped { in_time, .. } => {
@@ -81,23 +133,23 @@ impl Step {
         }
     }
 
-    fn end(self, case: &Case) -> Option<Timestamp> {
+    fn end(self, case: &Figures) -> Option<Timestamp> {
         match self {
-            Step::Acknowledge => case.acknowledged_at,
-            Step::Triage => case.triaged_at,
-            Step::Fix => case.facts.fix_ready,
-            Step::Disclose => case.published_at,
+            Step::Acknowledge => case.acknowledged,
+            Step::Triage => case.triaged,
+            Step::Fix => case.fix_ready,
+            Step::Disclose => case.published,
         }
     }
 }
 
 /// Hours from report to the end of `step`, for every case that reached it.
-pub fn durations<'a>(cases: impl IntoIterator<Item = &'a Case>, step: Step) -> Vec<f64> {
+pub fn durations<'a>(cases: impl IntoIterator<Item = &'a Figures>, step: Step) -> Vec<f64> {
     let mut out: Vec<f64> = cases
         .into_iter()
         .filter_map(|c| {
             step.end(c)
-                .map(|end| (end.as_second() - c.received_at.as_second()) as f64 / 3600.0)
+                .map(|end| (end.as_second() - c.received.as_second()) as f64 / 3600.0)
         })
         .collect();
     out.sort_by(f64::total_cmp);
@@ -154,18 +206,18 @@ pub struct Exposure {
 }
 
 /// Exposure windows for valid cases (not rejected), longest first.
-pub fn exposure<'a>(cases: impl IntoIterator<Item = &'a Case>, now: Timestamp) -> Vec<Exposure> {
+pub fn exposure<'a>(cases: impl IntoIterator<Item = &'a Figures>, now: Timestamp) -> Vec<Exposure> {
     let hours =
         |from: Timestamp, to: Timestamp| (to.as_second() - from.as_second()) as f64 / 3600.0;
     let mut out: Vec<Exposure> = cases
         .into_iter()
-        .filter(|c| !matches!(c.handling, Handling::Invalid) && c.rejection.is_none())
+        .filter(|c| c.valid)
         .map(|c| Exposure {
-            case: c.id.to_string(),
-            to_fix_hours: hours(c.received_at, c.facts.fix_released.unwrap_or(now)),
-            to_public_hours: hours(c.received_at, c.published_at.unwrap_or(now)),
-            fixed: c.facts.fix_released.is_some(),
-            public: c.published_at.is_some(),
+            case: c.case.to_string(),
+            to_fix_hours: hours(c.received, c.fix_released.unwrap_or(now)),
+            to_public_hours: hours(c.received, c.published.unwrap_or(now)),
+            fixed: c.fix_released.is_some(),
+            public: c.published.is_some(),
         })
         .collect();
     out.sort_by(|a, b| {
@@ -240,7 +292,12 @@ pub fn spec11_checks<'a>(
             )
         },
     };
-    let all_time = ack_compliance(cases.clone(), policy, now, i64::MAX / 86_400_000, None);
+    let figures: Vec<Figures> = cases
+        .clone()
+        .into_iter()
+        .map(|c| Figures::of(c, c.ack_clock(policy(c)).due))
+        .collect();
+    let all_time = ack_compliance(&figures, now, i64::MAX / 86_400_000, None);
     let late: Vec<String> = cases
         .clone()
         .into_iter()

@@ -43,6 +43,18 @@ impl embargo_store::Policy for Deployment {
         let text = format!("v1|{:?}|{:?}|{:?}", c.sla, c.disclosure, c.release);
         hex::encode(Sha256::digest(text.as_bytes()))
     }
+
+    fn running_clocks(&self, case: &Case) -> Vec<(String, Timestamp)> {
+        if case.handling == Handling::Closed {
+            return Vec::new();
+        }
+        let policy = self.config.sla_policy(&case.report.project);
+        embargo_core::sla::deadlines(case, &policy)
+            .into_iter()
+            .filter(|d| d.clock.stopped_at.is_none())
+            .map(|d| (d.kind.describe().to_owned(), d.clock.due))
+            .collect()
+    }
 }
 
 /// The first instant after `after` with release work on `case`: the

@@ -31,7 +31,7 @@ pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use outbox::{Attempt, Job as OutboxJob, NewJob};
-pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow};
+pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, RunningClock};
 pub use seal::MasterKey;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0013_health_probe.sql"),
     ),
     (14, include_str!("../migrations/sqlite/0014_read_model.sql")),
+    (15, include_str!("../migrations/sqlite/0015_figures.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -34,6 +34,11 @@ pub trait Policy: Send + Sync {
     fn next_due(&self, case: &Case, after: Timestamp) -> Option<Timestamp>;
     /// Names the policy: when it changes, the read model is computed again.
     fn fingerprint(&self) -> String;
+    /// The case's clocks that are running, each with its name and deadline
+    /// (the dashboard's "what is due"); none for a closed case.
+    fn running_clocks(&self, _case: &Case) -> Vec<(String, Timestamp)> {
+        Vec::new()
+    }
 }
 
 /// The policy before the server names one: the default acknowledgement
@@ -163,6 +168,7 @@ pub(crate) async fn write(
     if !grants.is_empty() {
         insert.build().execute(&mut *conn).await?;
     }
+    write_figures(conn, master, policy, case).await?;
     match due {
         Some(due) => {
             sqlx::query(
@@ -183,6 +189,66 @@ pub(crate) async fn write(
         }
     }
     Ok(())
+}
+
+/// The case's row of `case_figures` and its rows of `case_clocks`.
+async fn write_figures(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    policy: &dyn Policy,
+    case: &Case,
+) -> Result<(), StoreError> {
+    let id = case.id.as_str();
+    let f = embargo_core::stats::Figures::of(case, policy.ack_due(case));
+    let secs = |t: Option<Timestamp>| t.map(|t| t.as_second());
+    sqlx::query(
+        "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
+           fix_ready, fix_released, published, valid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (case_id) DO UPDATE SET project = excluded.project,
+           received = excluded.received, ack_due = excluded.ack_due,
+           acknowledged = excluded.acknowledged, triaged = excluded.triaged,
+           fix_ready = excluded.fix_ready, fix_released = excluded.fix_released,
+           published = excluded.published, valid = excluded.valid",
+    )
+    .bind(id)
+    .bind(field_hash(master, "project", &f.project))
+    .bind(f.received.as_second())
+    .bind(f.ack_due.as_second())
+    .bind(secs(f.acknowledged))
+    .bind(secs(f.triaged))
+    .bind(secs(f.fix_ready))
+    .bind(secs(f.fix_released))
+    .bind(secs(f.published))
+    .bind(i64::from(f.valid))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM case_clocks WHERE case_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let clocks = policy.running_clocks(case);
+    if !clocks.is_empty() {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO case_clocks (case_id, clock, due) ");
+        insert.push_values(&clocks, |mut row, (clock, due)| {
+            row.push_bind(id)
+                .push_bind(clock)
+                .push_bind(due.as_second());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A running clock, as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningClock {
+    /// The case.
+    pub case: CaseId,
+    /// Which clock (`Policy::running_clocks`' name).
+    pub clock: String,
+    /// Its deadline.
+    pub due: Timestamp,
 }
 
 /// A row's first two columns: a case id and its version.
@@ -302,7 +368,14 @@ impl Store {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
         let mut conn = self.pool.acquire().await?;
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-        for table in ["case_list", "case_grants", "timers", "stage_totals"] {
+        for table in [
+            "case_list",
+            "case_grants",
+            "timers",
+            "stage_totals",
+            "case_figures",
+            "case_clocks",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;
@@ -330,6 +403,77 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(ids.len())
+    }
+
+    /// The figures of every case received at or after `since` (unix
+    /// seconds), oldest first: the dashboard's window, one index range.
+    /// Each `project` is the project's keyed hash ([`Store::project_key`]
+    /// names it); the cost follows the window, not the archive.
+    pub async fn figures_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<embargo_core::stats::Figures>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, project, received, ack_due, acknowledged, triaged, fix_ready,
+               fix_released, published, valid
+             FROM case_figures WHERE received >= $1 ORDER BY received, case_id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let at = |v: i64| Timestamp::from_second(v).map_err(|e| StoreError::Corrupt(e.to_string()));
+        let maybe = |v: Option<i64>| v.map(at).transpose();
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                Ok(embargo_core::stats::Figures {
+                    case: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    project: r.try_get(1)?,
+                    received: at(r.try_get(2)?)?,
+                    ack_due: at(r.try_get(3)?)?,
+                    acknowledged: maybe(r.try_get(4)?)?,
+                    triaged: maybe(r.try_get(5)?)?,
+                    fix_ready: maybe(r.try_get(6)?)?,
+                    fix_released: maybe(r.try_get(7)?)?,
+                    published: maybe(r.try_get(8)?)?,
+                    valid: r.try_get::<i64, _>(9)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The keyed hash a project is stored under in the read model.
+    pub fn project_key(&self, name: &str) -> Result<String, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        Ok(field_hash(master, "project", name))
+    }
+
+    /// The `limit` running clocks with the soonest deadlines, and how many
+    /// are running in all (one index range, and a count of the index).
+    pub async fn soonest_clocks(&self, limit: u32) -> Result<(Vec<RunningClock>, i64), StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, clock, due FROM case_clocks ORDER BY due, case_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_clocks")
+            .fetch_one(&self.pool)
+            .await?;
+        let clocks = rows
+            .iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let due: i64 = r.try_get(2)?;
+                Ok(RunningClock {
+                    case: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    clock: r.try_get(1)?,
+                    due: Timestamp::from_second(due)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((clocks, total))
     }
 
     /// A page of the cases the reader's principals are granted, in queue

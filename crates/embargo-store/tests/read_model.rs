@@ -285,3 +285,83 @@ async fn timers_name_changed_cases_then_the_policys_next_instant() {
     assert!(store.due_timers(t(90), 100).await.unwrap().is_empty());
     assert_eq!(store.due_timers(t(104), 100).await.unwrap().len(), 2);
 }
+
+/// A policy with running clocks: one per unacknowledged case, due a day
+/// after the report.
+struct WithClocks;
+
+impl Policy for WithClocks {
+    fn ack_due(&self, case: &Case) -> Timestamp {
+        case.received_at + jiff::SignedDuration::from_hours(24)
+    }
+    fn next_due(&self, _: &Case, _: Timestamp) -> Option<Timestamp> {
+        None
+    }
+    fn fingerprint(&self) -> String {
+        "with clocks".into()
+    }
+    fn running_clocks(&self, case: &Case) -> Vec<(String, Timestamp)> {
+        if case.acknowledged_at.is_some() {
+            Vec::new()
+        } else {
+            vec![("acknowledgement".into(), self.ack_due(case))]
+        }
+    }
+}
+
+#[tokio::test]
+async fn figures_and_running_clocks_follow_each_append_and_a_new_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("embargo.db");
+    let store = Store::open(&db, true, Some(embargo_store::MasterKey::generate()))
+        .await
+        .unwrap();
+    // Written under one policy, then computed again under another.
+    store.set_policy(Arc::new(EveryHour)).await.unwrap();
+    let a = case(&store, 1, "numpy", None).await;
+    let b = case(&store, 2, "scipy", Some(Tlp::Amber)).await;
+    assert!(store.soonest_clocks(10).await.unwrap().0.is_empty());
+    assert_eq!(store.set_policy(Arc::new(WithClocks)).await.unwrap(), 2);
+    let (clocks, total) = store.soonest_clocks(10).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!((clocks[0].case.clone(), clocks[0].due), (a.clone(), t(25)));
+
+    let figures = store.figures_since(t(2).as_second()).await.unwrap();
+    assert_eq!(figures.len(), 1, "the window starts at hour 2");
+    let f = &figures[0];
+    assert_eq!(f.case, b);
+    assert_eq!(f.project, store.project_key("scipy").unwrap());
+    assert_ne!(f.project, "scipy", "a keyed hash, not the name");
+    assert_eq!((f.received, f.ack_due), (t(2), t(26)));
+    assert!(f.acknowledged.is_some() && f.triaged.is_some() && f.valid);
+
+    // An append moves them: acknowledged, the clock stops.
+    store
+        .execute(a.clone(), |c| {
+            decide(
+                c,
+                Command::Acknowledge {
+                    message: "thanks".into(),
+                },
+                &srt(),
+                t(5),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.soonest_clocks(10).await.unwrap(), (Vec::new(), 0));
+    let figures = store.figures_since(0).await.unwrap();
+    assert_eq!(figures[0].acknowledged, Some(t(5)));
+    drop(store);
+    let bytes = std::fs::read(&db).unwrap();
+    let wal = std::fs::read(db.with_extension("db-wal")).unwrap_or_default();
+    for name in [b"numpy".as_slice(), b"scipy"] {
+        assert!(
+            !bytes
+                .windows(name.len())
+                .chain(wal.windows(name.len()))
+                .any(|w| w == name),
+            "a project name in clear"
+        );
+    }
+}

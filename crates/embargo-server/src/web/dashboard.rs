@@ -9,7 +9,7 @@ use std::{fmt::Write, sync::Arc};
 
 use axum::{extract::State, response::Response};
 use embargo_core::{
-    Handling, Stage,
+    Stage,
     stats::{self, Step},
 };
 use minijinja::context;
@@ -75,6 +75,12 @@ fn hours_text(h: f64) -> String {
     }
 }
 
+/// How many running clocks the dashboard lists (the soonest).
+const DUE_SHOWN: u32 = 50;
+
+/// The window of the step and exposure figures: reports of the last year.
+const WINDOW_DAYS: i64 = 365;
+
 /// `GET /dashboard` (SRT and admins).
 pub(crate) async fn dashboard(
     State(state): State<Arc<AppState>>,
@@ -82,44 +88,61 @@ pub(crate) async fn dashboard(
 ) -> Result<Response, WebError> {
     authz::srt(&who.caller)?;
     let now = state.clock.now();
-    let policy = |c: &embargo_core::Case| state.config.ack_policy_for(c);
-    // The dashboard is about the organisation: every case, folded.
-    let mut cases = Vec::new();
-    for case in crate::cache::all(&state).await.map_err(Failure::from)? {
-        cases.push(case.as_ref().clone());
-    }
-    let open: Vec<_> = cases
-        .iter()
-        .filter(|c| c.handling != Handling::Closed)
-        .collect();
+    // The organisation's figures from the read model: the stage totals, the
+    // soonest running clocks, and the times of the reports of the last
+    // year. No case is folded, so the page costs what it shows and the
+    // window holds, not the archive.
+    let totals = state.store.stage_counts().await.map_err(Failure::from)?;
     let by_stage: Vec<(String, f64, String)> = Stage::ALL
         .iter()
         .filter(|s| **s != Stage::Closed)
         .map(|s| {
-            let n = open.iter().filter(|c| c.stage() == *s).count();
+            let n = totals
+                .iter()
+                .find(|(stage, _)| stage == s.label())
+                .map_or(0, |(_, n)| *n);
             (s.label().to_owned(), n as f64, n.to_string())
         })
         .collect();
-    // Every running clock of every open case, soonest first.
-    let mut due: Vec<_> = open
-        .iter()
-        .flat_map(|c| {
-            let policy = state.config.sla_policy(&c.report.project);
-            embargo_core::sla::deadlines(c, &policy)
-                .into_iter()
-                .filter(|d| d.clock.stopped_at.is_none())
-                .map(|d| (d.clock.due, c.id.to_string(), d.kind.describe()))
-                .collect::<Vec<_>>()
-        })
+    let open_total: i64 = by_stage.iter().map(|(_, n, _)| *n as i64).sum();
+    let (due, running) = state
+        .store
+        .soonest_clocks(DUE_SHOWN)
+        .await
+        .map_err(Failure::from)?;
+    let since = now.as_second().saturating_sub(WINDOW_DAYS * 86_400);
+    let mut figures = state
+        .store
+        .figures_since(since)
+        .await
+        .map_err(Failure::from)?;
+    // Projects are keyed hashes in the read model: name the ones known.
+    let mut names = std::collections::HashMap::new();
+    let mut known: Vec<String> = state
+        .store
+        .projects()
+        .await
+        .map_err(Failure::from)?
+        .into_iter()
+        .map(|p| p.name)
         .collect();
-    due.sort();
-
-    let mut projects: Vec<String> = cases.iter().map(|c| c.report.project.clone()).collect();
+    known.push(state.config.intake.default_project.clone());
+    for name in known {
+        let key = state.store.project_key(&name).map_err(Failure::from)?;
+        names.insert(key, name);
+    }
+    for f in &mut figures {
+        f.project = names
+            .get(&f.project)
+            .cloned()
+            .unwrap_or_else(|| "(a project no longer listed)".into());
+    }
+    let mut projects: Vec<String> = figures.iter().map(|c| c.project.clone()).collect();
     projects.sort();
     projects.dedup();
     let compliance_row = |project: Option<&str>| {
-        let c30 = stats::ack_compliance(cases.iter(), &policy, now, 30, project);
-        let c90 = stats::ack_compliance(cases.iter(), &policy, now, 90, project);
+        let c30 = stats::ack_compliance(&figures, now, 30, project);
+        let c90 = stats::ack_compliance(&figures, now, 90, project);
         context! {
             project => project.unwrap_or("all projects"),
             d30 => c30.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c30.in_time, c30.settled)),
@@ -132,7 +155,7 @@ pub(crate) async fn dashboard(
     let mut steps = Vec::new();
     let mut medians = Vec::new();
     for step in Step::ALL {
-        let d = stats::durations(cases.iter(), step);
+        let d = stats::durations(&figures, step);
         let s = stats::summary(&d);
         if let Some(s) = s {
             medians.push((step.name().to_owned(), s.median, hours_text(s.median)));
@@ -145,7 +168,7 @@ pub(crate) async fn dashboard(
             max => s.map(|s| hours_text(s.max)),
         });
     }
-    let exposure = stats::exposure(cases.iter(), now);
+    let exposure = stats::exposure(&figures, now);
     let exposure_bars: Vec<(String, f64, String)> = exposure
         .iter()
         .take(20)
@@ -170,13 +193,15 @@ pub(crate) async fn dashboard(
         "dashboard.html",
         context! {
             me => super::pages::ser(super::pages::me(&who)),
-            stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{} open cases: {}", open.len(), by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
+            window_days => WINDOW_DAYS,
+            running => running,
+            stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{open_total} open cases: {}", by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
             stages => by_stage.iter().map(|(l, _, t)| context! { stage => l, count => t }).collect::<Vec<_>>(),
-            due => due.iter().map(|(at, id, what)| context! {
-                case => id,
-                what => *what,
-                due => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                overdue => *at < now,
+            due => due.iter().map(|c| context! {
+                case => c.case.as_str(),
+                what => &c.clock,
+                due => c.due.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                overdue => c.due < now,
             }).collect::<Vec<_>>(),
             compliance => compliance,
             step_chart => html(bar_chart("steps", "Median time from report, by step", &medians.iter().map(|(l, _, t)| format!("{l}: {t}")).collect::<Vec<_>>().join(", "), &medians)),

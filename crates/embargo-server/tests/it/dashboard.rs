@@ -184,3 +184,58 @@ fn chromium_renders_the_dashboard_without_script_errors() {
         c.close().await.unwrap();
     });
 }
+
+/// The figures cover the reports of the last year (the page reads that
+/// window of the read model, not the archive); the stage totals and the
+/// running clocks cover every case.
+#[test]
+fn the_figures_cover_the_last_year_and_the_totals_every_case() {
+    let app = TestApp::start();
+    let t = app.admin_token.clone();
+    let new = |title: &str| {
+        let (s, c) = app.api(
+            &t,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"project": "numpy", "title": title, "body": "b"})),
+        );
+        assert_eq!(s, 201, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    };
+    let old = new("old");
+    app.advance(3600);
+    let (s, _) = app.api(
+        &t,
+        "POST",
+        &format!("/api/v1/cases/{old}/commands"),
+        Some(json!({"command": "acknowledge", "message": "ok"})),
+    );
+    assert_eq!(s, 200);
+    app.advance(400 * 86_400);
+    let recent = new("recent");
+    let (mut srt, _) = app.person("sam", "srt");
+    let body = srt.get("/dashboard").body;
+    assert!(body.contains("Reports received in the last 365 days."));
+    let steps = &body[body.find("id=\"steps\"").unwrap()..];
+    let steps = strip_tags(&steps[..steps.find("</table>").unwrap()].replace("</td><td>", " | "));
+    assert!(
+        steps.contains("acknowledge | 0 |"),
+        "the old answer is outside: {steps}"
+    );
+    let exposure = &body[body.find("id=\"exposure\"").unwrap()..];
+    let exposure = &exposure[..exposure.find("</table>").unwrap()];
+    assert!(
+        exposure.contains(&recent) && !exposure.contains(&old),
+        "{exposure}"
+    );
+    let stages = &body[body.find("id=\"stage-table\"").unwrap()..];
+    let stages =
+        strip_tags(&stages[..stages.find("</table>").unwrap()].replace("</td><td>", " | "));
+    assert!(
+        stages.contains("new | 1") && stages.contains("acknowledged | 1"),
+        "{stages}"
+    );
+    // The old case's triage clock still runs and is listed.
+    let due = &body[body.find("<ul id=\"due\">").unwrap()..];
+    assert!(due[..due.find("</ul>").unwrap()].contains(&old), "{due}");
+}

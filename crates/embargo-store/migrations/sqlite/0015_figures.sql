@@ -1,0 +1,28 @@
+-- The dashboard's figures, kept by the writer with every append like the
+-- rest of the read model: each case's times (no contents; the project is a
+-- keyed hash), and each running clock of an open case by its deadline.
+
+CREATE TABLE case_figures (
+    case_id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    received BIGINT NOT NULL,
+    ack_due BIGINT NOT NULL,
+    acknowledged BIGINT,
+    triaged BIGINT,
+    fix_ready BIGINT,
+    fix_released BIGINT,
+    published BIGINT,
+    valid BIGINT NOT NULL
+);
+CREATE INDEX case_figures_received ON case_figures (received);
+
+CREATE TABLE case_clocks (
+    case_id TEXT NOT NULL,
+    clock TEXT NOT NULL,
+    due BIGINT NOT NULL,
+    PRIMARY KEY (case_id, clock)
+);
+CREATE INDEX case_clocks_due ON case_clocks (due);
+
+-- Computed for every case at the next start.
+DELETE FROM read_model;
