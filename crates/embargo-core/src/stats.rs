@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::{
     Case, CaseId, Handling,
-    sla::{AckClock, AckPolicy, AckStatus},
+    sla::{AckClock, AckStatus},
 };
 
 /// What the figures need of one case: its times, not its contents. The
@@ -32,6 +32,8 @@ pub struct Figures {
     pub fix_released: Option<Timestamp>,
     /// When the advisory was published.
     pub published: Option<Timestamp>,
+    /// The disclosure moment agreed with the reporter, if one is.
+    pub agreed_until: Option<Timestamp>,
     /// Not rejected as invalid: an exposure to measure.
     pub valid: bool,
 }
@@ -49,6 +51,7 @@ impl Figures {
             fix_ready: case.facts.fix_ready,
             fix_released: case.facts.fix_released,
             published: case.published_at,
+            agreed_until: case.embargo.agreed_until(),
             valid: !matches!(case.handling, Handling::Invalid) && case.rejection.is_none(),
         }
     }
@@ -263,14 +266,10 @@ pub struct Check {
     pub detail: String,
 }
 
-/// The SPEC-11 compliance report over `cases` (one project's, or all) and
-/// the channels that serve them (`(name, healthy)`).
-pub fn spec11_checks<'a>(
-    cases: impl IntoIterator<Item = &'a Case> + Clone,
-    channels: &[(String, bool)],
-    policy: &dyn Fn(&Case) -> AckPolicy,
-    now: Timestamp,
-) -> Vec<Check> {
+/// The SPEC-11 compliance report over the figures of `cases` (one
+/// project's, or all, over the period the caller chose) and the channels
+/// that serve them (`(name, healthy)`).
+pub fn spec11_checks(cases: &[Figures], channels: &[(String, bool)], now: Timestamp) -> Vec<Check> {
     let healthy = channels.iter().filter(|(_, h)| *h).count();
     let unhealthy: Vec<&str> = channels
         .iter()
@@ -292,21 +291,15 @@ pub fn spec11_checks<'a>(
             )
         },
     };
-    let figures: Vec<Figures> = cases
-        .clone()
-        .into_iter()
-        .map(|c| Figures::of(c, c.ack_clock(policy(c)).due))
-        .collect();
-    let all_time = ack_compliance(&figures, now, i64::MAX / 86_400_000, None);
+    let all_time = ack_compliance(cases, now, i64::MAX / 86_400_000, None);
     let late: Vec<String> = cases
-        .clone()
-        .into_iter()
-        .filter(|c| match c.ack_clock(policy(c)).status(now) {
+        .iter()
+        .filter(|c| match c.ack_clock().status(now) {
             AckStatus::Breached { .. } => true,
             AckStatus::Stopped { in_time, .. } => !in_time,
             AckStatus::Running { .. } => false,
         })
-        .map(|c| c.id.to_string())
+        .map(|c| c.case.to_string())
         .collect();
     let ack_check = Check {
         name: "every report is acknowledged within 24 hours",
@@ -322,15 +315,13 @@ pub fn spec11_checks<'a>(
         },
     };
     let overdue: Vec<String> = cases
-        .clone()
-        .into_iter()
-        .filter(|c| c.published_at.is_none() && c.embargo.agreed_until().is_some_and(|u| u < now))
-        .map(|c| c.id.to_string())
+        .iter()
+        .filter(|c| c.published.is_none() && c.agreed_until.is_some_and(|u| u < now))
+        .map(|c| c.case.to_string())
         .collect();
     let agreed = cases
-        .clone()
-        .into_iter()
-        .filter(|c| c.embargo.agreed_until().is_some() || c.published_at.is_some())
+        .iter()
+        .filter(|c| c.agreed_until.is_some() || c.published.is_some())
         .count();
     let timeline_check = Check {
         name: "agreed disclosure dates are met",
@@ -346,15 +337,11 @@ pub fn spec11_checks<'a>(
             )
         },
     };
-    let shipped: Vec<&Case> = cases
-        .clone()
-        .into_iter()
-        .filter(|c| c.facts.fix_released.is_some())
-        .collect();
+    let shipped: Vec<&Figures> = cases.iter().filter(|c| c.fix_released.is_some()).collect();
     let silent: Vec<String> = shipped
         .iter()
-        .filter(|c| c.published_at.is_none())
-        .map(|c| c.id.to_string())
+        .filter(|c| c.published.is_none())
+        .map(|c| c.case.to_string())
         .collect();
     let advisory_check = Check {
         name: "every shipped fix has a published advisory",

@@ -465,10 +465,13 @@ fn compliance_checks_name_the_broken_promises() {
             .unwrap_or_else(|e| panic!("{step:?}: {e}"));
     }
     let id = h.case.id.to_string();
-    let policy = |_: &Case| embargo_core::sla::AckPolicy::default();
-    let policy = &policy;
+    let due = h
+        .case
+        .ack_clock(embargo_core::sla::AckPolicy::default())
+        .due;
+    let figures = [embargo_core::stats::Figures::of(&h.case, due)];
     let after_date: Timestamp = "2026-03-20T00:00:00Z".parse().unwrap();
-    let checks = spec11_checks([&h.case], &[("security@".into(), true)], policy, after_date);
+    let checks = spec11_checks(&figures, &[("security@".into(), true)], after_date);
     let line = |name: &str| {
         checks
             .iter()
@@ -501,7 +504,7 @@ fn compliance_checks_name_the_broken_promises() {
     assert_eq!(line("a retrospective").kept, None);
     // Before the date, the timeline is not broken yet; an unhealthy channel is.
     let before: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
-    let checks = spec11_checks([&h.case], &[("security@".into(), false)], policy, before);
+    let checks = spec11_checks(&figures, &[("security@".into(), false)], before);
     assert_eq!(checks[0].kept, Some(false));
     assert_eq!(
         checks[0].detail,

@@ -1100,43 +1100,53 @@ pub(crate) async fn check_channel(
 pub(crate) struct ProjectQuery {
     #[serde(default)]
     project: Option<String>,
+    #[serde(default)]
+    days: Option<i64>,
 }
 
-/// The SPEC-11 compliance report for one project (or all), as checks.
+/// The period of the compliance report when none is asked for, in days.
+pub(crate) const COMPLIANCE_DAYS: i64 = 365;
+
+/// The SPEC-11 compliance report for one project (or all) over the reports
+/// received in the last `days` days, as checks: computed on the read
+/// model's figures of that window, not by folding the archive.
 pub(crate) async fn compliance_checks(
     state: &AppState,
     project: Option<&str>,
+    days: i64,
 ) -> Result<Vec<embargo_api::CheckWire>, Failure> {
-    let mut cases = Vec::new();
-    for case in crate::cache::all(state).await? {
-        if project.is_none_or(|p| case.report.project == p) {
-            cases.push(case.as_ref().clone());
-        }
+    if !(1..=36_500).contains(&days) {
+        return Err(Failure::Invalid(
+            "`days` is a number of days from 1 to 36500".into(),
+        ));
     }
+    let since = state.clock.now().as_second().saturating_sub(days * 86_400);
+    let cases: Vec<_> = crate::timers::figures(state, since)
+        .await?
+        .into_iter()
+        .filter(|f| project.is_none_or(|p| f.project == p))
+        .collect();
     let channels: Vec<(String, bool)> = crate::channels::inventory(state)
         .await?
         .into_iter()
         .filter(|c| project.is_none_or(|p| c.scope == p || c.scope == "org"))
         .map(|c| (c.name, !c.alert))
         .collect();
-    Ok(embargo_core::stats::spec11_checks(
-        cases.iter(),
-        &channels,
-        &|c: &embargo_core::Case| state.config.ack_policy_for(c),
-        state.clock.now(),
+    Ok(
+        embargo_core::stats::spec11_checks(&cases, &channels, state.clock.now())
+            .into_iter()
+            .map(|c| embargo_api::CheckWire {
+                check: c.name.to_owned(),
+                status: match c.kept {
+                    Some(true) => "kept",
+                    Some(false) => "broken",
+                    None => "no data",
+                }
+                .to_owned(),
+                detail: c.detail,
+            })
+            .collect(),
     )
-    .into_iter()
-    .map(|c| embargo_api::CheckWire {
-        check: c.name.to_owned(),
-        status: match c.kept {
-            Some(true) => "kept",
-            Some(false) => "broken",
-            None => "no data",
-        }
-        .to_owned(),
-        detail: c.detail,
-    })
-    .collect())
 }
 
 /// `GET /api/v1/compliance?project=NAME` (SRT).
@@ -1146,7 +1156,14 @@ pub(crate) async fn compliance(
     axum::extract::Query(q): axum::extract::Query<ProjectQuery>,
 ) -> Result<Json<Vec<embargo_api::CheckWire>>, Failure> {
     authz::srt(&principal.0)?;
-    Ok(Json(compliance_checks(&state, q.project.as_deref()).await?))
+    Ok(Json(
+        compliance_checks(
+            &state,
+            q.project.as_deref(),
+            q.days.unwrap_or(COMPLIANCE_DAYS),
+        )
+        .await?,
+    ))
 }
 
 /// The advisory as typed into the API or the web form, checked into the

@@ -98,3 +98,32 @@ fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timest
     }
     at.into_iter().flatten().filter(|t| *t > after).min()
 }
+
+/// The read model's figures of the reports received since `since` (unix
+/// seconds), each project named again (the read model keeps keyed hashes):
+/// what the dashboard and the compliance report compute on.
+pub(crate) async fn figures(
+    state: &crate::AppState,
+    since: i64,
+) -> Result<Vec<embargo_core::stats::Figures>, embargo_store::StoreError> {
+    let mut figures = state.store.figures_since(since).await?;
+    let mut known: Vec<String> = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    known.push(state.config.intake.default_project.clone());
+    let mut names = std::collections::HashMap::new();
+    for name in known {
+        names.insert(state.store.project_key(&name)?, name);
+    }
+    for f in &mut figures {
+        f.project = names
+            .get(&f.project)
+            .cloned()
+            .unwrap_or_else(|| "(a project no longer listed)".into());
+    }
+    Ok(figures)
+}

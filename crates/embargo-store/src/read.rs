@@ -203,13 +203,14 @@ async fn write_figures(
     let secs = |t: Option<Timestamp>| t.map(|t| t.as_second());
     sqlx::query(
         "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
-           fix_ready, fix_released, published, valid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           fix_ready, fix_released, published, agreed_until, valid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (case_id) DO UPDATE SET project = excluded.project,
            received = excluded.received, ack_due = excluded.ack_due,
            acknowledged = excluded.acknowledged, triaged = excluded.triaged,
            fix_ready = excluded.fix_ready, fix_released = excluded.fix_released,
-           published = excluded.published, valid = excluded.valid",
+           published = excluded.published, agreed_until = excluded.agreed_until,
+           valid = excluded.valid",
     )
     .bind(id)
     .bind(field_hash(master, "project", &f.project))
@@ -220,6 +221,7 @@ async fn write_figures(
     .bind(secs(f.fix_ready))
     .bind(secs(f.fix_released))
     .bind(secs(f.published))
+    .bind(secs(f.agreed_until))
     .bind(i64::from(f.valid))
     .execute(&mut *conn)
     .await?;
@@ -415,7 +417,7 @@ impl Store {
     ) -> Result<Vec<embargo_core::stats::Figures>, StoreError> {
         let rows = sqlx::query(
             "SELECT case_id, project, received, ack_due, acknowledged, triaged, fix_ready,
-               fix_released, published, valid
+               fix_released, published, agreed_until, valid
              FROM case_figures WHERE received >= $1 ORDER BY received, case_id",
         )
         .bind(since)
@@ -436,7 +438,8 @@ impl Store {
                     fix_ready: maybe(r.try_get(6)?)?,
                     fix_released: maybe(r.try_get(7)?)?,
                     published: maybe(r.try_get(8)?)?,
-                    valid: r.try_get::<i64, _>(9)? != 0,
+                    agreed_until: maybe(r.try_get(9)?)?,
+                    valid: r.try_get::<i64, _>(10)? != 0,
                 })
             })
             .collect()

@@ -1047,6 +1047,9 @@ pub enum ReportCmd {
         /// One project (default: all).
         #[arg(long)]
         project: Option<String>,
+        /// Over the reports received in the last N days (default 365).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=36_500))]
+        days: Option<i64>,
     },
 }
 
@@ -1058,8 +1061,8 @@ pub async fn run_report(
 ) -> anyhow::Result<bool> {
     let client = Client::new(conn)?;
     match cmd {
-        ReportCmd::Compliance { project } => {
-            let path = match &project {
+        ReportCmd::Compliance { project, days } => {
+            let mut path = match &project {
                 Some(p) => {
                     let encoded: String = p
                         .bytes()
@@ -1075,11 +1078,16 @@ pub async fn run_report(
                 }
                 None => "/api/v1/compliance".to_owned(),
             };
+            if let Some(days) = days {
+                path.push(if project.is_some() { '&' } else { '?' });
+                path.push_str(&format!("days={days}"));
+            }
             let checks: Vec<embargo_api::CheckWire> = client.get(&path).await?;
             writeln!(
                 out,
-                "SPEC-11 compliance: {}",
-                project.as_deref().unwrap_or("all projects")
+                "SPEC-11 compliance: {}, reports of the last {} days",
+                project.as_deref().unwrap_or("all projects"),
+                days.unwrap_or(365)
             )?;
             for c in &checks {
                 writeln!(out, "{:<8} {}: {}", c.status, c.check, c.detail)?;

@@ -111,32 +111,9 @@ pub(crate) async fn dashboard(
         .await
         .map_err(Failure::from)?;
     let since = now.as_second().saturating_sub(WINDOW_DAYS * 86_400);
-    let mut figures = state
-        .store
-        .figures_since(since)
+    let figures = crate::timers::figures(&state, since)
         .await
         .map_err(Failure::from)?;
-    // Projects are keyed hashes in the read model: name the ones known.
-    let mut names = std::collections::HashMap::new();
-    let mut known: Vec<String> = state
-        .store
-        .projects()
-        .await
-        .map_err(Failure::from)?
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    known.push(state.config.intake.default_project.clone());
-    for name in known {
-        let key = state.store.project_key(&name).map_err(Failure::from)?;
-        names.insert(key, name);
-    }
-    for f in &mut figures {
-        f.project = names
-            .get(&f.project)
-            .cloned()
-            .unwrap_or_else(|| "(a project no longer listed)".into());
-    }
     let mut projects: Vec<String> = figures.iter().map(|c| c.project.clone()).collect();
     projects.sort();
     projects.dedup();

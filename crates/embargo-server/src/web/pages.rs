@@ -1686,6 +1686,8 @@ pub(crate) async fn channels_page(
 pub(crate) struct ComplianceQuery {
     #[serde(default)]
     project: Option<String>,
+    #[serde(default)]
+    days: Option<i64>,
 }
 
 /// `GET /compliance?project=NAME`: the SPEC-11 compliance report (SRT).
@@ -1696,7 +1698,8 @@ pub(crate) async fn compliance_page(
 ) -> Result<Response, WebError> {
     authz::srt(&who.caller)?;
     let project = q.project.filter(|p| !p.is_empty());
-    let checks = crate::api::compliance_checks(&state, project.as_deref()).await?;
+    let days = q.days.unwrap_or(crate::api::COMPLIANCE_DAYS);
+    let checks = crate::api::compliance_checks(&state, project.as_deref(), days).await?;
     let projects: Vec<String> = state
         .store
         .projects()
@@ -1710,6 +1713,7 @@ pub(crate) async fn compliance_page(
             me => ser(me(&who)),
             project => project,
             projects => projects,
+            days => days,
             checks => ser(checks),
         },
     ))

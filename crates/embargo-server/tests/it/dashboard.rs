@@ -239,3 +239,70 @@ fn the_figures_cover_the_last_year_and_the_totals_every_case() {
     let due = &body[body.find("<ul id=\"due\">").unwrap()..];
     assert!(due[..due.find("</ul>").unwrap()].contains(&old), "{due}");
 }
+
+/// The compliance report covers the reports of the period asked for (a
+/// year unless told), on the page, in the API and by the same figures.
+#[test]
+fn the_compliance_report_covers_the_period_asked_for() {
+    let app = TestApp::start();
+    let t = app.admin_token.clone();
+    let new = |title: &str| {
+        let (s, c) = app.api(
+            &t,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"project": "numpy", "title": title, "body": "b"})),
+        );
+        assert_eq!(s, 201, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    };
+    let ack = |id: &str| {
+        let (s, v) = app.api(
+            &t,
+            "POST",
+            &format!("/api/v1/cases/{id}/commands"),
+            Some(json!({"command": "acknowledge", "message": "ok"})),
+        );
+        assert_eq!(s, 200, "{v}");
+    };
+    let late = new("late");
+    app.advance(30 * 3600);
+    ack(&late);
+    app.advance(100 * 86_400);
+    let prompt = new("prompt");
+    app.advance(3600);
+    ack(&prompt);
+    let ack_line = |query: &str| {
+        let (status, checks) = app.api(&t, "GET", &format!("/api/v1/compliance{query}"), None);
+        assert_eq!(status, 200, "{checks}");
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["check"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("every report is acknowledged")
+            })
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(ack_line(""), format!("50% of 2 in time; late: {late}"));
+    assert_eq!(ack_line("?days=30"), "100% of 1 in time");
+    assert_eq!(
+        ack_line("?project=numpy&days=365"),
+        format!("50% of 2 in time; late: {late}")
+    );
+    let (status, _) = app.api(&t, "GET", "/api/v1/compliance?days=0", None);
+    assert_eq!(status, 422);
+    let (mut srt, _) = app.person("sam", "srt");
+    let page = srt.get("/compliance?days=30");
+    assert!(
+        page.body
+            .contains("Over the reports received in the last 30 days.")
+    );
+    assert!(page.body.contains("100% of 1 in time") && !page.body.contains(&late));
+}

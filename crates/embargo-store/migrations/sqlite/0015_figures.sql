@@ -12,6 +12,7 @@ CREATE TABLE case_figures (
     fix_ready BIGINT,
     fix_released BIGINT,
     published BIGINT,
+    agreed_until BIGINT,
     valid BIGINT NOT NULL
 );
 CREATE INDEX case_figures_received ON case_figures (received);
