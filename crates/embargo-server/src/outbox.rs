@@ -34,8 +34,18 @@ pub(crate) async fn run(state: Arc<AppState>) {
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
         let _pass = state.pass.lock().await;
         let started = std::time::Instant::now();
-        if let Err(e) = schedule(&state).await {
-            tracing::warn!(error = %e, "the scheduler could not run");
+        // A full pass means more is due (a backlog after a new read model):
+        // take further passes within the tick's budget rather than one a
+        // second.
+        loop {
+            match schedule(&state).await {
+                Ok(n) if n >= DUE_PER_PASS as usize && started.elapsed() < PASS_BUDGET => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the scheduler could not run");
+                    break;
+                }
+            }
         }
         state.scheduler_micros.store(
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -49,6 +59,9 @@ pub(crate) async fn run(state: Arc<AppState>) {
 
 /// How many due cases one pass takes up (the rest wait for the next pass).
 const DUE_PER_PASS: u32 = 500;
+
+/// How long one tick may keep taking full passes before the worker's turn.
+const PASS_BUDGET: Duration = Duration::from_millis(800);
 
 /// Does what is due now: the store's timers name the cases with something
 /// due (a change since the last look, a notice, a release instant); each is
