@@ -42,6 +42,29 @@ fn packages(case: &Case) -> BTreeSet<String> {
         .collect()
 }
 
+/// What the duplicate index keeps of a case that others may duplicate: the
+/// words of its title (`w:` + word) and its affected packages (`p:` +
+/// `ecosystem:name`). A closed or rejected case keeps none, as
+/// [`candidates`] never names one.
+pub fn terms(case: &Case) -> Vec<String> {
+    if matches!(case.handling, Handling::Closed | Handling::Invalid) {
+        return Vec::new();
+    }
+    lookup_terms(case)
+}
+
+/// The terms to look up a case's possible duplicates by: the same terms as
+/// [`terms`], whatever the case's state. Cases sharing none of them cannot
+/// be [`candidates`]: a title likeness of one half needs a common word,
+/// and a package match a common package.
+pub fn lookup_terms(case: &Case) -> Vec<String> {
+    words(&case.report.title)
+        .into_iter()
+        .map(|w| format!("w:{w}"))
+        .chain(packages(case).into_iter().map(|p| format!("p:{p}")))
+        .collect()
+}
+
 /// Open cases among `others` that `case` may duplicate, most likely first.
 /// Titles sharing at least half their words, or a common affected package,
 /// count; closed and rejected cases do not.

@@ -375,10 +375,34 @@ pub(crate) async fn visible_page(
         .into_iter()
         .collect();
     let page = state.store.list_cases(&query).await?;
-    let mut out = Vec::with_capacity(page.cases.len());
-    for (id, version) in page.cases {
+    let out = shown(state, caller, &projects, page.cases, keep).await?;
+    Ok((out, page.next))
+}
+
+/// Of the cases named (with the versions the read model gives), those the
+/// caller may see, each as their lens shows it and kept by `keep`: for
+/// lists that come from an index other than the grants (duplicate hints).
+pub(crate) async fn visible_by_id(
+    state: &AppState,
+    caller: &Caller,
+    ids: Vec<(embargo_core::CaseId, u64)>,
+    keep: impl Fn(&Case) -> bool,
+) -> Result<Vec<(Case, Lens)>, Failure> {
+    let projects = state.store.projects().await?;
+    shown(state, caller, &projects, ids, keep).await
+}
+
+async fn shown(
+    state: &AppState,
+    caller: &Caller,
+    projects: &[embargo_store::Project],
+    ids: Vec<(embargo_core::CaseId, u64)>,
+    keep: impl Fn(&Case) -> bool,
+) -> Result<Vec<(Case, Lens)>, Failure> {
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, version) in ids {
         let case = crate::cache::case(state, &id, version).await?;
-        match lens_of(&caller.member, &case, &projects) {
+        match lens_of(&caller.member, &case, projects) {
             Some(lens) => {
                 let shown = lens.case(&case);
                 if keep(&shown) {
@@ -388,11 +412,11 @@ pub(crate) async fn visible_page(
             // The grants projection listed a case the rule does not show:
             // the rule wins, and the disagreement is logged.
             None => {
-                tracing::warn!(case = %id, "listed by its grants but not visible by the access rule")
+                tracing::debug!(case = %id, "named by an index but not visible by the access rule")
             }
         }
     }
-    Ok((out, page.next))
+    Ok(out)
 }
 
 /// Proof that the caller is an admin; admin pages and endpoints take it.

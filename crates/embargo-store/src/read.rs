@@ -169,6 +169,7 @@ pub(crate) async fn write(
         insert.build().execute(&mut *conn).await?;
     }
     write_figures(conn, master, policy, case).await?;
+    write_terms(conn, master, case).await?;
     match due {
         Some(due) => {
             sqlx::query(
@@ -238,6 +239,53 @@ async fn write_figures(
                 .push_bind(due.as_second());
         });
         insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The case's rows of `case_terms`, with `term_counts` kept in step.
+async fn write_terms(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    case: &Case,
+) -> Result<(), StoreError> {
+    use std::collections::BTreeSet;
+    let id = case.id.as_str();
+    let new: BTreeSet<String> = embargo_core::duplicates::terms(case)
+        .iter()
+        .map(|t| field_hash(master, "term", t))
+        .collect();
+    let old: BTreeSet<String> =
+        sqlx::query_scalar("SELECT term FROM case_terms WHERE case_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    for gone in old.difference(&new) {
+        sqlx::query("DELETE FROM case_terms WHERE term = $1 AND case_id = $2")
+            .bind(gone)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE term_counts SET n = n - 1 WHERE term = $1")
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for added in new.difference(&old) {
+        sqlx::query("INSERT INTO case_terms (term, case_id) VALUES ($1, $2)")
+            .bind(added)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO term_counts (term, n) VALUES ($1, 1)
+             ON CONFLICT (term) DO UPDATE SET n = term_counts.n + 1",
+        )
+        .bind(added)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -377,6 +425,8 @@ impl Store {
             "stage_totals",
             "case_figures",
             "case_clocks",
+            "case_terms",
+            "term_counts",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
@@ -442,6 +492,46 @@ impl Store {
                     valid: r.try_get::<i64, _>(10)? != 0,
                 })
             })
+            .collect()
+    }
+
+    /// The cases that share at least one of `terms` (a case's
+    /// `duplicates::lookup_terms`) with the case `exclude`, most terms in
+    /// common first, at most `limit`, with their versions. A term more
+    /// than `most` cases have is not looked up, so the cost is at most
+    /// `terms × most` index entries, whatever the archive holds.
+    pub async fn similar_cases(
+        &self,
+        terms: &[String],
+        exclude: &CaseId,
+        most: i64,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT t.case_id, l.version FROM case_terms t
+             JOIN term_counts c ON c.term = t.term
+             JOIN case_list l ON l.case_id = t.case_id
+             WHERE c.n <= ",
+        );
+        q.push_bind(most);
+        q.push(" AND t.case_id != ");
+        q.push_bind(exclude.as_str());
+        q.push(" AND t.term IN (");
+        let mut list = q.separated(", ");
+        for term in terms {
+            list.push_bind(field_hash(master, "term", term));
+        }
+        q.push(") GROUP BY t.case_id ORDER BY COUNT(*) DESC, t.case_id LIMIT ");
+        q.push_bind(i64::from(limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(id_and_version)
             .collect()
     }
 

@@ -365,3 +365,125 @@ async fn figures_and_running_clocks_follow_each_append_and_a_new_policy() {
         );
     }
 }
+
+/// Case `n` of `project` titled `title`.
+async fn titled(store: &Store, n: u32, project: &str, title: &str) -> CaseId {
+    let id = CaseId::from_parts(2026, n);
+    let report = Report {
+        project: project.into(),
+        title: title.into(),
+        body: "steps".into(),
+        reporter_name: None,
+        reporter_email: None,
+        channel: Channel::Web,
+        intake: Default::default(),
+    };
+    let at = t(i64::from(n));
+    store
+        .create(id.clone(), move || decide_new(report, &srt(), at))
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    let a = titled(&store, 1, "numpy", "Heap corruption in loadtxt converters").await;
+    let b = titled(&store, 2, "scipy", "loadtxt converters corrupt the heap").await;
+    let c = titled(&store, 3, "numpy", "XSS in the docs search").await;
+    // Twelve more that all say "report": a word that common says nothing.
+    for n in 10..22 {
+        titled(&store, n, "numpy", &format!("report {n}")).await;
+    }
+    let terms = |title: &str| {
+        embargo_core::duplicates::lookup_terms(
+            &Case::from_events(
+                CaseId::from_parts(2026, 99),
+                &decide_new(
+                    Report {
+                        project: "numpy".into(),
+                        title: title.into(),
+                        body: "probe".into(),
+                        reporter_name: None,
+                        reporter_email: None,
+                        channel: Channel::Web,
+                        intake: Default::default(),
+                    },
+                    &srt(),
+                    t(0),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+    };
+    let ids = |found: Vec<(CaseId, u64)>| found.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    let probe = terms("Heap corruption in loadtxt converters");
+    let found = ids(store.similar_cases(&probe, &a, 10, 50).await.unwrap());
+    assert_eq!(
+        found,
+        std::slice::from_ref(&b),
+        "across projects, most terms first; not itself"
+    );
+    let found = ids(store
+        .similar_cases(&probe, &CaseId::from_parts(2026, 99), 10, 50)
+        .await
+        .unwrap());
+    assert_eq!(found, [a.clone(), b.clone()]);
+    assert!(
+        store
+            .similar_cases(&terms("a report"), &c, 10, 50)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a term twelve cases share is not looked up with a limit of ten"
+    );
+    assert_eq!(
+        store
+            .similar_cases(&terms("a report"), &c, 20, 50)
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    // Rejected, a case leaves the index.
+    store
+        .execute(b.clone(), |case| {
+            decide(
+                case,
+                Command::Acknowledge {
+                    message: "thanks".into(),
+                },
+                &srt(),
+                t(29),
+            )
+        })
+        .await
+        .unwrap();
+    store
+        .execute(b.clone(), |case| {
+            decide(
+                case,
+                Command::Reject {
+                    rejection: embargo_core::event::Rejection {
+                        reason: embargo_core::event::RejectReason::NotReproducible,
+                        explanation: "no".into(),
+                    },
+                },
+                &srt(),
+                t(30),
+            )
+        })
+        .await
+        .unwrap();
+    let found = ids(store.similar_cases(&probe, &a, 10, 50).await.unwrap());
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -329,8 +329,12 @@ fn inbox_href(filter: &InboxFilter, after: Option<&str>) -> String {
     href
 }
 
-/// How many cases of the same project the duplicate hints compare with.
-const DUPLICATE_CANDIDATES: u32 = 100;
+/// How many cases sharing a term the duplicate hints compare with at most.
+const DUPLICATE_CANDIDATES: u32 = 50;
+
+/// A title word or package more open cases than this share is no evidence
+/// of a duplicate, and is not looked up.
+const DUPLICATE_TERM_MOST: i64 = 1_000;
 
 /// Rows per inbox page.
 const INBOX_PAGE: u32 = 50;
@@ -735,16 +739,20 @@ async fn case_view(
         Standing::Srt | Standing::Coordinator
     ) && case.rejection.is_none()
     {
-        // Candidates: the cases of the same project the caller sees, what
-        // is due first, at most a page (opening a case never walks the
-        // archive).
-        let query = embargo_store::ListQuery {
-            limit: DUPLICATE_CANDIDATES,
-            project: Some(case.report.project.clone()),
-            ..Default::default()
-        };
-        let (visible, _) =
-            authz::visible_page(state, &who.caller, query, |c| c.id != case.id).await?;
+        // Candidates: the open cases that share a title word or a package
+        // with this one, from the read model's term index (a term most
+        // cases share is not looked up), of those the caller may see:
+        // opening a case never walks the archive.
+        let similar = state
+            .store
+            .similar_cases(
+                &embargo_core::duplicates::lookup_terms(case),
+                &case.id,
+                DUPLICATE_TERM_MOST,
+                DUPLICATE_CANDIDATES,
+            )
+            .await?;
+        let visible = authz::visible_by_id(state, &who.caller, similar, |_| true).await?;
         embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
                 .into_iter()
                 .take(5)

@@ -342,12 +342,22 @@ fn a_report_like_an_open_case_shows_it_as_a_possible_duplicate() {
         Some(serde_json::json!({ "project": "scipy", "title": "XSS in the docs search", "body": "x" })),
     );
     let unrelated = unrelated["id"].as_str().unwrap().to_owned();
+    // The same report filed against another project is found too (the
+    // term index is not per project).
+    let (_, elsewhere) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(serde_json::json!({ "project": "scipy", "title": "loadtxt converters: heap corruption", "body": "x" })),
+    );
+    let elsewhere = elsewhere["id"].as_str().unwrap().to_owned();
     let page = w.people[srt].browser.get(&format!("/cases/{second}"));
     let hints = crate::app::between(&page.body, "Possible duplicates", "</section>");
     assert!(
         hints.contains(&format!("<a href=\"/cases/{first}\">{first}</a>")),
         "{hints}"
     );
+    assert!(hints.contains(&elsewhere), "across projects: {hints}");
     assert!(!hints.contains(&unrelated), "{hints}");
     // The reject form offers it as the duplicate.
     assert!(

@@ -25,5 +25,21 @@ CREATE TABLE case_clocks (
 );
 CREATE INDEX case_clocks_due ON case_clocks (due);
 
+-- Duplicate hints: each term (title word, affected package) of each case
+-- that may be a duplicate's match, as a keyed hash, and how many cases have
+-- it (a term most cases share says little and is not looked up). Equal
+-- hashes show that two cases share a word; the words themselves are not
+-- here.
+CREATE TABLE case_terms (
+    term TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (term, case_id)
+);
+CREATE INDEX case_terms_by_case ON case_terms (case_id);
+CREATE TABLE term_counts (
+    term TEXT PRIMARY KEY,
+    n BIGINT NOT NULL
+);
+
 -- Computed for every case at the next start.
 DELETE FROM read_model;
