@@ -336,24 +336,6 @@ pub(crate) async fn for_reporter_link(
     Ok((lens.case(&case), events))
 }
 
-/// The cases a caller may see, each as their lens shows it.
-pub(crate) async fn visible_cases(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Vec<(Case, Lens)>, Failure> {
-    let projects = state.store.projects().await?;
-    let mut out = Vec::new();
-    for row in state.store.projection().await? {
-        let Some(id) = row.first() else { continue };
-        let Ok(id) = CaseId::new(id) else { continue };
-        let case = state.store.case(&id).await?;
-        if let Some(lens) = lens_of(&caller.member, &case, &projects) {
-            out.push((lens.case(&case), lens));
-        }
-    }
-    Ok(out)
-}
-
 /// One page of the cases a caller may see, in queue order, each as their
 /// lens shows it, and where the next page starts. The store lists what the
 /// caller's principals are granted (one index range each); each row is

@@ -57,22 +57,3 @@ pub(crate) async fn case(
     state.cases.put(&case);
     Ok(case)
 }
-
-/// Every case, current as of the projection. Reads the whole archive:
-/// only for the pages that still sum over every case (the dashboard, the
-/// compliance report, the digest), which the read model is to replace.
-pub(crate) async fn all(state: &AppState) -> Result<Vec<Arc<Case>>, StoreError> {
-    let rows = state.store.projection().await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (Some(id), Some(version)) = (row.first(), row.get(8)) else {
-            continue;
-        };
-        let version: u64 = version.parse().unwrap_or(u64::MAX);
-        let Ok(case_id) = CaseId::new(id.as_str()) else {
-            continue;
-        };
-        out.push(case(state, &case_id, version).await?);
-    }
-    Ok(out)
-}

@@ -57,6 +57,9 @@ pub(crate) async fn run(state: Arc<AppState>) {
     }
 }
 
+/// A digest lists at most this many pages of 200 unanswered reports.
+const DIGEST_PAGES: usize = 10;
+
 /// How many due cases one pass takes up (the rest wait for the next pass).
 const DUE_PER_PASS: u32 = 500;
 
@@ -375,18 +378,32 @@ async fn digest(
     let now = state.clock.now();
     let mut lines = Vec::new();
     let mut titles = Vec::new();
-    // A digest names only the cases its reader sees.
-    let viewer = crate::authz::Viewer::load(state, person)
+    // A digest names only the cases its reader sees: the unanswered ones of
+    // their list, a page at a time from the read model (never the archive).
+    let caller = crate::authz::caller(state, id.as_str())
         .await
         .map_err(|e| format!("{e:?}"))?;
-    for case in crate::cache::all(state).await.map_err(|e| e.to_string())? {
-        if case.handling != Handling::Received {
-            continue;
-        }
-        let Some(lens) = viewer.as_ref().and_then(|v| v.lens(&case)) else {
-            continue;
+    let mut unanswered = Vec::new();
+    if let Some(caller) = &caller {
+        let mut query = embargo_store::ListQuery {
+            limit: 200,
+            stage: Some(embargo_core::Stage::New.label().to_owned()),
+            ..Default::default()
         };
-        let case = lens.case(&case);
+        for _ in 0..DIGEST_PAGES {
+            let (page, next) = crate::authz::visible_page(state, caller, query.clone(), |c| {
+                c.handling == Handling::Received
+            })
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+            unanswered.extend(page.into_iter().map(|(case, _)| case));
+            match next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+    }
+    for case in unanswered {
         let cid = case.id.clone();
         let due = case.ack_clock(state.config.ack_policy_for(&case)).due;
         let late = if due < now { " (overdue)" } else { "" };

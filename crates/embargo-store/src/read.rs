@@ -535,6 +535,26 @@ impl Store {
             .collect()
     }
 
+    /// The cases with a date ahead: a running clock, or an agreed
+    /// disclosure moment not yet reached by publication, with their
+    /// versions (for calendar feeds). Two index ranges: the cost follows
+    /// the open cases, not the archive.
+    pub async fn dated_cases(&self) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        sqlx::query(
+            "SELECT l.case_id, l.version FROM case_list l WHERE l.case_id IN (
+               SELECT case_id FROM case_clocks
+               UNION
+               SELECT case_id FROM case_figures
+                 WHERE agreed_until IS NOT NULL AND published IS NULL)
+             ORDER BY l.case_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(id_and_version)
+        .collect()
+    }
+
     /// The keyed hash a project is stored under in the read model.
     pub fn project_key(&self, name: &str) -> Result<String, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;

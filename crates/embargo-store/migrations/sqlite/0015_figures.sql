@@ -16,6 +16,9 @@ CREATE TABLE case_figures (
     valid BIGINT NOT NULL
 );
 CREATE INDEX case_figures_received ON case_figures (received);
+-- Agreed moments not yet reached by publication (calendar feeds).
+CREATE INDEX case_figures_agreed ON case_figures (agreed_until)
+    WHERE agreed_until IS NOT NULL AND published IS NULL;
 
 CREATE TABLE case_clocks (
     case_id TEXT NOT NULL,
