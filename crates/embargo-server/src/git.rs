@@ -315,14 +315,28 @@ pub(crate) async fn serve(
         }
     };
     if pushed && response.status().is_success() {
-        let state = state.clone();
-        let case_id = access.case().id.clone();
-        let project = project.to_owned();
-        tokio::spawn(async move {
-            if let Err(e) = run_ci(&state, &case_id, &project).await {
-                tracing::warn!(case = %case_id, error = %e, "CI could not run");
-            }
-        });
+        // CI is a job of the long lane: durable (a restart runs it), and
+        // never in the way of notices. Each push is its own job; the run
+        // tests every head not tested yet.
+        let case_id = access.case().id.as_str();
+        let mut nonce = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+        let key = format!("ci:{case_id}:{project}:{}", hex::encode(nonce));
+        let payload = serde_json::json!({ "case_id": case_id, "project": project });
+        if let Err(e) = state
+            .store
+            .enqueue_in(
+                embargo_store::Lane::Long,
+                &key,
+                "ci_run",
+                Some(case_id),
+                &payload,
+                state.clock.unix(),
+            )
+            .await
+        {
+            tracing::error!(case = %case_id, error = %e, "CI not queued");
+        }
     }
     response
 }

@@ -104,6 +104,8 @@ pub(crate) struct AppState {
     /// One scheduler-and-worker pass at a time: the background loop's and
     /// a [`Pump`]'s never run a job twice over.
     pub pass: tokio::sync::Mutex<()>,
+    /// The same for the long lane (CI runs).
+    pub long_pass: tokio::sync::Mutex<()>,
 }
 
 /// What the first start created, shown to the operator once.
@@ -158,6 +160,7 @@ impl Bound {
         // dropped mid-flight (as a kill would end them).
         let _poller = AbortOnDrop(tokio::spawn(channels::run_poller(self.state.clone())));
         let _scheduler = AbortOnDrop(tokio::spawn(outbox::run(self.state.clone())));
+        let _long = AbortOnDrop(tokio::spawn(outbox::run_long(self.state.clone())));
         axum::serve(
             self.listener,
             router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -199,7 +202,11 @@ impl Pump {
         for _ in 0..1_000 {
             let _pass = self.0.pass.lock().await;
             let timers = outbox::schedule(&self.0).await?;
-            let jobs = outbox::work(&self.0).await?;
+            let mut jobs = outbox::work(&self.0).await?;
+            {
+                let _long = self.0.long_pass.lock().await;
+                jobs += outbox::work_long(&self.0).await?;
+            }
             total.timers += timers;
             total.jobs += jobs;
             if timers == 0 && jobs == 0 {
@@ -259,6 +266,7 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
         scheduler_micros: std::sync::atomic::AtomicU64::new(0),
         forks_dir: options.data_dir.join("forks"),
         pass: tokio::sync::Mutex::new(()),
+        long_pass: tokio::sync::Mutex::new(()),
         store: prepared.store,
         clock,
         local_addr: addr,

@@ -23,6 +23,9 @@ use crate::{AppState, mailer};
 
 const MAX_ATTEMPTS: i64 = 10;
 
+/// This process, as it claims jobs.
+const WORKER: &str = "embargo";
+
 /// Runs until the server stops.
 pub(crate) async fn run(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -175,10 +178,48 @@ async fn schedule_digests(
     Ok(())
 }
 
-/// Does the jobs due now (at most 50 a pass); says how many it tried.
+/// Does the jobs of the main lane due now (at most 50 a pass); says how
+/// many it tried.
 pub(crate) async fn work(state: &AppState) -> Result<usize, embargo_store::StoreError> {
+    work_lane(state, embargo_store::Lane::Main, 50, MAIN_LEASE_SECONDS).await
+}
+
+/// Does the next due job of the long lane (a CI run), if any.
+pub(crate) async fn work_long(state: &AppState) -> Result<usize, embargo_store::StoreError> {
+    work_lane(state, embargo_store::Lane::Long, 1, LONG_LEASE_SECONDS).await
+}
+
+/// How long a claimed job is this worker's (seconds of the `Clock`): past
+/// it, a job whose worker died is due again.
+const MAIN_LEASE_SECONDS: i64 = 300;
+/// A CI run may take up to its test command's timeout.
+const LONG_LEASE_SECONDS: i64 = 3 * 3600;
+
+/// Runs the long lane until the server stops: one job at a time, beside
+/// the main loop, so that a long CI run never holds back a notice.
+pub(crate) async fn run_long(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let _pass = state.long_pass.lock().await;
+        if let Err(e) = work_long(&state).await {
+            tracing::warn!(error = %e, "the long lane could not run");
+        }
+    }
+}
+
+async fn work_lane(
+    state: &AppState,
+    lane: embargo_store::Lane,
+    limit: i64,
+    lease: i64,
+) -> Result<usize, embargo_store::StoreError> {
     let now = state.clock.unix();
-    let jobs = state.store.due_jobs(now, 50).await?;
+    let jobs = state
+        .store
+        .claim_jobs(lane, WORKER, now, lease, limit)
+        .await?;
     let count = jobs.len();
     for job in jobs {
         match perform(state, &job).await {
@@ -229,6 +270,10 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
         "cve_request" | "cve_github_poll" | "cve_publish" => {
             crate::cve::perform(state, job, &case).await
+        }
+        "ci_run" => {
+            let project = text("project");
+            crate::git::run_ci(state, &case.id, &project).await
         }
         "announce" | "embargo_notice" | "ghsa_publish" | "merge_check" => {
             crate::release::perform(state, job, &case).await

@@ -30,7 +30,7 @@ pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, 
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
-pub use outbox::{Attempt, Job as OutboxJob, NewJob};
+pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
 pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, RunningClock};
 pub use seal::MasterKey;
 
@@ -65,6 +65,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (14, include_str!("../migrations/sqlite/0014_read_model.sql")),
     (15, include_str!("../migrations/sqlite/0015_figures.sql")),
+    (16, include_str!("../migrations/sqlite/0016_job_lanes.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -72,16 +72,45 @@ pub(crate) async fn insert(
     master: &crate::MasterKey,
     job: &NewJob,
 ) -> Result<bool, StoreError> {
+    insert_in(conn, master, job, Lane::Main).await
+}
+
+/// Where a job runs: quick work, or work that may take minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Mail, notices, webhooks, release work: each quick.
+    Main,
+    /// CI runs: minutes each, in a lane of their own so that they never
+    /// hold back a notice.
+    Long,
+}
+
+impl Lane {
+    fn name(self) -> &'static str {
+        match self {
+            Lane::Main => "main",
+            Lane::Long => "long",
+        }
+    }
+}
+
+async fn insert_in(
+    conn: &mut sqlx::SqliteConnection,
+    master: &crate::MasterKey,
+    job: &NewJob,
+    lane: Lane,
+) -> Result<bool, StoreError> {
     let bytes = serde_json::to_vec(&job.payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let done = sqlx::query(
-        "INSERT INTO outbox (key, kind, case_id, payload, created_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO outbox (key, kind, case_id, payload, created_at, next_attempt_at, lane)
+         VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (key) DO NOTHING",
     )
     .bind(&job.key)
     .bind(&job.kind)
     .bind(job.case_id.as_deref())
     .bind(master.seal_bytes(&label(&job.key), &bytes)?)
     .bind(job.at)
+    .bind(lane.name())
     .execute(&mut *conn)
     .await?;
     let added = done.rows_affected() > 0;
@@ -129,18 +158,63 @@ impl Store {
         insert(&mut conn, master, &job).await
     }
 
-    /// Jobs due at `now`, oldest first, at most `limit`.
-    pub async fn due_jobs(&self, now: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+    /// Enqueues a job in `lane` unless one with `key` exists; whether it
+    /// was added.
+    pub async fn enqueue_in(
+        &self,
+        lane: Lane,
+        key: &str,
+        kind: &str,
+        case_id: Option<&str>,
+        payload: &serde_json::Value,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
-        let rows = sqlx::query(
-            "SELECT id, key, kind, case_id, payload, attempts FROM outbox
-             WHERE done_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-             ORDER BY next_attempt_at, id LIMIT $2",
+        let mut conn = self.pool.acquire().await?;
+        let job = NewJob {
+            key: key.to_owned(),
+            kind: kind.to_owned(),
+            case_id: case_id.map(str::to_owned),
+            payload: payload.clone(),
+            at: now,
+        };
+        insert_in(&mut conn, master, &job, lane).await
+    }
+
+    /// Jobs of the main lane due at `now`, oldest first, at most `limit`,
+    /// claimed for `worker` with a lease of `lease` seconds: until it ends
+    /// no other claim returns them, and when it ends without the job being
+    /// recorded (the worker died) they are due again.
+    pub async fn due_jobs(&self, now: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+        self.claim_jobs(Lane::Main, "worker", now, 300, limit).await
+    }
+
+    /// Claims up to `limit` due jobs of `lane` for `worker`, with a lease
+    /// of `lease` seconds (see [`Store::due_jobs`]), oldest first.
+    pub async fn claim_jobs(
+        &self,
+        lane: Lane,
+        worker: &str,
+        now: i64,
+        lease: i64,
+        limit: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut rows = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2 + $3, leased_by = $4
+             WHERE id IN (SELECT id FROM outbox
+               WHERE lane = $1 AND done_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
+               ORDER BY next_attempt_at, id LIMIT $5)
+             RETURNING id, key, kind, case_id, payload, attempts",
         )
+        .bind(lane.name())
         .bind(now)
+        .bind(lease)
+        .bind(worker)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        rows.sort_by_key(|r| r.try_get::<i64, _>(0).unwrap_or_default());
         rows.iter()
             .map(|r| {
                 let key: String = r.try_get(1)?;

@@ -540,3 +540,78 @@ async fn a_receipt_is_stored_with_its_case_or_not_at_all() {
     );
     assert!(!store.job_exists("receipt:b").await.unwrap());
 }
+
+/// Workers claim jobs with a lease: a claimed job is no one else's until
+/// its lease ends; a worker that dies leaves it due again then; recorded,
+/// it is done. The long lane (CI) is claimed apart from the main lane.
+#[tokio::test]
+async fn claimed_jobs_are_leased_and_lanes_are_apart() {
+    use embargo_store::Lane;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    let payload = serde_json::json!({ "case_id": "x" });
+    store
+        .enqueue("mail:1", "notice", None, &payload, 100)
+        .await
+        .unwrap();
+    store
+        .enqueue_in(Lane::Long, "ci:1", "ci_run", None, &payload, 100)
+        .await
+        .unwrap();
+    let keys =
+        |jobs: Vec<embargo_store::OutboxJob>| jobs.into_iter().map(|j| j.key).collect::<Vec<_>>();
+    // One worker claims the main job; a second finds nothing until the
+    // lease (60 s) ends, then takes it over.
+    let first = store
+        .claim_jobs(Lane::Main, "a", 100, 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(first.clone()), ["mail:1"]);
+    assert!(
+        store
+            .claim_jobs(Lane::Main, "b", 159, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_jobs(Lane::Main, "b", 160, 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(again),
+        ["mail:1"],
+        "the dead worker's job is due again"
+    );
+    store.job_done(first[0].id, 170).await.unwrap();
+    assert!(
+        store
+            .claim_jobs(Lane::Main, "c", 10_000, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The CI job is only the long lane's.
+    assert_eq!(
+        keys(
+            store
+                .claim_jobs(Lane::Long, "a", 100, 3600, 1)
+                .await
+                .unwrap()
+        ),
+        ["ci:1"]
+    );
+    assert!(
+        store
+            .claim_jobs(Lane::Long, "b", 3_699, 3600, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
