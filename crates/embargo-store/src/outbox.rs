@@ -146,16 +146,8 @@ impl Store {
         payload: &serde_json::Value,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
-        let mut conn = self.pool.acquire().await?;
-        let job = NewJob {
-            key: key.to_owned(),
-            kind: kind.to_owned(),
-            case_id: case_id.map(str::to_owned),
-            payload: payload.clone(),
-            at: now,
-        };
-        insert(&mut conn, master, &job).await
+        self.enqueue_in(Lane::Main, key, kind, case_id, payload, now)
+            .await
     }
 
     /// Enqueues a job in `lane` unless one with `key` exists; whether it

@@ -551,19 +551,30 @@ fn open_clear(
     {
         return Err(Refused::Form(too_large(&file.name, file.bytes.len(), cfg)));
     }
+    let encrypted = !field(fields, "armored").is_empty();
+    finish(state, &form, fields, files, encrypted)
+}
+
+/// The report the form makes: its fields alone (all required ones given),
+/// or a message the reporter encrypted themselves with the fields beside
+/// it. `encrypted` says whether it travelled encrypted.
+fn finish(
+    state: &AppState,
+    form: &FormReport,
+    fields: &HashMap<String, String>,
+    files: Vec<FileIn>,
+    encrypted: bool,
+) -> Result<Opened, Refused> {
+    let default_project = &state.config.intake.default_project;
     let armored = field(fields, "armored");
     if armored.is_empty() {
         if let Some(missing) = form.missing() {
             return Err(Refused::Form(missing.into()));
         }
-        return Ok((form.report(&cfg.default_project), files, false));
+        return Ok((form.report(default_project), files, encrypted));
     }
     let text = open_own(state, armored)?;
-    Ok((
-        form.with_own_message(&text, &cfg.default_project),
-        files,
-        true,
-    ))
+    Ok((form.with_own_message(&text, default_project), files, true))
 }
 
 /// A message the reporter encrypted themselves: its plaintext is the report.
@@ -645,19 +656,7 @@ fn open_sealed(
         });
     }
     let form = FormReport::from_fields(&sealed.fields);
-    let armored = field(fields, "armored");
-    if armored.is_empty() {
-        if let Some(missing) = form.missing() {
-            return Err(Refused::Form(missing.into()));
-        }
-        return Ok((form.report(&cfg.default_project), files, true));
-    }
-    let text = open_own(state, armored)?;
-    Ok((
-        form.with_own_message(&text, &cfg.default_project),
-        files,
-        true,
-    ))
+    finish(state, &form, fields, files, true)
 }
 
 /// The case a status token opens, or 404.

@@ -489,13 +489,8 @@ fn reports_of_different_lengths_in_one_bucket_are_requests_of_one_size() {
 fn nothing_is_sent_before_the_check_and_a_browser_that_cannot_encrypt_names_what_goes_in_clear() {
     let app = TestApp::start();
     let driver = Driver::start();
-    let gpg = Gpg::new();
-    gpg.reporter(&app.intake_key(), "ada@example.net");
-    let fpr = gpg.fingerprint_of(&app.intake_key());
-    let armored = gpg.encrypt(&fpr, None, OWN_TEXT.as_bytes());
-    let dir = tempfile::tempdir().unwrap();
+    let (armored, dir) = own_message(&app);
     let file = dir.path().join("crash.log");
-    std::fs::write(&file, FILE_TEXT).unwrap();
     let c = app.rt.block_on(async {
         let c = browser(&driver, true).await;
         // The feature check waits for the test to decide it.
@@ -584,13 +579,8 @@ fn nothing_is_sent_before_the_check_and_a_browser_that_cannot_encrypt_names_what
 fn a_pasted_message_goes_with_every_other_field_encrypted() {
     let app = TestApp::start();
     let driver = Driver::start();
-    let gpg = Gpg::new();
-    gpg.reporter(&app.intake_key(), "ada@example.net");
-    let fpr = gpg.fingerprint_of(&app.intake_key());
-    let armored = gpg.encrypt(&fpr, None, OWN_TEXT.as_bytes());
-    let dir = tempfile::tempdir().unwrap();
+    let (armored, dir) = own_message(&app);
     let file = dir.path().join("crash.log");
-    std::fs::write(&file, FILE_TEXT).unwrap();
     let case = app.rt.block_on(async {
         let c = browser(&driver, true).await;
         c.goto(&format!("{}/report", app.url)).await.unwrap();
@@ -635,6 +625,18 @@ fn a_pasted_message_goes_with_every_other_field_encrypted() {
     assert!(page.body.contains(OWN_TEXT), "{}", page.body);
     assert!(page.body.contains("Reads memory it should not."));
     assert!(page.body.contains(">crash.log<"));
+}
+
+/// A report the reporter encrypted with GnuPG to the intake key, and a
+/// folder holding `crash.log` to attach beside it.
+fn own_message(app: &TestApp) -> (String, tempfile::TempDir) {
+    let gpg = Gpg::new();
+    gpg.reporter(&app.intake_key(), "ada@example.net");
+    let fpr = gpg.fingerprint_of(&app.intake_key());
+    let armored = gpg.encrypt(&fpr, None, OWN_TEXT.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crash.log"), FILE_TEXT).unwrap();
+    (armored, dir)
 }
 
 /// What the pasted-message tests' reporter encrypted with GnuPG.

@@ -185,32 +185,38 @@ fn chromium_renders_the_dashboard_without_script_errors() {
     });
 }
 
+/// A new numpy report titled `title`, by the API; its id.
+fn numpy_case(app: &TestApp, title: &str) -> String {
+    let (s, c) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(json!({"project": "numpy", "title": title, "body": "b"})),
+    );
+    assert_eq!(s, 201, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+fn acknowledge(app: &TestApp, id: &str) {
+    let (s, v) = app.api(
+        &app.admin_token,
+        "POST",
+        &format!("/api/v1/cases/{id}/commands"),
+        Some(json!({"command": "acknowledge", "message": "ok"})),
+    );
+    assert_eq!(s, 200, "{v}");
+}
+
 /// The figures cover the reports of the last year (the page reads that
 /// window of the read model, not the archive); the stage totals and the
 /// running clocks cover every case.
 #[test]
 fn the_figures_cover_the_last_year_and_the_totals_every_case() {
     let app = TestApp::start();
-    let t = app.admin_token.clone();
-    let new = |title: &str| {
-        let (s, c) = app.api(
-            &t,
-            "POST",
-            "/api/v1/cases",
-            Some(json!({"project": "numpy", "title": title, "body": "b"})),
-        );
-        assert_eq!(s, 201, "{c}");
-        c["id"].as_str().unwrap().to_owned()
-    };
+    let new = |title: &str| numpy_case(&app, title);
     let old = new("old");
     app.advance(3600);
-    let (s, _) = app.api(
-        &t,
-        "POST",
-        &format!("/api/v1/cases/{old}/commands"),
-        Some(json!({"command": "acknowledge", "message": "ok"})),
-    );
-    assert_eq!(s, 200);
+    acknowledge(&app, &old);
     app.advance(400 * 86_400);
     let recent = new("recent");
     let (mut srt, _) = app.person("sam", "srt");
@@ -246,25 +252,8 @@ fn the_figures_cover_the_last_year_and_the_totals_every_case() {
 fn the_compliance_report_covers_the_period_asked_for() {
     let app = TestApp::start();
     let t = app.admin_token.clone();
-    let new = |title: &str| {
-        let (s, c) = app.api(
-            &t,
-            "POST",
-            "/api/v1/cases",
-            Some(json!({"project": "numpy", "title": title, "body": "b"})),
-        );
-        assert_eq!(s, 201, "{c}");
-        c["id"].as_str().unwrap().to_owned()
-    };
-    let ack = |id: &str| {
-        let (s, v) = app.api(
-            &t,
-            "POST",
-            &format!("/api/v1/cases/{id}/commands"),
-            Some(json!({"command": "acknowledge", "message": "ok"})),
-        );
-        assert_eq!(s, 200, "{v}");
-    };
+    let new = |title: &str| numpy_case(&app, title);
+    let ack = |id: &str| acknowledge(&app, id);
     let late = new("late");
     app.advance(30 * 3600);
     ack(&late);

@@ -343,12 +343,12 @@ fn a_report_like_an_open_case_shows_it_as_a_possible_duplicate() {
     );
     let unrelated = unrelated["id"].as_str().unwrap().to_owned();
     // The same report filed against another project is found too (the
-    // term index is not per project).
+    // term index is not per project), ranked after the closer match.
     let (_, elsewhere) = app.api(
         &app.admin_token,
         "POST",
         "/api/v1/cases",
-        Some(serde_json::json!({ "project": "scipy", "title": "loadtxt converters: heap corruption", "body": "x" })),
+        Some(serde_json::json!({ "project": "scipy", "title": "loadtxt converters: heap corruption on Windows", "body": "x" })),
     );
     let elsewhere = elsewhere["id"].as_str().unwrap().to_owned();
     let page = w.people[srt].browser.get(&format!("/cases/{second}"));
@@ -358,6 +358,10 @@ fn a_report_like_an_open_case_shows_it_as_a_possible_duplicate() {
         "{hints}"
     );
     assert!(hints.contains(&elsewhere), "across projects: {hints}");
+    assert!(
+        hints.find(&first) < hints.find(&elsewhere),
+        "the closer match first: {hints}"
+    );
     assert!(!hints.contains(&unrelated), "{hints}");
     // The reject form offers it as the duplicate.
     assert!(
