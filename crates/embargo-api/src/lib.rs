@@ -346,6 +346,26 @@ pub struct CaseView {
     /// the case (it is stored as a hash and never shown again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_url: Option<String>,
+    /// Work on the case that was given up after its last retry (mail,
+    /// webhooks, CVE requests, CI): shown to those who see the raw
+    /// messages (the SRT, the coordinator), an alert until someone acts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_jobs: Vec<FailedJob>,
+}
+
+/// A job given up after its last attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FailedJob {
+    /// Its idempotency key (what it was: `receipt:ID`, `cve:ID`, …).
+    pub key: String,
+    /// What the worker was to do.
+    pub kind: String,
+    /// How many times it was tried.
+    pub attempts: i64,
+    /// When it was given up (RFC 3339).
+    pub failed_at: String,
+    /// The last attempt's error.
+    pub error: String,
 }
 
 /// A channel to add to the inventory.

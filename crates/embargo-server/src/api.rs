@@ -125,7 +125,32 @@ fn view(state: &AppState, case: &Case) -> CaseView {
             .collect(),
         version: case.version,
         status_url: None,
+        failed_jobs: Vec::new(),
     }
+}
+
+/// The case's given-up jobs, as the API and the case page show them.
+pub(crate) async fn failed_jobs(
+    state: &AppState,
+    case: &Case,
+) -> Result<Vec<embargo_api::FailedJob>, Failure> {
+    Ok(state
+        .store
+        .failed_jobs(case.id.as_str())
+        .await?
+        .into_iter()
+        .map(
+            |(key, kind, attempts, failed_at, error)| embargo_api::FailedJob {
+                key,
+                kind,
+                attempts,
+                failed_at: jiff::Timestamp::from_second(failed_at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                error,
+            },
+        )
+        .collect())
 }
 
 pub(crate) async fn create_case(
@@ -319,7 +344,11 @@ pub(crate) async fn get_case(
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    Ok(Json(view(&state, access.case())))
+    let mut shown = view(&state, access.case());
+    if access.lens().sees_raw() {
+        shown.failed_jobs = failed_jobs(&state, access.case()).await?;
+    }
+    Ok(Json(shown))
 }
 
 pub(crate) async fn case_events(

@@ -290,6 +290,32 @@ impl Store {
         Ok(())
     }
 
+    /// The case's jobs that were given up after their last attempt, by
+    /// when: `(key, kind, attempts, failed_at, last error)`.
+    pub async fn failed_jobs(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<(String, String, i64, i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, kind, attempts, failed_at, COALESCE(last_error, '') FROM outbox
+             WHERE case_id = $1 AND failed_at IS NOT NULL ORDER BY failed_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Every attempt on a case's jobs, oldest first.
     pub async fn attempts_for_case(&self, case_id: &str) -> Result<Vec<Attempt>, StoreError> {
         let rows = sqlx::query(

@@ -780,6 +780,13 @@ fn print_case(out: &mut impl std::io::Write, c: &CaseView) -> std::io::Result<()
         c.received_at, c.ack_due
     )?;
     writeln!(out, "advisory:  revision {}", c.advisory_revision)?;
+    for j in &c.failed_jobs {
+        writeln!(
+            out,
+            "GIVEN UP:  {} ({}) after {} attempts, at {}: {}",
+            j.kind, j.key, j.attempts, j.failed_at, j.error
+        )?;
+    }
     writeln!(out, "next:      {}", c.allowed.join(", "))
 }
 

@@ -798,13 +798,14 @@ async fn case_view(
     } else {
         Vec::new()
     };
-    let (inbound, deliveries) = if lens.sees_raw() {
+    let (inbound, deliveries, failed_jobs) = if lens.sees_raw() {
         (
             state.store.inbound_for_case(&case.id).await?,
             state.store.attempts_for_case(case.id.as_str()).await?,
+            crate::api::failed_jobs(state, case).await?,
         )
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     // The release plan, for the case's team, as far as the caller's part goes.
     let release = lens
@@ -828,6 +829,7 @@ async fn case_view(
         String::new()
     };
     let ctx = context! {
+        failed_jobs => ser(failed_jobs),
         me => ser(me(who)),
         release => release,
         announcement_draft => announcement_draft,

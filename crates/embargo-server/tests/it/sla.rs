@@ -154,6 +154,42 @@ fn a_failing_mail_server_is_retried_with_backoff_and_every_attempt_is_recorded()
     app.advance(1);
     app.pump();
     assert_eq!(attempts(&mut srt, 3).len(), 3);
+    // After the tenth attempt it is given up, and says so: an alert on the
+    // case page, in the API (and so in `embargo case show`).
+    let given_up = |srt: &mut crate::app::Browser<'_>| {
+        let page = srt.get(&format!("/cases/{id}"));
+        page.body.find("id=\"failed-jobs\"").map(|at| {
+            page.body[at..]
+                .split("</section>")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    assert_eq!(given_up(&mut srt), None, "still being retried");
+    for _ in 0..10 {
+        app.advance(3600);
+        app.pump();
+    }
+    assert_eq!(attempts(&mut srt, 10).len(), 10);
+    let alert = given_up(&mut srt).expect("an alert for the given-up receipt");
+    assert!(
+        alert.contains(&format!("(receipt:{id}): 10 attempts")),
+        "{alert}"
+    );
+    let (_, view) = app.api(
+        &app.admin_token,
+        "GET",
+        &format!("/api/v1/cases/{id}"),
+        None,
+    );
+    let failed = view["failed_jobs"].as_array().unwrap();
+    let receipt = failed
+        .iter()
+        .find(|j| j["key"] == format!("receipt:{id}"))
+        .unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(receipt["attempts"], 10);
+    assert!(receipt["error"].as_str().unwrap().len() > 5, "{receipt}");
 }
 
 #[test]
