@@ -137,8 +137,10 @@ impl IntakeKey {
     /// when the primary user's self-signature in force asks for no AEAD
     /// ciphersuite, a new self-signature copies it and adds the preference.
     /// The fingerprint stays; clients that fetch the key again see it.
-    /// Returns whether the key changed (and must be written back).
-    pub fn refresh_preferences(&mut self) -> Result<bool, PgpError> {
+    /// `now` (unix seconds, the caller's clock) dates the new signature,
+    /// at least a second after the one it replaces. Returns whether the key
+    /// changed (and must be written back).
+    pub fn refresh_preferences(&mut self, now: i64) -> Result<bool, PgpError> {
         use pgp::packet::{Subpacket, SubpacketData};
         let fail = |e: &dyn std::fmt::Display| PgpError::Serialize(e.to_string());
         let Some(user) = self.secret.details.users.first() else {
@@ -160,11 +162,12 @@ impl IntakeKey {
                 SubpacketData::SignatureCreationTime(_) | SubpacketData::PreferredAeadAlgorithms(_)
             )
         });
+        let now = u32::try_from(now).unwrap_or(u32::MAX);
         let created = current
             .created()
             .map_or(0, |t| t.as_secs())
-            .max(pgp::types::Timestamp::now().as_secs().saturating_sub(1))
-            .saturating_add(1);
+            .saturating_add(1)
+            .max(now);
         config.hashed_subpackets.insert(
             0,
             Subpacket::regular(SubpacketData::SignatureCreationTime(
@@ -653,12 +656,12 @@ mod tests {
         };
         assert!(prefs(&old).is_empty());
         let fingerprint = old.fingerprint();
-        assert!(old.refresh_preferences().unwrap());
+        assert!(old.refresh_preferences(1_800_000_000).unwrap());
         assert_eq!(prefs(&old), AEAD_PREFERENCES);
         // It reads back (bindings verified), the same key, and is left alone now.
         let mut again = IntakeKey::from_armored_secret(&old.to_armored_secret().unwrap()).unwrap();
         assert_eq!(again.fingerprint(), fingerprint);
-        assert!(!again.refresh_preferences().unwrap());
+        assert!(!again.refresh_preferences(1_800_000_100).unwrap());
         // The other preferences are those of the signature it replaced.
         let public = Certificate::parse(again.to_armored_public().unwrap().as_bytes()).unwrap();
         let user = &public.key.details.users[0];

@@ -357,28 +357,31 @@ pub(crate) async fn visible_page(
         .into_iter()
         .collect();
     let page = state.store.list_cases(&query).await?;
-    let out = shown(state, caller, &projects, page.cases, keep).await?;
+    let out = shown(state, caller, &projects, page.cases, true, keep).await?;
     Ok((out, page.next))
 }
 
 /// Of the cases named (with the versions the read model gives), those the
-/// caller may see, each as their lens shows it and kept by `keep`: for
-/// lists that come from an index other than the grants (duplicate hints).
+/// caller may see, each as their lens shows it: for lists that come from an
+/// index other than the grants (duplicate hints, calendar dates), which
+/// name cases the caller may not see.
 pub(crate) async fn visible_by_id(
     state: &AppState,
     caller: &Caller,
     ids: Vec<(embargo_core::CaseId, u64)>,
-    keep: impl Fn(&Case) -> bool,
 ) -> Result<Vec<(Case, Lens)>, Failure> {
     let projects = state.store.projects().await?;
-    shown(state, caller, &projects, ids, keep).await
+    shown(state, caller, &projects, ids, false, |_| true).await
 }
 
+/// `granted`: the ids come from the caller's grants, so a case the rule
+/// does not show is a disagreement worth a warning.
 async fn shown(
     state: &AppState,
     caller: &Caller,
     projects: &[embargo_store::Project],
     ids: Vec<(embargo_core::CaseId, u64)>,
+    granted: bool,
     keep: impl Fn(&Case) -> bool,
 ) -> Result<Vec<(Case, Lens)>, Failure> {
     let mut out = Vec::with_capacity(ids.len());
@@ -393,9 +396,10 @@ async fn shown(
             }
             // The grants projection listed a case the rule does not show:
             // the rule wins, and the disagreement is logged.
-            None => {
-                tracing::debug!(case = %id, "named by an index but not visible by the access rule")
+            None if granted => {
+                tracing::warn!(case = %id, "listed by its grants but not visible by the access rule")
             }
+            None => {}
         }
     }
     Ok(out)

@@ -91,7 +91,7 @@ pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, Serve
     // new self-signature that does, written back in place (a new file,
     // then a rename, so a crash leaves the old key or the new one).
     if key
-        .refresh_preferences()
+        .refresh_preferences(clock.unix())
         .map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?
     {
         let armored = key

@@ -180,8 +180,9 @@ impl Bound {
 /// pass after pass, as the background loop would over several seconds.
 /// A test that advances a manual clock calls it instead of sleeping; when
 /// it returns, what is due has happened, and what has not happened is not
-/// due. It shares the background loop's lock, so no job runs twice. Work
-/// outside the outbox (a channel's poll, a CI run) is not its business.
+/// due. It takes the background loops' locks, so no job runs twice; it
+/// runs the long lane's jobs (CI) too. A channel's poll is not its
+/// business.
 #[derive(Clone)]
 pub struct Pump(Arc<AppState>);
 

@@ -429,21 +429,21 @@ async fn digest(
         .await
         .map_err(|e| format!("{e:?}"))?;
     let mut unanswered = Vec::new();
+    let mut more = false;
     if let Some(caller) = &caller {
         let mut query = embargo_store::ListQuery {
             limit: 200,
             stage: Some(embargo_core::Stage::New.label().to_owned()),
             ..Default::default()
         };
-        for _ in 0..DIGEST_PAGES {
-            let (page, next) = crate::authz::visible_page(state, caller, query.clone(), |c| {
-                c.handling == Handling::Received
-            })
-            .await
-            .map_err(|e| format!("{e:?}"))?;
+        for page_number in 1..=DIGEST_PAGES {
+            let (page, next) = crate::authz::visible_page(state, caller, query.clone(), |_| true)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
             unanswered.extend(page.into_iter().map(|(case, _)| case));
             match next {
-                Some(next) => query.after = Some(next),
+                Some(next) if page_number < DIGEST_PAGES => query.after = Some(next),
+                Some(_) => more = true,
                 None => break,
             }
         }
@@ -456,6 +456,9 @@ async fn digest(
         titles.push(format!("- {cid}: {}", case.report.title));
     }
     let base = crate::accounts::browser_base_url(state);
+    if more {
+        lines.push("- and more: the inbox lists them all".to_owned());
+    }
     let body = if lines.is_empty() {
         format!(
             "Nothing is waiting for an acknowledgement.

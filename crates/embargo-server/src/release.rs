@@ -151,11 +151,7 @@ async fn merge_check(
     case: &Case,
     now: jiff::Timestamp,
 ) -> Result<(), embargo_store::StoreError> {
-    let merged = case
-        .release_steps
-        .iter()
-        .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
-    if case.facts.fix_ready.is_none() || merged {
+    if case.facts.fix_ready.is_none() || fix_merged(case) {
         return Ok(());
     }
     let slot = now.as_second().div_euclid(MERGE_CHECK_SECONDS);
@@ -189,17 +185,20 @@ async fn merge_check(
     Ok(())
 }
 
+/// Whether "merge the fix" is ticked.
+fn fix_merged(case: &Case) -> bool {
+    case.release_steps
+        .iter()
+        .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix)
+}
+
 /// The merge check job: compares the fork's fix with upstream.
 async fn check_merged(
     state: &AppState,
     job: &embargo_store::OutboxJob,
     case: &Case,
 ) -> Result<(), String> {
-    let merged = case
-        .release_steps
-        .iter()
-        .any(|(s, _)| *s == embargo_core::event::ReleaseStep::MergeFix);
-    if merged {
+    if fix_merged(case) {
         return Ok(());
     }
     let project = job

@@ -173,16 +173,10 @@ impl Store {
         insert_in(&mut conn, master, &job, lane).await
     }
 
-    /// Jobs of the main lane due at `now`, oldest first, at most `limit`,
-    /// claimed for `worker` with a lease of `lease` seconds: until it ends
-    /// no other claim returns them, and when it ends without the job being
-    /// recorded (the worker died) they are due again.
-    pub async fn due_jobs(&self, now: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
-        self.claim_jobs(Lane::Main, "worker", now, 300, limit).await
-    }
-
-    /// Claims up to `limit` due jobs of `lane` for `worker`, with a lease
-    /// of `lease` seconds (see [`Store::due_jobs`]), oldest first.
+    /// Claims up to `limit` jobs of `lane` due at `now` for `worker`, oldest
+    /// first, with a lease of `lease` seconds: until it ends no other claim
+    /// returns them, and when it ends without the job being recorded (the
+    /// worker died) they are due again.
     pub async fn claim_jobs(
         &self,
         lane: Lane,

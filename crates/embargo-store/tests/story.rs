@@ -310,7 +310,11 @@ async fn appends_succeed_while_other_connections_write() {
             busy.enqueue(&key, "notice", None, &serde_json::json!({}), n)
                 .await
                 .unwrap();
-            for job in busy.due_jobs(n, 10).await.unwrap() {
+            for job in busy
+                .claim_jobs(embargo_store::Lane::Main, "test", n, 300, 10)
+                .await
+                .unwrap()
+            {
                 busy.job_failed(job.id, n, "no SMTP", Some(n + 30))
                     .await
                     .unwrap();

@@ -752,7 +752,7 @@ async fn case_view(
                 DUPLICATE_CANDIDATES,
             )
             .await?;
-        let visible = authz::visible_by_id(state, &who.caller, similar, |_| true).await?;
+        let visible = authz::visible_by_id(state, &who.caller, similar).await?;
         embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
                 .into_iter()
                 .take(5)

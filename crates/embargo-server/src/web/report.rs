@@ -54,8 +54,12 @@ const CONTROL_FIELDS: &[(&str, usize)] = &[
     ("encrypted_by", 20),
 ];
 
-fn check_in(list: &[(&str, usize)], name: &str, value: &str) -> Result<(), String> {
-    let Some((_, max)) = list.iter().find(|(n, _)| *n == name) else {
+fn check_in<'a>(
+    list: impl IntoIterator<Item = &'a (&'a str, usize)>,
+    name: &str,
+    value: &str,
+) -> Result<(), String> {
+    let Some((_, max)) = list.into_iter().find(|(n, _)| *n == name) else {
         return Err(format!("Unexpected field `{}`.", intake::one_line(name)));
     };
     if value.chars().count() > *max {
@@ -65,11 +69,7 @@ fn check_in(list: &[(&str, usize)], name: &str, value: &str) -> Result<(), Strin
 }
 
 fn check_field(name: &str, value: &str) -> Result<(), String> {
-    if REPORT_FIELDS.iter().any(|(n, _)| *n == name) {
-        check_in(REPORT_FIELDS, name, value)
-    } else {
-        check_in(CONTROL_FIELDS, name, value)
-    }
+    check_in(REPORT_FIELDS.iter().chain(CONTROL_FIELDS), name, value)
 }
 
 /// The most an encrypted attachment may be for `limit` bytes of plaintext:
@@ -184,7 +184,7 @@ impl FromRequest<Shared> for ReportPosted {
                     limits.max_attachment_bytes
                 };
                 if data.len() > limit {
-                    return Err(form_error(too_large(&file_name, data.len(), limits)));
+                    return Err(form_error(too_large(&file_name, Some(data.len()), limits)));
                 }
                 files.push(FileIn {
                     name: file_name,
@@ -236,12 +236,15 @@ struct FormReport {
     credit: String,
 }
 
-fn too_large(name: &str, size: usize, limits: &crate::config::Intake) -> String {
-    format!(
-        "Attachment `{}` is {size} bytes; the limit is {}.",
-        intake::one_line(name),
-        limits.max_attachment_bytes
-    )
+/// Why an attachment is refused, with its size when it is known (an
+/// encrypted one's plaintext is read only up to the limit).
+fn too_large(name: &str, size: Option<usize>, limits: &crate::config::Intake) -> String {
+    let name = intake::one_line(name);
+    let limit = limits.max_attachment_bytes;
+    match size {
+        Some(size) => format!("Attachment `{name}` is {size} bytes; the limit is {limit}."),
+        None => format!("Attachment `{name}` is larger than the limit of {limit} bytes."),
+    }
 }
 
 impl FormReport {
@@ -283,9 +286,7 @@ impl FormReport {
             },
         }
     }
-}
 
-impl FormReport {
     /// The report's text in Markdown. With `whole`, the required sections
     /// are there even when empty; without, only what the reporter wrote
     /// (beside a message they encrypted themselves).
@@ -549,21 +550,24 @@ fn open_clear(
         .iter()
         .find(|f| f.bytes.len() > cfg.max_attachment_bytes)
     {
-        return Err(Refused::Form(too_large(&file.name, file.bytes.len(), cfg)));
+        return Err(Refused::Form(too_large(
+            &file.name,
+            Some(file.bytes.len()),
+            cfg,
+        )));
     }
-    let encrypted = !field(fields, "armored").is_empty();
-    finish(state, &form, fields, files, encrypted)
+    finish(state, &form, fields, files, false)
 }
 
 /// The report the form makes: its fields alone (all required ones given),
 /// or a message the reporter encrypted themselves with the fields beside
-/// it. `encrypted` says whether it travelled encrypted.
+/// it (then encrypted). `sealed`: the fields travelled encrypted.
 fn finish(
     state: &AppState,
     form: &FormReport,
     fields: &HashMap<String, String>,
     files: Vec<FileIn>,
-    encrypted: bool,
+    sealed: bool,
 ) -> Result<Opened, Refused> {
     let default_project = &state.config.intake.default_project;
     let armored = field(fields, "armored");
@@ -571,7 +575,7 @@ fn finish(
         if let Some(missing) = form.missing() {
             return Err(Refused::Form(missing.into()));
         }
-        return Ok((form.report(default_project), files, encrypted));
+        return Ok((form.report(default_project), files, sealed));
     }
     let text = open_own(state, armored)?;
     Ok((form.with_own_message(&text, default_project), files, true))
@@ -645,7 +649,7 @@ fn open_sealed(
             .open(&file.bytes, cfg.max_attachment_bytes, &[])
             .map_err(|e| match e {
                 embargo_pgp::OpenError::TooLarge { .. } => {
-                    Refused::Form(too_large(&about.name, cfg.max_attachment_bytes + 1, cfg))
+                    Refused::Form(too_large(&about.name, None, cfg))
                 }
                 e => Refused::Kept(format!("attachment {} of {count}: {e}", i + 1)),
             })?;
