@@ -126,6 +126,11 @@ impl Step {
     /// Every step, in process order.
     pub const ALL: [Step; 4] = [Step::Acknowledge, Step::Triage, Step::Fix, Step::Disclose];
 
+    /// The step named `name` ([`Step::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// Its name.
     pub fn name(self) -> &'static str {
         match self {
@@ -157,6 +162,166 @@ pub fn durations<'a>(cases: impl IntoIterator<Item = &'a Figures>, step: Step) -
         .collect();
     out.sort_by(f64::total_cmp);
     out
+}
+
+/// Durations below 48 hours are kept in 6-minute buckets, longer ones in
+/// 0.1-day buckets, each centred on a value the dashboard prints
+/// (`hours_text`: 0.1 h below two days, 0.1 d above): a figure read from
+/// the aggregates prints as the exact one does.
+const FINE_LIMIT: i64 = 48 * 3600;
+const FINE_WIDTH: i64 = 360;
+const COARSE_WIDTH: i64 = 8640;
+/// How many fine buckets there are.
+const FINE_BUCKETS: i64 = FINE_LIMIT / FINE_WIDTH;
+
+/// The bucket of a duration of `secs` seconds (a negative one counts as 0):
+/// the nearest printed value.
+pub fn bucket(secs: i64) -> u32 {
+    let secs = secs.max(0);
+    let b = if secs < FINE_LIMIT - FINE_WIDTH / 2 {
+        (secs + FINE_WIDTH / 2) / FINE_WIDTH
+    } else {
+        FINE_BUCKETS + (secs - FINE_LIMIT + COARSE_WIDTH / 2).div_euclid(COARSE_WIDTH)
+    };
+    u32::try_from(b).unwrap_or(u32::MAX)
+}
+
+/// The value of bucket `b`, in hours: what a histogram reports for the
+/// durations in it.
+pub fn bucket_hours(b: u32) -> f64 {
+    let b = i64::from(b);
+    let secs = if b < FINE_BUCKETS {
+        b * FINE_WIDTH
+    } else {
+        FINE_LIMIT + (b - FINE_BUCKETS) * COARSE_WIDTH
+    };
+    secs as f64 / 3600.0
+}
+
+/// How many durations fell in each bucket: what the store keeps per step
+/// and month of report, so that the dashboard's step figures cost the
+/// number of months, not of reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Histogram(pub std::collections::BTreeMap<u32, u64>);
+
+impl Histogram {
+    /// Adds `delta` (may be negative) to bucket `b`; an emptied bucket goes.
+    pub fn add(&mut self, b: u32, delta: i64) {
+        let n = self.0.get(&b).copied().unwrap_or(0);
+        let n = i64::try_from(n)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta)
+            .max(0);
+        if n == 0 {
+            self.0.remove(&b);
+        } else {
+            self.0.insert(b, u64::try_from(n).unwrap_or(0));
+        }
+    }
+
+    /// Adds every bucket of `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (b, n) in &other.0 {
+            self.add(*b, i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Nothing counted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bucket of the value at `rank` (0 is the smallest).
+    fn at(&self, rank: u64) -> Option<u32> {
+        let mut seen = 0u64;
+        for (b, n) in &self.0 {
+            seen += n;
+            if seen > rank {
+                return Some(*b);
+            }
+        }
+        None
+    }
+
+    /// Count, median, 90th percentile and maximum, as [`summary`] gives
+    /// them for the sorted values, each to its bucket's middle.
+    pub fn summary(&self) -> Option<Summary> {
+        let n: u64 = self.0.values().sum();
+        let last = *self.0.keys().next_back()?;
+        let hours = |rank: u64| self.at(rank).map(bucket_hours);
+        let median = if n % 2 == 1 {
+            hours(n / 2)?
+        } else {
+            (hours(n / 2 - 1)? + hours(n / 2)?) / 2.0
+        };
+        let rank = (n * 9).div_ceil(10).max(1);
+        Some(Summary {
+            count: usize::try_from(n).unwrap_or(usize::MAX),
+            median,
+            p90: hours(rank - 1)?,
+            max: bucket_hours(last),
+        })
+    }
+}
+
+/// A calendar month (UTC) as a number: `year * 12 + month - 1`.
+pub fn month_of(t: Timestamp) -> i64 {
+    let d = t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    i64::from(d.year()) * 12 + i64::from(d.month()) - 1
+}
+
+/// The first instant of `month` ([`month_of`]).
+pub fn month_start(month: i64) -> Timestamp {
+    let year = i16::try_from(month.div_euclid(12)).unwrap_or(i16::MAX);
+    let m = i8::try_from(month.rem_euclid(12) + 1).unwrap_or(1);
+    jiff::civil::date(year.clamp(-9999, 9999), m, 1)
+        .at(0, 0, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .map_or(Timestamp::UNIX_EPOCH, |z| z.timestamp())
+}
+
+/// A day (UTC) as a number: days since the epoch.
+pub fn day_of(t: Timestamp) -> i64 {
+    t.as_second().div_euclid(86_400)
+}
+
+/// What one case adds to the aggregates the store keeps: its
+/// acknowledgement (in time or late, under the day and project of its
+/// report) and the bucket of each step it reached (under the month of its
+/// report). The writer takes the old case's tally away and adds the new
+/// one's, in the transaction of the append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// The project, as the figures name it.
+    pub project: String,
+    /// The day of the report.
+    pub day: i64,
+    /// The month of the report.
+    pub month: i64,
+    /// Acknowledged: in time or not.
+    pub acknowledged_in_time: Option<bool>,
+    /// Each step reached, with the bucket of its duration.
+    pub steps: Vec<(Step, u32)>,
+}
+
+impl Tally {
+    /// The tally of `case`.
+    pub fn of(case: &Figures) -> Self {
+        Self {
+            project: case.project.clone(),
+            day: day_of(case.received),
+            month: month_of(case.received),
+            acknowledged_in_time: case.acknowledged.map(|at| at <= case.ack_due),
+            steps: Step::ALL
+                .iter()
+                .filter_map(|step| {
+                    step.end(case)
+                        .map(|end| (*step, bucket(end.as_second() - case.received.as_second())))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Count, median, 90th percentile and maximum of sorted values.
@@ -252,6 +417,67 @@ mod tests {
             Some(67)
         );
         assert_eq!(Compliance::default().percent(), None);
+    }
+
+    #[test]
+    fn buckets_hold_the_shown_precision() {
+        assert_eq!(
+            (bucket(-5), bucket(0), bucket(179), bucket(180), bucket(539)),
+            (0, 0, 0, 1, 1)
+        );
+        assert_eq!(bucket(FINE_LIMIT - 181), 479);
+        assert_eq!(
+            (bucket(FINE_LIMIT - 180), bucket(FINE_LIMIT + 4319)),
+            (480, 480)
+        );
+        assert_eq!(bucket(FINE_LIMIT + 4320), 481);
+        assert!((bucket_hours(161) - 16.1).abs() < 1e-9);
+        assert!((bucket_hours(481) - 50.4).abs() < 1e-9);
+        assert_eq!(
+            month_of(
+                "2026-01-31T23:59:59Z"
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!())
+            ),
+            2026 * 12
+        );
+        assert_eq!(
+            month_start(2026 * 12 + 11).to_string(),
+            "2026-12-01T00:00:00Z"
+        );
+        assert_eq!(
+            month_start(month_of(month_start(2025 * 12 + 1))),
+            month_start(2025 * 12 + 1)
+        );
+    }
+
+    proptest::proptest! {
+        /// A histogram's summary is the exact one to within a bucket: half
+        /// a bucket's width for each figure (the median of an even count
+        /// averages two, each within half a width).
+        #[test]
+        fn histogram_summary_is_the_exact_one_to_a_bucket(
+            secs in proptest::collection::vec(0i64..400 * 86_400, 1..200),
+        ) {
+            let mut h = Histogram::default();
+            for s in &secs {
+                h.add(bucket(*s), 1);
+            }
+            let mut hours: Vec<f64> = secs.iter().map(|s| *s as f64 / 3600.0).collect();
+            hours.sort_by(f64::total_cmp);
+            let exact = summary(&hours).unwrap_or_else(|| unreachable!());
+            let got = h.summary().unwrap_or_else(|| unreachable!());
+            let width = |v: f64| if v < 48.0 { 0.1 } else { 2.4 };
+            proptest::prop_assert_eq!(got.count, exact.count);
+            for (g, e) in [(got.median, exact.median), (got.p90, exact.p90), (got.max, exact.max)] {
+                proptest::prop_assert!((g - e).abs() <= width(e.max(g)) / 2.0 + 1e-9, "{g} against {e}");
+            }
+            // Taking every value away again leaves nothing.
+            for s in &secs {
+                h.add(bucket(*s), -1);
+            }
+            proptest::prop_assert!(h.is_empty());
+        }
     }
 }
 

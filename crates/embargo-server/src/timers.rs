@@ -99,14 +99,11 @@ fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timest
     at.into_iter().flatten().filter(|t| *t > after).min()
 }
 
-/// The read model's figures of the reports received since `since` (unix
-/// seconds), each project named again (the read model keeps keyed hashes):
-/// what the dashboard and the compliance report compute on.
-pub(crate) async fn figures(
+/// The name of every project the deployment knows, by its keyed hash (the
+/// read model names projects only by hash).
+pub(crate) async fn project_names(
     state: &crate::AppState,
-    since: i64,
-) -> Result<Vec<embargo_core::stats::Figures>, embargo_store::StoreError> {
-    let mut figures = state.store.figures_since(since).await?;
+) -> Result<std::collections::HashMap<String, String>, embargo_store::StoreError> {
     let mut known: Vec<String> = state
         .store
         .projects()
@@ -119,11 +116,30 @@ pub(crate) async fn figures(
     for name in known {
         names.insert(state.store.project_key(&name)?, name);
     }
+    Ok(names)
+}
+
+/// The name for the keyed hash `hash` in `names`.
+pub(crate) fn project_name(
+    names: &std::collections::HashMap<String, String>,
+    hash: &str,
+) -> String {
+    names
+        .get(hash)
+        .cloned()
+        .unwrap_or_else(|| "(a project no longer listed)".into())
+}
+
+/// The figures of the cases received at or after `since`, each with its
+/// project's name.
+pub(crate) async fn figures(
+    state: &crate::AppState,
+    since: i64,
+) -> Result<Vec<embargo_core::stats::Figures>, embargo_store::StoreError> {
+    let mut figures = state.store.figures_since(since).await?;
+    let names = project_names(state).await?;
     for f in &mut figures {
-        f.project = names
-            .get(&f.project)
-            .cloned()
-            .unwrap_or_else(|| "(a project no longer listed)".into());
+        f.project = project_name(&names, &f.project);
     }
     Ok(figures)
 }

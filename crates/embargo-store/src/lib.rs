@@ -66,6 +66,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/sqlite/0014_read_model.sql")),
     (15, include_str!("../migrations/sqlite/0015_figures.sql")),
     (16, include_str!("../migrations/sqlite/0016_job_lanes.sql")),
+    (17, include_str!("../migrations/sqlite/0017_aggregates.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

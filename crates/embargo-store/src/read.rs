@@ -18,7 +18,11 @@
 
 use std::sync::{Arc, RwLock};
 
-use embargo_core::{Case, CaseId, Timestamp, access, participant::Role};
+use embargo_core::{
+    Case, CaseId, Timestamp, access,
+    participant::Role,
+    stats::{Compliance, Figures, Histogram, Step, Tally, day_of},
+};
 use sqlx::{Row, SqliteConnection};
 
 use crate::{MasterKey, Store, StoreError, load_events};
@@ -200,7 +204,17 @@ async fn write_figures(
     case: &Case,
 ) -> Result<(), StoreError> {
     let id = case.id.as_str();
-    let f = embargo_core::stats::Figures::of(case, policy.ack_due(case));
+    let mut f = embargo_core::stats::Figures::of(case, policy.ack_due(case));
+    f.project = field_hash(master, "project", &f.project);
+    let was = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FIGURE_COLUMNS} FROM case_figures WHERE case_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| figures_of_row(&r))
+    .transpose()?;
+    retally(conn, was.as_ref().map(Tally::of), Tally::of(&f)).await?;
     let secs = |t: Option<Timestamp>| t.map(|t| t.as_second());
     sqlx::query(
         "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
@@ -214,7 +228,7 @@ async fn write_figures(
            valid = excluded.valid",
     )
     .bind(id)
-    .bind(field_hash(master, "project", &f.project))
+    .bind(&f.project)
     .bind(f.received.as_second())
     .bind(f.ack_due.as_second())
     .bind(secs(f.acknowledged))
@@ -239,6 +253,111 @@ async fn write_figures(
                 .push_bind(due.as_second());
         });
         insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The columns of `case_figures`, in the order [`figures_of_row`] reads.
+const FIGURE_COLUMNS: &str = "case_id, project, received, ack_due, acknowledged, triaged, \
+     fix_ready, fix_released, published, agreed_until, valid";
+
+/// A row of `case_figures` ([`FIGURE_COLUMNS`]); `project` stays the keyed hash.
+fn figures_of_row(r: &sqlx::sqlite::SqliteRow) -> Result<Figures, StoreError> {
+    let at = |v: i64| Timestamp::from_second(v).map_err(|e| StoreError::Corrupt(e.to_string()));
+    let maybe = |v: Option<i64>| v.map(at).transpose();
+    let id: String = r.try_get(0)?;
+    Ok(Figures {
+        case: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        project: r.try_get(1)?,
+        received: at(r.try_get(2)?)?,
+        ack_due: at(r.try_get(3)?)?,
+        acknowledged: maybe(r.try_get(4)?)?,
+        triaged: maybe(r.try_get(5)?)?,
+        fix_ready: maybe(r.try_get(6)?)?,
+        fix_released: maybe(r.try_get(7)?)?,
+        published: maybe(r.try_get(8)?)?,
+        agreed_until: maybe(r.try_get(9)?)?,
+        valid: r.try_get::<i64, _>(10)? != 0,
+    })
+}
+
+/// Moves the aggregates (`ack_days`, `step_months`) from the case's old
+/// tally to its new one: only the parts that differ are written.
+async fn retally(
+    conn: &mut SqliteConnection,
+    was: Option<Tally>,
+    now: Tally,
+) -> Result<(), StoreError> {
+    let ack = |t: &Tally| {
+        t.acknowledged_in_time
+            .map(|in_time| (t.day, t.project.clone(), in_time))
+    };
+    let steps = |t: &Tally| {
+        t.steps
+            .iter()
+            .map(|(step, b)| (t.month, *step, *b))
+            .collect::<Vec<_>>()
+    };
+    let (old_ack, old_steps) = was
+        .as_ref()
+        .map_or((None, Vec::new()), |t| (ack(t), steps(t)));
+    let (new_ack, new_steps) = (ack(&now), steps(&now));
+    if old_ack != new_ack {
+        for (part, sign) in [(old_ack, -1i64), (new_ack, 1)] {
+            let Some((day, project, in_time)) = part else {
+                continue;
+            };
+            let (in_time, late) = if in_time { (sign, 0) } else { (0, sign) };
+            sqlx::query(
+                "INSERT INTO ack_days (day, project, in_time, late) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (day, project) DO UPDATE SET in_time = ack_days.in_time + excluded.in_time,
+                   late = ack_days.late + excluded.late",
+            )
+            .bind(day)
+            .bind(&project)
+            .bind(in_time)
+            .bind(late)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let gone = old_steps
+        .iter()
+        .filter(|p| !new_steps.contains(p))
+        .map(|p| (*p, -1));
+    let came = new_steps
+        .iter()
+        .filter(|p| !old_steps.contains(p))
+        .map(|p| (*p, 1));
+    for ((month, step, b), delta) in gone.chain(came).collect::<Vec<_>>() {
+        let hist: Option<String> =
+            sqlx::query_scalar("SELECT hist FROM step_months WHERE month = $1 AND step = $2")
+                .bind(month)
+                .bind(step.name())
+                .fetch_optional(&mut *conn)
+                .await?;
+        let mut hist: Histogram = match hist {
+            Some(h) => serde_json::from_str(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => Histogram::default(),
+        };
+        hist.add(b, delta);
+        if hist.is_empty() {
+            sqlx::query("DELETE FROM step_months WHERE month = $1 AND step = $2")
+                .bind(month)
+                .bind(step.name())
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO step_months (month, step, hist) VALUES ($1, $2, $3)
+                 ON CONFLICT (month, step) DO UPDATE SET hist = excluded.hist",
+            )
+            .bind(month)
+            .bind(step.name())
+            .bind(serde_json::to_string(&hist).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -427,6 +546,8 @@ impl Store {
             "case_clocks",
             "case_terms",
             "term_counts",
+            "ack_days",
+            "step_months",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
@@ -461,38 +582,131 @@ impl Store {
     /// seconds), oldest first: the dashboard's window, one index range.
     /// Each `project` is the project's keyed hash ([`Store::project_key`]
     /// names it); the cost follows the window, not the archive.
-    pub async fn figures_since(
-        &self,
-        since: i64,
-    ) -> Result<Vec<embargo_core::stats::Figures>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, project, received, ack_due, acknowledged, triaged, fix_ready,
-               fix_released, published, agreed_until, valid
-             FROM case_figures WHERE received >= $1 ORDER BY received, case_id",
-        )
+    pub async fn figures_since(&self, since: i64) -> Result<Vec<Figures>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FIGURE_COLUMNS} FROM case_figures WHERE received >= $1 ORDER BY received, case_id"
+        )))
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
-        let at = |v: i64| Timestamp::from_second(v).map_err(|e| StoreError::Corrupt(e.to_string()));
-        let maybe = |v: Option<i64>| v.map(at).transpose();
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get(0)?;
-                Ok(embargo_core::stats::Figures {
-                    case: CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    project: r.try_get(1)?,
-                    received: at(r.try_get(2)?)?,
-                    ack_due: at(r.try_get(3)?)?,
-                    acknowledged: maybe(r.try_get(4)?)?,
-                    triaged: maybe(r.try_get(5)?)?,
-                    fix_ready: maybe(r.try_get(6)?)?,
-                    fix_released: maybe(r.try_get(7)?)?,
-                    published: maybe(r.try_get(8)?)?,
-                    agreed_until: maybe(r.try_get(9)?)?,
-                    valid: r.try_get::<i64, _>(10)? != 0,
-                })
-            })
-            .collect()
+        rows.iter().map(figures_of_row).collect()
+    }
+
+    /// Acknowledgement compliance of the reports received at or after each
+    /// of `windows` (unix seconds), per project (its keyed hash), as
+    /// [`embargo_core::stats::ack_compliance`] counts it: the whole days
+    /// from `ack_days`, the first day's reports and the unanswered ones
+    /// from their rows. The cost follows the days and the unanswered
+    /// reports of the window, not its reports.
+    pub async fn ack_compliance(
+        &self,
+        windows: &[i64],
+        now: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, Vec<Compliance>>, StoreError> {
+        let mut out: std::collections::BTreeMap<String, Vec<Compliance>> = Default::default();
+        let count = |n: i64| u32::try_from(n).unwrap_or(0);
+        for (w, since) in windows.iter().enumerate() {
+            let first = day_of(Timestamp::from_second(*since).unwrap_or(Timestamp::UNIX_EPOCH));
+            let next_day = (first + 1) * 86_400;
+            let mut add = |project: String, settled: i64, in_time: i64| {
+                let row = out
+                    .entry(project)
+                    .or_insert_with(|| vec![Compliance::default(); windows.len()]);
+                if let Some(c) = row.get_mut(w) {
+                    c.settled += count(settled);
+                    c.in_time += count(in_time);
+                }
+            };
+            let days = sqlx::query(
+                "SELECT project, SUM(in_time), SUM(in_time + late) FROM ack_days
+                 WHERE day > $1 GROUP BY project",
+            )
+            .bind(first)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &days {
+                add(r.try_get(0)?, r.try_get(2)?, r.try_get(1)?);
+            }
+            let edge = sqlx::query(
+                "SELECT project, SUM(acknowledged <= ack_due), COUNT(*) FROM case_figures
+                 WHERE received >= $1 AND received < $2 AND acknowledged IS NOT NULL GROUP BY project",
+            )
+            .bind(since)
+            .bind(next_day.max(*since))
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &edge {
+                add(r.try_get(0)?, r.try_get(2)?, r.try_get(1)?);
+            }
+            let late = sqlx::query(
+                "SELECT project, COUNT(*) FROM case_figures
+                 WHERE acknowledged IS NULL AND received >= $1 AND ack_due < $2 GROUP BY project",
+            )
+            .bind(since)
+            .bind(now.as_second())
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &late {
+                add(r.try_get(0)?, r.try_get(1)?, 0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How long each step took for the reports of `since_month`
+    /// ([`embargo_core::stats::month_of`]) and after: one histogram per
+    /// step, merged from a row per month.
+    pub async fn step_histograms(
+        &self,
+        since_month: i64,
+    ) -> Result<Vec<(Step, Histogram)>, StoreError> {
+        let rows = sqlx::query("SELECT step, hist FROM step_months WHERE month >= $1")
+            .bind(since_month)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<(Step, Histogram)> = Step::ALL
+            .iter()
+            .map(|s| (*s, Histogram::default()))
+            .collect();
+        for r in &rows {
+            let step: String = r.try_get(0)?;
+            let hist: String = r.try_get(1)?;
+            let hist: Histogram =
+                serde_json::from_str(&hist).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Some((_, h)) = out.iter_mut().find(|(s, _)| s.name() == step) {
+                h.merge(&hist);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The figures of the valid cases received at or after `since` whose
+    /// exposure may be among the `limit` longest: the oldest still
+    /// unpublished, and the disclosed ones that took longest (two index
+    /// ranges of `limit` rows). [`embargo_core::stats::exposure`] orders
+    /// them.
+    pub async fn longest_exposures(
+        &self,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<Figures>, StoreError> {
+        let mut out = Vec::new();
+        for order in [
+            "published IS NULL AND received >= $1 ORDER BY received, case_id",
+            "published IS NOT NULL AND received >= $1 ORDER BY published - received DESC, case_id",
+        ] {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {FIGURE_COLUMNS} FROM case_figures WHERE valid = 1 AND {order} LIMIT $2"
+            )))
+            .bind(since)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                out.push(figures_of_row(r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// The cases that share at least one of `terms` (a case's

@@ -487,3 +487,199 @@ async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
     let found = ids(store.similar_cases(&probe, &a, 10, 50).await.unwrap());
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A policy whose acknowledgement deadline moves when the case is triaged:
+/// a late answer becomes one in time, and the aggregates must move with it.
+struct LongerOnceTriaged;
+
+impl Policy for LongerOnceTriaged {
+    fn ack_due(&self, case: &Case) -> Timestamp {
+        let hours = if case.triaged_at.is_some() { 200 } else { 24 };
+        case.received_at + jiff::SignedDuration::from_hours(hours)
+    }
+    fn next_due(&self, _: &Case, _: Timestamp) -> Option<Timestamp> {
+        None
+    }
+    fn fingerprint(&self) -> String {
+        "longer once triaged".into()
+    }
+}
+
+/// The dashboard's aggregates (`ack_days`, `step_months`, the longest
+/// exposures) say what the exact figures of the same cases say, as cases
+/// are acknowledged late or in time, triaged and rejected over fourteen
+/// months, and again after the read model is computed under another policy.
+#[tokio::test]
+async fn aggregates_agree_with_the_exact_figures() {
+    use embargo_core::{
+        event::{RejectReason, Rejection},
+        stats::{self, Histogram, Step},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    store.set_policy(Arc::new(LongerOnceTriaged)).await.unwrap();
+    // A small deterministic generator: the same cases on every run.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let start = t(0);
+    for n in 1..=120u32 {
+        let id = CaseId::from_parts(2026, n);
+        let at =
+            start + jiff::SignedDuration::from_hours(i64::try_from(next(14 * 30 * 24)).unwrap());
+        let project = ["numpy", "scipy", "pandas"][usize::try_from(next(3)).unwrap()];
+        let report = Report {
+            project: project.into(),
+            title: format!("report {n}"),
+            body: "steps".into(),
+            reporter_name: None,
+            reporter_email: None,
+            channel: Channel::Web,
+            intake: Default::default(),
+        };
+        store
+            .create(id.clone(), move || decide_new(report, &srt(), at))
+            .await
+            .unwrap();
+        // Half answered within a day, a third late, the rest never.
+        let ack = match next(6) {
+            0..=2 => {
+                Some(at + jiff::SignedDuration::from_mins(i64::try_from(next(23 * 60)).unwrap()))
+            }
+            3 | 4 => {
+                Some(at + jiff::SignedDuration::from_hours(25 + i64::try_from(next(200)).unwrap()))
+            }
+            _ => None,
+        };
+        let Some(ack) = ack else {
+            if next(3) == 0 {
+                // Spam, rejected unanswered: the rejection is the answer.
+                let command = Command::Reject {
+                    rejection: Rejection {
+                        reason: RejectReason::Spam,
+                        explanation: "machine-written".into(),
+                    },
+                };
+                let when = at + jiff::SignedDuration::from_hours(i64::try_from(next(60)).unwrap());
+                store
+                    .execute(id.clone(), move |c| decide(c, command, &srt(), when))
+                    .await
+                    .unwrap();
+            }
+            continue;
+        };
+        store
+            .execute(id.clone(), move |c| {
+                decide(
+                    c,
+                    Command::Acknowledge {
+                        message: "thanks".into(),
+                    },
+                    &srt(),
+                    ack,
+                )
+            })
+            .await
+            .unwrap();
+        let later =
+            ack + jiff::SignedDuration::from_mins(i64::try_from(1 + next(30 * 24 * 60)).unwrap());
+        let command = if next(4) == 0 {
+            Command::Reject {
+                rejection: Rejection {
+                    reason: RejectReason::NotAVulnerability,
+                    explanation: "as designed".into(),
+                },
+            }
+        } else {
+            Command::Triage {
+                assessment: Assessment {
+                    reproduced: Reproduction::Yes,
+                    notes: "seen".into(),
+                    affected: Vec::new(),
+                    cvss_v31: None,
+                    cvss_v40: None,
+                    cwe: None,
+                    tlp: Tlp::Amber,
+                    projects: Vec::new(),
+                },
+            }
+        };
+        store
+            .execute(id.clone(), move |c| decide(c, command, &srt(), later))
+            .await
+            .unwrap();
+    }
+    let now = start + jiff::SignedDuration::from_hours(14 * 30 * 24 + 10);
+    let check = |label: &'static str| {
+        let store = &store;
+        async move {
+            let all = store.figures_since(0).await.unwrap();
+            // Compliance over 30, 90 and 400 days, per project.
+            let windows: Vec<i64> = [30i64, 90, 400]
+                .iter()
+                .map(|d| now.as_second() - d * 86_400)
+                .collect();
+            let got = store.ack_compliance(&windows, now).await.unwrap();
+            let mut projects: Vec<&str> = all.iter().map(|f| f.project.as_str()).collect();
+            projects.sort();
+            projects.dedup();
+            assert_eq!(projects.len(), 3, "{label}");
+            for p in projects {
+                for (w, days) in [30i64, 90, 400].iter().enumerate() {
+                    let exact = stats::ack_compliance(&all, now, *days, Some(p));
+                    let got = got.get(p).map_or_else(Default::default, |c| c[w]);
+                    assert_eq!(got, exact, "{label}: project {p}, {days} days");
+                }
+            }
+            // Step histograms from the fifth month on.
+            let since_month = stats::month_of(start) + 4;
+            let got = store.step_histograms(since_month).await.unwrap();
+            for step in Step::ALL {
+                let mut exact = Histogram::default();
+                for d in stats::durations(
+                    all.iter()
+                        .filter(|f| stats::month_of(f.received) >= since_month),
+                    step,
+                ) {
+                    exact.add(stats::bucket((d * 3600.0).round() as i64), 1);
+                }
+                let got = &got.iter().find(|(s, _)| *s == step).unwrap().1;
+                assert_eq!(got, &exact, "{label}: step {}", step.name());
+                if step == Step::Triage {
+                    assert!(
+                        got.summary().unwrap().count > 20,
+                        "{label}: triage has cases"
+                    );
+                }
+            }
+            // The twenty longest exposures of the last six months.
+            let since = now.as_second() - 180 * 86_400;
+            let window: Vec<_> = all
+                .iter()
+                .filter(|f| f.received.as_second() >= since)
+                .cloned()
+                .collect();
+            let exact: Vec<_> = stats::exposure(&window, now).into_iter().take(20).collect();
+            let got: Vec<_> =
+                stats::exposure(&store.longest_exposures(since, 20).await.unwrap(), now)
+                    .into_iter()
+                    .take(20)
+                    .collect();
+            assert_eq!(got, exact, "{label}");
+            assert_eq!(got.len(), 20, "{label}");
+        }
+    };
+    check("written append by append").await;
+    assert_eq!(store.set_policy(Arc::new(WithClocks)).await.unwrap(), 120);
+    check("computed again under another policy").await;
+}

@@ -8,10 +8,7 @@
 use std::{fmt::Write, sync::Arc};
 
 use axum::{extract::State, response::Response};
-use embargo_core::{
-    Stage,
-    stats::{self, Step},
-};
+use embargo_core::{Stage, stats};
 use minijinja::context;
 
 use super::{SignedIn, WebError, render};
@@ -78,8 +75,12 @@ fn hours_text(h: f64) -> String {
 /// How many running clocks the dashboard lists (the soonest).
 const DUE_SHOWN: u32 = 50;
 
-/// The window of the step and exposure figures: reports of the last year.
-const WINDOW_DAYS: i64 = 365;
+/// How many of the longest exposures it lists.
+const EXPOSURES_SHOWN: u32 = 20;
+
+/// The window of the step and exposure figures: reports of this month and
+/// the eleven before (the step figures are kept per month of report).
+const WINDOW_MONTHS: i64 = 12;
 
 /// `GET /dashboard` (SRT and admins).
 pub(crate) async fn dashboard(
@@ -88,10 +89,11 @@ pub(crate) async fn dashboard(
 ) -> Result<Response, WebError> {
     authz::srt(&who.caller)?;
     let now = state.clock.now();
-    // The organisation's figures from the read model: the stage totals, the
-    // soonest running clocks, and the times of the reports of the last
-    // year. No case is folded, so the page costs what it shows and the
-    // window holds, not the archive.
+    // The organisation's figures from the read model and its aggregates:
+    // the stage totals, the soonest running clocks, acknowledgements per
+    // day, step durations per month, the longest exposures from two index
+    // ranges. No case is folded and no report of the window is read one by
+    // one, so the page costs the days and months it shows, not the archive.
     let totals = state.store.stage_counts().await.map_err(Failure::from)?;
     let by_stage: Vec<(String, f64, String)> = Stage::ALL
         .iter()
@@ -110,30 +112,57 @@ pub(crate) async fn dashboard(
         .soonest_clocks(DUE_SHOWN)
         .await
         .map_err(Failure::from)?;
-    let since = now.as_second().saturating_sub(WINDOW_DAYS * 86_400);
-    let figures = crate::timers::figures(&state, since)
+
+    let names = crate::timers::project_names(&state)
         .await
         .map_err(Failure::from)?;
-    let mut projects: Vec<String> = figures.iter().map(|c| c.project.clone()).collect();
-    projects.sort();
-    projects.dedup();
-    let compliance_row = |project: Option<&str>| {
-        let c30 = stats::ack_compliance(&figures, now, 30, project);
-        let c90 = stats::ack_compliance(&figures, now, 90, project);
+    let day = 86_400;
+    let windows = [now.as_second() - 30 * day, now.as_second() - 90 * day];
+    let mut by_project: std::collections::BTreeMap<String, [stats::Compliance; 2]> =
+        Default::default();
+    let mut everyone = [stats::Compliance::default(); 2];
+    for (hash, counts) in state
+        .store
+        .ack_compliance(&windows, now)
+        .await
+        .map_err(Failure::from)?
+    {
+        let row = by_project
+            .entry(crate::timers::project_name(&names, &hash))
+            .or_default();
+        for (w, c) in counts.iter().enumerate() {
+            for total in [row.get_mut(w), everyone.get_mut(w)].into_iter().flatten() {
+                total.settled += c.settled;
+                total.in_time += c.in_time;
+            }
+        }
+    }
+    let percent = |c: &stats::Compliance| {
+        c.percent().map_or("no data".to_owned(), |p| {
+            format!("{p}% ({} of {})", c.in_time, c.settled)
+        })
+    };
+    let compliance_row = |project: &str, [c30, c90]: &[stats::Compliance; 2]| {
         context! {
-            project => project.unwrap_or("all projects"),
-            d30 => c30.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c30.in_time, c30.settled)),
-            d90 => c90.percent().map_or("no data".to_owned(), |p| format!("{p}% ({} of {})", c90.in_time, c90.settled)),
+            project => project,
+            d30 => percent(c30),
+            d90 => percent(c90),
         }
     };
-    let mut compliance = vec![compliance_row(None)];
-    compliance.extend(projects.iter().map(|p| compliance_row(Some(p))));
+    let mut compliance = vec![compliance_row("all projects", &everyone)];
+    compliance.extend(by_project.iter().map(|(p, c)| compliance_row(p, c)));
 
+    let since_month = stats::month_of(now) - (WINDOW_MONTHS - 1);
+    let window_start = stats::month_start(since_month);
+    let histograms = state
+        .store
+        .step_histograms(since_month)
+        .await
+        .map_err(Failure::from)?;
     let mut steps = Vec::new();
     let mut medians = Vec::new();
-    for step in Step::ALL {
-        let d = stats::durations(&figures, step);
-        let s = stats::summary(&d);
+    for (step, hist) in &histograms {
+        let s = hist.summary();
         if let Some(s) = s {
             medians.push((step.name().to_owned(), s.median, hours_text(s.median)));
         }
@@ -145,10 +174,17 @@ pub(crate) async fn dashboard(
             max => s.map(|s| hours_text(s.max)),
         });
     }
-    let exposure = stats::exposure(&figures, now);
+    let longest = state
+        .store
+        .longest_exposures(window_start.as_second(), EXPOSURES_SHOWN)
+        .await
+        .map_err(Failure::from)?;
+    let exposure: Vec<stats::Exposure> = stats::exposure(&longest, now)
+        .into_iter()
+        .take(EXPOSURES_SHOWN as usize)
+        .collect();
     let exposure_bars: Vec<(String, f64, String)> = exposure
         .iter()
-        .take(20)
         .map(|e| {
             let state = if e.public {
                 "public"
@@ -170,7 +206,7 @@ pub(crate) async fn dashboard(
         "dashboard.html",
         context! {
             me => super::pages::ser(super::pages::me(&who)),
-            window_days => WINDOW_DAYS,
+            window_start => window_start.strftime("%-d %B %Y").to_string(),
             running => running,
             stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{open_total} open cases: {}", by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
             stages => by_stage.iter().map(|(l, _, t)| context! { stage => l, count => t }).collect::<Vec<_>>(),
@@ -184,7 +220,7 @@ pub(crate) async fn dashboard(
             step_chart => html(bar_chart("steps", "Median time from report, by step", &medians.iter().map(|(l, _, t)| format!("{l}: {t}")).collect::<Vec<_>>().join(", "), &medians)),
             steps => steps,
             exposure_chart => html(bar_chart("exposure", "Exposure window per case (report to advisory public, or to now)", &exposure_bars.iter().map(|(l, _, t)| format!("{l}: {t}")).collect::<Vec<_>>().join(", "), &exposure_bars)),
-            exposure => exposure.iter().take(20).map(|e| context! {
+            exposure => exposure.iter().map(|e| context! {
                 case => &e.case,
                 to_fix => hours_text(e.to_fix_hours),
                 to_public => hours_text(e.to_public_hours),
