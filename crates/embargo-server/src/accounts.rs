@@ -302,18 +302,6 @@ pub(crate) struct Invitation {
     pub url: String,
 }
 
-/// The base URL for links people open in a browser. Without a configured
-/// public URL on a loopback address, `localhost`: browsers keep the `Secure`
-/// session cookie over plain HTTP for `localhost`.
-pub(crate) fn browser_base_url(state: &AppState) -> String {
-    let base = crate::router::base_url(state);
-    if state.config.server.public_url.is_none() && state.local_addr.ip().is_loopback() {
-        format!("http://localhost:{}", state.local_addr.port())
-    } else {
-        base
-    }
-}
-
 /// Creates a person and an invitation link for them.
 pub(crate) async fn invite(
     state: &AppState,
@@ -322,17 +310,20 @@ pub(crate) async fn invite(
     name: &str,
     email: &str,
     role: OrgRole,
-) -> Result<Invitation, crate::api::Failure> {
-    use crate::api::Failure;
-    embargo_core::ids::required_text("name", name, 200).map_err(|e| Failure::Invalid(e.0))?;
-    embargo_core::ids::required_text("email", email, 254).map_err(|e| Failure::Invalid(e.0))?;
+) -> Result<Invitation, crate::error::ServiceError> {
+    use crate::error::ServiceError;
+    embargo_core::ids::required_text("name", name, 200).map_err(|e| ServiceError::Invalid(e.0))?;
+    embargo_core::ids::required_text("email", email, 254)
+        .map_err(|e| ServiceError::Invalid(e.0))?;
     if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Failure::Invalid(format!(
+        return Err(ServiceError::Invalid(format!(
             "`{email}` is not an email address"
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(Failure::Invalid("a name has no control characters".into()));
+        return Err(ServiceError::Invalid(
+            "a name has no control characters".into(),
+        ));
     }
     let now = state.clock.unix();
     state
@@ -341,7 +332,7 @@ pub(crate) async fn invite(
         .await
         .map_err(|e| match e {
             embargo_store::StoreError::PersonExists(p) => {
-                Failure::Invalid(format!("{p} already has an account"))
+                ServiceError::Invalid(format!("{p} already has an account"))
             }
             other => other.into(),
         })?;
@@ -352,6 +343,6 @@ pub(crate) async fn invite(
         .add_invitation(&token_hash(&token), id, by, now + days * 86_400)
         .await?;
     Ok(Invitation {
-        url: format!("{}/invite/{token}", browser_base_url(state)),
+        url: format!("{}/invite/{token}", crate::links::browser_base_url(state)),
     })
 }

@@ -22,56 +22,55 @@ use embargo_core::{
 };
 use embargo_store::StoreError;
 
-use crate::{AppState, authz, router::Principal};
+use crate::{AppState, authz, error::ServiceError, router::Principal};
 
 type Shared = Arc<AppState>;
 
-/// Every way an API call fails; mapped to HTTP in `into_response` only.
+/// A service error as the API answers it: mapped to HTTP here, in
+/// `into_response`, and nowhere else.
 #[derive(Debug)]
-pub(crate) enum Failure {
-    NotFound,
-    Invalid(String),
-    /// The caller sees the case but may not do this.
-    Forbidden(String),
-    Refused(Refusal),
-    /// The storage failed (a full disk): nothing was stored.
-    Unavailable(String),
-    Internal(String),
+pub(crate) struct Failure(pub(crate) ServiceError);
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        Self(e)
+    }
 }
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NoSuchCase(_) => Failure::NotFound,
-            StoreError::Refused(r) => Failure::Refused(r),
-            StoreError::Unavailable(cause) => Failure::Unavailable(cause),
-            other => Failure::Internal(other.to_string()),
-        }
+        Self(e.into())
+    }
+}
+
+impl From<crate::intake::IntakeError> for Failure {
+    fn from(e: crate::intake::IntakeError) -> Self {
+        Self(e.into())
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            Failure::NotFound => (
+        let (status, code, message) = match self.0 {
+            ServiceError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such case".to_owned(),
             ),
-            Failure::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m),
-            Failure::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
-            Failure::Refused(r @ Refusal::NotAllowedNow { .. }) => {
+            ServiceError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m),
+            ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+            ServiceError::Refused(r @ Refusal::NotAllowedNow { .. }) => {
                 (StatusCode::CONFLICT, "not_allowed_now", r.to_string())
             }
-            Failure::Refused(r @ Refusal::Conflict { .. }) => {
+            ServiceError::Refused(r @ Refusal::Conflict { .. }) => {
                 (StatusCode::CONFLICT, "conflict", r.to_string())
             }
-            Failure::Refused(r @ Refusal::Invalid { .. }) => (
+            ServiceError::Refused(r @ Refusal::Invalid { .. }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
                 r.to_string(),
             ),
-            Failure::Unavailable(cause) => {
+            ServiceError::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "storage unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -79,7 +78,7 @@ impl IntoResponse for Failure {
                     format!("storage unavailable, nothing was stored: {cause}"),
                 )
             }
-            Failure::Internal(m) => {
+            ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,7 +99,7 @@ impl IntoResponse for Failure {
 }
 
 fn invalid(e: impl std::fmt::Display) -> Failure {
-    Failure::Invalid(e.to_string())
+    Failure(ServiceError::Invalid(e.to_string()))
 }
 
 fn view(state: &AppState, case: &Case) -> CaseView {
@@ -159,7 +158,8 @@ pub(crate) async fn create_case(
     Json(req): Json<NewReport>,
 ) -> Result<(StatusCode, Json<CaseView>), Failure> {
     let srt = authz::srt(&principal.0)?;
-    let raw = serde_json::to_vec(&req).map_err(|e| Failure::Internal(e.to_string()))?;
+    let raw =
+        serde_json::to_vec(&req).map_err(|e| Failure(ServiceError::Internal(e.to_string())))?;
     let name = req.channel.as_deref().unwrap_or("api");
     let channel = Channel::ALL
         .into_iter()
@@ -258,16 +258,19 @@ pub(crate) async fn list_cases(
     principal: Principal,
     axum::extract::Query(params): axum::extract::Query<ListParams>,
 ) -> Result<Response, Failure> {
-    let after =
-        match params.after.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(embargo_store::Cursor::decode(text).ok_or_else(|| {
-                Failure::Invalid("`after` is not a cursor this server gave".into())
-            })?),
-        };
+    let after = match params.after.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(embargo_store::Cursor::decode(text).ok_or_else(|| {
+            Failure(ServiceError::Invalid(
+                "`after` is not a cursor this server gave".into(),
+            ))
+        })?),
+    };
     let limit = params.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(Failure::Invalid("`limit` is between 1 and 500".into()));
+        return Err(Failure(ServiceError::Invalid(
+            "`limit` is between 1 and 500".into(),
+        )));
     }
     let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let query = embargo_store::ListQuery {
@@ -359,7 +362,7 @@ pub(crate) async fn case_events(
     let access = authz::open_case(&state, &principal.0, &id).await?;
     let events = authz::visible_events(&state, &access).await?;
     if events.is_empty() {
-        return Err(Failure::NotFound);
+        return Err(Failure(ServiceError::NotFound));
     }
     let views = events
         .into_iter()
@@ -370,7 +373,7 @@ pub(crate) async fn case_events(
                 actor: e.actor.to_string(),
                 kind: e.data.kind().to_owned(),
                 data: serde_json::to_value(&e.data)
-                    .map_err(|e| Failure::Internal(e.to_string()))?,
+                    .map_err(|e| Failure(ServiceError::Internal(e.to_string())))?,
             })
         })
         .collect::<Result<Vec<_>, Failure>>()?;
@@ -442,10 +445,10 @@ pub(crate) async fn to_command(
                     // made outside the log for a command that is refused.
                     let kind = embargo_core::CommandKind::OpenPrivateFork;
                     if !access.may(kind) {
-                        return Err(Failure::Forbidden(format!(
+                        return Err(Failure(ServiceError::Forbidden(format!(
                             "as {}, you cannot {kind} on this case",
                             access.standing().name()
-                        )));
+                        ))));
                     }
                     if !embargo_core::allowed(case).contains(&kind) {
                         return Err(invalid(format!(
@@ -456,9 +459,9 @@ pub(crate) async fn to_command(
                     if let Some(mine) = case.part_of(access.caller_id())
                         && mine != project
                     {
-                        return Err(Failure::Forbidden(format!(
+                        return Err(Failure(ServiceError::Forbidden(format!(
                             "you are on {mine}'s team, not {project}'s"
-                        )));
+                        ))));
                     }
                     if case.open_fork(&project).is_some() {
                         return Err(invalid(format!(
@@ -469,7 +472,7 @@ pub(crate) async fn to_command(
                         return Err(invalid(format!("the case names no project `{project}`")));
                     }
                     if host == embargo_core::event::ForkHost::Builtin {
-                        crate::git::create(state, case, &project).await?
+                        crate::forks::create(state, case, &project).await?
                     } else if project == case.report.project {
                         crate::release::github_fork(state, case).await?
                     } else {
@@ -517,7 +520,7 @@ pub(crate) async fn to_command(
                 Some(t) => t,
                 None => crate::release::draft_retrospective(state, case)
                     .await
-                    .map_err(Failure::Internal)?,
+                    .map_err(ServiceError::Internal)?,
             },
         },
         other => wire_command(other)?,
@@ -717,7 +720,9 @@ fn wire_command(req: CommandRequest) -> Result<Command, Failure> {
         | R::ProposeTimeline { .. }
         | R::ApproveAnnouncement { .. }
         | R::WriteRetrospective { .. } => {
-            return Err(Failure::Internal("handled by to_command".into()));
+            return Err(Failure(ServiceError::Internal(
+                "handled by to_command".into(),
+            )));
         }
         R::MarkFixReady => Command::MarkFixReady,
         R::RecordFact { fact } => Command::RecordFact {
@@ -781,8 +786,8 @@ async fn case_and_events(
 
 fn not_ready(e: embargo_formats::FormatError) -> Failure {
     match e {
-        embargo_formats::FormatError::NotReady(m) => Failure::Invalid(m),
-        other => Failure::Internal(other.to_string()),
+        embargo_formats::FormatError::NotReady(m) => Failure(ServiceError::Invalid(m)),
+        other => Failure(ServiceError::Internal(other.to_string())),
     }
 }
 
@@ -832,9 +837,9 @@ pub(crate) async fn release(
 ) -> Result<Json<embargo_api::ReleaseView>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
     if !access.lens().sees_release() {
-        return Err(Failure::Forbidden(
+        return Err(Failure(ServiceError::Forbidden(
             "the release plan is for the case's team".into(),
-        ));
+        )));
     }
     Ok(Json(crate::release::view(
         &state,
@@ -863,7 +868,7 @@ pub(crate) async fn fork_credential(
         .project
         .unwrap_or_else(|| access.case().report.project.clone());
     Ok(Json(
-        crate::git::issue_credential(&state, &access, &project).await?,
+        crate::forks::issue_credential(&state, &access, &project).await?,
     ))
 }
 
@@ -874,22 +879,22 @@ pub(crate) async fn retrospective(
 ) -> Result<Response, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
     if !access.lens().sees_release() {
-        return Err(Failure::Forbidden(
+        return Err(Failure(ServiceError::Forbidden(
             "the retrospective is for the case's team".into(),
-        ));
+        )));
     }
     // It covers every project's part: not for one project's team alone.
     if let Some(part) = access.part() {
-        return Err(Failure::Forbidden(format!(
+        return Err(Failure(ServiceError::Forbidden(format!(
             "the retrospective covers every project of the case; you work on {part}'s part only"
-        )));
+        ))));
     }
     let case = access.case();
     let body = match &case.retrospective {
         Some(kept) => kept.text.clone(),
         None => crate::release::draft_retrospective(&state, case)
             .await
-            .map_err(Failure::Internal)?,
+            .map_err(ServiceError::Internal)?,
     };
     Ok(text("text/markdown; charset=utf-8", body))
 }
@@ -905,14 +910,18 @@ pub(crate) async fn export(
     let access = authz::open_case(&state, &principal.0, &id).await?;
     let case = access.case();
     let Some(to) = embargo_formats::Format::parse(&format) else {
-        return Err(Failure::NotFound);
+        return Err(Failure(ServiceError::NotFound));
     };
-    let mut doc = embargo_formats::draft_document(case, state.clock.now())
-        .ok_or_else(|| Failure::Invalid(format!("case {} has no advisory yet", case.id)))?;
+    let mut doc = embargo_formats::draft_document(case, state.clock.now()).ok_or_else(|| {
+        Failure(ServiceError::Invalid(format!(
+            "case {} has no advisory yet",
+            case.id
+        )))
+    })?;
     if to == embargo_formats::Format::Osv {
         doc.id = Some(embargo_formats::case_osv_id(case));
     }
-    let mut ctx = crate::web::export_context(&state, None);
+    let mut ctx = crate::exports::export_context(&state, None);
     ctx.tlp = if case.published_at.is_some() {
         embargo_core::tlp::Tlp::Clear
     } else {
@@ -1111,7 +1120,7 @@ pub(crate) async fn remove_channel(
     if state.store.remove_channel(&name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(Failure::NotFound)
+        Err(Failure(ServiceError::NotFound))
     }
 }
 
@@ -1145,9 +1154,9 @@ pub(crate) async fn compliance_checks(
     days: i64,
 ) -> Result<Vec<embargo_api::CheckWire>, Failure> {
     if !(1..=36_500).contains(&days) {
-        return Err(Failure::Invalid(
+        return Err(Failure(ServiceError::Invalid(
             "`days` is a number of days from 1 to 36500".into(),
-        ));
+        )));
     }
     let since = state.clock.now().as_second().saturating_sub(days * 86_400);
     let cases: Vec<_> = crate::timers::figures(state, since)

@@ -12,7 +12,7 @@ use embargo_core::{
 };
 use embargo_store::{AccessEntry, Project};
 
-use crate::{AppState, api::Failure};
+use crate::{AppState, error::ServiceError};
 
 /// A signed-in caller (by session or API token), as access rules see them.
 #[derive(Clone, Debug)]
@@ -37,7 +37,7 @@ impl Caller {
 }
 
 /// Loads a person with the projects they maintain.
-pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, Failure> {
+pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, ServiceError> {
     let Some(person) = state.store.person(id).await? else {
         return Ok(None);
     };
@@ -115,15 +115,15 @@ pub(crate) async fn open_case(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> Result<CaseAccess, Failure> {
-    let id = CaseId::new(id).map_err(|_| Failure::NotFound)?;
+) -> Result<CaseAccess, ServiceError> {
+    let id = CaseId::new(id).map_err(|_| ServiceError::NotFound)?;
     let case = state.store.case(&id).await?;
     let projects = projects_of(&case, &state.store.projects().await?);
     let scope = Scope {
         case: &case,
         projects: &projects,
     };
-    let standing = access::standing(scope, &caller.member).ok_or(Failure::NotFound)?;
+    let standing = access::standing(scope, &caller.member).ok_or(ServiceError::NotFound)?;
     let entry = AccessEntry {
         at: state.clock.unix(),
         person: caller.id().to_string(),
@@ -147,7 +147,7 @@ pub(crate) async fn open_case(
 pub(crate) async fn visible_events(
     state: &AppState,
     access: &CaseAccess,
-) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
+) -> Result<Vec<(i64, embargo_core::Event)>, ServiceError> {
     shown_events(state, &access.full, &access.lens).await
 }
 
@@ -172,7 +172,10 @@ pub(crate) struct Viewer {
 
 impl Viewer {
     /// `None` when the person has no account (any more).
-    pub(crate) async fn load(state: &AppState, person: &str) -> Result<Option<Viewer>, Failure> {
+    pub(crate) async fn load(
+        state: &AppState,
+        person: &str,
+    ) -> Result<Option<Viewer>, ServiceError> {
         let Some(caller) = caller(state, person).await? else {
             return Ok(None);
         };
@@ -194,7 +197,7 @@ async fn shown_events(
     state: &AppState,
     case: &Case,
     lens: &Lens,
-) -> Result<Vec<(i64, embargo_core::Event)>, Failure> {
+) -> Result<Vec<(i64, embargo_core::Event)>, ServiceError> {
     Ok(state
         .store
         .events(&case.id)
@@ -211,7 +214,7 @@ pub(crate) async fn run(
     state: &AppState,
     access: &CaseAccess,
     command: Command,
-) -> Result<Case, Failure> {
+) -> Result<Case, ServiceError> {
     // Load everyone the command would bring in, before entering the writer:
     // those it names, and for an approval the person asked for.
     let mut people = Vec::new();
@@ -237,7 +240,7 @@ pub(crate) async fn run(
         projects: &access.projects,
     };
     access::authorize(scope, access.standing(), &command, &lookup)
-        .map_err(|d| Failure::Forbidden(d.to_string()))?;
+        .map_err(|d| ServiceError::Forbidden(d.to_string()))?;
     let member = access.caller.member.clone();
     let actor = member.id.clone();
     let now = state.clock.now();
@@ -325,7 +328,7 @@ pub(crate) async fn run_as_system(
 pub(crate) async fn for_reporter_link(
     state: &AppState,
     case: Case,
-) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
+) -> Result<(Case, Vec<embargo_core::Event>), ServiceError> {
     let reporter = crate::intake::reporter_actor();
     let lens = Lens::new(&case, Standing::Reporter, &reporter);
     let events = shown_events(state, &case, &lens)
@@ -347,7 +350,7 @@ pub(crate) async fn visible_page(
     caller: &Caller,
     mut query: embargo_store::ListQuery,
     keep: impl Fn(&Case) -> bool,
-) -> Result<(Vec<(Case, Lens)>, Option<embargo_store::Cursor>), Failure> {
+) -> Result<(Vec<(Case, Lens)>, Option<embargo_store::Cursor>), ServiceError> {
     let projects = state.store.projects().await?;
     let packages = projects
         .iter()
@@ -369,7 +372,7 @@ pub(crate) async fn visible_by_id(
     state: &AppState,
     caller: &Caller,
     ids: Vec<(embargo_core::CaseId, u64)>,
-) -> Result<Vec<(Case, Lens)>, Failure> {
+) -> Result<Vec<(Case, Lens)>, ServiceError> {
     let projects = state.store.projects().await?;
     shown(state, caller, &projects, ids, false, |_| true).await
 }
@@ -383,7 +386,7 @@ async fn shown(
     ids: Vec<(embargo_core::CaseId, u64)>,
     granted: bool,
     keep: impl Fn(&Case) -> bool,
-) -> Result<Vec<(Case, Lens)>, Failure> {
+) -> Result<Vec<(Case, Lens)>, ServiceError> {
     let mut out = Vec::with_capacity(ids.len());
     for (id, version) in ids {
         let case = crate::cache::case(state, &id, version).await?;
@@ -409,11 +412,11 @@ async fn shown(
 pub(crate) struct Admin<'a>(pub &'a Caller);
 
 /// The admin capability, or `NotFound` (admin pages do not exist for others).
-pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, Failure> {
+pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, ServiceError> {
     if caller.is_admin() {
         Ok(Admin(caller))
     } else {
-        Err(Failure::NotFound)
+        Err(ServiceError::NotFound)
     }
 }
 
@@ -421,10 +424,10 @@ pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, Failure> {
 pub(crate) struct Srt<'a>(pub &'a Caller);
 
 /// The SRT capability, or `NotFound`.
-pub(crate) fn srt(caller: &Caller) -> Result<Srt<'_>, Failure> {
+pub(crate) fn srt(caller: &Caller) -> Result<Srt<'_>, ServiceError> {
     if caller.is_srt() {
         Ok(Srt(caller))
     } else {
-        Err(Failure::NotFound)
+        Err(ServiceError::NotFound)
     }
 }

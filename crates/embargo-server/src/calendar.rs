@@ -7,6 +7,7 @@
 //! open case they see. Which: the agreed (or proposed) disclosure moment,
 //! and each running SLA clock's due time.
 
+use crate::error::ServiceError;
 use std::sync::Arc;
 
 use axum::{
@@ -42,7 +43,7 @@ pub(crate) async fn issue(state: &AppState, caller: &authz::Caller) -> Result<St
         .await?;
     Ok(format!(
         "{}/calendar/{token}",
-        crate::accounts::browser_base_url(state)
+        crate::links::browser_base_url(state)
     ))
 }
 
@@ -55,10 +56,10 @@ pub(crate) async fn feed(
         .store
         .calendar_owner(&crate::datadir::token_hash(&token))
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let caller = authz::caller(&state, &owner)
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let now = state.clock.now();
     let mut events = Vec::new();
     // The cases with a date ahead (a running clock, an agreed moment), of
@@ -102,7 +103,7 @@ pub(crate) async fn feed(
             ));
         }
     }
-    let base = crate::accounts::browser_base_url(&state);
+    let base = crate::links::browser_base_url(&state);
     let mut out = String::from(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//embargo//deadlines//EN\r\nCALSCALE:GREGORIAN\r\nX-WR-CALNAME:embargo deadlines\r\n",
     );

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::{AppState, api::Failure, intake};
+use crate::{AppState, error::ServiceError, intake};
 
 /// The channel kinds, and whether embargo polls them.
 pub(crate) const KINDS: &[(&str, bool)] = &[
@@ -120,7 +120,7 @@ pub(crate) fn view(row: &ChannelRow, now: jiff::Timestamp) -> ChannelView {
 }
 
 /// Every channel with its health now.
-pub(crate) async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, Failure> {
+pub(crate) async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, ServiceError> {
     let now = state.clock.now();
     Ok(state
         .store
@@ -135,8 +135,8 @@ pub(crate) async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, Fail
 pub(crate) async fn add(
     state: &AppState,
     req: embargo_api::NewChannel,
-) -> Result<ChannelView, Failure> {
-    let invalid = |m: String| Failure::Invalid(m);
+) -> Result<ChannelView, ServiceError> {
+    let invalid = |m: String| ServiceError::Invalid(m);
     let Some((_, active)) = KINDS.iter().find(|(k, _)| *k == req.kind) else {
         return Err(invalid(format!(
             "unknown channel kind `{}` (imap, pipe, web, github, api, forum, bounty, other)",
@@ -176,7 +176,7 @@ pub(crate) async fn add(
     let row = rows
         .iter()
         .find(|r| r.name == req.name.trim())
-        .ok_or(Failure::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     Ok(view(row, state.clock.now()))
 }
 
@@ -195,14 +195,14 @@ impl Locks {
 }
 
 /// Checks one channel now and records the outcome.
-pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, Failure> {
+pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, ServiceError> {
     let row = state
         .store
         .channels()
         .await?
         .into_iter()
         .find(|r| r.name == name)
-        .ok_or(Failure::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let lock = state.channel_locks.of(row.id);
     let _held = lock.lock().await;
     let outcome = match row.kind.as_str() {
@@ -222,7 +222,7 @@ pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, F
     let row = rows
         .iter()
         .find(|r| r.name == name)
-        .ok_or(Failure::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     Ok(view(row, state.clock.now()))
 }
 

@@ -197,11 +197,11 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
     let Some(s) = services(state) else {
         return Ok(Outcome::Refused("CVE Services is not configured".into()));
     };
-    let published = crate::web::published_one(state, &case.id)
+    let published = crate::exports::published_one(state, &case.id)
         .await
-        .map_err(|e| e.message)?
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| "the advisory is not public yet".to_owned())?;
-    let ctx = crate::web::export_context(state, None);
+    let ctx = crate::exports::export_context(state, None);
     let container = match embargo_formats::cve::cna_container(&published, &ctx) {
         Ok(c) => c,
         Err(e) => {

@@ -273,7 +273,7 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         }
         "ci_run" => {
             let project = text("project");
-            crate::git::run_ci(state, &case.id, &project).await
+            crate::forks::run_ci(state, &case.id, &project).await
         }
         "announce" | "embargo_notice" | "ghsa_publish" | "merge_check" => {
             crate::release::perform(state, job, &case).await
@@ -455,7 +455,7 @@ async fn digest(
         lines.push(format!("- {cid}: acknowledgement due {due}{late}"));
         titles.push(format!("- {cid}: {}", case.report.title));
     }
-    let base = crate::accounts::browser_base_url(state);
+    let base = crate::links::browser_base_url(state);
     if more {
         lines.push("- and more: the inbox lists them all".to_owned());
     }
@@ -503,7 +503,7 @@ fn notice_text(
 ) -> (String, String) {
     let link = format!(
         "{}/cases/{}",
-        crate::accounts::browser_base_url(state),
+        crate::links::browser_base_url(state),
         case.id
     );
     let field = |k: &str| payload.get(k).cloned().unwrap_or_default();
@@ -574,7 +574,7 @@ async fn send_webhook(
     let client = crate::channels::http_client(Duration::from_secs(20))?;
     let link = format!(
         "{}/cases/{}",
-        crate::accounts::browser_base_url(state),
+        crate::links::browser_base_url(state),
         case.id
     );
     let text = format!("{subject}\n{body}");

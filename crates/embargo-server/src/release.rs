@@ -29,7 +29,7 @@ use embargo_core::{
 };
 use serde_json::{Value, json};
 
-use crate::{AppState, api::Failure, mailer};
+use crate::{AppState, error::ServiceError, mailer};
 
 async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<Case, String> {
     crate::authz::run_as_system(state, case, "system:release", command).await
@@ -216,7 +216,7 @@ async fn check_merged(
                 .collect()
         })
         .unwrap_or_default();
-    if crate::git::merged_upstream(state, &case.id, project, &commits).await? {
+    if crate::forks::merged_upstream(state, &case.id, project, &commits).await? {
         let step = Command::CompleteReleaseStep {
             step: embargo_core::event::ReleaseStep::MergeFix,
         };
@@ -270,7 +270,7 @@ async fn published_work(
         if fork.host != ForkHost::Builtin {
             continue;
         }
-        match crate::git::remove(state, &case.id, &fork.project).await {
+        match crate::forks::remove(state, &case.id, &fork.project).await {
             Ok(()) => {
                 let close = Command::ClosePrivateFork {
                     project: Some(fork.project.clone()),
@@ -618,19 +618,19 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
 /// Creates GitHub's temporary private fork of the case's repository
 /// advisory and makes the fixing team collaborators on the advisory (which
 /// gives them the fork). Fixers' handles are taken as GitHub logins.
-pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String, Failure> {
+pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String, ServiceError> {
     let req = crate::cve::github_advisory(state, case, reqwest::Method::POST, "/forks")
         .await
-        .map_err(Failure::Internal)?
-        .map_err(Failure::Invalid)?;
+        .map_err(ServiceError::Internal)?
+        .map_err(ServiceError::Invalid)?;
     let resp = req
         .send()
         .await
-        .map_err(|e| Failure::Invalid(format!("cannot reach GitHub: {e}")))?;
+        .map_err(|e| ServiceError::Invalid(format!("cannot reach GitHub: {e}")))?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        return Err(Failure::Invalid(format!(
+        return Err(ServiceError::Invalid(format!(
             "GitHub refused the private fork: {status} {}",
             body.get("message")
                 .and_then(Value::as_str)
@@ -640,7 +640,7 @@ pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String,
     let url = body
         .get("html_url")
         .and_then(Value::as_str)
-        .ok_or_else(|| Failure::Invalid("GitHub's answer names no html_url".into()))?
+        .ok_or_else(|| ServiceError::Invalid("GitHub's answer names no html_url".into()))?
         .to_owned();
     let fixers: Vec<String> = case
         .participants
@@ -655,15 +655,15 @@ pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String,
     if !fixers.is_empty() {
         let req = crate::cve::github_advisory(state, case, reqwest::Method::PATCH, "")
             .await
-            .map_err(Failure::Internal)?
-            .map_err(Failure::Invalid)?;
+            .map_err(ServiceError::Internal)?
+            .map_err(ServiceError::Invalid)?;
         let resp = req
             .json(&json!({ "collaborating_users": fixers }))
             .send()
             .await
-            .map_err(|e| Failure::Invalid(format!("cannot reach GitHub: {e}")))?;
+            .map_err(|e| ServiceError::Invalid(format!("cannot reach GitHub: {e}")))?;
         if !resp.status().is_success() {
-            return Err(Failure::Invalid(format!(
+            return Err(ServiceError::Invalid(format!(
                 "GitHub made the fork ({url}) but refused the collaborators: {}",
                 resp.status()
             )));
@@ -724,7 +724,7 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
         "subject": subject,
         "text": format!(
             "{text}\n\n{}/cases/{}\n",
-            crate::accounts::browser_base_url(state),
+            crate::links::browser_base_url(state),
             after.id
         ),
     });

@@ -216,21 +216,10 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-pub(crate) fn base_url(state: &AppState) -> String {
-    state
-        .config
-        .server
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", state.local_addr))
-        .trim_end_matches('/')
-        .to_owned()
-}
-
 /// RFC 9116: Contact, Expires, Encryption, Policy, Preferred-Languages, Canonical.
 async fn security_txt(State(state): State<Shared>) -> Response {
     let cfg = &state.config.security_txt;
-    let base = base_url(&state);
+    let base = crate::links::base_url(&state);
     let expires = state
         .clock
         .now()
@@ -305,7 +294,7 @@ impl FromRequestParts<Shared> for Principal {
             Ok(Some(person)) => match authz::caller(state, &person).await {
                 Ok(Some(caller)) => Ok(Principal(caller)),
                 Ok(None) => Err(unauthorized("the API token's person has no account")),
-                Err(e) => Err(e.into_response()),
+                Err(e) => Err(crate::api::Failure(e).into_response()),
             },
             Ok(None) => Err(unauthorized("the API token is not valid")),
             Err(e) => {

@@ -55,7 +55,7 @@ pub(crate) struct Submission {
 pub(crate) fn status_url(state: &AppState, token: &str) -> String {
     format!(
         "{}/report/status/{token}",
-        crate::accounts::browser_base_url(state)
+        crate::links::browser_base_url(state)
     )
 }
 
@@ -94,12 +94,12 @@ impl From<StoreError> for IntakeError {
     }
 }
 
-impl From<IntakeError> for crate::api::Failure {
+impl From<IntakeError> for crate::error::ServiceError {
     fn from(e: IntakeError) -> Self {
         match e {
-            IntakeError::Invalid(m) => crate::api::Failure::Invalid(m),
+            IntakeError::Invalid(m) => crate::error::ServiceError::Invalid(m),
             IntakeError::AlreadyReceived(c) => {
-                crate::api::Failure::Invalid(format!("already received ({c})"))
+                crate::error::ServiceError::Invalid(format!("already received ({c})"))
             }
             IntakeError::Store(s) => s.into(),
         }

@@ -26,13 +26,13 @@ pub(crate) use dashboard::dashboard;
 pub(crate) use pages::*;
 pub(crate) use public::{
     advisories_page, advisory_file, advisory_page, atom, csaf_changes, csaf_document, csaf_index,
-    csaf_provider_metadata, csaf_rolie, export_context, osv_all, osv_index, osv_one, published_one,
+    csaf_provider_metadata, csaf_rolie, osv_all, osv_index, osv_one,
 };
 pub(crate) use report::{
     reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
 };
 
-use crate::{AppState, api::Failure, authz, datadir::token_hash};
+use crate::{AppState, api::Failure, authz, datadir::token_hash, error::ServiceError};
 
 type Shared = Arc<AppState>;
 
@@ -151,24 +151,26 @@ impl IntoResponse for WebError {
     }
 }
 
-impl From<Failure> for WebError {
-    fn from(f: Failure) -> Self {
+impl From<ServiceError> for WebError {
+    fn from(f: ServiceError) -> Self {
         use embargo_core::Refusal;
         let (status, title, message) = match f {
-            Failure::NotFound => (
+            ServiceError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is nothing here, or you do not have access to it.".to_owned(),
             ),
-            Failure::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "Please check the form", m),
-            Failure::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
-            Failure::Refused(r @ Refusal::Invalid { .. }) => (
+            ServiceError::Invalid(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "Please check the form", m)
+            }
+            ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+            ServiceError::Refused(r @ Refusal::Invalid { .. }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Please check the form",
                 r.to_string(),
             ),
-            Failure::Refused(r) => (StatusCode::CONFLICT, "Not possible now", r.to_string()),
-            Failure::Unavailable(cause) => {
+            ServiceError::Refused(r) => (StatusCode::CONFLICT, "Not possible now", r.to_string()),
+            ServiceError::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "storage unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -178,7 +180,7 @@ impl From<Failure> for WebError {
                     ),
                 )
             }
-            Failure::Internal(m) => {
+            ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -192,6 +194,12 @@ impl From<Failure> for WebError {
             title,
             message,
         }
+    }
+}
+
+impl From<Failure> for WebError {
+    fn from(f: Failure) -> Self {
+        f.0.into()
     }
 }
 
@@ -374,7 +382,7 @@ pub(crate) async fn script() -> Response {
 
 /// Anything not routed.
 pub(crate) async fn not_found() -> WebError {
-    Failure::NotFound.into()
+    Failure(ServiceError::NotFound).into()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! actions, and the admin pages. Each reads through `authz`; each form
 //! arrives through `Posted`/`AnonPosted`, so its CSRF token is checked.
 
+use crate::error::ServiceError;
 use std::sync::Arc;
 
 use axum::{
@@ -192,7 +193,7 @@ pub(crate) async fn invite_page(
         .store
         .invitation(&token_hash(&token), state.clock.unix())
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let (csrf, fresh) = pre_csrf(&parts);
     let secret = person.totp_secret.clone().unwrap_or_default();
     Ok(with_pre_cookie(
@@ -231,7 +232,7 @@ pub(crate) async fn accept_invite(
         .store
         .invitation(&hash, now)
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let f = posted.form;
     let secret = person.totp_secret.clone().unwrap_or_default();
     let required = state.config.totp_required(person.role);
@@ -272,13 +273,13 @@ pub(crate) async fn accept_invite(
     }
     let hashed = accounts::hash_password(f.password)
         .await
-        .map_err(Failure::Internal)?;
+        .map_err(ServiceError::Internal)?;
     if !state
         .store
         .accept_invitation(&hash, &hashed, step, now)
         .await?
     {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
     Ok(render(
         "message.html",
@@ -981,7 +982,7 @@ pub(crate) struct ActionForm {
 }
 
 fn person_id(s: &str) -> Result<PersonId, Failure> {
-    PersonId::new(s.trim()).map_err(|e| Failure::Invalid(e.0))
+    PersonId::new(s.trim()).map_err(|e| Failure(ServiceError::Invalid(e.0)))
 }
 
 /// Turns the form for `command` into the API's wire request, so that the
@@ -992,7 +993,7 @@ fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
     let kind = WEB_COMMANDS
         .iter()
         .find(|k| k.name() == name)
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let given = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(match kind {
         CommandKind::Acknowledge => R::Acknowledge {
@@ -1084,7 +1085,7 @@ fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, Failure> {
             text: given(f.text.replace("\r\n", "\n")),
         },
         // The rest (advisory, CVE, release steps) are in the API and CLI.
-        _ => return Err(Failure::NotFound),
+        _ => return Err(Failure(ServiceError::NotFound)),
     })
 }
 
@@ -1124,14 +1125,16 @@ pub(crate) async fn case_command(
     let access = authz::open_case(&state, &who.caller, &id).await?;
     let outcome = match command_from(&command, posted.form) {
         Ok(req) => match crate::api::to_command(&state, &access, req, state.clock.now()).await {
-            Ok(cmd) => authz::run(&state, &access, cmd).await,
+            Ok(cmd) => authz::run(&state, &access, cmd)
+                .await
+                .map_err(Failure::from),
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
-        Err(Failure::NotFound) => Err(Failure::NotFound.into()),
+        Err(Failure(ServiceError::NotFound)) => Err(Failure(ServiceError::NotFound).into()),
         Err(e) => {
             // Show the case again with the reason, keeping the status.
             let status = WebError::from(e);
@@ -1151,9 +1154,10 @@ pub(crate) async fn public_issue(
     authz::srt(&who.caller)?;
     let case = access.case();
     let Some(rejection) = &case.rejection else {
-        return Err(
-            Failure::Invalid("only a report found invalid becomes a public issue".into()).into(),
-        );
+        return Err(Failure(ServiceError::Invalid(
+            "only a report found invalid becomes a public issue".into(),
+        ))
+        .into());
     };
     // Reporter identity stays out; the text is for a public tracker.
     let text = format!(
@@ -1229,7 +1233,7 @@ pub(crate) async fn fork_credential(
     let project = Some(posted.form.project.trim().to_owned())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| access.case().report.project.clone());
-    let c = crate::git::issue_credential(&state, &access, &project).await?;
+    let c = crate::forks::issue_credential(&state, &access, &project).await?;
     Ok(render(
         "message.html",
         context! {
@@ -1327,7 +1331,7 @@ pub(crate) async fn invite(
         let role: OrgRole = f
             .role
             .parse()
-            .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?;
+            .map_err(|e: embargo_core::ids::InvalidValue| Failure(ServiceError::Invalid(e.0)))?;
         let inv = accounts::invite(&state, admin.0.id(), &id, &f.name, &f.email, role).await?;
         Ok::<_, Failure>((id.to_string(), inv.url))
     }
@@ -1355,7 +1359,7 @@ pub(crate) async fn unlock(
         .store
         .person(id.as_str())
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     state.store.set_signin_state(&id, 0, 0, false).await?;
     Ok(Redirect::to("/admin/people").into_response())
 }
@@ -1489,8 +1493,14 @@ pub(crate) async fn save_status_text(
     let stage = embargo_core::Stage::ALL
         .into_iter()
         .find(|s| s.label() == f.stage)
-        .ok_or_else(|| Failure::Invalid(format!("`{}` is not a stage", f.stage)))?;
-    embargo_core::ids::required_text("text", &f.text, 5000).map_err(|e| Failure::Invalid(e.0))?;
+        .ok_or_else(|| {
+            Failure(ServiceError::Invalid(format!(
+                "`{}` is not a stage",
+                f.stage
+            )))
+        })?;
+    embargo_core::ids::required_text("text", &f.text, 5000)
+        .map_err(|e| Failure(ServiceError::Invalid(e.0)))?;
     state
         .store
         .set_status_text(
@@ -1519,16 +1529,16 @@ pub(crate) async fn set_role(
         .store
         .person(id.as_str())
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     let role: OrgRole = posted
         .form
         .role
         .parse()
-        .map_err(|e: embargo_core::ids::InvalidValue| Failure::Invalid(e.0))?;
+        .map_err(|e: embargo_core::ids::InvalidValue| Failure(ServiceError::Invalid(e.0)))?;
     if &id == admin.0.id() && role != OrgRole::Admin {
-        return Err(Failure::Invalid(
+        return Err(Failure(ServiceError::Invalid(
             "you cannot take away your own admin role; ask another admin".into(),
-        )
+        ))
         .into());
     }
     state.store.set_role(&id, role).await?;
@@ -1604,13 +1614,13 @@ pub(crate) async fn case_attachment(
 ) -> Result<Response, WebError> {
     let access = authz::open_case(&state, &who.caller, &id).await?;
     if !access.lens().sees_report() {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
     let (meta, bytes) = state
         .store
         .attachment(&access.case().id, n)
         .await?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     Ok(download(&meta.name, "application/octet-stream", bytes))
 }
 
@@ -1622,11 +1632,15 @@ pub(crate) async fn case_inbound(
 ) -> Result<Response, WebError> {
     let access = authz::open_case(&state, &who.caller, &id).await?;
     if !access.lens().sees_raw() {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
-    let (entry, raw) = state.store.inbound_raw(n).await?.ok_or(Failure::NotFound)?;
+    let (entry, raw) = state
+        .store
+        .inbound_raw(n)
+        .await?
+        .ok_or(Failure(ServiceError::NotFound))?;
     if entry.case_id.as_deref() != Some(access.case().id.as_str()) {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
     Ok(download(
         &format!("{id}-{n}.eml"),
@@ -1665,9 +1679,13 @@ pub(crate) async fn quarantine_raw(
     who: SignedIn,
 ) -> Result<Response, WebError> {
     authz::srt(&who.caller)?;
-    let (entry, raw) = state.store.inbound_raw(n).await?.ok_or(Failure::NotFound)?;
+    let (entry, raw) = state
+        .store
+        .inbound_raw(n)
+        .await?
+        .ok_or(Failure(ServiceError::NotFound))?;
     if entry.outcome != "quarantined" {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
     Ok(download(
         &format!("quarantine-{n}.eml"),

@@ -14,37 +14,19 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use embargo_core::{Case, advisory::Advisory, tlp::Tlp};
-use embargo_formats::{Context, Format};
+use embargo_core::advisory::Advisory;
+use embargo_formats::Format;
 use minijinja::context;
 use serde_json::{Value, json};
 use sha2::Digest;
 
 use super::{WebError, markdown, render, ser};
-use crate::AppState;
+use crate::{
+    AppState,
+    exports::{Published, export_context, published, with_page_link},
+};
 
 type Shared = Arc<AppState>;
-
-/// A disclosed case with its public document.
-pub(crate) struct Published {
-    pub case: Arc<Case>,
-    pub doc: Advisory,
-}
-
-/// Every disclosed case's public advisory, newest publication first: the
-/// read model names the published cases, so the cost follows them, not
-/// the archive.
-pub(crate) async fn published(state: &AppState) -> Result<Vec<Published>, WebError> {
-    let mut out = Vec::new();
-    for row in state.store.published(u32::MAX).await? {
-        let case = crate::cache::case(state, &row.case_id, row.version).await?;
-        if let Some(doc) = embargo_formats::public_document(&case) {
-            out.push(Published { case, doc });
-        }
-    }
-    out.sort_by_key(|p| std::cmp::Reverse(p.case.published_at));
-    Ok(out)
-}
 
 async fn one(state: &AppState, id: &str) -> Result<Published, WebError> {
     published(state)
@@ -60,64 +42,6 @@ fn not_found() -> WebError {
         title: "Not found",
         message: "No such advisory.".into(),
     }
-}
-
-/// The publisher context for exports of public advisories.
-pub(crate) fn export_context(state: &AppState, p: Option<&Published>) -> Context {
-    let base = crate::router::base_url(state);
-    let mut revisions = Vec::new();
-    if let Some(p) = p
-        && let (Some(published), Some(modified)) = (&p.doc.published, &p.doc.modified)
-    {
-        revisions.push((1, published.clone(), "Initial public version.".to_owned()));
-        if modified != published {
-            revisions.push((2, modified.clone(), "Updated.".to_owned()));
-        }
-    }
-    Context {
-        publisher: state.config.advisories.publisher.clone(),
-        namespace: state
-            .config
-            .advisories
-            .namespace
-            .clone()
-            .unwrap_or_else(|| base.clone()),
-        cna_org_id: state.config.cve.org_id.clone(),
-        cna_short_name: state.config.cve.short_name.clone(),
-        // What is published is public.
-        tlp: Tlp::Clear,
-        revisions,
-    }
-}
-
-/// One case's public document as exporters want it, if it is disclosed.
-pub(crate) async fn published_one(
-    state: &AppState,
-    id: &embargo_core::CaseId,
-) -> Result<Option<Advisory>, WebError> {
-    Ok(published(state)
-        .await?
-        .iter()
-        .find(|p| &p.case.id == id)
-        .map(|p| with_page_link(state, p)))
-}
-
-/// The public document with a link to its page among its references, as
-/// exporters want it.
-pub(crate) fn with_page_link(state: &AppState, p: &Published) -> Advisory {
-    let mut doc = p.doc.clone();
-    let url = format!(
-        "{}/advisories/{}",
-        crate::router::base_url(state),
-        p.case.id
-    );
-    if !doc.references.iter().any(|r| r.url == url) {
-        doc.references.push(embargo_core::advisory::Reference {
-            kind: "ADVISORY".into(),
-            url,
-        });
-    }
-    doc
 }
 
 fn osv_record(state: &AppState, p: &Published) -> Result<Value, WebError> {
@@ -322,7 +246,7 @@ fn last_updated(state: &AppState, list: &[Published]) -> String {
 pub(crate) async fn csaf_provider_metadata(
     State(state): State<Shared>,
 ) -> Result<Response, WebError> {
-    let base = crate::router::base_url(&state);
+    let base = crate::links::base_url(&state);
     let list = published(&state).await?;
     let updated = last_updated(&state, &list);
     let ctx = export_context(&state, None);
@@ -405,7 +329,7 @@ pub(crate) async fn csaf_document(
 
 /// `GET /.well-known/csaf/feed-tlp-white.json`: the ROLIE feed.
 pub(crate) async fn csaf_rolie(State(state): State<Shared>) -> Result<Response, WebError> {
-    let base = crate::router::base_url(&state);
+    let base = crate::links::base_url(&state);
     let list = published(&state).await?;
     let updated = last_updated(&state, &list);
     let entries: Vec<Value> = list
@@ -462,7 +386,7 @@ fn xml(text: &str) -> String {
 
 /// `GET /advisories.atom`
 pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebError> {
-    let base = crate::router::base_url(&state);
+    let base = crate::links::base_url(&state);
     let list = published(&state).await?;
     let updated = last_updated(&state, &list);
     let mut body = format!(

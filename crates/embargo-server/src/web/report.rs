@@ -8,6 +8,7 @@
 //! (double submit) exactly as `AnonPosted` does and enforces the attachment
 //! limits while reading.
 
+use crate::error::ServiceError;
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
@@ -666,14 +667,14 @@ fn open_sealed(
 /// The case a status token opens, or 404.
 async fn case_for(state: &AppState, token: &str) -> Result<embargo_core::Case, WebError> {
     if !token.starts_with("rpt_") || token.len() != 68 {
-        return Err(Failure::NotFound.into());
+        return Err(Failure(ServiceError::NotFound).into());
     }
     let case_id = state
         .store
         .reporter_link_case(&token_hash(token))
         .await
         .map_err(Failure::from)?
-        .ok_or(Failure::NotFound)?;
+        .ok_or(Failure(ServiceError::NotFound))?;
     Ok(state.store.case(&case_id).await.map_err(Failure::from)?)
 }
 
