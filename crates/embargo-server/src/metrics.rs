@@ -4,38 +4,11 @@
 //! and HTTP request latency. Written by hand: a handful of gauges and one
 //! histogram do not need a metrics library.
 
-use std::{
-    fmt::Write,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::{fmt::Write, sync::atomic::Ordering};
 
 use embargo_core::Stage;
 
 use crate::AppState;
-
-/// Upper bounds (seconds) of the request-latency buckets.
-const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-
-/// Request latency, counted lock-free.
-#[derive(Default)]
-pub(crate) struct Latency {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Latency {
-    pub(crate) fn observe(&self, seconds: f64) {
-        for (bound, counter) in BUCKETS.iter().zip(&self.buckets) {
-            if seconds <= *bound {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
-    }
-}
 
 /// Times every request.
 pub(crate) async fn track(
@@ -139,26 +112,6 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
          # HELP embargo_outbox_failed Side effects given up after their last attempt.\n\
          # TYPE embargo_outbox_failed gauge\nembargo_outbox_failed {failed}"
     );
-    let l = &state.latency;
-    let _ = writeln!(
-        out,
-        "# HELP embargo_http_request_duration_seconds Time to answer HTTP requests.\n\
-         # TYPE embargo_http_request_duration_seconds histogram"
-    );
-    for (bound, counter) in BUCKETS.iter().zip(&l.buckets) {
-        let _ = writeln!(
-            out,
-            "embargo_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-            counter.load(Ordering::Relaxed)
-        );
-    }
-    let count = l.count.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "embargo_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n\
-         embargo_http_request_duration_seconds_sum {}\n\
-         embargo_http_request_duration_seconds_count {count}",
-        l.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-    );
+    out.push_str(&state.latency.exposition());
     Ok(out)
 }

@@ -20,7 +20,7 @@ const CAPACITY: usize = 2048;
 
 /// The cache.
 #[derive(Default)]
-pub(crate) struct Cases(Mutex<HashMap<String, (u64, Arc<Case>)>>);
+pub struct Cases(Mutex<HashMap<String, (u64, Arc<Case>)>>);
 
 impl Cases {
     fn get(&self, id: &str, version: u64) -> Option<Arc<Case>> {
@@ -45,11 +45,7 @@ impl Cases {
 }
 
 /// One case at `version` (as the read model names it), folded once.
-pub(crate) async fn case(
-    state: &AppState,
-    id: &CaseId,
-    version: u64,
-) -> Result<Arc<Case>, StoreError> {
+pub async fn case(state: &AppState, id: &CaseId, version: u64) -> Result<Arc<Case>, StoreError> {
     if let Some(c) = state.cases.get(id.as_str(), version) {
         return Ok(c);
     }

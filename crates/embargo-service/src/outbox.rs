@@ -27,7 +27,7 @@ const MAX_ATTEMPTS: i64 = 10;
 const WORKER: &str = "embargo";
 
 /// Runs until the server stops.
-pub(crate) async fn run(state: Arc<AppState>) {
+pub async fn run(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -73,7 +73,7 @@ const PASS_BUDGET: Duration = Duration::from_millis(800);
 /// due (a change since the last look, a notice, a release instant); each is
 /// looked at and its timer set to the policy's next instant. The cost of a
 /// pass follows what is due, not the number of cases.
-pub(crate) async fn schedule(state: &Arc<AppState>) -> Result<usize, embargo_store::StoreError> {
+pub async fn schedule(state: &Arc<AppState>) -> Result<usize, embargo_store::StoreError> {
     let now = state.clock.now();
     let due = state.store.due_timers(now, DUE_PER_PASS).await?;
     let count = due.len();
@@ -180,12 +180,12 @@ async fn schedule_digests(
 
 /// Does the jobs of the main lane due now (at most 50 a pass); says how
 /// many it tried.
-pub(crate) async fn work(state: &AppState) -> Result<usize, embargo_store::StoreError> {
+pub async fn work(state: &AppState) -> Result<usize, embargo_store::StoreError> {
     work_lane(state, embargo_store::Lane::Main, 50, MAIN_LEASE_SECONDS).await
 }
 
 /// Does the next due job of the long lane (a CI run), if any.
-pub(crate) async fn work_long(state: &AppState) -> Result<usize, embargo_store::StoreError> {
+pub async fn work_long(state: &AppState) -> Result<usize, embargo_store::StoreError> {
     work_lane(state, embargo_store::Lane::Long, 1, LONG_LEASE_SECONDS).await
 }
 
@@ -197,7 +197,7 @@ const LONG_LEASE_SECONDS: i64 = 3 * 3600;
 
 /// Runs the long lane until the server stops: one job at a time, beside
 /// the main loop, so that a long CI run never holds back a notice.
-pub(crate) async fn run_long(state: Arc<AppState>) {
+pub async fn run_long(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -368,7 +368,7 @@ async fn fan_out(
 /// One `notify_person` job (`KEY|to:PERSON`) for each person `chosen`
 /// picks who has signed up and wants notices as they happen (digest and
 /// none are kept).
-pub(crate) async fn notify_people(
+pub async fn notify_people(
     state: &AppState,
     key: &str,
     case_id: Option<&str>,

@@ -16,12 +16,19 @@ const DB: &str = "embargo.db";
 /// back it up separately from it.
 const MASTER_KEY: &str = "master.key";
 
-pub(crate) struct Prepared {
+/// A data directory ready to serve: configuration, store and keys.
+pub struct Prepared {
+    /// The configuration read.
     pub config: Config,
+    /// The opened store.
     pub store: Store,
+    /// The intake key's public half, armored.
     pub public_key: String,
+    /// Its fingerprint.
     pub fingerprint: String,
+    /// The intake key.
     pub intake_key: IntakeKey,
+    /// On the first start, the first admin's API token (shown once).
     pub first_admin_token: Option<String>,
 }
 
@@ -44,11 +51,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// SHA-256 of an API token, as stored.
-pub(crate) fn token_hash(token: &str) -> String {
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub(crate) async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError> {
+/// Opens `dir`, creating it on the first start: configuration, database,
+/// keys, and the first admin's token.
+pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError> {
     // A new directory may already hold the operator's own embargo.toml: the
     // rest is created around it.
     let fresh = match std::fs::read_dir(dir) {

@@ -18,7 +18,7 @@ use crate::{AppState, intake};
 
 /// A `github` channel's settings.
 #[derive(Clone, Deserialize)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// `owner/name`.
     pub repository: String,
     /// A token with read access to the repository's security advisories.
@@ -35,7 +35,8 @@ fn api_root() -> String {
     "https://api.github.com".into()
 }
 
-pub(crate) fn settings(value: &serde_json::Value) -> Result<Settings, String> {
+/// A GitHub channel's settings from its stored JSON.
+pub fn settings(value: &serde_json::Value) -> Result<Settings, String> {
     let s: Settings =
         serde_json::from_value(value.clone()).map_err(|e| format!("GitHub settings: {e}"))?;
     let ok = s
@@ -135,7 +136,7 @@ fn next_page(link: Option<&str>) -> Option<String> {
 }
 
 /// One check: lists the advisories in triage and files the new ones.
-pub(crate) async fn poll(state: &AppState, row: &ChannelRow) -> Result<(), String> {
+pub async fn poll(state: &AppState, row: &ChannelRow) -> Result<(), String> {
     let s = settings(&row.settings)?;
     let client = crate::channels::http_client(std::time::Duration::from_secs(30))?;
     let mut url = Some(format!(

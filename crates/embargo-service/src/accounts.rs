@@ -17,13 +17,13 @@ use crate::{AppState, datadir::token_hash};
 /// from trying many handles (per-account throttling stops many tries at one).
 /// In memory: a restart forgets it, which only ever helps an honest user.
 #[derive(Default)]
-pub(crate) struct SourceLimiter {
+pub struct SourceLimiter {
     seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>,
 }
 
 impl SourceLimiter {
     /// Counts an attempt from `ip`; `Err(seconds)` when over the limit.
-    pub(crate) fn attempt(
+    pub fn attempt(
         &self,
         ip: std::net::IpAddr,
         now: i64,
@@ -50,14 +50,14 @@ impl SourceLimiter {
 }
 
 /// A fresh random token: `prefix` and 256 bits in hex.
-pub(crate) fn new_token(prefix: &str) -> String {
+pub fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// A fresh base32 TOTP seed (160 bits, as RFC 4226 recommends).
-pub(crate) fn new_totp_secret() -> String {
+pub fn new_totp_secret() -> String {
     Secret::generate().to_base32()
 }
 
@@ -72,12 +72,12 @@ fn totp(secret: &str, account: &str) -> Option<Totp> {
 }
 
 /// The `otpauth://` URI an authenticator app takes.
-pub(crate) fn totp_uri(secret: &str, account: &str) -> Option<String> {
+pub fn totp_uri(secret: &str, account: &str) -> Option<String> {
     totp(secret, account)?.to_url().ok()
 }
 
 /// The time step a code matches now (one step of skew either way), if any.
-pub(crate) fn totp_step(secret: &str, code: &str, now_unix: i64) -> Option<i64> {
+pub fn totp_step(secret: &str, code: &str, now_unix: i64) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -88,7 +88,7 @@ pub(crate) fn totp_step(secret: &str, code: &str, now_unix: i64) -> Option<i64> 
 }
 
 /// Hashes a password with argon2id (off the async threads: it is slow on purpose).
-pub(crate) async fn hash_password(password: String) -> Result<String, String> {
+pub async fn hash_password(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -115,7 +115,7 @@ async fn password_matches(password: String, stored: String) -> bool {
 }
 
 /// What a new password must be.
-pub(crate) fn check_password(password: &str, confirm: &str) -> Result<(), String> {
+pub fn check_password(password: &str, confirm: &str) -> Result<(), String> {
     if password != confirm {
         return Err("the two passwords differ".into());
     }
@@ -131,7 +131,7 @@ pub(crate) fn check_password(password: &str, confirm: &str) -> Result<(), String
 
 /// Why a sign-in failed. The message never says which part was wrong.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum SignInFailure {
+pub enum SignInFailure {
     /// Wrong handle, password or code (deliberately not told apart).
     Rejected,
     /// Too many recent failures: wait this many seconds.
@@ -143,7 +143,8 @@ pub(crate) enum SignInFailure {
 }
 
 impl SignInFailure {
-    pub(crate) fn message(&self) -> String {
+    /// What the sign-in page says.
+    pub fn message(&self) -> String {
         match self {
             SignInFailure::Rejected => {
                 "The handle, password or code is not right. Check them and try again.".into()
@@ -161,8 +162,10 @@ impl SignInFailure {
 }
 
 /// A new session: the token for the cookie and the CSRF token for forms.
-pub(crate) struct NewSession {
+pub struct NewSession {
+    /// The session cookie's secret.
     pub token: String,
+    /// The token every form of the session carries.
     pub csrf: String,
 }
 
@@ -182,7 +185,7 @@ async fn log(state: &AppState, person: &str, action: &str, detail: &str) {
 /// Signs a person in: throttle and lock first, then password, then TOTP (if
 /// enrolled, or required for the role). Success rotates the session: the old
 /// one (if any) is removed and a new token is issued.
-pub(crate) async fn sign_in(
+pub async fn sign_in(
     state: &AppState,
     handle: &str,
     password: &str,
@@ -298,12 +301,13 @@ pub(crate) async fn sign_in(
 }
 
 /// An invitation just created: the link is shown once.
-pub(crate) struct Invitation {
+pub struct Invitation {
+    /// The one-use link.
     pub url: String,
 }
 
 /// Creates a person and an invitation link for them.
-pub(crate) async fn invite(
+pub async fn invite(
     state: &AppState,
     by: &PersonId,
     id: &PersonId,

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::{AppState, error::ServiceError, intake};
 
 /// The channel kinds, and whether embargo polls them.
-pub(crate) const KINDS: &[(&str, bool)] = &[
+pub const KINDS: &[(&str, bool)] = &[
     ("imap", true),
     ("pipe", false),
     ("web", false),
@@ -34,15 +34,20 @@ pub(crate) const KINDS: &[(&str, bool)] = &[
 
 /// An IMAP mailbox's settings.
 #[derive(Clone, Deserialize, Serialize)]
-pub(crate) struct ImapSettings {
+pub struct ImapSettings {
+    /// The IMAP server.
     pub host: String,
+    /// Its port (993 by default).
     #[serde(default = "default_imap_port")]
     pub port: u16,
     /// Implicit TLS (993). Plain IMAP only for a server on this machine.
     #[serde(default = "yes")]
     pub tls: bool,
+    /// The account.
     pub username: String,
+    /// Its password (kept in the channel's sealed settings).
     pub password: String,
+    /// The mailbox read (INBOX by default).
     #[serde(default = "inbox")]
     pub mailbox: String,
     /// The address this mailbox receives: a canary is sent there through
@@ -78,7 +83,7 @@ fn ts(secs: Option<i64>) -> Option<jiff::Timestamp> {
 }
 
 /// What the health rules need to know of a channel.
-pub(crate) fn watch(row: &ChannelRow) -> Watch {
+pub fn watch(row: &ChannelRow) -> Watch {
     let active = KINDS.iter().any(|(k, a)| *k == row.kind && *a);
     let imap: Option<ImapSettings> = serde_json::from_value(row.settings.clone()).ok();
     let canary_pending_since = match (row.canary_token.as_ref(), row.canary_sent_at) {
@@ -98,13 +103,14 @@ pub(crate) fn watch(row: &ChannelRow) -> Watch {
 }
 
 /// A channel with its health, as the inventory shows it.
-pub(crate) type ChannelView = embargo_api::ChannelWire;
+pub type ChannelView = embargo_api::ChannelWire;
 
 fn time_text(secs: Option<i64>) -> Option<String> {
     ts(secs).map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
-pub(crate) fn view(row: &ChannelRow, now: jiff::Timestamp) -> ChannelView {
+/// The channel as lists and pages show it, health judged at `now`.
+pub fn view(row: &ChannelRow, now: jiff::Timestamp) -> ChannelView {
     let health = embargo_core::channel::health(&watch(row), now);
     ChannelView {
         name: row.name.clone(),
@@ -120,7 +126,7 @@ pub(crate) fn view(row: &ChannelRow, now: jiff::Timestamp) -> ChannelView {
 }
 
 /// Every channel with its health now.
-pub(crate) async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, ServiceError> {
+pub async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, ServiceError> {
     let now = state.clock.now();
     Ok(state
         .store
@@ -132,7 +138,7 @@ pub(crate) async fn inventory(state: &AppState) -> Result<Vec<ChannelView>, Serv
 }
 
 /// Adds a channel after checking its settings.
-pub(crate) async fn add(
+pub async fn add(
     state: &AppState,
     req: embargo_api::NewChannel,
 ) -> Result<ChannelView, ServiceError> {
@@ -183,7 +189,7 @@ pub(crate) async fn add(
 /// One lock per channel, so a scheduled check and a "check now" never poll
 /// the same mailbox at once.
 #[derive(Default)]
-pub(crate) struct Locks(std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+pub struct Locks(std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
 
 impl Locks {
     fn of(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
@@ -195,7 +201,7 @@ impl Locks {
 }
 
 /// Checks one channel now and records the outcome.
-pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, ServiceError> {
+pub async fn check(state: &AppState, name: &str) -> Result<ChannelView, ServiceError> {
     let row = state
         .store
         .channels()
@@ -228,7 +234,7 @@ pub(crate) async fn check(state: &AppState, name: &str) -> Result<ChannelView, S
 
 /// The background poller: every second it asks the clock which active
 /// channels are due and checks them. Ends when the server does.
-pub(crate) async fn run_poller(state: Arc<AppState>) {
+pub async fn run_poller(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -271,7 +277,7 @@ async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
 
 /// TLS as every outbound connection makes it: rustls with the ring provider
 /// and the Mozilla roots (no OpenSSL, no C).
-pub(crate) fn tls_config() -> Result<tokio_rustls::rustls::ClientConfig, String> {
+pub fn tls_config() -> Result<tokio_rustls::rustls::ClientConfig, String> {
     crate::install_tls_provider();
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -407,7 +413,7 @@ async fn send_canary_if_due(
 }
 
 /// Whether any channel needs the SRT's attention.
-pub(crate) async fn alerts(state: &AppState) -> Vec<ChannelView> {
+pub async fn alerts(state: &AppState) -> Vec<ChannelView> {
     inventory(state)
         .await
         .map(|all| all.into_iter().filter(|c| c.alert).collect())
@@ -416,7 +422,7 @@ pub(crate) async fn alerts(state: &AppState) -> Vec<ChannelView> {
 
 /// The HTTP client for outside services (GitHub, webhooks, CVE Services):
 /// rustls with the web's roots, a time limit, embargo's user agent.
-pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls_config()?)
         .timeout(timeout)

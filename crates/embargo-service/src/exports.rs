@@ -9,15 +9,17 @@ use embargo_formats::Context;
 use crate::{AppState, error::ServiceError};
 
 /// A disclosed case with its public document.
-pub(crate) struct Published {
+pub struct Published {
+    /// The case.
     pub case: Arc<Case>,
+    /// Its public advisory.
     pub doc: Advisory,
 }
 
 /// Every disclosed case's public advisory, newest publication first: the
 /// read model names the published cases, so the cost follows them, not
 /// the archive.
-pub(crate) async fn published(state: &AppState) -> Result<Vec<Published>, ServiceError> {
+pub async fn published(state: &AppState) -> Result<Vec<Published>, ServiceError> {
     let mut out = Vec::new();
     for row in state.store.published(u32::MAX).await? {
         let case = crate::cache::case(state, &row.case_id, row.version).await?;
@@ -30,7 +32,7 @@ pub(crate) async fn published(state: &AppState) -> Result<Vec<Published>, Servic
 }
 
 /// The publisher context for exports of public advisories.
-pub(crate) fn export_context(state: &AppState, p: Option<&Published>) -> Context {
+pub fn export_context(state: &AppState, p: Option<&Published>) -> Context {
     let base = crate::links::base_url(state);
     let mut revisions = Vec::new();
     if let Some(p) = p
@@ -58,7 +60,7 @@ pub(crate) fn export_context(state: &AppState, p: Option<&Published>) -> Context
 }
 
 /// One case's public document as exporters want it, if it is disclosed.
-pub(crate) async fn published_one(
+pub async fn published_one(
     state: &AppState,
     id: &embargo_core::CaseId,
 ) -> Result<Option<Advisory>, ServiceError> {
@@ -71,7 +73,7 @@ pub(crate) async fn published_one(
 
 /// The public document with a link to its page among its references, as
 /// exporters want it.
-pub(crate) fn with_page_link(state: &AppState, p: &Published) -> Advisory {
+pub fn with_page_link(state: &AppState, p: &Published) -> Advisory {
     let mut doc = p.doc.clone();
     let url = format!("{}/advisories/{}", crate::links::base_url(state), p.case.id);
     if !doc.references.iter().any(|r| r.url == url) {

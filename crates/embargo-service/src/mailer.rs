@@ -18,27 +18,32 @@ use crate::AppState;
 
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum MailError {
+pub enum MailError {
+    /// No SMTP server is configured.
     #[error("no SMTP server is configured ([smtp] host)")]
     NotConfigured,
+    /// The case has no address to write to.
     #[error("the case has no reporter address")]
     NoAddress,
+    /// The message could not be built.
     #[error("cannot build the message: {0}")]
     Build(String),
+    /// The SMTP server refused or failed.
     #[error("the SMTP server refused or failed: {0}")]
     Send(String),
 }
 
 /// What sending needs, detached from the request (cheap to clone).
 #[derive(Clone)]
-pub(crate) struct Mailer {
+pub struct Mailer {
     smtp: crate::config::Smtp,
     address: String,
     store: embargo_store::Store,
 }
 
 impl Mailer {
-    pub(crate) fn of(state: &AppState) -> Self {
+    /// The mail settings of `state`.
+    pub fn of(state: &AppState) -> Self {
         Self {
             smtp: state.config.smtp.clone(),
             address: state.config.intake.address.clone(),
@@ -81,7 +86,7 @@ fn message_id(m: &Mailer) -> String {
 
 /// The Message-ID of the mail an outbox job sends: the same for every
 /// attempt, so a repeat after a crash is the same message to the recipient.
-pub(crate) fn message_id_for(m: &Mailer, key: &str) -> String {
+pub fn message_id_for(m: &Mailer, key: &str) -> String {
     use sha2::Digest;
     let domain = m
         .address
@@ -95,7 +100,7 @@ pub(crate) fn message_id_for(m: &Mailer, key: &str) -> String {
 }
 
 /// Sends `text` to the case's reporter with `subject` as `id`.
-pub(crate) async fn to_reporter(
+pub async fn to_reporter(
     m: &Mailer,
     case: &Case,
     subject: &str,
@@ -150,7 +155,7 @@ pub(crate) async fn to_reporter(
 
 /// The receipt for a new report: the case id, the promise, the status link.
 /// Nothing of the report itself.
-pub(crate) fn receipt_text(state: &AppState, case: &CaseId, status_url: &str) -> String {
+pub fn receipt_text(state: &AppState, case: &CaseId, status_url: &str) -> String {
     format!(
         "Thank you for your report. It is filed as {case}.\n\n\
          The security team will acknowledge it within {hours} hours.\n\n\
@@ -165,7 +170,7 @@ pub(crate) fn receipt_text(state: &AppState, case: &CaseId, status_url: &str) ->
 /// the worker sends it, retries it, and records every attempt on the case.
 /// Nothing is queued without an SMTP server or a reporter address; the
 /// status page shows the same messages.
-pub(crate) async fn enqueue_to_reporter(
+pub async fn enqueue_to_reporter(
     state: &AppState,
     case: &Case,
     key: &str,
@@ -197,7 +202,7 @@ pub(crate) async fn enqueue_to_reporter(
 
 /// The outbox job that mails the reporter `subject` and `text` under
 /// `key`; `None` without an SMTP server or a reporter address.
-pub(crate) fn reporter_job(
+pub fn reporter_job(
     state: &AppState,
     case: &embargo_core::CaseId,
     has_address: bool,
@@ -218,7 +223,7 @@ pub(crate) fn reporter_job(
 
 /// `reporter_job` from what it depends on: whether mail can go out, and
 /// the time (for a job built inside the store's writer).
-pub(crate) fn reporter_job_with(
+pub fn reporter_job_with(
     mail_on: bool,
     at: i64,
     case: &embargo_core::CaseId,
@@ -240,10 +245,7 @@ pub(crate) fn reporter_job_with(
 }
 
 /// What the reporter is told when the team runs `command`, if anything.
-pub(crate) fn for_reporter(
-    case: &CaseId,
-    command: &embargo_core::Command,
-) -> Option<(String, String)> {
+pub fn for_reporter(case: &CaseId, command: &embargo_core::Command) -> Option<(String, String)> {
     use embargo_core::Command as C;
     let text = match command {
         C::Acknowledge { message } => message.clone(),
@@ -259,7 +261,7 @@ pub(crate) fn for_reporter(
 
 /// Sends a canary to a watched mailbox: a message the poller recognises by
 /// its header and token when it comes back.
-pub(crate) async fn canary(
+pub async fn canary(
     m: &Mailer,
     to: &str,
     header: &'static str,
@@ -296,7 +298,7 @@ pub(crate) async fn canary(
 /// Mails one team member. With their OpenPGP key on file the message is
 /// encrypted (PGP/MIME) and also carries `detail` (case titles); without
 /// it, only `text`, which names cases and times, never what they are about.
-pub(crate) async fn to_person(
+pub async fn to_person(
     m: &Mailer,
     to: &str,
     key: Option<&str>,
@@ -334,7 +336,7 @@ pub(crate) async fn to_person(
 }
 
 /// Sends a public announcement (plain text) to `lists`, one message.
-pub(crate) async fn announce(
+pub async fn announce(
     m: &Mailer,
     lists: &[String],
     subject: &str,
@@ -362,7 +364,7 @@ pub(crate) async fn announce(
 
 /// Sends `text` encrypted to `key` (PGP/MIME, the subject protected
 /// inside); never in clear: a key that does not read is an error.
-pub(crate) async fn encrypted_to(
+pub async fn encrypted_to(
     m: &Mailer,
     to: &str,
     key: &str,

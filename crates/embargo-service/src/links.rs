@@ -5,7 +5,7 @@ use crate::AppState;
 
 /// The public base URL (configured, or the address the server listens on),
 /// without a trailing slash.
-pub(crate) fn base_url(state: &AppState) -> String {
+pub fn base_url(state: &AppState) -> String {
     state
         .config
         .server
@@ -19,7 +19,7 @@ pub(crate) fn base_url(state: &AppState) -> String {
 /// The base URL for links people open in a browser. Without a configured
 /// public URL on a loopback address, `localhost`: browsers keep the `Secure`
 /// session cookie over plain HTTP for `localhost`.
-pub(crate) fn browser_base_url(state: &AppState) -> String {
+pub fn browser_base_url(state: &AppState) -> String {
     let base = base_url(state);
     if state.config.server.public_url.is_none() && state.local_addr.ip().is_loopback() {
         format!("http://localhost:{}", state.local_addr.port())

@@ -7,7 +7,7 @@ use embargo_store::StoreError;
 
 /// Every way a service call fails.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ServiceError {
+pub enum ServiceError {
     /// No such case, or one the caller may not see: the same answer, so
     /// that an invisible case cannot be told from a missing one.
     #[error("no such case")]

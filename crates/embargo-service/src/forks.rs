@@ -24,7 +24,7 @@ use rand::RngCore;
 use crate::{AppState, authz, error::ServiceError};
 
 /// Whether a project name is safe as a directory name.
-pub(crate) fn safe(name: &str) -> bool {
+pub fn safe(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
         && !name.starts_with('.')
@@ -33,17 +33,18 @@ pub(crate) fn safe(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-pub(crate) fn case_dir(state: &AppState, case: &CaseId) -> PathBuf {
+/// Where a case's forks live.
+pub fn case_dir(state: &AppState, case: &CaseId) -> PathBuf {
     state.forks_dir.join(case.as_str())
 }
 
 /// Where a fork lives on disk.
-pub(crate) fn repo_path(state: &AppState, case: &CaseId, project: &str) -> PathBuf {
+pub fn repo_path(state: &AppState, case: &CaseId, project: &str) -> PathBuf {
     case_dir(state, case).join(format!("{project}.git"))
 }
 
 /// The clone URL of a fork.
-pub(crate) fn url(state: &AppState, case: &CaseId, project: &str) -> String {
+pub fn url(state: &AppState, case: &CaseId, project: &str) -> String {
     format!(
         "{}/git/{case}/{project}.git",
         crate::links::browser_base_url(state)
@@ -94,11 +95,7 @@ async fn upstream(state: &AppState, project: &str) -> Result<String, ServiceErro
 
 /// Creates the bare repository of a new built-in fork by cloning the
 /// upstream; its clone URL.
-pub(crate) async fn create(
-    state: &AppState,
-    case: &Case,
-    project: &str,
-) -> Result<String, ServiceError> {
+pub async fn create(state: &AppState, case: &Case, project: &str) -> Result<String, ServiceError> {
     if !safe(project) {
         return Err(ServiceError::Invalid(format!(
             "`{project}` cannot name a built-in fork (letters, digits, `-`, `_` and `.` only)"
@@ -134,7 +131,7 @@ pub(crate) async fn create(
 }
 
 /// Removes a fork's repository and forgets its credentials.
-pub(crate) async fn remove(state: &AppState, case: &CaseId, project: &str) -> Result<(), String> {
+pub async fn remove(state: &AppState, case: &CaseId, project: &str) -> Result<(), String> {
     let path = repo_path(state, case, project);
     match tokio::fs::remove_dir_all(&path).await {
         Ok(()) => {}
@@ -149,7 +146,7 @@ pub(crate) async fn remove(state: &AppState, case: &CaseId, project: &str) -> Re
 }
 
 /// Whether `standing` with `part` may use the built-in fork of `project`.
-pub(crate) fn may_use(case: &Case, who: &PersonId, standing: Standing, project: &str) -> bool {
+pub fn may_use(case: &Case, who: &PersonId, standing: Standing, project: &str) -> bool {
     let team = matches!(
         standing,
         Standing::Coordinator | Standing::Srt | Standing::Fixer
@@ -163,7 +160,7 @@ pub(crate) fn may_use(case: &Case, who: &PersonId, standing: Standing, project: 
 
 /// Issues (replacing any earlier one) the caller's credential for the
 /// built-in fork of `project`.
-pub(crate) async fn issue_credential(
+pub async fn issue_credential(
     state: &AppState,
     access: &authz::CaseAccess,
     project: &str,
@@ -199,11 +196,7 @@ static CI: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 const OUTPUT_KEPT: usize = 4000;
 
 /// Tests every branch and tag head of the fork not tested yet.
-pub(crate) async fn run_ci(
-    state: &AppState,
-    case_id: &CaseId,
-    project: &str,
-) -> Result<(), String> {
+pub async fn run_ci(state: &AppState, case_id: &CaseId, project: &str) -> Result<(), String> {
     let _one = CI.acquire().await.map_err(|e| e.to_string())?;
     let repo = repo_path(state, case_id, project);
     let heads = git(
@@ -312,7 +305,7 @@ async fn test_one(state: &AppState, repo: &Path, commit: &str, command: &str) ->
 /// upstream repository (fetched into the fork as `refs/upstream/*`): the
 /// fix is merged. Only commits that reached upstream unchanged count (a
 /// squash or rebase makes new commits, which the team then ticks by hand).
-pub(crate) async fn merged_upstream(
+pub async fn merged_upstream(
     state: &AppState,
     case_id: &CaseId,
     project: &str,

@@ -20,13 +20,18 @@ use crate::AppState;
 
 /// What became of a message.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// A new case.
     Case(Receipt),
     /// A reporter's reply on a case.
     Reply(CaseId),
     /// Kept in quarantine.
-    Quarantined { id: i64, reason: String },
+    Quarantined {
+        /// Its quarantine entry.
+        id: i64,
+        /// Why, in words.
+        reason: String,
+    },
     /// This Message-ID was received before.
     AlreadyReceived(String),
 }
@@ -324,7 +329,7 @@ fn collect(
 }
 
 /// The wire form of an outcome.
-pub(crate) fn wire(outcome: Outcome) -> embargo_api::MailReceived {
+pub fn wire(outcome: Outcome) -> embargo_api::MailReceived {
     let mut out = embargo_api::MailReceived {
         outcome: String::new(),
         case_id: None,
@@ -354,18 +359,14 @@ pub(crate) fn wire(outcome: Outcome) -> embargo_api::MailReceived {
 }
 
 /// Takes in one message from `source` (the mailbox or pipe it came by).
-pub(crate) async fn ingest(
-    state: &AppState,
-    raw: Vec<u8>,
-    source: &str,
-) -> Result<Outcome, IntakeError> {
+pub async fn ingest(state: &AppState, raw: Vec<u8>, source: &str) -> Result<Outcome, IntakeError> {
     ingest_as(state, raw, source, false).await
 }
 
 /// Files a quarantined email as a new case, as the SRT decided: threading
 /// is not followed, and the message's reference stays with its quarantine
 /// entry (now released to the case), so a redelivery is still recognised.
-pub(crate) async fn file_as_new_case(
+pub async fn file_as_new_case(
     state: &AppState,
     quarantine_id: i64,
     by: &embargo_core::PersonId,

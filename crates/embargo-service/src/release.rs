@@ -54,7 +54,7 @@ async fn once(
 }
 
 /// One scheduler pass over one case.
-pub(crate) async fn schedule(
+pub async fn schedule(
     state: &std::sync::Arc<AppState>,
     case: &Case,
 ) -> Result<(), embargo_store::StoreError> {
@@ -128,7 +128,7 @@ fn zones_text(state: &AppState, t: jiff::Timestamp) -> String {
 
 /// The announcement rendered from the project's template: the preview,
 /// and the text approved when none is given.
-pub(crate) fn announcement_preview(
+pub fn announcement_preview(
     state: &AppState,
     case: &Case,
 ) -> Result<String, embargo_formats::FormatError> {
@@ -228,7 +228,7 @@ async fn check_merged(
 /// What follows a publication, whoever made it (the scheduler at the
 /// moment, or a person): CVE record, announcement, GitHub advisory, forks
 /// removed. A failure to queue is logged; the next pass queues again.
-pub(crate) async fn after_publish(state: &AppState, case: &Case) {
+pub async fn after_publish(state: &AppState, case: &Case) {
     if let Err(e) = crate::cve::enqueue_publication(state, case).await {
         tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
     }
@@ -306,7 +306,7 @@ async fn published_work(
 
 /// The retrospective drafted from the case's log (all of it: it is for
 /// those who see every project's part).
-pub(crate) async fn draft_retrospective(state: &AppState, case: &Case) -> Result<String, String> {
+pub async fn draft_retrospective(state: &AppState, case: &Case) -> Result<String, String> {
     let events: Vec<embargo_core::Event> = state
         .store
         .events(&case.id)
@@ -319,11 +319,7 @@ pub(crate) async fn draft_retrospective(state: &AppState, case: &Case) -> Result
 }
 
 /// The retrospective drafted from `events`, against the project's policy.
-pub(crate) fn retrospective_from(
-    state: &AppState,
-    case: &Case,
-    events: &[embargo_core::Event],
-) -> String {
+pub fn retrospective_from(state: &AppState, case: &Case, events: &[embargo_core::Event]) -> String {
     let policy = state.config.sla_policy(&case.report.project);
     embargo_formats::retrospective::render(case, events, &policy)
 }
@@ -398,7 +394,7 @@ async fn embargo_notices(
 }
 
 /// Does an `announce`, `embargo_notice` or `ghsa_publish` job.
-pub(crate) async fn perform(
+pub async fn perform(
     state: &AppState,
     job: &embargo_store::OutboxJob,
     case: &Case,
@@ -477,7 +473,7 @@ pub(crate) async fn perform(
 }
 
 /// The embargo notice: what a distributor needs to prepare, and the rule.
-pub(crate) fn embargo_notice(
+pub fn embargo_notice(
     state: &AppState,
     case: &Case,
     project: &str,
@@ -618,7 +614,7 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
 /// Creates GitHub's temporary private fork of the case's repository
 /// advisory and makes the fixing team collaborators on the advisory (which
 /// gives them the fork). Fixers' handles are taken as GitHub logins.
-pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String, ServiceError> {
+pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, ServiceError> {
     let req = crate::cve::github_advisory(state, case, reqwest::Method::POST, "/forks")
         .await
         .map_err(ServiceError::Internal)?
@@ -674,7 +670,7 @@ pub(crate) async fn github_fork(state: &AppState, case: &Case) -> Result<String,
 
 /// Tells the reporter and every participant when the disclosure timeline
 /// changed (a proposal, an acceptance, a decline).
-pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case) {
+pub async fn after_command(state: &AppState, before: &Case, after: &Case) {
     if before.embargo == after.embargo {
         return;
     }
@@ -741,7 +737,7 @@ pub(crate) async fn after_command(state: &AppState, before: &Case, after: &Case)
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.
-pub(crate) fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo_api::ReleaseView {
+pub fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo_api::ReleaseView {
     let policy = state.config.timeline_policy();
     let proposed = case.embargo.proposed();
     let shown = case.embargo.agreed_until().or(proposed);

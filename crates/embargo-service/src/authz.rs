@@ -16,28 +16,32 @@ use crate::{AppState, error::ServiceError};
 
 /// A signed-in caller (by session or API token), as access rules see them.
 #[derive(Clone, Debug)]
-pub(crate) struct Caller {
+pub struct Caller {
+    /// The person and their standing in the organisation.
     pub member: Member,
     /// Display name.
     pub name: String,
 }
 
 impl Caller {
-    pub(crate) fn id(&self) -> &PersonId {
+    /// Who they are.
+    pub fn id(&self) -> &PersonId {
         &self.member.id
     }
 
-    pub(crate) fn is_srt(&self) -> bool {
+    /// On the security response team (or an admin).
+    pub fn is_srt(&self) -> bool {
         self.member.role.is_srt()
     }
 
-    pub(crate) fn is_admin(&self) -> bool {
+    /// An admin.
+    pub fn is_admin(&self) -> bool {
         self.member.role == embargo_core::access::OrgRole::Admin
     }
 }
 
 /// Loads a person with the projects they maintain.
-pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, ServiceError> {
+pub async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, ServiceError> {
     let Some(person) = state.store.person(id).await? else {
         return Ok(None);
     };
@@ -55,7 +59,7 @@ pub(crate) async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>,
 /// The projects a case affects: the one it was reported against, those the
 /// status matrix marks as involved, and every project owning one of the
 /// affected packages.
-pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String> {
+pub fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String> {
     access::projects_of(
         case,
         projects
@@ -67,7 +71,7 @@ pub(crate) fn projects_of(case: &Case, projects: &[Project]) -> BTreeSet<String>
 /// Proof that the caller sees a case, and as what. Only `open_case` makes one.
 /// Handlers read the case through it as the caller's `Lens` shows it; the
 /// whole fold stays inside this module, for `run`.
-pub(crate) struct CaseAccess {
+pub struct CaseAccess {
     full: Case,
     shown: Case,
     lens: Lens,
@@ -77,41 +81,45 @@ pub(crate) struct CaseAccess {
 
 impl CaseAccess {
     /// The case as the caller sees it (`Lens::case`).
-    pub(crate) fn case(&self) -> &Case {
+    pub fn case(&self) -> &Case {
         &self.shown
     }
 
-    pub(crate) fn lens(&self) -> &Lens {
+    /// What the caller's standing sees of the case.
+    pub fn lens(&self) -> &Lens {
         &self.lens
     }
 
-    pub(crate) fn standing(&self) -> Standing {
+    /// The caller's standing on the case.
+    pub fn standing(&self) -> Standing {
         self.lens.standing()
     }
 
-    pub(crate) fn caller_id(&self) -> &PersonId {
+    /// Who is asking.
+    pub fn caller_id(&self) -> &PersonId {
         self.caller.id()
     }
 
     /// The part of the case the caller is limited to (a project team's
     /// member), if any.
-    pub(crate) fn part(&self) -> Option<&str> {
+    pub fn part(&self) -> Option<&str> {
         self.lens.part()
     }
 
-    pub(crate) fn projects(&self) -> &BTreeSet<String> {
+    /// The projects the caller maintains.
+    pub fn projects(&self) -> &BTreeSet<String> {
         &self.projects
     }
 
     /// Whether the caller may run a command of this kind here.
-    pub(crate) fn may(&self, kind: embargo_core::CommandKind) -> bool {
+    pub fn may(&self, kind: embargo_core::CommandKind) -> bool {
         access::may(self.standing(), kind)
     }
 }
 
 /// A case the caller may see, or `NotFound`, exactly as for a case that does
 /// not exist. Each successful opening is written to the access log.
-pub(crate) async fn open_case(
+pub async fn open_case(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -144,7 +152,7 @@ pub(crate) async fn open_case(
 
 /// The case's events as the caller's lens shows them, with their log
 /// positions: hidden ones left out, what they may not read blanked.
-pub(crate) async fn visible_events(
+pub async fn visible_events(
     state: &AppState,
     access: &CaseAccess,
 ) -> Result<Vec<(i64, embargo_core::Event)>, ServiceError> {
@@ -165,17 +173,14 @@ fn lens_of(member: &Member, case: &Case, projects: &[Project]) -> Option<Lens> {
 /// A person and the organisation's projects, loaded once, for what
 /// embargo sends on its own (notices, digests): `lens` then asks how they
 /// see each case without reading anything again.
-pub(crate) struct Viewer {
+pub struct Viewer {
     member: Member,
     projects: Vec<Project>,
 }
 
 impl Viewer {
     /// `None` when the person has no account (any more).
-    pub(crate) async fn load(
-        state: &AppState,
-        person: &str,
-    ) -> Result<Option<Viewer>, ServiceError> {
+    pub async fn load(state: &AppState, person: &str) -> Result<Option<Viewer>, ServiceError> {
         let Some(caller) = caller(state, person).await? else {
             return Ok(None);
         };
@@ -186,7 +191,7 @@ impl Viewer {
     }
 
     /// How they see `case`, or `None` when it does not exist for them.
-    pub(crate) fn lens(&self, case: &Case) -> Option<Lens> {
+    pub fn lens(&self, case: &Case) -> Option<Lens> {
         lens_of(&self.member, case, &self.projects)
     }
 }
@@ -210,7 +215,7 @@ async fn shown_events(
 /// Runs a command on a case the caller holds access to. The decision is
 /// checked twice: here, to answer with a clear reason, and again inside the
 /// store's writer against the case as it is at that moment.
-pub(crate) async fn run(
+pub async fn run(
     state: &AppState,
     access: &CaseAccess,
     command: Command,
@@ -306,7 +311,7 @@ pub(crate) async fn run(
 /// Runs a command as embargo itself (`system:cve`, `system:release`,
 /// `system:ci`): the jobs and the scheduler record what they did. No
 /// person's standing applies; the core's rules do, inside the writer.
-pub(crate) async fn run_as_system(
+pub async fn run_as_system(
     state: &AppState,
     case: &CaseId,
     actor: &str,
@@ -325,7 +330,7 @@ pub(crate) async fn run_as_system(
 
 /// The case and its events as the holder of its reporter link sees them
 /// (the reporter's lens): for the status page, which has no account.
-pub(crate) async fn for_reporter_link(
+pub async fn for_reporter_link(
     state: &AppState,
     case: Case,
 ) -> Result<(Case, Vec<embargo_core::Event>), ServiceError> {
@@ -345,7 +350,7 @@ pub(crate) async fn for_reporter_link(
 /// then checked by the core's rule like any other access, and `keep`
 /// filters what the lens shows (so a filter never matches on something
 /// the caller cannot see).
-pub(crate) async fn visible_page(
+pub async fn visible_page(
     state: &AppState,
     caller: &Caller,
     mut query: embargo_store::ListQuery,
@@ -368,7 +373,7 @@ pub(crate) async fn visible_page(
 /// caller may see, each as their lens shows it: for lists that come from an
 /// index other than the grants (duplicate hints, calendar dates), which
 /// name cases the caller may not see.
-pub(crate) async fn visible_by_id(
+pub async fn visible_by_id(
     state: &AppState,
     caller: &Caller,
     ids: Vec<(embargo_core::CaseId, u64)>,
@@ -409,10 +414,10 @@ async fn shown(
 }
 
 /// Proof that the caller is an admin; admin pages and endpoints take it.
-pub(crate) struct Admin<'a>(pub &'a Caller);
+pub struct Admin<'a>(pub &'a Caller);
 
 /// The admin capability, or `NotFound` (admin pages do not exist for others).
-pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, ServiceError> {
+pub fn admin(caller: &Caller) -> Result<Admin<'_>, ServiceError> {
     if caller.is_admin() {
         Ok(Admin(caller))
     } else {
@@ -421,10 +426,10 @@ pub(crate) fn admin(caller: &Caller) -> Result<Admin<'_>, ServiceError> {
 }
 
 /// Proof that the caller is on the SRT (admin included).
-pub(crate) struct Srt<'a>(pub &'a Caller);
+pub struct Srt<'a>(pub &'a Caller);
 
 /// The SRT capability, or `NotFound`.
-pub(crate) fn srt(caller: &Caller) -> Result<Srt<'_>, ServiceError> {
+pub fn srt(caller: &Caller) -> Result<Srt<'_>, ServiceError> {
     if caller.is_srt() {
         Ok(Srt(caller))
     } else {

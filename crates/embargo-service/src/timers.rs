@@ -13,10 +13,11 @@ use crate::config::Config;
 /// How often (by the `Clock`) a case in release work is looked at again
 /// when nothing exact is due: merge checks, announcements waiting for a
 /// list, a published case's forks and retrospective.
-pub(crate) const RECHECK_SECONDS: i64 = 600;
+pub const RECHECK_SECONDS: i64 = 600;
 
 /// The policy of one deployment, from its configuration.
-pub(crate) struct Deployment {
+pub struct Deployment {
+    /// The configuration the policy is read from.
     pub config: Config,
 }
 
@@ -101,7 +102,7 @@ fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timest
 
 /// The name of every project the deployment knows, by its keyed hash (the
 /// read model names projects only by hash).
-pub(crate) async fn project_names(
+pub async fn project_names(
     state: &crate::AppState,
 ) -> Result<std::collections::HashMap<String, String>, embargo_store::StoreError> {
     let mut known: Vec<String> = state
@@ -120,10 +121,7 @@ pub(crate) async fn project_names(
 }
 
 /// The name for the keyed hash `hash` in `names`.
-pub(crate) fn project_name(
-    names: &std::collections::HashMap<String, String>,
-    hash: &str,
-) -> String {
+pub fn project_name(names: &std::collections::HashMap<String, String>, hash: &str) -> String {
     names
         .get(hash)
         .cloned()
@@ -132,7 +130,7 @@ pub(crate) fn project_name(
 
 /// The figures of the cases received at or after `since`, each with its
 /// project's name.
-pub(crate) async fn figures(
+pub async fn figures(
     state: &crate::AppState,
     since: i64,
 ) -> Result<Vec<embargo_core::stats::Figures>, embargo_store::StoreError> {

@@ -31,7 +31,7 @@ enum Outcome {
 
 /// The job that obtains a CVE through `via`, for the request `case` has
 /// just recorded (one job per request).
-pub(crate) fn request_job(case: &Case, via: CveVia, at: i64) -> embargo_store::NewJob {
+pub fn request_job(case: &Case, via: CveVia, at: i64) -> embargo_store::NewJob {
     let n = case.cve.requests.len();
     embargo_store::NewJob {
         key: format!("cve-request:{}:{n}", case.id),
@@ -44,7 +44,7 @@ pub(crate) fn request_job(case: &Case, via: CveVia, at: i64) -> embargo_store::N
 
 /// At disclosure, a CVE reserved from CVE Services gets its record
 /// published (once per case).
-pub(crate) async fn enqueue_publication(
+pub async fn enqueue_publication(
     state: &AppState,
     case: &Case,
 ) -> Result<(), embargo_store::StoreError> {
@@ -91,7 +91,7 @@ async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<(),
 }
 
 /// Does a `cve_request`, `cve_github_poll` or `cve_publish` job.
-pub(crate) async fn perform(
+pub async fn perform(
     state: &AppState,
     job: &embargo_store::OutboxJob,
     case: &Case,
@@ -233,7 +233,7 @@ async fn publish(state: &AppState, case: &Case) -> Result<Outcome, String> {
 
 /// GitHub's REST API base (`[cve] github_api_url`, for GitHub Enterprise
 /// and tests).
-pub(crate) fn github_api(state: &AppState) -> &str {
+pub fn github_api(state: &AppState) -> &str {
     state
         .config
         .cve
@@ -246,7 +246,7 @@ pub(crate) fn github_api(state: &AppState) -> &str {
 /// A request to GitHub's REST API about the case's repository advisory
 /// (`suffix` after its URL), or why none can be made: the advisory needs a
 /// GHSA id and the project a `https://github.com/` repository.
-pub(crate) async fn github_advisory(
+pub async fn github_advisory(
     state: &AppState,
     case: &Case,
     method: reqwest::Method,

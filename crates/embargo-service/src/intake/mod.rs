@@ -8,7 +8,7 @@
 //! reason, never dropped. A reporter's later message goes through
 //! [`receive_reply`].
 
-pub(crate) mod mail;
+pub mod mail;
 
 use embargo_core::{
     CaseId, Command, PersonId, Timestamp,
@@ -20,24 +20,28 @@ use rand::RngCore;
 use crate::{AppState, accounts::new_token, datadir::token_hash};
 
 /// The actor recorded for what the intake path writes.
-pub(crate) fn intake_actor() -> PersonId {
+pub fn intake_actor() -> PersonId {
     PersonId::new("system:intake").unwrap_or_else(|_| unreachable!("a valid person id"))
 }
 
 /// The actor recorded for what a reporter writes.
-pub(crate) fn reporter_actor() -> PersonId {
+pub fn reporter_actor() -> PersonId {
     PersonId::new("system:reporter").unwrap_or_else(|_| unreachable!("a valid person id"))
 }
 
 /// A file sent with a report.
-pub(crate) struct FileIn {
+pub struct FileIn {
+    /// The file's name as the sender gave it.
     pub name: String,
+    /// Its media type as the sender gave it.
     pub content_type: String,
+    /// Its bytes.
     pub bytes: Vec<u8>,
 }
 
 /// What a channel hands to the intake path.
-pub(crate) struct Submission {
+pub struct Submission {
+    /// Where it came from.
     pub channel: Channel,
     /// Which channel of its kind, or where from.
     pub source: String,
@@ -45,14 +49,16 @@ pub(crate) struct Submission {
     pub reference: Option<String>,
     /// The bytes as received.
     pub raw: Vec<u8>,
+    /// The report.
     pub report: Report,
+    /// Files sent with it.
     pub attachments: Vec<FileIn>,
     /// The SRT member who entered it by hand; `None` when a channel delivered it.
     pub entered_by: Option<PersonId>,
 }
 
 /// The reporter's private status page for a token.
-pub(crate) fn status_url(state: &AppState, token: &str) -> String {
+pub fn status_url(state: &AppState, token: &str) -> String {
     format!(
         "{}/report/status/{token}",
         crate::links::browser_base_url(state)
@@ -61,7 +67,8 @@ pub(crate) fn status_url(state: &AppState, token: &str) -> String {
 
 /// What the reporter is given back.
 #[derive(Debug)]
-pub(crate) struct Receipt {
+pub struct Receipt {
+    /// The new case.
     pub case_id: CaseId,
     /// The private status link's token (shown once; stored as a hash).
     pub status_token: String,
@@ -69,13 +76,14 @@ pub(crate) struct Receipt {
 
 /// Why intake refused or could not finish.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum IntakeError {
+pub enum IntakeError {
     /// The submission breaks a rule; the submitter is told which.
     #[error("{0}")]
     Invalid(String),
     /// The channel delivered this before; it became this case (or was quarantined).
     #[error("already received ({0})")]
     AlreadyReceived(String),
+    /// The store failed.
     #[error(transparent)]
     Store(StoreError),
 }
@@ -111,7 +119,7 @@ impl From<IntakeError> for crate::error::ServiceError {
 /// (U+202A–U+202E, U+2066–U+2069, the marks U+200E, U+200F, U+061C) are
 /// dropped: in a title they can make text read other than it is stored
 /// (`exe.txt` shown for `txt.exe`).
-pub(crate) fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .filter(|c| !is_bidi_control(*c))
@@ -122,7 +130,7 @@ pub(crate) fn one_line(text: &str) -> String {
 
 /// Multi-line text: keeps newlines and tabs, drops other control characters
 /// (NUL, escape sequences).
-pub(crate) fn multi_line(text: &str) -> String {
+pub fn multi_line(text: &str) -> String {
     text.replace("\r\n", "\n")
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
@@ -130,7 +138,7 @@ pub(crate) fn multi_line(text: &str) -> String {
 }
 
 /// A reporter's address: checked, not trusted.
-pub(crate) fn email_address(text: &str) -> Result<Option<String>, IntakeError> {
+pub fn email_address(text: &str) -> Result<Option<String>, IntakeError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -152,7 +160,7 @@ pub(crate) fn email_address(text: &str) -> Result<Option<String>, IntakeError> {
 }
 
 /// A fresh case id for `now`.
-pub(crate) fn new_case_id(now: Timestamp) -> CaseId {
+pub fn new_case_id(now: Timestamp) -> CaseId {
     let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
     CaseId::from_parts(year, rand::rngs::OsRng.next_u32() & 0x3FFF_FFFF)
 }
@@ -189,7 +197,7 @@ fn check_limits(state: &AppState, sub: &Submission) -> Result<(), IntakeError> {
 
 /// Takes a report in: one case, its raw submission and the reporter's link,
 /// written together. The acknowledgement clock starts now.
-pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, IntakeError> {
+pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, IntakeError> {
     check_limits(state, &sub)?;
     let mut report = sub.report;
     report.project = one_line(&report.project);
@@ -284,7 +292,7 @@ pub(crate) async fn receive(state: &AppState, sub: Submission) -> Result<Receipt
 }
 
 /// Threads a reporter's message onto their case.
-pub(crate) async fn receive_reply(
+pub async fn receive_reply(
     state: &AppState,
     case_id: CaseId,
     channel: Channel,
@@ -323,7 +331,7 @@ pub(crate) async fn receive_reply(
 }
 
 /// Keeps what could not be processed, with the reason.
-pub(crate) async fn quarantine(
+pub async fn quarantine(
     state: &AppState,
     channel: Channel,
     source: &str,
