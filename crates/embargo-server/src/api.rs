@@ -9,9 +9,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use embargo_api::{ApiError, CaseView, CommandRequest, EventView, NewReport};
+use embargo_api::{CaseView, CommandRequest, EventView, NewReport};
 use embargo_core::{
-    Case, CaseId, Command, PersonId, PublishMode, Refusal, WorldFact,
+    Case, CaseId, Command, PersonId, PublishMode, WorldFact,
     advisory::{Advisory, Credit, CreditHolder, Package, Range, RangeKind, Reference},
     affected::AffectedPackage,
     cvss::Cvss,
@@ -20,83 +20,12 @@ use embargo_core::{
     },
     participant::Participant,
 };
-use embargo_store::StoreError;
 
-use crate::{AppState, authz, error::ServiceError, router::Principal};
+use crate::{AppState, authz, error::ServiceError, extract::Principal};
 
 type Shared = Arc<AppState>;
 
-/// A service error as the API answers it: mapped to HTTP here, in
-/// `into_response`, and nowhere else.
-#[derive(Debug)]
-pub(crate) struct Failure(pub(crate) ServiceError);
-
-impl From<ServiceError> for Failure {
-    fn from(e: ServiceError) -> Self {
-        Self(e)
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        Self(e.into())
-    }
-}
-
-impl From<crate::intake::IntakeError> for Failure {
-    fn from(e: crate::intake::IntakeError) -> Self {
-        Self(e.into())
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let (status, code, message) = match self.0 {
-            ServiceError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such case".to_owned(),
-            ),
-            ServiceError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m),
-            ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
-            ServiceError::Refused(r @ Refusal::NotAllowedNow { .. }) => {
-                (StatusCode::CONFLICT, "not_allowed_now", r.to_string())
-            }
-            ServiceError::Refused(r @ Refusal::Conflict { .. }) => {
-                (StatusCode::CONFLICT, "conflict", r.to_string())
-            }
-            ServiceError::Refused(r @ Refusal::Invalid { .. }) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                r.to_string(),
-            ),
-            ServiceError::Unavailable(cause) => {
-                tracing::error!(cause = %cause, "storage unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
-                    format!("storage unavailable, nothing was stored: {cause}"),
-                )
-            }
-            ServiceError::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; see the server log".to_owned(),
-                )
-            }
-        };
-        (
-            status,
-            Json(ApiError {
-                code: code.into(),
-                message,
-            }),
-        )
-            .into_response()
-    }
-}
+use crate::failure::Failure;
 
 fn invalid(e: impl std::fmt::Display) -> Failure {
     Failure(ServiceError::Invalid(e.to_string()))

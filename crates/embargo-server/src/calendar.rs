@@ -18,7 +18,7 @@ use axum::{
 };
 use embargo_core::Handling;
 
-use crate::{AppState, api::Failure, authz, router::Principal};
+use crate::{AppState, authz, extract::Principal, failure::Failure};
 
 /// `POST /api/v1/calendar`: a new private calendar URL for the caller (the
 /// old one stops working).

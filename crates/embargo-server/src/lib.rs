@@ -4,10 +4,12 @@
 //! configuration, intake key, the first admin's invitation and API token)
 //! and binds the listener; `Bound::run` serves the JSON API and the web UI
 //! over the services of `embargo_service`, whose errors it maps to HTTP
-//! (`api::Failure`, `web::WebError`).
+//! (`failure::Failure`, `web::WebError`).
 
 mod api;
 mod calendar;
+mod extract;
+mod failure;
 mod git;
 mod metrics;
 mod router;

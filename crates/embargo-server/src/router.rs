@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, State},
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use jiff::SignedDuration;
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
-use crate::{AppState, api, authz, datadir::token_hash, web};
+use crate::{AppState, api, extract::Principal, web};
 
 type Shared = Arc<AppState>;
 
@@ -256,57 +256,6 @@ async fn public_key(State(state): State<Shared>) -> Response {
         state.public_key.clone(),
     )
         .into_response()
-}
-
-/// A caller proven by a bearer token. Handlers that need a person take this.
-pub(crate) struct Principal(pub(crate) authz::Caller);
-
-impl FromRequestParts<Shared> for Principal {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Shared,
-    ) -> Result<Self, Self::Rejection> {
-        let unauthorized = |message: &str| {
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(serde_json::json!({ "code": "unauthorized", "message": message })),
-            )
-                .into_response()
-        };
-        let Some(token) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return Err(unauthorized(
-                "send an API token as `Authorization: Bearer <token>`",
-            ));
-        };
-        match state
-            .store
-            .api_token_person(&token_hash(token.trim()))
-            .await
-        {
-            Ok(Some(person)) => match authz::caller(state, &person).await {
-                Ok(Some(caller)) => Ok(Principal(caller)),
-                Ok(None) => Err(unauthorized("the API token's person has no account")),
-                Err(e) => Err(crate::api::Failure(e).into_response()),
-            },
-            Ok(None) => Err(unauthorized("the API token is not valid")),
-            Err(e) => {
-                tracing::error!(error = %e, "token lookup failed");
-                Err((
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(serde_json::json!({ "code": "unavailable", "message": "try again" })),
-                )
-                    .into_response())
-            }
-        }
-    }
 }
 
 async fn whoami(principal: Principal) -> Json<serde_json::Value> {

@@ -12,7 +12,7 @@ use embargo_core::{Stage, stats};
 use minijinja::context;
 
 use super::{SignedIn, WebError, render};
-use crate::{AppState, api::Failure, authz};
+use crate::{AppState, authz, failure::Failure};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -32,7 +32,7 @@ pub(crate) use report::{
     reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
 };
 
-use crate::{AppState, api::Failure, authz, datadir::token_hash, error::ServiceError};
+use crate::{AppState, authz, datadir::token_hash, error::ServiceError, failure::Failure};
 
 type Shared = Arc<AppState>;
 

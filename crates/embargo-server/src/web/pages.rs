@@ -29,9 +29,9 @@ use super::{
 };
 use crate::{
     AppState, accounts,
-    api::Failure,
     authz::{self, CaseAccess},
     datadir::token_hash,
+    failure::Failure,
 };
 
 type Shared = Arc<AppState>;

@@ -23,8 +23,8 @@ use serde::Deserialize;
 use super::{AnonPosted, PRE_COOKIE, WebError, cookie, pages::reporter_thread, render};
 use crate::{
     AppState,
-    api::Failure,
     datadir::token_hash,
+    failure::Failure,
     intake::{self, FileIn, IntakeError, Submission},
 };
 
