@@ -212,6 +212,11 @@ async fn shown_events(
         .collect())
 }
 
+/// The actor recorded for what a reporter writes.
+pub fn reporter_actor() -> PersonId {
+    PersonId::new("system:reporter").unwrap_or_else(|_| unreachable!("a valid person id"))
+}
+
 /// Runs a command on a case the caller holds access to. The decision is
 /// checked twice: here, to answer with a clear reason, and again inside the
 /// store's writer against the case as it is at that moment.
@@ -249,35 +254,9 @@ pub async fn run(
     let member = access.caller.member.clone();
     let actor = member.id.clone();
     let now = state.clock.now();
-    let to_reporter = crate::mailer::for_reporter(&access.full.id, &command);
-    let cve_request = match &command {
-        Command::RequestCve { via } => Some(*via),
-        _ => None,
-    };
-    let publishing = matches!(command, Command::Publish { .. });
-    // What the change calls for goes to the outbox in its transaction: the
-    // CVE request, and what the team said to the reporter, by email.
-    let mail_on = state.config.smtp.host.is_some();
-    let at = state.clock.unix();
-    let effects = move |case: &Case| {
-        let mut jobs = Vec::new();
-        if let Some(via) = cve_request {
-            jobs.push(crate::cve::request_job(case, via, at));
-        }
-        if let Some((subject, text)) = &to_reporter {
-            let key = format!("reporter-message:{}:{}", case.id, case.version);
-            jobs.extend(crate::mailer::reporter_job_with(
-                mail_on,
-                at,
-                &case.id,
-                case.report.reporter_email.is_some(),
-                &key,
-                subject,
-                text,
-            ));
-        }
-        jobs
-    };
+    // What the change calls for goes to the outbox in its transaction: a
+    // CVE request, what the team said to the reporter, a new timeline.
+    let planned = crate::effects::Planned::for_command(state, &access.full.id, &command);
     let case = state
         .store
         .execute_with(
@@ -298,13 +277,9 @@ pub async fn run(
                     .map_err(|d| refused(d.to_string()))?;
                 embargo_core::decide(current, command, &actor, now)
             },
-            effects,
+            move |before, after| planned.jobs(before, after),
         )
         .await?;
-    if publishing {
-        crate::release::after_publish(state, &case).await;
-    }
-    crate::release::after_command(state, &access.full, &case).await;
     Ok(case)
 }
 
@@ -334,7 +309,7 @@ pub async fn for_reporter_link(
     state: &AppState,
     case: Case,
 ) -> Result<(Case, Vec<embargo_core::Event>), ServiceError> {
-    let reporter = crate::intake::reporter_actor();
+    let reporter = reporter_actor();
     let lens = Lens::new(&case, Standing::Reporter, &reporter);
     let events = shown_events(state, &case, &lens)
         .await?

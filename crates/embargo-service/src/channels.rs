@@ -265,7 +265,7 @@ async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
     if !s.tls {
         return Ok(Box::new(tcp));
     }
-    let config = tls_config()?;
+    let config = crate::net::tls_config()?;
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())
         .map_err(|e| format!("`{}` is not a host name: {e}", s.host))?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -273,23 +273,6 @@ async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
         .await
         .map_err(|e| format!("TLS with {}: {e}", s.host))?;
     Ok(Box::new(tls))
-}
-
-/// TLS as every outbound connection makes it: rustls with the ring provider
-/// and the Mozilla roots (no OpenSSL, no C).
-pub fn tls_config() -> Result<tokio_rustls::rustls::ClientConfig, String> {
-    crate::install_tls_provider();
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    Ok(
-        tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-            tokio_rustls::rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
 }
 
 /// The header a canary carries.
@@ -418,15 +401,4 @@ pub async fn alerts(state: &AppState) -> Vec<ChannelView> {
         .await
         .map(|all| all.into_iter().filter(|c| c.alert).collect())
         .unwrap_or_default()
-}
-
-/// The HTTP client for outside services (GitHub, webhooks, CVE Services):
-/// rustls with the web's roots, a time limit, embargo's user agent.
-pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config()?)
-        .timeout(timeout)
-        .user_agent("embargo")
-        .build()
-        .map_err(|e| e.to_string())
 }

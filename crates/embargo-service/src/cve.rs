@@ -29,19 +29,6 @@ enum Outcome {
     Refused(String),
 }
 
-/// The job that obtains a CVE through `via`, for the request `case` has
-/// just recorded (one job per request).
-pub fn request_job(case: &Case, via: CveVia, at: i64) -> embargo_store::NewJob {
-    let n = case.cve.requests.len();
-    embargo_store::NewJob {
-        key: format!("cve-request:{}:{n}", case.id),
-        kind: "cve_request".into(),
-        case_id: Some(case.id.to_string()),
-        payload: json!({ "case_id": case.id.as_str(), "via": via.name() }),
-        at,
-    }
-}
-
 /// At disclosure, a CVE reserved from CVE Services gets its record
 /// published (once per case).
 pub async fn enqueue_publication(
@@ -65,7 +52,7 @@ pub async fn enqueue_publication(
 }
 
 fn client() -> Result<reqwest::Client, String> {
-    crate::channels::http_client(std::time::Duration::from_secs(30))
+    crate::net::http_client(std::time::Duration::from_secs(30))
 }
 
 /// Sends a request and reads its JSON answer. A network error, 429 or a

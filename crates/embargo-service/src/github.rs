@@ -138,7 +138,7 @@ fn next_page(link: Option<&str>) -> Option<String> {
 /// One check: lists the advisories in triage and files the new ones.
 pub async fn poll(state: &AppState, row: &ChannelRow) -> Result<(), String> {
     let s = settings(&row.settings)?;
-    let client = crate::channels::http_client(std::time::Duration::from_secs(30))?;
+    let client = crate::net::http_client(std::time::Duration::from_secs(30))?;
     let mut url = Some(format!(
         "{}/repos/{}/security-advisories?state=triage&per_page=100",
         s.api_url.trim_end_matches('/'),

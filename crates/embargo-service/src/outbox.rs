@@ -268,6 +268,19 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .map_err(|e| e.to_string())
         }
         "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
+        crate::effects::TIMELINE_NOTICE => {
+            let key = text("key");
+            let payload = json!({
+                "case_id": case.id.as_str(),
+                "subject": text("subject"),
+                "text": text("text"),
+            });
+            let on_case =
+                |p: &embargo_store::Person| crate::effects::hears_of_timeline(case.role_of(&p.id));
+            notify_people(state, &key, Some(case.id.as_str()), &payload, on_case)
+                .await
+                .map_err(|e| e.to_string())
+        }
         "cve_request" | "cve_github_poll" | "cve_publish" => {
             crate::cve::perform(state, job, &case).await
         }
@@ -571,7 +584,7 @@ async fn send_webhook(
     subject: &str,
     body: &str,
 ) -> Result<(), String> {
-    let client = crate::channels::http_client(Duration::from_secs(20))?;
+    let client = crate::net::http_client(Duration::from_secs(20))?;
     let link = format!(
         "{}/cases/{}",
         crate::links::browser_base_url(state),

@@ -21,12 +21,13 @@
 //!   still private, a public advisory with no announcement, a moment passed
 //!   without publication.
 //!
-//! Timeline changes made by people reach the reporter and every
-//! participant (`after_command`).
+//! The scheduler looks at a case as soon as it changes (the writer arms its
+//! timer in the change's transaction), so publication by a person is
+//! followed by this work on the next pass, as durably as the publication.
+//! Timeline changes reach the reporter and every participant as jobs of
+//! the change itself (`effects`).
 
-use embargo_core::{
-    Case, CaseId, Command, Embargo, Handling, command::PublishMode, event::ForkHost,
-};
+use embargo_core::{Case, CaseId, Command, Handling, command::PublishMode, event::ForkHost};
 use serde_json::{Value, json};
 
 use crate::{AppState, error::ServiceError, mailer};
@@ -76,7 +77,6 @@ pub async fn schedule(
             Ok(published) => {
                 tracing::info!(case = %case.id, "published at the disclosure moment");
                 case = published;
-                after_publish(state, &case).await;
             }
             Err(why) => {
                 let key = format!("release-blocked:{}:{}", case.id, until.as_second());
@@ -119,11 +119,7 @@ fn guards(
 
 /// `t` in UTC and every configured zone, one indented line each.
 fn zones_text(state: &AppState, t: jiff::Timestamp) -> String {
-    embargo_core::timeline::in_zones(t, &state.config.disclosure.show_zones)
-        .into_iter()
-        .map(|(z, s)| format!("  {z}: {s}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    crate::effects::zones_text(&state.config.disclosure.show_zones, t)
 }
 
 /// The announcement rendered from the project's template: the preview,
@@ -225,23 +221,12 @@ async fn check_merged(
     Ok(())
 }
 
-/// What follows a publication, whoever made it (the scheduler at the
-/// moment, or a person): CVE record, announcement, GitHub advisory, forks
-/// removed. A failure to queue is logged; the next pass queues again.
-pub async fn after_publish(state: &AppState, case: &Case) {
-    if let Err(e) = crate::cve::enqueue_publication(state, case).await {
-        tracing::error!(case = %case.id, error = %e, "CVE record publication not queued");
-    }
-    if let Err(e) = published_work(state, case, state.clock.now()).await {
-        tracing::error!(case = %case.id, error = %e, "release work not queued");
-    }
-}
-
 async fn published_work(
     state: &AppState,
     case: &Case,
     now: jiff::Timestamp,
 ) -> Result<(), embargo_store::StoreError> {
+    crate::cve::enqueue_publication(state, case).await?;
     if case.announcement.is_some() && case.announcement_sent.is_none() {
         let lists = announce_lists(state, case);
         if !lists.is_empty() {
@@ -590,7 +575,7 @@ async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), St
             "https://github.com/",
             &format!("{}/repos/", crate::cve::github_api(state)),
         );
-        let gone = crate::channels::http_client(std::time::Duration::from_secs(30))?
+        let gone = crate::net::http_client(std::time::Duration::from_secs(30))?
             .get(&api_url)
             .bearer_auth(state.config.cve.github_token.as_deref().unwrap_or_default())
             .header("Accept", "application/vnd.github+json")
@@ -666,74 +651,6 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
         }
     }
     Ok(url)
-}
-
-/// Tells the reporter and every participant when the disclosure timeline
-/// changed (a proposal, an acceptance, a decline).
-pub async fn after_command(state: &AppState, before: &Case, after: &Case) {
-    if before.embargo == after.embargo {
-        return;
-    }
-    let show = |t: jiff::Timestamp| zones_text(state, t);
-    let (headline, text) = match after.embargo {
-        Embargo::Proposed { until } => (
-            "A disclosure date is proposed",
-            format!(
-                "The security team proposes to disclose this vulnerability at:\n{}\n\nReply if this does not work for you.",
-                show(until)
-            ),
-        ),
-        Embargo::Revising { proposed, until } => (
-            "A new disclosure date is proposed",
-            format!(
-                "The security team proposes to move the disclosure to:\n{}\n\nUntil it is agreed, the date stays:\n{}\n\nReply if this does not work for you.",
-                show(proposed),
-                show(until)
-            ),
-        ),
-        Embargo::Active { until } => (
-            "The disclosure date is agreed",
-            format!(
-                "The vulnerability will be disclosed at:\n{}\n\nPlease keep it confidential until then.",
-                show(until)
-            ),
-        ),
-        Embargo::None => (
-            "The proposed disclosure date was declined",
-            "The proposed disclosure date was declined; a new one will follow.".to_owned(),
-        ),
-        Embargo::Exited { .. } => return,
-    };
-    let subject = format!("[{}] {headline}", after.id);
-    let key = format!("timeline:{}:{}", after.id, after.version);
-    if let Err(e) = mailer::enqueue_to_reporter(state, after, &key, &subject, &text).await {
-        tracing::error!(case = %after.id, error = %e, "timeline mail to the reporter not queued");
-    }
-    // Participants hear by mail, as the reporter does: nothing is queued
-    // without an SMTP server (the case page shows the timeline).
-    if state.config.smtp.host.is_none() {
-        return;
-    }
-    // Everyone on the case, by the same rule and preferences as notices.
-    let payload = json!({
-        "case_id": after.id.as_str(),
-        "subject": subject,
-        "text": format!(
-            "{text}\n\n{}/cases/{}\n",
-            crate::links::browser_base_url(state),
-            after.id
-        ),
-    });
-    let on_case = |p: &embargo_store::Person| {
-        after
-            .role_of(&p.id)
-            .is_some_and(|r| r != embargo_core::participant::Role::Reporter)
-    };
-    if let Err(e) =
-        crate::outbox::notify_people(state, &key, Some(after.id.as_str()), &payload, on_case).await
-    {
-        tracing::error!(case = %after.id, error = %e, "timeline notice not queued");
-    }
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.

@@ -152,8 +152,8 @@ fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
 /// What a command decides: the events to append, or a refusal.
 type Decided = Result<Vec<Event>, Refusal>;
 
-/// The outbox jobs a change calls for, from the case after it.
-type Effects = Box<dyn FnOnce(&Case) -> Vec<NewJob> + Send>;
+/// The outbox jobs a change calls for, from the case before and after it.
+type Effects = Box<dyn FnOnce(&Case, &Case) -> Vec<NewJob> + Send>;
 
 /// What the writer is asked to do for one request.
 enum Job {
@@ -397,14 +397,15 @@ impl Store {
     }
 
     /// As `execute`, and the outbox jobs `effects` names from the case
-    /// after the change are inserted in the same transaction: the change
-    /// and what it calls for (mail to the reporter, a CVE request) are
-    /// stored together or not at all.
+    /// before and after the change are inserted in the same transaction:
+    /// the change and what it calls for (mail to the reporter, a CVE
+    /// request, a new timeline's notices) are stored together or not at
+    /// all, whoever ran the command.
     pub async fn execute_with(
         &self,
         case_id: CaseId,
         decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
-        effects: impl FnOnce(&Case) -> Vec<NewJob> + Send + 'static,
+        effects: impl FnOnce(&Case, &Case) -> Vec<NewJob> + Send + 'static,
     ) -> Result<Case, StoreError> {
         self.send(
             Job::Execute {
@@ -740,6 +741,7 @@ async fn apply_batch(
         }
         let creating = matches!(job, Job::Create { .. });
         let mut effects = None;
+        let mut before = None;
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
                 let outcome = if load_case(&mut tx, master, &case_id).await?.is_some() {
@@ -762,6 +764,9 @@ async fn apply_batch(
                 let outcome = match load_case(&mut tx, master, &case_id).await? {
                     None => Err(StoreError::NoSuchCase(case_id.clone())),
                     Some(mut case) => decide(&case).map_err(StoreError::from).and_then(|events| {
+                        if effects.is_some() {
+                            before = Some(case.clone());
+                        }
                         for e in &events {
                             case.apply(e).map_err(fold_error)?;
                         }
@@ -802,9 +807,9 @@ async fn apply_batch(
                         outbox::insert(&mut tx, master, job).await?;
                     }
                 }
-                if let Some(effects) = effects {
+                if let (Some(effects), Some(before)) = (effects, before) {
                     let master = master.ok_or(StoreError::NoKey)?;
-                    for job in effects(&case) {
+                    for job in effects(&before, &case) {
                         outbox::insert(&mut tx, master, &job).await?;
                     }
                 }

@@ -496,6 +496,9 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
     ] {
         run(&app, &admin, &id, step);
     }
+    // The publication woke the scheduler in its own transaction; its next
+    // pass (a second later on a server) removes the fork.
+    app.pump();
     let (_, plan) = get(&app, &admin, &format!("/api/v1/cases/{id}/release"));
     assert!(plan["forks"][0]["closed_at"].is_string(), "{plan}");
     assert!(

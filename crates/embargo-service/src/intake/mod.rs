@@ -24,10 +24,7 @@ pub fn intake_actor() -> PersonId {
     PersonId::new("system:intake").unwrap_or_else(|_| unreachable!("a valid person id"))
 }
 
-/// The actor recorded for what a reporter writes.
-pub fn reporter_actor() -> PersonId {
-    PersonId::new("system:reporter").unwrap_or_else(|_| unreachable!("a valid person id"))
-}
+pub use crate::authz::reporter_actor;
 
 /// A file sent with a report.
 pub struct FileIn {
