@@ -57,6 +57,7 @@ const BELOW_THE_SERVER: &[&str] = &[
     "embargo-pgp",
     "embargo-store",
     "embargo-api",
+    "embargo-mail",
     "embargo-service",
 ];
 
@@ -139,8 +140,7 @@ fn sql_stays_in_the_store() {
 }
 
 /// The crate that holds the mail libraries (MIME in and out, SMTP, IMAP).
-/// It is the service crate until `embargo-mail` is split out of it.
-const MAIL_CRATE: &str = "embargo-service";
+const MAIL_CRATE: &str = "embargo-mail";
 
 #[test]
 fn mail_libraries_stay_in_one_crate() {

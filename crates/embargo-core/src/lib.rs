@@ -19,6 +19,7 @@ pub mod participant;
 pub mod release;
 pub mod sla;
 pub mod stats;
+pub mod text;
 pub mod timeline;
 pub mod tlp;
 pub mod versions;

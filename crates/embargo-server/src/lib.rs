@@ -44,6 +44,31 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Runs a background loop, and starts it again (after a second, with an
+/// error in the log) if it panics: a loop that died would leave the server
+/// answering while no job, notice or poll ever ran again. Dropping the
+/// handle ends the loop.
+fn supervise<F, Fut>(name: &'static str, state: &Arc<AppState>, start: F) -> AbortOnDrop
+where
+    F: Fn(Arc<AppState>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let state = state.clone();
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            let mut run = AbortOnDrop(tokio::spawn(start(state.clone())));
+            match (&mut run.0).await {
+                Err(e) if e.is_panic() => {
+                    tracing::error!(background = name, "panicked; starting it again");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                // It ended (or was ended): the server is stopping.
+                _ => return,
+            }
+        }
+    }))
+}
+
 /// A server bound to its address, ready to run.
 pub struct Bound {
     listener: tokio::net::TcpListener,
@@ -72,9 +97,10 @@ impl Bound {
         let addr = self.state.local_addr;
         // The background loops end with the server, also when its task is
         // dropped mid-flight (as a kill would end them).
-        let _poller = AbortOnDrop(tokio::spawn(channels::run_poller(self.state.clone())));
-        let _scheduler = AbortOnDrop(tokio::spawn(outbox::run(self.state.clone())));
-        let _long = AbortOnDrop(tokio::spawn(outbox::run_long(self.state.clone())));
+        let state = &self.state;
+        let _poller = supervise("the channel poller", state, channels::run_poller);
+        let _scheduler = supervise("the scheduler", state, outbox::run);
+        let _long = supervise("the long lane", state, outbox::run_long);
         axum::serve(
             self.listener,
             router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),

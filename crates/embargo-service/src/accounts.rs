@@ -13,37 +13,31 @@ use totp_rs::{Secret, Totp};
 
 use crate::{AppState, datadir::token_hash};
 
-/// Sign-in attempts per source address in a fixed window: stops one address
-/// from trying many handles (per-account throttling stops many tries at one).
-/// In memory: a restart forgets it, which only ever helps an honest user.
-#[derive(Default)]
-pub struct SourceLimiter {
-    seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>,
-}
-
-impl SourceLimiter {
-    /// Counts an attempt from `ip`; `Err(seconds)` when over the limit.
-    pub fn attempt(
-        &self,
-        ip: std::net::IpAddr,
-        now: i64,
-        limit: u32,
-        window: i64,
-    ) -> Result<(), i64> {
-        let Ok(mut seen) = self.seen.lock() else {
-            return Ok(());
-        };
-        if seen.len() > 10_000 {
-            seen.retain(|_, (start, _)| now - *start < window);
-        }
-        let entry = seen.entry(ip).or_insert((now, 0));
-        if now - entry.0 >= window {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        if entry.1 > limit {
-            Err(entry.0 + window - now)
-        } else {
+/// Counts an attempt of `what` (`signin`, `report`) from `ip` in a fixed
+/// window of `window` seconds; `Err(seconds)` to wait when it is over
+/// `limit`. The counts are rows every server of the deployment shares
+/// (the address only as a keyed hash). Sign-in per source address stops
+/// one address from trying many handles (per-account throttling stops
+/// many tries at one); per form, a flood from one address. If the
+/// database cannot count, the attempt goes on: it cannot store anything
+/// then either.
+pub async fn attempt(
+    state: &AppState,
+    what: &str,
+    ip: std::net::IpAddr,
+    limit: u32,
+    window: i64,
+) -> Result<(), i64> {
+    let now = state.clock.unix();
+    match state
+        .store
+        .count_attempt(&format!("{what}:{ip}"), now, window)
+        .await
+    {
+        Ok((start, n)) if n > i64::from(limit) => Err(start + window - now),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "an attempt could not be counted");
             Ok(())
         }
     }

@@ -12,11 +12,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use embargo_core::channel::Watch;
 use embargo_store::ChannelRow;
-use futures_util::StreamExt;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::{AppState, error::ServiceError, intake};
 
@@ -186,8 +183,9 @@ pub async fn add(
     Ok(view(row, state.clock.now()))
 }
 
-/// One lock per channel, so a scheduled check and a "check now" never poll
-/// the same mailbox at once.
+/// One lock per channel in this process, so a scheduled check and a
+/// "check now" wait for each other instead of polling the same mailbox at
+/// once. Across servers, the lease `channel:ID` does the same.
 #[derive(Default)]
 pub struct Locks(std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
 
@@ -200,7 +198,11 @@ impl Locks {
     }
 }
 
-/// Checks one channel now and records the outcome.
+/// How long a channel check may hold its lease (seconds of the `Clock`).
+const CHECK_LEASE_SECONDS: i64 = 300;
+
+/// Checks one channel now and records the outcome. While another server
+/// is checking it, the answer is the channel as last recorded.
 pub async fn check(state: &AppState, name: &str) -> Result<ChannelView, ServiceError> {
     let row = state
         .store
@@ -211,11 +213,23 @@ pub async fn check(state: &AppState, name: &str) -> Result<ChannelView, ServiceE
         .ok_or(ServiceError::NotFound)?;
     let lock = state.channel_locks.of(row.id);
     let _held = lock.lock().await;
+    let lease = format!("channel:{}", row.id);
+    let now = state.clock.unix();
+    if !state
+        .store
+        .take_lease(&lease, &state.worker, now, CHECK_LEASE_SECONDS)
+        .await?
+    {
+        return Ok(view(&row, state.clock.now()));
+    }
     let outcome = match row.kind.as_str() {
         "imap" => poll_imap(state, &row).await,
         "github" => crate::github::poll(state, &row).await,
         _ => Ok(()),
     };
+    if let Err(e) = state.store.release_lease(&lease, &state.worker).await {
+        tracing::warn!(channel = %row.name, error = %e, "the check's lease is kept until it ends");
+    }
     let error = outcome.err();
     if let Some(e) = &error {
         tracing::warn!(channel = %row.name, error = %e, "channel check failed");
@@ -251,93 +265,29 @@ pub async fn run_poller(state: Arc<AppState>) {
     }
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
-
-async fn connect(s: &ImapSettings) -> Result<Box<dyn Stream>, String> {
-    let tcp = tokio::time::timeout(
-        Duration::from_secs(20),
-        tokio::net::TcpStream::connect((s.host.as_str(), s.port)),
-    )
-    .await
-    .map_err(|_| format!("connecting to {}:{} timed out", s.host, s.port))?
-    .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))?;
-    if !s.tls {
-        return Ok(Box::new(tcp));
-    }
-    let config = crate::net::tls_config()?;
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())
-        .map_err(|e| format!("`{}` is not a host name: {e}", s.host))?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS with {}: {e}", s.host))?;
-    Ok(Box::new(tls))
-}
-
-/// The header a canary carries.
-const CANARY_HEADER: &str = "X-Embargo-Canary";
-
-fn canary_token(raw: &[u8]) -> Option<String> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(raw.len().min(8192));
-    let head = String::from_utf8_lossy(raw.get(..head_end)?);
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case(CANARY_HEADER)
-            .then(|| v.trim().to_owned())
-    })
-}
-
 /// One poll of a mailbox: every unseen message through the intake path,
-/// canaries recognised, then a new canary if one is due.
+/// canaries recognised, then a new canary if one is due. A message is
+/// marked seen only once it is stored.
 async fn poll_imap(state: &AppState, row: &ChannelRow) -> Result<(), String> {
     let s: ImapSettings =
         serde_json::from_value(row.settings.clone()).map_err(|e| format!("settings: {e}"))?;
-    let stream = connect(&s).await?;
-    let mut client = async_imap::Client::new(stream);
-    client
-        .read_response()
-        .await
-        .map_err(|e| format!("IMAP greeting: {e}"))?
-        .ok_or("the IMAP server closed the connection")?;
-    let mut session = client
-        .login(&s.username, &s.password)
-        .await
-        .map_err(|(e, _)| format!("IMAP login as {}: {e}", s.username))?;
-    session
-        .select(&s.mailbox)
-        .await
-        .map_err(|e| format!("IMAP select {}: {e}", s.mailbox))?;
-    let mut uids: Vec<u32> = session
-        .uid_search("UNSEEN")
-        .await
-        .map_err(|e| format!("IMAP search: {e}"))?
-        .into_iter()
-        .collect();
-    uids.sort_unstable();
+    let account = embargo_mail::imap::Account {
+        host: &s.host,
+        port: s.port,
+        tls: s.tls,
+        username: &s.username,
+        password: &s.password,
+        mailbox: &s.mailbox,
+    };
+    let mut mailbox =
+        embargo_mail::imap::Mailbox::open(&account, Arc::new(crate::net::tls_config()?)).await?;
     let source = format!("imap {} ({})", row.name, s.mailbox);
-    for uid in uids {
-        let raw = {
-            let mut fetches = session
-                .uid_fetch(uid.to_string(), "BODY.PEEK[]")
-                .await
-                .map_err(|e| format!("IMAP fetch: {e}"))?;
-            let mut raw = None;
-            while let Some(f) = fetches.next().await {
-                let f = f.map_err(|e| format!("IMAP fetch: {e}"))?;
-                if let Some(b) = f.body() {
-                    raw = Some(b.to_vec());
-                }
-            }
-            raw
+    for uid in mailbox.unseen().await? {
+        let Some(raw) = mailbox.fetch(uid).await? else {
+            continue;
         };
-        let Some(raw) = raw else { continue };
         let now = state.clock.unix();
-        if let Some(token) = canary_token(&raw) {
+        if let Some(token) = embargo_mail::imap::canary_token(&raw) {
             // Ours: not a report. Only a canary we sent counts.
             let _ = state.store.canary_back(row.id, &token, now).await;
         } else {
@@ -351,15 +301,9 @@ async fn poll_imap(state: &AppState, row: &ChannelRow) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
         // Stored: only now is it marked handled.
-        let mut stored = session
-            .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
-            .await
-            .map_err(|e| format!("IMAP store: {e}"))?;
-        while let Some(r) = stored.next().await {
-            r.map_err(|e| format!("IMAP store: {e}"))?;
-        }
+        mailbox.mark_seen(uid).await?;
     }
-    let _ = session.logout().await;
+    mailbox.close().await;
     send_canary_if_due(state, row, &s).await
 }
 
@@ -383,7 +327,7 @@ async fn send_canary_if_due(
     crate::mailer::canary(
         &crate::mailer::Mailer::of(state),
         address,
-        CANARY_HEADER,
+        embargo_mail::imap::CANARY_HEADER,
         &token,
     )
     .await

@@ -84,12 +84,6 @@ pub struct AppState {
     pub clock: Clock,
     /// The address actually bound (the default public URL).
     pub local_addr: SocketAddr,
-    /// Sign-in attempts per source address.
-    pub signin_sources: accounts::SourceLimiter,
-    /// Web form submissions per source address.
-    pub submission_sources: accounts::SourceLimiter,
-    /// One lock per channel: a mailbox is polled by one check at a time.
-    pub channel_locks: channels::Locks,
     /// HTTP request latency, for `/metrics` (the server observes it).
     pub latency: latency::Latency,
     /// Folded cases by version (bounded).
@@ -102,11 +96,25 @@ pub struct AppState {
     pub scheduler_micros: std::sync::atomic::AtomicU64,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
+    /// One lock per channel in this process (across servers, a lease).
+    pub channel_locks: channels::Locks,
+    /// This process as it holds leases (jobs, the scheduler, a channel's
+    /// check): unique per start, so that two servers never pass for one.
+    pub worker: String,
     /// One scheduler-and-worker pass at a time: the background loop's and
     /// a [`Pump`]'s never run a job twice over.
     pub pass: tokio::sync::Mutex<()>,
     /// The same for the long lane (CI runs).
     pub long_pass: tokio::sync::Mutex<()>,
+}
+
+/// A name for this process among the servers of a deployment: its process
+/// id and 64 random bits.
+fn worker_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("embargo-{}-{}", std::process::id(), hex::encode(bytes))
 }
 
 impl AppState {
@@ -128,20 +136,19 @@ impl AppState {
             public_key: prepared.public_key,
             fingerprint: prepared.fingerprint,
             intake_key: prepared.intake_key,
-            submission_sources: accounts::SourceLimiter::default(),
-            channel_locks: channels::Locks::default(),
             latency: latency::Latency::default(),
             cases: cache::Cases::default(),
             policy: policy.clone(),
             scheduler_tick: std::sync::atomic::AtomicI64::new(0),
             scheduler_micros: std::sync::atomic::AtomicU64::new(0),
             forks_dir: data_dir.join("forks"),
+            worker: worker_id(),
+            channel_locks: channels::Locks::default(),
             pass: tokio::sync::Mutex::new(()),
             long_pass: tokio::sync::Mutex::new(()),
             store: prepared.store,
             clock,
             local_addr,
-            signin_sources: accounts::SourceLimiter::default(),
         });
         let recomputed = state.store.set_policy(state.policy.clone()).await?;
         if recomputed > 0 {
@@ -223,7 +230,11 @@ impl Pump {
         let mut total = Pumped::default();
         for _ in 0..1_000 {
             let _pass = self.0.pass.lock().await;
-            let timers = outbox::schedule(&self.0).await?;
+            let timers = if outbox::scheduler_lease(&self.0).await? {
+                outbox::schedule(&self.0).await?
+            } else {
+                0
+            };
             let mut jobs = outbox::work(&self.0).await?;
             {
                 let _long = self.0.long_pass.lock().await;

@@ -6,100 +6,50 @@
 //! that the reporter's reply threads onto it.
 
 use embargo_core::{Case, CaseId};
+use embargo_mail::outbound::{Outgoing, Sender};
 use embargo_pgp::Certificate;
-use lettre::{
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MessageBuilder, MultiPart, SinglePart, header::ContentType},
-    transport::smtp::authentication::Credentials,
-};
-use rand::RngCore;
+
+pub use embargo_mail::outbound::MailError;
 
 use crate::AppState;
-
-/// Why a message was not sent.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    /// No SMTP server is configured.
-    #[error("no SMTP server is configured ([smtp] host)")]
-    NotConfigured,
-    /// The case has no address to write to.
-    #[error("the case has no reporter address")]
-    NoAddress,
-    /// The message could not be built.
-    #[error("cannot build the message: {0}")]
-    Build(String),
-    /// The SMTP server refused or failed.
-    #[error("the SMTP server refused or failed: {0}")]
-    Send(String),
-}
 
 /// What sending needs, detached from the request (cheap to clone).
 #[derive(Clone)]
 pub struct Mailer {
-    smtp: crate::config::Smtp,
-    address: String,
+    sender: Sender,
     store: embargo_store::Store,
 }
 
 impl Mailer {
     /// The mail settings of `state`.
     pub fn of(state: &AppState) -> Self {
+        let smtp = &state.config.smtp;
         Self {
-            smtp: state.config.smtp.clone(),
-            address: state.config.intake.address.clone(),
+            sender: Sender::new(
+                embargo_mail::outbound::Smtp {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    security: smtp.security.clone(),
+                    username: smtp.username.clone(),
+                    password: smtp.password.clone(),
+                    timeout_seconds: smtp.timeout_seconds,
+                },
+                state.config.intake.address.clone(),
+            ),
             store: state.store.clone(),
         }
     }
 }
 
-fn transport(m: &Mailer) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
-    let cfg = &m.smtp;
-    let host = cfg.host.as_deref().ok_or(MailError::NotConfigured)?;
-    let builder = match cfg.security.as_str() {
-        "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-        "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-            .map_err(|e| MailError::Build(e.to_string()))?,
-        _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-            .map_err(|e| MailError::Build(e.to_string()))?,
-    };
-    let mut builder = builder
-        .port(cfg.port)
-        .timeout(Some(std::time::Duration::from_secs(u64::from(
-            cfg.timeout_seconds,
-        ))));
-    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
-        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
-    }
-    Ok(builder.build())
-}
-
-/// A fresh Message-ID in the team's domain.
-fn message_id(m: &Mailer) -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let domain = m
-        .address
-        .rsplit_once('@')
-        .map_or("embargo.invalid", |(_, d)| d);
-    format!("<{}@{domain}>", hex::encode(bytes))
-}
-
 /// The Message-ID of the mail an outbox job sends: the same for every
 /// attempt, so a repeat after a crash is the same message to the recipient.
 pub fn message_id_for(m: &Mailer, key: &str) -> String {
-    use sha2::Digest;
-    let domain = m
-        .address
-        .rsplit_once('@')
-        .map_or("embargo.invalid", |(_, d)| d);
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    format!(
-        "<{}@{domain}>",
-        hex::encode(digest.get(..16).unwrap_or_default())
-    )
+    m.sender.message_id_for(key)
 }
 
-/// Sends `text` to the case's reporter with `subject` as `id`.
+/// Sends `text` to the case's reporter with `subject` as `id`, encrypted
+/// when their key is on file, threaded onto their first message when it
+/// came by email; the Message-ID is filed under the case.
 pub async fn to_reporter(
     m: &Mailer,
     case: &Case,
@@ -112,45 +62,38 @@ pub async fn to_reporter(
         .reporter_email
         .as_deref()
         .ok_or(MailError::NoAddress)?;
-    let transport = transport(m)?;
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let from: Mailbox = format!("Security team <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
-    let id = id.to_owned();
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .reply_to(from)
-        .to(to)
-        .message_id(Some(id.clone()));
-    // Thread onto the reporter's own first message, when it came by email.
-    if let Some(reference) = &case.report.intake.reference
-        && case.report.channel == embargo_core::event::Channel::Email
-    {
-        let reference = format!("<{}>", reference.trim_matches(['<', '>']));
-        builder = builder.in_reply_to(reference.clone()).references(reference);
-    }
+    let reference = case
+        .report
+        .intake
+        .reference
+        .as_deref()
+        .filter(|_| case.report.channel == embargo_core::event::Channel::Email);
     let key = case
         .report
         .intake
         .reporter_key
         .as_deref()
         .and_then(|k| Certificate::parse(k.as_bytes()).ok());
-    let message = match key {
-        // The outer Subject names only the case; the real one is inside.
-        Some(cert) => sealed(builder, &cert, &format!("[{}] ...", case.id), subject, text)?,
-        None => plain(builder, subject, text)?,
-    };
-    transport
-        .send(message)
-        .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
+    // The outer Subject names only the case; the real one is inside.
+    let outer = format!("[{}] ...", case.id);
+    m.sender
+        .send(Outgoing {
+            from_name: "Security team",
+            to: &[to.to_owned()],
+            reply_to_sender: true,
+            message_id: id,
+            in_reply_to: reference,
+            subject,
+            text,
+            sealed_to: key.as_ref().map(|k| (k, outer.as_str())),
+            header: None,
+        })
+        .await?;
     m.store
         .add_thread_id(id.trim_matches(['<', '>']), &case.id)
         .await
         .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(id)
+    Ok(id.to_owned())
 }
 
 /// The receipt for a new report: the case id, the promise, the status link.
@@ -267,32 +210,19 @@ pub async fn canary(
     header: &'static str,
     token: &str,
 ) -> Result<(), MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let from: Mailbox = format!("embargo canary <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
-    let mut message = Message::builder()
-        .from(from)
-        .to(to)
-        .message_id(Some(message_id(m)))
-        .subject("embargo channel canary")
-        .header(ContentType::TEXT_PLAIN)
-        .body(String::from(
-            "This message checks that this mailbox is watched. It is not a report.\n",
-        ))
-        .map_err(|e| build(&e))?;
-    message
-        .headers_mut()
-        .insert_raw(lettre::message::header::HeaderValue::new(
-            lettre::message::header::HeaderName::new_from_ascii_str(header),
-            token.to_owned(),
-        ));
-    transport(m)?
-        .send(message)
+    m.sender
+        .send(Outgoing {
+            from_name: "embargo canary",
+            to: &[to.to_owned()],
+            reply_to_sender: false,
+            message_id: &m.sender.message_id(),
+            in_reply_to: None,
+            subject: "embargo channel canary",
+            text: "This message checks that this mailbox is watched. It is not a report.\n",
+            sealed_to: None,
+            header: Some((header, token)),
+        })
         .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
 }
 
 /// Mails one team member. With their OpenPGP key on file the message is
@@ -307,32 +237,26 @@ pub async fn to_person(
     detail: &str,
     id: &str,
 ) -> Result<(), MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let from: Mailbox = format!("embargo <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
-    let builder = Message::builder()
-        .from(from)
-        .to(to)
-        .message_id(Some(id.to_owned()));
     let cert = key.and_then(|k| Certificate::parse(k.as_bytes()).ok());
-    let message = match cert {
-        Some(cert) => {
-            let full = if detail.is_empty() {
-                text.to_owned()
-            } else {
-                format!("{text}\nIn detail (sent only encrypted):\n{detail}\n")
-            };
-            sealed(builder, &cert, "...", subject, &full)?
+    let full = match &cert {
+        Some(_) if !detail.is_empty() => {
+            format!("{text}\nIn detail (sent only encrypted):\n{detail}\n")
         }
-        None => plain(builder, subject, text)?,
+        _ => text.to_owned(),
     };
-    transport(m)?
-        .send(message)
+    m.sender
+        .send(Outgoing {
+            from_name: "embargo",
+            to: &[to.to_owned()],
+            reply_to_sender: false,
+            message_id: id,
+            in_reply_to: None,
+            subject,
+            text: &full,
+            sealed_to: cert.as_ref().map(|c| (c, "...")),
+            header: None,
+        })
         .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
 }
 
 /// Sends a public announcement (plain text) to `lists`, one message.
@@ -343,23 +267,19 @@ pub async fn announce(
     text: &str,
     id: &str,
 ) -> Result<(), MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let from: Mailbox = format!("Security team <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .reply_to(from)
-        .message_id(Some(id.to_owned()));
-    for l in lists {
-        builder = builder.to(l.parse().map_err(|e| build(&e))?);
-    }
-    let message = plain(builder, subject, text)?;
-    transport(m)?
-        .send(message)
+    m.sender
+        .send(Outgoing {
+            from_name: "Security team",
+            to: lists,
+            reply_to_sender: true,
+            message_id: id,
+            in_reply_to: None,
+            subject,
+            text,
+            sealed_to: None,
+            header: None,
+        })
         .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
 }
 
 /// Sends `text` encrypted to `key` (PGP/MIME, the subject protected
@@ -372,64 +292,18 @@ pub async fn encrypted_to(
     text: &str,
     id: &str,
 ) -> Result<(), MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let cert = Certificate::parse(key.as_bytes()).map_err(|e| build(&e))?;
-    let from: Mailbox = format!("Security team <{}>", m.address)
-        .parse()
-        .map_err(|e| build(&e))?;
-    let to: Mailbox = to.parse().map_err(|e| build(&e))?;
-    let builder = Message::builder()
-        .from(from.clone())
-        .reply_to(from)
-        .to(to)
-        .message_id(Some(id.to_owned()));
-    let message = sealed(builder, &cert, "Embargoed security notice", subject, text)?;
-    transport(m)?
-        .send(message)
+    let cert = Certificate::parse(key.as_bytes()).map_err(|e| MailError::Build(e.to_string()))?;
+    m.sender
+        .send(Outgoing {
+            from_name: "Security team",
+            to: &[to.to_owned()],
+            reply_to_sender: true,
+            message_id: id,
+            in_reply_to: None,
+            subject,
+            text,
+            sealed_to: Some((&cert, "Embargoed security notice")),
+            header: None,
+        })
         .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
-}
-
-/// A plain-text message.
-fn plain(builder: MessageBuilder, subject: &str, text: &str) -> Result<Message, MailError> {
-    builder
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(text.to_owned())
-        .map_err(|e| MailError::Build(e.to_string()))
-}
-
-/// A PGP/MIME message (RFC 3156) encrypted to `cert`, its real Subject
-/// protected inside (the `protected-headers` convention), `outer_subject`
-/// outside.
-fn sealed(
-    builder: MessageBuilder,
-    cert: &Certificate,
-    outer_subject: &str,
-    subject: &str,
-    text: &str,
-) -> Result<Message, MailError> {
-    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
-    let inner = format!(
-        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
-         Subject: {subject}\r\n\r\n{}",
-        text.replace('\n', "\r\n")
-    );
-    let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
-    let control = ContentType::parse("application/pgp-encrypted").map_err(|e| build(&e))?;
-    let payload = ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
-        .map_err(|e| build(&e))?;
-    builder
-        .subject(outer_subject)
-        .multipart(
-            MultiPart::encrypted("application/pgp-encrypted".into())
-                .singlepart(
-                    SinglePart::builder()
-                        .header(control)
-                        .body(String::from("Version: 1\r\n")),
-                )
-                .singlepart(SinglePart::builder().header(payload).body(armored)),
-        )
-        .map_err(|e| build(&e))
 }

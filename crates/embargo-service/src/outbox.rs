@@ -23,30 +23,64 @@ use crate::{AppState, mailer};
 
 const MAX_ATTEMPTS: i64 = 10;
 
-/// This process, as it claims jobs.
-const WORKER: &str = "embargo";
+/// The scheduler's lease (seconds of the `Clock`): one server's passes at
+/// a time; another takes over when it has not renewed for this long.
+const SCHEDULER_LEASE_SECONDS: i64 = 30;
+
+/// Takes (or renews) the scheduler's lease for this process: only its
+/// holder looks at due timers (jobs are claimed one by one anyway).
+pub async fn scheduler_lease(state: &AppState) -> Result<bool, embargo_store::StoreError> {
+    state
+        .store
+        .take_lease(
+            "scheduler",
+            &state.worker,
+            state.clock.unix(),
+            SCHEDULER_LEASE_SECONDS,
+        )
+        .await
+}
 
 /// Runs until the server stops.
 pub async fn run(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut forgotten_at: Option<i64> = None;
     loop {
         tick.tick().await;
+        // Rate counts older than a day say nothing any more: a bounded
+        // batch a minute goes.
+        let now = state.clock.unix();
+        if forgotten_at.is_none_or(|at| now.saturating_sub(at) >= 60) {
+            forgotten_at = Some(now);
+            if let Err(e) = state.store.forget_attempts(now - 86_400, 1_000).await {
+                tracing::warn!(error = %e, "old rate counts could not be forgotten");
+            }
+        }
         state
             .scheduler_tick
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
         let _pass = state.pass.lock().await;
         let started = std::time::Instant::now();
+        let ours = match scheduler_lease(&state).await {
+            Ok(ours) => ours,
+            Err(e) => {
+                tracing::warn!(error = %e, "the scheduler's lease could not be taken");
+                false
+            }
+        };
         // A full pass means more is due (a backlog after a new read model):
         // take further passes within the tick's budget rather than one a
         // second.
-        loop {
-            match schedule(&state).await {
-                Ok(n) if n >= DUE_PER_PASS as usize && started.elapsed() < PASS_BUDGET => {}
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "the scheduler could not run");
-                    break;
+        if ours {
+            loop {
+                match schedule(&state).await {
+                    Ok(n) if n >= DUE_PER_PASS as usize && started.elapsed() < PASS_BUDGET => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the scheduler could not run");
+                        break;
+                    }
                 }
             }
         }
@@ -218,12 +252,17 @@ async fn work_lane(
     let now = state.clock.unix();
     let jobs = state
         .store
-        .claim_jobs(lane, WORKER, now, lease, limit)
+        .claim_jobs(lane, &state.worker, now, lease, limit)
         .await?;
     let count = jobs.len();
     for job in jobs {
-        match perform(state, &job).await {
-            Ok(()) => state.store.job_done(job.id, state.clock.unix()).await?,
+        let recorded = match perform(state, &job).await {
+            Ok(()) => {
+                state
+                    .store
+                    .job_done(job.id, &state.worker, state.clock.unix())
+                    .await?
+            }
             Err(e) => {
                 let attempts = job.attempts + 1;
                 let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
@@ -233,9 +272,14 @@ async fn work_lane(
                 tracing::warn!(job = %job.key, attempts, error = %e, "outbox job failed");
                 state
                     .store
-                    .job_failed(job.id, state.clock.unix(), &e, retry_at)
-                    .await?;
+                    .job_failed(job.id, &state.worker, state.clock.unix(), &e, retry_at)
+                    .await?
             }
+        };
+        if !recorded {
+            // The lease ran out while the job ran and another worker has
+            // it now: its outcome is that worker's to record.
+            tracing::warn!(job = %job.key, "outbox job outlived its lease; not recorded here");
         }
     }
     Ok(count)

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 
 /// How often (by the `Clock`) a case in release work is looked at again
-/// when nothing exact is due: merge checks, announcements waiting for a
-/// list, a published case's forks and retrospective.
+/// when nothing exact is due: merge checks, and a published case's
+/// built-in fork still to remove.
 pub const RECHECK_SECONDS: i64 = 600;
 
 /// The policy of one deployment, from its configuration.
@@ -41,7 +41,7 @@ impl embargo_store::Policy for Deployment {
     fn fingerprint(&self) -> String {
         // What the instants depend on; stored only as a digest.
         let c = &self.config;
-        let text = format!("v1|{:?}|{:?}|{:?}", c.sla, c.disclosure, c.release);
+        let text = format!("v2|{:?}|{:?}|{:?}", c.sla, c.disclosure, c.release);
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 
@@ -60,8 +60,9 @@ impl embargo_store::Policy for Deployment {
 
 /// The first instant after `after` with release work on `case`: the
 /// disclosure moment, the distributors' pre-notices, the guards' grace
-/// ends; and a recheck every `RECHECK_SECONDS` while a ready fix waits to
-/// be merged or a published case is not closed.
+/// ends, the retrospective's day; and a recheck every `RECHECK_SECONDS`
+/// while a ready fix waits to be merged or a published case's built-in
+/// fork waits to be removed.
 fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timestamp> {
     let second = SignedDuration::from_secs(1);
     let recheck = after
@@ -93,8 +94,28 @@ fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timest
             }
         }
         Some(published) => {
+            // The first look after publication (the writer's, at once)
+            // queues the follow-ups by key; after it only these instants
+            // have work: the fork guard's grace end, the retrospective's
+            // day, and a recheck while a built-in fork is still to remove.
+            // A published case therefore costs the scheduler nothing once
+            // its release work is done, however long it stays open.
             at.push(published.checked_add(fork_grace + second).ok());
-            at.push(recheck);
+            if case.retrospective.is_none() {
+                let days = i64::from(config.release.retrospective_after_days);
+                at.push(
+                    published
+                        .checked_add(SignedDuration::from_hours(days * 24) + second)
+                        .ok(),
+                );
+            }
+            let builtin_open = case
+                .forks
+                .iter()
+                .any(|f| f.closed_at.is_none() && f.host == embargo_core::event::ForkHost::Builtin);
+            if builtin_open {
+                at.push(recheck);
+            }
         }
     }
     at.into_iter().flatten().filter(|t| *t > after).min()
@@ -140,4 +161,88 @@ pub async fn figures(
         f.project = project_name(&names, &f.project);
     }
     Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use embargo_core::{
+        CaseId, PersonId,
+        event::{Channel, Report},
+    };
+    use embargo_store::Policy;
+
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A case reported at `received`, as the fold makes it.
+    fn reported(received: Timestamp) -> Case {
+        let report = Report {
+            project: "numpy".into(),
+            title: "t".into(),
+            body: "b".into(),
+            reporter_name: None,
+            reporter_email: None,
+            channel: Channel::Web,
+            intake: Default::default(),
+        };
+        let actor = PersonId::new("sam").unwrap();
+        let events = embargo_core::decide_new(report, &actor, received).unwrap();
+        Case::from_events(CaseId::from_parts(2026, 1), &events).unwrap()
+    }
+
+    /// Once a published case's release work is done, the scheduler has
+    /// nothing more on it: no ten-minute recheck for as long as it stays
+    /// open, only the instants that still have work.
+    #[test]
+    fn a_published_case_is_looked_at_only_while_it_has_work() {
+        let policy = Deployment {
+            config: Config::parse("").unwrap(),
+        };
+        let published = at("2026-03-05T16:00:00Z");
+        let mut case = reported(at("2026-03-02T09:00:00Z"));
+        case.published_at = Some(published);
+        let grace_end = published
+            + SignedDuration::from_hours(i64::from(policy.config.release.fork_grace_hours))
+            + SignedDuration::from_secs(1);
+        let retro_day = published
+            + SignedDuration::from_hours(
+                i64::from(policy.config.release.retrospective_after_days) * 24,
+            )
+            + SignedDuration::from_secs(1);
+        let after_grace = grace_end + SignedDuration::from_hours(1);
+        // The retrospective's day is still ahead: that is the next instant.
+        let next = policy.next_due(&case, after_grace);
+        assert!(
+            next.is_some_and(|t| t <= retro_day && t > after_grace + SignedDuration::from_mins(10)),
+            "{next:?}"
+        );
+        // Written: nothing is due, however long the case stays open.
+        case.retrospective = Some(embargo_core::case::Signed {
+            text: "r".into(),
+            by: PersonId::new("sam").unwrap(),
+            at: retro_day,
+        });
+        assert_eq!(
+            policy.next_due(&case, retro_day + SignedDuration::from_hours(1)),
+            None
+        );
+        // A built-in fork still to remove is rechecked.
+        case.forks.push(embargo_core::case::PrivateFork {
+            project: "numpy".into(),
+            host: embargo_core::event::ForkHost::Builtin,
+            url: "http://localhost/git/x/numpy.git".into(),
+            opened_at: published,
+            closed_at: None,
+        });
+        let later = retro_day + SignedDuration::from_hours(1);
+        assert_eq!(
+            policy.next_due(&case, later),
+            Some(later + SignedDuration::from_secs(RECHECK_SECONDS))
+        );
+    }
 }

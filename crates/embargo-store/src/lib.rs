@@ -9,6 +9,7 @@
 mod accounts;
 mod chain;
 mod channels;
+mod coord;
 mod intake;
 mod outbox;
 mod read;
@@ -67,6 +68,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../migrations/sqlite/0015_figures.sql")),
     (16, include_str!("../migrations/sqlite/0016_job_lanes.sql")),
     (17, include_str!("../migrations/sqlite/0017_aggregates.sql")),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_coordination.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

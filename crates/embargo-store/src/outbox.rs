@@ -219,53 +219,68 @@ impl Store {
             .collect()
     }
 
-    /// Records a finished job and its attempt, together.
-    pub async fn job_done(&self, id: i64, now: i64) -> Result<(), StoreError> {
+    /// Records a finished job and its attempt, together, if `worker` still
+    /// holds its lease: `false` when the lease ran out and another worker
+    /// claimed the job (its outcome is that worker's to record).
+    pub async fn job_done(&self, id: i64, worker: &str, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE outbox SET done_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let held = sqlx::query(
+            "UPDATE outbox SET done_at = $2, attempts = attempts + 1, last_error = NULL
+             WHERE id = $1 AND leased_by = $3 AND done_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !held {
+            return Ok(false);
+        }
         sqlx::query("INSERT INTO outbox_attempts (job_id, at, outcome) VALUES ($1, $2, 'done')")
             .bind(id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
-    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
+    /// Records a failed attempt: retried at `retry_at`, or given up when
+    /// `None`; as `job_done`, only while `worker` holds the lease.
     pub async fn job_failed(
         &self,
         id: i64,
+        worker: &str,
         now: i64,
         error: &str,
         retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        match retry_at {
-            Some(at) => {
-                sqlx::query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(error)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(error)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let (sql, at) = match retry_at {
+            Some(at) => (
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+                 WHERE id = $1 AND leased_by = $4 AND done_at IS NULL AND failed_at IS NULL",
+                at,
+            ),
+            None => (
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3
+                 WHERE id = $1 AND leased_by = $4 AND done_at IS NULL AND failed_at IS NULL",
+                now,
+            ),
+        };
+        let held = sqlx::query(sql)
+            .bind(id)
+            .bind(error)
+            .bind(at)
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !held {
+            return Ok(false);
         }
         sqlx::query(
             "INSERT INTO outbox_attempts (job_id, at, outcome, error) VALUES ($1, $2, $3, $4)",
@@ -281,7 +296,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The case's jobs that were given up after their last attempt, by

@@ -315,9 +315,11 @@ async fn appends_succeed_while_other_connections_write() {
                 .await
                 .unwrap()
             {
-                busy.job_failed(job.id, n, "no SMTP", Some(n + 30))
-                    .await
-                    .unwrap();
+                assert!(
+                    busy.job_failed(job.id, "test", n, "no SMTP", Some(n + 30))
+                        .await
+                        .unwrap()
+                );
             }
         }
     });
@@ -547,7 +549,8 @@ async fn a_receipt_is_stored_with_its_case_or_not_at_all() {
 
 /// Workers claim jobs with a lease: a claimed job is no one else's until
 /// its lease ends; a worker that dies leaves it due again then; recorded,
-/// it is done. The long lane (CI) is claimed apart from the main lane.
+/// it is done, and only its holder records the outcome. The long lane (CI)
+/// is claimed apart from the main lane.
 #[tokio::test]
 async fn claimed_jobs_are_leased_and_lanes_are_apart() {
     use embargo_store::Lane;
@@ -593,7 +596,23 @@ async fn claimed_jobs_are_leased_and_lanes_are_apart() {
         ["mail:1"],
         "the dead worker's job is due again"
     );
-    store.job_done(first[0].id, 170).await.unwrap();
+    // Only the holder finishes it: the first worker, back from the dead,
+    // cannot record an outcome over the second's lease.
+    assert!(
+        !store.job_done(first[0].id, "a", 165).await.unwrap(),
+        "a lost lease finishes nothing"
+    );
+    assert!(
+        !store
+            .job_failed(first[0].id, "a", 165, "late", None)
+            .await
+            .unwrap()
+    );
+    assert!(store.job_done(first[0].id, "b", 170).await.unwrap());
+    assert!(
+        !store.job_done(first[0].id, "b", 171).await.unwrap(),
+        "done once"
+    );
     assert!(
         store
             .claim_jobs(Lane::Main, "c", 10_000, 60, 10)
@@ -601,6 +620,7 @@ async fn claimed_jobs_are_leased_and_lanes_are_apart() {
             .unwrap()
             .is_empty()
     );
+
     // The CI job is only the long lane's.
     assert_eq!(
         keys(

@@ -113,12 +113,15 @@ pub(crate) async fn login(
 ) -> Response {
     let f = posted.form;
     let accounts_cfg = &state.config.accounts;
-    let outcome = match state.signin_sources.attempt(
+    let outcome = match accounts::attempt(
+        &state,
+        "signin",
         peer.ip(),
-        state.clock.unix(),
         accounts_cfg.attempts_per_address,
         i64::from(accounts_cfg.address_window_seconds),
-    ) {
+    )
+    .await
+    {
         Err(wait) => Err(accounts::SignInFailure::Throttled(wait)),
         Ok(()) => {
             accounts::sign_in(

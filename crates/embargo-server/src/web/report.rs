@@ -417,12 +417,15 @@ pub(crate) async fn submit_report(
 ) -> Response {
     let csrf = posted.get("csrf").to_owned();
     let cfg = &state.config.intake;
-    if let Err(wait) = state.submission_sources.attempt(
+    if let Err(wait) = crate::accounts::attempt(
+        &state,
+        "report",
         peer.ip(),
-        state.clock.unix(),
         cfg.submissions_per_address,
         i64::from(cfg.submission_window_seconds),
-    ) {
+    )
+    .await
+    {
         let mut resp = WebError {
             status: StatusCode::TOO_MANY_REQUESTS,
             title: "Too many reports from this address",
@@ -745,12 +748,15 @@ pub(crate) async fn reply(
     let case = case_for(&state, &token).await?;
     // Replies count against the same per-address allowance as reports.
     let cfg = &state.config.intake;
-    if let Err(wait) = state.submission_sources.attempt(
+    if let Err(wait) = crate::accounts::attempt(
+        &state,
+        "report",
         peer.ip(),
-        state.clock.unix(),
         cfg.submissions_per_address,
         i64::from(cfg.submission_window_seconds),
-    ) {
+    )
+    .await
+    {
         return Err(WebError {
             status: StatusCode::TOO_MANY_REQUESTS,
             title: "Too many messages from this address",

@@ -191,6 +191,30 @@ fn one_address_trying_many_handles_is_slowed_too() {
     );
 }
 
+/// The per-address count is the deployment's, not one server's: sign-ins
+/// from one address spread over two servers on one database reach the
+/// limit together, and both refuse.
+#[test]
+fn one_address_is_counted_across_two_servers() {
+    let app = TestApp::start_with("[accounts]\nattempts_per_address = 10\n");
+    let second = app.second_server();
+    let mut one = app.browser();
+    let mut two = app.browser_at(&second);
+    for i in 0..10 {
+        let b = if i % 2 == 0 { &mut one } else { &mut two };
+        assert_eq!(
+            b.sign_in(&format!("user{i}"), "guess guess guess", "")
+                .status,
+            401,
+            "attempt {i} is within the limit"
+        );
+    }
+    for b in [&mut one, &mut two] {
+        let blocked = b.sign_in("anyone", "guess guess guess", "");
+        assert_eq!(blocked.status, 429, "{}", blocked.body);
+    }
+}
+
 /// Statuses of `n` wrong sign-ins for `handle`, all at once (each from its
 /// own browser, one thread each) or one after another, sorted; and what
 /// the right password gets afterwards.

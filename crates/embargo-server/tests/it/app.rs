@@ -118,6 +118,25 @@ impl TestApp {
         self.server = Some(self.rt.spawn(bound.run(std::future::pending())));
     }
 
+    /// Starts a second server of the same deployment (the same data
+    /// directory and database, the same clock) on its own port, as a load
+    /// balancer would have beside the first; its `http://localhost:PORT`.
+    pub(crate) fn second_server(&self) -> String {
+        let options = ServeOptions {
+            data_dir: self.dir.path().join("data"),
+            bind: Some("127.0.0.1:0".parse().unwrap()),
+        };
+        let bound = self
+            .rt
+            .block_on(embargo_server::bind(options, self.clock.clone()))
+            .unwrap();
+        assert!(bound.first_start.is_none(), "the deployment exists");
+        let url = format!("http://localhost:{}", bound.addr().port());
+        // It serves until the test's runtime ends.
+        drop(self.rt.spawn(bound.run(std::future::pending())));
+        url
+    }
+
     pub(crate) fn db_bytes(&self) -> Vec<u8> {
         let db = self.dir.path().join("data").join("embargo.db");
         let mut bytes = std::fs::read(&db).unwrap();
@@ -145,8 +164,15 @@ impl TestApp {
     }
 
     pub(crate) fn browser(&self) -> Browser<'_> {
+        self.browser_at(&self.url)
+    }
+
+    /// A browser that talks to the server at `base` (a second server of
+    /// the same deployment, say).
+    pub(crate) fn browser_at(&self, base: &str) -> Browser<'_> {
         Browser {
             app: self,
+            base: base.to_owned(),
             cookies: BTreeMap::new(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -324,6 +350,8 @@ enum Body {
 
 pub(crate) struct Browser<'a> {
     app: &'a TestApp,
+    /// The server it talks to (`app.url`, or a second server's).
+    base: String,
     pub cookies: BTreeMap<String, String>,
     client: reqwest::Client,
 }
@@ -334,7 +362,7 @@ impl Browser<'_> {
     }
 
     fn send_body(&mut self, method: &str, path: &str, form: Option<Body>) -> Response {
-        let url = format!("{}{path}", self.app.url);
+        let url = format!("{}{path}", self.base);
         let cookie_header = self
             .cookies
             .iter()

@@ -1,10 +1,7 @@
 //! Email into the inbox: one RFC 5322 message at a time, from a mail
-//! server's pipe (`embargo ingest-mail`) or the IMAP poller.
-//!
-//! Plain messages, inline-armored OpenPGP and PGP/MIME (RFC 3156, with
-//! protected headers) are read; encrypted ones are opened with the intake
-//! key and their signature checked when the sender's key is known (attached
-//! to the message). A reply whose In-Reply-To or References names a message
+//! server's pipe (`embargo ingest-mail`) or the IMAP poller, read by
+//! `embargo_mail::inbound` (plain, inline OpenPGP, PGP/MIME; opened with
+//! the intake key, the signature checked). A reply whose In-Reply-To or References names a message
 //! of a case is threaded onto it. Whatever cannot be read is quarantined with
 //! the reason.
 
@@ -12,10 +9,9 @@ use embargo_core::{
     CaseId,
     event::{Channel, Intake, Report},
 };
-use embargo_pgp::{Certificate, Signature};
-use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+use embargo_mail::inbound::Read;
 
-use super::{FileIn, IntakeError, Receipt, Submission, one_line};
+use super::{FileIn, IntakeError, Receipt, Submission};
 use crate::AppState;
 
 /// What became of a message.
@@ -36,43 +32,6 @@ pub enum Outcome {
     AlreadyReceived(String),
 }
 
-/// A message read and, if it was encrypted, opened.
-struct Read {
-    from_address: Option<String>,
-    from_name: Option<String>,
-    subject: String,
-    message_id: Option<String>,
-    thread_ids: Vec<String>,
-    text: String,
-    encrypted: bool,
-    signed_by: Option<String>,
-    /// Signed by a key not on file: the key the signature names.
-    signed_by_unknown: Option<String>,
-    reporter_key: Option<String>,
-    attachments: Vec<FileIn>,
-}
-
-const ARMOR_BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
-const ARMOR_END: &str = "-----END PGP MESSAGE-----";
-
-fn first_address(a: Option<&Address<'_>>) -> (Option<String>, Option<String>) {
-    let Some(addr) = a.and_then(Address::first) else {
-        return (None, None);
-    };
-    (
-        addr.address().map(str::to_owned),
-        addr.name().map(one_line).filter(|n| !n.is_empty()),
-    )
-}
-
-fn ids(value: &HeaderValue<'_>) -> Vec<String> {
-    match value {
-        HeaderValue::Text(t) => vec![t.to_string()],
-        HeaderValue::TextList(l) => l.iter().map(ToString::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Reads a message; `Err` is the reason it goes to quarantine.
 fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
     read_with(state, raw, None)
@@ -82,152 +41,16 @@ fn read(state: &AppState, raw: &[u8]) -> Result<Read, String> {
 /// arrived after the message) when the message carries none.
 fn read_with(state: &AppState, raw: &[u8], later_key: Option<&str>) -> Result<Read, String> {
     let limits = &state.config.intake;
-    if raw.len() > limits.max_message_bytes {
-        return Err(format!(
-            "the message is {} bytes; the limit is {}",
-            raw.len(),
-            limits.max_message_bytes
-        ));
-    }
-    let msg = MessageParser::default()
-        .parse(raw)
-        .ok_or("not an RFC 5322 message (no header could be read)")?;
-    if msg.root_part().headers.is_empty() {
-        return Err("not an RFC 5322 message (no header could be read)".into());
-    }
-    let (from_address, from_name) = first_address(msg.from());
-    let from_address = from_address.ok_or("the message has no From address")?;
-    let mut thread_ids = ids(msg.in_reply_to());
-    thread_ids.extend(ids(msg.references()));
-    let mut out = Read {
-        from_address: Some(from_address),
-        from_name,
-        subject: one_line(msg.subject().unwrap_or_default()),
-        message_id: msg.message_id().map(str::to_owned),
-        thread_ids,
-        text: String::new(),
-        encrypted: false,
-        signed_by: None,
-        signed_by_unknown: None,
-        reporter_key: None,
-        attachments: Vec::new(),
-    };
-
-    let key = &state.intake_key;
-    // The report body's own limit (the core refuses longer).
-    let text_limit = 200_000;
-    let pgp_mime = msg.root_part().content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("encrypted"))
-    });
-    if pgp_mime {
-        // RFC 3156: the second part carries the OpenPGP message.
-        let payload = msg
-            .parts
-            .iter()
-            .skip(1)
-            .find(|p| {
-                p.content_type().is_some_and(|ct| {
-                    ct.subtype()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("octet-stream"))
-                })
-            })
-            .map(|p| p.contents().to_vec())
-            .ok_or("a multipart/encrypted message without its application/octet-stream part")?;
-        let opened = key
-            .open(&payload, limits.max_message_bytes, &[])
-            .map_err(|e| e.to_string())?;
-        out.encrypted = true;
-        let inner = MessageParser::default()
-            .parse(&opened.plaintext)
-            .ok_or("the decrypted PGP/MIME part is not a MIME entity")?;
-        // Protected headers (draft-autocrypt-lamps-protected-headers): the
-        // inner part's Subject replaces the placeholder outside.
-        if let Some(s) = inner.subject() {
-            out.subject = one_line(s);
-        }
-        collect(
-            &inner,
-            &mut out,
-            limits.max_attachments,
-            limits.max_attachment_bytes,
-        );
-        if out.text.is_empty() {
-            out.text = String::from_utf8_lossy(&opened.plaintext).into_owned();
-        }
-        out.signed_by = check_signature(key, &payload, &out, later_key, limits.max_message_bytes);
-        out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
-    } else {
-        collect(
-            &msg,
-            &mut out,
-            limits.max_attachments,
-            limits.max_attachment_bytes,
-        );
-        if let Some(start) = out.text.find(ARMOR_BEGIN) {
-            let end = out.text[start..]
-                .find(ARMOR_END)
-                .map(|e| start + e + ARMOR_END.len())
-                .ok_or("an inline OpenPGP message without its END line (truncated armor)")?;
-            let block = out.text[start..end].to_owned();
-            let opened = key
-                .open(block.as_bytes(), limits.max_message_bytes, &[])
-                .map_err(|e| e.to_string())?;
-            out.encrypted = true;
-            out.signed_by = check_signature(
-                key,
-                block.as_bytes(),
-                &out,
-                later_key,
-                limits.max_message_bytes,
-            );
-            out.signed_by_unknown = unknown_signer(&opened.signature, out.signed_by.as_deref());
-            let plain = String::from_utf8_lossy(&opened.plaintext).into_owned();
-            out.text = format!("{}{}{}", &out.text[..start], plain, &out.text[end..]);
-        }
-    }
-    let chars = out.text.chars().count();
-    if chars > text_limit {
-        return Err(format!(
-            "the message text is {chars} characters; the limit is {text_limit}"
-        ));
-    }
-    if out.text.trim().is_empty() && out.attachments.is_empty() {
-        return Err("the message has no text and no attachment".into());
-    }
-    Ok(out)
-}
-
-/// For a signature no key on file verified: the key it names (or that it
-/// names none), to record on the case.
-fn unknown_signer(signature: &Signature, verified: Option<&str>) -> Option<String> {
-    match signature {
-        Signature::UnknownSigner { issuer } if verified.is_none() => Some(
-            issuer
-                .clone()
-                .unwrap_or_else(|| "a key it does not name".into()),
-        ),
-        _ => None,
-    }
-}
-
-/// Re-opens with the sender's key (found inside the message) to check the
-/// signature. `None` when unsigned or not verified.
-fn check_signature(
-    key: &embargo_pgp::IntakeKey,
-    payload: &[u8],
-    read: &Read,
-    later_key: Option<&str>,
-    limit: usize,
-) -> Option<String> {
-    let armored = read.reporter_key.as_deref().or(later_key)?;
-    let cert = Certificate::parse(armored.as_bytes()).ok()?;
-    match key.open(payload, limit, &[cert]).ok()?.signature {
-        Signature::Verified { fingerprint } => Some(fingerprint),
-        Signature::Unsigned | Signature::UnknownSigner { .. } => None,
-    }
+    embargo_mail::inbound::read(
+        raw,
+        &state.intake_key,
+        &embargo_mail::inbound::Limits {
+            max_message_bytes: limits.max_message_bytes,
+            max_attachments: limits.max_attachments,
+            max_attachment_bytes: limits.max_attachment_bytes,
+        },
+        later_key,
+    )
 }
 
 /// A key that came with a reply may be the one the report was signed
@@ -270,61 +93,6 @@ async fn verify_later(state: &AppState, case_id: &embargo_core::CaseId, key: &st
     };
     if let Err(e) = verify.await {
         tracing::warn!(case = %case_id, error = %e, "the report's signature could not be checked again");
-    }
-}
-
-/// Text bodies, the reporter's key and attachments of a (decrypted) message.
-fn collect(
-    msg: &mail_parser::Message<'_>,
-    out: &mut Read,
-    max_attachments: usize,
-    max_bytes: usize,
-) {
-    let texts: Vec<String> = (0..msg.text_body_count())
-        .filter_map(|i| msg.body_text(i).map(|t| t.into_owned()))
-        .collect();
-    if !texts.is_empty() {
-        out.text = texts.join("\n\n");
-    }
-    let mut skipped = 0usize;
-    for part in msg.attachments() {
-        let is_key = part.content_type().is_some_and(|ct| {
-            ct.subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("pgp-keys"))
-        });
-        let bytes = match &part.body {
-            PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
-            PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
-            PartType::Message(m) => m.raw_message().to_vec(),
-            PartType::Multipart(_) => continue,
-        };
-        if is_key
-            && out.reporter_key.is_none()
-            && let Ok(cert) = Certificate::parse(&bytes)
-        {
-            out.reporter_key = cert.to_armored().ok();
-            continue;
-        }
-        if out.attachments.len() >= max_attachments || bytes.len() > max_bytes {
-            skipped += 1;
-            continue;
-        }
-        out.attachments.push(FileIn {
-            name: part.attachment_name().unwrap_or("attachment").to_owned(),
-            content_type: part
-                .content_type()
-                .map(|ct| match ct.subtype() {
-                    Some(sub) => format!("{}/{sub}", ct.ctype()),
-                    None => ct.ctype().to_owned(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".into()),
-            bytes,
-        });
-    }
-    if skipped > 0 {
-        out.text.push_str(&format!(
-            "\n\n[{skipped} attachment(s) over the limits are kept only in the raw message]"
-        ));
     }
 }
 
@@ -397,9 +165,7 @@ async fn ingest_as(
     let read = match read(state, &raw) {
         Ok(r) => r,
         Err(reason) => {
-            let reference = MessageParser::default()
-                .parse_headers(&raw)
-                .and_then(|m| m.message_id().map(str::to_owned));
+            let reference = embargo_mail::inbound::message_id(&raw);
             return match super::quarantine(state, Channel::Email, source, reference, raw, &reason)
                 .await
             {
@@ -489,7 +255,15 @@ async fn ingest_as(
                 ..Intake::default()
             },
         },
-        attachments: read.attachments,
+        attachments: read
+            .attachments
+            .into_iter()
+            .map(|a| FileIn {
+                name: a.name,
+                content_type: a.content_type,
+                bytes: a.bytes,
+            })
+            .collect(),
         entered_by: None,
         raw: raw.clone(),
     };

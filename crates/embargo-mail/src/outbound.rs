@@ -1,0 +1,209 @@
+//! Mail out by SMTP: plain text, or PGP/MIME (RFC 3156) encrypted to the
+//! recipient's key with the real Subject protected inside (the
+//! `protected-headers` convention) and a neutral one outside.
+
+use embargo_pgp::Certificate;
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MessageBuilder, MultiPart, SinglePart, header::ContentType},
+    transport::smtp::authentication::Credentials,
+};
+use rand::RngCore;
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// No SMTP server is configured.
+    #[error("no SMTP server is configured ([smtp] host)")]
+    NotConfigured,
+    /// The case has no address to write to.
+    #[error("the case has no reporter address")]
+    NoAddress,
+    /// The message could not be built.
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    /// The SMTP server refused or failed.
+    #[error("the SMTP server refused or failed: {0}")]
+    Send(String),
+}
+
+/// How to reach the SMTP server.
+#[derive(Clone, Debug, Default)]
+pub struct Smtp {
+    /// Host name; `None` sends nothing.
+    pub host: Option<String>,
+    /// Port.
+    pub port: u16,
+    /// `tls` (implicit TLS), `starttls`, or `none` (a relay on this machine).
+    pub security: String,
+    /// Login, if the server wants one.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// Seconds to wait for the server.
+    pub timeout_seconds: u16,
+}
+
+/// One message to send.
+pub struct Outgoing<'a> {
+    /// The display name of the sender (the address is the team's).
+    pub from_name: &'a str,
+    /// The recipients.
+    pub to: &'a [String],
+    /// Replies go to the team's address.
+    pub reply_to_sender: bool,
+    /// Its Message-ID (see [`Sender::message_id_for`]).
+    pub message_id: &'a str,
+    /// The message it answers: In-Reply-To and References.
+    pub in_reply_to: Option<&'a str>,
+    /// The Subject (inside, when sealed).
+    pub subject: &'a str,
+    /// The text.
+    pub text: &'a str,
+    /// Encrypted to this key, with this Subject outside; `None` in clear.
+    pub sealed_to: Option<(&'a Certificate, &'a str)>,
+    /// One extra header (the canary's).
+    pub header: Option<(&'static str, &'a str)>,
+}
+
+/// Sends as the team's address through one SMTP server.
+#[derive(Clone, Debug)]
+pub struct Sender {
+    smtp: Smtp,
+    address: String,
+}
+
+impl Sender {
+    /// A sender from `address` through `smtp`.
+    pub fn new(smtp: Smtp, address: String) -> Self {
+        Self { smtp, address }
+    }
+
+    fn domain(&self) -> &str {
+        self.address
+            .rsplit_once('@')
+            .map_or("embargo.invalid", |(_, d)| d)
+    }
+
+    /// A fresh Message-ID in the team's domain.
+    pub fn message_id(&self) -> String {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        format!("<{}@{}>", hex::encode(bytes), self.domain())
+    }
+
+    /// The Message-ID of the mail sent under `key`: the same for every
+    /// attempt, so a repeat after a crash is the same message to the
+    /// recipient.
+    pub fn message_id_for(&self, key: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        format!(
+            "<{}@{}>",
+            hex::encode(digest.get(..16).unwrap_or_default()),
+            self.domain()
+        )
+    }
+
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+        let cfg = &self.smtp;
+        let host = cfg.host.as_deref().ok_or(MailError::NotConfigured)?;
+        let builder = match cfg.security.as_str() {
+            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                .map_err(|e| MailError::Build(e.to_string()))?,
+            _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| MailError::Build(e.to_string()))?,
+        };
+        let mut builder = builder
+            .port(cfg.port)
+            .timeout(Some(std::time::Duration::from_secs(u64::from(
+                cfg.timeout_seconds,
+            ))));
+        if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        }
+        Ok(builder.build())
+    }
+
+    /// Builds and sends `m`.
+    pub async fn send(&self, m: Outgoing<'_>) -> Result<(), MailError> {
+        let transport = self.transport()?;
+        let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+        let from: Mailbox = format!("{} <{}>", m.from_name, self.address)
+            .parse()
+            .map_err(|e| build(&e))?;
+        let mut builder = Message::builder()
+            .from(from.clone())
+            .message_id(Some(m.message_id.to_owned()));
+        if m.reply_to_sender {
+            builder = builder.reply_to(from);
+        }
+        for to in m.to {
+            builder = builder.to(to.parse().map_err(|e| build(&e))?);
+        }
+        if let Some(reference) = m.in_reply_to {
+            let reference = format!("<{}>", reference.trim_matches(['<', '>']));
+            builder = builder.in_reply_to(reference.clone()).references(reference);
+        }
+        let mut message = match m.sealed_to {
+            Some((cert, outer)) => sealed(builder, cert, outer, m.subject, m.text)?,
+            None => plain(builder, m.subject, m.text)?,
+        };
+        if let Some((name, value)) = m.header {
+            message
+                .headers_mut()
+                .insert_raw(lettre::message::header::HeaderValue::new(
+                    lettre::message::header::HeaderName::new_from_ascii_str(name),
+                    value.to_owned(),
+                ));
+        }
+        transport
+            .send(message)
+            .await
+            .map_err(|e| MailError::Send(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// A plain-text message.
+fn plain(builder: MessageBuilder, subject: &str, text: &str) -> Result<Message, MailError> {
+    builder
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_owned())
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// A PGP/MIME message (RFC 3156) encrypted to `cert`, its real Subject
+/// protected inside, `outer_subject` outside.
+fn sealed(
+    builder: MessageBuilder,
+    cert: &Certificate,
+    outer_subject: &str,
+    subject: &str,
+    text: &str,
+) -> Result<Message, MailError> {
+    let build = |e: &dyn std::fmt::Display| MailError::Build(e.to_string());
+    let inner = format!(
+        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
+         Subject: {subject}\r\n\r\n{}",
+        text.replace('\n', "\r\n")
+    );
+    let armored = cert.encrypt(inner.as_bytes()).map_err(|e| build(&e))?;
+    let control = ContentType::parse("application/pgp-encrypted").map_err(|e| build(&e))?;
+    let payload = ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
+        .map_err(|e| build(&e))?;
+    builder
+        .subject(outer_subject)
+        .multipart(
+            MultiPart::encrypted("application/pgp-encrypted".into())
+                .singlepart(
+                    SinglePart::builder()
+                        .header(control)
+                        .body(String::from("Version: 1\r\n")),
+                )
+                .singlepart(SinglePart::builder().header(payload).body(armored)),
+        )
+        .map_err(|e| build(&e))
+}

@@ -1,0 +1,143 @@
+//! Coordination every server of a deployment shares through the database:
+//! rate counts that count parallel attempts exactly and keep no address in
+//! clear, and leases that one holder has at a time until they expire.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test loudly"
+)]
+
+use embargo_store::{MasterKey, Store};
+
+async fn store(dir: &tempfile::TempDir) -> Store {
+    Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(MasterKey::generate()),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn parallel_attempts_count_exactly_in_their_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    // Forty attempts at once, on the pool's connections.
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.count_attempt("signin:192.0.2.7", 1_000, 60)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seen: Vec<i64> = Vec::new();
+    for t in tasks {
+        let (start, n) = t.await.unwrap();
+        assert_eq!(start, 1_000);
+        seen.push(n);
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=40).collect::<Vec<_>>(),
+        "each attempt counted once"
+    );
+    // Another key has its own count; the window ends 60 s after it began.
+    assert_eq!(
+        store
+            .count_attempt("signin:192.0.2.8", 1_030, 60)
+            .await
+            .unwrap(),
+        (1_030, 1)
+    );
+    assert_eq!(
+        store
+            .count_attempt("signin:192.0.2.7", 1_059, 60)
+            .await
+            .unwrap(),
+        (1_000, 41)
+    );
+    assert_eq!(
+        store
+            .count_attempt("signin:192.0.2.7", 1_060, 60)
+            .await
+            .unwrap(),
+        (1_060, 1)
+    );
+    // Old counts are forgotten in bounded batches.
+    assert_eq!(store.forget_attempts(1_031, 1).await.unwrap(), 1);
+    assert_eq!(store.forget_attempts(1_031, 10).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .count_attempt("signin:192.0.2.8", 1_040, 60)
+            .await
+            .unwrap(),
+        (1_040, 1)
+    );
+    drop(store);
+    let db = std::fs::read(dir.path().join("embargo.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default();
+    let needle = b"192.0.2.7";
+    assert!(
+        !db.windows(needle.len())
+            .chain(wal.windows(needle.len()))
+            .any(|w| w == needle),
+        "a source address in clear"
+    );
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    assert!(store.take_lease("scheduler", "a", 100, 30).await.unwrap());
+    assert!(
+        !store.take_lease("scheduler", "b", 129, 30).await.unwrap(),
+        "a holds it"
+    );
+    assert!(
+        store.take_lease("scheduler", "a", 120, 30).await.unwrap(),
+        "a renews"
+    );
+    assert!(
+        !store.take_lease("scheduler", "b", 149, 30).await.unwrap(),
+        "renewed to 150"
+    );
+    assert!(
+        store.take_lease("scheduler", "b", 150, 30).await.unwrap(),
+        "expired: b takes over"
+    );
+    assert!(
+        !store.take_lease("scheduler", "a", 151, 30).await.unwrap(),
+        "a lost it"
+    );
+    // Another name is another lease; a release by a non-holder does nothing.
+    assert!(store.take_lease("channel:1", "a", 151, 300).await.unwrap());
+    store.release_lease("scheduler", "a").await.unwrap();
+    assert!(!store.take_lease("scheduler", "c", 160, 30).await.unwrap());
+    store.release_lease("scheduler", "b").await.unwrap();
+    assert!(
+        store.take_lease("scheduler", "c", 160, 30).await.unwrap(),
+        "released"
+    );
+    // Parallel takers of a free lease: exactly one wins.
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.take_lease("digest", &format!("w{n}"), 500, 60)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+}
