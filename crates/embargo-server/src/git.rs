@@ -135,24 +135,15 @@ pub(crate) async fn serve(
         // CI is a job of the long lane: durable (a restart runs it), and
         // never in the way of notices. Each push is its own job; the run
         // tests every head not tested yet.
-        let case_id = access.case().id.as_str();
         let mut nonce = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
-        let key = format!("ci:{case_id}:{project}:{}", hex::encode(nonce));
-        let payload = serde_json::json!({ "case_id": case_id, "project": project });
-        if let Err(e) = state
-            .store
-            .enqueue_in(
-                embargo_store::Lane::Long,
-                &key,
-                "ci_run",
-                Some(case_id),
-                &payload,
-                state.clock.unix(),
-            )
-            .await
-        {
-            tracing::error!(case = %case_id, error = %e, "CI not queued");
+        let job = embargo_service::jobs::ci_run::CiRun {
+            case_id: access.case().id.to_string(),
+            project: project.to_owned(),
+            push: hex::encode(nonce),
+        };
+        if let Err(e) = embargo_service::jobs::enqueue(&state, &job).await {
+            tracing::error!(case = %job.case_id, error = %e, "CI not queued");
         }
     }
     response

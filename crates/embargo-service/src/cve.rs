@@ -38,16 +38,13 @@ pub async fn enqueue_publication(
     if !matches!(case.cve.assigned, Some((_, CveVia::CveServices))) || case.published_at.is_none() {
         return Ok(());
     }
-    state
-        .store
-        .enqueue(
-            &format!("cve-publish:{}", case.id),
-            "cve_publish",
-            Some(case.id.as_str()),
-            &json!({ "case_id": case.id.as_str() }),
-            state.clock.unix(),
-        )
-        .await?;
+    crate::jobs::enqueue(
+        state,
+        &crate::jobs::cve_publish::CvePublish {
+            case_id: case.id.to_string(),
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -77,31 +74,47 @@ async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<(),
         .map(|_| ())
 }
 
-/// Does a `cve_request`, `cve_github_poll` or `cve_publish` job.
-pub async fn perform(
+/// A refusal for good is recorded on the case (`record_cve_failure`).
+async fn settle(
     state: &AppState,
-    job: &embargo_store::OutboxJob,
     case: &Case,
+    via: CveVia,
+    outcome: Outcome,
 ) -> Result<(), String> {
-    let via = job
-        .payload
-        .get("via")
-        .and_then(Value::as_str)
-        .and_then(CveVia::parse);
-    let outcome = match (job.kind.as_str(), via) {
-        _ if job.kind != "cve_publish" && case.cve.assigned.is_some() => Outcome::Done,
-        ("cve_request", Some(CveVia::CveServices)) => reserve(state, case).await?,
-        ("cve_request", Some(CveVia::Github)) => github_request(state, case).await?,
-        ("cve_github_poll", _) => github_poll(state, case).await?,
-        ("cve_publish", _) => publish(state, case).await?,
-        (kind, _) => return Err(format!("unknown CVE job `{kind}`")),
-    };
     if let Outcome::Refused(reason) = outcome {
-        let via = via.unwrap_or(CveVia::CveServices);
         tracing::warn!(case = %case.id, via = via.name(), %reason, "CVE request refused");
         record(state, &case.id, Command::RecordCveFailure { via, reason }).await?;
     }
     Ok(())
+}
+
+/// A `cve_request` job: obtain a CVE through `via` (nothing once one is
+/// assigned).
+pub async fn request(state: &AppState, case: &Case, via: CveVia) -> Result<(), String> {
+    if case.cve.assigned.is_some() {
+        return Ok(());
+    }
+    let outcome = match via {
+        CveVia::CveServices => reserve(state, case).await?,
+        CveVia::Github => github_request(state, case).await?,
+        CveVia::Manual => Outcome::Refused("a manual CVE is entered, not requested".into()),
+    };
+    settle(state, case, via, outcome).await
+}
+
+/// A `cve_github_poll` job: read the CVE GitHub assigned back.
+pub async fn poll(state: &AppState, case: &Case) -> Result<(), String> {
+    if case.cve.assigned.is_some() {
+        return Ok(());
+    }
+    let outcome = github_poll(state, case).await?;
+    settle(state, case, CveVia::Github, outcome).await
+}
+
+/// A `cve_publish` job: publish the record of a reserved CVE.
+pub async fn publish_record(state: &AppState, case: &Case) -> Result<(), String> {
+    let outcome = publish(state, case).await?;
+    settle(state, case, CveVia::CveServices, outcome).await
 }
 
 struct Services<'a> {
@@ -290,17 +303,15 @@ async fn github_request(state: &AppState, case: &Case) -> Result<Outcome, String
             explain(status, &body)
         )));
     }
-    state
-        .store
-        .enqueue(
-            &format!("cve-github-poll:{}:{}", case.id, case.cve.requests.len()),
-            "cve_github_poll",
-            Some(case.id.as_str()),
-            &json!({ "case_id": case.id.as_str(), "via": "github" }),
-            state.clock.unix(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    crate::jobs::enqueue(
+        state,
+        &crate::jobs::cve_github_poll::CveGithubPoll {
+            case_id: case.id.to_string(),
+            request: case.cve.requests.len(),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(Outcome::Done)
 }
 

@@ -16,12 +16,8 @@
 
 use embargo_core::{Case, CaseId, Command, Embargo, event::CveVia, participant::Role};
 use embargo_store::NewJob;
-use serde_json::json;
 
-use crate::AppState;
-
-/// The kind of the job that tells the people on a case about its timeline.
-pub const TIMELINE_NOTICE: &str = "timeline_notice";
+use crate::{AppState, jobs::Job};
 
 /// What the jobs of one command depend on beyond the cases, taken before
 /// the writer runs (the writer's closure sees no `AppState`).
@@ -121,18 +117,13 @@ impl Planned {
             .into_iter()
             .collect();
         if self.mail_on {
-            jobs.push(NewJob {
-                key: format!("{key}|people"),
-                kind: TIMELINE_NOTICE.into(),
-                case_id: Some(after.id.to_string()),
-                payload: json!({
-                    "case_id": after.id.as_str(),
-                    "key": key,
-                    "subject": subject,
-                    "text": format!("{text}\n\n{}/cases/{}\n", self.base_url, after.id),
-                }),
-                at: self.at,
-            });
+            let notice = crate::jobs::timeline_notice::TimelineNotice {
+                case_id: after.id.to_string(),
+                key,
+                subject,
+                text: format!("{text}\n\n{}/cases/{}\n", self.base_url, after.id),
+            };
+            jobs.push(notice.row(self.at));
         }
         jobs
     }
@@ -147,14 +138,12 @@ pub fn hears_of_timeline(role: Option<Role>) -> bool {
 /// The job that obtains a CVE through `via`, for the request `case` has
 /// just recorded (one job per request).
 pub fn cve_request(case: &Case, via: CveVia, at: i64) -> NewJob {
-    let n = case.cve.requests.len();
-    NewJob {
-        key: format!("cve-request:{}:{n}", case.id),
-        kind: "cve_request".into(),
-        case_id: Some(case.id.to_string()),
-        payload: json!({ "case_id": case.id.as_str(), "via": via.name() }),
-        at,
+    crate::jobs::cve_request::CveRequest {
+        case_id: case.id.to_string(),
+        via: via.name().to_owned(),
+        request: case.cve.requests.len(),
     }
+    .row(at)
 }
 
 /// `t` in each of `zones`, one line each, for people in several.

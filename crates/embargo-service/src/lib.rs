@@ -21,6 +21,7 @@ pub mod exports;
 pub mod forks;
 pub mod github;
 pub mod intake;
+pub mod jobs;
 pub mod latency;
 pub mod links;
 pub mod mailer;

@@ -178,13 +178,16 @@ pub fn reporter_job_with(
     if !mail_on || !has_address {
         return None;
     }
-    Some(embargo_store::NewJob {
-        key: key.to_owned(),
-        kind: "mail_reporter".into(),
-        case_id: Some(case.to_string()),
-        payload: serde_json::json!({ "case_id": case.as_str(), "subject": subject, "text": text }),
-        at,
-    })
+    use crate::jobs::Job;
+    Some(
+        crate::jobs::mail_reporter::MailReporter {
+            case_id: case.to_string(),
+            subject: subject.to_owned(),
+            text: text.to_owned(),
+            key: key.to_owned(),
+        }
+        .row(at),
+    )
 }
 
 /// What the reporter is told when the team runs `command`, if anything.

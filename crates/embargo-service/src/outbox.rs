@@ -153,27 +153,21 @@ async fn due_work(
             .find(|d| d.kind == kind)
             .map(|d| d.clock.due.to_string())
             .unwrap_or_default();
-        let payload = json!({
-            "case_id": id.as_str(),
-            "clock": kind.describe(),
-            "notice": what,
-            "percent": percent,
-            "due": due,
-        });
+        let job = crate::jobs::notice::Notice {
+            key: notice.key.clone(),
+            body: crate::jobs::notice::NoticeBody {
+                case_id: id.to_string(),
+                clock: Some(kind.describe().to_owned()),
+                notice: Some(what.to_owned()),
+                percent: Some(u32::from(percent)),
+                due: Some(due),
+                ..Default::default()
+            },
+        };
         // The notice itself: doing it fans out to each person and each
         // webhook as jobs of their own (one failing receiver does not
         // hold back the others, and each is sent once).
-        if state
-            .store
-            .enqueue(
-                &notice.key,
-                "notice",
-                Some(id.as_str()),
-                &payload,
-                now.as_second(),
-            )
-            .await?
-        {
+        if crate::jobs::enqueue(state, &job).await? {
             tracing::info!(case = %id, notice = what, "notice enqueued");
         }
     }
@@ -198,16 +192,11 @@ async fn schedule_digests(
         if state.store.prefs(&person.id).await?.notify != "digest" {
             continue;
         }
-        state
-            .store
-            .enqueue(
-                &format!("digest:{}:{date}", person.id),
-                "digest",
-                None,
-                &json!({ "person": person.id.as_str(), "date": date.to_string() }),
-                now.as_second(),
-            )
-            .await?;
+        let job = crate::jobs::digest::Digest {
+            person: person.id.to_string(),
+            date: date.to_string(),
+        };
+        crate::jobs::enqueue(state, &job).await?;
     }
     Ok(())
 }
@@ -285,139 +274,190 @@ async fn work_lane(
     Ok(count)
 }
 
+/// Does one claimed job: reads its typed payload (`jobs`) and hands it to
+/// the adapter that does the work.
 async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(), String> {
-    let m = mailer::Mailer::of(state);
-    let text = |k: &str| {
-        job.payload
-            .get(k)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+    use crate::jobs::{
+        Job, announce::Announce, ci_run::CiRun, cve_github_poll::CveGithubPoll,
+        cve_publish::CvePublish, cve_request::CveRequest, decode, digest::Digest,
+        embargo_notice::EmbargoNotice, ghsa_publish::GhsaPublish, mail_reporter::MailReporter,
+        merge_check::MergeCheck, notice::Notice, notify_person::NotifyPerson,
+        timeline_notice::TimelineNotice, webhook::Webhook,
     };
+    let m = mailer::Mailer::of(state);
     let message_id = mailer::message_id_for(&m, &job.key);
-    if job.kind == "digest" {
-        return digest(state, &m, &text("person"), &text("date"), &message_id).await;
-    }
-    let case_id = CaseId::new(text("case_id")).map_err(|e| e.to_string())?;
-    let case = state
-        .store
-        .case(&case_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let case = |id: String| async move {
+        let id = CaseId::new(id).map_err(|e| e.to_string())?;
+        state.store.case(&id).await.map_err(|e| e.to_string())
+    };
     match job.kind.as_str() {
-        "mail_reporter" => {
-            mailer::to_reporter(&m, &case, &text("subject"), &text("text"), &message_id)
+        MailReporter::KIND => {
+            let j = decode::<MailReporter>(job)?;
+            let case = case(j.case_id).await?;
+            mailer::to_reporter(&m, &case, &j.subject, &j.text, &message_id)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
-        "notice" => fan_out(state, job).await.map_err(|e| e.to_string()),
-        crate::effects::TIMELINE_NOTICE => {
-            let key = text("key");
-            let payload = json!({
-                "case_id": case.id.as_str(),
-                "subject": text("subject"),
-                "text": text("text"),
-            });
-            let on_case =
-                |p: &embargo_store::Person| crate::effects::hears_of_timeline(case.role_of(&p.id));
-            notify_people(state, &key, Some(case.id.as_str()), &payload, on_case)
+        Notice::KIND => {
+            let j = decode::<Notice>(job)?;
+            fan_out(state, &job.key, &j.body)
                 .await
                 .map_err(|e| e.to_string())
         }
-        "cve_request" | "cve_github_poll" | "cve_publish" => {
-            crate::cve::perform(state, job, &case).await
+        NotifyPerson::KIND => {
+            let j = decode::<NotifyPerson>(job)?;
+            let case = case(j.body.case_id.clone()).await?;
+            notify_person(state, &m, &message_id, &case, &j.person, &j.body).await
         }
-        "ci_run" => {
-            let project = text("project");
-            crate::forks::run_ci(state, &case.id, &project).await
+        Webhook::KIND => {
+            let j = decode::<Webhook>(job)?;
+            let case = case(j.body.case_id.clone()).await?;
+            post_webhook(state, &job.key, &case, j.webhook, &j.body).await
         }
-        "announce" | "embargo_notice" | "ghsa_publish" | "merge_check" => {
-            crate::release::perform(state, job, &case).await
-        }
-        "notify_person" => {
-            let person = embargo_core::PersonId::new(text("person")).map_err(|e| e.to_string())?;
-            let Some(p) = state
-                .store
-                .person(person.as_str())
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(()); // gone since
+        TimelineNotice::KIND => {
+            let j = decode::<TimelineNotice>(job)?;
+            let case = case(j.case_id.clone()).await?;
+            let body = crate::jobs::notice::NoticeBody {
+                case_id: j.case_id,
+                subject: Some(j.subject),
+                text: Some(j.text),
+                ..Default::default()
             };
-            let prefs = state
-                .store
-                .prefs(&person)
+            let on_case =
+                |p: &embargo_store::Person| crate::effects::hears_of_timeline(case.role_of(&p.id));
+            notify_people(state, &j.key, &body, on_case)
                 .await
-                .map_err(|e| e.to_string())?;
-            let (subject, body) = notice_text(state, &case, &job.payload);
-            // What the case is about goes only to someone who sees it.
-            let about = match crate::authz::Viewer::load(state, person.as_str()).await {
-                Ok(Some(viewer)) => viewer
-                    .lens(&case)
-                    .map(|lens| lens.case(&case).report.title)
-                    .unwrap_or_default(),
-                _ => String::new(),
-            };
-            mailer::to_person(
-                &m,
-                &p.email,
-                prefs.openpgp_key.as_deref(),
-                &subject,
-                &body,
-                &about,
-                &message_id,
-            )
-            .await
-            .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())
         }
-        "webhook" => {
-            let n = job
-                .payload
-                .get("webhook")
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(usize::MAX);
-            let hook = state
-                .config
-                .webhook
-                .get(n)
-                .ok_or("the webhook is no longer configured")?;
-            let (subject, body) = notice_text(state, &case, &job.payload);
-            send_webhook(state, hook, &job.key, &case, &job.payload, &subject, &body).await
+        Digest::KIND => {
+            let j = decode::<Digest>(job)?;
+            digest(state, &m, &j.person, &j.date, &message_id).await
+        }
+        CveRequest::KIND => {
+            let j = decode::<CveRequest>(job)?;
+            let via = embargo_core::event::CveVia::parse(&j.via)
+                .ok_or_else(|| format!("`{}` is not a way to request a CVE", j.via))?;
+            crate::cve::request(state, &case(j.case_id).await?, via).await
+        }
+        CveGithubPoll::KIND => {
+            let j = decode::<CveGithubPoll>(job)?;
+            crate::cve::poll(state, &case(j.case_id).await?).await
+        }
+        CvePublish::KIND => {
+            let j = decode::<CvePublish>(job)?;
+            crate::cve::publish_record(state, &case(j.case_id).await?).await
+        }
+        CiRun::KIND => {
+            let j = decode::<CiRun>(job)?;
+            let id = CaseId::new(j.case_id).map_err(|e| e.to_string())?;
+            crate::forks::run_ci(state, &id, &j.project).await
+        }
+        Announce::KIND => {
+            let j = decode::<Announce>(job)?;
+            crate::release::announce(state, &case(j.case_id).await?, &m, &message_id).await
+        }
+        GhsaPublish::KIND => {
+            let j = decode::<GhsaPublish>(job)?;
+            crate::release::publish_github_advisory(state, &case(j.case_id).await?).await
+        }
+        EmbargoNotice::KIND => {
+            let j = decode::<EmbargoNotice>(job)?;
+            let case = case(j.case_id.clone()).await?;
+            crate::release::send_embargo_notice(state, &case, &j, &m, &message_id).await
+        }
+        MergeCheck::KIND => {
+            let j = decode::<MergeCheck>(job)?;
+            let case = case(j.case_id.clone()).await?;
+            crate::release::check_merged(state, &case, &j.project, &j.commits).await
         }
         other => Err(format!("unknown job kind `{other}`")),
     }
 }
 
-/// A notice, done: one job per person to tell (by their preferences) and
-/// one per webhook.
-async fn fan_out(
+/// A `notify_person` job: `person` told by mail what `body` says, with
+/// what the case is about only if they see it and only encrypted.
+async fn notify_person(
     state: &AppState,
-    job: &embargo_store::OutboxJob,
+    m: &mailer::Mailer,
+    message_id: &str,
+    case: &embargo_core::Case,
+    person: &str,
+    body: &crate::jobs::notice::NoticeBody,
+) -> Result<(), String> {
+    let person = embargo_core::PersonId::new(person).map_err(|e| e.to_string())?;
+    let Some(p) = state
+        .store
+        .person(person.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(()); // gone since
+    };
+    let prefs = state
+        .store
+        .prefs(&person)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (subject, text) = notice_text(state, case, body);
+    // What the case is about goes only to someone who sees it.
+    let about = match crate::authz::Viewer::load(state, person.as_str()).await {
+        Ok(Some(viewer)) => viewer
+            .lens(case)
+            .map(|lens| lens.case(case).report.title)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    mailer::to_person(
+        m,
+        &p.email,
+        prefs.openpgp_key.as_deref(),
+        &subject,
+        &text,
+        &about,
+        message_id,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// A `webhook` job: `body` posted to webhook number `n`.
+pub async fn post_webhook(
+    state: &AppState,
+    key: &str,
+    case: &embargo_core::Case,
+    n: usize,
+    body: &crate::jobs::notice::NoticeBody,
+) -> Result<(), String> {
+    let hook = state
+        .config
+        .webhook
+        .get(n)
+        .ok_or("the webhook is no longer configured")?;
+    let (subject, text) = notice_text(state, case, body);
+    send_webhook(state, hook, key, case, body, &subject, &text).await
+}
+
+/// A `notice` job, done: one `notify_person` job per person to tell (by
+/// their preferences) and one `webhook` job per hook, under `key`.
+pub async fn fan_out(
+    state: &AppState,
+    key: &str,
+    body: &crate::jobs::notice::NoticeBody,
 ) -> Result<(), embargo_store::StoreError> {
-    let now = state.clock.unix();
     let sla = &state.config.sla;
-    notify_people(state, &job.key, job.case_id.as_deref(), &job.payload, |p| {
+    notify_people(state, key, body, |p| {
         sla.notify_people.iter().any(|n| n == p.id.as_str())
             || sla.notify_roles.iter().any(|r| r == p.role.name())
     })
     .await?;
     for n in 0..state.config.webhook.len() {
-        let mut payload = job.payload.clone();
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("webhook".into(), json!(n));
-        }
-        state
-            .store
-            .enqueue(
-                &format!("{}|webhook-{n}", job.key),
-                "webhook",
-                job.case_id.as_deref(),
-                &payload,
-                now,
-            )
-            .await?;
+        let job = crate::jobs::webhook::Webhook {
+            body: body.clone(),
+            webhook: n,
+            notice_key: key.to_owned(),
+        };
+        crate::jobs::enqueue(state, &job).await?;
     }
     Ok(())
 }
@@ -428,11 +468,9 @@ async fn fan_out(
 pub async fn notify_people(
     state: &AppState,
     key: &str,
-    case_id: Option<&str>,
-    payload: &serde_json::Value,
+    body: &crate::jobs::notice::NoticeBody,
     chosen: impl Fn(&embargo_store::Person) -> bool,
 ) -> Result<(), embargo_store::StoreError> {
-    let now = state.clock.unix();
     for p in state.store.people().await? {
         if p.password_hash.is_none() || !chosen(&p) {
             continue;
@@ -440,27 +478,19 @@ pub async fn notify_people(
         if state.store.prefs(&p.id).await?.notify != "immediate" {
             continue;
         }
-        let mut payload = payload.clone();
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("person".into(), json!(p.id.as_str()));
-        }
-        state
-            .store
-            .enqueue(
-                &format!("{key}|to:{}", p.id),
-                "notify_person",
-                case_id,
-                &payload,
-                now,
-            )
-            .await?;
+        let job = crate::jobs::notify_person::NotifyPerson {
+            body: body.clone(),
+            person: p.id.to_string(),
+            notice_key: key.to_owned(),
+        };
+        crate::jobs::enqueue(state, &job).await?;
     }
     Ok(())
 }
 
 /// A person's daily digest: every report still waiting for its answer, with
 /// when it is due. Case ids and times only, unless their key is on file.
-async fn digest(
+pub async fn digest(
     state: &AppState,
     m: &mailer::Mailer,
     person: &str,
@@ -556,8 +586,9 @@ async fn digest(
 fn notice_text(
     state: &AppState,
     case: &embargo_core::Case,
-    payload: &serde_json::Value,
+    body: &crate::jobs::notice::NoticeBody,
 ) -> (String, String) {
+    let payload = &serde_json::to_value(body).unwrap_or_default();
     let link = format!(
         "{}/cases/{}",
         crate::links::browser_base_url(state),
@@ -624,10 +655,11 @@ async fn send_webhook(
     hook: &crate::config::Webhook,
     key: &str,
     case: &embargo_core::Case,
-    payload: &serde_json::Value,
+    notice: &crate::jobs::notice::NoticeBody,
     subject: &str,
     body: &str,
 ) -> Result<(), String> {
+    let payload = &serde_json::to_value(notice).unwrap_or_default();
     let client = crate::net::http_client(Duration::from_secs(20))?;
     let link = format!(
         "{}/cases/{}",

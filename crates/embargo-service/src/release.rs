@@ -30,28 +30,18 @@
 use embargo_core::{Case, CaseId, Command, Handling, command::PublishMode, event::ForkHost};
 use serde_json::{Value, json};
 
-use crate::{AppState, error::ServiceError, mailer};
+use crate::{
+    AppState,
+    error::ServiceError,
+    jobs::{
+        self,
+        notice::{Notice, NoticeBody},
+    },
+    mailer,
+};
 
 async fn record(state: &AppState, case: &CaseId, command: Command) -> Result<Case, String> {
     crate::authz::run_as_system(state, case, "system:release", command).await
-}
-
-/// Enqueues `key` unless a job with it exists (a read, not a write, on
-/// the passes that find nothing new).
-async fn once(
-    state: &AppState,
-    key: &str,
-    kind: &str,
-    case: &CaseId,
-    payload: Value,
-) -> Result<bool, embargo_store::StoreError> {
-    if state.store.job_exists(key).await? {
-        return Ok(false);
-    }
-    state
-        .store
-        .enqueue(key, kind, Some(case.as_str()), &payload, state.clock.unix())
-        .await
 }
 
 /// One scheduler pass over one case.
@@ -79,15 +69,18 @@ pub async fn schedule(
                 case = published;
             }
             Err(why) => {
-                let key = format!("release-blocked:{}:{}", case.id, until.as_second());
-                let payload = json!({
-                    "case_id": case.id.as_str(),
-                    "guard": format!(
-                        "The disclosure moment {until} has come, but case {} could not be published: {why}",
-                        case.id
-                    ),
-                });
-                if once(state, &key, "notice", &case.id, payload).await? {
+                let notice = Notice {
+                    key: format!("release-blocked:{}:{}", case.id, until.as_second()),
+                    body: NoticeBody {
+                        case_id: case.id.to_string(),
+                        guard: Some(format!(
+                            "The disclosure moment {until} has come, but case {} could not be published: {why}",
+                            case.id
+                        )),
+                        ..NoticeBody::default()
+                    },
+                };
+                if jobs::enqueue_once(state, &notice).await? {
                     tracing::warn!(case = %case.id, error = %why, "publication at the moment refused");
                 }
             }
@@ -100,9 +93,15 @@ pub async fn schedule(
         merge_check(state, &case, now).await?;
     }
     for guard in guards(state, &case, now) {
-        let key = format!("guard-{}:{}", guard.kind, case.id);
-        let payload = json!({ "case_id": case.id.as_str(), "guard": guard.text });
-        once(state, &key, "notice", &case.id, payload).await?;
+        let notice = Notice {
+            key: format!("guard-{}:{}", guard.kind, case.id),
+            body: NoticeBody {
+                case_id: case.id.to_string(),
+                guard: Some(guard.text),
+                ..NoticeBody::default()
+            },
+        };
+        jobs::enqueue_once(state, &notice).await?;
     }
     Ok(())
 }
@@ -170,13 +169,13 @@ async fn merge_check(
         if commits.is_empty() {
             continue;
         }
-        let key = format!("merge-check:{}:{}:{slot}", case.id, fork.project);
-        let payload = json!({
-            "case_id": case.id.as_str(),
-            "project": fork.project,
-            "commits": commits,
-        });
-        once(state, &key, "merge_check", &case.id, payload).await?;
+        let check = jobs::merge_check::MergeCheck {
+            case_id: case.id.to_string(),
+            project: fork.project.clone(),
+            commits: commits.iter().map(|c| (*c).to_owned()).collect(),
+            slot,
+        };
+        jobs::enqueue_once(state, &check).await?;
     }
     Ok(())
 }
@@ -189,30 +188,16 @@ fn fix_merged(case: &Case) -> bool {
 }
 
 /// The merge check job: compares the fork's fix with upstream.
-async fn check_merged(
+pub async fn check_merged(
     state: &AppState,
-    job: &embargo_store::OutboxJob,
     case: &Case,
+    project: &str,
+    commits: &[String],
 ) -> Result<(), String> {
     if fix_merged(case) {
         return Ok(());
     }
-    let project = job
-        .payload
-        .get("project")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let commits: Vec<String> = job
-        .payload
-        .get("commits")
-        .and_then(Value::as_array)
-        .map(|c| {
-            c.iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if crate::forks::merged_upstream(state, &case.id, project, &commits).await? {
+    if crate::forks::merged_upstream(state, &case.id, project, commits).await? {
         let step = Command::CompleteReleaseStep {
             step: embargo_core::event::ReleaseStep::MergeFix,
         };
@@ -230,26 +215,18 @@ async fn published_work(
     if case.announcement.is_some() && case.announcement_sent.is_none() {
         let lists = announce_lists(state, case);
         if !lists.is_empty() {
-            once(
-                state,
-                &format!("announce:{}", case.id),
-                "announce",
-                &case.id,
-                json!({ "case_id": case.id.as_str() }),
-            )
-            .await?;
+            let job = jobs::announce::Announce {
+                case_id: case.id.to_string(),
+            };
+            jobs::enqueue_once(state, &job).await?;
         }
     }
     let has_ghsa = case.current_advisory().is_some_and(|a| a.ghsa.is_some());
     if has_ghsa && state.config.cve.github_token.is_some() {
-        once(
-            state,
-            &format!("ghsa-publish:{}", case.id),
-            "ghsa_publish",
-            &case.id,
-            json!({ "case_id": case.id.as_str() }),
-        )
-        .await?;
+        let job = jobs::ghsa_publish::GhsaPublish {
+            case_id: case.id.to_string(),
+        };
+        jobs::enqueue_once(state, &job).await?;
     }
     for fork in case.forks.iter().filter(|f| f.closed_at.is_none()) {
         if fork.host != ForkHost::Builtin {
@@ -354,107 +331,86 @@ async fn embargo_notices(
             if !(told_before || due <= now) {
                 continue;
             }
-            once(
-                state,
-                &format!(
-                    "embargo-notice:{}:{project}:{}:{}",
-                    case.id,
-                    d.name,
-                    until.as_second()
-                ),
-                "embargo_notice",
-                &case.id,
-                json!({
-                    "case_id": case.id.as_str(),
-                    "project": project,
-                    "distributor": d.name,
-                    "disclose_at": until.to_string(),
-                    "revised": told_before,
-                }),
-            )
-            .await?;
+            let notice = jobs::embargo_notice::EmbargoNotice {
+                case_id: case.id.to_string(),
+                project: project.to_owned(),
+                distributor: d.name.clone(),
+                disclose_at: until.to_string(),
+                revised: told_before,
+            };
+            jobs::enqueue_once(state, &notice).await?;
         }
     }
     Ok(())
 }
 
-/// Does an `announce`, `embargo_notice` or `ghsa_publish` job.
-pub async fn perform(
+/// An `announce` job: the approved announcement to the lists, recorded.
+pub async fn announce(
     state: &AppState,
-    job: &embargo_store::OutboxJob,
     case: &Case,
+    m: &mailer::Mailer,
+    message_id: &str,
 ) -> Result<(), String> {
-    let m = mailer::Mailer::of(state);
-    let message_id = mailer::message_id_for(&m, &job.key);
-    match job.kind.as_str() {
-        "merge_check" => check_merged(state, job, case).await,
-        "announce" => {
-            if case.announcement_sent.is_some() {
-                return Ok(());
-            }
-            let text = case
-                .announcement
-                .as_ref()
-                .map(|a| a.text.clone())
-                .ok_or("no approved announcement")?;
-            let lists = announce_lists(state, case);
-            let (subject, body) = embargo_formats::announcement::split(&text);
-            let plain = embargo_formats::announcement::plain_text(body);
-            mailer::announce(&m, &lists, subject, &plain, &message_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            record(
-                state,
-                &case.id,
-                Command::RecordAnnouncementSent { to: lists },
-            )
-            .await?;
-            Ok(())
-        }
-        "embargo_notice" => {
-            let field = |k: &str| {
-                job.payload
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let disclose_at: jiff::Timestamp =
-                field("disclose_at").parse().map_err(|e| format!("{e}"))?;
-            // A notice for a moment that has since moved is not sent: the
-            // notice for the new moment replaces it.
-            if case.embargo.agreed_until() != Some(disclose_at) || case.published_at.is_some() {
-                return Ok(());
-            }
-            let project = field("project");
-            let name = field("distributor");
-            let settings = state.config.release_project(&project);
-            let Some(d) = settings.distributors.iter().find(|d| d.name == name) else {
-                return Ok(()); // no longer configured
-            };
-            let revised = job
-                .payload
-                .get("revised")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let (subject, text) = embargo_notice(state, case, &project, disclose_at, revised);
-            mailer::encrypted_to(&m, &d.email, &d.key, &subject, &text, &message_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            record(
-                state,
-                &case.id,
-                Command::RecordEmbargoNotice {
-                    distributor: name,
-                    disclose_at,
-                },
-            )
-            .await?;
-            Ok(())
-        }
-        "ghsa_publish" => publish_github_advisory(state, case).await,
-        other => Err(format!("unknown job kind `{other}`")),
+    if case.announcement_sent.is_some() {
+        return Ok(());
     }
+    let text = case
+        .announcement
+        .as_ref()
+        .map(|a| a.text.clone())
+        .ok_or("no approved announcement")?;
+    let lists = announce_lists(state, case);
+    let (subject, body) = embargo_formats::announcement::split(&text);
+    let plain = embargo_formats::announcement::plain_text(body);
+    mailer::announce(m, &lists, subject, &plain, message_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    record(
+        state,
+        &case.id,
+        Command::RecordAnnouncementSent { to: lists },
+    )
+    .await?;
+    Ok(())
+}
+
+/// An `embargo_notice` job: the distributor told, encrypted, if the moment
+/// still holds; recorded.
+pub async fn send_embargo_notice(
+    state: &AppState,
+    case: &Case,
+    job: &jobs::embargo_notice::EmbargoNotice,
+    m: &mailer::Mailer,
+    message_id: &str,
+) -> Result<(), String> {
+    let disclose_at: jiff::Timestamp = job.disclose_at.parse().map_err(|e| format!("{e}"))?;
+    // A notice for a moment that has since moved is not sent: the notice
+    // for the new moment replaces it.
+    if case.embargo.agreed_until() != Some(disclose_at) || case.published_at.is_some() {
+        return Ok(());
+    }
+    let settings = state.config.release_project(&job.project);
+    let Some(d) = settings
+        .distributors
+        .iter()
+        .find(|d| d.name == job.distributor)
+    else {
+        return Ok(()); // no longer configured
+    };
+    let (subject, text) = embargo_notice(state, case, &job.project, disclose_at, job.revised);
+    mailer::encrypted_to(m, &d.email, &d.key, &subject, &text, message_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    record(
+        state,
+        &case.id,
+        Command::RecordEmbargoNotice {
+            distributor: job.distributor.clone(),
+            disclose_at,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The embargo notice: what a distributor needs to prepare, and the rule.
@@ -547,7 +503,7 @@ pub fn embargo_notice(
 /// Publishes the case's GitHub repository advisory (`PATCH … {"state":
 /// "published"}`), then records the temporary private fork gone when
 /// GitHub no longer has it.
-async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), String> {
+pub async fn publish_github_advisory(state: &AppState, case: &Case) -> Result<(), String> {
     let req = match crate::cve::github_advisory(state, case, reqwest::Method::PATCH, "").await? {
         Ok(r) => r,
         Err(why) => {
