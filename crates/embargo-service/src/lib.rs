@@ -97,6 +97,9 @@ pub struct AppState {
     pub scheduler_micros: std::sync::atomic::AtomicU64,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
+    /// Until when (unix seconds by the `Clock`) this process holds the
+    /// scheduler's lease, as it last took it; 0 when it does not.
+    pub scheduler_lease_until: std::sync::atomic::AtomicI64,
     /// One lock per channel in this process (across servers, a lease).
     pub channel_locks: channels::Locks,
     /// This process as it holds leases (jobs, the scheduler, a channel's
@@ -144,6 +147,7 @@ impl AppState {
             scheduler_micros: std::sync::atomic::AtomicU64::new(0),
             forks_dir: data_dir.join("forks"),
             worker: worker_id(),
+            scheduler_lease_until: std::sync::atomic::AtomicI64::new(0),
             channel_locks: channels::Locks::default(),
             pass: tokio::sync::Mutex::new(()),
             long_pass: tokio::sync::Mutex::new(()),

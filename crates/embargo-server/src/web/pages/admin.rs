@@ -1,0 +1,444 @@
+//! The SRT's and admins' pages: people, projects, the reporter texts,
+//! the policy, the quarantine, channels and the compliance report.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(crate) async fn people_view(
+    state: &AppState,
+    who: &SignedIn,
+    invited: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let people = state.store.people().await?;
+    let activity: Vec<minijinja::Value> = state
+        .store
+        .recent_account_events(50)
+        .await?
+        .into_iter()
+        .map(|e| {
+            context! {
+                at => unix_text(e.at, true),
+                person => e.person,
+                action => e.action.replace('_', " "),
+                detail => e.detail,
+            }
+        })
+        .collect();
+    Ok(render(
+        "people.html",
+        context! {
+            me => ser(me(who)),
+            activity => activity,
+            error => error,
+            invited => invited.map(|(id, url)| context! { id => id, url => url }),
+            roles => OrgRole::ALL.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            people => people.iter().map(|p| context! {
+                id => p.id.as_str(), name => &p.name, email => &p.email, role => p.role.name(),
+                active => p.password_hash.is_some(), totp => p.totp_enrolled, locked => p.locked,
+                failures => p.failed_signins,
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+pub(crate) async fn people_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    people_view(&state, &who, None, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InvitePersonForm {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+}
+
+pub(crate) async fn invite(
+    State(state): State<Shared>,
+    posted: Posted<InvitePersonForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    let admin = authz::admin(&who.caller)?;
+    let f = posted.form;
+    let result = async {
+        let id = person_id(&f.id)?;
+        let role: OrgRole = f
+            .role
+            .parse()
+            .map_err(|e: embargo_core::ids::InvalidValue| Failure(ServiceError::Invalid(e.0)))?;
+        let inv = accounts::invite(&state, admin.0.id(), &id, &f.name, &f.email, role).await?;
+        Ok::<_, Failure>((id.to_string(), inv.url))
+    }
+    .await;
+    match result {
+        Ok(invited) => people_view(&state, &who, Some(invited), None).await,
+        Err(e) => {
+            let e = WebError::from(e);
+            Ok(with_status(
+                e.status,
+                people_view(&state, &who, None, Some(e.message)).await?,
+            ))
+        }
+    }
+}
+
+pub(crate) async fn unlock(
+    State(state): State<Shared>,
+    Path(person): Path<String>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    authz::admin(&posted.who.caller)?;
+    let id = person_id(&person)?;
+    state
+        .store
+        .person(id.as_str())
+        .await?
+        .ok_or(Failure(ServiceError::NotFound))?;
+    state.store.set_signin_state(&id, 0, 0, false).await?;
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+pub(crate) async fn projects_view(
+    state: &AppState,
+    who: &SignedIn,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let projects = state.store.projects().await?;
+    let page = render(
+        "projects.html",
+        context! {
+            me => ser(me(who)),
+            error => error,
+            projects => projects.iter().map(|p| context! {
+                name => p.name.clone(), repositories => p.repositories.clone(), packages => p.packages.clone(),
+                series => p.series.clone(), maintainers => p.maintainers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }).collect::<Vec<_>>(),
+        },
+    );
+    Ok(page)
+}
+
+pub(crate) async fn projects_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    projects_view(&state, &who, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProjectForm {
+    name: String,
+    #[serde(default)]
+    repositories: String,
+    #[serde(default)]
+    packages: String,
+    #[serde(default)]
+    series: String,
+    #[serde(default)]
+    maintainers: String,
+}
+
+pub(crate) fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(crate) async fn save_project(
+    State(state): State<Shared>,
+    posted: Posted<ProjectForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    authz::admin(&who.caller)?;
+    let f = posted.form;
+    let wire = embargo_api::ProjectWire {
+        name: f.name,
+        repositories: words(&f.repositories),
+        packages: words(&f.packages),
+        series: words(&f.series),
+        maintainers: words(&f.maintainers),
+    };
+    match crate::api::project_from_wire(&state, wire).await {
+        Ok(project) => {
+            state
+                .store
+                .put_project(&project, state.clock.unix())
+                .await?;
+            Ok(Redirect::to("/admin/projects").into_response())
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            Ok(with_status(
+                e.status,
+                projects_view(&state, &who, Some(e.message)).await?,
+            ))
+        }
+    }
+}
+
+/// The reporter-facing text for a stage: the admins' own, or the default.
+pub(crate) async fn reporter_text(
+    state: &AppState,
+    stage: embargo_core::Stage,
+) -> Result<String, Failure> {
+    Ok(state
+        .store
+        .status_texts()
+        .await?
+        .into_iter()
+        .find(|(s, _)| s == stage.label())
+        .map_or_else(|| stage.default_reporter_text().to_owned(), |(_, t)| t))
+}
+
+pub(crate) async fn status_texts_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    let mut stages = Vec::new();
+    for stage in embargo_core::Stage::ALL {
+        stages.push(context! {
+            label => stage.label(),
+            slug => stage.label().replace(' ', "-"),
+            text => reporter_text(&state, stage).await?,
+            fallback => stage.default_reporter_text(),
+        });
+    }
+    Ok(render(
+        "status_texts.html",
+        context! { me => ser(me(&who)), stages => stages },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusTextForm {
+    stage: String,
+    text: String,
+}
+
+pub(crate) async fn save_status_text(
+    State(state): State<Shared>,
+    posted: Posted<StatusTextForm>,
+) -> Result<Response, WebError> {
+    let admin = authz::admin(&posted.who.caller)?;
+    let f = posted.form;
+    let stage = embargo_core::Stage::ALL
+        .into_iter()
+        .find(|s| s.label() == f.stage)
+        .ok_or_else(|| {
+            Failure(ServiceError::Invalid(format!(
+                "`{}` is not a stage",
+                f.stage
+            )))
+        })?;
+    embargo_core::ids::required_text("text", &f.text, 5000)
+        .map_err(|e| Failure(ServiceError::Invalid(e.0)))?;
+    state
+        .store
+        .set_status_text(
+            stage.label(),
+            f.text.trim(),
+            admin.0.id(),
+            state.clock.unix(),
+        )
+        .await?;
+    Ok(Redirect::to("/admin/status-texts").into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RoleForm {
+    role: String,
+}
+
+pub(crate) async fn set_role(
+    State(state): State<Shared>,
+    Path(person): Path<String>,
+    posted: Posted<RoleForm>,
+) -> Result<Response, WebError> {
+    let admin = authz::admin(&posted.who.caller)?;
+    let id = person_id(&person)?;
+    state
+        .store
+        .person(id.as_str())
+        .await?
+        .ok_or(Failure(ServiceError::NotFound))?;
+    let role: OrgRole = posted
+        .form
+        .role
+        .parse()
+        .map_err(|e: embargo_core::ids::InvalidValue| Failure(ServiceError::Invalid(e.0)))?;
+    if &id == admin.0.id() && role != OrgRole::Admin {
+        return Err(Failure(ServiceError::Invalid(
+            "you cannot take away your own admin role; ask another admin".into(),
+        ))
+        .into());
+    }
+    state.store.set_role(&id, role).await?;
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+/// The policies in force, as configured in embargo.toml (read only here).
+pub(crate) async fn policy_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    let c = &state.config;
+    Ok(render(
+        "policy.html",
+        context! {
+            me => ser(me(&who)),
+            acknowledge_hours => c.sla.acknowledge_hours,
+            sla => context! {
+                triage_days => c.sla.triage_days,
+                fix => format!("critical {}, high {}, medium {}, low {}", c.sla.fix_days.critical, c.sla.fix_days.high, c.sla.fix_days.medium, c.sla.fix_days.low),
+                disclose => format!("critical {}, high {}, medium {}, low {}", c.sla.disclose_days.critical, c.sla.disclose_days.high, c.sla.disclose_days.medium, c.sla.disclose_days.low),
+                days => if c.sla.business_days { "business days (Monday to Friday, not holidays)" } else { "calendar days" },
+                holidays => c.sla.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                warn_at => c.sla.warn_at_percent.iter().map(|p| format!("{p}%")).collect::<Vec<_>>(),
+                notify => c.sla.notify_roles.iter().chain(c.sla.notify_people.iter()).cloned().collect::<Vec<_>>(),
+                projects => c.sla.projects.keys().cloned().collect::<Vec<_>>(),
+            },
+            hour_utc => c.disclosure.hour_utc,
+            holidays => c.disclosure.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            lead_days => c.disclosure.default_lead_days,
+            require_totp => c.accounts.require_totp.clone(),
+            session_hours => c.accounts.session_hours,
+            invitation_days => c.accounts.invitation_days,
+            free_failures => c.accounts.free_failures,
+            throttle_seconds => c.accounts.throttle_seconds,
+            lock_after => c.accounts.lock_after,
+            attempts_per_address => c.accounts.attempts_per_address,
+            address_window_seconds => c.accounts.address_window_seconds,
+        },
+    ))
+}
+
+/// `GET /quarantine`: what could not be processed, with the reason (SRT).
+pub(crate) async fn quarantine_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let entries = state.store.quarantined(500).await?;
+    Ok(render(
+        "quarantine.html",
+        context! {
+            me => ser(me(&who)),
+            entries => entries.iter().map(|e| context! {
+                id => e.id,
+                at => unix_text(e.received_at, false),
+                channel => &e.channel,
+                source => &e.source,
+                reason => &e.reason,
+                size => e.size,
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+/// `GET /quarantine/{n}`: one quarantined message, raw (SRT).
+pub(crate) async fn quarantine_raw(
+    State(state): State<Shared>,
+    Path(n): Path<i64>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let (entry, raw) = state
+        .store
+        .inbound_raw(n)
+        .await?
+        .ok_or(Failure(ServiceError::NotFound))?;
+    if entry.outcome != "quarantined" {
+        return Err(Failure(ServiceError::NotFound).into());
+    }
+    Ok(download(
+        &format!("quarantine-{n}.eml"),
+        "text/plain; charset=utf-8",
+        raw,
+    ))
+}
+
+/// `GET /channels`: the channel inventory with health (SRT).
+pub(crate) async fn channels_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let channels = crate::channels::inventory(&state).await?;
+    Ok(render(
+        "channels.html",
+        context! {
+            me => ser(me(&who)),
+            channels => ser(channels),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ComplianceQuery {
+    #[serde(default)]
+    project: Option<String>,
+    #[serde(default)]
+    days: Option<i64>,
+}
+
+/// `GET /compliance?project=NAME`: the SPEC-11 compliance report (SRT).
+pub(crate) async fn compliance_page(
+    State(state): State<Shared>,
+    Query(q): Query<ComplianceQuery>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    authz::srt(&who.caller)?;
+    let project = q.project.filter(|p| !p.is_empty());
+    let days = q.days.unwrap_or(crate::api::COMPLIANCE_DAYS);
+    let checks = crate::api::compliance_checks(&state, project.as_deref(), days).await?;
+    let projects: Vec<String> = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok(render(
+        "compliance.html",
+        context! {
+            me => ser(me(&who)),
+            project => project,
+            projects => projects,
+            days => days,
+            checks => ser(checks),
+        },
+    ))
+}
+
+/// `POST /quarantine/{n}/file`: the SRT files a quarantined email as a new
+/// case (a reply from an unexpected address that is in fact a new report,
+/// say). What still cannot be read stays in quarantine, with the reason.
+pub(crate) async fn file_quarantined(
+    State(state): State<Shared>,
+    Path(n): Path<i64>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let srt = authz::srt(&posted.who.caller)?;
+    let outcome = crate::intake::mail::file_as_new_case(&state, n, srt.0.id())
+        .await
+        .map_err(Failure::from)?;
+    match outcome {
+        crate::intake::mail::Outcome::Case(receipt) => {
+            Ok(Redirect::to(&format!("/cases/{}", receipt.case_id)).into_response())
+        }
+        _ => Err(WebError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Still in quarantine",
+            message: "The message still cannot be made into a report; its reason is on the quarantine page.".into(),
+        }),
+    }
+}
