@@ -420,6 +420,10 @@ pub struct Case {
     pub cve: CveState,
     /// Private forks, one open at a time per project.
     pub forks: Vec<PrivateFork>,
+    /// Forks asked for and not made yet: (project, host, when).
+    pub fork_requests: Vec<(String, ForkHost, Timestamp)>,
+    /// Forks whose making failed: (project, why, when), the latest last.
+    pub fork_failures: Vec<(String, String, Timestamp)>,
     /// Each project's own fixing team, for a case that affects several.
     pub teams: Vec<(String, Vec<PersonId>)>,
     /// Test runs on the built-in forks.
@@ -542,6 +546,8 @@ impl Case {
             credit_answers: Vec::new(),
             cve: CveState::default(),
             forks: Vec::new(),
+            fork_requests: Vec::new(),
+            fork_failures: Vec::new(),
             teams: Vec::new(),
             ci_runs: Vec::new(),
             announcement: None,
@@ -873,6 +879,7 @@ impl Case {
                 if self.open_fork(&project).is_some() {
                     return Err(fail(self, "a private fork of that project is already open"));
                 }
+                self.fork_requests.retain(|(p, _, _)| *p != project);
                 self.forks.push(PrivateFork {
                     project,
                     host: *host,
@@ -880,6 +887,28 @@ impl Case {
                     opened_at: at,
                     closed_at: None,
                 });
+            }
+            EventData::ForkRequested { project, host } => {
+                let project = project
+                    .clone()
+                    .unwrap_or_else(|| self.report.project.clone());
+                if self.open_fork(&project).is_some() || self.fork_requested(&project) {
+                    return Err(fail(
+                        self,
+                        "a private fork of that project is open or asked for",
+                    ));
+                }
+                self.fork_requests.push((project, *host, at));
+            }
+            EventData::ForkFailed { project, reason } => {
+                let project = project
+                    .clone()
+                    .unwrap_or_else(|| self.report.project.clone());
+                if !self.fork_requested(&project) {
+                    return Err(fail(self, "no private fork of that project was asked for"));
+                }
+                self.fork_requests.retain(|(p, _, _)| *p != project);
+                self.fork_failures.push((project, reason.clone(), at));
             }
             EventData::ForkClosed { project } => {
                 let project = project
@@ -1008,6 +1037,11 @@ impl Case {
             .as_ref()
             .and_then(|a| a.cvss_v40.as_ref().or(a.cvss_v31.as_ref()))
             .map(|c| c.severity())
+    }
+
+    /// Whether a fork of `project` was asked for and is not made yet.
+    pub fn fork_requested(&self, project: &str) -> bool {
+        self.fork_requests.iter().any(|(p, _, _)| p == project)
     }
 
     /// The open private fork of `project`, if any.

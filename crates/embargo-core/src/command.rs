@@ -183,9 +183,18 @@ pub enum Command {
     /// Record a project's private fork (the reported project when none
     /// is named).
     OpenPrivateFork {
-        url: String,
+        /// Where it is; `None` asks for one made here (built in, or
+        /// GitHub's), which a job makes and records with its URL.
+        url: Option<String>,
         project: Option<String>,
         host: ForkHost,
+    },
+    /// Making a requested fork failed (recorded by the job).
+    RecordForkFailure {
+        /// The project.
+        project: String,
+        /// Why, in words.
+        reason: String,
     },
     /// Record its removal.
     ClosePrivateFork {
@@ -292,6 +301,7 @@ kinds! {
     RecordCvePublished => "record_cve_published",
     RecordSignature => "record_signature",
     OpenPrivateFork => "open_private_fork",
+    RecordForkFailure => "record_fork_failure",
     ClosePrivateFork => "close_private_fork",
     AssignProjectTeam => "assign_project_team",
     RecordCi => "record_ci",
@@ -320,6 +330,7 @@ impl CommandKind {
             self,
             CommandKind::ReporterWrote
                 | CommandKind::RecordCveFailure
+                | CommandKind::RecordForkFailure
                 | CommandKind::RecordCvePublished
                 | CommandKind::RecordSignature
                 | CommandKind::RecordCi
@@ -363,6 +374,7 @@ impl Command {
             Command::RecordCvePublished => CommandKind::RecordCvePublished,
             Command::RecordSignature { .. } => CommandKind::RecordSignature,
             Command::OpenPrivateFork { .. } => CommandKind::OpenPrivateFork,
+            Command::RecordForkFailure { .. } => CommandKind::RecordForkFailure,
             Command::ClosePrivateFork { .. } => CommandKind::ClosePrivateFork,
             Command::AssignProjectTeam { .. } => CommandKind::AssignProjectTeam,
             Command::RecordCi { .. } => CommandKind::RecordCi,
@@ -485,6 +497,7 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
             c.report.intake.signed_by.is_none() && c.report.intake.signed_by_unknown.is_some()
         }
         K::OpenPrivateFork | K::AssignProjectTeam => h == H::Accepted && !published,
+        K::RecordForkFailure => open && !c.fork_requests.is_empty(),
         K::ClosePrivateFork => open && fork_open,
         K::RecordCi => open && fork_open,
         K::ApproveAnnouncement => h == H::Accepted && approved && c.announcement_sent.is_none(),
@@ -844,7 +857,46 @@ pub fn decide(
             };
             vec![EventData::CveRecordPublished { cve }]
         }
-        Command::OpenPrivateFork { url, project, host } => {
+        Command::OpenPrivateFork {
+            url: None,
+            project,
+            host,
+        } => {
+            if host == ForkHost::Elsewhere {
+                return Err(invalid("a fork elsewhere needs its url".into()));
+            }
+            let project = own_project(case, actor, project).map_err(invalid)?;
+            if case.open_fork(&project).is_some() || case.fork_requested(&project) {
+                return Err(invalid(format!(
+                    "a private fork of {project} is already open or asked for"
+                )));
+            }
+            if host == ForkHost::Github && project != case.report.project {
+                return Err(invalid(
+                    "GitHub's temporary forks belong to the reported project's repository advisory"
+                        .into(),
+                ));
+            }
+            vec![EventData::ForkRequested {
+                project: Some(project),
+                host,
+            }]
+        }
+        Command::RecordForkFailure { project, reason } => {
+            if !case.fork_requested(&project) {
+                return Err(invalid(format!("no fork of {project} was asked for")));
+            }
+            required_text("reason", &reason, 2000).map_err(|e| invalid(e.0))?;
+            vec![EventData::ForkFailed {
+                project: Some(project),
+                reason,
+            }]
+        }
+        Command::OpenPrivateFork {
+            url: Some(url),
+            project,
+            host,
+        } => {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
                 return Err(invalid(format!("`{url}` is not an http(s) URL")));
             }

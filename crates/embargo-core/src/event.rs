@@ -545,6 +545,24 @@ pub enum EventData {
         #[serde(default)]
         host: ForkHost,
     },
+    /// A private fork to be made here (built in, or GitHub's temporary
+    /// fork) was asked for: a job makes it and records `fork_opened`, or
+    /// `fork_failed`.
+    ForkRequested {
+        /// The project it forks (the reported project when not named).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Who hosts it.
+        host: ForkHost,
+    },
+    /// Making a requested fork failed; it may be asked for again.
+    ForkFailed {
+        /// The project.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Why, in words.
+        reason: String,
+    },
     /// The private fork was removed.
     ForkClosed {
         /// The project whose fork (the reported project when not named).
@@ -619,9 +637,10 @@ impl EventData {
     pub fn part(&self) -> Option<&str> {
         match self {
             EventData::NoteAdded { part, .. } => part.as_deref(),
-            EventData::ForkOpened { project, .. } | EventData::ForkClosed { project } => {
-                project.as_deref()
-            }
+            EventData::ForkOpened { project, .. }
+            | EventData::ForkRequested { project, .. }
+            | EventData::ForkFailed { project, .. }
+            | EventData::ForkClosed { project } => project.as_deref(),
             EventData::ProjectTeamAssigned { project, .. }
             | EventData::CiReported { project, .. } => Some(project),
             _ => None,
@@ -663,6 +682,8 @@ impl EventData {
             EventData::CveRecordPublished { .. } => "cve_record_published",
             EventData::SignatureVerified { .. } => "signature_verified",
             EventData::ForkOpened { .. } => "fork_opened",
+            EventData::ForkRequested { .. } => "fork_requested",
+            EventData::ForkFailed { .. } => "fork_failed",
             EventData::ForkClosed { .. } => "fork_closed",
             EventData::ProjectTeamAssigned { .. } => "project_team_assigned",
             EventData::CiReported { .. } => "ci_reported",

@@ -215,6 +215,8 @@ impl Lens {
                 comment: noted(comment),
             },
             E::ForkOpened { .. }
+            | E::ForkRequested { .. }
+            | E::ForkFailed { .. }
             | E::ForkClosed { .. }
             | E::CiReported { .. }
             | E::AnnouncementApproved { .. }
@@ -322,6 +324,8 @@ impl Lens {
             credit_answers,
             cve,
             forks,
+            fork_requests,
+            fork_failures,
             teams,
             ci_runs,
             announcement,
@@ -394,6 +398,16 @@ impl Lens {
             forks: forks
                 .iter()
                 .filter(|f| release && mine(&f.project))
+                .cloned()
+                .collect(),
+            fork_requests: fork_requests
+                .iter()
+                .filter(|(p, _, _)| release && mine(p))
+                .cloned()
+                .collect(),
+            fork_failures: fork_failures
+                .iter()
+                .filter(|(p, _, _)| release && mine(p))
                 .cloned()
                 .collect(),
             teams: teams.iter().filter(|(p, _)| mine(p)).cloned().collect(),

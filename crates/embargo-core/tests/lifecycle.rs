@@ -130,7 +130,7 @@ fn one_case_through_every_step() {
         Command::SubmitAdvisory { revision: 1 },
         Command::ApproveAdvisory { revision: 1 },
         Command::OpenPrivateFork {
-            url: "https://git.example.org/numpy-ghsa".into(),
+            url: Some("https://git.example.org/numpy-ghsa".into()),
             project: None,
             host: embargo_core::event::ForkHost::Elsewhere,
         },
@@ -359,7 +359,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         (0u32..3).prop_map(|revision| Command::SubmitAdvisory { revision }),
         (0u32..3).prop_map(|revision| Command::ApproveAdvisory { revision }),
         Just(Command::OpenPrivateFork {
-            url: "https://git.example.org/fork".into(),
+            url: Some("https://git.example.org/fork".into()),
             project: None,
             host: embargo_core::event::ForkHost::Elsewhere,
         }),

@@ -187,14 +187,14 @@ fn each_project_team_sees_only_its_part() {
     run(&mut case, &mut log, note("scipy fix idea"), "sid", t0());
     run(&mut case, &mut log, note("for everyone"), "cora", t0());
     let fork = Command::OpenPrivateFork {
-        url: "https://git.example.org/scipy".into(),
+        url: Some("https://git.example.org/scipy".into()),
         project: Some("scipy".into()),
         host: ForkHost::Elsewhere,
     };
     run(&mut case, &mut log, fork, "sid", t0());
     // fay may not open scipy's fork, nor write into scipy's part.
     let theirs = Command::OpenPrivateFork {
-        url: "https://git.example.org/x".into(),
+        url: Some("https://git.example.org/x".into()),
         project: Some("scipy".into()),
         host: ForkHost::Elsewhere,
     };
@@ -357,7 +357,7 @@ fn a_new_advisory_text_needs_a_new_announcement_approval() {
 fn a_fork_alive_after_disclosure_is_flagged_after_its_grace() {
     let (mut case, mut log) = accepted(HIGH);
     let fork = Command::OpenPrivateFork {
-        url: "https://git.example.org/numpy-fix".into(),
+        url: Some("https://git.example.org/numpy-fix".into()),
         project: None,
         host: ForkHost::Elsewhere,
     };

@@ -110,7 +110,7 @@ fn disclosed_case() -> (Case, Vec<Event>) {
         (
             60,
             Command::OpenPrivateFork {
-                url: "https://git.example.org/numpy-fix".into(),
+                url: Some("https://git.example.org/numpy-fix".into()),
                 project: None,
                 host: ForkHost::Elsewhere,
             },

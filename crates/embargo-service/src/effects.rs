@@ -9,10 +9,10 @@
 //! forks removed) is the scheduler's, which the writer wakes in the same
 //! transaction (`release::schedule`).
 //!
-//! The jobs: `cve_request` (a CVE asked for), `mail_reporter` (what the team
-//! said to the reporter, and a new disclosure timeline), and
-//! `timeline_notice` (the timeline to everyone on the case, fanned out per
-//! person by the worker).
+//! The jobs: `cve_request` (a CVE asked for), `fork_open` (a private fork
+//! asked for), `mail_reporter` (what the team said to the reporter, and a
+//! new disclosure timeline), and `timeline_notice` (the timeline to
+//! everyone on the case, fanned out per person by the worker).
 
 use embargo_core::{Case, CaseId, Command, Embargo, event::CveVia, participant::Role};
 use embargo_store::NewJob;
@@ -57,6 +57,18 @@ impl Planned {
             jobs.extend(self.to_reporter_job(after, &key, subject, text));
         }
         jobs.extend(self.timeline(before, after));
+        // A fork asked for: the job that makes it.
+        for (project, host, _) in &after.fork_requests {
+            if !before.fork_requested(project) {
+                let job = crate::jobs::fork_open::ForkOpen {
+                    case_id: after.id.to_string(),
+                    project: project.clone(),
+                    host: host.name().to_owned(),
+                    version: after.version,
+                };
+                jobs.push(job.row(self.at));
+            }
+        }
         jobs
     }
 

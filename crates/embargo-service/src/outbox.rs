@@ -290,9 +290,9 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
     use crate::jobs::{
         Job, announce::Announce, ci_run::CiRun, cve_github_poll::CveGithubPoll,
         cve_publish::CvePublish, cve_request::CveRequest, decode, digest::Digest,
-        embargo_notice::EmbargoNotice, ghsa_publish::GhsaPublish, mail_reporter::MailReporter,
-        merge_check::MergeCheck, notice::Notice, notify_person::NotifyPerson,
-        timeline_notice::TimelineNotice, webhook::Webhook,
+        embargo_notice::EmbargoNotice, fork_open::ForkOpen, ghsa_publish::GhsaPublish,
+        mail_reporter::MailReporter, merge_check::MergeCheck, notice::Notice,
+        notify_person::NotifyPerson, timeline_notice::TimelineNotice, webhook::Webhook,
     };
     let m = mailer::Mailer::of(state);
     let message_id = mailer::message_id_for(&m, &job.key);
@@ -376,6 +376,11 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
             let case = case(j.case_id.clone()).await?;
             crate::release::send_embargo_notice(state, &case, &j, &m, &message_id).await
         }
+        ForkOpen::KIND => {
+            let j = decode::<ForkOpen>(job)?;
+            let case = case(j.case_id.clone()).await?;
+            open_fork(state, &case, j.project, &j.host).await
+        }
         MergeCheck::KIND => {
             let j = decode::<MergeCheck>(job)?;
             let case = case(j.case_id.clone()).await?;
@@ -383,6 +388,46 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         }
         other => Err(format!("unknown job kind `{other}`")),
     }
+}
+
+/// A `fork_open` job: the fork of `project` the case asked for, made and
+/// recorded; what cannot be made is recorded as a failure with its reason.
+async fn open_fork(
+    state: &AppState,
+    case: &embargo_core::Case,
+    project: String,
+    host: &str,
+) -> Result<(), String> {
+    use embargo_core::{Command, event::ForkHost};
+    if !case.fork_requested(&project) {
+        return Ok(()); // made or given up since
+    }
+    let (host, made) = match host {
+        "builtin" => (
+            ForkHost::Builtin,
+            crate::forks::create(state, case, &project).await,
+        ),
+        "github" => (
+            ForkHost::Github,
+            crate::release::github_fork(state, case).await,
+        ),
+        other => return Err(format!("`{other}` is not a host a fork is made on")),
+    };
+    let command = match made {
+        Ok(url) => Command::OpenPrivateFork {
+            url: Some(url),
+            project: Some(project),
+            host,
+        },
+        Err(
+            crate::error::ServiceError::Invalid(reason)
+            | crate::error::ServiceError::Forbidden(reason),
+        ) => Command::RecordForkFailure { project, reason },
+        Err(e) => return Err(e.to_string()),
+    };
+    crate::authz::run_as_system(state, &case.id, "system:forks", command)
+        .await
+        .map(|_| ())
 }
 
 /// A `notify_person` job: `person` told by mail what `body` says, with

@@ -292,6 +292,8 @@ pub enum ForkCmd {
     /// Open a private fork: `--host builtin` (a git repository here, cloned
     /// from the project's upstream, CI on every push), `--host github` (the
     /// repository advisory's temporary private fork), or `--url` elsewhere.
+    /// A fork made here is asked for: a job makes it a moment later, and
+    /// `embargo case release ID` shows it (or why it could not be made).
     Open {
         #[arg(long)]
         url: Option<String>,

@@ -49,9 +49,8 @@ pub(crate) async fn to_command(
                     )));
                 }
             };
-            let project = project.unwrap_or_else(|| case.report.project.clone());
             let url = match (host, url) {
-                (embargo_core::event::ForkHost::Elsewhere, Some(url)) => url,
+                (embargo_core::event::ForkHost::Elsewhere, Some(url)) => Some(url),
                 (embargo_core::event::ForkHost::Elsewhere, None) => {
                     return Err(invalid("a fork elsewhere needs its url"));
                 }
@@ -61,54 +60,14 @@ pub(crate) async fn to_command(
                         host.name()
                     )));
                 }
-                (
-                    embargo_core::event::ForkHost::Builtin | embargo_core::event::ForkHost::Github,
-                    None,
-                ) => {
-                    // Check first what the core would check, so nothing is
-                    // made outside the log for a command that is refused.
-                    let kind = embargo_core::CommandKind::OpenPrivateFork;
-                    if !access.may(kind) {
-                        return Err(Failure(ServiceError::Forbidden(format!(
-                            "as {}, you cannot {kind} on this case",
-                            access.standing().name()
-                        ))));
-                    }
-                    if !embargo_core::allowed(case).contains(&kind) {
-                        return Err(invalid(format!(
-                            "cannot {kind}: the case is {} (only an accepted case before disclosure)",
-                            case.stage().label()
-                        )));
-                    }
-                    if let Some(mine) = case.part_of(access.caller_id())
-                        && mine != project
-                    {
-                        return Err(Failure(ServiceError::Forbidden(format!(
-                            "you are on {mine}'s team, not {project}'s"
-                        ))));
-                    }
-                    if case.open_fork(&project).is_some() {
-                        return Err(invalid(format!(
-                            "a private fork of {project} is already open"
-                        )));
-                    }
-                    if !case.named_projects().contains(&project.as_str()) {
-                        return Err(invalid(format!("the case names no project `{project}`")));
-                    }
-                    if host == embargo_core::event::ForkHost::Builtin {
-                        crate::forks::create(state, case, &project).await?
-                    } else if project == case.report.project {
-                        crate::release::github_fork(state, case).await?
-                    } else {
-                        return Err(invalid(
-                            "GitHub's temporary forks belong to the reported project's repository advisory",
-                        ));
-                    }
-                }
+                // Made here: the command records the request, and a job
+                // makes the fork once the request is in the log (nothing is
+                // made for a command that is refused).
+                (_, None) => None,
             };
             Command::OpenPrivateFork {
                 url,
-                project: Some(project),
+                project: Some(project.unwrap_or_else(|| case.report.project.clone())),
                 host,
             }
         }

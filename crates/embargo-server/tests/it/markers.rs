@@ -203,6 +203,8 @@ fn fork_with_ci(app: &TestApp, fixer: &str, id: &str) -> String {
         Some(json!({"command": "open_private_fork", "host": "builtin"})),
     );
     assert_eq!(status, 200, "{body}");
+    // The request is in the log; its job makes the fork.
+    app.pump();
     let (status, cred) = app.api(
         fixer,
         "POST",

@@ -362,6 +362,8 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
         &id,
         json!({"command": "open_private_fork", "host": "builtin"}),
     );
+    // The request is in the log; its job makes the fork.
+    app.pump();
     let (status, cred) = app.api(
         &fay,
         "POST",
@@ -816,6 +818,7 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
         &id,
         json!({"command": "open_private_fork", "host": "github"}),
     );
+    app.pump();
     let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
     assert_eq!(
         plan["forks"][0]["url"],
@@ -913,6 +916,12 @@ fn release_work_from_the_case_page() {
         &[("host", "builtin"), ("project", ""), ("url", "")],
     );
     assert_eq!(done.status, 303, "{}", done.body);
+    app.pump();
+    let page = srt.get(&format!("/cases/{id}")).body;
+    assert!(
+        page.contains("numpy.git</code>") && !page.contains("id=\"fork-requests\""),
+        "the fork is made and no longer asked for"
+    );
     let shown = srt.post(&format!("{case}/fork-credential"), &[("project", "numpy")]);
     assert_eq!(shown.status, 200, "{}", shown.body);
     let password = between(
@@ -952,4 +961,64 @@ fn release_work_from_the_case_page() {
     assert_eq!(done.status, 303, "{}", done.body);
     let (_, kept) = get(&app, &admin, &format!("/api/v1/cases/{id}/retrospective"));
     assert_eq!(kept, "# Retrospective\n\nWhat went well: the slot held.");
+}
+
+/// A fork that cannot be made (the project names no repository and no
+/// upstream is configured) is a failure on the case with the reason, shown
+/// on the case page; nothing is left on disk, and it may be asked for
+/// again once the cause is fixed.
+#[test]
+fn a_fork_that_cannot_be_made_is_a_failure_with_its_reason_and_may_be_asked_again() {
+    let app = TestApp::start();
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    let open = json!({"command": "open_private_fork", "host": "builtin"});
+    run(&app, &fay, &id, open.clone());
+    let (_, case) = get(&app, &fay, &format!("/api/v1/cases/{id}/events"));
+    let kinds = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        kinds(&case).contains(&"fork_requested".to_owned()),
+        "{case}"
+    );
+    app.pump();
+    let (_, events) = get(&app, &fay, &format!("/api/v1/cases/{id}/events"));
+    let failed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "fork_failed")
+        .unwrap_or_else(|| panic!("no fork_failed in {events}"));
+    assert!(
+        failed.to_string().contains("has no repository to fork"),
+        "{failed}"
+    );
+    assert!(
+        !app.data_dir()
+            .join("forks")
+            .join(&id)
+            .join("numpy.git")
+            .exists()
+    );
+    let (mut sam, _) = app.person("sam", "srt");
+    let page = sam.get(&format!("/cases/{id}")).body;
+    let alert = between(&page, "id=\"fork-failures\"", "</div>");
+    assert!(alert.contains("has no repository to fork"), "{alert}");
+    // Asked for again: a second request, a second failure.
+    run(&app, &fay, &id, open);
+    app.pump();
+    let (_, events) = get(&app, &fay, &format!("/api/v1/cases/{id}/events"));
+    assert_eq!(
+        kinds(&events)
+            .iter()
+            .filter(|k| *k == "fork_failed")
+            .count(),
+        2
+    );
 }

@@ -18,6 +18,7 @@ pub mod cve_publish;
 pub mod cve_request;
 pub mod digest;
 pub mod embargo_notice;
+pub mod fork_open;
 pub mod ghsa_publish;
 pub mod mail_reporter;
 pub mod merge_check;

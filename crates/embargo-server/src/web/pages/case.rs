@@ -350,6 +350,14 @@ pub(crate) async fn case_view(
             .filter(|f| access.part().is_none_or(|p| p == f.project) && lens.sees_release())
             .map(|f| f.project.clone())
             .collect::<Vec<_>>(),
+        // Forks asked for and not made yet, and those that could not be
+        // made (the case's lens already keeps only the caller's part).
+        fork_requests => case.fork_requests.iter()
+            .map(|(p, h, at)| context! { project => p, host => h.name(), at => at.strftime("%Y-%m-%d %H:%M UTC").to_string() })
+            .collect::<Vec<_>>(),
+        fork_failures => case.fork_failures.iter().rev().take(3)
+            .map(|(p, why, at)| context! { project => p, reason => why, at => at.strftime("%Y-%m-%d %H:%M UTC").to_string() })
+            .collect::<Vec<_>>(),
         retrospective_draft => retrospective_draft,
         error => error,
         reporter_sees => reporter_sees,
