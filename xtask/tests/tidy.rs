@@ -117,25 +117,39 @@ fn http_stays_in_the_server() {
     assert!(found.is_empty(), "HTTP below the server: {found:#?}");
 }
 
+/// Every crate of the workspace, by directory name.
+fn crates() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("crates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Where a crate other than `home` names one of `words` in its code, or
+/// depends on one of `deps`.
+fn outside(home: &str, words: &[&str], deps: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for krate in crates().into_iter().filter(|k| k != home) {
+        found.extend(naming(&krate, words));
+        let manifest = dependencies(&krate);
+        for dep in deps {
+            if manifest.lines().any(|l| l.starts_with(dep)) {
+                found.push(format!("crates/{krate}/Cargo.toml depends on {dep}"));
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn sql_stays_in_the_store() {
     // Tests may open a database file to tamper with it (the audit test);
     // code and its dependencies may not.
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(root().join("crates"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let krate = entry.file_name().to_string_lossy().into_owned();
-        if krate == "embargo-store" {
-            continue;
-        }
-        found.extend(naming(&krate, &["sqlx"]));
-        if dependencies(&krate).lines().any(|l| l.starts_with("sqlx")) {
-            found.push(format!("crates/{krate}/Cargo.toml depends on sqlx"));
-        }
-    }
+    let found = outside("embargo-store", &["sqlx"], &["sqlx"]);
     assert!(found.is_empty(), "SQL outside the store: {found:#?}");
 }
 
@@ -144,23 +158,11 @@ const MAIL_CRATE: &str = "embargo-mail";
 
 #[test]
 fn mail_libraries_stay_in_one_crate() {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(root().join("crates"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let krate = entry.file_name().to_string_lossy().into_owned();
-        if krate == MAIL_CRATE {
-            continue;
-        }
-        found.extend(naming(&krate, &["lettre", "mail_parser", "async_imap"]));
-        for dep in ["lettre", "mail-parser", "async-imap"] {
-            if dependencies(&krate).lines().any(|l| l.starts_with(dep)) {
-                found.push(format!("crates/{krate}/Cargo.toml depends on {dep}"));
-            }
-        }
-    }
+    let found = outside(
+        MAIL_CRATE,
+        &["lettre", "mail_parser", "async_imap"],
+        &["lettre", "mail-parser", "async-imap"],
+    );
     assert!(
         found.is_empty(),
         "mail libraries outside {MAIL_CRATE}: {found:#?}"
@@ -170,13 +172,9 @@ fn mail_libraries_stay_in_one_crate() {
 #[test]
 fn no_crate_imports_its_own_modules_in_a_circle() {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(root().join("crates"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let krate = entry.file_name().to_string_lossy().into_owned();
-        let graph = xtask::module_graph(&entry.path().join("src")).unwrap_or_default();
+    for krate in crates() {
+        let graph = xtask::module_graph(&root().join("crates").join(&krate).join("src"))
+            .unwrap_or_default();
         assert!(
             krate != "embargo-server" || graph.get("router").is_some_and(|m| m.contains("api")),
             "the graph reads the server's modules and their imports"

@@ -27,14 +27,16 @@ pub enum MailError {
     Send(String),
 }
 
-/// How to reach the SMTP server.
-#[derive(Clone, Debug, Default)]
+/// How to reach the SMTP server (the configuration's `[smtp]` section).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Smtp {
-    /// Host name; `None` sends nothing.
+    /// Host name; unset means no mail is sent (reporters still have their
+    /// status page).
     pub host: Option<String>,
     /// Port.
     pub port: u16,
-    /// `tls` (implicit TLS), `starttls`, or `none` (a relay on this machine).
+    /// `tls` (implicit TLS), `starttls`, or `none` (only for a relay on this machine).
     pub security: String,
     /// Login, if the server wants one.
     pub username: Option<String>,
@@ -42,6 +44,19 @@ pub struct Smtp {
     pub password: Option<String>,
     /// Seconds to wait for the server.
     pub timeout_seconds: u16,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            security: "starttls".into(),
+            username: None,
+            password: None,
+            timeout_seconds: 30,
+        }
+    }
 }
 
 /// One message to send.

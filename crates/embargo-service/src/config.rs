@@ -994,34 +994,6 @@ impl Default for Intake {
     }
 }
 
-/// The SMTP server receipts and replies go out through.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Smtp {
-    /// Host name; unset means no mail is sent (reporters still have their
-    /// status page).
-    pub host: Option<String>,
-    /// Port.
-    pub port: u16,
-    /// `tls` (implicit TLS), `starttls`, or `none` (only for a relay on this machine).
-    pub security: String,
-    /// Login, if the server wants one.
-    pub username: Option<String>,
-    /// Password for `username`.
-    pub password: Option<String>,
-    /// Seconds to wait for the server.
-    pub timeout_seconds: u16,
-}
-
-impl Default for Smtp {
-    fn default() -> Self {
-        Self {
-            host: None,
-            port: 587,
-            security: "starttls".into(),
-            username: None,
-            password: None,
-            timeout_seconds: 30,
-        }
-    }
-}
+/// The SMTP server receipts and replies go out through: the mail crate's
+/// own settings (`[smtp]`, defaults port 587, STARTTLS, 30 s).
+pub use embargo_mail::outbound::Smtp;

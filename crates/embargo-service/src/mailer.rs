@@ -23,17 +23,9 @@ pub struct Mailer {
 impl Mailer {
     /// The mail settings of `state`.
     pub fn of(state: &AppState) -> Self {
-        let smtp = &state.config.smtp;
         Self {
             sender: Sender::new(
-                embargo_mail::outbound::Smtp {
-                    host: smtp.host.clone(),
-                    port: smtp.port,
-                    security: smtp.security.clone(),
-                    username: smtp.username.clone(),
-                    password: smtp.password.clone(),
-                    timeout_seconds: smtp.timeout_seconds,
-                },
+                state.config.smtp.clone(),
                 state.config.intake.address.clone(),
             ),
             store: state.store.clone(),
