@@ -535,6 +535,12 @@ pub struct ReleaseView {
     pub teams: Vec<(String, Vec<String>)>,
     /// Private forks.
     pub forks: Vec<ForkWire>,
+    /// Forks asked for and not made yet: `[project, host, asked at]`.
+    #[serde(default)]
+    pub fork_requests: Vec<(String, String, String)>,
+    /// Forks that could not be made: `[project, why, when]`.
+    #[serde(default)]
+    pub fork_failures: Vec<(String, String, String)>,
     /// Test runs on built-in forks, newest last.
     pub ci_runs: Vec<CiRunWire>,
     /// Release-day checklist: `[item, done at]`.

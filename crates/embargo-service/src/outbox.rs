@@ -643,28 +643,26 @@ fn notice_text(
     case: &embargo_core::Case,
     body: &crate::jobs::notice::NoticeBody,
 ) -> (String, String) {
-    let payload = &serde_json::to_value(body).unwrap_or_default();
     let link = format!(
         "{}/cases/{}",
         crate::links::browser_base_url(state),
         case.id
     );
-    let field = |k: &str| payload.get(k).cloned().unwrap_or_default();
     // A message of its own (a timeline change), or a guard's alert.
-    if let (Some(subject), Some(text)) = (field("subject").as_str(), field("text").as_str()) {
-        return (subject.to_owned(), text.to_owned());
+    if let (Some(subject), Some(text)) = (&body.subject, &body.text) {
+        return (subject.clone(), text.clone());
     }
-    if let Some(guard) = field("guard").as_str() {
+    if let Some(guard) = &body.guard {
         return (
             format!("[{}] Release guard: act now", case.id),
             format!("{guard}.\n{link}\n"),
         );
     }
-    let due = field("due").as_str().unwrap_or_default().to_owned();
-    let clock = field("clock")
-        .as_str()
-        .unwrap_or("acknowledgement")
-        .to_owned();
+    let due = body.due.clone().unwrap_or_default();
+    let clock = body
+        .clock
+        .clone()
+        .unwrap_or_else(|| "acknowledgement".into());
     let mut title = clock.clone();
     if let Some(first) = title.get(..1) {
         title = format!(
@@ -673,7 +671,7 @@ fn notice_text(
             title.get(1..).unwrap_or_default()
         );
     }
-    if field("notice") == "escalation" {
+    if body.notice.as_deref() == Some("escalation") {
         let promise = if clock == "acknowledgement" {
             format!(", the {} hour promise", state.config.sla.acknowledge_hours)
         } else {
@@ -689,7 +687,7 @@ fn notice_text(
             ),
         )
     } else {
-        let percent = field("percent").as_u64().unwrap_or_default();
+        let percent = body.percent.unwrap_or_default();
         (
             format!("[{}] {title} due at {due}", case.id),
             format!(
@@ -714,7 +712,6 @@ async fn send_webhook(
     subject: &str,
     body: &str,
 ) -> Result<(), String> {
-    let payload = &serde_json::to_value(notice).unwrap_or_default();
     let client = crate::net::http_client(Duration::from_secs(20))?;
     let link = format!(
         "{}/cases/{}",
@@ -754,13 +751,13 @@ async fn send_webhook(
         _ => client.post(&hook.url).json(&json!({
             "event": format!(
                 "{}_{}",
-                payload.get("clock").and_then(serde_json::Value::as_str).unwrap_or("acknowledgement"),
-                payload.get("notice").and_then(serde_json::Value::as_str).unwrap_or("notice")
+                notice.clock.as_deref().unwrap_or("acknowledgement"),
+                notice.notice.as_deref().unwrap_or("notice")
             ),
             "case": case.id.as_str(),
             "stage": case.stage().label(),
-            "due": payload.get("due"),
-            "percent": payload.get("percent"),
+            "due": notice.due,
+            "percent": notice.percent,
             "url": link,
             "text": text,
         })),

@@ -641,6 +641,18 @@ pub fn view(state: &AppState, case: &Case, part: Option<&str>) -> embargo_api::R
                 closed_at: f.closed_at.map(|t| t.to_string()),
             })
             .collect(),
+        fork_requests: case
+            .fork_requests
+            .iter()
+            .filter(|(p, _, _)| mine(p))
+            .map(|(p, h, at)| (p.clone(), h.name().to_owned(), at.to_string()))
+            .collect(),
+        fork_failures: case
+            .fork_failures
+            .iter()
+            .filter(|(p, _, _)| mine(p))
+            .map(|(p, why, at)| (p.clone(), why.clone(), at.to_string()))
+            .collect(),
         ci_runs: case
             .ci_runs
             .iter()

@@ -293,7 +293,7 @@ pub enum ForkCmd {
     /// from the project's upstream, CI on every push), `--host github` (the
     /// repository advisory's temporary private fork), or `--url` elsewhere.
     /// A fork made here is asked for: a job makes it a moment later, and
-    /// `embargo case release ID` shows it (or why it could not be made).
+    /// `embargo case plan ID` shows it (or why it could not be made).
     Open {
         #[arg(long)]
         url: Option<String>,

@@ -987,6 +987,12 @@ fn a_fork_that_cannot_be_made_is_a_failure_with_its_reason_and_may_be_asked_agai
         kinds(&case).contains(&"fork_requested".to_owned()),
         "{case}"
     );
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    // The background loop may already have made its attempt: the request
+    // either waits or has failed, never both and never neither.
+    let waiting = plan["fork_requests"].as_array().map_or(0, Vec::len);
+    let failed = plan["fork_failures"].as_array().map_or(0, Vec::len);
+    assert_eq!(waiting + failed, 1, "{plan}");
     app.pump();
     let (_, events) = get(&app, &fay, &format!("/api/v1/cases/{id}/events"));
     let failed = events
@@ -1005,6 +1011,16 @@ fn a_fork_that_cannot_be_made_is_a_failure_with_its_reason_and_may_be_asked_agai
             .join(&id)
             .join("numpy.git")
             .exists()
+    );
+    // The release plan (the API and `embargo case plan`) says so too.
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["fork_requests"], json!([]), "{plan}");
+    assert_eq!(plan["fork_failures"][0][0], "numpy", "{plan}");
+    assert!(
+        plan["fork_failures"][0][1]
+            .as_str()
+            .is_some_and(|r| r.contains("has no repository to fork")),
+        "{plan}"
     );
     let (mut sam, _) = app.person("sam", "srt");
     let page = sam.get(&format!("/cases/{id}")).body;
