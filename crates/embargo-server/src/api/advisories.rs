@@ -1,7 +1,6 @@
 //! Advisories: the draft and its wire form, and exports of a case's
 //! advisory (OSV, CVE, CSAF, Markdown).
 
-#[allow(unused_imports)]
 use super::*;
 
 /// `GET /api/v1/cases/{id}/export/{format}`: the current draft as OSV, a

@@ -1,7 +1,6 @@
 //! Cases: filing one (`POST /api/v1/cases`, and mail piped in), the list a
 //! page at a time, one case, its events as the caller's lens shows them.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The case's given-up jobs, as the API and the case page show them.

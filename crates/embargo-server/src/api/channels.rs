@@ -1,6 +1,5 @@
 //! Reporting channels: the inventory, adding and removing one, a check now.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// `GET /api/v1/channels`: the inventory with health (SRT).

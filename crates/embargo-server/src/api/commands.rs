@@ -1,7 +1,6 @@
 //! Commands: the one wire → core conversion (`to_command`, which the web's
 //! forms use too) and `POST /api/v1/cases/{id}/commands`.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(crate) async fn run_command(

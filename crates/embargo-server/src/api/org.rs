@@ -1,6 +1,5 @@
 //! The organisation: people and invitations, projects.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(crate) async fn invite_person(

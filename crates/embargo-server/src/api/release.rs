@@ -1,7 +1,6 @@
 //! Release day: the announcement, the release plan, fork credentials and
 //! the retrospective.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(crate) async fn announcement(

@@ -1,6 +1,5 @@
 //! Figures: `/metrics` and the SPEC-11 compliance report.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// `GET /metrics`: Prometheus text format, for the SRT's and admins' tokens

@@ -1,6 +1,5 @@
 //! The viewer's own account: notice preferences, API tokens, calendar feeds.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Issues an API token for the signed-in person (for the CLI), shown once.

@@ -1,7 +1,6 @@
 //! The SRT's and admins' pages: people, projects, the reporter texts,
 //! the policy, the quarantine, channels and the compliance report.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(crate) async fn people_view(

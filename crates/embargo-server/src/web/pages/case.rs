@@ -1,7 +1,6 @@
 //! The case page and its actions: every form posts a command through
 //! `api::to_command` and `authz::run`.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// How many cases sharing a term the duplicate hints compare with at most.

@@ -1,6 +1,5 @@
 //! The inbox: the cases the viewer may see, a page at a time, filtered.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[derive(Deserialize, Default)]

@@ -1,6 +1,5 @@
 //! Signing in and out, and taking up an invitation.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Ensures the pre-session CSRF cookie exists; returns its value and whether
