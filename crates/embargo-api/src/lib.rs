@@ -254,6 +254,9 @@ pub enum CommandRequest {
     },
     AnswerCredit {
         accepted: bool,
+        /// How to name you instead of the credit's name.
+        #[serde(default)]
+        name: Option<String>,
     },
     /// `via`: `github` or `cve_services`.
     RequestCve {
@@ -304,9 +307,14 @@ pub enum CommandRequest {
         #[serde(default)]
         version: Option<String>,
     },
+    /// Before the agreed moment (or with none agreed) publishing lifts the
+    /// embargo and needs `reason`, which the reporter and the distributors
+    /// are told.
     Publish {
         #[serde(default)]
         without_fix: bool,
+        #[serde(default)]
+        reason: Option<String>,
     },
     Close {
         note: String,

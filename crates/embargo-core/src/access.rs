@@ -318,7 +318,7 @@ pub fn may(standing: Standing, kind: CommandKind) -> bool {
         ),
         Standing::Reporter => matches!(
             kind,
-            K::InfoReceived | K::AcceptTimeline | K::DeclineTimeline
+            K::InfoReceived | K::AcceptTimeline | K::DeclineTimeline | K::AnswerRetest
         ),
         Standing::ProjectMaintainer => matches!(kind, K::RequestAddition),
         Standing::Observer | Standing::Community => false,

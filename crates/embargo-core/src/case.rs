@@ -416,6 +416,12 @@ pub struct Case {
     pub approved_at: Option<Timestamp>,
     /// Answers of credit holders (the latest counts).
     pub credit_answers: Vec<(CreditHolder, bool, Timestamp)>,
+    /// How holders asked to be named (the latest counts).
+    pub credit_names: Vec<(CreditHolder, String)>,
+    /// The reporter's retest of the fix: (works, what they said, when).
+    pub retest: Option<(bool, String, Timestamp)>,
+    /// The embargo lifted before its moment: (why, by whom, when).
+    pub lifted: Option<(String, PersonId, Timestamp)>,
     /// The CVE.
     pub cve: CveState,
     /// Private forks, one open at a time per project.
@@ -544,6 +550,9 @@ impl Case {
             approved_revision: None,
             approved_at: None,
             credit_answers: Vec::new(),
+            credit_names: Vec::new(),
+            retest: None,
+            lifted: None,
             cve: CveState::default(),
             forks: Vec::new(),
             fork_requests: Vec::new(),
@@ -848,8 +857,25 @@ impl Case {
                     comment: comment.clone(),
                 };
             }
-            EventData::CreditAnswered { holder, accepted } => {
+            EventData::CreditAnswered {
+                holder,
+                accepted,
+                name,
+            } => {
                 self.credit_answers.push((holder.clone(), *accepted, at));
+                if let Some(name) = name {
+                    self.credit_names.retain(|(h, _)| h != holder);
+                    self.credit_names.push((holder.clone(), name.clone()));
+                }
+            }
+            EventData::RetestAnswered { fixed, note } => {
+                if self.facts.fix_ready.is_none() {
+                    return Err(fail(self, "a retest follows a ready fix"));
+                }
+                self.retest = Some((*fixed, note.clone(), at));
+            }
+            EventData::EmbargoLifted { reason } => {
+                self.lifted = Some((reason.clone(), event.actor.clone(), at));
             }
             EventData::CveRequested { via } => {
                 self.cve.requests.push((*via, at));
@@ -1180,6 +1206,15 @@ impl Case {
             }
         }
         a.credits.retain(|c| self.credit_accepted(c));
+        for c in &mut a.credits {
+            if let Some((_, name)) = self
+                .credit_names
+                .iter()
+                .find(|(h, _)| c.holder.as_ref() == Some(h))
+            {
+                c.name.clone_from(name);
+            }
+        }
         a
     }
 

@@ -152,6 +152,15 @@ pub enum Command {
     AnswerCredit {
         /// Whether they may be published.
         accepted: bool,
+        /// How they want to be named instead, if at all.
+        name: Option<String>,
+    },
+    /// The reporter says whether the ready fix works for them.
+    AnswerRetest {
+        /// Whether it does.
+        fixed: bool,
+        /// What they found.
+        note: String,
     },
     /// Ask for a CVE through GitHub or CVE Services (done by an outbox job).
     RequestCve {
@@ -241,9 +250,12 @@ pub enum Command {
     CompleteReleaseStep {
         step: ReleaseStep,
     },
-    /// Disclose.
+    /// Disclose. Before the agreed moment (or with none agreed) a person
+    /// lifts the embargo, and says why: the reporter and the distributors
+    /// are told.
     Publish {
         mode: PublishMode,
+        reason: Option<String>,
     },
     /// Close.
     Close {
@@ -295,6 +307,7 @@ kinds! {
     ApproveAdvisory => "approve_advisory",
     RequestAdvisoryChanges => "request_advisory_changes",
     AnswerCredit => "answer_credit",
+    AnswerRetest => "answer_retest",
     RequestCve => "request_cve",
     AssignCve => "assign_cve",
     RecordCveFailure => "record_cve_failure",
@@ -368,6 +381,7 @@ impl Command {
             Command::ApproveAdvisory { .. } => CommandKind::ApproveAdvisory,
             Command::RequestAdvisoryChanges { .. } => CommandKind::RequestAdvisoryChanges,
             Command::AnswerCredit { .. } => CommandKind::AnswerCredit,
+            Command::AnswerRetest { .. } => CommandKind::AnswerRetest,
             Command::RequestCve { .. } => CommandKind::RequestCve,
             Command::AssignCve { .. } => CommandKind::AssignCve,
             Command::RecordCveFailure { .. } => CommandKind::RecordCveFailure,
@@ -504,6 +518,7 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
         K::RecordAnnouncementSent => c.announcement.is_some() && c.announcement_sent.is_none(),
         K::RecordEmbargoNotice => open && !published,
         K::WriteRetrospective => published,
+        K::AnswerRetest => open && c.facts.fix_ready.is_some() && !published,
         K::MarkFixReady => {
             h == H::Accepted && c.facts.vendor_aware.is_some() && c.facts.fix_ready.is_none()
         }
@@ -807,7 +822,7 @@ pub fn decide(
             text("comment", &comment)?;
             vec![EventData::AdvisoryChangesRequested { revision, comment }]
         }
-        Command::AnswerCredit { accepted } => {
+        Command::AnswerCredit { accepted, name } => {
             let holder = if actor.as_str() == REPORTER_ACTOR {
                 CreditHolder::Reporter
             } else {
@@ -819,7 +834,24 @@ pub fn decide(
             if !named {
                 return Err(invalid("no credit in the advisory names you".into()));
             }
-            vec![EventData::CreditAnswered { holder, accepted }]
+            let name = name
+                .map(|n| crate::text::one_line(&n))
+                .filter(|n| !n.is_empty());
+            if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+                return Err(invalid("the name is longer than 200 characters".into()));
+            }
+            if !accepted && name.is_some() {
+                return Err(invalid("a declined credit names no one".into()));
+            }
+            vec![EventData::CreditAnswered {
+                holder,
+                accepted,
+                name,
+            }]
+        }
+        Command::AnswerRetest { fixed, note } => {
+            text("note", &note)?;
+            vec![EventData::RetestAnswered { fixed, note }]
         }
         Command::RequestCve { via } => {
             if via == CveVia::Manual {
@@ -1037,7 +1069,7 @@ pub fn decide(
             }
             out
         }
-        Command::Publish { mode } => {
+        Command::Publish { mode, reason } => {
             if case.advisory.is_empty() {
                 return Err(invalid("write the advisory first (revise_advisory)".into()));
             }
@@ -1066,6 +1098,19 @@ pub fn decide(
                 _ => {}
             }
             let mut out = Vec::new();
+            let at_the_moment = case.embargo.agreed_until().is_some_and(|u| u <= now);
+            if !at_the_moment {
+                let Some(reason) = reason.filter(|r| !r.trim().is_empty()) else {
+                    return Err(invalid(match case.embargo.agreed_until() {
+                        Some(u) => format!(
+                            "the embargo runs until {u}: publishing earlier lifts it, which needs a reason (the reporter and the distributors are told)"
+                        ),
+                        None => "no disclosure moment is agreed: publishing now lifts the embargo, which needs a reason (the reporter and the distributors are told)".into(),
+                    }));
+                };
+                text("reason", &reason)?;
+                out.push(EventData::EmbargoLifted { reason });
+            }
             if case.facts.public_aware.is_none() {
                 out.push(EventData::FactRecorded {
                     fact: Fact::PublicAware,

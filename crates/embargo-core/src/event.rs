@@ -503,6 +503,22 @@ pub enum EventData {
         holder: CreditHolder,
         /// Whether it may be published.
         accepted: bool,
+        /// How they want to be named, when not as the credit says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// The reporter retested the fix.
+    RetestAnswered {
+        /// Whether the fix works for them.
+        fixed: bool,
+        /// What they said.
+        note: String,
+    },
+    /// A person lifted the embargo before the agreed moment (or with none
+    /// agreed), to publish now.
+    EmbargoLifted {
+        /// Why, as told to the reporter and the distributors.
+        reason: String,
     },
     /// A CVE was asked for.
     CveRequested {
@@ -676,6 +692,8 @@ impl EventData {
             EventData::AdvisoryApproved { .. } => "advisory_approved",
             EventData::AdvisoryChangesRequested { .. } => "advisory_changes_requested",
             EventData::CreditAnswered { .. } => "credit_answered",
+            EventData::RetestAnswered { .. } => "retest_answered",
+            EventData::EmbargoLifted { .. } => "embargo_lifted",
             EventData::CveRequested { .. } => "cve_requested",
             EventData::CveAssigned { .. } => "cve_assigned",
             EventData::CveFailed { .. } => "cve_failed",

@@ -157,6 +157,7 @@ impl Lens {
             | E::TimelineProposed { .. }
             | E::TimelineAccepted
             | E::EmbargoExited { .. }
+            | E::EmbargoLifted { .. }
             | E::AdvisorySubmitted { .. }
             | E::AdvisoryApproved { .. }
             | E::CreditAnswered { .. }
@@ -206,6 +207,11 @@ impl Lens {
             E::TimelineDeclined { reason } => E::TimelineDeclined {
                 reason: said(reason),
             },
+            E::RetestAnswered { fixed, note } => E::RetestAnswered {
+                fixed: *fixed,
+                note: said(note),
+            },
+
             E::AdvisoryRevised { revision, draft } => E::AdvisoryRevised {
                 revision: *revision,
                 draft: Box::new(self.advisory(draft)),
@@ -322,6 +328,9 @@ impl Lens {
             approved_revision,
             approved_at,
             credit_answers,
+            credit_names,
+            retest,
+            lifted,
             cve,
             forks,
             fork_requests,
@@ -394,6 +403,11 @@ impl Lens {
             approved_revision: *approved_revision,
             approved_at: *approved_at,
             credit_answers: credit_answers.clone(),
+            credit_names: credit_names.clone(),
+            retest: retest
+                .as_ref()
+                .map(|(f, note, at)| (*f, if thread { note.clone() } else { String::new() }, *at)),
+            lifted: lifted.clone(),
             cve: cve.clone(),
             forks: forks
                 .iter()

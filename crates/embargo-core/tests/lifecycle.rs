@@ -149,6 +149,7 @@ fn one_case_through_every_step() {
         },
         Command::Publish {
             mode: PublishMode::WithFix,
+            reason: Some("the fix is out".into()),
         },
         Command::CompleteReleaseStep {
             step: ReleaseStep::SendAnnouncement,
@@ -188,6 +189,7 @@ fn refusals_name_the_state_and_the_allowed_moves() {
     let err = h
         .run(Command::Publish {
             mode: PublishMode::WithFix,
+            reason: Some("the fix is out".into()),
         })
         .unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"cannot publish: the case is received (embargo none); allowed now: acknowledge, request_info, reject, add_participant, request_addition, add_note, message_reporter, record_fact");
@@ -228,6 +230,7 @@ fn refusals_name_the_state_and_the_allowed_moves() {
     let err = h
         .run(Command::Publish {
             mode: PublishMode::WithoutFix,
+            reason: Some("the fix is out".into()),
         })
         .unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"cannot publish: the advisory is draft: submit it for review and have a reviewer approve it before publishing");
@@ -244,6 +247,7 @@ fn refusals_name_the_state_and_the_allowed_moves() {
     let err = h
         .run(Command::Publish {
             mode: PublishMode::WithoutFix,
+            reason: Some("the fix is out".into()),
         })
         .unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"cannot publish: a disclosure without a fix needs a mitigation in the advisory");
@@ -381,8 +385,12 @@ fn arb_command() -> impl Strategy<Value = Command> {
             ReleaseStep::SendAnnouncement,
         ])
         .prop_map(|step| Command::CompleteReleaseStep { step }),
-        prop::sample::select(vec![PublishMode::WithFix, PublishMode::WithoutFix])
-            .prop_map(|mode| Command::Publish { mode }),
+        prop::sample::select(vec![PublishMode::WithFix, PublishMode::WithoutFix]).prop_map(
+            |mode| Command::Publish {
+                mode,
+                reason: Some("lifted".into())
+            }
+        ),
         Just(Command::Close {
             note: "done".into()
         }),

@@ -341,6 +341,7 @@ fn a_new_advisory_text_needs_a_new_announcement_approval() {
         &mut log,
         Command::Publish {
             mode: embargo_core::PublishMode::WithoutFix,
+            reason: Some("the fix is out".into()),
         },
         "cora",
         t0(),
@@ -377,6 +378,7 @@ fn a_fork_alive_after_disclosure_is_flagged_after_its_grace() {
         (
             Command::Publish {
                 mode: embargo_core::PublishMode::WithoutFix,
+                reason: Some("the fix is out".into()),
             },
             "cora",
         ),

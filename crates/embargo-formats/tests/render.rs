@@ -141,6 +141,7 @@ fn disclosed_case() -> (Case, Vec<Event>) {
             415,
             Command::Publish {
                 mode: PublishMode::WithFix,
+                reason: Some("the fix is out".into()),
             },
         ),
     ];

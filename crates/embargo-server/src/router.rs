@@ -96,6 +96,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/static/report.js", get(web::report_script))
         .route("/report/status/{token}", get(web::status_page))
         .route("/report/status/{token}/reply", post(web::reporter_reply))
+        .route(
+            "/report/status/{token}/{answer}",
+            post(web::reporter_answer),
+        )
         .route("/", get(web::inbox))
         .route("/login", get(web::login_page).post(web::login))
         .route("/logout", post(web::logout))
@@ -111,6 +115,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cvss", get(web::cvss_score))
         .route("/cases/{id}", get(web::case_page))
         .route("/cases/{id}/public-issue", get(web::public_issue))
+        .route("/cases/{id}/preview/{format}", get(web::advisory_preview))
+        .route("/markdown-preview", post(web::markdown_preview))
         .route("/cases/{id}/attachments/{n}", get(web::case_attachment))
         .route("/cases/{id}/inbound/{n}", get(web::case_inbound))
         .route("/quarantine", get(web::quarantine_page))

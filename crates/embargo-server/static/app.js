@@ -1,6 +1,9 @@
-// embargo's only script: the CVSS calculator on the triage form.
-// Pages work without it; the vector field is always the source of truth,
-// and scores come from the server, which scores triage with the same code.
+// embargo's only script: the CVSS calculator on the triage form, the live
+// Markdown preview beside the advisory's details, and moving focus to what
+// the last action answered. Pages work without it; the vector field is
+// always the source of truth, scores come from the server, which scores
+// triage with the same code, and previews are rendered by the server's
+// sanitizer (the same one the pages use).
 "use strict";
 
 (function () {
@@ -68,7 +71,31 @@
     fromText();
   }
 
+  function preview(area) {
+    var target = document.getElementById(area.getAttribute("data-preview"));
+    var csrf = area.form && area.form.querySelector("input[name=csrf]");
+    if (!target || !csrf) { return; }
+    var timer = null;
+    function render() {
+      var body = new URLSearchParams();
+      body.set("csrf", csrf.value);
+      body.set("text", area.value);
+      fetch("/markdown-preview", { method: "POST", credentials: "same-origin", body: body })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { target.innerHTML = html; target.hidden = !html; })
+        .catch(function () { target.hidden = true; });
+    }
+    area.addEventListener("input", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(render, 300);
+    });
+    if (area.value.trim()) { render(); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-calculator]"), setUp);
+    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-preview]"), preview);
+    var answer = document.getElementById("error") || document.getElementById("done");
+    if (answer) { answer.focus(); }
   });
 })();

@@ -283,6 +283,35 @@ pub async fn run(
     Ok(case)
 }
 
+/// Runs what the reporter answers on their status page (a credit, the
+/// retest), as the reporter: the page has no account, so the link is the
+/// authority and only these commands are taken from it.
+pub async fn run_as_reporter(
+    state: &AppState,
+    case: &CaseId,
+    command: Command,
+) -> Result<Case, ServiceError> {
+    if !matches!(
+        command,
+        Command::AnswerCredit { .. } | Command::AnswerRetest { .. }
+    ) {
+        return Err(ServiceError::Forbidden(
+            "the status page answers a credit or the retest only".into(),
+        ));
+    }
+    let actor = reporter_actor();
+    let now = state.clock.now();
+    let planned = crate::effects::Planned::for_command(state, case, &command);
+    Ok(state
+        .store
+        .execute_with(
+            case.clone(),
+            move |c| embargo_core::decide(c, command, &actor, now),
+            move |before, after| planned.jobs(before, after),
+        )
+        .await?)
+}
+
 /// Runs a command as embargo itself (`system:cve`, `system:release`,
 /// `system:ci`): the jobs and the scheduler record what they did. No
 /// person's standing applies; the core's rules do, inside the writer.
@@ -294,11 +323,15 @@ pub async fn run_as_system(
 ) -> Result<Case, String> {
     let actor = PersonId::new(actor).map_err(|e| e.0)?;
     let now = state.clock.now();
+    // What it calls for (a failed CVE request's alert) is stored with it.
+    let planned = crate::effects::Planned::for_command(state, case, &command);
     state
         .store
-        .execute(case.clone(), move |c| {
-            embargo_core::decide(c, command, &actor, now)
-        })
+        .execute_with(
+            case.clone(),
+            move |c| embargo_core::decide(c, command, &actor, now),
+            move |before, after| planned.jobs(before, after),
+        )
         .await
         .map_err(|e| e.to_string())
 }

@@ -10,8 +10,9 @@
 //! transaction (`release::schedule`).
 //!
 //! The jobs: `cve_request` (a CVE asked for), `fork_open` (a private fork
-//! asked for), `mail_reporter` (what the team said to the reporter, and a
-//! new disclosure timeline), and `timeline_notice` (the timeline to
+//! asked for), `notice` (a CVE request failed: an alert to the SRT),
+//! `mail_reporter` (what the team said to the reporter, a fix to retest,
+//! the embargo lifted early, and a new disclosure timeline), and `timeline_notice` (the timeline to
 //! everyone on the case, fanned out per person by the worker).
 
 use embargo_core::{Case, CaseId, Command, Embargo, event::CveVia, participant::Role};
@@ -57,6 +58,24 @@ impl Planned {
             jobs.extend(self.to_reporter_job(after, &key, subject, text));
         }
         jobs.extend(self.timeline(before, after));
+        // A CVE request that failed is an alert to the SRT, never "done".
+        if let Some((via, why)) = &after.cve.failure
+            && before.cve.failure != after.cve.failure
+        {
+            let notice = crate::jobs::notice::Notice {
+                key: format!("cve-failed:{}:{}", after.id, after.cve.requests.len()),
+                body: crate::jobs::notice::NoticeBody {
+                    case_id: after.id.to_string(),
+                    guard: Some(format!(
+                        "The CVE request for case {} through {} failed: {why}. Request again or enter a CVE obtained elsewhere.",
+                        after.id,
+                        via.name()
+                    )),
+                    ..crate::jobs::notice::NoticeBody::default()
+                },
+            };
+            jobs.push(notice.row(self.at));
+        }
         // A fork asked for: the job that makes it.
         for (project, host, _) in &after.fork_requests {
             if !before.fork_requested(project) {

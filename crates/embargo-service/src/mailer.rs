@@ -192,6 +192,28 @@ pub fn for_reporter(case: &CaseId, command: &embargo_core::Command) -> Option<(S
         C::Reject { rejection } if rejection.reason != embargo_core::event::RejectReason::Spam => {
             format!("{}: {}", rejection.reason.name(), rejection.explanation)
         }
+        C::MarkFixReady => {
+            return Some((
+                format!("[{case}] A fix is ready: please retest"),
+                "The fixing team has a fix for the vulnerability you reported. Could you check \
+                 that it resolves the problem? Your status page asks whether it does; you can \
+                 answer there, with what you found."
+                    .into(),
+            ));
+        }
+        C::Publish {
+            reason: Some(reason),
+            ..
+        } if !reason.trim().is_empty() => {
+            return Some((
+                format!("[{case}] The embargo is lifted: the advisory is public"),
+                format!(
+                    "The security team lifted the embargo before the agreed moment and published \
+                     the advisory now.\n\nWhy: {reason}\n\nYou may now talk about the \
+                     vulnerability in public."
+                ),
+            ));
+        }
         _ => return None,
     };
     Some((format!("[{case}] A message from the security team"), text))

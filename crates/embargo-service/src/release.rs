@@ -63,7 +63,7 @@ pub async fn schedule(
         } else {
             PublishMode::WithoutFix
         };
-        match record(state, &case.id, Command::Publish { mode }).await {
+        match record(state, &case.id, Command::Publish { mode, reason: None }).await {
             Ok(published) => {
                 tracing::info!(case = %case.id, "published at the disclosure moment");
                 case = published;
@@ -212,6 +212,34 @@ async fn published_work(
     now: jiff::Timestamp,
 ) -> Result<(), embargo_store::StoreError> {
     crate::cve::enqueue_publication(state, case).await?;
+    // Lifted early: the distributors who were told of the moment hear
+    // that it is over, and why.
+    if case.lifted.is_some() {
+        for (distributor, _, _) in &case.embargo_notices {
+            let project = case
+                .named_projects()
+                .into_iter()
+                .find(|p| {
+                    state
+                        .config
+                        .release_project(p)
+                        .distributors
+                        .iter()
+                        .any(|d| &d.name == distributor)
+                })
+                .unwrap_or(&case.report.project)
+                .to_owned();
+            let notice = jobs::embargo_notice::EmbargoNotice {
+                case_id: case.id.to_string(),
+                project,
+                distributor: distributor.clone(),
+                disclose_at: case.published_at.unwrap_or(now).to_string(),
+                revised: false,
+                lifted: true,
+            };
+            jobs::enqueue_once(state, &notice).await?;
+        }
+    }
     if case.announcement.is_some() && case.announcement_sent.is_none() {
         let lists = announce_lists(state, case);
         if !lists.is_empty() {
@@ -287,7 +315,8 @@ pub fn retrospective_from(state: &AppState, case: &Case, events: &[embargo_core:
 }
 
 /// The lists a case's announcement goes to: every named project's.
-fn announce_lists(state: &AppState, case: &Case) -> Vec<String> {
+/// The lists the announcement of `case` goes to.
+pub fn announce_lists(state: &AppState, case: &Case) -> Vec<String> {
     let mut lists: Vec<String> = Vec::new();
     for p in case.named_projects() {
         for l in state.config.announce_to(p) {
@@ -337,6 +366,7 @@ async fn embargo_notices(
                 distributor: d.name.clone(),
                 disclose_at: until.to_string(),
                 revised: told_before,
+                lifted: false,
             };
             jobs::enqueue_once(state, &notice).await?;
         }
@@ -384,6 +414,20 @@ pub async fn send_embargo_notice(
     message_id: &str,
 ) -> Result<(), String> {
     let disclose_at: jiff::Timestamp = job.disclose_at.parse().map_err(|e| format!("{e}"))?;
+    if job.lifted {
+        let settings = state.config.release_project(&job.project);
+        let Some(d) = settings
+            .distributors
+            .iter()
+            .find(|d| d.name == job.distributor)
+        else {
+            return Ok(());
+        };
+        let (subject, text) = lifted_notice(state, case, &job.project);
+        return mailer::encrypted_to(m, &d.email, &d.key, &subject, &text, message_id)
+            .await
+            .map_err(|e| e.to_string());
+    }
     // A notice for a moment that has since moved is not sent: the notice
     // for the new moment replaces it.
     if case.embargo.agreed_until() != Some(disclose_at) || case.published_at.is_some() {
@@ -411,6 +455,24 @@ pub async fn send_embargo_notice(
     )
     .await?;
     Ok(())
+}
+
+/// What a distributor hears when the embargo is lifted before its moment.
+pub fn lifted_notice(state: &AppState, case: &Case, project: &str) -> (String, String) {
+    let reason = case
+        .lifted
+        .as_ref()
+        .map_or("", |(reason, _, _)| reason.as_str());
+    let subject = format!("[{}] embargo lifted for {project}: disclosed now", case.id);
+    let text = format!(
+        "The embargo on the security notice for {project} (case {id}) was lifted before the \
+         agreed moment, and the advisory is public now.\n\nWhy: {reason}\n\n\
+         You may publish fixed packages and talk about it in public.\n\n\
+         Case {id}, security team <{team}>.\n",
+        id = case.id,
+        team = state.config.intake.address,
+    );
+    (subject, text)
 }
 
 /// The embargo notice: what a distributor needs to prepare, and the rule.

@@ -60,6 +60,7 @@ fn command(n: u8, hour: i64) -> Command {
         },
         8 => Command::Publish {
             mode: PublishMode::WithoutFix,
+            reason: Some("the fix is out".into()),
         },
         9 => Command::Defer {
             reason: "later".into(),

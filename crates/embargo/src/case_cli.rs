@@ -156,6 +156,9 @@ pub enum CaseCmd {
         accept: bool,
         #[arg(long)]
         decline: bool,
+        /// How to name you instead (with --accept).
+        #[arg(long, requires = "accept")]
+        name: Option<String>,
     },
     /// Request a CVE (github or cve_services), or enter one obtained elsewhere.
     Cve {
@@ -180,12 +183,17 @@ pub enum CaseCmd {
         #[arg(long)]
         version: Option<String>,
     },
-    /// Disclose: the advisory goes public and the embargo lifts.
+    /// Disclose now: the advisory goes public. At the agreed moment embargo
+    /// does this by itself; earlier, it lifts the embargo and needs a reason,
+    /// which the reporter and the distributors are told.
     Publish {
         id: String,
         /// Disclose without a released fix (the advisory must give a mitigation).
         #[arg(long)]
         without_fix: bool,
+        /// Why the embargo is lifted before its moment.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Close the case.
     Close {
@@ -705,11 +713,18 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             id,
             accept,
             decline,
+            name,
         } => {
             if accept == decline {
                 anyhow::bail!("say --accept or --decline");
             }
-            (id, R::AnswerCredit { accepted: accept })
+            (
+                id,
+                R::AnswerCredit {
+                    accepted: accept,
+                    name,
+                },
+            )
         }
         CaseCmd::Cve { id, action } => match action {
             CveCmd::Request { via } => (id, R::RequestCve { via }),
@@ -754,7 +769,17 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                 version,
             },
         ),
-        CaseCmd::Publish { id, without_fix } => (id, R::Publish { without_fix }),
+        CaseCmd::Publish {
+            id,
+            without_fix,
+            reason,
+        } => (
+            id,
+            R::Publish {
+                without_fix,
+                reason,
+            },
+        ),
         CaseCmd::Close { id, note } => (id, R::Close { note }),
     };
     let case = client.command(&id, request).await?;

@@ -12,10 +12,27 @@ pub(crate) async fn export(
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    let case = access.case();
     let Some(to) = embargo_formats::Format::parse(&format) else {
         return Err(Failure(ServiceError::NotFound));
     };
+    let body = export_text(&state, access.case(), to)?;
+    Ok(text(
+        if to == embargo_formats::Format::Markdown {
+            "text/markdown; charset=utf-8"
+        } else {
+            "application/json"
+        },
+        body,
+    ))
+}
+
+/// The current draft of `case` (as the caller's lens shows it) in one
+/// format: what the API's export and the case page's previews show.
+pub(crate) fn export_text(
+    state: &AppState,
+    case: &Case,
+    to: embargo_formats::Format,
+) -> Result<String, Failure> {
     let mut doc = embargo_formats::draft_document(case, state.clock.now()).ok_or_else(|| {
         Failure(ServiceError::Invalid(format!(
             "case {} has no advisory yet",
@@ -25,21 +42,13 @@ pub(crate) async fn export(
     if to == embargo_formats::Format::Osv {
         doc.id = Some(embargo_formats::case_osv_id(case));
     }
-    let mut ctx = crate::exports::export_context(&state, None);
+    let mut ctx = crate::exports::export_context(state, None);
     ctx.tlp = if case.published_at.is_some() {
         embargo_core::tlp::Tlp::Clear
     } else {
         case.tlp()
     };
-    let body = embargo_formats::export(&doc, to, &ctx).map_err(not_ready)?;
-    Ok(text(
-        if to == embargo_formats::Format::Markdown {
-            "text/markdown; charset=utf-8"
-        } else {
-            "application/json"
-        },
-        body,
-    ))
+    embargo_formats::export(&doc, to, &ctx).map_err(not_ready)
 }
 
 /// `GET /api/v1/cases/{id}/advisory`: the advisory, its review state and

@@ -281,7 +281,7 @@ pub(crate) fn wire_command(req: CommandRequest) -> Result<Command, Failure> {
         R::RequestAdvisoryChanges { revision, comment } => {
             Command::RequestAdvisoryChanges { revision, comment }
         }
-        R::AnswerCredit { accepted } => Command::AnswerCredit { accepted },
+        R::AnswerCredit { accepted, name } => Command::AnswerCredit { accepted, name },
         R::RequestCve { via } => Command::RequestCve {
             via: match CveVia::parse(&via) {
                 Some(v @ (CveVia::Github | CveVia::CveServices)) => v,
@@ -344,12 +344,18 @@ pub(crate) fn wire_command(req: CommandRequest) -> Result<Command, Failure> {
                 }
             },
         },
-        R::Publish { without_fix } => Command::Publish {
+        R::Publish {
+            without_fix,
+            reason,
+        } => Command::Publish {
             mode: if without_fix {
                 PublishMode::WithoutFix
             } else {
                 PublishMode::WithFix
             },
+            reason: reason
+                .map(|r| embargo_core::text::multi_line(&r))
+                .filter(|r| !r.trim().is_empty()),
         },
         R::Close { note } => Command::Close { note },
     })

@@ -29,7 +29,8 @@ pub(crate) use public::{
     csaf_provider_metadata, csaf_rolie, osv_all, osv_index, osv_one,
 };
 pub(crate) use report::{
-    reply as reporter_reply, report_page, script as report_script, status_page, submit_report,
+    answer as reporter_answer, reply as reporter_reply, report_page, script as report_script,
+    status_page, submit_report,
 };
 
 use crate::{AppState, authz, datadir::token_hash, error::ServiceError, failure::Failure};

@@ -709,6 +709,39 @@ pub(crate) async fn status_page(
                 zones => embargo_core::timeline::in_zones(at, &state.config.disclosure.show_zones),
             }
         });
+    // The credits that name the reporter, and what they answered.
+    let answer = case.credit_answer(&embargo_core::advisory::CreditHolder::Reporter);
+    let named_as = case
+        .credit_names
+        .iter()
+        .find(|(h, _)| *h == embargo_core::advisory::CreditHolder::Reporter)
+        .map(|(_, n)| n.clone());
+    let credits: Vec<_> = case
+        .current_advisory()
+        .map(|a| {
+            a.credits
+                .iter()
+                .filter(|c| c.holder == Some(embargo_core::advisory::CreditHolder::Reporter))
+                .map(|c| context! { name => &c.name, kind => c.kind.as_deref().map(|k| k.to_lowercase().replace('_', " ")) })
+                .collect()
+        })
+        .unwrap_or_default();
+    let open = case.handling != embargo_core::Handling::Closed;
+    let retest = case
+        .facts
+        .fix_ready
+        .filter(|_| (open && case.published_at.is_none()) || case.retest.is_some())
+        .map(|ready| {
+            context! {
+                ready => ready.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                answered => case.retest.as_ref().map(|(fixed, note, at)| context! {
+                    fixed => fixed,
+                    html => super::markdown::render(note),
+                    at => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                }),
+                open => open && case.published_at.is_none(),
+            }
+        });
     let (csrf, fresh) = super::pages::pre_csrf(&parts);
     let page = render(
         "report_status.html",
@@ -726,6 +759,15 @@ pub(crate) async fn status_page(
             thread => reporter_thread(&events, true),
             closed => case.handling == embargo_core::Handling::Closed,
             disclosure => disclosure,
+            credits => credits,
+            credit_answer => answer,
+            named_as => named_as,
+            retest => retest,
+            notice => parts.uri.query().and_then(|q| q.strip_prefix("done=")).and_then(|d| match d {
+                "credit" => Some("Thank you: your answer about the credit is recorded."),
+                "retest" => Some("Thank you: your retest is recorded; the team sees it on the case."),
+                _ => None,
+            }),
         },
     );
     Ok(super::pages::with_pre_cookie(page, &csrf, fresh))
@@ -783,6 +825,59 @@ pub(crate) async fn reply(
     .await
     .map_err(Failure::from)?;
     Ok(Redirect::to(&format!("/report/status/{token}#thread")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AnswerForm {
+    /// `accept` or `decline` (credit); `yes` or `no` (retest).
+    answer: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    note: String,
+    #[expect(dead_code, reason = "checked by AnonPosted")]
+    csrf: String,
+}
+
+/// `POST /report/status/{token}/{credit|retest}`: the reporter answers
+/// the credit that names them, or says whether the fix works.
+pub(crate) async fn answer(
+    State(state): State<Shared>,
+    Path((token, what)): Path<(String, String)>,
+    posted: AnonPosted<AnswerForm>,
+) -> Result<Response, WebError> {
+    let case = case_for(&state, &token).await?;
+    let f = posted.form;
+    let bad = |message: &str| WebError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        title: "Please check the form",
+        message: message.into(),
+    };
+    let command = match (what.as_str(), f.answer.as_str()) {
+        ("credit", "accept" | "decline") => embargo_core::Command::AnswerCredit {
+            accepted: f.answer == "accept",
+            name: Some(f.name.trim().to_owned()).filter(|n| !n.is_empty() && f.answer == "accept"),
+        },
+        ("retest", "yes" | "no") => embargo_core::Command::AnswerRetest {
+            fixed: f.answer == "yes",
+            note: if f.note.trim().is_empty() {
+                (if f.answer == "yes" {
+                    "The fix works for me."
+                } else {
+                    "The fix does not resolve it for me."
+                })
+                .to_owned()
+            } else {
+                embargo_core::text::multi_line(&f.note)
+            },
+        },
+        ("credit" | "retest", _) => return Err(bad("Choose one of the answers.")),
+        _ => return Err(Failure(ServiceError::NotFound).into()),
+    };
+    crate::authz::run_as_reporter(&state, &case.id, command)
+        .await
+        .map_err(Failure::from)?;
+    Ok(Redirect::to(&format!("/report/status/{token}?done={what}#{what}")).into_response())
 }
 
 /// The browser-side encryption script.

@@ -71,7 +71,7 @@ fn case_with_advisory(app: &TestApp, reviewer: &str, marker: &str, disclose: boo
         for step in [
             json!({"command": "mark_fix_ready"}),
             json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-            json!({"command": "publish"}),
+            json!({"command": "publish", "reason": "the fix is released"}),
         ] {
             run(app, &admin, &id, step);
         }
@@ -391,7 +391,7 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     for step in [
         json!({"command": "mark_fix_ready"}),
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-        json!({"command": "publish"}),
+        json!({"command": "publish", "reason": "the fix is released"}),
     ] {
         run(&app, &app.admin_token, &id, step);
     }

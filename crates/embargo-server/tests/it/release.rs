@@ -106,7 +106,7 @@ fn release_and_publish(app: &TestApp, id: &str) {
     for step in [
         json!({"command": "mark_fix_ready"}),
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-        json!({"command": "publish"}),
+        json!({"command": "publish", "reason": "the fix is released"}),
     ] {
         run(app, &app.admin_token, id, step);
     }
@@ -494,7 +494,7 @@ fn built_in_fork_runs_ci_on_push_admits_only_the_team_and_is_gone_after_disclosu
     // Disclosure removes the repository.
     for step in [
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
-        json!({"command": "publish"}),
+        json!({"command": "publish", "reason": "the fix is released"}),
     ] {
         run(&app, &admin, &id, step);
     }

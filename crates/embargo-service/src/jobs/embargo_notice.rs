@@ -22,11 +22,20 @@ pub struct EmbargoNotice {
     /// They were told of an earlier moment.
     #[serde(default)]
     pub revised: bool,
+    /// The embargo was lifted early: tell them it is over.
+    #[serde(default)]
+    pub lifted: bool,
 }
 
 impl Job for EmbargoNotice {
     const KIND: &'static str = "embargo_notice";
     fn key(&self) -> String {
+        if self.lifted {
+            return format!(
+                "embargo-lifted:{}:{}:{}",
+                self.case_id, self.project, self.distributor
+            );
+        }
         let unix = self
             .disclose_at
             .parse::<jiff::Timestamp>()

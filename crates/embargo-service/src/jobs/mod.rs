@@ -159,11 +159,17 @@ mod tests {
             distributor: "debian".into(),
             disclose_at: "2026-03-05T16:00:00Z".into(),
             revised: false,
+            lifted: false,
         };
         assert_eq!(
             notice.key(),
             format!("embargo-notice:{id}:numpy:debian:1772726400")
         );
+        let lifted = embargo_notice::EmbargoNotice {
+            lifted: true,
+            ..notice.clone()
+        };
+        assert_eq!(lifted.key(), format!("embargo-lifted:{id}:numpy:debian"));
         let person = notify_person::NotifyPerson {
             body: notice::NoticeBody::default(),
             person: "sam".into(),

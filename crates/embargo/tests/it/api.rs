@@ -134,7 +134,7 @@ fn a_case_from_report_to_closed_over_the_api() {
         json!({"command": "complete_release_step", "step": "merge_fix"}),
         json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
         json!({"command": "complete_release_step", "step": "publish_packages"}),
-        json!({"command": "publish"}),
+        json!({"command": "publish", "reason": "the fix is released"}),
         json!({"command": "complete_release_step", "step": "send_announcement"}),
         json!({"command": "close_private_fork"}),
         json!({"command": "close", "note": "Retrospective written."}),

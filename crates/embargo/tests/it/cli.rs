@@ -163,7 +163,7 @@ fn one_case_through_every_step_with_the_cli() {
         ],
         &["release", id, "publish_packages"],
         &["announce", id, "--approve"],
-        &["publish", id],
+        &["publish", id, "--reason", "the fix is released"],
         &["release", id, "send_announcement"],
         &["fork", id, "close"],
         // 8. retrospective and close

@@ -41,6 +41,88 @@ pub(crate) const CANNED: &[(&str, &str)] = &[
     ),
 ];
 
+/// A moment as people read it: `2 Dec 2026, 16:00 UTC`.
+pub(crate) fn when(t: jiff::Timestamp) -> String {
+    t.strftime("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// A moment with how far it is from `now`: `2 Dec 2026, 16:00 UTC, in 3
+/// days` (or `3 days ago`).
+pub(crate) fn when_from(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs = t.as_second() - now.as_second();
+    let span = secs.unsigned_abs();
+    let amount = if span < 3_600 {
+        let m = span / 60;
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    } else if span < 2 * 86_400 {
+        let h = span / 3_600;
+        format!("{h} hour{}", if h == 1 { "" } else { "s" })
+    } else {
+        let d = span / 86_400;
+        format!("{d} days")
+    };
+    if span < 60 {
+        format!("{}, now", when(t))
+    } else if secs > 0 {
+        format!("{}, in {amount}", when(t))
+    } else {
+        format!("{}, {amount} ago", when(t))
+    }
+}
+
+/// What an event is, in words, for the timeline.
+pub(crate) fn event_name(data: &EventData) -> &'static str {
+    match data {
+        EventData::ReportReceived { .. } => "Report received",
+        EventData::Acknowledged { .. } => "Acknowledged",
+        EventData::ReporterWrote { .. } => "The reporter wrote",
+        EventData::ReporterMessaged { .. } => "Message to the reporter",
+        EventData::InfoRequested { .. } => "Asked the reporter for more",
+        EventData::InfoReceived { .. } => "Answer from the reporter",
+        EventData::Triaged { .. } => "Triage recorded",
+        EventData::Rejected { .. } => "Rejected",
+        EventData::Revalidated { .. } => "Taken up again",
+        EventData::FixingTeamAssigned { .. } => "Fixing team assigned",
+        EventData::ParticipantAdded { .. } => "Person added",
+        EventData::AdditionRequested { .. } => "Asked to add someone",
+        EventData::AdditionApproved { .. } => "Addition approved",
+        EventData::AdditionDeclined { .. } => "Addition declined",
+        EventData::NoteAdded { .. } => "Internal note",
+        EventData::Deferred { .. } => "Deferred",
+        EventData::Reopened { .. } => "Reopened",
+        EventData::TimelineProposed { .. } => "Disclosure moment proposed",
+        EventData::TimelineAccepted => "Disclosure moment agreed",
+        EventData::TimelineDeclined { .. } => "Disclosure moment declined",
+        EventData::EmbargoExited { .. } => "Embargo ended",
+        EventData::EmbargoLifted { .. } => "Embargo lifted early",
+        EventData::AdvisoryRevised { .. } => "Advisory revised",
+        EventData::AdvisorySubmitted { .. } => "Advisory submitted for review",
+        EventData::AdvisoryApproved { .. } => "Advisory approved",
+        EventData::AdvisoryChangesRequested { .. } => "Advisory sent back",
+        EventData::CreditAnswered { .. } => "Credit answered",
+        EventData::RetestAnswered { .. } => "Reporter retested the fix",
+        EventData::CveRequested { .. } => "CVE requested",
+        EventData::CveAssigned { .. } => "CVE assigned",
+        EventData::CveFailed { .. } => "CVE request failed",
+        EventData::CveRecordPublished { .. } => "CVE record published",
+        EventData::SignatureVerified { .. } => "Signature verified",
+        EventData::ForkOpened { .. } => "Private fork opened",
+        EventData::ForkRequested { .. } => "Private fork asked for",
+        EventData::ForkFailed { .. } => "Private fork failed",
+        EventData::ForkClosed { .. } => "Private fork removed",
+        EventData::ProjectTeamAssigned { .. } => "Project team named",
+        EventData::CiReported { .. } => "CI ran",
+        EventData::AnnouncementApproved { .. } => "Announcement approved",
+        EventData::AnnouncementSent { .. } => "Announcement sent",
+        EventData::EmbargoNoticeSent { .. } => "Distributor told",
+        EventData::RetrospectiveWritten { .. } => "Retrospective written",
+        EventData::FactRecorded { .. } => "Fact recorded",
+        EventData::ReleaseStepCompleted { .. } => "Release step done",
+        EventData::Published => "Published",
+        EventData::Closed { .. } => "Closed",
+    }
+}
+
 pub(crate) fn event_text(data: &EventData) -> String {
     match data {
         EventData::ReportReceived { report } => format!("via {}", report.channel.name()),
@@ -138,7 +220,7 @@ pub(crate) async fn case_view(
     state: &AppState,
     who: &SignedIn,
     access: &CaseAccess,
-    error: Option<String>,
+    said: Said,
 ) -> Result<Response, WebError> {
     let case = access.case();
     let standing = access.standing();
@@ -338,7 +420,40 @@ pub(crate) async fn case_view(
     } else {
         String::new()
     };
+    // What publishing now means: at or after the agreed moment it is the
+    // planned disclosure; before it (or with none agreed), lifting the
+    // embargo, which needs a reason.
+    let moment = case.embargo.agreed_until();
+    let publish = can(CommandKind::Publish).then(|| {
+        context! {
+            lift => !moment.is_some_and(|m| m <= now),
+            moment => moment.map(|m| when_from(m, now)),
+            fix_released => case.facts.fix_released.is_some(),
+            approved => case.approved_revision.is_some(),
+        }
+    });
+    let announce = can(CommandKind::ApproveAnnouncement).then(|| {
+        context! {
+            lists => crate::release::announce_lists(state, case),
+            mail_on => state.config.smtp.host.is_some(),
+        }
+    });
+    let advisory = lens
+        .sees_release()
+        .then(|| super::advisory::context(case, &who.caller.member.id, &can));
     let ctx = context! {
+        advisory => advisory,
+        publish => publish,
+        announce => announce,
+        retest => case.retest.as_ref().map(|(fixed, note, at)| context! {
+            fixed => fixed,
+            html => markdown::render(note),
+            at => when(*at),
+        }),
+        lifted => case.lifted.as_ref().map(|(reason, by, at)| context! {
+            reason => reason, by => by.as_str(), at => when(*at),
+        }),
+        next => next_steps(case, &can),
         failed_jobs => ser(failed_jobs),
         me => ser(me(who)),
         release => release,
@@ -358,7 +473,9 @@ pub(crate) async fn case_view(
             .map(|(p, why, at)| context! { project => p, reason => why, at => at.strftime("%Y-%m-%d %H:%M UTC").to_string() })
             .collect::<Vec<_>>(),
         retrospective_draft => retrospective_draft,
-        error => error,
+        error => match &said { Said::Refused { message, .. } => Some(message.clone()), _ => None },
+        failed => match &said { Said::Refused { command, .. } => Some(command.clone()), _ => None },
+        done => match &said { Said::Done(kind) => Some(done_text(kind)), _ => None },
         reporter_sees => reporter_sees,
         attachments => attachments.iter().map(|a| context! { id => a.id, name => &a.name, content_type => &a.content_type, size => a.size }).collect::<Vec<_>>(),
         deliveries => deliveries.iter().map(|d| context! {
@@ -444,9 +561,9 @@ pub(crate) async fn case_view(
         thread => if lens.sees_thread() { reporter_thread(&events, false) } else { Vec::new() },
         notes => if lens.sees_internal() { notes(&events) } else { Vec::new() },
         timeline => ser(events.iter().map(|e| EventRow {
-            at: e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            at: when(e.at),
             actor: e.actor.to_string(),
-            kind: e.data.kind(),
+            kind: event_name(&e.data),
             text: event_text(&e.data),
         }).collect::<Vec<_>>()),
         actions => actions,
@@ -459,13 +576,158 @@ pub(crate) async fn case_view(
     Ok(render("case.html", ctx))
 }
 
+/// The one or two things the case needs next, for the caller: the page
+/// puts these first. Each is the id of a form on the page and what it
+/// does.
+fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::Value> {
+    use CommandKind as K;
+    let step = |form: &str, text: &str| context! { form => form, text => text };
+    let review = case.review.name();
+    let candidates: [(bool, &str, &str); 14] = [
+        (
+            can(K::Acknowledge),
+            "acknowledge",
+            "Acknowledge the report (the 24-hour promise)",
+        ),
+        (
+            can(K::Triage) && case.assessment.is_none(),
+            "triage",
+            "Triage: reproduce, score, set the TLP",
+        ),
+        (
+            can(K::AssignFixingTeam),
+            "assign",
+            "Assign a coordinator and the fixing team",
+        ),
+        (
+            can(K::ProposeTimeline) && case.embargo.name() == "none",
+            "propose-timeline",
+            "Propose the disclosure moment",
+        ),
+        (
+            can(K::AcceptTimeline),
+            "accept-timeline",
+            "Agree the proposed disclosure moment",
+        ),
+        (
+            can(K::OpenPrivateFork) && case.forks.is_empty() && case.fork_requests.is_empty(),
+            "open-fork",
+            "Open a private fork for the fix",
+        ),
+        (
+            can(K::ReviseAdvisory) && case.advisory.is_empty(),
+            "revise-advisory",
+            "Write the advisory",
+        ),
+        (
+            can(K::SubmitAdvisory) && matches!(review, "draft" | "changes requested"),
+            "submit-advisory",
+            "Submit the advisory for review",
+        ),
+        (
+            can(K::ApproveAdvisory) && review == "in review",
+            "review-advisory",
+            "Review the advisory",
+        ),
+        (
+            can(K::MarkFixReady),
+            "mark-fix-ready",
+            "Mark the fix ready (the reporter is asked to retest)",
+        ),
+        (
+            can(K::RequestCve) && case.cve.assigned.is_none() && case.cve.requests.is_empty(),
+            "cve",
+            "Request or enter the CVE",
+        ),
+        (
+            can(K::CompleteReleaseStep) && case.published_at.is_none(),
+            "release-step",
+            "Tick the release-day checklist",
+        ),
+        (
+            can(K::Publish) && case.approved_revision.is_some(),
+            "publish",
+            "Publish the advisory",
+        ),
+        (
+            can(K::Close),
+            "close",
+            "Write the retrospective and close the case",
+        ),
+    ];
+    candidates
+        .into_iter()
+        .filter(|(ok, _, _)| *ok)
+        .take(2)
+        .map(|(_, form, text)| step(form, text))
+        .collect()
+}
+
+/// What the case page answers to the caller's last action.
+pub(crate) enum Said {
+    /// Nothing: the page opened.
+    Nothing,
+    /// The command went through (its name).
+    Done(String),
+    /// The command was refused, with why (shown next to its form).
+    Refused { command: String, message: String },
+}
+
+/// The confirmation after a command, in words.
+fn done_text(command: &str) -> String {
+    let what = match command {
+        "acknowledge" => "Acknowledged: the reporter has the answer",
+        "request_info" => "Question sent to the reporter",
+        "triage" => "Triage recorded",
+        "reject" => "Rejected: the reporter is told",
+        "assign_fixing_team" => "The fixing team is assigned",
+        "add_participant" => "Added to the case",
+        "request_addition" => "Request sent to the SRT",
+        "approve_addition" => "Addition approved",
+        "decline_addition" => "Addition declined",
+        "add_note" => "Note added",
+        "message_reporter" => "Message sent to the reporter",
+        "propose_timeline" => "Disclosure moment proposed",
+        "accept_timeline" => "Disclosure moment agreed",
+        "decline_timeline" => "Disclosure moment declined",
+        "open_private_fork" => "Private fork asked for",
+        "close_private_fork" => "Private fork recorded as removed",
+        "assign_project_team" => "Project team named",
+        "revise_advisory" => "Advisory revision saved",
+        "submit_advisory" => "Advisory submitted for review",
+        "approve_advisory" => "Advisory approved",
+        "request_advisory_changes" => "Advisory sent back to its author",
+        "request_cve" => "CVE requested: the answer appears here",
+        "assign_cve" => "CVE recorded",
+        "mark_fix_ready" => "Fix marked ready: the reporter is asked to retest",
+        "complete_release_step" => "Checklist step ticked",
+        "approve_announcement" => "Announcement approved",
+        "publish" => "Published: the advisory is public",
+        "write_retrospective" => "Retrospective kept",
+        "close" => "Case closed",
+        _ => "Done",
+    };
+    format!("{what}.")
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CaseQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 pub(crate) async fn case_page(
     State(state): State<Shared>,
     who: SignedIn,
     Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
 ) -> Result<Response, WebError> {
     let access = authz::open_case(&state, &who.caller, &id).await?;
-    case_view(&state, &who, &access, None).await
+    let said = match q.done {
+        Some(kind) if WEB_COMMANDS.iter().any(|k| k.name() == kind) => Said::Done(kind),
+        _ => Said::Nothing,
+    };
+    case_view(&state, &who, &access, said).await
 }
 
 /// Every case action's form fields; each command reads the ones it needs.
@@ -496,6 +758,27 @@ pub(crate) struct ActionForm {
     host: String,
     project: String,
     url: String,
+    // The advisory form and review.
+    base_revision: u32,
+    revision: u32,
+    comment: String,
+    summary: String,
+    details: String,
+    impact: String,
+    cwes: String,
+    cvss: String,
+    references: String,
+    credits: String,
+    mitigation: String,
+    upgrade: String,
+    confidential: String,
+    // The CVE, release day, publication.
+    via: String,
+    cve: String,
+    step: String,
+    package: String,
+    version: String,
+    mode: String,
 }
 
 pub(crate) fn person_id(s: &str) -> Result<PersonId, Failure> {
@@ -601,7 +884,50 @@ pub(crate) fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, 
         CommandKind::WriteRetrospective => R::WriteRetrospective {
             text: given(f.text.replace("\r\n", "\n")),
         },
-        // The rest (advisory, CVE, release steps) are in the API and CLI.
+        CommandKind::ReviseAdvisory => R::ReviseAdvisory {
+            base_revision: f.base_revision,
+            advisory: super::advisory::wire(super::advisory::AdvisoryText {
+                summary: f.summary,
+                details: f.details,
+                impact: f.impact,
+                affected: f.affected,
+                cwes: f.cwes,
+                cvss: f.cvss,
+                references: f.references,
+                credits: f.credits,
+                mitigation: f.mitigation,
+                upgrade: f.upgrade,
+                confidential: f.confidential,
+            })
+            .map_err(|e| Failure(ServiceError::Invalid(e)))?,
+        },
+        CommandKind::SubmitAdvisory => R::SubmitAdvisory {
+            revision: f.revision,
+        },
+        CommandKind::ApproveAdvisory => R::ApproveAdvisory {
+            revision: f.revision,
+        },
+        CommandKind::RequestAdvisoryChanges => R::RequestAdvisoryChanges {
+            revision: f.revision,
+            comment: f.comment,
+        },
+        CommandKind::RequestCve => R::RequestCve { via: f.via },
+        CommandKind::AssignCve => R::AssignCve {
+            cve: f.cve.trim().to_owned(),
+        },
+        CommandKind::CompleteReleaseStep => R::CompleteReleaseStep {
+            step: f.step,
+            package: given(f.package),
+            version: given(f.version),
+        },
+        CommandKind::Publish => R::Publish {
+            without_fix: f.mode == "without_fix",
+            reason: given(f.reason),
+        },
+        CommandKind::ClosePrivateFork => R::ClosePrivateFork {
+            project: given(f.project),
+        },
+        // The rest are recorded by embargo itself, or by the reporter.
         _ => return Err(Failure(ServiceError::NotFound)),
     })
 }
@@ -631,6 +957,15 @@ pub(crate) const WEB_COMMANDS: &[CommandKind] = &[
     CommandKind::OpenPrivateFork,
     CommandKind::ApproveAnnouncement,
     CommandKind::WriteRetrospective,
+    CommandKind::ReviseAdvisory,
+    CommandKind::SubmitAdvisory,
+    CommandKind::ApproveAdvisory,
+    CommandKind::RequestAdvisoryChanges,
+    CommandKind::RequestCve,
+    CommandKind::AssignCve,
+    CommandKind::CompleteReleaseStep,
+    CommandKind::Publish,
+    CommandKind::ClosePrivateFork,
 ];
 
 pub(crate) async fn case_command(
@@ -650,13 +985,17 @@ pub(crate) async fn case_command(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}?done={command}#done")).into_response()),
         Err(Failure(ServiceError::NotFound)) => Err(Failure(ServiceError::NotFound).into()),
         Err(e) => {
             // Show the case again with the reason, keeping the status.
             let status = WebError::from(e);
             let access = authz::open_case(&state, &who.caller, &id).await?;
-            let page = case_view(&state, &who, &access, Some(status.message)).await?;
+            let said = Said::Refused {
+                command: command.clone(),
+                message: status.message,
+            };
+            let page = case_view(&state, &who, &access, said).await?;
             Ok(with_status(status.status, page))
         }
     }

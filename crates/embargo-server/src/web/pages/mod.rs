@@ -112,12 +112,14 @@ pub(crate) fn unix_text(secs: i64, seconds: bool) -> String {
 
 mod account;
 mod admin;
+mod advisory;
 mod case;
 mod inbox;
 mod session;
 
 pub(crate) use account::*;
 pub(crate) use admin::*;
+pub(crate) use advisory::{markdown_preview, preview as advisory_preview};
 pub(crate) use case::*;
 pub(crate) use inbox::*;
 pub(crate) use session::*;
