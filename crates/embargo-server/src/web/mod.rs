@@ -95,6 +95,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "advisory.html",
         include_str!("../../templates/advisory.html"),
     ),
+    ("preview.html", include_str!("../../templates/preview.html")),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {

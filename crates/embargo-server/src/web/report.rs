@@ -830,6 +830,7 @@ pub(crate) async fn reply(
 #[derive(Deserialize)]
 pub(crate) struct AnswerForm {
     /// `accept` or `decline` (credit); `yes` or `no` (retest).
+    #[serde(default)]
     answer: String,
     #[serde(default)]
     name: String,

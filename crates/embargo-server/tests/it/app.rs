@@ -159,6 +159,12 @@ impl TestApp {
         self.rt.block_on(self.pump.run()).unwrap()
     }
 
+    /// `pump` from inside the test's runtime (the browser tests' async
+    /// walks).
+    pub(crate) async fn pump_async(&self) -> embargo_server::Pumped {
+        self.pump.run().await.unwrap()
+    }
+
     pub(crate) fn advance(&self, secs: i64) {
         self.clock.advance(SignedDuration::from_secs(secs));
     }

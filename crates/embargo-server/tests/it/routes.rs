@@ -44,6 +44,11 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/report", Expect::Public(201)),
     ("GET", "/report/status/{token}", Expect::Public(404)),
     ("POST", "/report/status/{token}/reply", Expect::Public(404)),
+    (
+        "POST",
+        "/report/status/{token}/{answer}",
+        Expect::Public(404),
+    ),
     ("GET", "/login", Expect::Public(200)),
     // Wrong credentials, whoever asks.
     ("POST", "/login", Expect::Public(401)),
@@ -60,6 +65,7 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/account", Expect::SignedIn(200)),
     ("GET", "/", Expect::SignedIn(200)),
     ("GET", "/cvss", Expect::SignedIn(200)),
+    ("POST", "/markdown-preview", Expect::SignedIn(200)),
     ("GET", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people/{person}/unlock", Expect::Admin(303)),
@@ -74,6 +80,8 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/cases/{id}/fork-credential", Expect::CaseView(403)),
     // Only for reports found invalid: the SRT is told so (422).
     ("GET", "/cases/{id}/public-issue", Expect::CaseSrt(422)),
+    // The table's cases have no advisory to preview: told so (422).
+    ("GET", "/cases/{id}/preview/{format}", Expect::CaseView(422)),
     // No such file or message on the table's cases: 404 for everyone, and
     // never a different answer for a case the caller cannot see.
     ("GET", "/cases/{id}/attachments/{n}", Expect::CaseView(404)),
@@ -408,6 +416,7 @@ pub(crate) fn call<'a>(
         .replace("{n}", "999999")
         .replace("{name}", "no-such-channel")
         .replace("{format}", "osv")
+        .replace("{answer}", "credit")
         .replace("{case}", case)
         .replace("{repo}", "numpy.git")
         .replace("{*path}", "info/refs")

@@ -227,8 +227,20 @@ pub(crate) fn context(
             a.credits
                 .iter()
                 .map(|c| {
+                    let named_as = case
+                        .credit_names
+                        .iter()
+                        .find(|(h, _)| {
+                            c.holder.as_deref()
+                                == Some(match h {
+                                    embargo_core::advisory::CreditHolder::Reporter => "reporter",
+                                    embargo_core::advisory::CreditHolder::Person(p) => p.as_str(),
+                                })
+                        })
+                        .map(|(_, n)| n.clone());
                     context! {
                         name => &c.name,
+                        named_as => named_as,
                         kind => &c.kind,
                         holder => &c.holder,
                         answer => match (&c.holder, c.accepted) {
@@ -250,7 +262,7 @@ pub(crate) fn context(
             context! {
                 revision => r.revision,
                 author => &r.author,
-                at => r.at.parse::<jiff::Timestamp>().map(|t| super::case::when(t)).unwrap_or_else(|_| r.at.clone()),
+                at => r.at.parse::<jiff::Timestamp>().map(super::case::when).unwrap_or_else(|_| r.at.clone()),
                 changes => r.changes.iter().map(|(field, lines)| context! {
                     field => field,
                     lines => lines.iter().map(|l| context! {
@@ -318,13 +330,18 @@ pub(crate) async fn preview(
             embargo_formats::Format::parse(other).ok_or(Failure(ServiceError::NotFound))?,
         ),
     };
-    let body = crate::api::export_text(&state, case, to).map_err(WebError::from)?;
-    let (html, text) = if format == "page" {
-        (Some(markdown::render(&body)), None)
-    } else {
-        (None, Some(body))
+    // What keeps an export from being made (no advisory yet, no CVE id for
+    // a CVE record) is said on the preview page, beside the other formats.
+    let (body, not_ready) = match crate::api::export_text(&state, case, to) {
+        Ok(body) => (Some(body), None),
+        Err(Failure(ServiceError::Invalid(why))) => (None, Some(why)),
+        Err(e) => return Err(e.into()),
     };
-    Ok(render(
+    let (html, text) = match (&body, format.as_str()) {
+        (Some(b), "page") => (Some(markdown::render(b)), None),
+        (b, _) => (None, b.clone()),
+    };
+    let page = render(
         "preview.html",
         context! {
             me => ser(me(&who)),
@@ -332,9 +349,15 @@ pub(crate) async fn preview(
             format => name,
             html => html,
             text => text,
+            not_ready => &not_ready,
             formats => ["osv", "cve", "csaf", "markdown", "page"],
         },
-    ))
+    );
+    Ok(if not_ready.is_some() {
+        with_status(StatusCode::UNPROCESSABLE_ENTITY, page)
+    } else {
+        page
+    })
 }
 
 #[derive(Deserialize)]

@@ -426,7 +426,7 @@ pub(crate) async fn case_view(
     let moment = case.embargo.agreed_until();
     let publish = can(CommandKind::Publish).then(|| {
         context! {
-            lift => !moment.is_some_and(|m| m <= now),
+            lift => moment.is_none_or(|m| m > now),
             moment => moment.map(|m| when_from(m, now)),
             fix_released => case.facts.fix_released.is_some(),
             approved => case.approved_revision.is_some(),
