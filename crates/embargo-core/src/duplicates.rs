@@ -65,6 +65,48 @@ pub fn lookup_terms(case: &Case) -> Vec<String> {
         .collect()
 }
 
+/// What the search index keeps of every case, open or closed: the words
+/// of its title (`w:`), its affected packages (`p:ecosystem:name`) and
+/// their names (`n:name`).
+pub fn search_terms(case: &Case) -> Vec<String> {
+    let packages = packages(case);
+    words(&case.report.title)
+        .into_iter()
+        .map(|w| format!("w:{w}"))
+        .chain(packages.iter().map(|p| format!("p:{p}")))
+        .chain(
+            packages
+                .iter()
+                .filter_map(|p| p.split_once(':').map(|(_, n)| format!("n:{n}"))),
+        )
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// A search, word by word: each word with the terms that match it. A case
+/// matches when it has a matching term for every word. `Ecosystem:name`
+/// is a package; another word matches a title word or a package's name.
+/// Words of fewer than three characters are not indexed, so not asked for.
+pub fn query_terms(query: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for word in query.split_whitespace() {
+        let word = word.to_lowercase();
+        let alternatives = if word.contains(':') {
+            vec![format!("p:{word}")]
+        } else {
+            words(&word)
+                .into_iter()
+                .flat_map(|w| [format!("w:{w}"), format!("n:{w}")])
+                .collect()
+        };
+        if !alternatives.is_empty() && !out.contains(&alternatives) {
+            out.push(alternatives);
+        }
+    }
+    out
+}
+
 /// Open cases among `others` that `case` may duplicate, most likely first.
 /// Titles sharing at least half their words, or a common affected package,
 /// count; closed and rejected cases do not.

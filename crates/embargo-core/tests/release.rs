@@ -405,3 +405,134 @@ fn a_fork_alive_after_disclosure_is_flagged_after_its_grace() {
     );
     assert!(!flagged(&case, t0() + hour + hour), "removed");
 }
+
+/// Publishing before the agreed moment lifts the embargo, which needs a
+/// reason; at the moment it needs none. The reporter's retest and credit
+/// answer (with the name they chose) land on the case and in the export.
+#[test]
+fn publishing_early_needs_a_reason_and_the_reporter_answers_retest_and_credit() {
+    let (mut case, mut log) = accepted(HIGH);
+    let moment: Timestamp = "2026-03-09T16:00:00Z".parse().unwrap();
+    run(
+        &mut case,
+        &mut log,
+        Command::ProposeTimeline {
+            disclose_at: moment,
+        },
+        "cora",
+        t0(),
+    );
+    run(&mut case, &mut log, Command::AcceptTimeline, "cora", t0());
+    run(&mut case, &mut log, Command::MarkFixReady, "fay", t0());
+    let reporter = embargo_core::command::REPORTER_ACTOR;
+    run(
+        &mut case,
+        &mut log,
+        Command::AnswerRetest {
+            fixed: true,
+            note: "Works on the fork.".into(),
+        },
+        reporter,
+        t0(),
+    );
+    assert_eq!(
+        case.retest.as_ref().map(|(f, n, _)| (*f, n.as_str())),
+        Some((true, "Works on the fork."))
+    );
+    let mut draft = embargo_core::advisory::AdvisoryDraft::new("Overflow", "Details.");
+    draft.mitigation = Some("Avoid untrusted files.".into());
+    draft.credits.push(embargo_core::advisory::Credit {
+        name: "Lin Okafor".into(),
+        kind: Some("FINDER".into()),
+        contact: Vec::new(),
+        holder: Some(embargo_core::advisory::CreditHolder::Reporter),
+    });
+    for (c, who) in [
+        (
+            Command::ReviseAdvisory {
+                base_revision: 0,
+                draft: Box::new(draft),
+            },
+            "fay",
+        ),
+        (Command::SubmitAdvisory { revision: 1 }, "fay"),
+        (Command::ApproveAdvisory { revision: 1 }, "cora"),
+    ] {
+        run(&mut case, &mut log, c, who, t0());
+    }
+    // Declining names no one; accepting may rename.
+    let refused = decide(
+        &case,
+        Command::AnswerCredit {
+            accepted: false,
+            name: Some("Lin".into()),
+        },
+        &p(reporter),
+        t0(),
+    );
+    assert!(refused.is_err());
+    run(
+        &mut case,
+        &mut log,
+        Command::AnswerCredit {
+            accepted: true,
+            name: Some("Lin O. (Example Labs)".into()),
+        },
+        reporter,
+        t0(),
+    );
+    let published = case.exportable(case.current_advisory().unwrap());
+    assert_eq!(published.credits[0].name, "Lin O. (Example Labs)");
+
+    let early = |reason: Option<&str>| Command::Publish {
+        mode: embargo_core::PublishMode::WithoutFix,
+        reason: reason.map(str::to_owned),
+    };
+    let err = decide(&case, early(None), &p("cora"), t0()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("publishing earlier lifts it, which needs a reason"),
+        "{err}"
+    );
+    assert!(decide(&case, early(Some("  ")), &p("cora"), t0()).is_err());
+    let lifted = decide(
+        &case,
+        early(Some("exploited in the wild")),
+        &p("cora"),
+        t0(),
+    )
+    .unwrap();
+    assert!(matches!(
+        &lifted[0].data,
+        EventData::EmbargoLifted { reason } if reason == "exploited in the wild"
+    ));
+    // At the moment, the scheduler (or anyone) publishes without one.
+    let on_time = decide(&case, early(None), &p("system:release"), moment).unwrap();
+    assert!(
+        !on_time
+            .iter()
+            .any(|e| matches!(e.data, EventData::EmbargoLifted { .. }))
+    );
+    for e in &lifted {
+        case.apply(e).unwrap();
+    }
+    assert_eq!(
+        case.lifted
+            .as_ref()
+            .map(|(r, by, _)| (r.as_str(), by.as_str())),
+        Some(("exploited in the wild", "cora"))
+    );
+    // After publication there is nothing left to retest.
+    assert!(
+        decide(
+            &case,
+            Command::AnswerRetest {
+                fixed: false,
+                note: "x".into()
+            },
+            &p(reporter),
+            t0()
+        )
+        .is_err()
+    );
+}

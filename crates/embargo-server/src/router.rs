@@ -132,6 +132,11 @@ pub(crate) fn router(state: Shared) -> Router {
             "/admin/projects",
             get(web::projects_page).post(web::save_project),
         )
+        .route("/admin/projects/{project}", get(web::project_page))
+        .route(
+            "/admin/projects/{project}/release",
+            post(web::save_project_release),
+        )
         .route(
             "/admin/status-texts",
             get(web::status_texts_page).post(web::save_status_text),

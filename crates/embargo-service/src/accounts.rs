@@ -271,6 +271,18 @@ pub async fn sign_in(
     if let Some(old) = old_session {
         let _ = state.store.remove_session(&token_hash(old)).await;
     }
+    let session = start_session(state, &person.id).await?;
+    log(state, handle, "sign_in", "").await;
+    Ok(session)
+}
+
+/// A new session for `person`, who has just proved who they are (signed
+/// in, or finished their sign-up with the password and the code).
+pub async fn start_session(
+    state: &AppState,
+    person: &PersonId,
+) -> Result<NewSession, SignInFailure> {
+    let now = state.clock.unix();
     let session = NewSession {
         token: new_token("ses_"),
         csrf: new_token(""),
@@ -280,7 +292,7 @@ pub async fn sign_in(
         .store
         .add_session(
             &token_hash(&session.token),
-            &person.id,
+            person,
             &session.csrf,
             now,
             now + hours * 3600,
@@ -290,7 +302,6 @@ pub async fn sign_in(
         tracing::error!(error = %e, "cannot store the session");
         return Err(SignInFailure::Unavailable);
     }
-    log(state, handle, "sign_in", "").await;
     Ok(session)
 }
 

@@ -390,6 +390,44 @@ pub async fn visible_by_id(
     shown(state, caller, &projects, ids, false, |_| true).await
 }
 
+/// The cases the caller may see that match `query`: a case id, or words
+/// each of which is in the title or names an affected package
+/// (`duplicates::query_terms`), newest first, at most `limit`. The index
+/// holds keyed hashes only; each hit is checked again against what the
+/// caller sees of it, so a word only the team may read finds nothing for
+/// others.
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<(Case, Lens)>, ServiceError> {
+    let query = embargo_core::text::one_line(query);
+    let by_id = CaseId::new(query.trim().to_ascii_uppercase()).ok();
+    let mut ids = Vec::new();
+    if let Some(id) = &by_id {
+        match state.store.case(id).await {
+            Ok(case) => ids.push((id.clone(), case.version)),
+            Err(embargo_store::StoreError::NoSuchCase(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let words = embargo_core::duplicates::query_terms(&query);
+    if by_id.is_none() {
+        ids.extend(state.store.search_cases(&words, limit).await?);
+    }
+    let projects = state.store.projects().await?;
+    shown(state, caller, &projects, ids, false, |c| {
+        by_id.as_ref() == Some(&c.id) || {
+            let terms = embargo_core::duplicates::search_terms(c);
+            words
+                .iter()
+                .all(|alternatives| alternatives.iter().any(|t| terms.contains(t)))
+        }
+    })
+    .await
+}
+
 /// `granted`: the ids come from the caller's grants, so a case the rule
 /// does not show is a disagreement worth a warning.
 async fn shown(

@@ -83,7 +83,7 @@ pub struct ReleaseProject {
 }
 
 /// A distributor or downstream list: embargo notices go to it encrypted.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Distributor {
     /// Its name (`debian`, `conda-forge`).

@@ -78,8 +78,11 @@ async fn git(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Result<Strin
 /// The repository a project's fork is cloned from: `[release.projects.P]
 /// upstream`, else the project's first repository.
 async fn upstream(state: &AppState, project: &str) -> Result<String, ServiceError> {
-    if let Some(u) = &state.config.release_project(project).upstream {
-        return Ok(u.clone());
+    if let Some(u) = crate::project_settings::settings(state, project)
+        .await?
+        .upstream
+    {
+        return Ok(u);
     }
     let projects = state.store.projects().await?;
     projects
@@ -211,7 +214,10 @@ pub async fn run_ci(state: &AppState, case_id: &CaseId, project: &str) -> Result
     )
     .await?;
     let case = state.store.case(case_id).await.map_err(|e| e.to_string())?;
-    let command = &state.config.release_project(project).test_command;
+    let command = &crate::project_settings::settings(state, project)
+        .await
+        .map_err(|e| e.to_string())?
+        .test_command;
     for line in heads.lines() {
         let Some((commit, reference)) = line.split_once(' ') else {
             continue;

@@ -27,6 +27,7 @@ pub mod links;
 pub mod mailer;
 pub mod net;
 pub mod outbox;
+pub mod project_settings;
 pub mod release;
 pub mod timers;
 
@@ -132,9 +133,8 @@ impl AppState {
         local_addr: SocketAddr,
         data_dir: &std::path::Path,
     ) -> Result<(Arc<Self>, Option<FirstStart>), ServerError> {
-        let policy = Arc::new(timers::Deployment {
-            config: prepared.config.clone(),
-        });
+        let prenotify = project_settings::saved_prenotify(&prepared.store).await?;
+        let policy = Arc::new(timers::Deployment::new(prepared.config.clone(), prenotify));
         let state = Arc::new(AppState {
             config: prepared.config,
             public_key: prepared.public_key,

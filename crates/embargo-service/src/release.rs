@@ -215,20 +215,26 @@ async fn published_work(
     // Lifted early: the distributors who were told of the moment hear
     // that it is over, and why.
     if case.lifted.is_some() {
-        for (distributor, _, _) in &case.embargo_notices {
-            let project = case
-                .named_projects()
-                .into_iter()
-                .find(|p| {
-                    state
-                        .config
-                        .release_project(p)
-                        .distributors
-                        .iter()
-                        .any(|d| &d.name == distributor)
-                })
-                .unwrap_or(&case.report.project)
-                .to_owned();
+        let mut theirs = Vec::new();
+        for p in case.named_projects() {
+            let settings = crate::project_settings::settings(state, p).await?;
+            theirs.extend(
+                settings
+                    .distributors
+                    .into_iter()
+                    .map(|d| (d.name, p.to_owned())),
+            );
+        }
+        let told: std::collections::BTreeSet<&String> = case
+            .embargo_notices
+            .iter()
+            .map(|(name, _, _)| name)
+            .collect();
+        for distributor in told {
+            let project = theirs
+                .iter()
+                .find(|(name, _)| name == distributor)
+                .map_or_else(|| case.report.project.clone(), |(_, p)| p.clone());
             let notice = jobs::embargo_notice::EmbargoNotice {
                 case_id: case.id.to_string(),
                 project,
@@ -241,7 +247,7 @@ async fn published_work(
         }
     }
     if case.announcement.is_some() && case.announcement_sent.is_none() {
-        let lists = announce_lists(state, case);
+        let lists = announce_lists(state, case).await?;
         if !lists.is_empty() {
             let job = jobs::announce::Announce {
                 case_id: case.id.to_string(),
@@ -316,16 +322,19 @@ pub fn retrospective_from(state: &AppState, case: &Case, events: &[embargo_core:
 
 /// The lists a case's announcement goes to: every named project's.
 /// The lists the announcement of `case` goes to.
-pub fn announce_lists(state: &AppState, case: &Case) -> Vec<String> {
+pub async fn announce_lists(
+    state: &AppState,
+    case: &Case,
+) -> Result<Vec<String>, embargo_store::StoreError> {
     let mut lists: Vec<String> = Vec::new();
     for p in case.named_projects() {
-        for l in state.config.announce_to(p) {
-            if !lists.contains(l) {
-                lists.push(l.clone());
+        for l in crate::project_settings::announce_to(state, p).await? {
+            if !lists.contains(&l) {
+                lists.push(l);
             }
         }
     }
-    lists
+    Ok(lists)
 }
 
 /// Queues the embargo notices due now.
@@ -341,7 +350,7 @@ async fn embargo_notices(
         return Ok(());
     }
     for project in case.named_projects() {
-        let settings = state.config.release_project(project);
+        let settings = crate::project_settings::settings(state, project).await?;
         let ahead = jiff::SignedDuration::from_hours(i64::from(settings.prenotify_days) * 24);
         for d in &settings.distributors {
             if case
@@ -389,7 +398,9 @@ pub async fn announce(
         .as_ref()
         .map(|a| a.text.clone())
         .ok_or("no approved announcement")?;
-    let lists = announce_lists(state, case);
+    let lists = announce_lists(state, case)
+        .await
+        .map_err(|e| e.to_string())?;
     let (subject, body) = embargo_formats::announcement::split(&text);
     let plain = embargo_formats::announcement::plain_text(body);
     mailer::announce(m, &lists, subject, &plain, message_id)
@@ -415,7 +426,9 @@ pub async fn send_embargo_notice(
 ) -> Result<(), String> {
     let disclose_at: jiff::Timestamp = job.disclose_at.parse().map_err(|e| format!("{e}"))?;
     if job.lifted {
-        let settings = state.config.release_project(&job.project);
+        let settings = crate::project_settings::settings(state, &job.project)
+            .await
+            .map_err(|e| e.to_string())?;
         let Some(d) = settings
             .distributors
             .iter()
@@ -433,7 +446,9 @@ pub async fn send_embargo_notice(
     if case.embargo.agreed_until() != Some(disclose_at) || case.published_at.is_some() {
         return Ok(());
     }
-    let settings = state.config.release_project(&job.project);
+    let settings = crate::project_settings::settings(state, &job.project)
+        .await
+        .map_err(|e| e.to_string())?;
     let Some(d) = settings
         .distributors
         .iter()

@@ -19,6 +19,28 @@ pub const RECHECK_SECONDS: i64 = 600;
 pub struct Deployment {
     /// The configuration the policy is read from.
     pub config: Config,
+    /// Days ahead each project's distributors hear, as admins set them in
+    /// the browser (`project_settings`), over the file's.
+    pub prenotify: std::sync::RwLock<std::collections::BTreeMap<String, u16>>,
+}
+
+impl Deployment {
+    /// The policy of `config`, with the browser's `prenotify` days.
+    pub fn new(config: Config, prenotify: std::collections::BTreeMap<String, u16>) -> Self {
+        Self {
+            config,
+            prenotify: std::sync::RwLock::new(prenotify),
+        }
+    }
+
+    /// Days before the moment `project`'s distributors are told.
+    pub fn prenotify_days(&self, project: &str) -> u16 {
+        self.prenotify
+            .read()
+            .ok()
+            .and_then(|m| m.get(project).copied())
+            .unwrap_or_else(|| self.config.release_project(project).prenotify_days)
+    }
 }
 
 impl embargo_store::Policy for Deployment {
@@ -32,7 +54,7 @@ impl embargo_store::Policy for Deployment {
         }
         let policy = self.config.sla_policy(&case.report.project);
         let clocks = embargo_core::sla::next_notice_at(case, &policy, after);
-        [clocks, release_next(&self.config, case, after)]
+        [clocks, release_next(self, case, after)]
             .into_iter()
             .flatten()
             .min()
@@ -41,7 +63,15 @@ impl embargo_store::Policy for Deployment {
     fn fingerprint(&self) -> String {
         // What the instants depend on; stored only as a digest.
         let c = &self.config;
-        let text = format!("v2|{:?}|{:?}|{:?}", c.sla, c.disclosure, c.release);
+        let prenotify = self
+            .prenotify
+            .read()
+            .map(|m| format!("{m:?}"))
+            .unwrap_or_default();
+        let text = format!(
+            "v2|{:?}|{:?}|{:?}|{prenotify}",
+            c.sla, c.disclosure, c.release
+        );
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 
@@ -63,7 +93,8 @@ impl embargo_store::Policy for Deployment {
 /// ends, the retrospective's day; and a recheck every `RECHECK_SECONDS`
 /// while a ready fix waits to be merged or a published case's built-in
 /// fork waits to be removed.
-fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timestamp> {
+fn release_next(deployment: &Deployment, case: &Case, after: Timestamp) -> Option<Timestamp> {
+    let config = &deployment.config;
     let second = SignedDuration::from_secs(1);
     let recheck = after
         .checked_add(SignedDuration::from_secs(RECHECK_SECONDS))
@@ -76,7 +107,7 @@ fn release_next(config: &Config, case: &Case, after: Timestamp) -> Option<Timest
                 at.push(Some(until));
                 at.push(until.checked_add(second).ok());
                 for project in case.named_projects() {
-                    let days = config.release_project(project).prenotify_days;
+                    let days = deployment.prenotify_days(project);
                     let ahead = SignedDuration::from_hours(i64::from(days) * 24);
                     at.push(until.checked_sub(ahead).ok());
                 }
@@ -200,9 +231,7 @@ mod tests {
     /// open, only the instants that still have work.
     #[test]
     fn a_published_case_is_looked_at_only_while_it_has_work() {
-        let policy = Deployment {
-            config: Config::parse("").unwrap(),
-        };
+        let policy = Deployment::new(Config::parse("").unwrap(), Default::default());
         let published = at("2026-03-05T16:00:00Z");
         let mut case = reported(at("2026-03-02T09:00:00Z"));
         case.published_at = Some(published);

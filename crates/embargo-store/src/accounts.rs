@@ -471,6 +471,48 @@ impl Store {
         Ok(())
     }
 
+    /// A project's release settings as saved in the browser (JSON), if any.
+    pub async fn project_release(&self, project: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT settings FROM project_release WHERE project = $1")
+                .bind(project)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every project's release settings saved in the browser: (project, JSON).
+    pub async fn project_releases(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT project, settings FROM project_release ORDER BY project")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps a project's release settings (JSON) as `by` saved them.
+    pub async fn put_project_release(
+        &self,
+        project: &str,
+        settings: &str,
+        by: &PersonId,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO project_release (project, settings, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (project) DO UPDATE SET \
+             settings = excluded.settings, updated_at = excluded.updated_at, \
+             updated_by = excluded.updated_by",
+        )
+        .bind(project)
+        .bind(settings)
+        .bind(now)
+        .bind(by.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Adds or replaces a project and its maintainers.
     pub async fn put_project(&self, project: &Project, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

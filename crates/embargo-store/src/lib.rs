@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/sqlite/0018_coordination.sql"),
     ),
+    (19, include_str!("../migrations/sqlite/0019_search.sql")),
+    (
+        20,
+        include_str!("../migrations/sqlite/0020_project_release.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -406,6 +406,42 @@ async fn write_terms(
         .execute(&mut *conn)
         .await?;
     }
+    write_search_terms(conn, master, case).await
+}
+
+/// The case's rows of `search_terms` (every case, whatever its state).
+async fn write_search_terms(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    case: &Case,
+) -> Result<(), StoreError> {
+    use std::collections::BTreeSet;
+    let id = case.id.as_str();
+    let new: BTreeSet<String> = embargo_core::duplicates::search_terms(case)
+        .iter()
+        .map(|t| field_hash(master, "search", t))
+        .collect();
+    let old: BTreeSet<String> =
+        sqlx::query_scalar("SELECT term FROM search_terms WHERE case_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    for gone in old.difference(&new) {
+        sqlx::query("DELETE FROM search_terms WHERE term = $1 AND case_id = $2")
+            .bind(gone)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for added in new.difference(&old) {
+        sqlx::query("INSERT INTO search_terms (term, case_id) VALUES ($1, $2)")
+            .bind(added)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -546,6 +582,7 @@ impl Store {
             "case_clocks",
             "case_terms",
             "term_counts",
+            "search_terms",
             "ack_days",
             "step_months",
         ] {
@@ -740,6 +777,42 @@ impl Store {
             list.push_bind(field_hash(master, "term", term));
         }
         q.push(") GROUP BY t.case_id ORDER BY COUNT(*) DESC, t.case_id LIMIT ");
+        q.push_bind(i64::from(limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(id_and_version)
+            .collect()
+    }
+
+    /// The cases that have, for each word of a search, one of its terms
+    /// (`duplicates::query_terms`), newest first, at most `limit`: index
+    /// lookups of the words' hashes, never a walk of the archive.
+    pub async fn search_cases(
+        &self,
+        words: &[Vec<String>],
+        limit: u32,
+    ) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT l.case_id, l.version FROM case_list l WHERE l.case_id IN (",
+        );
+        for (i, alternatives) in words.iter().enumerate() {
+            if i > 0 {
+                q.push(" INTERSECT ");
+            }
+            q.push("SELECT case_id FROM search_terms WHERE term IN (");
+            let mut list = q.separated(", ");
+            for term in alternatives {
+                list.push_bind(field_hash(master, "search", term));
+            }
+            q.push(")");
+        }
+        q.push(") ORDER BY l.received DESC, l.case_id LIMIT ");
         q.push_bind(i64::from(limit));
         q.build()
             .fetch_all(&self.pool)

@@ -249,8 +249,13 @@ pub enum CaseCmd {
     },
     /// Show a case and its event timeline.
     Show { id: String },
-    /// List cases.
-    List,
+    /// List cases (every page, what is due first), or find them.
+    List {
+        /// Find cases by id, title words (all of them) or package
+        /// (`PyPI:numpy`, or a package's name), newest first.
+        #[arg(long)]
+        search: Option<String>,
+    },
 }
 
 /// Timeline actions.
@@ -541,9 +546,21 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             }
             return Ok(());
         }
-        CaseCmd::List => {
-            // Every page, what is due first.
-            let mut path = Some("/api/v1/cases?limit=500".to_owned());
+        CaseCmd::List { search } => {
+            // Every page, what is due first; or the search's matches.
+            let mut path = Some(match search {
+                Some(q) => format!(
+                    "/api/v1/cases?limit=500&q={}",
+                    q.bytes()
+                        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                            char::from(b).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        })
+                        .collect::<String>()
+                ),
+                None => "/api/v1/cases?limit=500".to_owned(),
+            });
             while let Some(p) = path {
                 let (cases, next): (Vec<CaseView>, _) = client.get_page(&p).await?;
                 for c in cases {

@@ -123,11 +123,16 @@ pub(crate) struct ListParams {
     project: Option<String>,
     #[serde(default)]
     coordinator: Option<String>,
+    /// A search: a case id, or words of the title or package names; the
+    /// newest `limit` matches, with no further page.
+    #[serde(default)]
+    q: Option<String>,
 }
 
 /// `GET /api/v1/cases`: the cases the caller sees, what is due first, one
 /// page at a time; the next page's address is in the `Link` header
-/// (RFC 8288, `rel="next"`), absent on the last page.
+/// (RFC 8288, `rel="next"`), absent on the last page. With `q`, the
+/// cases that match the search instead.
 pub(crate) async fn list_cases(
     State(state): State<Shared>,
     principal: Principal,
@@ -146,6 +151,11 @@ pub(crate) async fn list_cases(
         return Err(Failure(ServiceError::Invalid(
             "`limit` is between 1 and 500".into(),
         )));
+    }
+    if let Some(q) = params.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let found = authz::search(&state, &principal.0, q, limit).await?;
+        let body: Vec<CaseView> = found.iter().map(|(c, _)| view(&state, c)).collect();
+        return Ok(Json(body).into_response());
     }
     let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let query = embargo_store::ListQuery {

@@ -96,6 +96,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/advisory.html"),
     ),
     ("preview.html", include_str!("../../templates/preview.html")),
+    ("project.html", include_str!("../../templates/project.html")),
 ];
 
 static ENV: LazyLock<Result<minijinja::Environment<'static>, String>> = LazyLock::new(|| {

@@ -41,8 +41,46 @@ fn an_invitation_insists_on_a_good_password_and_on_totp_for_the_srt() {
         ],
     );
     assert_eq!(wrong.status, 422);
+    // What was typed stays: only the code needs typing again.
+    assert!(
+        wrong.body.matches(&format!("value=\"{PASSWORD}\"")).count() == 2,
+        "{}",
+        wrong.body
+    );
     // Nothing was spent: the right code still works.
     let (_, _) = app.signed_up(&url, "sam");
+}
+
+/// The key as a QR code drawn here (inline SVG, nothing fetched from
+/// elsewhere), beside the key as text; after sign-up, signed in at once.
+#[test]
+fn sign_up_shows_the_key_as_a_qr_code_and_ends_signed_in() {
+    let app = TestApp::start();
+    let url = app.invite("sam", "srt");
+    let path = url.strip_prefix(&app.url).unwrap().to_owned();
+    let mut b = app.browser();
+    let page = b.get(&path).body;
+    let qr = crate::app::between(&page, "id=\"totp-qr\"", "</figure>");
+    assert!(
+        qr.contains("<svg xmlns=\"http://www.w3.org/2000/svg\"")
+            && qr.contains("<path fill=\"#000\" d=\"M"),
+        "{qr}"
+    );
+    assert!(!qr.contains("<?xml") && !qr.contains("style="), "{qr}");
+    let secret = crate::app::between(&page, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
+    let done = b.post(
+        &path,
+        &[
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+            ("code", &app.totp_code(&secret)),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("You are signed in"), "{}", done.body);
+    let inbox = b.get("/");
+    assert_eq!(inbox.status, 200, "{}", inbox.body);
+    assert!(inbox.body.contains("Sign out"), "{}", inbox.body);
 }
 
 #[test]

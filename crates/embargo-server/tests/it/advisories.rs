@@ -19,7 +19,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    app::TestApp,
+    app::{TestApp, between},
     routes::{Expect, ROUTES},
 };
 
@@ -339,7 +339,8 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     let base = start_fake(state.clone());
     let app = TestApp::start_with(&format!(
         "[cve]\norg_id = \"0b7b6a4c-3b1e-4b6e-9d2a-5c1f0e6d7a8b\"\nshort_name = \"example\"\n\
-         services_url = \"{base}/api\"\napi_user = \"cna@example.org\"\napi_key = \"k3y\"\n"
+         services_url = \"{base}/api\"\napi_user = \"cna@example.org\"\napi_key = \"k3y\"\n\
+         [[webhook]]\nurl = \"{base}/hooks/alerts\"\n"
     ));
     let reviewer = app.token_of("rev", "srt");
     let id = case_with_advisory(&app, &reviewer, "CNA", false);
@@ -428,7 +429,20 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
         403,
         json!({"error": "EXCEEDED_ID_QUOTA", "message": "The amount requested would exceed the organization's ID quota."}),
     ));
-    let before = state.lock().unwrap().seen.len();
+    let requests = |s: &Shared| {
+        s.lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|(m, p, _, _)| m == "POST" && p == "/api/cve-id")
+            .count()
+    };
+    let before = requests(&state);
+    state
+        .lock()
+        .unwrap()
+        .answers
+        .push(("POST /hooks/alerts".into(), 200, json!({})));
     run(
         &app,
         &app.admin_token,
@@ -442,10 +456,30 @@ fn cve_services_reserves_publishes_and_refuses_over_quota() {
     });
     app.advance(3600);
     app.pump();
-    assert_eq!(
-        state.lock().unwrap().seen.len(),
-        before + 1,
-        "a refusal is not retried"
+    assert_eq!(requests(&state), before + 1, "a refusal is not retried");
+    // It is an alert: the SRT's webhook hears of it, and the case page
+    // says why, as an alert, never as done.
+    let alerted = state.lock().unwrap().seen.iter().any(|(m, p, _, body)| {
+        m == "POST" && p == "/hooks/alerts" && body.to_string().contains("EXCEEDED_ID_QUOTA")
+    });
+    assert!(
+        alerted,
+        "{:?}",
+        state
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .map(|s| &s.1)
+            .collect::<Vec<_>>()
+    );
+    let (mut srt, _) = app.person("sue", "srt");
+    let page = srt.get(&format!("/cases/{other}")).body;
+    let alert = between(&page, "id=\"cve-failure\">", "</div>");
+    assert!(
+        alert.contains("The CVE request failed: cve_services:")
+            && alert.contains("EXCEEDED_ID_QUOTA"),
+        "{alert}"
     );
     assert!(advisory(&app, &other)["cve"].is_null());
 }

@@ -159,3 +159,128 @@ fn the_inbox_and_the_api_page_through_every_visible_case_once() {
         }
     }
 }
+
+/// Search on the inbox and the API: by case id, by title words (all of
+/// them), by package and by a package's name, closed cases included;
+/// among the cases the reader may see only; with no title in clear in the
+/// database.
+#[test]
+fn search_finds_a_case_by_id_title_words_or_package_among_those_one_sees() {
+    let app = TestApp::start();
+    let admin = app.admin_token.clone();
+    let new = |title: &str, tlp: &str, affected: &str| -> String {
+        let (status, case) = app.api(
+            &admin,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"project": "numpy", "title": title, "body": "steps"})),
+        );
+        assert_eq!(status, 201, "{case}");
+        let id = case["id"].as_str().unwrap().to_owned();
+        for command in [
+            json!({"command": "acknowledge", "message": "Thanks"}),
+            json!({"command": "triage", "reproduced": "yes", "notes": "yes", "tlp": tlp,
+                   "affected": [affected]}),
+        ] {
+            let (status, body) = app.api(
+                &admin,
+                "POST",
+                &format!("/api/v1/cases/{id}/commands"),
+                Some(command),
+            );
+            assert_eq!(status, 200, "{body}");
+        }
+        id
+    };
+    let loadtxt = new(
+        "Heap overflow in loadtxt with quasarword",
+        "TLP:GREEN",
+        "PyPI:numpy:1.20.0..1.26.4",
+    );
+    let tokenizer = new(
+        "Overflow in the tokenizer",
+        "TLP:GREEN",
+        "PyPI:scipy:1.0.0..1.11.2",
+    );
+    let secret = new(
+        "Sandbox escape via quasarword pickles",
+        "TLP:RED",
+        "PyPI:numpy:1.0.0..1.26.4",
+    );
+    // A rejected case is found too (unlike the duplicate hints, search
+    // covers every case).
+    let (status, body) = app.api(
+        &admin,
+        "POST",
+        &format!("/api/v1/cases/{tokenizer}/commands"),
+        Some(json!({"command": "reject", "reason": "not-a-vulnerability", "explanation": "expected"})),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let api = |token: &str, q: &str| -> Vec<String> {
+        let (status, ids, next) = api_page(
+            &app,
+            token,
+            &format!(
+                "/api/v1/cases?q={}",
+                q.replace(' ', "+").replace(':', "%3A")
+            ),
+        );
+        assert_eq!(status, 200);
+        assert!(next.is_none(), "a search is one page");
+        let mut ids = ids;
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        api(&admin, "overflow"),
+        sorted(vec![loadtxt.clone(), tokenizer.clone()])
+    );
+    assert_eq!(
+        api(&admin, "overflow LOADTXT"),
+        vec![loadtxt.clone()],
+        "every word"
+    );
+    assert_eq!(
+        api(&admin, "PyPI:numpy"),
+        sorted(vec![loadtxt.clone(), secret.clone()])
+    );
+    assert_eq!(
+        api(&admin, "scipy"),
+        vec![tokenizer.clone()],
+        "a package's name"
+    );
+    assert_eq!(
+        api(&admin, &secret.to_lowercase()),
+        vec![secret.clone()],
+        "by id"
+    );
+    assert_eq!(
+        api(&admin, "quasarword"),
+        sorted(vec![loadtxt.clone(), secret.clone()])
+    );
+    assert!(api(&admin, "nothing-like-this").is_empty());
+
+    // A member sees the GREEN cases, not the RED one: its words and its
+    // id find nothing for them.
+    let member = app.token_of("mo", "maintainer");
+    assert_eq!(api(&member, "quasarword"), vec![loadtxt.clone()]);
+    assert!(api(&member, &secret).is_empty());
+
+    // The inbox's search box.
+    let (mut srt, _) = app.person("sue", "srt");
+    let page = srt.get("/?q=quasarword").body;
+    assert!(page.contains("2 cases found for “quasarword”"), "{page}");
+    assert!(page.contains(&loadtxt) && page.contains(&secret), "{page}");
+    assert!(!page.contains(&format!("/cases/{tokenizer}")), "{page}");
+    let page = srt.get(&format!("/?q={tokenizer}")).body;
+    assert!(page.contains("1 case found"), "{page}");
+
+    // Titles are not in the database in clear: the index holds hashes.
+    let db = String::from_utf8_lossy(&app.db_bytes()).to_lowercase();
+    assert!(!db.contains("quasarword"), "a title word in clear at rest");
+}

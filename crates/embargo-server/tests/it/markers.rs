@@ -77,6 +77,8 @@ const ONLY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/cases/{id}", &[]),
     ("POST", "/api/v1/cases/{id}/commands", &[]),
     ("GET", "/api/v1/cases/{id}/export/{format}", &[]),
+    // The previews on the case page are the same exports.
+    ("GET", "/cases/{id}/preview/{format}", &[]),
     ("GET", "/api/v1/cases/{id}/announcement", &[]),
     ("GET", "/api/v1/cases/{id}/announcement.txt", &[]),
     // The release plan: forks, CI, the announcement.
@@ -114,10 +116,6 @@ fn may_see(method: &str, path: &str, tlp: &str, who: Option<&str>, ci: bool) -> 
     // may triage (the SRT and the coordinator).
     if path == "/cases/{id}" && who == Some("fixer") {
         out.retain(|m| *m != TRIAGE);
-    }
-    // The advisory is not on the case page yet, nor in its timeline.
-    if path == "/cases/{id}" {
-        out.retain(|m| *m != CONF);
     }
     if !ci {
         out.retain(|m| *m != CI);

@@ -775,6 +775,63 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
         .unwrap()
         .to_owned();
     assert_eq!(app.api("none", "GET", &old, None).0, 404);
+
+    // The fix is ready: the reporter is asked to retest it.
+    run(&app, &admin, &id, json!({"command": "mark_fix_ready"}));
+    let ask = wait_subject(
+        &mail,
+        "lin@example.net",
+        &format!("[{id}] A fix is ready: please retest"),
+    );
+    assert!(ask.contains("status page"), "{ask}");
+    // Lifted before the moment: refused without a reason; with one, the
+    // reporter and the distributor who was told are told why.
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "complete_release_step", "step": "patch_release", "package": "numpy", "version": "1.26.4"}),
+    );
+    let (status, refused) = app.api(
+        &admin,
+        "POST",
+        &format!("/api/v1/cases/{id}/commands"),
+        Some(json!({"command": "publish"})),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("publishing earlier lifts it, which needs a reason"),
+        "{refused}"
+    );
+    run(
+        &app,
+        &admin,
+        &id,
+        json!({"command": "publish", "reason": "the fix leaked on a public mirror"}),
+    );
+    app.pump();
+    let lifted = wait_subject(
+        &mail,
+        "lin@example.net",
+        &format!("[{id}] The embargo is lifted: the advisory is public"),
+    );
+    assert!(
+        lifted.contains("the fix leaked on a public mirror"),
+        "{lifted}"
+    );
+    let notices = mail.mailbox("debian@example.org", 3);
+    let told = notices
+        .iter()
+        .map(|m| decrypt(m))
+        .find(|t| t.contains("was lifted before the agreed moment"))
+        .expect("the distributor told of the lift");
+    assert!(
+        told.contains("Why: the fix leaked on a public mirror"),
+        "{told}"
+    );
 }
 
 #[test]
@@ -1036,5 +1093,117 @@ fn a_fork_that_cannot_be_made_is_a_failure_with_its_reason_and_may_be_asked_agai
             .filter(|k| *k == "fork_failed")
             .count(),
         2
+    );
+}
+
+/// An admin changes a project's release settings in the browser, and
+/// they are in force at once, without a restart: the fork is cloned from
+/// the new upstream, CI runs the new command, the announcement goes to the
+/// new list, a distributor is added with their key (a key that does not
+/// read is refused, nothing saved).
+#[test]
+fn release_settings_edited_in_the_browser_are_in_force_at_once() {
+    let upstream = upstream();
+    let app = TestApp::start();
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (mut ada, _) = app.person("ada", "admin");
+    // The project's page starts from what it has.
+    let page = ada.get("/admin/projects/numpy");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"release\""), "{}", page.body);
+    let debian = Gpg::new();
+    debian.run(
+        &[
+            "--quick-gen-key",
+            "debian@example.org",
+            "future-default",
+            "default",
+            "never",
+        ],
+        b"",
+    );
+    let key =
+        String::from_utf8(debian.run(&["--export", "--armor", "debian@example.org"], b"")).unwrap();
+    let form = |key: &str| {
+        vec![
+            ("upstream", upstream.path().display().to_string()),
+            ("test_command", "sh check.sh".to_owned()),
+            ("announce_to", "numpy-announce@example.org".to_owned()),
+            ("prenotify_days", "4".to_owned()),
+            ("new_name", "debian".to_owned()),
+            ("new_email", "debian@example.org".to_owned()),
+            ("new_key", key.to_owned()),
+        ]
+    };
+    let post = |b: &mut crate::app::Browser<'_>, fields: &[(&str, String)]| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.post("/admin/projects/numpy/release", &fields)
+    };
+    let refused = post(&mut ada, &form("not a key"));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("distributor debian: the key does not read"),
+        "{}",
+        refused.body
+    );
+    let saved = post(&mut ada, &form(&key));
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = ada.get("/admin/projects/numpy?saved=1").body;
+    assert!(page.contains("Saved: in force now."), "{page}");
+    assert!(
+        page.contains("keep debian &lt;debian@example.org&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("sh check.sh"), "{page}");
+    // A member who is not an admin does not find the page.
+    let (mut olga, _) = app.person("olga", "maintainer");
+    assert_eq!(olga.get("/admin/projects/numpy").status, 404);
+
+    // In force: the built-in fork clones the new upstream, CI runs the
+    // new command.
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "builtin"}),
+    );
+    app.pump();
+    let (status, cred) = app.api(
+        &fay,
+        "POST",
+        &format!("/api/v1/cases/{id}/fork-credential"),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{cred}");
+    let url = cred["url"].as_str().unwrap().replacen(
+        "http://",
+        &format!("http://fay:{}@", cred["password"].as_str().unwrap()),
+        1,
+    );
+    let work = tempfile::tempdir().unwrap();
+    ok(work.path(), &["clone", "-q", &url, "fork"]);
+    let fork = work.path().join("fork");
+    std::fs::write(fork.join("src.txt"), "fixed\n").unwrap();
+    ok(&fork, &["commit", "-q", "-am", "Fix"]);
+    ok(&fork, &["push", "-q", "origin", "main"]);
+    wait_for("CI with the new command", || {
+        ci_runs(&app, &fay, &id).iter().any(|r| {
+            r["passed"] == true
+                && r["output"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("all tests passed")
+        })
+    });
+    // The announcement form names the new list.
+    let (mut cora, _) = app.person("cora", "srt");
+    let page = cora.get(&format!("/cases/{id}")).body;
+    assert!(
+        page.contains("Sent at publication to: numpy-announce@example.org."),
+        "{page}"
     );
 }

@@ -73,6 +73,13 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/admin/policy", Expect::Admin(200)),
     ("GET", "/admin/projects", Expect::Admin(200)),
     ("POST", "/admin/projects", Expect::Admin(303)),
+    ("GET", "/admin/projects/{project}", Expect::Admin(200)),
+    // An empty form: the project's release settings cleared, and back.
+    (
+        "POST",
+        "/admin/projects/{project}/release",
+        Expect::Admin(303),
+    ),
     ("GET", "/admin/status-texts", Expect::Admin(200)),
     ("POST", "/admin/status-texts", Expect::Admin(303)),
     ("GET", "/cases/{id}", Expect::CaseView(200)),
@@ -417,6 +424,7 @@ pub(crate) fn call<'a>(
         .replace("{name}", "no-such-channel")
         .replace("{format}", "osv")
         .replace("{answer}", "credit")
+        .replace("{project}", "numpy")
         .replace("{case}", case)
         .replace("{repo}", "numpy.git")
         .replace("{*path}", "info/refs")

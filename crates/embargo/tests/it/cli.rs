@@ -212,6 +212,9 @@ fn one_case_through_every_step_with_the_cli() {
         assert!(show.contains(kind), "timeline lacks {kind}:\n{show}");
     }
     assert!(run(&["list"]).starts_with(id));
+    // Found by its title's words, closed as it is; not by a word it lacks.
+    assert!(run(&["list", "--search", "loadtxt heap"]).starts_with(id));
+    assert_eq!(run(&["list", "--search", "tokenizer"]), "");
 
     // The announcement, with the case's real values (no clock in it: snapshot).
     insta::assert_snapshot!(run(&["announce", id, "--dry-run"]));

@@ -441,3 +441,152 @@ pub(crate) async fn file_quarantined(
         }),
     }
 }
+
+/// `GET /admin/projects/{project}`: one project to edit, with its release
+/// settings in force (the browser's, else the file's), nothing retyped.
+#[derive(Deserialize, Default)]
+pub(crate) struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub(crate) async fn project_page(
+    State(state): State<Shared>,
+    who: SignedIn,
+    Path(name): Path<String>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, WebError> {
+    authz::admin(&who.caller)?;
+    project_view(&state, &who, &name, None, q.saved.is_some()).await
+}
+
+async fn project_view(
+    state: &AppState,
+    who: &SignedIn,
+    name: &str,
+    error: Option<String>,
+    saved: bool,
+) -> Result<Response, WebError> {
+    let projects = state.store.projects().await?;
+    let Some(p) = projects.iter().find(|p| p.name == name) else {
+        return Err(Failure(ServiceError::NotFound).into());
+    };
+    let settings = crate::project_settings::settings(state, name)
+        .await
+        .map_err(Failure::from)?;
+    let edited = crate::project_settings::Edited::of(&settings);
+    let failed = error.is_some();
+    let page = render(
+        "project.html",
+        context! {
+            me => ser(me(who)),
+            error => error,
+            saved => saved,
+            p => context! {
+                name => &p.name,
+                repositories => p.repositories.join(" "),
+                packages => p.packages.join(" "),
+                series => p.series.join(" "),
+                maintainers => p.maintainers.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+            },
+            release => context! {
+                upstream => edited.upstream.clone().unwrap_or_default(),
+                test_command => edited.test_command.clone().unwrap_or_default(),
+                announce_to => edited.announce_to.clone().map(|l| l.join("\n")).unwrap_or_default(),
+                default_lists => state.config.release.announce_to.join(", "),
+                prenotify_days => edited.prenotify_days,
+                distributors => edited.distributors.iter().map(|d| context! {
+                    name => &d.name,
+                    email => &d.email,
+                    fingerprint => embargo_pgp::Certificate::parse(d.key.as_bytes()).map(|c| c.fingerprint()).unwrap_or_default(),
+                }).collect::<Vec<_>>(),
+            },
+        },
+    );
+    Ok(if failed {
+        with_status(StatusCode::UNPROCESSABLE_ENTITY, page)
+    } else {
+        page
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ReleaseForm {
+    upstream: String,
+    test_command: String,
+    announce_to: String,
+    prenotify_days: String,
+    /// The distributors to keep, by name.
+    keep: Vec<String>,
+    new_name: String,
+    new_email: String,
+    new_key: String,
+}
+
+/// `POST /admin/projects/{project}/release`: the release settings, in
+/// force at once.
+pub(crate) async fn save_project_release(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    posted: Posted<ReleaseForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    authz::admin(&who.caller)?;
+    if !state.store.projects().await?.iter().any(|p| p.name == name) {
+        return Err(Failure(ServiceError::NotFound).into());
+    }
+    let f = posted.form;
+    let current = crate::project_settings::settings(&state, &name)
+        .await
+        .map_err(Failure::from)?;
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let mut distributors: Vec<crate::config::Distributor> = current
+        .distributors
+        .into_iter()
+        .filter(|d| f.keep.contains(&d.name))
+        .collect();
+    if let Some(new) = given(&f.new_name) {
+        distributors.push(crate::config::Distributor {
+            name: new,
+            email: f.new_email.trim().to_owned(),
+            key: f.new_key.replace("\r\n", "\n"),
+        });
+    }
+    let lists: Vec<String> = f
+        .announce_to
+        .split([',', ' ', '\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let days = match f.prenotify_days.trim() {
+        "" => Ok(0),
+        d => d
+            .parse::<u16>()
+            .map_err(|_| format!("`{d}` is not a number of days")),
+    };
+    let outcome = match days {
+        Err(e) => Err(e),
+        Ok(prenotify_days) => {
+            let edited = crate::project_settings::Edited {
+                upstream: given(&f.upstream),
+                test_command: given(&f.test_command),
+                announce_to: (!lists.is_empty()).then_some(lists),
+                prenotify_days,
+                distributors,
+            };
+            crate::project_settings::save(&state, &name, edited, &who.caller.member.id)
+                .await
+                .map_err(|e| WebError::from(Failure::from(e)).message)
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/admin/projects/{}?saved=1",
+            crate::api::percent_encode(&name)
+        ))
+        .into_response()),
+        Err(message) => project_view(&state, &who, &name, Some(message), false).await,
+    }
+}

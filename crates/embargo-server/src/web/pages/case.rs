@@ -249,6 +249,23 @@ pub(crate) async fn case_view(
             .await?
             .into_iter()
             .filter(|p| p.password_hash.is_some())
+            // Only those the case's TLP label admits are offered.
+            .filter(|p| {
+                let member = embargo_core::access::Member {
+                    id: p.id.clone(),
+                    role: p.role,
+                    maintains: projects
+                        .iter()
+                        .filter(|pr| pr.maintainers.contains(&p.id))
+                        .map(|pr| pr.name.clone())
+                        .collect(),
+                };
+                let scope = embargo_core::access::Scope {
+                    case,
+                    projects: access.projects(),
+                };
+                embargo_core::access::may_join(scope, &member).is_ok()
+            })
             .map(|p| {
                 let maintains: Vec<String> = projects
                     .iter()
@@ -432,12 +449,14 @@ pub(crate) async fn case_view(
             approved => case.approved_revision.is_some(),
         }
     });
-    let announce = can(CommandKind::ApproveAnnouncement).then(|| {
-        context! {
-            lists => crate::release::announce_lists(state, case),
+    let announce = if can(CommandKind::ApproveAnnouncement) {
+        Some(context! {
+            lists => crate::release::announce_lists(state, case).await.map_err(Failure::from)?,
             mail_on => state.config.smtp.host.is_some(),
-        }
-    });
+        })
+    } else {
+        None
+    };
     let advisory = lens
         .sees_release()
         .then(|| super::advisory::context(case, &who.caller.member.id, &can));

@@ -17,7 +17,13 @@ pub(crate) struct InboxFilter {
     /// Where the page starts (the previous page's `next`).
     #[serde(default)]
     after: String,
+    /// A search: a case id, or words of the title or package names.
+    #[serde(default)]
+    q: String,
 }
+
+/// How many matches a search shows.
+pub(crate) const SEARCH_LIMIT: u32 = 100;
 
 /// The inbox's address with the same filters, from `after` (or the start).
 pub(crate) fn inbox_href(filter: &InboxFilter, after: Option<&str>) -> String {
@@ -105,14 +111,22 @@ pub(crate) async fn inbox(
         coordinator: some(&filter.assignee),
         ..Default::default()
     };
-    let (cases, next) = authz::visible_page(&state, &who.caller, query, |c| {
-        (filter.project.is_empty() || c.report.project == filter.project)
-            && (filter.stage.is_empty() || c.stage().label() == filter.stage)
-            && (filter.severity.is_empty() || severity(c) == filter.severity)
-            && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
-            && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
-    })
-    .await?;
+    let searching = !filter.q.trim().is_empty();
+    let (cases, next) = if searching {
+        (
+            authz::search(&state, &who.caller, &filter.q, SEARCH_LIMIT).await?,
+            None,
+        )
+    } else {
+        authz::visible_page(&state, &who.caller, query, |c| {
+            (filter.project.is_empty() || c.report.project == filter.project)
+                && (filter.stage.is_empty() || c.stage().label() == filter.stage)
+                && (filter.severity.is_empty() || severity(c) == filter.severity)
+                && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
+                && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
+        })
+        .await?
+    };
     let mut projects: std::collections::BTreeSet<String> = state
         .store
         .projects()
@@ -175,6 +189,8 @@ pub(crate) async fn inbox(
     } else {
         (Vec::new(), 0)
     };
+    let rows_empty = rows.is_empty();
+    let projects_empty = projects.is_empty();
     let first_href = (!filter.after.is_empty()).then(|| inbox_href(&filter, None));
     let next_href = next.map(|c| inbox_href(&filter, Some(&c.encode())));
     Ok(render(
@@ -195,6 +211,14 @@ pub(crate) async fn inbox(
             },
             first_href => first_href,
             next_href => next_href,
+            q => filter.q.trim(),
+            searching => searching,
+            // An organisation with nothing yet: what to do first.
+            first_steps => (!searching && filter.after.is_empty() && rows_empty && who.caller.is_srt()).then(|| context! {
+                projects => projects_empty,
+                report_url => format!("{}/report", crate::links::browser_base_url(&state)),
+                is_admin => who.caller.is_admin(),
+            }),
         },
     ))
 }

@@ -142,11 +142,32 @@ pub(crate) async fn invite_page(
                 totp_required => state.config.totp_required(person.role),
                 totp_secret => &secret,
                 totp_uri => accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default(),
+                totp_qr => totp_qr(&accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default()),
+                typed => (),
             },
         ),
         &csrf,
         fresh,
     ))
+}
+
+/// The TOTP key's `otpauth:` link as a QR code, drawn here as inline SVG
+/// (no image service sees the key).
+fn totp_qr(uri: &str) -> Option<String> {
+    if uri.is_empty() {
+        return None;
+    }
+    let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    // Inline in the page: the XML declaration has no place there.
+    Some(match svg.find("<svg") {
+        Some(at) => svg.get(at..).unwrap_or_default().to_owned(),
+        None => svg,
+    })
 }
 
 #[derive(Deserialize)]
@@ -204,6 +225,9 @@ pub(crate) async fn accept_invite(
                     totp_required => required,
                     totp_secret => &secret,
                     totp_uri => accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default(),
+                    totp_qr => totp_qr(&accounts::totp_uri(&secret, person.id.as_str()).unwrap_or_default()),
+                    // What was typed stays, so a wrong code costs one field.
+                    typed => context! { password => &f.password, confirm => &f.confirm },
                 },
             ),
         ));
@@ -218,16 +242,30 @@ pub(crate) async fn accept_invite(
     {
         return Err(Failure(ServiceError::NotFound).into());
     }
-    Ok(render(
+    // The password and the code were just proved: signed in at once.
+    let session = accounts::start_session(&state, &person.id).await.ok();
+    let mut resp = render(
         "message.html",
         context! {
             me => (),
             title => "Your account is ready",
-            message => format!("Welcome, {}. Sign in with your handle `{}`.", person.name, person.id),
-            link => "/login",
-            link_text => "Sign in",
+            message => if session.is_some() {
+                format!("Welcome, {}. You are signed in; next time, sign in with your handle `{}`.", person.name, person.id)
+            } else {
+                format!("Welcome, {}. Sign in with your handle `{}`.", person.name, person.id)
+            },
+            link => if session.is_some() { "/" } else { "/login" },
+            link_text => if session.is_some() { "Go to the inbox" } else { "Sign in" },
         },
-    ))
+    );
+    if let Some(session) = session {
+        let max_age = i64::from(state.config.accounts.session_hours) * 3600;
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, &session.token, max_age),
+        );
+    }
+    Ok(resp)
 }
 
 // ------------------------------------------------------------------ inbox
