@@ -606,3 +606,36 @@ pub struct ForkCredential {
     /// The password.
     pub password: String,
 }
+
+/// A distributor told of disclosures under embargo, encrypted to its key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DistributorWire {
+    /// Its name (`debian`).
+    pub name: String,
+    /// Where notices go.
+    pub email: String,
+    /// Its OpenPGP public key, armored.
+    pub key: String,
+}
+
+/// A project's release settings in force (`GET|PUT
+/// /api/v1/projects/{name}/release`): what an admin saved, else the file's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSettingsWire {
+    /// The repository a built-in fork is cloned from.
+    #[serde(default)]
+    pub upstream: Option<String>,
+    /// The command run on every push to it.
+    #[serde(default)]
+    pub test_command: Option<String>,
+    /// The lists announcements go to (absent: the `[release]` default).
+    #[serde(default)]
+    pub announce_to: Option<Vec<String>>,
+    /// Days before the moment the distributors hear.
+    #[serde(default)]
+    pub prenotify_days: u16,
+    /// The distributors.
+    #[serde(default)]
+    pub distributors: Vec<DistributorWire>,
+}

@@ -90,6 +90,10 @@ pub(crate) fn router(state: Shared) -> Router {
             "/api/v1/projects",
             get(api::list_projects).post(api::put_project),
         )
+        .route(
+            "/api/v1/projects/{project}/release",
+            get(api::get_project_release).put(api::put_project_release),
+        )
         .route("/favicon.ico", get(favicon))
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/app.js", get(web::script))
@@ -108,6 +112,11 @@ pub(crate) fn router(state: Shared) -> Router {
             get(web::invite_page).post(web::accept_invite),
         )
         .route("/account/tokens", post(web::new_api_token))
+        .route("/account/recovery-codes", post(web::new_recovery_codes))
+        .route(
+            "/account/tokens/{token}/revoke",
+            post(web::revoke_api_token),
+        )
         .route("/account/calendar", post(web::new_calendar))
         .route("/api/v1/calendar", post(crate::calendar::new_token))
         .route("/calendar/{token}", get(crate::calendar::feed))
@@ -126,6 +135,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/cases/{id}/fork-credential", post(web::fork_credential))
         .route("/admin/people", get(web::people_page).post(web::invite))
         .route("/admin/people/{person}/unlock", post(web::unlock))
+        .route(
+            "/admin/people/{person}/invitation/revoke",
+            post(web::revoke_invitation),
+        )
         .route("/admin/people/{person}/role", post(web::set_role))
         .route("/admin/policy", get(web::policy_page))
         .route(

@@ -50,6 +50,42 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// How many recovery codes a person gets.
+pub const RECOVERY_CODES: usize = 10;
+
+/// Fresh recovery codes for `person`, stored (as keyed hashes) in place of
+/// any before: `xxxx-xxxx-xxxx`, 60 random bits each, from an alphabet
+/// without look-alikes. Shown once.
+pub async fn new_recovery_codes(
+    state: &AppState,
+    person: &PersonId,
+) -> Result<Vec<String>, embargo_store::StoreError> {
+    const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz023456789";
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let mut bytes = [0u8; 12];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let chars: Vec<char> = bytes
+                .iter()
+                .map(|b| char::from(ALPHABET.get(usize::from(b % 32)).copied().unwrap_or(b'a')))
+                .collect();
+            chars
+                .chunks(4)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect();
+    state.store.set_recovery_codes(person, &codes).await?;
+    Ok(codes)
+}
+
+/// Whether `code` is written as a recovery code (not a TOTP code).
+fn looks_like_recovery(code: &str) -> bool {
+    let c = code.trim();
+    c.len() == 14 && c.matches('-').count() == 2
+}
+
 /// A fresh base32 TOTP seed (160 bits, as RFC 4226 recommends).
 pub fn new_totp_secret() -> String {
     Secret::generate().to_base32()
@@ -249,6 +285,18 @@ pub async fn sign_in(
     let needs_code = person.totp_enrolled || state.config.totp_required(person.role);
     if ok && needs_code {
         ok = match (&person.totp_secret, person.totp_enrolled) {
+            // A lost authenticator: one of the recovery codes, once.
+            (Some(_), true) if looks_like_recovery(code) => {
+                let used = state
+                    .store
+                    .use_recovery_code(&person.id, &code.trim().to_ascii_lowercase(), now)
+                    .await
+                    .unwrap_or(false);
+                if used {
+                    log(state, person.id.as_str(), "recovery_code_used", "").await;
+                }
+                used
+            }
             (Some(secret), true) => match totp_step(secret, code, now) {
                 // A code is good once: a replayed step fails like a wrong one.
                 Some(step) => state

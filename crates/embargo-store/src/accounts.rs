@@ -242,6 +242,34 @@ impl Store {
         Ok(())
     }
 
+    /// Unused, unexpired invitations: (person, who invited them, expiry).
+    pub async fn pending_invitations(
+        &self,
+        now: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT person, created_by, expires_at FROM invitations \
+             WHERE used_at IS NULL AND expires_at > $1 ORDER BY expires_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Withdraws `person`'s unused invitations (their links stop working);
+    /// how many.
+    pub async fn revoke_invitations(&self, person: &PersonId, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invitations SET expires_at = $2 WHERE person = $1 AND used_at IS NULL \
+             AND expires_at > $2",
+        )
+        .bind(person.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The person an unused, unexpired invitation is for.
     pub async fn invitation(
         &self,
@@ -310,6 +338,60 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces `person`'s recovery codes with `codes` (kept as keyed
+    /// hashes only).
+    pub async fn set_recovery_codes(
+        &self,
+        person: &PersonId,
+        codes: &[String],
+    ) -> Result<(), StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE person = $1")
+            .bind(person.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for code in codes {
+            sqlx::query("INSERT INTO recovery_codes (person, code_hash) VALUES ($1, $2)")
+                .bind(person.as_str())
+                .bind(master.lookup(&format!("recovery:{}:{code}", person.as_str())))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses one of `person`'s recovery codes: `true` once per code.
+    pub async fn use_recovery_code(
+        &self,
+        person: &PersonId,
+        code: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $3 \
+             WHERE person = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(person.as_str())
+        .bind(master.lookup(&format!("recovery:{}:{code}", person.as_str())))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many of `person`'s recovery codes are unused.
+    pub async fn recovery_codes_left(&self, person: &PersonId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE person = $1 AND used_at IS NULL",
+        )
+        .bind(person.as_str())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Counts one sign-in attempt for a person (`Some`) or for a handle

@@ -77,6 +77,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         20,
         include_str!("../migrations/sqlite/0020_project_release.sql"),
     ),
+    (
+        21,
+        include_str!("../migrations/sqlite/0021_recovery_codes.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -507,6 +511,38 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// `person`'s API tokens, newest first: (an id, the first 12 hex
+    /// digits of the token's hash; when it was made).
+    pub async fn api_tokens_of(&self, person: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT token_hash, created_at FROM api_tokens WHERE person = $1 \
+             ORDER BY created_at DESC, token_hash",
+        )
+        .bind(person)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, at)| (hash.chars().take(12).collect(), at))
+            .collect())
+    }
+
+    /// Revokes `person`'s token whose hash starts with `id` (12 hex
+    /// digits); whether there was one.
+    pub async fn revoke_api_token(&self, person: &str, id: &str) -> Result<bool, StoreError> {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "DELETE FROM api_tokens WHERE person = $1 AND substr(token_hash, 1, 12) = $2",
+        )
+        .bind(person)
+        .bind(id.to_ascii_lowercase())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The person an API token (given by its hash) belongs to.

@@ -867,6 +867,35 @@ pub enum OrgCmd {
     },
     /// List people.
     People,
+    /// Show a project's release settings, or change them (in force at
+    /// once; what is not given stays as it is).
+    Release {
+        name: String,
+        /// The repository its built-in fork is cloned from.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// The command run on every push to the fork.
+        #[arg(long)]
+        test_command: Option<String>,
+        /// An announcement list, repeatable (replaces the lists).
+        #[arg(long)]
+        announce_to: Vec<String>,
+        /// Days before the moment the distributors hear.
+        #[arg(long)]
+        prenotify_days: Option<u16>,
+        /// Add (or replace) a distributor by name; needs --email and --key-file.
+        #[arg(long, requires_all = ["email", "key_file"])]
+        add_distributor: Option<String>,
+        /// The added distributor's address.
+        #[arg(long)]
+        email: Option<String>,
+        /// The added distributor's armored OpenPGP public key.
+        #[arg(long)]
+        key_file: Option<std::path::PathBuf>,
+        /// Remove a distributor by name.
+        #[arg(long)]
+        remove_distributor: Option<String>,
+    },
 }
 
 /// Runs one organisation command and prints its result.
@@ -912,6 +941,71 @@ pub async fn run_org(conn: Conn, cmd: OrgCmd, out: &mut impl std::io::Write) -> 
                 )
                 .await?;
             writeln!(out, "{}", p.name)?;
+        }
+        OrgCmd::Release {
+            name,
+            upstream,
+            test_command,
+            announce_to,
+            prenotify_days,
+            add_distributor,
+            email,
+            key_file,
+            remove_distributor,
+        } => {
+            let path = format!("/api/v1/projects/{name}/release");
+            let mut s: embargo_api::ReleaseSettingsWire = client.get(&path).await?;
+            let before = s.clone();
+            if let Some(u) = upstream {
+                s.upstream = Some(u);
+            }
+            if let Some(c) = test_command {
+                s.test_command = Some(c);
+            }
+            if !announce_to.is_empty() {
+                s.announce_to = Some(announce_to);
+            }
+            if let Some(d) = prenotify_days {
+                s.prenotify_days = d;
+            }
+            if let Some(gone) = remove_distributor {
+                s.distributors.retain(|d| d.name != gone);
+            }
+            if let (Some(d), Some(email), Some(file)) = (add_distributor, email, key_file) {
+                let key = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                s.distributors.retain(|x| x.name != d);
+                s.distributors.push(embargo_api::DistributorWire {
+                    name: d,
+                    email,
+                    key,
+                });
+            }
+            if s != before {
+                s = client
+                    .send(client.http.put(format!("{}{path}", client.base)).json(&s))
+                    .await?;
+            }
+            writeln!(
+                out,
+                "upstream:      {}",
+                s.upstream.as_deref().unwrap_or("(the first repository)")
+            )?;
+            writeln!(
+                out,
+                "test command:  {}",
+                s.test_command.as_deref().unwrap_or("(none)")
+            )?;
+            writeln!(
+                out,
+                "announce to:   {}",
+                s.announce_to
+                    .map_or_else(|| "(the [release] default)".to_owned(), |l| l.join(", "))
+            )?;
+            writeln!(out, "prenotify:     {} days", s.prenotify_days)?;
+            for d in s.distributors {
+                writeln!(out, "distributor:   {} <{}>", d.name, d.email)?;
+            }
         }
         OrgCmd::People => {
             let people: Vec<embargo_api::PersonView> = client.get("/api/v1/people").await?;

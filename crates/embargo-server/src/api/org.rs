@@ -122,3 +122,73 @@ pub(crate) async fn list_projects(
             .collect(),
     ))
 }
+
+fn release_wire(e: crate::project_settings::Edited) -> embargo_api::ReleaseSettingsWire {
+    embargo_api::ReleaseSettingsWire {
+        upstream: e.upstream,
+        test_command: e.test_command,
+        announce_to: e.announce_to,
+        prenotify_days: e.prenotify_days,
+        distributors: e
+            .distributors
+            .into_iter()
+            .map(|d| embargo_api::DistributorWire {
+                name: d.name,
+                email: d.email,
+                key: d.key,
+            })
+            .collect(),
+    }
+}
+
+async fn known_project(state: &AppState, name: &str) -> Result<(), Failure> {
+    if state.store.projects().await?.iter().any(|p| p.name == name) {
+        Ok(())
+    } else {
+        Err(Failure(ServiceError::NotFound))
+    }
+}
+
+/// `GET /api/v1/projects/{name}/release` (admins): the release settings
+/// in force.
+pub(crate) async fn get_project_release(
+    State(state): State<Shared>,
+    principal: Principal,
+    Path(name): Path<String>,
+) -> Result<Json<embargo_api::ReleaseSettingsWire>, Failure> {
+    authz::admin(&principal.0)?;
+    known_project(&state, &name).await?;
+    let settings = crate::project_settings::settings(&state, &name).await?;
+    Ok(Json(release_wire(crate::project_settings::Edited::of(
+        &settings,
+    ))))
+}
+
+/// `PUT /api/v1/projects/{name}/release` (admins): new release settings,
+/// in force at once.
+pub(crate) async fn put_project_release(
+    State(state): State<Shared>,
+    principal: Principal,
+    Path(name): Path<String>,
+    Json(req): Json<embargo_api::ReleaseSettingsWire>,
+) -> Result<Json<embargo_api::ReleaseSettingsWire>, Failure> {
+    authz::admin(&principal.0)?;
+    known_project(&state, &name).await?;
+    let edited = crate::project_settings::Edited {
+        upstream: req.upstream.filter(|u| !u.trim().is_empty()),
+        test_command: req.test_command.filter(|c| !c.trim().is_empty()),
+        announce_to: req.announce_to,
+        prenotify_days: req.prenotify_days,
+        distributors: req
+            .distributors
+            .into_iter()
+            .map(|d| crate::config::Distributor {
+                name: d.name,
+                email: d.email,
+                key: d.key,
+            })
+            .collect(),
+    };
+    crate::project_settings::save(&state, &name, edited.clone(), principal.0.id()).await?;
+    Ok(Json(release_wire(edited)))
+}

@@ -345,3 +345,121 @@ fn unknown_handles_are_slowed_and_locked_like_known_ones() {
     assert!(seen.contains(&429), "{seen:?}");
     assert_eq!(seen.last(), Some(&403), "{seen:?}");
 }
+
+/// Each person lists their API tokens and revokes one (it stops at once,
+/// the others keep working; no one else can revoke it); an admin lists
+/// the invitations not yet used and withdraws one (its link stops).
+#[test]
+fn tokens_and_invitations_are_listed_and_revocable() {
+    let app = TestApp::start();
+    let (mut sam, _) = app.person("sam", "srt");
+    let token = |b: &mut crate::app::Browser<'_>| {
+        let page = b.post("/account/tokens", &[]);
+        format!(
+            "emb_{}",
+            crate::app::between(&page.body, "shown only now: emb_", "<")
+        )
+    };
+    let first = token(&mut sam);
+    let second = token(&mut sam);
+    let works = |t: &str| app.api(t, "GET", "/api/v1/cases", None).0;
+    assert_eq!((works(&first), works(&second)), (200, 200));
+    let page = sam.get("/account").body;
+    let listed = page.matches("action=\"/account/tokens/").count();
+    assert_eq!(listed, 2, "{page}");
+    // The first token's id is the start of its hash.
+    let id: String = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(first.as_bytes()))[..12].to_owned()
+    };
+    assert!(
+        page.contains(&format!("/account/tokens/{id}/revoke")),
+        "{page}"
+    );
+    let (mut olga, _) = app.person("olga", "maintainer");
+    assert_eq!(
+        olga.post(&format!("/account/tokens/{id}/revoke"), &[])
+            .status,
+        404
+    );
+    assert_eq!(works(&first), 200, "another person cannot revoke it");
+    let done = sam.post(&format!("/account/tokens/{id}/revoke"), &[]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!((works(&first), works(&second)), (401, 200));
+    assert_eq!(
+        sam.get("/account")
+            .body
+            .matches("action=\"/account/tokens/")
+            .count(),
+        1
+    );
+
+    // Invitations not yet used, withdrawn by an admin.
+    let (mut ada, _) = app.person("ada", "admin");
+    let link = app.invite("newcomer", "maintainer");
+    let people = ada.get("/admin/people").body;
+    let pending = crate::app::between(&people, "id=\"invitations\"", "</ul>");
+    assert!(pending.contains("newcomer, invited by"), "{pending}");
+    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    assert_eq!(app.browser().get(&path).status, 200);
+    let done = ada.post("/admin/people/newcomer/invitation/revoke", &[]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(app.browser().get(&path).status, 404, "the link stopped");
+    assert!(
+        !ada.get("/admin/people")
+            .body
+            .contains("newcomer, invited by")
+    );
+    assert_eq!(
+        sam.post("/admin/people/newcomer/invitation/revoke", &[])
+            .status,
+        404,
+        "not for the SRT"
+    );
+}
+
+/// Recovery codes, shown once at sign-up: each signs in once in place of
+/// the authenticator's code; new ones replace the old.
+#[test]
+fn recovery_codes_sign_in_once_each_and_new_ones_replace_the_old() {
+    let app = TestApp::start();
+    let url = app.invite("sam", "srt");
+    let path = url.strip_prefix(&app.url).unwrap().to_owned();
+    let mut b = app.browser();
+    let page = b.get(&path).body;
+    let secret = crate::app::between(&page, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
+    let done = b.post(
+        &path,
+        &[
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+            ("code", &app.totp_code(&secret)),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    let list = crate::app::between(&done.body, "id=\"recovery-codes\"", "</section>");
+    let codes: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{list}");
+    assert!(codes.iter().all(|c| c.len() == 14), "{codes:?}");
+
+    let sign_in = |code: &str| app.browser().sign_in("sam", PASSWORD, code).status;
+    assert_eq!(sign_in(&codes[0]), 303, "a recovery code signs in");
+    assert_eq!(sign_in(&codes[0]), 401, "once");
+    assert_eq!(
+        sign_in("zzzz-zzzz-zzzz"),
+        401,
+        "not any code that looks like one"
+    );
+    let mut sam = app.browser();
+    assert_eq!(sam.sign_in("sam", PASSWORD, &codes[1]).status, 303);
+    assert!(sam.get("/account").body.contains("8 unused"));
+    let fresh = sam.post("/account/recovery-codes", &[]);
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    let new_code = crate::app::between(&fresh.body, "<li><code>", "<").to_owned();
+    assert_eq!(sign_in(&codes[2]), 401, "the old codes stopped");
+    assert_eq!(sign_in(&new_code), 303);
+}

@@ -198,10 +198,10 @@ impl TestApp {
         self.rt.block_on(async {
             let client = reqwest::Client::new();
             let url = format!("{}{path}", self.url);
-            let mut req = if method == "POST" {
-                client.post(url)
-            } else {
-                client.get(url)
+            let mut req = match method {
+                "POST" => client.post(url),
+                "PUT" => client.put(url),
+                _ => client.get(url),
             };
             req = req.bearer_auth(token);
             if let Some(b) = body {

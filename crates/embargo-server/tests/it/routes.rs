@@ -57,6 +57,13 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/invite/{token}", Expect::Public(404)),
     ("POST", "/logout", Expect::SignedIn(303)),
     ("POST", "/account/tokens", Expect::SignedIn(200)),
+    ("POST", "/account/recovery-codes", Expect::SignedIn(200)),
+    // No such token of the caller's (the table uses a fake id).
+    (
+        "POST",
+        "/account/tokens/{token}/revoke",
+        Expect::SignedIn(404),
+    ),
     ("POST", "/account/calendar", Expect::SignedIn(200)),
     ("POST", "/api/v1/calendar", Expect::SignedIn(200)),
     // An unknown calendar token does not exist.
@@ -69,6 +76,12 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people", Expect::Admin(200)),
     ("POST", "/admin/people/{person}/unlock", Expect::Admin(303)),
+    // The table's person has used their invitation: nothing to withdraw.
+    (
+        "POST",
+        "/admin/people/{person}/invitation/revoke",
+        Expect::Admin(404),
+    ),
     ("POST", "/admin/people/{person}/role", Expect::Admin(303)),
     ("GET", "/admin/policy", Expect::Admin(200)),
     ("GET", "/admin/projects", Expect::Admin(200)),
@@ -210,6 +223,16 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("POST", "/api/v1/people", Expect::Admin(201)),
     ("GET", "/api/v1/projects", Expect::SignedIn(200)),
     ("POST", "/api/v1/projects", Expect::Admin(201)),
+    (
+        "GET",
+        "/api/v1/projects/{project}/release",
+        Expect::Admin(200),
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/release",
+        Expect::Admin(200),
+    ),
 ];
 
 /// The cast: handle, organisation role.
@@ -445,6 +468,7 @@ pub(crate) fn call<'a>(
                 "id": format!("new-{unique}"), "name": "N", "email": "n@example.org", "role": "maintainer",
             })),
             ("POST", "/api/v1/projects") => Some(json!({ "name": format!("p-{unique}") })),
+            ("PUT", "/api/v1/projects/{project}/release") => Some(json!({})),
             ("POST", "/api/v1/channels") => {
                 Some(json!({ "kind": "forum", "name": format!("forum-{unique}") }))
             }
@@ -587,7 +611,7 @@ pub(crate) fn declared_routes() -> Vec<(String, String)> {
             }
         }
         let handlers = &chunk[..end];
-        for (method, marker) in [("GET", "get("), ("POST", "post(")] {
+        for (method, marker) in [("GET", "get("), ("POST", "post("), ("PUT", "put(")] {
             if handlers.contains(marker) {
                 out.push((method.to_owned(), path.clone()));
             }

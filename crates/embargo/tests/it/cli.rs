@@ -76,6 +76,20 @@ fn one_case_through_every_step_with_the_cli() {
         "fred@example.org",
     ]);
     assert!(org(&["people"]).contains("fred@example.org\tmaintainer\tinvited\tFred"));
+    // Release settings, changed from the CLI; what is not given stays.
+    let shown = org(&["release", "numpy", "--test-command", "sh check.sh"]);
+    assert!(shown.contains("test command:  sh check.sh"), "{shown}");
+    let shown = org(&[
+        "release",
+        "numpy",
+        "--announce-to",
+        "numpy-announce@example.org",
+    ]);
+    assert!(
+        shown.contains("test command:  sh check.sh")
+            && shown.contains("announce to:   numpy-announce@example.org"),
+        "{shown}"
+    );
 
     let id = run(&[
         "new",

@@ -26,6 +26,57 @@ pub(crate) async fn new_api_token(
     ))
 }
 
+/// `POST /account/tokens/{token}/revoke`: one of the caller's own API
+/// tokens stops working.
+pub(crate) async fn revoke_api_token(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    if !state
+        .store
+        .revoke_api_token(who.caller.id().as_str(), &token)
+        .await?
+    {
+        return Err(Failure(ServiceError::NotFound).into());
+    }
+    tracing::info!(person = %who.caller.id(), token, "API token revoked");
+    Ok(Redirect::to("/account?revoked=1#tokens").into_response())
+}
+
+/// `POST /account/recovery-codes`: new recovery codes, shown once; the
+/// old ones stop working.
+pub(crate) async fn new_recovery_codes(
+    State(state): State<Shared>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    let enrolled = state
+        .store
+        .person(who.caller.id().as_str())
+        .await?
+        .is_some_and(|p| p.totp_enrolled);
+    if !enrolled {
+        return Err(WebError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "No second factor",
+            message: "Recovery codes stand in for an authenticator; you have none enrolled.".into(),
+        });
+    }
+    let codes = accounts::new_recovery_codes(&state, who.caller.id()).await?;
+    tracing::info!(person = %who.caller.id(), "recovery codes replaced");
+    Ok(render(
+        "message.html",
+        context! {
+            me => ser(me(&who)),
+            title => "New recovery codes",
+            message => "The old codes no longer work.",
+            codes => codes,
+        },
+    ))
+}
+
 /// `POST /account/calendar`: a new private calendar URL (the old one stops).
 pub(crate) async fn new_calendar(
     State(state): State<Shared>,
@@ -56,9 +107,20 @@ pub(crate) async fn account_view(
         .as_deref()
         .and_then(|k| embargo_pgp::Certificate::parse(k.as_bytes()).ok())
         .map(|c| c.fingerprint());
+    let tokens = state.store.api_tokens_of(who.caller.id().as_str()).await?;
+    let person = state.store.person(who.caller.id().as_str()).await?;
+    let recovery = match person.filter(|p| p.totp_enrolled) {
+        Some(p) => Some(state.store.recovery_codes_left(&p.id).await?),
+        None => None,
+    };
     let mut resp = render(
         "account.html",
         context! {
+            recovery_left => recovery,
+            tokens => tokens.iter().map(|(id, at)| context! {
+                id => id,
+                at => at.parse::<jiff::Timestamp>().map(super::case::when).unwrap_or_else(|_| at.clone()),
+            }).collect::<Vec<_>>(),
             me => ser(me(who)),
             notify => prefs.notify,
             fingerprint => fingerprint,

@@ -10,6 +10,7 @@ pub(crate) async fn people_view(
     error: Option<String>,
 ) -> Result<Response, WebError> {
     let people = state.store.people().await?;
+    let pending = state.store.pending_invitations(state.clock.unix()).await?;
     let activity: Vec<minijinja::Value> = state
         .store
         .recent_account_events(50)
@@ -29,6 +30,9 @@ pub(crate) async fn people_view(
         context! {
             me => ser(me(who)),
             activity => activity,
+            pending => pending.iter().map(|(person, by, until)| context! {
+                person => person, by => by, until => unix_text(*until, false),
+            }).collect::<Vec<_>>(),
             error => error,
             invited => invited.map(|(id, url)| context! { id => id, url => url }),
             roles => OrgRole::ALL.iter().map(|r| r.name()).collect::<Vec<_>>(),
@@ -102,6 +106,27 @@ pub(crate) async fn unlock(
     Ok(Redirect::to("/admin/people").into_response())
 }
 
+/// `POST /admin/people/{person}/invitation/revoke`: the person's unused
+/// invitation links stop working.
+pub(crate) async fn revoke_invitation(
+    State(state): State<Shared>,
+    Path(person): Path<String>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    authz::admin(&posted.who.caller)?;
+    let id = person_id(&person)?;
+    if state
+        .store
+        .revoke_invitations(&id, state.clock.unix())
+        .await?
+        == 0
+    {
+        return Err(Failure(ServiceError::NotFound).into());
+    }
+    tracing::info!(person = %id, by = %posted.who.caller.id(), "invitation withdrawn");
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
 pub(crate) async fn projects_view(
     state: &AppState,
     who: &SignedIn,
@@ -114,6 +139,7 @@ pub(crate) async fn projects_view(
             me => ser(me(who)),
             error => error,
             projects => projects.iter().map(|p| context! {
+                href => format!("/admin/projects/{}", crate::api::percent_encode(&p.name)),
                 name => p.name.clone(), repositories => p.repositories.clone(), packages => p.packages.clone(),
                 series => p.series.clone(), maintainers => p.maintainers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             }).collect::<Vec<_>>(),
@@ -483,6 +509,7 @@ async fn project_view(
             error => error,
             saved => saved,
             p => context! {
+                href => format!("/admin/projects/{}", crate::api::percent_encode(&p.name)),
                 name => &p.name,
                 repositories => p.repositories.join(" "),
                 packages => p.packages.join(" "),

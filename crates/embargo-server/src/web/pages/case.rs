@@ -473,6 +473,21 @@ pub(crate) async fn case_view(
             reason => reason, by => by.as_str(), at => when(*at),
         }),
         next => next_steps(case, &can),
+        // Who ticked each release-day step, and when.
+        ticked => events.iter().filter_map(|e| match &e.data {
+            EventData::ReleaseStepCompleted { step } => Some(context! {
+                step => match step {
+                    embargo_core::event::ReleaseStep::MergeFix => "the fix merged upstream".to_owned(),
+                    embargo_core::event::ReleaseStep::PatchRelease { package, version } => format!("{package} {version} released"),
+                    embargo_core::event::ReleaseStep::PublishPackages => "binaries and packages published".to_owned(),
+                    embargo_core::event::ReleaseStep::SendAnnouncement => "the announcement sent".to_owned(),
+                },
+                by => e.actor.as_str(),
+                at => when(e.at),
+            }),
+            _ => None,
+        }).collect::<Vec<_>>(),
+        moment_from => case.embargo.agreed_until().or_else(|| case.embargo.proposed()).filter(|_| case.published_at.is_none()).map(|m| when_from(m, now)),
         failed_jobs => ser(failed_jobs),
         me => ser(me(who)),
         release => release,

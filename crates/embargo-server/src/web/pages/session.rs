@@ -242,8 +242,14 @@ pub(crate) async fn accept_invite(
     {
         return Err(Failure(ServiceError::NotFound).into());
     }
-    // The password and the code were just proved: signed in at once.
+    // The password and the code were just proved: signed in at once; with
+    // a second factor, recovery codes for a lost authenticator, shown once.
     let session = accounts::start_session(&state, &person.id).await.ok();
+    let codes = if step.is_some() {
+        accounts::new_recovery_codes(&state, &person.id).await?
+    } else {
+        Vec::new()
+    };
     let mut resp = render(
         "message.html",
         context! {
@@ -256,6 +262,7 @@ pub(crate) async fn accept_invite(
             },
             link => if session.is_some() { "/" } else { "/login" },
             link_text => if session.is_some() { "Go to the inbox" } else { "Sign in" },
+            codes => codes,
         },
     );
     if let Some(session) = session {
