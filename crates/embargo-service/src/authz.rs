@@ -284,7 +284,7 @@ pub async fn run(
 }
 
 /// Runs what the reporter answers on their status page (a credit, the
-/// retest), as the reporter: the page has no account, so the link is the
+/// retest, a proposed date), as the reporter: the page has no account, so the link is the
 /// authority and only these commands are taken from it.
 pub async fn run_as_reporter(
     state: &AppState,
@@ -293,10 +293,13 @@ pub async fn run_as_reporter(
 ) -> Result<Case, ServiceError> {
     if !matches!(
         command,
-        Command::AnswerCredit { .. } | Command::AnswerRetest { .. }
+        Command::AnswerCredit { .. }
+            | Command::AnswerRetest { .. }
+            | Command::AcceptTimeline
+            | Command::DeclineTimeline { .. }
     ) {
         return Err(ServiceError::Forbidden(
-            "the status page answers a credit or the retest only".into(),
+            "the status page answers a credit, the retest or the proposed date only".into(),
         ));
     }
     let actor = reporter_actor();

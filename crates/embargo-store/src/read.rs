@@ -362,86 +362,77 @@ async fn retally(
     Ok(())
 }
 
-/// The case's rows of `case_terms`, with `term_counts` kept in step.
+/// A term index (`case_terms` or `search_terms`): the case's rows made
+/// `terms` (as keyed hashes, `what` keeping the two apart). Returns the
+/// hashes removed and added.
+async fn index_terms(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    table: &'static str,
+    what: &str,
+    case: &Case,
+    terms: Vec<String>,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    use std::collections::BTreeSet;
+    let id = case.id.as_str();
+    let new: BTreeSet<String> = terms.iter().map(|t| field_hash(master, what, t)).collect();
+    let old: BTreeSet<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT term FROM {table} WHERE case_id = $1"
+    )))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let gone: Vec<String> = old.difference(&new).cloned().collect();
+    let added: Vec<String> = new.difference(&old).cloned().collect();
+    for term in &gone {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE term = $1 AND case_id = $2"
+        )))
+        .bind(term)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for term in &added {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (term, case_id) VALUES ($1, $2)"
+        )))
+        .bind(term)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok((gone, added))
+}
+
+/// The case's rows of `case_terms` (open cases, for duplicate hints),
+/// with `term_counts` kept in step, and of `search_terms` (every case).
 async fn write_terms(
     conn: &mut SqliteConnection,
     master: &MasterKey,
     case: &Case,
 ) -> Result<(), StoreError> {
-    use std::collections::BTreeSet;
-    let id = case.id.as_str();
-    let new: BTreeSet<String> = embargo_core::duplicates::terms(case)
-        .iter()
-        .map(|t| field_hash(master, "term", t))
-        .collect();
-    let old: BTreeSet<String> =
-        sqlx::query_scalar("SELECT term FROM case_terms WHERE case_id = $1")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
-    for gone in old.difference(&new) {
-        sqlx::query("DELETE FROM case_terms WHERE term = $1 AND case_id = $2")
-            .bind(gone)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    let terms = embargo_core::duplicates::terms(case);
+    let (gone, added) = index_terms(conn, master, "case_terms", "term", case, terms).await?;
+    for term in &gone {
         sqlx::query("UPDATE term_counts SET n = n - 1 WHERE term = $1")
-            .bind(gone)
+            .bind(term)
             .execute(&mut *conn)
             .await?;
     }
-    for added in new.difference(&old) {
-        sqlx::query("INSERT INTO case_terms (term, case_id) VALUES ($1, $2)")
-            .bind(added)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    for term in &added {
         sqlx::query(
             "INSERT INTO term_counts (term, n) VALUES ($1, 1)
              ON CONFLICT (term) DO UPDATE SET n = term_counts.n + 1",
         )
-        .bind(added)
+        .bind(term)
         .execute(&mut *conn)
         .await?;
     }
-    write_search_terms(conn, master, case).await
-}
-
-/// The case's rows of `search_terms` (every case, whatever its state).
-async fn write_search_terms(
-    conn: &mut SqliteConnection,
-    master: &MasterKey,
-    case: &Case,
-) -> Result<(), StoreError> {
-    use std::collections::BTreeSet;
-    let id = case.id.as_str();
-    let new: BTreeSet<String> = embargo_core::duplicates::search_terms(case)
-        .iter()
-        .map(|t| field_hash(master, "search", t))
-        .collect();
-    let old: BTreeSet<String> =
-        sqlx::query_scalar("SELECT term FROM search_terms WHERE case_id = $1")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
-    for gone in old.difference(&new) {
-        sqlx::query("DELETE FROM search_terms WHERE term = $1 AND case_id = $2")
-            .bind(gone)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    for added in new.difference(&old) {
-        sqlx::query("INSERT INTO search_terms (term, case_id) VALUES ($1, $2)")
-            .bind(added)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
+    let searched = embargo_core::duplicates::search_terms(case);
+    index_terms(conn, master, "search_terms", "search", case, searched).await?;
     Ok(())
 }
 

@@ -742,6 +742,13 @@ pub(crate) async fn status_page(
                 open => open && case.published_at.is_none(),
             }
         });
+    // A date proposed (or a new one): the reporter agrees or declines.
+    let asks_date = open
+        && case.published_at.is_none()
+        && matches!(
+            case.embargo,
+            embargo_core::Embargo::Proposed { .. } | embargo_core::Embargo::Revising { .. }
+        );
     let (csrf, fresh) = super::pages::pre_csrf(&parts);
     let page = render(
         "report_status.html",
@@ -763,9 +770,12 @@ pub(crate) async fn status_page(
             credit_answer => answer,
             named_as => named_as,
             retest => retest,
+            asks_date => asks_date,
+            proposed => case.embargo.proposed().map(|t| embargo_core::timeline::in_zones(t, &state.config.disclosure.show_zones)),
             notice => parts.uri.query().and_then(|q| q.strip_prefix("done=")).and_then(|d| match d {
                 "credit" => Some("Thank you: your answer about the credit is recorded."),
                 "retest" => Some("Thank you: your retest is recorded; the team sees it on the case."),
+                "timeline" => Some("Thank you: your answer about the date is recorded; the team sees it on the case."),
                 _ => None,
             }),
         },
@@ -872,7 +882,18 @@ pub(crate) async fn answer(
                 embargo_core::text::multi_line(&f.note)
             },
         },
-        ("credit" | "retest", _) => return Err(bad("Choose one of the answers.")),
+        ("timeline", "accept") => embargo_core::Command::AcceptTimeline,
+        ("timeline", "decline") => {
+            if f.note.trim().is_empty() {
+                return Err(bad(
+                    "Say why the date does not work for you, and what would.",
+                ));
+            }
+            embargo_core::Command::DeclineTimeline {
+                reason: embargo_core::text::multi_line(&f.note),
+            }
+        }
+        ("credit" | "retest" | "timeline", _) => return Err(bad("Choose one of the answers.")),
         _ => return Err(Failure(ServiceError::NotFound).into()),
     };
     crate::authz::run_as_reporter(&state, &case.id, command)

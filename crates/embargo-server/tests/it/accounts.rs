@@ -51,15 +51,39 @@ fn an_invitation_insists_on_a_good_password_and_on_totp_for_the_srt() {
     let (_, _) = app.signed_up(&url, "sam");
 }
 
+/// An SRT member's invitation opened: the browser, the page's path, the page.
+fn invitation_page<'a>(app: &'a TestApp, id: &str) -> (crate::app::Browser<'a>, String, String) {
+    let url = app.invite(id, "srt");
+    let path = url.strip_prefix(&app.url).unwrap().to_owned();
+    let mut b = app.browser();
+    let page = b.get(&path).body;
+    (b, path, page)
+}
+
+/// Sends the invitation's form with the password and the current code.
+fn finish_sign_up(
+    app: &TestApp,
+    b: &mut crate::app::Browser<'_>,
+    path: &str,
+    page: &str,
+) -> crate::app::Response {
+    let secret = crate::app::between(page, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
+    b.post(
+        path,
+        &[
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+            ("code", &app.totp_code(&secret)),
+        ],
+    )
+}
+
 /// The key as a QR code drawn here (inline SVG, nothing fetched from
 /// elsewhere), beside the key as text; after sign-up, signed in at once.
 #[test]
 fn sign_up_shows_the_key_as_a_qr_code_and_ends_signed_in() {
     let app = TestApp::start();
-    let url = app.invite("sam", "srt");
-    let path = url.strip_prefix(&app.url).unwrap().to_owned();
-    let mut b = app.browser();
-    let page = b.get(&path).body;
+    let (mut b, path, page) = invitation_page(&app, "sam");
     let qr = crate::app::between(&page, "id=\"totp-qr\"", "</figure>");
     assert!(
         qr.contains("<svg xmlns=\"http://www.w3.org/2000/svg\"")
@@ -67,15 +91,7 @@ fn sign_up_shows_the_key_as_a_qr_code_and_ends_signed_in() {
         "{qr}"
     );
     assert!(!qr.contains("<?xml") && !qr.contains("style="), "{qr}");
-    let secret = crate::app::between(&page, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
-    let done = b.post(
-        &path,
-        &[
-            ("password", PASSWORD),
-            ("confirm", PASSWORD),
-            ("code", &app.totp_code(&secret)),
-        ],
-    );
+    let done = finish_sign_up(&app, &mut b, &path, &page);
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("You are signed in"), "{}", done.body);
     let inbox = b.get("/");
@@ -423,19 +439,8 @@ fn tokens_and_invitations_are_listed_and_revocable() {
 #[test]
 fn recovery_codes_sign_in_once_each_and_new_ones_replace_the_old() {
     let app = TestApp::start();
-    let url = app.invite("sam", "srt");
-    let path = url.strip_prefix(&app.url).unwrap().to_owned();
-    let mut b = app.browser();
-    let page = b.get(&path).body;
-    let secret = crate::app::between(&page, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
-    let done = b.post(
-        &path,
-        &[
-            ("password", PASSWORD),
-            ("confirm", PASSWORD),
-            ("code", &app.totp_code(&secret)),
-        ],
-    );
+    let (mut b, path, page) = invitation_page(&app, "sam");
+    let done = finish_sign_up(&app, &mut b, &path, &page);
     assert_eq!(done.status, 200, "{}", done.body);
     let list = crate::app::between(&done.body, "id=\"recovery-codes\"", "</section>");
     let codes: Vec<String> = list

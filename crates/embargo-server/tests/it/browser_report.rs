@@ -47,7 +47,7 @@ async fn fill_form(c: &Client, files: &[&std::path::Path]) {
 }
 
 /// Reads the receipt page: the case id and the status link.
-async fn receipt(c: &Client) -> (String, String) {
+pub(crate) async fn receipt(c: &Client) -> (String, String) {
     wait_for_text(c, "Report received").await;
     let case = c
         .find(Locator::Id("case-id"))

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::{
     app::{TestApp, between},
     browser::{Driver, browser, console, fill, sign_in, wait_for_text},
+    browser_report::receipt,
     release::{git, ok, upstream},
 };
 
@@ -73,6 +74,15 @@ async fn audit(c: &Client, t: &Tally, page: &str) {
         .unwrap();
     assert_eq!(found, json!([]), "axe-core on {page}");
     t.audited.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Signs in through the form, in a fresh TOTP window (the sign-up used
+/// the current one's code): one click, one page load.
+async fn enter(app: &TestApp, c: &Client, t: &Tally, handle: &str, secret: &str) {
+    app.advance(30);
+    sign_in(app, c, handle, secret).await;
+    t.click();
+    t.load();
 }
 
 async fn goto(c: &Client, t: &Tally, url: &str) {
@@ -160,35 +170,25 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         fill(&lin, "r-name", "Lin Okafor").await;
         fill(&lin, "r-email", "lin@example.net").await;
         send(&lin, t, "#report-form", "Report received").await;
-        let case = lin
-            .find(Locator::Id("case-id"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let status = lin
-            .find(Locator::Id("status-link"))
-            .await
-            .unwrap()
-            .attr("href")
-            .await
-            .unwrap()
-            .unwrap();
+        let (case, status) = receipt(&lin).await;
         let case_url = format!("{}/cases/{case}", app.url);
 
         // 2. The SRT acknowledges, and asks for more.
         let sam = browser(&driver, true).await;
-        // A fresh TOTP window: the sign-up used this one's code.
-        app.advance(30);
-        sign_in(&app, &sam, "sam", &sam_secret).await;
-        t.click();
-        t.load();
+        enter(&app, &sam, t, "sam", &sam_secret).await;
         audit(&sam, t, "the inbox").await;
         click(&sam, t, &format!("a[href='/cases/{case}']")).await;
         t.load();
         wait_for_text(&sam, "Heap overflow in numpy.loadtxt").await;
         audit(&sam, t, "the new case").await;
+        // On a phone, the case page with its forms (triage and its
+        // calculator among them) fits the width.
+        sam.set_window_size(390, 844).await.unwrap();
+        sam.refresh().await.unwrap();
+        t.load();
+        wait_for_text(&sam, "Heap overflow in numpy.loadtxt").await;
+        assert_eq!(overflows(&sam).await, Value::Null, "the new case at 390 px");
+        sam.set_window_size(1280, 900).await.unwrap();
         let next = sam
             .find(Locator::Id("next"))
             .await
@@ -242,19 +242,21 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         click(&sam, t, "#assign input[value='fay']").await;
         send(&sam, t, "#assign", "The fixing team is assigned").await;
 
-        // 4. The timeline: the policy's proposal, agreed.
+        // 4. The timeline: the policy's proposal, agreed by the reporter
+        // on their status page.
         send(&sam, t, "#propose-timeline", "Disclosure moment proposed.").await;
-        let agreed = send(&sam, t, "#accept-timeline", "Disclosure moment agreed.").await;
-        assert!(agreed.contains("Disclosure agreed"), "{agreed}");
+        goto(&lin, t, &status).await;
+        let asked = wait_for_text(&lin, "The team proposes to disclose at").await;
+        assert!(asked.contains("UTC"), "{asked}");
+        send(&lin, t, "#accept-date", "your answer about the date is recorded").await;
+        goto(&sam, t, &case_url).await;
+        let agreed = wait_for_text(&sam, "Disclosure agreed").await;
+        assert!(agreed.contains("Disclosure moment agreed"), "{agreed}");
 
         // 5. The fixer opens the built-in fork, takes a credential, pushes
         // the fix; CI runs on the push.
         let fay = browser(&driver, true).await;
-        // A fresh TOTP window: the sign-up used this one's code.
-        app.advance(30);
-        sign_in(&app, &fay, "fay", &fay_secret).await;
-        t.click();
-        t.load();
+        enter(&app, &fay, t, "fay", &fay_secret).await;
         goto(&fay, t, &case_url).await;
         send(&fay, t, "#open-fork", "Private fork asked for").await;
         app.pump_async().await;
@@ -371,11 +373,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
             audit(&sam, t, &format!("the {f} preview")).await;
         }
         let rhea = browser(&driver, true).await;
-        // A fresh TOTP window: the sign-up used this one's code.
-        app.advance(30);
-        sign_in(&app, &rhea, "rhea", &rev_secret).await;
-        t.click();
-        t.load();
+        enter(&app, &rhea, t, "rhea", &rev_secret).await;
         goto(&rhea, t, &case_url).await;
         click(&rhea, t, "#revisions summary").await;
         let revisions = wait_for_text(&rhea, "Revision 1, sam").await;
@@ -436,9 +434,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         app.advance(moment.as_second() - app.now().as_second());
         app.pump_async().await;
         // A week on, the session has expired: sam signs in again.
-        sign_in(&app, &sam, "sam", &sam_secret).await;
-        t.click();
-        t.load();
+        enter(&app, &sam, t, "sam", &sam_secret).await;
         goto(&sam, t, &case_url).await;
         let page = wait_for_text(&sam, "Published").await;
         assert!(page.contains("published"), "{page}");

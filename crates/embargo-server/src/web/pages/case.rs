@@ -491,6 +491,11 @@ pub(crate) async fn case_view(
         failed_jobs => ser(failed_jobs),
         me => ser(me(who)),
         release => release,
+        // The draft as the lists get it: plain text under its subject.
+        announcement_plain => (!announcement_draft.is_empty()).then(|| {
+            let (subject, body) = embargo_formats::announcement::split(&announcement_draft);
+            format!("Subject: {subject}\n\n{}", embargo_formats::announcement::plain_text(body))
+        }),
         announcement_draft => announcement_draft,
         // Open built-in forks of the caller's part: a credential form each.
         builtin_forks => case.forks.iter()
