@@ -23,7 +23,7 @@ use embargo_service::{
     project_settings, release, timers,
 };
 pub use embargo_service::{
-    Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, config,
+    Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, backup, config,
     install_tls_provider,
 };
 

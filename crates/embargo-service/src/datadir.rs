@@ -9,12 +9,15 @@ use sha2::{Digest, Sha256};
 
 use crate::{Clock, Config, ServerError, config::DEFAULT_FILE};
 
-const CONFIG: &str = "embargo.toml";
-const KEY: &str = "intake-key.asc";
-const DB: &str = "embargo.db";
+/// The configuration file.
+pub const CONFIG: &str = "embargo.toml";
+/// The intake key (secret), armored.
+pub const KEY: &str = "intake-key.asc";
+/// The database.
+pub const DB: &str = "embargo.db";
 /// The master key that wraps every case's data key. Kept out of the database;
 /// back it up separately from it.
-const MASTER_KEY: &str = "master.key";
+pub const MASTER_KEY: &str = "master.key";
 
 /// A data directory ready to serve: configuration, store and keys.
 pub struct Prepared {

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod authz;
+pub mod backup;
 pub mod cache;
 pub mod channels;
 pub mod clock;

@@ -555,6 +555,41 @@ impl Store {
         )
     }
 
+    /// Writes a consistent copy of the whole database to `target` (a new
+    /// file) while the server goes on writing: SQLite's `VACUUM INTO`
+    /// reads one snapshot.
+    pub async fn vacuum_into(&self, target: &Path) -> Result<(), StoreError> {
+        let target = target
+            .to_str()
+            .ok_or_else(|| StoreError::Unavailable(format!("{}: not UTF-8", target.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite's own check of the file: `ok`, or what is wrong.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.join("; "))
+    }
+
+    /// The chain's head (the newest event's number and hash), and how many
+    /// cases there are.
+    pub async fn head_and_cases(&self) -> Result<(Option<(i64, String)>, i64), StoreError> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((head, cases))
+    }
+
     /// Walks the whole chain; returns the number of events, or the first bad one.
     pub async fn verify(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
         let mut conn = self.pool.acquire().await?;

@@ -136,6 +136,44 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Back up a data directory while the server serves (`embargo backup
+    /// --data-dir D --out FILE`), or check a backup (`embargo backup verify
+    /// FILE`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        action: Option<BackupCmd>,
+        /// The data directory.
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+        /// The archive to write (a new file).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Put the master key in the archive too. Such an archive IS the
+        /// vault: anyone who holds it reads every case.
+        #[arg(long)]
+        include_master_key: bool,
+    },
+    /// Restore a backup into a new data directory and check it.
+    Restore {
+        /// The archive.
+        file: PathBuf,
+        /// The new data directory (absent or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The master key file, kept apart from a backup made without it.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupCmd {
+    /// Restore the archive into a temporary directory and check it.
+    Verify {
+        /// The archive.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +231,86 @@ fn main() -> ExitCode {
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir },
         } => audit_verify(&data_dir),
+        Cmd::Backup {
+            action: Some(BackupCmd::Verify { file }),
+            ..
+        } => backup_run("backup verify", embargo_server::backup::verify(&file)),
+        Cmd::Backup {
+            action: None,
+            data_dir,
+            out,
+            include_master_key,
+        } => {
+            let Some(out) = out else {
+                eprintln!("embargo backup: say where to write it: --out FILE");
+                return ExitCode::from(2);
+            };
+            if include_master_key {
+                eprintln!(
+                    "embargo backup: WARNING: this archive holds the master key. Anyone who has it \
+                     can read every case: keep it as you keep the server itself, never beside \
+                     ordinary backups."
+                );
+            }
+            let now = embargo_server::Clock::system().now();
+            backup_run(
+                "backup",
+                embargo_server::backup::backup(&data_dir, &out, include_master_key, now),
+            )
+        }
+        Cmd::Restore {
+            file,
+            data_dir,
+            master_key,
+        } => backup_run(
+            "restore",
+            embargo_server::backup::restore(&file, &data_dir, master_key.as_deref()),
+        ),
+    }
+}
+
+/// Runs a backup, restore or check and prints its manifest's figures.
+fn backup_run(
+    what: &str,
+    work: impl std::future::Future<
+        Output = Result<embargo_server::backup::Manifest, embargo_server::backup::BackupError>,
+    >,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embargo {what}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(m) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "ok: {} events, {} cases, chain head {}, made {}{}",
+                m.events,
+                m.cases,
+                m.chain_head.as_ref().map_or_else(
+                    || "(empty)".to_owned(),
+                    |(seq, hash)| format!("#{seq} {hash}")
+                ),
+                m.created_at,
+                if m.master_key {
+                    ", with the master key"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("embargo {what}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod api;
 mod audit;
+mod backup;
 mod check;
 mod cli;
 mod cvss;

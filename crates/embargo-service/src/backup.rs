@@ -1,0 +1,272 @@
+//! Online backup and verified restore of a data directory.
+//!
+//! A backup is one tar archive: a manifest (format, version, when, the
+//! chain's head, the counts), a consistent copy of the database taken
+//! while the server writes (`VACUUM INTO`, one snapshot), the
+//! configuration and the intake key, and the master key only when asked:
+//! an archive with its master key is the vault itself. The copy is
+//! checked (SQLite's integrity check, the whole hash chain) before the
+//! archive is written, and a restore checks again, against the manifest.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::datadir::{CONFIG, DB, KEY, MASTER_KEY};
+
+/// What a backup holds, as its manifest says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The archive's format (1).
+    pub format: u32,
+    /// The embargo version that wrote it.
+    pub version: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+    /// Events in the log.
+    pub events: u64,
+    /// Cases.
+    pub cases: i64,
+    /// The chain's head: the newest event's number and hash.
+    pub chain_head: Option<(i64, String)>,
+    /// Whether the master key is in the archive.
+    pub master_key: bool,
+    /// The files in the archive besides the manifest.
+    pub files: Vec<String>,
+}
+
+/// Why a backup or a restore stopped. Nothing is left half-written.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// A file could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// Which.
+        path: PathBuf,
+        /// What happened.
+        error: std::io::Error,
+    },
+    /// The database could not be copied or opened.
+    #[error("the database: {0}")]
+    Store(#[from] embargo_store::StoreError),
+    /// The copy or the archive does not check out.
+    #[error("{0}")]
+    Check(String),
+    /// The target of a restore is not empty.
+    #[error("{0} is not empty: restore into a new directory")]
+    NotEmpty(PathBuf),
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
+    move |error| BackupError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// Checks the database at `db`: SQLite's integrity check and the whole
+/// hash chain; returns the counts and head for the manifest.
+async fn check(db: &Path) -> Result<(u64, i64, Option<(i64, String)>), BackupError> {
+    let store = embargo_store::Store::open(db, false, None).await?;
+    let integrity = store.integrity_check().await?;
+    if integrity != "ok" {
+        return Err(BackupError::Check(format!(
+            "the copy fails SQLite's integrity check: {integrity}"
+        )));
+    }
+    let events = store
+        .verify()
+        .await?
+        .map_err(|b| BackupError::Check(format!("the copy's chain is broken: {b}")))?;
+    let (head, cases) = store.head_and_cases().await?;
+    Ok((events, cases, head))
+}
+
+/// Backs up the data directory `dir` into the archive `out` (which must
+/// not exist), while a server may be serving from it.
+pub async fn backup(
+    dir: &Path,
+    out: &Path,
+    include_master_key: bool,
+    now: jiff::Timestamp,
+) -> Result<Manifest, BackupError> {
+    let db = dir.join(DB);
+    if !db.is_file() {
+        return Err(BackupError::Check(format!(
+            "no database at {} (is it the directory `embargo serve` made?)",
+            db.display()
+        )));
+    }
+    if out.exists() {
+        return Err(BackupError::Check(format!(
+            "{} exists: a backup is written to a new file",
+            out.display()
+        )));
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let work = tempfile::Builder::new()
+        .prefix(".embargo-backup-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
+    let copy = work.path().join(DB);
+    {
+        let live = embargo_store::Store::open(&db, false, None).await?;
+        live.vacuum_into(&copy).await?;
+    }
+    let (events, cases, chain_head) = check(&copy).await?;
+    let mut files = vec![DB.to_owned(), CONFIG.to_owned(), KEY.to_owned()];
+    if include_master_key {
+        files.push(MASTER_KEY.to_owned());
+    }
+    let manifest = Manifest {
+        format: 1,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: now.to_string(),
+        events,
+        cases,
+        chain_head,
+        master_key: include_master_key,
+        files: files.clone(),
+    };
+    let partial = work.path().join("backup.tar");
+    {
+        let file = private_file(&partial)?;
+        let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Check(e.to_string()))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(json.len() as u64);
+        header.set_mode(0o600);
+        header.set_mtime(u64::try_from(now.as_second()).unwrap_or(0));
+        header.set_cksum();
+        tar.append_data(&mut header, "manifest.json", json.as_slice())
+            .map_err(io(&partial))?;
+        for name in &files {
+            let source = if name == DB {
+                copy.clone()
+            } else {
+                dir.join(name)
+            };
+            let mut f = std::fs::File::open(&source).map_err(io(&source))?;
+            tar.append_file(name, &mut f).map_err(io(&source))?;
+        }
+        let mut inner = tar.into_inner().map_err(io(&partial))?;
+        inner.flush().map_err(io(&partial))?;
+        inner
+            .into_inner()
+            .map_err(|e| io(&partial)(e.into_error()))?
+            .sync_all()
+            .map_err(io(&partial))?;
+    }
+    std::fs::rename(&partial, out).map_err(io(out))?;
+    Ok(manifest)
+}
+
+fn private_file(path: &Path) -> Result<std::fs::File, BackupError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(io(path))
+}
+
+/// Restores the archive `file` into `dir` (absent or empty), then checks
+/// the database against the manifest. Only the files a backup holds are
+/// taken from the archive, by name. `master_key` is the key file kept
+/// apart from a backup made without it; with a key (either way) the
+/// restore checks that it is this database's.
+pub async fn restore(
+    file: &Path,
+    dir: &Path,
+    master_key: Option<&Path>,
+) -> Result<Manifest, BackupError> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+        if entries.next().is_some() {
+            return Err(BackupError::NotEmpty(dir.to_owned()));
+        }
+    } else {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    #[cfg(unix)]
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(io(dir))?;
+    let archive = std::fs::File::open(file).map_err(io(file))?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(archive));
+    let mut manifest: Option<Manifest> = None;
+    let allowed = [DB, CONFIG, KEY, MASTER_KEY];
+    for entry in tar.entries().map_err(io(file))? {
+        let mut entry = entry.map_err(io(file))?;
+        let name = entry
+            .path()
+            .map_err(io(file))?
+            .to_string_lossy()
+            .into_owned();
+        if name == "manifest.json" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).map_err(io(file))?;
+            manifest = Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| BackupError::Check(format!("the manifest does not read: {e}")))?,
+            );
+            continue;
+        }
+        if !allowed.contains(&name.as_str()) {
+            return Err(BackupError::Check(format!(
+                "`{name}` is not a file a backup holds"
+            )));
+        }
+        let target = dir.join(&name);
+        let mut out = private_file(&target)?;
+        std::io::copy(&mut entry, &mut out).map_err(io(&target))?;
+        out.sync_all().map_err(io(&target))?;
+    }
+    let manifest = manifest.ok_or_else(|| BackupError::Check("no manifest.json".into()))?;
+    for name in &manifest.files {
+        if !dir.join(name).is_file() {
+            return Err(BackupError::Check(format!(
+                "the manifest names {name}, which the archive lacks"
+            )));
+        }
+    }
+    let key_path = dir.join(MASTER_KEY);
+    if let Some(given) = master_key {
+        if key_path.exists() {
+            return Err(BackupError::Check(
+                "the archive holds its master key already; give none".into(),
+            ));
+        }
+        let text = std::fs::read_to_string(given).map_err(io(given))?;
+        let mut out = private_file(&key_path)?;
+        out.write_all(text.as_bytes()).map_err(io(&key_path))?;
+        out.sync_all().map_err(io(&key_path))?;
+    }
+    if key_path.is_file() {
+        let text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let key = embargo_store::MasterKey::from_hex(text.trim())
+            .map_err(|e| BackupError::Check(format!("{MASTER_KEY}: {e}")))?;
+        // Opening with the key checks it against the database's.
+        drop(embargo_store::Store::open(&dir.join(DB), false, Some(key)).await?);
+    }
+    let (events, cases, head) = check(&dir.join(DB)).await?;
+    if (events, cases, &head) != (manifest.events, manifest.cases, &manifest.chain_head) {
+        return Err(BackupError::Check(format!(
+            "the database holds {events} events and {cases} cases, head {head:?}; the manifest says {} and {}, head {:?}",
+            manifest.events, manifest.cases, manifest.chain_head
+        )));
+    }
+    Ok(manifest)
+}
+
+/// Restores `file` into a temporary directory and checks it; nothing is
+/// kept.
+pub async fn verify(file: &Path) -> Result<Manifest, BackupError> {
+    let work = tempfile::tempdir().map_err(io(Path::new("(temporary directory)")))?;
+    restore(file, &work.path().join("data"), None).await
+}
