@@ -553,6 +553,13 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Web form submissions one network address may make per window of seconds.
 # submissions_per_address = 10
 # submission_window_seconds = 3600
+# New email reports per window from one sender address, one sender domain
+# and one OpenPGP key (0: no limit). More are kept in quarantine with the
+# reason "over the limit", never dropped and never a case with a clock; the
+# SRT can file one as a case from there.
+# mail_per_sender = 10
+# mail_per_domain = 100
+# mail_per_key = 10
 
 # [[webhook]]
 # Notices (reminders and escalations: case id, stage, what is due, a link)
@@ -978,6 +985,13 @@ pub struct Intake {
     pub submissions_per_address: u32,
     /// ... of this many seconds.
     pub submission_window_seconds: u32,
+    /// New email reports one sender address may make per window (0: no
+    /// limit); more are quarantined with the reason, never dropped.
+    pub mail_per_sender: u32,
+    /// ... one sender domain (a flood from many addresses at one domain).
+    pub mail_per_domain: u32,
+    /// ... one OpenPGP key (signed by it, or attached).
+    pub mail_per_key: u32,
 }
 
 impl Default for Intake {
@@ -990,6 +1004,9 @@ impl Default for Intake {
             max_attachments: 5,
             submissions_per_address: 10,
             submission_window_seconds: 3600,
+            mail_per_sender: 10,
+            mail_per_domain: 100,
+            mail_per_key: 10,
         }
     }
 }

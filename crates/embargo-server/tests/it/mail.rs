@@ -366,3 +366,83 @@ fn mail_intake_is_for_the_srt_only() {
     );
     assert_eq!(status, 401);
 }
+
+/// A flood by mail: past the limits per sender address and per domain, new
+/// reports are kept in quarantine with the reason, not filed and not
+/// dropped; another sender still files at once; a redelivery is still
+/// recognised; the SRT can file a held one as a case.
+#[test]
+fn a_mail_flood_from_one_sender_or_domain_is_held_in_quarantine() {
+    let app = TestApp::start_with("[intake]\nmail_per_sender = 3\nmail_per_domain = 5\n");
+    let outcome = |from: &str, n: usize| -> Value {
+        deliver(
+            &app,
+            mail(
+                from,
+                &format!("Crash number {n}"),
+                &format!("flood-{n}@flood.example"),
+                "",
+                "steps",
+            ),
+        )
+    };
+    let outcomes: Vec<Value> = (0..4).map(|n| outcome("a@flood.example", n)).collect();
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["case", "case", "case", "quarantined"],
+        "{outcomes:?}"
+    );
+    let reason = outcomes[3]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "over the limit: more than 3 new reports from this sender's address (a@flood.example)"
+        ),
+        "{reason}"
+    );
+    // Other addresses at the same domain: the domain's limit (5) holds.
+    let more: Vec<String> = (4..8)
+        .map(|n| {
+            outcome(&format!("u{n}@flood.example"), n)["outcome"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        more,
+        ["case", "quarantined", "quarantined", "quarantined"],
+        "the 5th address-distinct report"
+    );
+    // A known reporter elsewhere files at once.
+    let real = deliver(
+        &app,
+        mail(
+            "lin@example.net",
+            "Real report",
+            "real-1@example.net",
+            "",
+            "PoC attached",
+        ),
+    );
+    assert_eq!(real["outcome"], "case", "{real}");
+    // A held message delivered again is recognised, not counted twice.
+    let again = outcome("a@flood.example", 3);
+    assert_eq!(again["outcome"], "already_received", "{again}");
+    // Held, not lost: the SRT files one from quarantine as a case.
+    let held = outcomes[3]["quarantine_id"].as_i64().unwrap();
+    let (mut srt, _) = app.person("sue", "srt");
+    let page = srt.get("/quarantine").body;
+    assert!(page.contains("over the limit"), "{page}");
+    let filed = srt.post(&format!("/quarantine/{held}/file"), &[]);
+    assert!(filed.status == 303 || filed.status == 200, "{}", filed.body);
+    let (_, cases) = app.api(&app.admin_token, "GET", "/api/v1/cases?q=crash", None);
+    assert_eq!(
+        cases.as_array().unwrap().len(),
+        5,
+        "4 filed, 1 released: {cases}"
+    );
+}

@@ -156,6 +156,53 @@ pub async fn file_as_new_case(
     Ok(outcome)
 }
 
+/// Counts one new email report against its sender's address, domain and
+/// OpenPGP key; the reason when one of them is over its limit.
+async fn over_the_limit(state: &AppState, read: &Read) -> Option<String> {
+    let cfg = &state.config.intake;
+    let window = i64::from(cfg.submission_window_seconds);
+    let address = read.from_address.as_deref().map(str::to_ascii_lowercase);
+    let domain = address
+        .as_deref()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(_, d)| d.to_owned());
+    let key = read
+        .signed_by
+        .clone()
+        .or_else(|| read.signed_by_unknown.clone())
+        .or_else(|| {
+            read.reporter_key
+                .as_deref()
+                .and_then(|k| embargo_pgp::Certificate::parse(k.as_bytes()).ok())
+                .map(|c| c.fingerprint())
+        });
+    let mut over = None;
+    for (what, value, limit) in [
+        ("address", address, cfg.mail_per_sender),
+        ("domain", domain, cfg.mail_per_domain),
+        ("key", key, cfg.mail_per_key),
+    ] {
+        let Some(value) = value.filter(|_| limit > 0) else {
+            continue;
+        };
+        let now = state.clock.unix();
+        match state
+            .store
+            .count_attempt(&format!("mail-{what}:{value}"), now, window)
+            .await
+        {
+            Ok((_, n)) if n > i64::from(limit) && over.is_none() => {
+                over = Some(format!(
+                    "over the limit: more than {limit} new reports from this sender's {what} ({value}) in {window} seconds; kept for the SRT"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "a mail sender could not be counted"),
+        }
+    }
+    over
+}
+
 async fn ingest_as(
     state: &AppState,
     raw: Vec<u8>,
@@ -230,6 +277,14 @@ async fn ingest_as(
             Err(IntakeError::AlreadyReceived(c)) => return Ok(Outcome::AlreadyReceived(c)),
             Err(e) => return Err(e),
         }
+    }
+    // A flood from one sender, domain or key is kept, not filed: past the
+    // limits a new report goes to quarantine with the reason. One the SRT
+    // releases from there is filed whatever the counts.
+    if !released && let Some(reason) = over_the_limit(state, &read).await {
+        let id =
+            super::quarantine(state, Channel::Email, source, read.message_id, raw, &reason).await?;
+        return Ok(Outcome::Quarantined { id, reason });
     }
     let subject = if read.subject.is_empty() {
         "(no subject)".to_owned()
