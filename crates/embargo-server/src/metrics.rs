@@ -112,6 +112,20 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
          # HELP embargo_outbox_failed Side effects given up after their last attempt.\n\
          # TYPE embargo_outbox_failed gauge\nembargo_outbox_failed {failed}"
     );
+    // The last good scheduled backup's age (only with `[backup] dir`;
+    // -1 until the first).
+    if state.config.backup.dir.is_some() {
+        let age = state
+            .store
+            .last_backup()
+            .await?
+            .map_or(-1, |(at, _)| now.as_second() - at);
+        let _ = writeln!(
+            out,
+            "# HELP embargo_backup_age_seconds Seconds since the last good scheduled backup (-1: none yet).\n\
+             # TYPE embargo_backup_age_seconds gauge\nembargo_backup_age_seconds {age}"
+        );
+    }
     out.push_str(&state.latency.exposition());
     Ok(out)
 }

@@ -270,3 +270,46 @@ pub async fn verify(file: &Path) -> Result<Manifest, BackupError> {
     let work = tempfile::tempdir().map_err(io(Path::new("(temporary directory)")))?;
     restore(file, &work.path().join("data"), None).await
 }
+
+/// A scheduled backup (`[backup]`): an archive named by its time in the
+/// configured directory, recorded as the last good one, and the oldest
+/// archives beyond `keep` removed.
+pub async fn scheduled(state: &crate::AppState) -> Result<(), String> {
+    let cfg = &state.config.backup;
+    let Some(dir) = &cfg.dir else {
+        return Ok(());
+    };
+    let dir = if dir.is_absolute() {
+        dir.clone()
+    } else {
+        state.data_dir.join(dir)
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let now = state.clock.now();
+    let name = format!("embargo-{}.tar", now.strftime("%Y%m%dT%H%M%SZ"));
+    let out = dir.join(&name);
+    let manifest = backup(&state.data_dir, &out, cfg.include_master_key, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    state
+        .store
+        .record_backup(now.as_second(), &name, manifest.events)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(file = %out.display(), events = manifest.events, "scheduled backup written");
+    let mut archives: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("embargo-") && n.ends_with(".tar"))
+        .collect();
+    archives.sort();
+    let keep = usize::try_from(cfg.keep).unwrap_or(usize::MAX);
+    let excess = archives.len().saturating_sub(keep);
+    for old in archives.iter().take(excess) {
+        if let Err(e) = std::fs::remove_file(dir.join(old)) {
+            tracing::warn!(file = old, error = %e, "an old backup could not be removed");
+        }
+    }
+    Ok(())
+}

@@ -30,6 +30,34 @@ pub struct Config {
     pub cve: Cve,
     /// `[release]`
     pub release: Release,
+    /// `[backup]`
+    pub backup: BackupSchedule,
+}
+
+/// Scheduled backups: `embargo backup` on a timer, run by one server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSchedule {
+    /// Where the archives go (absolute, or under the data directory);
+    /// none: no scheduled backups.
+    pub dir: Option<std::path::PathBuf>,
+    /// Hours between backups.
+    pub every_hours: u32,
+    /// How many archives are kept (the oldest go).
+    pub keep: u32,
+    /// Put the master key in each archive (such an archive is the vault).
+    pub include_master_key: bool,
+}
+
+impl Default for BackupSchedule {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            every_hours: 24,
+            keep: 7,
+            include_master_key: false,
+        }
+    }
 }
 
 /// Release day: forks, CI, announcements, distributors, retrospectives.
@@ -489,6 +517,16 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # The longest a test run on a built-in private fork may take.
 # ci_timeout_seconds = 900
 
+# [backup]
+# Scheduled backups (as `embargo backup`): an archive every every_hours
+# into dir (absolute, or under the data directory), the newest keep kept.
+# The master key goes in only with include_master_key (such an archive is
+# the vault itself); /metrics shows the last good backup's age.
+# dir = "backups"
+# every_hours = 24
+# keep = 7
+# include_master_key = false
+
 # [release.projects.numpy]
 # announce_to = ["numpy-announce@example.org"]
 # The built-in fork is cloned from here, and this runs on every push.
@@ -688,6 +726,12 @@ impl Config {
         }
         if config.security_txt.contact.is_empty() {
             return Err("security_txt.contact needs at least one mailto: or https: URI".into());
+        }
+        if !(1..=8_760).contains(&config.backup.every_hours) {
+            return Err("backup.every_hours must be 1 to 8760".into());
+        }
+        if !(1..=1_000).contains(&config.backup.keep) {
+            return Err("backup.keep must be 1 to 1000".into());
         }
         // Each value becomes one line of security.txt: a line break or a
         // control character would inject another field.

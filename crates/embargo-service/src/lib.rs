@@ -99,6 +99,8 @@ pub struct AppState {
     pub scheduler_micros: std::sync::atomic::AtomicU64,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
+    /// The data directory (scheduled backups read it).
+    pub data_dir: PathBuf,
     /// Until when (unix seconds by the `Clock`) this process holds the
     /// scheduler's lease, as it last took it; 0 when it does not.
     pub scheduler_lease_until: std::sync::atomic::AtomicI64,
@@ -147,6 +149,7 @@ impl AppState {
             scheduler_tick: std::sync::atomic::AtomicI64::new(0),
             scheduler_micros: std::sync::atomic::AtomicU64::new(0),
             forks_dir: data_dir.join("forks"),
+            data_dir: data_dir.to_owned(),
             worker: worker_id(),
             scheduler_lease_until: std::sync::atomic::AtomicI64::new(0),
             channel_locks: channels::Locks::default(),

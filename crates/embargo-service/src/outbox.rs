@@ -135,7 +135,26 @@ pub async fn schedule(state: &Arc<AppState>) -> Result<usize, embargo_store::Sto
         state.store.rearm_timer(&id, version, next).await?;
     }
     schedule_digests(state, now).await?;
+    schedule_backup(state, now).await?;
     Ok(count)
+}
+
+/// Once per `[backup] every_hours`, when a directory is set: one backup
+/// job for the slot.
+async fn schedule_backup(
+    state: &AppState,
+    now: jiff::Timestamp,
+) -> Result<(), embargo_store::StoreError> {
+    let cfg = &state.config.backup;
+    if cfg.dir.is_none() {
+        return Ok(());
+    }
+    let every = i64::from(cfg.every_hours) * 3600;
+    let job = crate::jobs::backup::Backup {
+        slot: now.as_second().div_euclid(every),
+    };
+    crate::jobs::enqueue(state, &job).await?;
+    Ok(())
 }
 
 /// What is due on one case at `now`: its release work and the notices its
@@ -340,6 +359,7 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .await
                 .map_err(|e| e.to_string())
         }
+        crate::jobs::backup::Backup::KIND => crate::backup::scheduled(state).await,
         Digest::KIND => {
             let j = decode::<Digest>(job)?;
             digest(state, &m, &j.person, &j.date, &message_id).await

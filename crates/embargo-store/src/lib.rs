@@ -81,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         21,
         include_str!("../migrations/sqlite/0021_recovery_codes.sql"),
     ),
+    (22, include_str!("../migrations/sqlite/0022_backups.sql")),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -567,6 +568,30 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Records a good scheduled backup.
+    pub async fn record_backup(&self, at: i64, file: &str, events: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO last_backup (id, at, file, events) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, file = excluded.file, \
+             events = excluded.events",
+        )
+        .bind(at)
+        .bind(file)
+        .bind(i64::try_from(events).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When the last good scheduled backup was taken, and its file.
+    pub async fn last_backup(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT at, file FROM last_backup WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// SQLite's own check of the file: `ok`, or what is wrong.

@@ -124,3 +124,68 @@ embargo_outbox_failed 0"
     // Only the SRT's and admins' tokens read it.
     assert_eq!(metrics(&app, "emb_nobody").0, 401);
 }
+
+/// Scheduled backups (`[backup]`): one archive per slot whoever runs the
+/// pass, the newest `keep` kept, each one restorable, and `/metrics`
+/// giving the last good one's age.
+#[test]
+fn scheduled_backups_run_once_per_slot_keep_the_newest_and_show_their_age() {
+    let app = TestApp::start_with("[backup]\ndir = \"backups\"\nevery_hours = 24\nkeep = 2\n");
+    let (status, body) = app.api(
+        &app.admin_token,
+        "POST",
+        "/api/v1/cases",
+        Some(serde_json::json!({"project": "numpy", "title": "Overflow", "body": "steps"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let age = || -> String {
+        let (_, text) = app.api(&app.admin_token, "GET", "/metrics", None);
+        let text = text.as_str().unwrap().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("embargo_backup_age_seconds "))
+            .unwrap_or_else(|| panic!("no backup gauge in {text}"))
+            .to_owned()
+    };
+    let archives = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(app.data_dir().join("backups"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    assert_eq!(age(), "-1", "none yet");
+    app.pump();
+    let first = archives();
+    assert_eq!(first, ["embargo-20260302T090000Z.tar"]);
+    assert_eq!(age(), "0");
+    app.pump();
+    assert_eq!(archives().len(), 1, "once per slot");
+    app.advance(3600);
+    assert_eq!(age(), "3600");
+    app.advance(23 * 3600);
+    app.pump();
+    app.advance(24 * 3600);
+    app.pump();
+    assert_eq!(
+        archives(),
+        [
+            "embargo-20260303T090000Z.tar",
+            "embargo-20260304T090000Z.tar"
+        ],
+        "the newest two kept"
+    );
+    let newest = app
+        .data_dir()
+        .join("backups")
+        .join("embargo-20260304T090000Z.tar");
+    let manifest = app
+        .rt
+        .block_on(embargo_server::backup::verify(&newest))
+        .unwrap();
+    assert!(manifest.events >= 1 && manifest.cases == 1, "{manifest:?}");
+    assert!(!manifest.master_key, "not without asking");
+}

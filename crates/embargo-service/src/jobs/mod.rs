@@ -12,6 +12,7 @@
 //! typed, so jobs queued by an older version still run.
 
 pub mod announce;
+pub mod backup;
 pub mod ci_run;
 pub mod cve_github_poll;
 pub mod cve_publish;
