@@ -13,5 +13,6 @@ mod backup;
 mod check;
 mod cli;
 mod cvss;
+mod deploy;
 mod mail_cli;
 mod serve;
