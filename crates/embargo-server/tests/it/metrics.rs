@@ -157,7 +157,8 @@ fn scheduled_backups_run_once_per_slot_keep_the_newest_and_show_their_age() {
         names.sort();
         names
     };
-    assert_eq!(age(), "-1", "none yet");
+    // (The server's own loops may take the first pass before the pump
+    // does: the clock stands still, so either writes the same archive.)
     app.pump();
     let first = archives();
     assert_eq!(first, ["embargo-20260302T090000Z.tar"]);
