@@ -302,17 +302,27 @@ pub async fn run_as_reporter(
             "the status page answers a credit, the retest or the proposed date only".into(),
         ));
     }
-    let actor = reporter_actor();
+    Ok(run_as(state, case, reporter_actor(), command).await?)
+}
+
+/// Runs `command` on `case` as `actor` with no person's standing checked,
+/// and what the change calls for stored with it (the effects).
+async fn run_as(
+    state: &AppState,
+    case: &CaseId,
+    actor: PersonId,
+    command: Command,
+) -> Result<Case, embargo_store::StoreError> {
     let now = state.clock.now();
     let planned = crate::effects::Planned::for_command(state, case, &command);
-    Ok(state
+    state
         .store
         .execute_with(
             case.clone(),
             move |c| embargo_core::decide(c, command, &actor, now),
             move |before, after| planned.jobs(before, after),
         )
-        .await?)
+        .await
 }
 
 /// Runs a command as embargo itself (`system:cve`, `system:release`,
@@ -325,16 +335,8 @@ pub async fn run_as_system(
     command: Command,
 ) -> Result<Case, String> {
     let actor = PersonId::new(actor).map_err(|e| e.0)?;
-    let now = state.clock.now();
     // What it calls for (a failed CVE request's alert) is stored with it.
-    let planned = crate::effects::Planned::for_command(state, case, &command);
-    state
-        .store
-        .execute_with(
-            case.clone(),
-            move |c| embargo_core::decide(c, command, &actor, now),
-            move |before, after| planned.jobs(before, after),
-        )
+    run_as(state, case, actor, command)
         .await
         .map_err(|e| e.to_string())
 }

@@ -68,9 +68,13 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
 }
 
 /// Checks the database at `db`: SQLite's integrity check and the whole
-/// hash chain; returns the counts and head for the manifest.
-async fn check(db: &Path) -> Result<(u64, i64, Option<(i64, String)>), BackupError> {
-    let store = embargo_store::Store::open(db, false, None).await?;
+/// hash chain, and with `key` that the key is this database's; returns
+/// the counts and head for the manifest.
+async fn check(
+    db: &Path,
+    key: Option<embargo_store::MasterKey>,
+) -> Result<(u64, i64, Option<(i64, String)>), BackupError> {
+    let store = embargo_store::Store::open(db, false, key).await?;
     let integrity = store.integrity_check().await?;
     if integrity != "ok" {
         return Err(BackupError::Check(format!(
@@ -115,11 +119,8 @@ pub async fn backup(
         .tempdir_in(parent)
         .map_err(io(parent))?;
     let copy = work.path().join(DB);
-    {
-        let live = embargo_store::Store::open(&db, false, None).await?;
-        live.vacuum_into(&copy).await?;
-    }
-    let (events, cases, chain_head) = check(&copy).await?;
+    embargo_store::snapshot(&db, &copy).await?;
+    let (events, cases, chain_head) = check(&copy, None).await?;
     let mut files = vec![DB.to_owned(), CONFIG.to_owned(), KEY.to_owned()];
     if include_master_key {
         files.push(MASTER_KEY.to_owned());
@@ -247,14 +248,17 @@ pub async fn restore(
         out.write_all(text.as_bytes()).map_err(io(&key_path))?;
         out.sync_all().map_err(io(&key_path))?;
     }
-    if key_path.is_file() {
+    // Opening with the key checks it against the database's.
+    let key = if key_path.is_file() {
         let text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        let key = embargo_store::MasterKey::from_hex(text.trim())
-            .map_err(|e| BackupError::Check(format!("{MASTER_KEY}: {e}")))?;
-        // Opening with the key checks it against the database's.
-        drop(embargo_store::Store::open(&dir.join(DB), false, Some(key)).await?);
-    }
-    let (events, cases, head) = check(&dir.join(DB)).await?;
+        Some(
+            embargo_store::MasterKey::from_hex(text.trim())
+                .map_err(|e| BackupError::Check(format!("{MASTER_KEY}: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let (events, cases, head) = check(&dir.join(DB), key).await?;
     if (events, cases, &head) != (manifest.events, manifest.cases, &manifest.chain_head) {
         return Err(BackupError::Check(format!(
             "the database holds {events} events and {cases} cases, head {head:?}; the manifest says {} and {}, head {:?}",

@@ -58,6 +58,21 @@ impl Planned {
             jobs.extend(self.to_reporter_job(after, &key, subject, text));
         }
         jobs.extend(self.timeline(before, after));
+        // The embargo lifted before its moment: the reporter hears why (the
+        // distributors told of the moment hear from the scheduler).
+        if let (None, Some((reason, _, _))) = (&before.lifted, &after.lifted) {
+            let key = format!("lifted:{}", after.id);
+            let subject = format!(
+                "[{}] The embargo is lifted: the advisory is public",
+                after.id
+            );
+            let text = format!(
+                "The security team lifted the embargo before the agreed moment and published \
+                 the advisory now.\n\nWhy: {reason}\n\nYou may now talk about the \
+                 vulnerability in public."
+            );
+            jobs.extend(self.to_reporter_job(after, &key, &subject, &text));
+        }
         // A CVE request that failed is an alert to the SRT, never "done".
         if let Some((via, why)) = &after.cve.failure
             && before.cve.failure != after.cve.failure

@@ -201,19 +201,6 @@ pub fn for_reporter(case: &CaseId, command: &embargo_core::Command) -> Option<(S
                     .into(),
             ));
         }
-        C::Publish {
-            reason: Some(reason),
-            ..
-        } if !reason.trim().is_empty() => {
-            return Some((
-                format!("[{case}] The embargo is lifted: the advisory is public"),
-                format!(
-                    "The security team lifted the embargo before the agreed moment and published \
-                     the advisory now.\n\nWhy: {reason}\n\nYou may now talk about the \
-                     vulnerability in public."
-                ),
-            ));
-        }
         _ => return None,
     };
     Some((format!("[{case}] A message from the security team"), text))

@@ -261,6 +261,23 @@ fn options(path: &Path, create: bool) -> SqliteConnectOptions {
         .foreign_keys(true)
 }
 
+/// Writes a consistent copy of the database at `path` to `target` (a new
+/// file) while a server goes on writing to it: SQLite's `VACUUM INTO` reads
+/// one snapshot, over a read-only connection (no migration, no writer).
+pub async fn snapshot(path: &Path, target: &Path) -> Result<(), StoreError> {
+    let target = target
+        .to_str()
+        .ok_or_else(|| StoreError::Unavailable(format!("{}: not UTF-8", target.display())))?;
+    let mut conn =
+        SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
+            .await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if asked) the database at `path`, migrates it and
     /// starts the writer task. Must be called inside a tokio runtime.
@@ -554,20 +571,6 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
-    }
-
-    /// Writes a consistent copy of the whole database to `target` (a new
-    /// file) while the server goes on writing: SQLite's `VACUUM INTO`
-    /// reads one snapshot.
-    pub async fn vacuum_into(&self, target: &Path) -> Result<(), StoreError> {
-        let target = target
-            .to_str()
-            .ok_or_else(|| StoreError::Unavailable(format!("{}: not UTF-8", target.display())))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// Records a good scheduled backup.

@@ -235,16 +235,11 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
-        if !held {
-            return Ok(false);
+        if held {
+            attempt_row(&mut tx, id, now, "done", None).await?;
+            tx.commit().await?;
         }
-        sqlx::query("INSERT INTO outbox_attempts (job_id, at, outcome) VALUES ($1, $2, 'done')")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(held)
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up when
@@ -279,24 +274,16 @@ impl Store {
             .await?
             .rows_affected()
             == 1;
-        if !held {
-            return Ok(false);
+        if held {
+            let outcome = if retry_at.is_some() {
+                "retry"
+            } else {
+                "failed"
+            };
+            attempt_row(&mut tx, id, now, outcome, Some(error)).await?;
+            tx.commit().await?;
         }
-        sqlx::query(
-            "INSERT INTO outbox_attempts (job_id, at, outcome, error) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(if retry_at.is_some() {
-            "retry"
-        } else {
-            "failed"
-        })
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(held)
     }
 
     /// The case's jobs that were given up after their last attempt, by
@@ -384,4 +371,23 @@ impl Store {
         .fetch_one(&self.pool)
         .await?)
     }
+}
+
+/// One attempt of job `id` in `outbox_attempts`, in the transaction that
+/// records its outcome on the job.
+async fn attempt_row(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    now: i64,
+    outcome: &str,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO outbox_attempts (job_id, at, outcome, error) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(now)
+        .bind(outcome)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }

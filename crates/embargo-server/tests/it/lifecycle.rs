@@ -126,6 +126,26 @@ async fn choose(c: &Client, t: &Tally, id: &str, value: &str) {
     t.click();
 }
 
+/// The text of the element `css` selects.
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the form field `css` selects.
+async fn value_of(c: &Client, css: &str) -> Option<String> {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+}
+
 /// Whether the page is wider than the window (horizontal scrolling).
 async fn overflows(c: &Client) -> Value {
     c.execute(
@@ -189,13 +209,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         wait_for_text(&sam, "Heap overflow in numpy.loadtxt").await;
         assert_eq!(overflows(&sam).await, Value::Null, "the new case at 390 px");
         sam.set_window_size(1280, 900).await.unwrap();
-        let next = sam
-            .find(Locator::Id("next"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let next = text_of(&sam, "#next").await;
         assert!(next.contains("Acknowledge the report"), "{next}");
         send(&sam, t, "#acknowledge", "Acknowledged: the reporter has the answer").await;
         fill(
@@ -290,13 +304,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         // The push hook runs the test command; reloads show its result.
         let mut ci = String::new();
         for _ in 0..100 {
-            ci = fay
-                .find(Locator::Css("body"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            ci = text_of(&fay, "body").await;
             if ci.contains(&head.trim()[..12]) {
                 break;
             }
@@ -311,21 +319,9 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         // 6. The advisory, written by the coordinator from triage's draft
         // (with a live preview), reviewed and approved by a second person.
         goto(&sam, t, &case_url).await;
-        let summary = sam
-            .find(Locator::Id("adv-summary"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap();
+        let summary = value_of(&sam, "#adv-summary").await;
         assert_eq!(summary.as_deref(), Some("Heap overflow in numpy.loadtxt"));
-        let credits = sam
-            .find(Locator::Id("adv-credits"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap();
+        let credits = value_of(&sam, "#adv-credits").await;
         assert_eq!(credits.as_deref(), Some("FINDER: Lin Okafor @reporter"));
         fill(
             &sam,
@@ -417,13 +413,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
 
         // 10. Publication at the agreed moment, by itself.
         let moment: jiff::Timestamp = {
-            let text = sam
-                .find(Locator::Css("#publish .notice"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = text_of(&sam, "#publish .notice").await;
             let at = between(&text, "moment is ", ", in").to_owned();
             jiff::civil::DateTime::strptime("%d %b %Y, %H:%M UTC", &at)
                 .unwrap()
@@ -456,13 +446,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         let closed = send(&sam, t, "#close", "Case closed").await;
         assert!(closed.contains("Closed"), "{closed}");
         // The timeline reads as words.
-        let timeline = sam
-            .find(Locator::Css("ol.timeline"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let timeline = text_of(&sam, "ol.timeline").await;
         for words in [
             "Report received",
             "Triage recorded",

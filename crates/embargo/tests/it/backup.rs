@@ -23,6 +23,15 @@ fn embargo(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Asserts the command succeeded, with what it said if not.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Files a report; its id once the server answered 201 (acknowledged).
 fn report(client: &reqwest::blocking::Client, base: &str, token: &str, n: usize) -> Option<String> {
     let resp = client
@@ -91,11 +100,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
     ]);
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         said.starts_with("ok: ") && said.contains("with the master key"),
@@ -109,11 +114,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
 
     // The archive checks out on its own.
     let verified = embargo(&["backup", "verify", archive.to_str().unwrap()]);
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    succeeded(&verified);
 
     // Restored into a new directory, a server on it has every case
     // acknowledged before the backup began, and the chain is intact.
@@ -124,11 +125,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--data-dir",
         restored.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let again = embargo(&[
         "restore",
         archive.to_str().unwrap(),
@@ -141,11 +138,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "refused onto a directory in use"
     );
     let audit = embargo(&["audit", "verify", "--data-dir", restored.to_str().unwrap()]);
-    assert!(
-        audit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&audit.stderr)
-    );
+    succeeded(&audit);
     drop(server);
     let other = start(&restored);
     let token = token_for(&restored, "admin");
@@ -177,11 +170,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--out",
         bare.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let key = dir.join("master.key");
     let out = embargo(&[
         "restore",
@@ -191,11 +180,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--master-key",
         key.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let wrong = tmp.path().join("wrong.key");
     std::fs::write(&wrong, "00".repeat(32)).unwrap();
     let out = embargo(&[

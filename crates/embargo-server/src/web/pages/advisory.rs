@@ -273,15 +273,15 @@ pub(crate) fn context(
             }
         })
         .collect();
-    let review_words = match case.review.name() {
-        "draft" => "a draft, not submitted for review",
-        "in_review" | "in review" => "waiting for a reviewer",
-        "changes_requested" | "changes requested" => "sent back with changes requested",
-        "approved" => "approved for publication",
-        other => other,
+    use embargo_core::case::Review;
+    let review_words = match &case.review {
+        Review::Draft => "a draft, not submitted for review",
+        Review::InReview => "waiting for a reviewer",
+        Review::ChangesRequested { .. } => "sent back with changes requested",
+        Review::Approved { .. } => "approved for publication",
     };
     let changes_comment = match &case.review {
-        embargo_core::case::Review::ChangesRequested { by, comment } => {
+        Review::ChangesRequested { by, comment } => {
             Some(context! { by => by.as_str(), comment => comment })
         }
         _ => None,

@@ -621,7 +621,8 @@ pub(crate) async fn case_view(
 fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::Value> {
     use CommandKind as K;
     let step = |form: &str, text: &str| context! { form => form, text => text };
-    let review = case.review.name();
+    // `can` holds the stage's rules (a submission needs a draft, a review
+    // one in review); the checks here only pick what matters first.
     let candidates: [(bool, &str, &str); 14] = [
         (
             can(K::Acknowledge),
@@ -639,7 +640,7 @@ fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::
             "Assign a coordinator and the fixing team",
         ),
         (
-            can(K::ProposeTimeline) && case.embargo.name() == "none",
+            can(K::ProposeTimeline) && case.embargo == embargo_core::Embargo::None,
             "propose-timeline",
             "Propose the disclosure moment",
         ),
@@ -659,12 +660,12 @@ fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::
             "Write the advisory",
         ),
         (
-            can(K::SubmitAdvisory) && matches!(review, "draft" | "changes requested"),
+            can(K::SubmitAdvisory),
             "submit-advisory",
             "Submit the advisory for review",
         ),
         (
-            can(K::ApproveAdvisory) && review == "in review",
+            can(K::ApproveAdvisory),
             "review-advisory",
             "Review the advisory",
         ),
