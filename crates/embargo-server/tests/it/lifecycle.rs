@@ -349,8 +349,9 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         send(&sam, t, "#revise-advisory", "Advisory revision saved").await;
         let page = send(&sam, t, "#submit-advisory", "waiting for a reviewer").await;
         assert!(
-            page.contains("the author cannot approve their own revision"),
-            "{page}"
+            page.contains("the author cannot approve their own revision")
+                && !page.contains("Review the advisory"),
+            "the author is told, and not offered the review as a next step: {page}"
         );
         assert!(
             sam.find(Locator::Id("approve-advisory")).await.is_err(),
@@ -373,6 +374,7 @@ fn one_case_from_report_to_close_in_the_browser_alone() {
         goto(&rhea, t, &case_url).await;
         click(&rhea, t, "#revisions summary").await;
         let revisions = wait_for_text(&rhea, "Revision 1, sam").await;
+        assert!(revisions.contains("Review the advisory"), "a reviewer's next step");
         assert!(revisions.contains("+ Do not load untrusted text files."), "{revisions}");
         send(&rhea, t, "#approve-advisory", "Advisory approved").await;
 

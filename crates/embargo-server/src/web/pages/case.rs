@@ -472,7 +472,7 @@ pub(crate) async fn case_view(
         lifted => case.lifted.as_ref().map(|(reason, by, at)| context! {
             reason => reason, by => by.as_str(), at => when(*at),
         }),
-        next => next_steps(case, &can),
+        next => next_steps(case, &who.caller.member.id, &can),
         // Who ticked each release-day step, and when.
         ticked => events.iter().filter_map(|e| match &e.data {
             EventData::ReleaseStepCompleted { step } => Some(context! {
@@ -618,7 +618,11 @@ pub(crate) async fn case_view(
 /// The one or two things the case needs next, for the caller: the page
 /// puts these first. Each is the id of a form on the page and what it
 /// does.
-fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::Value> {
+fn next_steps(
+    case: &Case,
+    me: &PersonId,
+    can: &dyn Fn(CommandKind) -> bool,
+) -> Vec<minijinja::Value> {
     use CommandKind as K;
     let step = |form: &str, text: &str| context! { form => form, text => text };
     // `can` holds the stage's rules (a submission needs a draft, a review
@@ -665,7 +669,8 @@ fn next_steps(case: &Case, can: &dyn Fn(CommandKind) -> bool) -> Vec<minijinja::
             "Submit the advisory for review",
         ),
         (
-            can(K::ApproveAdvisory),
+            // Not for the revision's author, who may not approve it.
+            can(K::ApproveAdvisory) && case.advisory.last().is_some_and(|r| &r.author != me),
             "review-advisory",
             "Review the advisory",
         ),
