@@ -24,7 +24,7 @@ use embargo_service::{
 };
 pub use embargo_service::{
     Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, backup, config,
-    install_tls_provider,
+    install_tls_provider, keys,
 };
 
 /// What `embargo serve` was asked.

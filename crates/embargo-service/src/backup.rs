@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::datadir::{CONFIG, DB, KEY, MASTER_KEY};
 
+/// The new master key during a rotation, by its name in an archive.
+const MASTER_KEY_NEXT: &str = "master.key.next";
+
 /// What a backup holds, as its manifest says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -72,9 +75,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
 /// the counts and head for the manifest.
 async fn check(
     db: &Path,
-    key: Option<embargo_store::MasterKey>,
+    keys: Vec<embargo_store::MasterKey>,
 ) -> Result<(u64, i64, Option<(i64, String)>), BackupError> {
-    let store = embargo_store::Store::open(db, false, key).await?;
+    let store = embargo_store::Store::open_with_keys(db, false, keys, None).await?;
     let integrity = store.integrity_check().await?;
     if integrity != "ok" {
         return Err(BackupError::Check(format!(
@@ -120,10 +123,19 @@ pub async fn backup(
         .map_err(io(parent))?;
     let copy = work.path().join(DB);
     embargo_store::snapshot(&db, &copy).await?;
-    let (events, cases, chain_head) = check(&copy, None).await?;
+    let (events, cases, chain_head) = check(&copy, Vec::new()).await?;
     let mut files = vec![DB.to_owned(), CONFIG.to_owned(), KEY.to_owned()];
+    // The master key from where the configuration keeps it, and during a
+    // rotation the new key too (the copy may need both).
+    let key_path = crate::datadir::read_config(dir)
+        .map(|c| crate::datadir::master_key_path(dir, &c))
+        .map_err(|e| BackupError::Check(e.to_string()))?;
+    let next_path = crate::datadir::next_key_path(&key_path);
     if include_master_key {
         files.push(MASTER_KEY.to_owned());
+        if next_path.is_file() {
+            files.push(MASTER_KEY_NEXT.to_owned());
+        }
     }
     let manifest = Manifest {
         format: 1,
@@ -149,10 +161,11 @@ pub async fn backup(
         tar.append_data(&mut header, "manifest.json", json.as_slice())
             .map_err(io(&partial))?;
         for name in &files {
-            let source = if name == DB {
-                copy.clone()
-            } else {
-                dir.join(name)
+            let source = match name.as_str() {
+                DB => copy.clone(),
+                MASTER_KEY => key_path.clone(),
+                MASTER_KEY_NEXT => next_path.clone(),
+                _ => dir.join(name),
             };
             let mut f = std::fs::File::open(&source).map_err(io(&source))?;
             tar.append_file(name, &mut f).map_err(io(&source))?;
@@ -201,7 +214,7 @@ pub async fn restore(
     let archive = std::fs::File::open(file).map_err(io(file))?;
     let mut tar = tar::Archive::new(std::io::BufReader::new(archive));
     let mut manifest: Option<Manifest> = None;
-    let allowed = [DB, CONFIG, KEY, MASTER_KEY];
+    let allowed = [DB, CONFIG, KEY, MASTER_KEY, MASTER_KEY_NEXT];
     for entry in tar.entries().map_err(io(file))? {
         let mut entry = entry.map_err(io(file))?;
         let name = entry
@@ -249,16 +262,12 @@ pub async fn restore(
         out.sync_all().map_err(io(&key_path))?;
     }
     // Opening with the key checks it against the database's.
-    let key = if key_path.is_file() {
-        let text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        Some(
-            embargo_store::MasterKey::from_hex(text.trim())
-                .map_err(|e| BackupError::Check(format!("{MASTER_KEY}: {e}")))?,
-        )
+    let keys = if key_path.is_file() {
+        crate::datadir::read_master_keys(&key_path).map_err(BackupError::Check)?
     } else {
-        None
+        Vec::new()
     };
-    let (events, cases, head) = check(&dir.join(DB), key).await?;
+    let (events, cases, head) = check(&dir.join(DB), keys).await?;
     if (events, cases, &head) != (manifest.events, manifest.cases, &manifest.chain_head) {
         return Err(BackupError::Check(format!(
             "the database holds {events} events and {cases} cases, head {head:?}; the manifest says {} and {}, head {:?}",

@@ -32,6 +32,29 @@ pub struct Config {
     pub release: Release,
     /// `[backup]`
     pub backup: BackupSchedule,
+    /// `[keys]`
+    pub keys: Keys,
+}
+
+/// Where the keys live and how long a retired intake key still decrypts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Keys {
+    /// The master key file (absolute, or under the data directory), so
+    /// that it can live apart from the data a backup copies.
+    pub master_key: std::path::PathBuf,
+    /// Days a retired intake key still decrypts what reporters encrypted
+    /// to it (mail in flight, a reporter with the old key cached).
+    pub retired_intake_days: u32,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            master_key: "master.key".into(),
+            retired_intake_days: 30,
+        }
+    }
 }
 
 /// Scheduled backups: `embargo backup` on a timer, run by one server.
@@ -527,6 +550,15 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # keep = 7
 # include_master_key = false
 
+# [keys]
+# The master key file (absolute, or under the data directory). Put it
+# outside the data directory so that copies of the data do not carry it.
+# `embargo keys rotate-master` moves every case to a new one, online.
+# master_key = "master.key"
+# After `embargo keys rotate-intake`, days the old intake key still
+# decrypts what reporters encrypted to it.
+# retired_intake_days = 30
+
 # [release.projects.numpy]
 # announce_to = ["numpy-announce@example.org"]
 # The built-in fork is cloned from here, and this runs on every push.
@@ -732,6 +764,12 @@ impl Config {
         }
         if !(1..=1_000).contains(&config.backup.keep) {
             return Err("backup.keep must be 1 to 1000".into());
+        }
+        if config.keys.master_key.as_os_str().is_empty() {
+            return Err("keys.master_key must name a file".into());
+        }
+        if config.keys.retired_intake_days > 3_650 {
+            return Err("keys.retired_intake_days must be 0 to 3650".into());
         }
         // Each value becomes one line of security.txt: a line break or a
         // control character would inject another field.

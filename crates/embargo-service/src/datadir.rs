@@ -16,8 +16,58 @@ pub const KEY: &str = "intake-key.asc";
 /// The database.
 pub const DB: &str = "embargo.db";
 /// The master key that wraps every case's data key. Kept out of the database;
-/// back it up separately from it.
+/// back it up separately from it. `[keys] master_key` may put it elsewhere.
 pub const MASTER_KEY: &str = "master.key";
+
+/// The master key file the configuration names (`[keys] master_key`,
+/// absolute or under the data directory).
+pub fn master_key_path(dir: &Path, config: &Config) -> PathBuf {
+    dir.join(&config.keys.master_key)
+}
+
+/// During a master key rotation, the new key, beside the current one.
+pub fn next_key_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
+}
+
+/// The master keys at `path`: the new one first during a rotation, then
+/// the current one (the database says which seals).
+pub fn read_master_keys(path: &Path) -> Result<Vec<MasterKey>, String> {
+    let mut keys = Vec::new();
+    for file in [next_key_path(path), path.to_owned()] {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => keys
+                .push(MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", file.display()))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", file.display())),
+        }
+    }
+    if keys.is_empty() {
+        return Err(format!("{}: no master key there", path.display()));
+    }
+    Ok(keys)
+}
+
+/// Reads the master keys again when the store meets a rotation another
+/// process started or finished.
+pub fn key_source(path: PathBuf) -> embargo_store::KeySource {
+    std::sync::Arc::new(move || read_master_keys(&path))
+}
+
+/// The data directory's configuration.
+pub fn read_config(dir: &Path) -> Result<Config, ServerError> {
+    let config_path = dir.join(CONFIG);
+    let text = std::fs::read_to_string(&config_path).map_err(|e| ServerError::Config {
+        path: config_path.clone(),
+        problem: e.to_string(),
+    })?;
+    Config::parse(&text).map_err(|problem| ServerError::Config {
+        path: config_path,
+        problem,
+    })
+}
 
 /// A data directory ready to serve: configuration, store and keys.
 pub struct Prepared {
@@ -86,15 +136,7 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
             ),
         ));
     }
-    let config_path = dir.join(CONFIG);
-    let text = std::fs::read_to_string(&config_path).map_err(|e| ServerError::Config {
-        path: config_path.clone(),
-        problem: e.to_string(),
-    })?;
-    let config = Config::parse(&text).map_err(|problem| ServerError::Config {
-        path: config_path,
-        problem,
-    })?;
+    let config = read_config(dir)?;
     let armored =
         std::fs::read_to_string(dir.join(KEY)).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
     let mut key = IntakeKey::from_armored_secret(&armored)
@@ -122,19 +164,22 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
     let public_key = key
         .to_armored_public()
         .map_err(|e| dir_err(dir, e.to_string()))?;
-    let key_path = dir.join(MASTER_KEY);
-    if !key_path.exists() {
-        // A data directory from before encryption at rest gets its key now;
-        // if the database was sealed with another key, opening it says so.
+    let key_path = master_key_path(dir, &config);
+    if !key_path.exists() && !next_key_path(&key_path).exists() {
+        // A new data directory (or one from before encryption at rest) gets
+        // its key now; if the database was sealed with another key,
+        // opening it says so.
         write_private(&key_path, &MasterKey::generate().to_hex())
-            .map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))?;
+            .map_err(|e| dir_err(dir, format!("{}: {e}", key_path.display())))?;
     }
-    let master = std::fs::read_to_string(&key_path)
-        .map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))
-        .and_then(|t| {
-            MasterKey::from_hex(&t).map_err(|e| dir_err(dir, format!("{MASTER_KEY}: {e}")))
-        })?;
-    let store = Store::open(&dir.join(DB), false, Some(master)).await?;
+    let masters = read_master_keys(&key_path).map_err(|e| dir_err(dir, e))?;
+    let store =
+        Store::open_with_keys(&dir.join(DB), false, masters, Some(key_source(key_path))).await?;
+    if let embargo_store::Rotation::Running { .. } = store.master_key_rotation().await? {
+        tracing::warn!(
+            "a master key rotation is unfinished: everything new is sealed with the new key; run `embargo keys rotate-master` to finish it"
+        );
+    }
     let first_admin_token = if fresh {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);

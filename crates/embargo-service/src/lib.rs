@@ -23,6 +23,7 @@ pub mod forks;
 pub mod github;
 pub mod intake;
 pub mod jobs;
+pub mod keys;
 pub mod latency;
 pub mod links;
 pub mod mailer;

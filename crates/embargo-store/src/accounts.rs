@@ -9,7 +9,7 @@
 use embargo_core::{PersonId, access::OrgRole};
 use sqlx::Row;
 
-use crate::{MasterKey, Store, StoreError};
+use crate::{Keys, Store, StoreError};
 
 /// A person's account.
 #[derive(Clone, PartialEq, Eq)]
@@ -99,10 +99,7 @@ pub struct AccessEntry {
     pub detail: String,
 }
 
-fn person_from(
-    row: &sqlx::sqlite::SqliteRow,
-    master: Option<&MasterKey>,
-) -> Result<Person, StoreError> {
+fn person_from(row: &sqlx::sqlite::SqliteRow, master: Option<&Keys>) -> Result<Person, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(format!("people: {e}"));
     let id = PersonId::new(row.try_get::<String, _>("id")?).map_err(|e| corrupt(e.0))?;
     let sealed_seed: Option<String> = row.try_get("totp_secret")?;
@@ -165,6 +162,9 @@ impl Store {
         totp_secret: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let keys = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        crate::keys::sync(&mut tx, keys).await?;
         let result = sqlx::query(
             "INSERT INTO people (id, name, email, org_role, totp_secret, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
@@ -173,18 +173,14 @@ impl Store {
         .bind(name)
         .bind(email)
         .bind(role.name())
-        .bind(
-            self.master
-                .as_deref()
-                .ok_or(StoreError::NoKey)?
-                .seal_value(&totp_label(id), totp_secret)?,
-        )
+        .bind(keys.seal_value(&totp_label(id), totp_secret)?)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::PersonExists(id.clone()));
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -93,6 +93,8 @@ impl Store {
         now: i64,
     ) -> Result<i64, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        crate::keys::sync(&mut tx, master).await?;
         let sealed = if settings.is_null() {
             None
         } else {
@@ -110,7 +112,7 @@ impl Store {
         .bind(sealed)
         .bind(interval_seconds)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -118,6 +120,7 @@ impl Store {
             }
             other => other.into(),
         })?;
+        tx.commit().await?;
         Ok(id)
     }
 

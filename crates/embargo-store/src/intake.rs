@@ -9,7 +9,7 @@
 use embargo_core::CaseId;
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::{MasterKey, Store, StoreError};
+use crate::{Keys, Store, StoreError};
 
 /// A message as it arrived, before anything was made of it.
 #[derive(Clone)]
@@ -85,7 +85,7 @@ fn raw_label(channel: &str, received_at: i64, source: &str) -> String {
 /// the channel delivered it before.
 pub(crate) async fn seen(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     channel: &str,
     reference: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
@@ -112,7 +112,7 @@ pub(crate) async fn seen(
 /// Writes the inbound row (and the reporter's link, for a new case).
 pub(crate) async fn record(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
     inbound: &NewInbound,
     outcome: &str,
     case_id: Option<&CaseId>,
@@ -182,7 +182,7 @@ macro_rules! entry_columns {
 }
 
 impl Store {
-    fn master(&self) -> Result<&MasterKey, StoreError> {
+    fn master(&self) -> Result<&Keys, StoreError> {
         self.master.as_deref().ok_or(StoreError::NoKey)
     }
 
@@ -191,7 +191,8 @@ impl Store {
     /// reference before (a redelivery is not quarantined twice).
     pub async fn quarantine(&self, inbound: NewInbound, reason: &str) -> Result<i64, StoreError> {
         let master = self.master()?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        crate::keys::sync(&mut conn, master).await?;
         if let Some(seen) = seen(
             &mut conn,
             Some(master),
@@ -206,7 +207,7 @@ impl Store {
             reporter_link: None,
             ..inbound
         };
-        record(
+        let id = record(
             &mut conn,
             master,
             &inbound,
@@ -214,7 +215,9 @@ impl Store {
             None,
             Some(reason),
         )
-        .await
+        .await?;
+        conn.commit().await?;
+        Ok(id)
     }
 
     /// Whether this channel delivered this reference before, and what it became.
@@ -332,7 +335,8 @@ impl Store {
         content: &[u8],
     ) -> Result<i64, StoreError> {
         let master = self.master()?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        crate::keys::sync(&mut conn, master).await?;
         let dk = crate::data_key_for_writing(&mut conn, Some(master), case_id).await?;
         let label = format!("attachment:{case_id}");
         let id: i64 = sqlx::query_scalar(
@@ -346,6 +350,7 @@ impl Store {
         .bind(dk.seal_bytes(&label, content)?)
         .fetch_one(&mut *conn)
         .await?;
+        conn.commit().await?;
         Ok(id)
     }
 
@@ -442,7 +447,7 @@ impl Store {
 /// with their keyed hashes, once: a database written by an older embargo.
 pub(crate) async fn hash_clear_references(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
 ) -> Result<(), StoreError> {
     let done: Option<i64> = sqlx::query_scalar("SELECT id FROM lookup_hashed WHERE id = 1")
         .fetch_optional(&mut *conn)

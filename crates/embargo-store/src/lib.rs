@@ -11,6 +11,7 @@ mod chain;
 mod channels;
 mod coord;
 mod intake;
+mod keys;
 mod outbox;
 mod read;
 mod release;
@@ -31,9 +32,11 @@ pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, 
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
+pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
 pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, RunningClock};
-pub use seal::MasterKey;
+pub use seal::{KeySource, MasterKey};
+use seal::{KeyState, Keys};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_events.sql")),
@@ -82,6 +85,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0021_recovery_codes.sql"),
     ),
     (22, include_str!("../migrations/sqlite/0022_backups.sql")),
+    (
+        23,
+        include_str!("../migrations/sqlite/0023_key_rotation.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 
@@ -116,6 +123,14 @@ pub enum StoreError {
     /// Reading or writing cases needs the master key, and none was given.
     #[error("the master key is needed to read or write cases")]
     NoKey,
+    /// A master key rotation is unfinished and the old key is not there.
+    #[error(
+        "a master key rotation is unfinished and the old master key is missing (put it back, then run `embargo keys rotate-master` to finish)"
+    )]
+    OldKeyMissing,
+    /// A master key rotation cannot go on as asked.
+    #[error("{0}")]
+    Rotation(String),
     /// The stored log is inconsistent.
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),
@@ -199,7 +214,7 @@ struct Append {
 pub struct Store {
     pool: SqlitePool,
     writer: mpsc::Sender<Append>,
-    master: Option<Arc<MasterKey>>,
+    master: Option<Arc<Keys>>,
     /// The deployment's policy for the read model (deadlines, timers).
     policy: read::SharedPolicy,
 }
@@ -288,27 +303,48 @@ impl Store {
         create: bool,
         master: Option<MasterKey>,
     ) -> Result<Self, StoreError> {
+        Self::open_with_keys(path, create, master.into_iter().collect(), None).await
+    }
+
+    /// Opens like [`Store::open`] with the master keys `available` (two
+    /// during a rotation: the database says which seals and which only
+    /// opens), and a `source` that reads them again when another process
+    /// starts or finishes a rotation. No keys: the chain can be checked,
+    /// cases cannot be read or written.
+    pub async fn open_with_keys(
+        path: &Path,
+        create: bool,
+        available: Vec<MasterKey>,
+        source: Option<KeySource>,
+    ) -> Result<Self, StoreError> {
         private_files(path, create)?;
         let mut writer_conn = SqliteConnection::connect_with(&options(path, create)).await?;
         migrate(&mut writer_conn).await?;
-        if let Some(key) = &master {
-            let stored: Option<String> =
-                sqlx::query_scalar("SELECT check_value FROM key_check WHERE id = 1")
-                    .fetch_optional(&mut writer_conn)
-                    .await?;
-            match stored {
-                Some(v) if v != key.check_value() => return Err(StoreError::WrongKey),
-                Some(_) => {}
+        let master = if let Some(first) = available.first() {
+            let state = match keys::state(&mut writer_conn).await? {
+                Some(state) => state,
                 None => {
                     sqlx::query("INSERT INTO key_check (id, check_value) VALUES (1, $1)")
-                        .bind(key.check_value())
+                        .bind(first.check_value())
                         .execute(&mut writer_conn)
                         .await?;
+                    KeyState {
+                        check: first.check_value(),
+                        next: None,
+                    }
                 }
-            }
-            intake::hash_clear_references(&mut writer_conn, key).await?;
-        }
-        let master = master.map(Arc::new);
+            };
+            let stored_lookup: Option<String> =
+                sqlx::query_scalar("SELECT wrapped FROM store_keys WHERE name = $1")
+                    .bind(seal::LOOKUP_KEY)
+                    .fetch_optional(&mut writer_conn)
+                    .await?;
+            let keys = Keys::new(&available, &state, stored_lookup.as_deref(), source)?;
+            intake::hash_clear_references(&mut writer_conn, &keys).await?;
+            Some(Arc::new(keys))
+        } else {
+            None
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_release(sound_after_use)
@@ -651,7 +687,7 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
 /// The case's data key: `None` if it has none yet (nothing sealed).
 pub(crate) async fn data_key(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     case_id: &CaseId,
 ) -> Result<Option<seal::DataKey>, StoreError> {
     let wrapped: Option<String> =
@@ -669,7 +705,7 @@ pub(crate) async fn data_key(
 /// The case's data key, made (and stored wrapped) if it has none.
 pub(crate) async fn data_key_for_writing(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     case_id: &CaseId,
 ) -> Result<seal::DataKey, StoreError> {
     let master = master.ok_or(StoreError::NoKey)?;
@@ -687,7 +723,7 @@ pub(crate) async fn data_key_for_writing(
 
 async fn load_events(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     case_id: &CaseId,
 ) -> Result<Vec<(i64, Event)>, StoreError> {
     let rows =
@@ -730,7 +766,7 @@ async fn load_events(
 
 async fn load_case(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     case_id: &CaseId,
 ) -> Result<Option<Case>, StoreError> {
     let events = load_events(conn, master, case_id).await?;
@@ -775,7 +811,7 @@ async fn writer(
     conn: SqliteConnection,
     reopen: SqliteConnectOptions,
     mut rx: mpsc::Receiver<Append>,
-    master: Option<Arc<MasterKey>>,
+    master: Option<Arc<Keys>>,
     policy: read::SharedPolicy,
 ) {
     let mut conn = Some(conn);
@@ -828,7 +864,7 @@ fn fold_error(e: embargo_core::FoldError) -> StoreError {
 /// case) is its result; only a database failure fails the whole batch.
 async fn apply_batch(
     conn: &mut SqliteConnection,
-    master: Option<&MasterKey>,
+    master: Option<&Keys>,
     policy: &read::SharedPolicy,
     jobs: Vec<(Job, Option<NewInbound>)>,
 ) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
@@ -837,6 +873,11 @@ async fn apply_batch(
     // connection (the outbox, the access log) has committed in between
     // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    // The key that seals is the one the database names now (a rotation
+    // may have started or ended in another process).
+    if let Some(keys) = master {
+        keys::sync(&mut tx, keys).await?;
+    }
     let mut head = chain::head(&mut tx).await?;
     let policy = read::current(policy);
     let mut results = Vec::with_capacity(jobs.len());

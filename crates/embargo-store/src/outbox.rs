@@ -69,7 +69,7 @@ pub struct NewJob {
 /// Adds `job` unless its key is there already; `true` if added.
 pub(crate) async fn insert(
     conn: &mut sqlx::SqliteConnection,
-    master: &crate::MasterKey,
+    master: &crate::Keys,
     job: &NewJob,
 ) -> Result<bool, StoreError> {
     insert_in(conn, master, job, Lane::Main).await
@@ -96,7 +96,7 @@ impl Lane {
 
 async fn insert_in(
     conn: &mut sqlx::SqliteConnection,
-    master: &crate::MasterKey,
+    master: &crate::Keys,
     job: &NewJob,
     lane: Lane,
 ) -> Result<bool, StoreError> {
@@ -162,7 +162,8 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        crate::keys::sync(&mut tx, master).await?;
         let job = NewJob {
             key: key.to_owned(),
             kind: kind.to_owned(),
@@ -170,7 +171,9 @@ impl Store {
             payload: payload.clone(),
             at: now,
         };
-        insert_in(&mut conn, master, &job, lane).await
+        let inserted = insert_in(&mut tx, master, &job, lane).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// Claims up to `limit` jobs of `lane` due at `now` for `worker`, oldest

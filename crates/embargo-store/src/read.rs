@@ -25,7 +25,7 @@ use embargo_core::{
 };
 use sqlx::{Row, SqliteConnection};
 
-use crate::{MasterKey, Store, StoreError, load_events};
+use crate::{Keys, Store, StoreError, load_events};
 
 /// What the read model derives from a case with the deployment's policy.
 pub trait Policy: Send + Sync {
@@ -75,11 +75,11 @@ pub(crate) fn current(policy: &SharedPolicy) -> Arc<dyn Policy> {
         .clone()
 }
 
-fn grant_hash(master: &MasterKey, key: &str) -> String {
+fn grant_hash(master: &Keys, key: &str) -> String {
     master.lookup(&format!("grant:{key}"))
 }
 
-fn field_hash(master: &MasterKey, what: &str, value: &str) -> String {
+fn field_hash(master: &Keys, what: &str, value: &str) -> String {
     if value.is_empty() {
         String::new()
     } else {
@@ -102,7 +102,7 @@ fn coordinator(case: &Case) -> &str {
 /// (`None`: the scheduler has nothing to do on it).
 pub(crate) async fn write(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
     policy: &dyn Policy,
     case: &Case,
     due: Option<Timestamp>,
@@ -199,7 +199,7 @@ pub(crate) async fn write(
 /// The case's row of `case_figures` and its rows of `case_clocks`.
 async fn write_figures(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
     policy: &dyn Policy,
     case: &Case,
 ) -> Result<(), StoreError> {
@@ -367,7 +367,7 @@ async fn retally(
 /// hashes removed and added.
 async fn index_terms(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
     table: &'static str,
     what: &str,
     case: &Case,
@@ -411,7 +411,7 @@ async fn index_terms(
 /// with `term_counts` kept in step, and of `search_terms` (every case).
 async fn write_terms(
     conn: &mut SqliteConnection,
-    master: &MasterKey,
+    master: &Keys,
     case: &Case,
 ) -> Result<(), StoreError> {
     let terms = embargo_core::duplicates::terms(case);

@@ -154,6 +154,11 @@ enum Cmd {
         #[arg(long)]
         include_master_key: bool,
     },
+    /// Rotate keys, and see where they stand.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCmd,
+    },
     /// Restore a backup into a new data directory and check it.
     Restore {
         /// The archive.
@@ -164,6 +169,32 @@ enum Cmd {
         /// The master key file, kept apart from a backup made without it.
         #[arg(long)]
         master_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Move every case to a new master key while the server serves:
+    /// resumable (run it again after a crash), the old key kept until the
+    /// end and then replaced. Backups taken before need the old key.
+    RotateMaster {
+        /// The data directory.
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+        /// Values sealed again per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+        /// At most this many values a second (0: no limit), so that a busy
+        /// server is not slowed.
+        #[arg(long, default_value_t = 0)]
+        max_per_second: u32,
+    },
+    /// Where the master key stands: its check value, a rotation running or
+    /// not, and how many values the current key does not open.
+    Status {
+        /// The data directory.
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -258,6 +289,7 @@ fn main() -> ExitCode {
                 embargo_server::backup::backup(&data_dir, &out, include_master_key, now),
             )
         }
+        Cmd::Keys { command } => keys_cmd(command),
         Cmd::Restore {
             file,
             data_dir,
@@ -266,6 +298,115 @@ fn main() -> ExitCode {
             "restore",
             embargo_server::backup::restore(&file, &data_dir, master_key.as_deref()),
         ),
+    }
+}
+
+fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// `embargo keys …`: a progress bar on a terminal, a line per batch
+/// otherwise.
+fn keys_cmd(command: KeysCmd) -> ExitCode {
+    use std::io::IsTerminal;
+    let runtime = match current_thread() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embargo keys: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        KeysCmd::Status { data_dir } => {
+            match runtime.block_on(embargo_server::keys::status(&data_dir)) {
+                Ok(s) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = match &s.rotation {
+                        embargo_store::Rotation::Idle { check } => writeln!(
+                            out,
+                            "master key {}: check value {check}, no rotation running",
+                            s.key_path.display()
+                        ),
+                        embargo_store::Rotation::Running { from, to } => writeln!(
+                            out,
+                            "master key {}: a rotation from {from} to {to} is unfinished (run `embargo keys rotate-master` to finish it)",
+                            s.key_path.display()
+                        ),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{} of {} sealed values are not under the key that seals",
+                        s.under_other_keys, s.total
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("embargo keys status: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        KeysCmd::RotateMaster {
+            data_dir,
+            batch,
+            max_per_second,
+        } => {
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} values sealed again ({eta} left)",
+                ) {
+                    bar.set_style(style);
+                }
+                bar
+            });
+            let report = |p: embargo_server::keys::RotateProgress| match &bar {
+                Some(bar) => {
+                    bar.set_length(p.total);
+                    bar.set_position(p.examined.min(p.total));
+                }
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(
+                        out,
+                        "progress: {} of {} values looked at, {} sealed again",
+                        p.examined, p.total, p.moved
+                    );
+                    let _ = out.flush();
+                }
+            };
+            let options = embargo_server::keys::RotateOptions {
+                batch,
+                max_per_second,
+            };
+            let outcome = runtime.block_on(embargo_server::keys::rotate_master(
+                &data_dir, options, report,
+            ));
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            match outcome {
+                Ok(r) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(
+                        out,
+                        "ok: {} values sealed again{} under the new master key {} (check value {}); the old key (check value {}) opens nothing this database needs. Backups taken before this need the old key: keep it only with them.",
+                        r.progress.moved + r.moved_at_the_end,
+                        if r.resumed { ", resuming" } else { "" },
+                        r.key_path.display(),
+                        r.new_check,
+                        r.old_check
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("embargo keys rotate-master: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

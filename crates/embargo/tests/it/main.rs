@@ -14,5 +14,6 @@ mod check;
 mod cli;
 mod cvss;
 mod deploy;
+mod keys;
 mod mail_cli;
 mod serve;
