@@ -639,3 +639,26 @@ pub struct ReleaseSettingsWire {
     #[serde(default)]
     pub distributors: Vec<DistributorWire>,
 }
+
+/// The intake keys (`GET /api/v1/admin/intake-key`, and what `POST
+/// /api/v1/admin/intake-key/rotate` leaves).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IntakeKeyWire {
+    /// The key reporters encrypt to.
+    pub fingerprint: String,
+    /// Retired keys that still decrypt, oldest first.
+    pub retired: Vec<RetiredKeyWire>,
+    /// Days a retired key decrypts.
+    pub retired_days: u32,
+}
+
+/// A retired intake key that still decrypts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RetiredKeyWire {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// When it was retired (RFC 3339).
+    pub retired_at: String,
+    /// Until when it decrypts (RFC 3339).
+    pub until: String,
+}

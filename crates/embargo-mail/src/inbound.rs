@@ -5,7 +5,7 @@
 //! (`embargo_core::text::one_line`).
 
 use embargo_core::text::one_line;
-use embargo_pgp::{Certificate, IntakeKey, Signature};
+use embargo_pgp::{Certificate, IntakeKeys, Signature};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 /// The limits a message is read under.
@@ -77,13 +77,14 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-/// Reads a message and opens it with `key`; `Err` is the reason, in
+/// Reads a message and opens it with `key` (the current intake key or a
+/// retired one that still decrypts); `Err` is the reason, in
 /// embargo's words, it cannot be taken in (the caller keeps it in
 /// quarantine). The signature is checked against the key the message
 /// carries, or else `later_key` (a key that arrived after it).
 pub fn read(
     raw: &[u8],
-    key: &IntakeKey,
+    key: &IntakeKeys,
     limits: &Limits,
     later_key: Option<&str>,
 ) -> Result<Read, String> {
@@ -220,7 +221,7 @@ fn unknown_signer(signature: &Signature, verified: Option<&str>) -> Option<Strin
 /// Re-opens with the sender's key (found inside the message) to check the
 /// signature. `None` when unsigned or not verified.
 fn check_signature(
-    key: &IntakeKey,
+    key: &IntakeKeys,
     payload: &[u8],
     read: &Read,
     later_key: Option<&str>,

@@ -39,6 +39,59 @@ pub enum PgpError {
     Serialize(String),
 }
 
+/// The intake key and the retired intake keys that still decrypt (for a
+/// while after a rotation: mail in flight, a reporter with the old key
+/// cached). New reports are encrypted to the current key only.
+#[derive(Debug)]
+pub struct IntakeKeys {
+    current: IntakeKey,
+    retired: Vec<IntakeKey>,
+}
+
+impl From<IntakeKey> for IntakeKeys {
+    fn from(current: IntakeKey) -> Self {
+        Self {
+            current,
+            retired: Vec::new(),
+        }
+    }
+}
+
+impl IntakeKeys {
+    /// The current key and the retired ones that still decrypt.
+    pub fn new(current: IntakeKey, retired: Vec<IntakeKey>) -> Self {
+        Self { current, retired }
+    }
+
+    /// The key reporters encrypt to.
+    pub fn current(&self) -> &IntakeKey {
+        &self.current
+    }
+
+    /// The retired keys that still decrypt.
+    pub fn retired(&self) -> &[IntakeKey] {
+        &self.retired
+    }
+
+    /// Opens `message` with the current key, or a retired one if it was
+    /// encrypted to that (as [`IntakeKey::open`]).
+    pub fn open(
+        &self,
+        message: &[u8],
+        limit: usize,
+        signers: &[Certificate],
+    ) -> Result<Opened, OpenError> {
+        let mut outcome = self.current.open(message, limit, signers);
+        for key in &self.retired {
+            if !matches!(outcome, Err(OpenError::NotForUs)) {
+                break;
+            }
+            outcome = key.open(message, limit, signers);
+        }
+        outcome
+    }
+}
+
 /// The team's intake key: a secret key and what the world may see of it.
 pub struct IntakeKey {
     secret: SignedSecretKey,

@@ -94,6 +94,11 @@ pub(crate) fn router(state: Shared) -> Router {
             "/api/v1/projects/{project}/release",
             get(api::get_project_release).put(api::put_project_release),
         )
+        .route("/api/v1/admin/intake-key", get(api::get_intake_key))
+        .route(
+            "/api/v1/admin/intake-key/rotate",
+            post(api::rotate_intake_key),
+        )
         .route("/favicon.ico", get(favicon))
         .route("/static/app.css", get(web::stylesheet))
         .route("/static/app.js", get(web::script))
@@ -141,6 +146,7 @@ pub(crate) fn router(state: Shared) -> Router {
         )
         .route("/admin/people/{person}/role", post(web::set_role))
         .route("/admin/policy", get(web::policy_page))
+        .route("/admin/intake-key/rotate", post(web::rotate_intake_key))
         .route(
             "/admin/projects",
             get(web::projects_page).post(web::save_project),
@@ -269,15 +275,16 @@ async fn security_txt(State(state): State<Shared>) -> Response {
 }
 
 async fn public_key(State(state): State<Shared>) -> Response {
+    let intake = state.intake();
     (
         [
             (header::CONTENT_TYPE, "application/pgp-keys".to_owned()),
             (
                 header::HeaderName::from_static("x-key-fingerprint"),
-                state.fingerprint.clone(),
+                intake.fingerprint.clone(),
             ),
         ],
-        state.public_key.clone(),
+        intake.public_key.clone(),
     )
         .into_response()
 }

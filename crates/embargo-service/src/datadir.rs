@@ -75,12 +75,8 @@ pub struct Prepared {
     pub config: Config,
     /// The opened store.
     pub store: Store,
-    /// The intake key's public half, armored.
-    pub public_key: String,
-    /// Its fingerprint.
-    pub fingerprint: String,
-    /// The intake key.
-    pub intake_key: IntakeKey,
+    /// The intake keys: the current one and the retired ones that still decrypt.
+    pub intake: crate::keys::Intake,
     /// On the first start, the first admin's API token (shown once).
     pub first_admin_token: Option<String>,
 }
@@ -161,9 +157,6 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
             "the intake key now states its AEAD preference (same key, new self-signature)"
         );
     }
-    let public_key = key
-        .to_armored_public()
-        .map_err(|e| dir_err(dir, e.to_string()))?;
     let key_path = master_key_path(dir, &config);
     if !key_path.exists() && !next_key_path(&key_path).exists() {
         // A new data directory (or one from before encryption at rest) gets
@@ -191,12 +184,11 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
     } else {
         None
     };
+    let intake = crate::keys::load_intake(dir, &config, key, clock.now())?;
     Ok(Prepared {
         config,
         store,
-        public_key,
-        fingerprint: key.fingerprint(),
-        intake_key: key,
+        intake,
         first_admin_token,
     })
 }

@@ -209,3 +209,280 @@ pub async fn rotate_master(
         key_path,
     })
 }
+
+/// Retired intake keys, each `UNIX-FINGERPRINT.asc` (retired at UNIX).
+pub const RETIRED_INTAKE: &str = "retired-intake-keys";
+
+/// A retired intake key that still decrypts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredIntake {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// When it was retired.
+    pub retired_at: jiff::Timestamp,
+    /// Until when it decrypts.
+    pub until: jiff::Timestamp,
+}
+
+/// The intake keys a server decrypts with, and what it publishes.
+#[derive(Debug)]
+pub struct Intake {
+    /// The current key and the retired ones that still decrypt.
+    pub keys: embargo_pgp::IntakeKeys,
+    /// The current key's public half, armored (security.txt, `/pgp-key.txt`).
+    pub public_key: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// The retired keys that still decrypt, oldest first.
+    pub retired: Vec<RetiredIntake>,
+    /// The key files as they were read (a change means: read them again).
+    stamp: Stamp,
+}
+
+/// The modification times of the key file and the retired keys' directory.
+type Stamp = (Option<std::time::SystemTime>, Option<std::time::SystemTime>);
+
+fn stamp(dir: &Path) -> Stamp {
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    (
+        modified(dir.join(datadir::KEY)),
+        modified(dir.join(RETIRED_INTAKE)),
+    )
+}
+
+impl Intake {
+    /// Whether the key files changed since they were read, or a retired key
+    /// ran out at `now`.
+    pub fn stale(&self, dir: &Path, now: jiff::Timestamp) -> bool {
+        self.stamp != stamp(dir) || self.retired.iter().any(|r| r.until <= now)
+    }
+}
+
+fn retired_name(name: &str) -> Option<(i64, &str)> {
+    let stem = name.strip_suffix(".asc")?;
+    let (at, fingerprint) = stem.split_once('-')?;
+    Some((at.parse().ok()?, fingerprint))
+}
+
+/// Reads the intake keys of `dir` at `now`: the current key (as `prepare`
+/// checked it) and the retired keys still in their time; a retired key
+/// whose time is over is deleted (a secret nobody needs is not kept).
+pub fn load_intake(
+    dir: &Path,
+    config: &crate::Config,
+    current: embargo_pgp::IntakeKey,
+    now: jiff::Timestamp,
+) -> Result<Intake, ServerError> {
+    let stamp = stamp(dir);
+    let keep = i64::from(config.keys.retired_intake_days) * 86_400;
+    let mut retired = Vec::new();
+    let mut keys = Vec::new();
+    let folder = dir.join(RETIRED_INTAKE);
+    let mut entries: Vec<_> = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries.filter_map(Result::ok).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(key_err(dir, format!("{RETIRED_INTAKE}: {e}"))),
+    };
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((at, _)) = retired_name(&name) else {
+            continue;
+        };
+        let (Ok(retired_at), Ok(until)) = (
+            jiff::Timestamp::from_second(at),
+            jiff::Timestamp::from_second(at.saturating_add(keep)),
+        ) else {
+            continue;
+        };
+        if until <= now {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(key = %name, "a retired intake key's time is over: deleted")
+                }
+                Err(e) => {
+                    tracing::warn!(key = %name, error = %e, "a retired intake key's time is over, but it cannot be deleted")
+                }
+            }
+            continue;
+        }
+        let armored = std::fs::read_to_string(entry.path())
+            .map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}/{name}: {e}")))?;
+        let key = embargo_pgp::IntakeKey::from_armored_secret(&armored)
+            .map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}/{name}: {e}")))?;
+        if key.fingerprint() == current.fingerprint() {
+            continue;
+        }
+        retired.push(RetiredIntake {
+            fingerprint: key.fingerprint(),
+            retired_at,
+            until,
+        });
+        keys.push(key);
+    }
+    let public_key = current
+        .to_armored_public()
+        .map_err(|e| key_err(dir, e.to_string()))?;
+    Ok(Intake {
+        fingerprint: current.fingerprint(),
+        public_key,
+        keys: embargo_pgp::IntakeKeys::new(current, keys),
+        retired,
+        stamp,
+    })
+}
+
+/// Reads the current intake key of `dir` again (after a rotation).
+pub fn reload_intake(
+    dir: &Path,
+    config: &crate::Config,
+    now: jiff::Timestamp,
+) -> Result<Intake, ServerError> {
+    let armored = std::fs::read_to_string(dir.join(datadir::KEY))
+        .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
+    let current = embargo_pgp::IntakeKey::from_armored_secret(&armored)
+        .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
+    load_intake(dir, config, current, now)
+}
+
+/// What `rotate_intake` did.
+#[derive(Debug, Clone)]
+pub struct RotatedIntake {
+    /// The retired key's fingerprint.
+    pub old: String,
+    /// The new key's.
+    pub new: String,
+    /// Until when the old one still decrypts.
+    pub until: jiff::Timestamp,
+}
+
+/// Replaces the intake key of `dir` with a new one at `now`; the old one
+/// goes to `retired-intake-keys/` and decrypts for `[keys]
+/// retired_intake_days` more. The old key is written there (synced)
+/// before the new one replaces it, so a crash leaves one of them current
+/// and neither lost. The SRT is told (a `team_notice` job in `store`).
+pub async fn rotate_intake(
+    dir: &Path,
+    config: &crate::Config,
+    store: &Store,
+    now: jiff::Timestamp,
+) -> Result<RotatedIntake, ServerError> {
+    let path = dir.join(datadir::KEY);
+    let armored = std::fs::read_to_string(&path)
+        .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
+    let old = embargo_pgp::IntakeKey::from_armored_secret(&armored)
+        .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
+    let new = embargo_pgp::IntakeKey::generate("embargo intake key")
+        .map_err(|e| key_err(dir, e.to_string()))?;
+    let folder = dir.join(RETIRED_INTAKE);
+    std::fs::create_dir_all(&folder).map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}: {e}")))?;
+    #[cfg(unix)]
+    std::fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}: {e}")))?;
+    let retired = folder.join(format!("{}-{}.asc", now.as_second(), old.fingerprint()));
+    if !retired.exists() {
+        write_key_file(&retired, &armored)
+            .map_err(|e| key_err(dir, format!("{}: {e}", retired.display())))?;
+    }
+    let fresh = dir.join(format!("{}.new", datadir::KEY));
+    let _ = std::fs::remove_file(&fresh);
+    let text = new
+        .to_armored_secret()
+        .map_err(|e| key_err(dir, e.to_string()))?;
+    write_key_file(&fresh, &text)
+        .and_then(|()| std::fs::rename(&fresh, &path))
+        .and_then(|()| sync_parent(&path))
+        .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
+    let until = now
+        .checked_add(jiff::SignedDuration::from_hours(
+            i64::from(config.keys.retired_intake_days) * 24,
+        ))
+        .unwrap_or(now);
+    let notice = crate::jobs::team_notice::TeamNotice {
+        key: format!("intake-rotated:{}", new.fingerprint()),
+        subject: "The intake key was replaced".into(),
+        text: format!(
+            "The team's OpenPGP intake key was replaced.\n\
+             New key: {}\n\
+             Old key: {} (it still decrypts until {until}; then it is deleted)\n\
+             security.txt and /pgp-key.txt now give the new key. Reporters who\n\
+             keep the old key should fetch the new one.\n",
+            new.fingerprint(),
+            old.fingerprint()
+        ),
+    };
+    crate::jobs::enqueue_in(store, &notice, now.as_second()).await?;
+    tracing::info!(old = %old.fingerprint(), new = %new.fingerprint(), "the intake key was replaced");
+    Ok(RotatedIntake {
+        old: old.fingerprint(),
+        new: new.fingerprint(),
+        until,
+    })
+}
+
+/// The intake keys in force, as the API and the policy page show them.
+pub fn intake_wire(state: &crate::AppState) -> embargo_api::IntakeKeyWire {
+    let intake = state.intake();
+    embargo_api::IntakeKeyWire {
+        fingerprint: intake.fingerprint.clone(),
+        retired: intake
+            .retired
+            .iter()
+            .map(|r| embargo_api::RetiredKeyWire {
+                fingerprint: r.fingerprint.clone(),
+                retired_at: r.retired_at.to_string(),
+                until: r.until.to_string(),
+            })
+            .collect(),
+        retired_days: state.config.keys.retired_intake_days,
+    }
+}
+
+/// Replaces the intake key on `by`'s word (an admin, checked by the
+/// caller), in this server at once and in the others within a second;
+/// the replacement is in the access log.
+pub async fn rotate_intake_now(
+    state: &crate::AppState,
+    by: &str,
+) -> Result<embargo_api::IntakeKeyWire, crate::error::ServiceError> {
+    let now = state.clock.now();
+    let done = rotate_intake(&state.data_dir, &state.config, &state.store, now)
+        .await
+        .map_err(|e| crate::error::ServiceError::Internal(e.to_string()))?;
+    state
+        .store
+        .log_access(&embargo_store::AccessEntry {
+            at: now.as_second(),
+            person: by.to_owned(),
+            action: "intake_key_replaced".into(),
+            subject: "deployment".into(),
+            detail: format!("{} replaced by {}", done.old, done.new),
+        })
+        .await?;
+    state.refresh_intake();
+    Ok(intake_wire(state))
+}
+
+/// `embargo keys rotate-intake`: [`rotate_intake`] beside the servers
+/// (they read the new key within a second), logged as the operator's.
+pub async fn rotate_intake_in_dir(
+    dir: &Path,
+    now: jiff::Timestamp,
+) -> Result<RotatedIntake, ServerError> {
+    let config = datadir::read_config(dir)?;
+    let (store, _) = open(dir).await?;
+    let done = rotate_intake(dir, &config, &store, now).await?;
+    store
+        .log_access(&embargo_store::AccessEntry {
+            at: now.as_second(),
+            person: "operator".into(),
+            action: "intake_key_replaced".into(),
+            subject: "deployment".into(),
+            detail: format!(
+                "{} replaced by {} (embargo keys rotate-intake)",
+                done.old, done.new
+            ),
+        })
+        .await?;
+    Ok(done)
+}

@@ -76,12 +76,10 @@ pub enum ServerError {
 pub struct AppState {
     /// The configuration read at start.
     pub config: Config,
-    /// The intake key's public half, armored (security.txt, `/pgp-key.txt`).
-    pub public_key: String,
-    /// Its fingerprint.
-    pub fingerprint: String,
-    /// Opens what reporters encrypt to the team.
-    pub intake_key: embargo_pgp::IntakeKey,
+    /// The intake keys (what reporters encrypt to, what still decrypts):
+    /// read again when `embargo keys rotate-intake` replaced them, or a
+    /// retired one ran out ([`AppState::intake`]).
+    intake: std::sync::RwLock<Arc<keys::Intake>>,
     /// The store: the log, its read models and the jobs.
     pub store: embargo_store::Store,
     /// The only reader of the time.
@@ -127,6 +125,36 @@ fn worker_id() -> String {
 }
 
 impl AppState {
+    /// The intake keys as they are now.
+    pub fn intake(&self) -> Arc<keys::Intake> {
+        match self.intake.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the intake keys again if their files changed (a rotation by
+    /// this server or by `embargo keys rotate-intake`) or a retired key
+    /// ran out. Two `stat` calls when nothing changed.
+    pub fn refresh_intake(&self) {
+        let now = self.clock.now();
+        if !self.intake().stale(&self.data_dir, now) {
+            return;
+        }
+        match keys::reload_intake(&self.data_dir, &self.config, now) {
+            Ok(fresh) => {
+                tracing::info!(fingerprint = %fresh.fingerprint, retired = fresh.retired.len(), "intake keys read again");
+                match self.intake.write() {
+                    Ok(mut k) => *k = Arc::new(fresh),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the intake keys cannot be read again; the ones in use stay")
+            }
+        }
+    }
+
     /// The state of a server on `local_addr` over the prepared data
     /// directory `data_dir`: the read model's policy set (a changed one
     /// recomputes deadlines and timers once, here), and on the first start
@@ -141,9 +169,7 @@ impl AppState {
         let policy = Arc::new(timers::Deployment::new(prepared.config.clone(), prenotify));
         let state = Arc::new(AppState {
             config: prepared.config,
-            public_key: prepared.public_key,
-            fingerprint: prepared.fingerprint,
-            intake_key: prepared.intake_key,
+            intake: std::sync::RwLock::new(Arc::new(prepared.intake)),
             latency: latency::Latency::default(),
             cases: cache::Cases::default(),
             policy: policy.clone(),
@@ -239,6 +265,7 @@ impl Pump {
     pub async fn run(&self) -> Result<Pumped, ServerError> {
         let mut total = Pumped::default();
         for _ in 0..1_000 {
+            self.0.refresh_intake();
             let _pass = self.0.pass.lock().await;
             let timers = if outbox::scheduler_lease(&self.0).await? {
                 outbox::schedule(&self.0).await?

@@ -70,6 +70,8 @@ pub async fn run(state: Arc<AppState>) {
         state
             .scheduler_tick
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        // Every server follows an intake key rotation within a second.
+        state.refresh_intake();
         let _pass = state.pass.lock().await;
         let started = std::time::Instant::now();
         let ours = match scheduler_lease(&state).await {
@@ -311,7 +313,8 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         cve_publish::CvePublish, cve_request::CveRequest, decode, digest::Digest,
         embargo_notice::EmbargoNotice, fork_open::ForkOpen, ghsa_publish::GhsaPublish,
         mail_reporter::MailReporter, merge_check::MergeCheck, notice::Notice,
-        notify_person::NotifyPerson, timeline_notice::TimelineNotice, webhook::Webhook,
+        notify_person::NotifyPerson, team_notice::TeamMail, team_notice::TeamNotice,
+        timeline_notice::TimelineNotice, webhook::Webhook,
     };
     let m = mailer::Mailer::of(state);
     let message_id = mailer::message_id_for(&m, &job.key);
@@ -360,6 +363,51 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
                 .map_err(|e| e.to_string())
         }
         crate::jobs::backup::Backup::KIND => crate::backup::scheduled(state).await,
+        TeamNotice::KIND => {
+            let j = decode::<TeamNotice>(job)?;
+            for p in state.store.people().await.map_err(|e| e.to_string())? {
+                let on_team = matches!(
+                    p.role,
+                    embargo_core::access::OrgRole::Admin | embargo_core::access::OrgRole::Srt
+                );
+                if p.password_hash.is_none() || !on_team {
+                    continue;
+                }
+                let mail = TeamMail {
+                    person: p.id.to_string(),
+                    notice_key: j.key.clone(),
+                    subject: j.subject.clone(),
+                    text: j.text.clone(),
+                };
+                crate::jobs::enqueue(state, &mail)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        TeamMail::KIND => {
+            let j = decode::<TeamMail>(job)?;
+            let Some(p) = state
+                .store
+                .person(&j.person)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(()); // gone since
+            };
+            let prefs = state.store.prefs(&p.id).await.map_err(|e| e.to_string())?;
+            mailer::to_person(
+                &m,
+                &p.email,
+                prefs.openpgp_key.as_deref(),
+                &j.subject,
+                &j.text,
+                "",
+                &message_id,
+            )
+            .await
+            .map_err(|e| e.to_string())
+        }
         Digest::KIND => {
             let j = decode::<Digest>(job)?;
             digest(state, &m, &j.person, &j.date, &message_id).await

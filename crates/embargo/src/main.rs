@@ -189,6 +189,14 @@ enum KeysCmd {
         #[arg(long, default_value_t = 0)]
         max_per_second: u32,
     },
+    /// Replace the OpenPGP intake key: the old one decrypts for `[keys]
+    /// retired_intake_days` more, security.txt and /pgp-key.txt give the new
+    /// one (running servers follow within a second), and the team is told.
+    RotateIntake {
+        /// The data directory.
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+    },
     /// Where the master key stands: its check value, a rotation running or
     /// not, and how many values the current key does not open.
     Status {
@@ -319,6 +327,24 @@ fn keys_cmd(command: KeysCmd) -> ExitCode {
         }
     };
     match command {
+        KeysCmd::RotateIntake { data_dir } => {
+            let now = embargo_server::Clock::system().now();
+            match runtime.block_on(embargo_server::keys::rotate_intake_in_dir(&data_dir, now)) {
+                Ok(r) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(
+                        out,
+                        "ok: the intake key is now {}; the old key {} decrypts until {}, then it is deleted. The team is told by mail.",
+                        r.new, r.old, r.until
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("embargo keys rotate-intake: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         KeysCmd::Status { data_dir } => {
             match runtime.block_on(embargo_server::keys::status(&data_dir)) {
                 Ok(s) => {

@@ -149,6 +149,28 @@ async fn known_project(state: &AppState, name: &str) -> Result<(), Failure> {
     }
 }
 
+/// `GET /api/v1/admin/intake-key` (admins): the intake key reporters
+/// encrypt to, and the retired ones that still decrypt.
+pub(crate) async fn get_intake_key(
+    State(state): State<Shared>,
+    principal: Principal,
+) -> Result<Json<embargo_api::IntakeKeyWire>, Failure> {
+    authz::admin(&principal.0)?;
+    Ok(Json(crate::keys::intake_wire(&state)))
+}
+
+/// `POST /api/v1/admin/intake-key/rotate` (admins): a new intake key; the
+/// old one decrypts for `[keys] retired_intake_days` more.
+pub(crate) async fn rotate_intake_key(
+    State(state): State<Shared>,
+    principal: Principal,
+) -> Result<Json<embargo_api::IntakeKeyWire>, Failure> {
+    authz::admin(&principal.0)?;
+    Ok(Json(
+        crate::keys::rotate_intake_now(&state, principal.0.id().as_str()).await?,
+    ))
+}
+
 /// `GET /api/v1/projects/{name}/release` (admins): the release settings
 /// in force.
 pub(crate) async fn get_project_release(

@@ -350,7 +350,8 @@ fn form_page(
     values: &HashMap<String, String>,
 ) -> Response {
     let failed = error.is_some();
-    let recipient = state.intake_key.browser_recipient();
+    let intake = state.intake();
+    let recipient = intake.keys.current().browser_recipient();
     let mut resp = render(
         "report.html",
         context! {
@@ -358,7 +359,7 @@ fn form_page(
             csrf => csrf,
             error => error,
             projects => projects,
-            fingerprint => &state.fingerprint,
+            fingerprint => &intake.fingerprint,
             recipient_fpr => recipient.as_ref().map(|r| hex::encode(&r.fingerprint)),
             recipient_key => recipient.as_ref().map(|r| hex::encode(&r.public)),
             max_attachments => state.config.intake.max_attachments,
@@ -472,7 +473,7 @@ pub(crate) async fn submit_report(
                     .unwrap_or_default();
             return again(format!(
                 "The encrypted report could not be opened: {reason}.{kept} Please encrypt it to the key with fingerprint {}.",
-                state.fingerprint
+                state.intake().fingerprint
             ))
             .await;
         }
@@ -588,7 +589,8 @@ fn finish(
 /// A message the reporter encrypted themselves: its plaintext is the report.
 fn open_own(state: &AppState, armored: &str) -> Result<String, Refused> {
     let opened = state
-        .intake_key
+        .intake()
+        .keys
         .open(
             armored.as_bytes(),
             state.config.intake.max_message_bytes,
@@ -625,7 +627,8 @@ fn open_sealed(
 ) -> Result<Opened, Refused> {
     let cfg = &state.config.intake;
     let opened = state
-        .intake_key
+        .intake()
+        .keys
         .open(
             field(fields, "sealed").as_bytes(),
             cfg.max_message_bytes,
@@ -649,7 +652,8 @@ fn open_sealed(
     let mut files = Vec::with_capacity(count);
     for (i, (file, about)) in sent.iter().zip(&sealed.files).enumerate() {
         let opened = state
-            .intake_key
+            .intake()
+            .keys
             .open(&file.bytes, cfg.max_attachment_bytes, &[])
             .map_err(|e| match e {
                 embargo_pgp::OpenError::TooLarge { .. } => {

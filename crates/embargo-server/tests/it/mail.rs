@@ -15,7 +15,7 @@ fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8>
     .into_bytes()
 }
 
-fn pgp_mime(from: &str, id: &str, armored: &str) -> Vec<u8> {
+pub(crate) fn pgp_mime(from: &str, id: &str, armored: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: security@example.org\r\nSubject: ...\r\nMessage-ID: <{id}>\r\n\
          MIME-Version: 1.0\r\n\

@@ -19,6 +19,7 @@ mod dashboard;
 mod github;
 mod gpg;
 mod imap;
+mod keys;
 mod lifecycle;
 mod lists;
 mod mail;

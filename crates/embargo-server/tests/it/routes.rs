@@ -84,6 +84,7 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ),
     ("POST", "/admin/people/{person}/role", Expect::Admin(303)),
     ("GET", "/admin/policy", Expect::Admin(200)),
+    ("POST", "/admin/intake-key/rotate", Expect::Admin(303)),
     ("GET", "/admin/projects", Expect::Admin(200)),
     ("POST", "/admin/projects", Expect::Admin(303)),
     ("GET", "/admin/projects/{project}", Expect::Admin(200)),
@@ -231,6 +232,12 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     (
         "PUT",
         "/api/v1/projects/{project}/release",
+        Expect::Admin(200),
+    ),
+    ("GET", "/api/v1/admin/intake-key", Expect::Admin(200)),
+    (
+        "POST",
+        "/api/v1/admin/intake-key/rotate",
         Expect::Admin(200),
     ),
 ];

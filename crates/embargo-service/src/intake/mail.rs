@@ -43,7 +43,7 @@ fn read_with(state: &AppState, raw: &[u8], later_key: Option<&str>) -> Result<Re
     let limits = &state.config.intake;
     embargo_mail::inbound::read(
         raw,
-        &state.intake_key,
+        &state.intake().keys,
         &embargo_mail::inbound::Limits {
             max_message_bytes: limits.max_message_bytes,
             max_attachments: limits.max_attachments,

@@ -25,6 +25,7 @@ pub mod mail_reporter;
 pub mod merge_check;
 pub mod notice;
 pub mod notify_person;
+pub mod team_notice;
 pub mod timeline_notice;
 pub mod webhook;
 
@@ -58,17 +59,18 @@ pub trait Job: Serialize + DeserializeOwned {
 
 /// Queues `job` now, once per key (`false`: its key was queued before).
 pub async fn enqueue<J: Job>(state: &AppState, job: &J) -> Result<bool, StoreError> {
+    enqueue_in(&state.store, job, state.clock.unix()).await
+}
+
+/// As [`enqueue`], into `store` at `now` (a command run beside the server).
+pub async fn enqueue_in<J: Job>(
+    store: &embargo_store::Store,
+    job: &J,
+    now: i64,
+) -> Result<bool, StoreError> {
     let payload = serde_json::to_value(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    state
-        .store
-        .enqueue_in(
-            J::LANE,
-            &job.key(),
-            J::KIND,
-            job.case_id(),
-            &payload,
-            state.clock.unix(),
-        )
+    store
+        .enqueue_in(J::LANE, &job.key(), J::KIND, job.case_id(), &payload, now)
         .await
 }
 

@@ -285,3 +285,52 @@ fn a_master_key_kept_outside_the_data_directory_stays_out_of_its_backups() {
         assert_eq!(resp.status().as_u16(), 200);
     }
 }
+
+#[test]
+fn an_intake_key_replaced_from_the_command_line_is_served_by_the_running_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let server = start(&dir);
+    let fingerprint = || {
+        reqwest::blocking::get(format!("{}/pgp-key.txt", server.url))
+            .unwrap()
+            .headers()["x-key-fingerprint"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let old = fingerprint();
+    let said = stdout(&embargo(&[
+        "keys",
+        "rotate-intake",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(said.contains(&old), "{said}");
+    let new = said
+        .split_whitespace()
+        .nth(6)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_owned();
+    assert_ne!(new, old);
+    // The server reads the key files again on its next tick (each second):
+    // asked until it serves the new key, at most 10 s.
+    let mut served = fingerprint();
+    for _ in 0..200 {
+        if served == new {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        served = fingerprint();
+    }
+    assert_eq!(served, new);
+    let retired: Vec<_> = std::fs::read_dir(dir.join("retired-intake-keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        retired.len() == 1 && retired[0].ends_with(&format!("-{old}.asc")),
+        "{retired:?}"
+    );
+}

@@ -313,13 +313,25 @@ pub(crate) async fn set_role(
 pub(crate) async fn policy_page(
     State(state): State<Shared>,
     who: SignedIn,
+    Query(q): Query<SavedQuery>,
 ) -> Result<Response, WebError> {
     authz::admin(&who.caller)?;
     let c = &state.config;
+    let intake = crate::keys::intake_wire(&state);
     Ok(render(
         "policy.html",
         context! {
             me => ser(me(&who)),
+            rotated => q.saved.is_some(),
+            intake => context! {
+                fingerprint => intake.fingerprint,
+                retired => intake.retired.iter().map(|r| context! {
+                    fingerprint => &r.fingerprint,
+                    retired_at => time_text(&r.retired_at),
+                    until => time_text(&r.until),
+                }).collect::<Vec<_>>(),
+                retired_days => intake.retired_days,
+            },
             acknowledge_hours => c.sla.acknowledge_hours,
             sla => context! {
                 triage_days => c.sla.triage_days,
@@ -344,6 +356,23 @@ pub(crate) async fn policy_page(
             address_window_seconds => c.accounts.address_window_seconds,
         },
     ))
+}
+
+/// An RFC 3339 instant in words, as the pages show times.
+fn time_text(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| unix_text(t.as_second(), false))
+        .unwrap_or_else(|_| at.to_owned())
+}
+
+/// `POST /admin/intake-key/rotate` (admins): a new intake key, at once.
+pub(crate) async fn rotate_intake_key(
+    State(state): State<Shared>,
+    posted: Posted<Empty>,
+) -> Result<Response, WebError> {
+    authz::admin(&posted.who.caller)?;
+    crate::keys::rotate_intake_now(&state, posted.who.caller.id().as_str()).await?;
+    Ok(Redirect::to("/admin/policy?saved=1#intake-key").into_response())
 }
 
 /// `GET /quarantine`: what could not be processed, with the reason (SRT).
