@@ -42,7 +42,7 @@ pub struct Smtp {
     pub username: Option<String>,
     /// Password for `username`.
     pub password: Option<String>,
-    /// Seconds to wait for the server.
+    /// Seconds the whole exchange with the server may take.
     pub timeout_seconds: u16,
 }
 
@@ -173,9 +173,18 @@ impl Sender {
                     value.to_owned(),
                 ));
         }
-        transport
-            .send(message)
+        // lettre's timeout bounds each socket step it times, but not every
+        // read (a server that accepts and never greets held a pass
+        // forever): the whole exchange is bounded here.
+        let limit = std::time::Duration::from_secs(u64::from(self.smtp.timeout_seconds));
+        tokio::time::timeout(limit, transport.send(message))
             .await
+            .map_err(|_| {
+                MailError::Send(format!(
+                    "the mail server did not finish within {} s",
+                    self.smtp.timeout_seconds
+                ))
+            })?
             .map_err(|e| MailError::Send(e.to_string()))?;
         Ok(())
     }

@@ -101,11 +101,16 @@ impl Bound {
         let _poller = supervise("the channel poller", state, channels::run_poller);
         let _scheduler = supervise("the scheduler", state, outbox::run);
         let _long = supervise("the long lane", state, outbox::run_long);
+        let draining = state.clone();
         axum::serve(
             self.listener,
             router::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            draining.beats.drain();
+            tracing::info!("stopping: finishing the requests in flight");
+        })
         .await
         .map_err(|e| ServerError::Bind {
             addr,
@@ -141,7 +146,31 @@ pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerEr
     })
 }
 
-/// Prepares the data directory, then serves until Ctrl-C. `announce` receives
+/// Until Ctrl-C (SIGINT) or SIGTERM (what systemd and container runtimes
+/// send to stop a service).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prepares the data directory, then serves until Ctrl-C or SIGTERM. `announce` receives
 /// lines for the operator (the URL, and on first start the admin's links).
 pub async fn serve(
     options: ServeOptions,
@@ -159,9 +188,5 @@ pub async fn serve(
             first.admin_token
         ));
     }
-    bound
-        .run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    bound.run(stop_signal()).await
 }

@@ -27,6 +27,7 @@ pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src '
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(api::metrics))
         .route("/.well-known/security.txt", get(security_txt))
         .route("/pgp-key.txt", get(public_key))
@@ -236,14 +237,27 @@ async fn favicon() -> StatusCode {
 /// `GET /healthz`: 200 when the store takes a write, else 503 naming the
 /// failing part and why.
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.health().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok", "store": "ok" })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "failing", "store": e.to_string() })),
-        )
-            .into_response(),
-    }
+    let health = embargo_service::health::check(&state).await;
+    let code = if health.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health)).into_response()
+}
+
+/// `GET /readyz`: 200 when the server should get traffic (healthy, every
+/// background loop has run, not stopping), else 503 saying why. Liveness
+/// is `/healthz`: a server that is starting or stopping is alive but not
+/// ready.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let health = embargo_service::health::check(&state).await;
+    let code = if health.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health)).into_response()
 }
 
 /// RFC 9116: Contact, Expires, Encryption, Policy, Preferred-Languages, Canonical.

@@ -253,6 +253,7 @@ pub async fn run_poller(state: Arc<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.beats.beat(crate::health::Loop::Poller);
         let Ok(rows) = state.store.channels().await else {
             continue;
         };
@@ -262,6 +263,7 @@ pub async fn run_poller(state: Arc<AppState>) {
                 let _ = check(&state, &row.name).await;
             }
         }
+        state.beats.beat(crate::health::Loop::Poller);
     }
 }
 

@@ -244,6 +244,9 @@ pub struct Server {
     pub bind: SocketAddr,
     /// The public base URL (used in security.txt); defaults to the address bound.
     pub public_url: Option<String>,
+    /// Seconds a background pass may take before `/healthz` calls its loop
+    /// stalled (the long lane gets `[release] ci_timeout_seconds` more).
+    pub stall_seconds: u32,
 }
 
 impl Default for Server {
@@ -251,6 +254,7 @@ impl Default for Server {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
+            stall_seconds: 120,
         }
     }
 }
@@ -475,6 +479,9 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # bind = "127.0.0.1:8080"
 # Public base URL, used in security.txt. Defaults to http://<the address bound>.
 # public_url = "https://security.example.org"
+# /healthz fails when a background pass (timers, mail, polls) has not ended
+# for this long; the CI lane gets [release] ci_timeout_seconds more.
+# stall_seconds = 120
 
 [security_txt]
 # RFC 9116 fields served at /.well-known/security.txt. Set your real contact.
@@ -647,6 +654,7 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # security = "starttls"   # or "tls" (implicit, 465), or "none" (a relay on this machine only)
 # username = "security@example.org"
 # password = "..."
+# The longest one message's exchange with the server may take.
 # timeout_seconds = 30
 "#;
 
@@ -764,6 +772,9 @@ impl Config {
         }
         if !(1..=1_000).contains(&config.backup.keep) {
             return Err("backup.keep must be 1 to 1000".into());
+        }
+        if !(2..=86_400).contains(&config.server.stall_seconds) {
+            return Err("server.stall_seconds must be 2 to 86400".into());
         }
         if config.keys.master_key.as_os_str().is_empty() {
             return Err("keys.master_key must name a file".into());

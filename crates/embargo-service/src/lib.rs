@@ -21,6 +21,7 @@ pub mod error;
 pub mod exports;
 pub mod forks;
 pub mod github;
+pub mod health;
 pub mod intake;
 pub mod jobs;
 pub mod keys;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub scheduler_tick: std::sync::atomic::AtomicI64,
     /// How long the scheduler's last pass took (microseconds), for `/metrics`.
     pub scheduler_micros: std::sync::atomic::AtomicU64,
+    /// The background loops' heartbeats (`/healthz`, `/readyz`).
+    pub beats: health::Beats,
     /// Where built-in private forks live (`<data dir>/forks`).
     pub forks_dir: PathBuf,
     /// The data directory (scheduled backups read it).
@@ -175,6 +178,7 @@ impl AppState {
             policy: policy.clone(),
             scheduler_tick: std::sync::atomic::AtomicI64::new(0),
             scheduler_micros: std::sync::atomic::AtomicU64::new(0),
+            beats: health::Beats::default(),
             forks_dir: data_dir.join("forks"),
             data_dir: data_dir.to_owned(),
             worker: worker_id(),

@@ -70,6 +70,7 @@ pub async fn run(state: Arc<AppState>) {
         state
             .scheduler_tick
             .store(state.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        state.beats.beat(crate::health::Loop::Scheduler);
         // Every server follows an intake key rotation within a second.
         state.refresh_intake();
         let _pass = state.pass.lock().await;
@@ -103,6 +104,7 @@ pub async fn run(state: Arc<AppState>) {
         if let Err(e) = work(&state).await {
             tracing::warn!(error = %e, "the outbox could not run");
         }
+        state.beats.beat(crate::health::Loop::Scheduler);
     }
 }
 
@@ -256,10 +258,12 @@ pub async fn run_long(state: Arc<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.beats.beat(crate::health::Loop::LongLane);
         let _pass = state.long_pass.lock().await;
         if let Err(e) = work_long(&state).await {
             tracing::warn!(error = %e, "the long lane could not run");
         }
+        state.beats.beat(crate::health::Loop::LongLane);
     }
 }
 

@@ -18,6 +18,7 @@ mod csrf;
 mod dashboard;
 mod github;
 mod gpg;
+mod health;
 mod imap;
 mod keys;
 mod lifecycle;

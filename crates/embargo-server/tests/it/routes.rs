@@ -32,6 +32,7 @@ pub(crate) enum Expect {
 /// Every route: method, path, what it must answer.
 pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/healthz", Expect::Public(200)),
+    ("GET", "/readyz", Expect::Public(200)),
     // Bearer only (a scraper's token): pages and anonymous callers get 401.
     ("GET", "/metrics", Expect::Srt(200)),
     ("GET", "/favicon.ico", Expect::Public(204)),

@@ -22,6 +22,16 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Sends SIGTERM (as systemd does to stop it) and waits for the exit.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
     /// The admin token, if this start printed one (waits up to 2 s for the
     /// output to be read; a restart prints none, and then this takes 2 s).
     pub(crate) fn token(&self) -> Option<String> {
@@ -563,5 +573,32 @@ fn a_full_disk_is_a_clear_error_and_writes_resume_when_space_is_back() {
         "{}{}",
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly_and_readyz_says_when_it_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = start(&tmp.path().join("data"));
+    // Ready once its background loops have run (each beats at once).
+    let mut ready = get(&format!("{}/readyz", server.url), None);
+    for _ in 0..100 {
+        if ready.0 == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ready = get(&format!("{}/readyz", server.url), None);
+    }
+    assert_eq!(ready.0, 200, "{}", ready.1);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        server
+            .logged
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("stopping: finishing the requests in flight")),
+        "the stop is logged"
     );
 }
