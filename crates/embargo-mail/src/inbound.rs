@@ -82,7 +82,26 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 /// embargo's words, it cannot be taken in (the caller keeps it in
 /// quarantine). The signature is checked against the key the message
 /// carries, or else `later_key` (a key that arrived after it).
+///
+/// A stranger writes these bytes, and the MIME parser has asserted on
+/// some of them (mail-parser 0.11 checks a multipart's nesting with a
+/// `debug_assert!`, found by `fuzz/fuzz_targets/mime.rs`), so a panic
+/// inside is caught and the message kept as unreadable.
 pub fn read(
+    raw: &[u8],
+    key: &IntakeKeys,
+    limits: &Limits,
+    later_key: Option<&str>,
+) -> Result<Read, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_unguarded(raw, key, limits, later_key)
+    }))
+    .unwrap_or_else(|_| {
+        Err("its MIME structure could not be read (the parser failed on it)".into())
+    })
+}
+
+fn read_unguarded(
     raw: &[u8],
     key: &IntakeKeys,
     limits: &Limits,

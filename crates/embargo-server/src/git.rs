@@ -45,14 +45,8 @@ async fn authenticate(
     case: &str,
     project: &str,
 ) -> Option<authz::Caller> {
-    use base64::Engine;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, secret) = text.split_once(':')?;
+    let (user, secret) = basic_credentials(headers.get(header::AUTHORIZATION)?.as_bytes())?;
+    let (user, secret) = (user.as_str(), secret.as_str());
     let stored = state
         .store
         .fork_credential(case, project, user)
@@ -66,6 +60,51 @@ async fn authenticate(
     authz::caller(state, user).await.ok().flatten()
 }
 
+/// The user and secret of a basic-auth header's value.
+pub(crate) fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = std::str::from_utf8(value).ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, secret) = text.split_once(':')?;
+    Some((user.to_owned(), secret.to_owned()))
+}
+
+/// The project of a fork's repository name (`NAME.git`, a safe name).
+pub(crate) fn project_of(repo: &str) -> Option<&str> {
+    repo.strip_suffix(".git").filter(|p| safe(p))
+}
+
+/// Whether `method` and the path after the repository (`rest`) are one of
+/// git's own requests, with its content type for a POST. With
+/// `project_of` and `basic_credentials`, all a stranger writes into a git
+/// request: fuzzed (`fuzz/fuzz_targets/git_request.rs`).
+pub(crate) fn request_allowed(
+    method: &str,
+    rest: &str,
+    content_type: Option<&[u8]>,
+) -> Result<(), (StatusCode, &'static str)> {
+    let allowed = matches!(
+        (method, rest),
+        ("GET", "info/refs" | "HEAD") | ("POST", "git-upload-pack" | "git-receive-pack")
+    );
+    if !allowed {
+        return Err((StatusCode::NOT_FOUND, "not a git smart-HTTP path\n"));
+    }
+    // Only git's own request types: an HTML form (or any request a page
+    // may send across sites without asking) cannot carry them.
+    if method == "POST" {
+        let wanted = format!("application/x-{rest}-request");
+        if content_type != Some(wanted.as_bytes()) {
+            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "not a git request\n"));
+        }
+    }
+    Ok(())
+}
+
 /// `/git/{case}/{repo}/{*path}`: git's smart-HTTP protocol for a fork.
 pub(crate) async fn serve(
     State(state): State<Arc<AppState>>,
@@ -75,7 +114,7 @@ pub(crate) async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(project) = repo.strip_suffix(".git").filter(|p| safe(p)) else {
+    let Some(project) = project_of(&repo) else {
         return unauthorized();
     };
     let Some(caller) = authenticate(&state, &headers, &case, project).await else {
@@ -88,24 +127,9 @@ pub(crate) async fn serve(
     if !may_use(access.case(), caller.id(), access.standing(), project) {
         return unauthorized();
     }
-    let allowed = matches!(
-        (method.as_str(), rest.as_str()),
-        ("GET", "info/refs" | "HEAD") | ("POST", "git-upload-pack" | "git-receive-pack")
-    );
-    if !allowed {
-        return (StatusCode::NOT_FOUND, "not a git smart-HTTP path\n").into_response();
-    }
-    // Only git's own request types: an HTML form (or any request a page
-    // may send across sites without asking) cannot carry them.
-    if method == Method::POST {
-        let wanted = format!("application/x-{rest}-request");
-        let given = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if given != wanted {
-            return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not a git request\n").into_response();
-        }
+    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+    if let Err(refused) = request_allowed(method.as_str(), &rest, content_type) {
+        return refused.into_response();
     }
     let pushed = rest == "git-receive-pack";
     let response = match backend(

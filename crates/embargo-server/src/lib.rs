@@ -190,3 +190,58 @@ pub async fn serve(
     }
     bound.run(stop_signal()).await
 }
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers a stranger's
+/// bytes reach inside the server, with nothing else around them. Not an
+/// API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The report form as posted with `content_type` (urlencoded, or
+    /// multipart with files), read and checked as the server does.
+    pub fn report_form(content_type: &[u8], body: &[u8]) -> bool {
+        thread_local! {
+            static RUNTIME: Option<tokio::runtime::Runtime> =
+                tokio::runtime::Builder::new_current_thread().build().ok();
+        }
+        let Ok(request) = axum::http::Request::builder()
+            .method("POST")
+            .uri("/report")
+            .header(axum::http::header::CONTENT_TYPE, content_type)
+            .body(())
+        else {
+            return false;
+        };
+        let (parts, ()) = request.into_parts();
+        let limits = embargo_service::config::Intake::default();
+        let bytes = axum::body::Bytes::copy_from_slice(body);
+        RUNTIME.with(|rt| {
+            rt.as_ref().is_some_and(|rt| {
+                rt.block_on(crate::web::report::read_posted(
+                    &parts, bytes, &limits, "token",
+                ))
+                .is_ok()
+            })
+        })
+    }
+
+    /// Markdown a reporter or the team wrote, as the pages render it.
+    pub fn markdown_html(source: &str) -> String {
+        crate::web::markdown::render(source)
+    }
+
+    /// A git smart-HTTP request's repository, path, method, content type
+    /// and basic-auth header, read as the server does before it asks the
+    /// store.
+    pub fn git_request(
+        repo: &str,
+        rest: &str,
+        method: &str,
+        content_type: &[u8],
+        authorization: &[u8],
+    ) -> bool {
+        let project = crate::git::project_of(repo).is_some();
+        let allowed = crate::git::request_allowed(method, rest, Some(content_type)).is_ok();
+        let credentials = crate::git::basic_credentials(authorization).is_some();
+        project && allowed && credentials
+    }
+}

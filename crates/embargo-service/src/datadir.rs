@@ -75,8 +75,8 @@ pub struct Prepared {
     pub config: Config,
     /// The opened store.
     pub store: Store,
-    /// The intake keys: the current one and the retired ones that still decrypt.
-    pub intake: crate::keys::Intake,
+    /// The current intake key (`keys::load_intake` adds the retired ones).
+    pub intake_key: IntakeKey,
     /// On the first start, the first admin's API token (shown once).
     pub first_admin_token: Option<String>,
 }
@@ -184,11 +184,10 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
     } else {
         None
     };
-    let intake = crate::keys::load_intake(dir, &config, key, clock.now())?;
     Ok(Prepared {
         config,
         store,
-        intake,
+        intake_key: key,
         first_admin_token,
     })
 }

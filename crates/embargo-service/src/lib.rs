@@ -170,9 +170,11 @@ impl AppState {
     ) -> Result<(Arc<Self>, Option<FirstStart>), ServerError> {
         let prenotify = project_settings::saved_prenotify(&prepared.store).await?;
         let policy = Arc::new(timers::Deployment::new(prepared.config.clone(), prenotify));
+        let intake =
+            keys::load_intake(data_dir, &prepared.config, prepared.intake_key, clock.now())?;
         let state = Arc::new(AppState {
             config: prepared.config,
-            intake: std::sync::RwLock::new(Arc::new(prepared.intake)),
+            intake: std::sync::RwLock::new(Arc::new(intake)),
             latency: latency::Latency::default(),
             cases: cache::Cases::default(),
             policy: policy.clone(),

@@ -7,10 +7,10 @@
 //! receive a form without the check.
 
 mod dashboard;
-mod markdown;
+pub(crate) mod markdown;
 mod pages;
 mod public;
-mod report;
+pub(crate) mod report;
 
 use std::sync::{Arc, LazyLock};
 

@@ -114,102 +114,114 @@ impl FromRequest<Shared> for ReportPosted {
             axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-        let raw = bytes.to_vec();
-        let limits = &state.config.intake;
-        let urlencoded = parts
-            .headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if urlencoded {
-            // Without files a client may send the form urlencoded.
-            let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes)
-                .map_err(|e| form_error(format!("The form could not be read: {e}")))?;
-            let posted = pairs
-                .iter()
-                .find(|(k, _)| k == "csrf")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            if !super::same_secret(&posted, &expected) {
-                return Err(super::forbidden_form().into_response());
-            }
-            let mut fields = HashMap::new();
-            for (name, value) in pairs {
-                check_field(&name, &value).map_err(form_error)?;
-                fields.insert(name, value);
-            }
-            return Ok(ReportPosted {
-                fields,
-                files: Vec::new(),
-                raw,
-            });
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let mut multipart = Multipart::from_request(req, state)
-            .await
+        read_posted(&parts, bytes, &state.config.intake, &expected).await
+    }
+}
+
+/// Reads the form's bytes as posted (urlencoded, or multipart with files),
+/// checking the CSRF token against `expected` and every field against the
+/// form's list and limits. A stranger writes these bytes: this is fuzzed
+/// (`fuzz/fuzz_targets/report_form.rs`).
+pub(crate) async fn read_posted(
+    parts: &axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    limits: &embargo_service::config::Intake,
+    expected: &str,
+) -> Result<ReportPosted, Response> {
+    let raw = bytes.to_vec();
+    let urlencoded = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if urlencoded {
+        // Without files a client may send the form urlencoded.
+        let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes)
             .map_err(|e| form_error(format!("The form could not be read: {e}")))?;
-        let mut fields = HashMap::new();
-        let mut files = Vec::new();
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| form_error(format!("The form could not be read: {e}")))?
-        {
-            let name = field.name().unwrap_or_default().to_owned();
-            if name == "attachment" {
-                let file_name = field.file_name().unwrap_or_default().to_owned();
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_owned();
-                let data = field
-                    .bytes()
-                    .await
-                    .map_err(|e| form_error(format!("An attachment could not be read: {e}")))?;
-                if file_name.is_empty() && data.is_empty() {
-                    continue; // the empty file input of a form sent without a file
-                }
-                if files.len() >= limits.max_attachments {
-                    return Err(form_error(format!(
-                        "At most {} attachments are accepted.",
-                        limits.max_attachments
-                    )));
-                }
-                // The form (and the script) send `encrypted_by` before the
-                // files: a file in clear has the plaintext limit now, an
-                // encrypted one room for padding until it is opened.
-                let sealed = fields.get("encrypted_by").is_some_and(|v| v == "browser");
-                let limit = if sealed {
-                    sealed_limit(limits.max_attachment_bytes)
-                } else {
-                    limits.max_attachment_bytes
-                };
-                if data.len() > limit {
-                    return Err(form_error(too_large(&file_name, Some(data.len()), limits)));
-                }
-                files.push(FileIn {
-                    name: file_name,
-                    content_type,
-                    bytes: data.to_vec(),
-                });
-                continue;
-            }
-            let value = field
-                .text()
-                .await
-                .map_err(|e| form_error(format!("Field `{name}` could not be read: {e}")))?;
-            fields.insert(name, value);
-        }
-        // The token first: a forged post learns nothing about the fields.
-        let posted = fields.get("csrf").cloned().unwrap_or_default();
-        if !super::same_secret(&posted, &expected) {
+        let posted = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if !super::same_secret(&posted, expected) {
             return Err(super::forbidden_form().into_response());
         }
-        for (name, value) in &fields {
-            check_field(name, value).map_err(form_error)?;
+        let mut fields = HashMap::new();
+        for (name, value) in pairs {
+            check_field(&name, &value).map_err(form_error)?;
+            fields.insert(name, value);
         }
-        Ok(ReportPosted { fields, files, raw })
+        return Ok(ReportPosted {
+            fields,
+            files: Vec::new(),
+            raw,
+        });
     }
+    let req = Request::from_parts(parts.clone(), axum::body::Body::from(bytes));
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| form_error(format!("The form could not be read: {e}")))?;
+    let mut fields = HashMap::new();
+    let mut files = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| form_error(format!("The form could not be read: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attachment" {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| form_error(format!("An attachment could not be read: {e}")))?;
+            if file_name.is_empty() && data.is_empty() {
+                continue; // the empty file input of a form sent without a file
+            }
+            if files.len() >= limits.max_attachments {
+                return Err(form_error(format!(
+                    "At most {} attachments are accepted.",
+                    limits.max_attachments
+                )));
+            }
+            // The form (and the script) send `encrypted_by` before the
+            // files: a file in clear has the plaintext limit now, an
+            // encrypted one room for padding until it is opened.
+            let sealed = fields.get("encrypted_by").is_some_and(|v| v == "browser");
+            let limit = if sealed {
+                sealed_limit(limits.max_attachment_bytes)
+            } else {
+                limits.max_attachment_bytes
+            };
+            if data.len() > limit {
+                return Err(form_error(too_large(&file_name, Some(data.len()), limits)));
+            }
+            files.push(FileIn {
+                name: file_name,
+                content_type,
+                bytes: data.to_vec(),
+            });
+            continue;
+        }
+        let value = field
+            .text()
+            .await
+            .map_err(|e| form_error(format!("Field `{name}` could not be read: {e}")))?;
+        fields.insert(name, value);
+    }
+    // The token first: a forged post learns nothing about the fields.
+    let posted = fields.get("csrf").cloned().unwrap_or_default();
+    if !super::same_secret(&posted, expected) {
+        return Err(super::forbidden_form().into_response());
+    }
+    for (name, value) in &fields {
+        check_field(name, value).map_err(form_error)?;
+    }
+    Ok(ReportPosted { fields, files, raw })
 }
 
 /// The form's fields, sent in clear or, by the browser's script, as JSON
