@@ -88,7 +88,8 @@ fn dir_err(dir: &Path, problem: impl Into<String>) -> ServerError {
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes `contents` to the new file `path`, 0600, synced.
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

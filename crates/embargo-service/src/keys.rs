@@ -127,14 +127,7 @@ pub async fn status(dir: &Path) -> Result<KeyStatus, ServerError> {
 /// Writes `contents` to the new file `path` (0600) and syncs it and its
 /// directory, so that the key is on disk before the database names it.
 fn write_key_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()?;
+    datadir::write_private(path, contents)?;
     sync_parent(path)
 }
 

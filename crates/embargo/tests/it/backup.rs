@@ -4,48 +4,14 @@
 //! a directory in use refused; a backup without its master key restored
 //! with the key kept apart, and refused with another.
 
-use std::{
-    process::Command,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
 };
 
 use serde_json::{Value, json};
 
-use crate::serve::{start, token_for};
-
-fn embargo(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_embargo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Asserts the command succeeded, with what it said if not.
-fn succeeded(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Files a report; its id once the server answered 201 (acknowledged).
-fn report(client: &reqwest::blocking::Client, base: &str, token: &str, n: usize) -> Option<String> {
-    let resp = client
-        .post(format!("{base}/api/v1/cases"))
-        .bearer_auth(token)
-        .json(&json!({"project": "numpy", "title": format!("Report {n} in the tokenizer"), "body": "steps"}))
-        .send()
-        .ok()?;
-    if resp.status().as_u16() != 201 {
-        return None;
-    }
-    let v: Value = resp.json().ok()?;
-    v["id"].as_str().map(str::to_owned)
-}
+use crate::serve::{embargo, report, start, stdout, token_for};
 
 #[test]
 fn a_backup_taken_under_load_restores_every_acknowledged_case() {
@@ -100,7 +66,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
     ]);
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
-    succeeded(&out);
+    stdout(&out);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         said.starts_with("ok: ") && said.contains("with the master key"),
@@ -114,7 +80,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
 
     // The archive checks out on its own.
     let verified = embargo(&["backup", "verify", archive.to_str().unwrap()]);
-    succeeded(&verified);
+    stdout(&verified);
 
     // Restored into a new directory, a server on it has every case
     // acknowledged before the backup began, and the chain is intact.
@@ -125,7 +91,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--data-dir",
         restored.to_str().unwrap(),
     ]);
-    succeeded(&out);
+    stdout(&out);
     let again = embargo(&[
         "restore",
         archive.to_str().unwrap(),
@@ -138,7 +104,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "refused onto a directory in use"
     );
     let audit = embargo(&["audit", "verify", "--data-dir", restored.to_str().unwrap()]);
-    succeeded(&audit);
+    stdout(&audit);
     drop(server);
     let other = start(&restored);
     let token = token_for(&restored, "admin");
@@ -170,7 +136,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--out",
         bare.to_str().unwrap(),
     ]);
-    succeeded(&out);
+    stdout(&out);
     let key = dir.join("master.key");
     let out = embargo(&[
         "restore",
@@ -180,7 +146,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
         "--master-key",
         key.to_str().unwrap(),
     ]);
-    succeeded(&out);
+    stdout(&out);
     let wrong = tmp.path().join("wrong.key");
     std::fs::write(&wrong, "00".repeat(32)).unwrap();
     let out = embargo(&[

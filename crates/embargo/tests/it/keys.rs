@@ -15,38 +15,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::serve::{start, token_for};
-
-fn embargo(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_embargo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Files a report; its id once the server answered 201 (acknowledged).
-fn report(client: &reqwest::blocking::Client, base: &str, token: &str, n: usize) -> Option<String> {
-    let resp = client
-        .post(format!("{base}/api/v1/cases"))
-        .bearer_auth(token)
-        .json(&json!({"project": "numpy", "title": format!("Report {n} in the parser"), "body": format!("steps for {n}")}))
-        .send()
-        .ok()?;
-    if resp.status().as_u16() != 201 {
-        return None;
-    }
-    let v: Value = resp.json().ok()?;
-    v["id"].as_str().map(str::to_owned)
-}
+use crate::serve::{embargo, report, start, stdout, token_for};
 
 /// `embargo keys status`: (values the sealing key does not open, in all).
 fn status(dir: &str) -> (String, u64, u64) {
@@ -173,7 +142,10 @@ fn a_master_key_rotation_killed_halfway_resumes_and_then_needs_only_the_new_key(
         assert_eq!(resp.status().as_u16(), 200, "{id}");
         let case: Value = resp.json().unwrap();
         assert!(
-            case["title"].as_str().unwrap().ends_with("in the parser"),
+            case["title"]
+                .as_str()
+                .unwrap()
+                .ends_with("in the tokenizer"),
             "{case}"
         );
     }

@@ -81,6 +81,45 @@ pub(crate) fn token_for(dir: &std::path::Path, person: &str) -> String {
     token
 }
 
+/// Runs the `embargo` binary with `args`.
+pub(crate) fn embargo(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_embargo"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What a command that must succeed printed (its error output if not).
+pub(crate) fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Files report `n` for numpy through the API; its id once the server
+/// answered 201 (acknowledged).
+pub(crate) fn report(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> Option<String> {
+    let resp = client
+        .post(format!("{base}/api/v1/cases"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"project": "numpy", "title": format!("Report {n} in the tokenizer"), "body": format!("steps for {n}")}))
+        .send()
+        .ok()?;
+    if resp.status().as_u16() != 201 {
+        return None;
+    }
+    let v: serde_json::Value = resp.json().ok()?;
+    v["id"].as_str().map(str::to_owned)
+}
+
 pub(crate) fn start(dir: &std::path::Path) -> Server {
     // The tests' HTTP client uses the same TLS setup as the CLI.
     embargo_server::install_tls_provider();
