@@ -174,6 +174,9 @@ impl Facts {
 /// The one label people see, derived from the machines; never stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
+    /// Received, held for screening (lacks what the policy asks, or looks
+    /// like noise), not answered.
+    Screening,
     /// Received, not answered.
     New,
     /// Answered, being triaged.
@@ -200,7 +203,8 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in the order a case usually moves through them.
-    pub const ALL: [Stage; 11] = [
+    pub const ALL: [Stage; 12] = [
+        Stage::Screening,
         Stage::New,
         Stage::Acknowledged,
         Stage::Triaged,
@@ -218,7 +222,7 @@ impl Stage {
     /// their own text. Says nothing a reporter should not know.
     pub fn default_reporter_text(self) -> &'static str {
         match self {
-            Stage::New => {
+            Stage::Screening | Stage::New => {
                 "We have received your report. The security team will acknowledge it within 24 hours."
             }
             Stage::Acknowledged => {
@@ -245,6 +249,7 @@ impl Stage {
     /// The label, e.g. `fix ready`.
     pub fn label(self) -> &'static str {
         match self {
+            Stage::Screening => "screening",
             Stage::New => "new",
             Stage::Acknowledged => "acknowledged",
             Stage::Triaged => "triaged",
@@ -388,6 +393,11 @@ pub struct Case {
     pub facts: Facts,
     /// The open question to the reporter, while waiting for an answer.
     pub needs_info: Option<String>,
+    /// Why the report waits in the screening queue; empty once screened
+    /// (passed, acknowledged or rejected) or never held.
+    pub screening: Vec<String>,
+    /// When a held report was screened (passed, acknowledged or rejected).
+    pub screened_at: Option<Timestamp>,
     /// When first acknowledged (or rejected without acknowledgement).
     pub acknowledged_at: Option<Timestamp>,
     /// When first triaged.
@@ -536,6 +546,8 @@ impl Case {
             embargo: Embargo::None,
             facts: Facts::default(),
             needs_info: None,
+            screening: Vec::new(),
+            screened_at: None,
             acknowledged_at: None,
             triaged_at: None,
             accepted_at: None,
@@ -617,6 +629,19 @@ impl Case {
         Ok(())
     }
 
+    /// A held report leaves the screening queue (an answer to it ends it).
+    fn screen(&mut self, at: Timestamp) {
+        if !self.screening.is_empty() {
+            self.screening.clear();
+            self.screened_at = Some(at);
+        }
+    }
+
+    /// Whether the report waits in the screening queue.
+    pub fn in_screening(&self) -> bool {
+        !self.screening.is_empty()
+    }
+
     /// Applies one event, refusing one that cannot follow the current state.
     pub fn apply(&mut self, event: &Event) -> Result<(), FoldError> {
         let fail = |case: &Case, why: &str| FoldError {
@@ -634,10 +659,26 @@ impl Case {
             EventData::ReportReceived { .. } => {
                 return Err(fail(self, "a case receives one report"));
             }
+            EventData::ScreeningHeld { reasons } => {
+                if h != Handling::Received || self.acknowledged_at.is_some() {
+                    return Err(fail(self, "only a new report is held for screening"));
+                }
+                if reasons.is_empty() {
+                    return Err(fail(self, "a report is held for a reason"));
+                }
+                self.screening = reasons.clone();
+            }
+            EventData::ScreeningPassed { .. } => {
+                if self.screening.is_empty() {
+                    return Err(fail(self, "the report is not held for screening"));
+                }
+                self.screen(at);
+            }
             EventData::Acknowledged { .. } => {
                 if h != Handling::Received {
                     return Err(fail(self, "only a received report is acknowledged"));
                 }
+                self.screen(at);
                 self.handling = Handling::Acknowledged;
                 self.acknowledged_at = Some(at);
             }
@@ -674,6 +715,7 @@ impl Case {
                         "only an open report before acceptance is rejected",
                     ));
                 }
+                self.screen(at);
                 self.handling = Handling::Invalid;
                 self.acknowledged_at.get_or_insert(at);
                 self.needs_info = None;
@@ -1251,6 +1293,7 @@ impl Case {
     /// The label people see.
     pub fn stage(&self) -> Stage {
         match self.handling {
+            Handling::Received if self.in_screening() => Stage::Screening,
             Handling::Received => Stage::New,
             Handling::Acknowledged => Stage::Acknowledged,
             Handling::Valid => Stage::Triaged,

@@ -47,6 +47,10 @@ pub enum WorldFact {
 )]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// A report held for screening belongs in the inbox after all.
+    PassScreening {
+        note: String,
+    },
     /// Answer the reporter.
     Acknowledge {
         message: String,
@@ -283,6 +287,7 @@ macro_rules! kinds {
 }
 
 kinds! {
+    PassScreening => "pass_screening",
     Acknowledge => "acknowledge",
     RequestInfo => "request_info",
     InfoReceived => "info_received",
@@ -357,6 +362,7 @@ impl Command {
     /// The command's kind.
     pub fn kind(&self) -> CommandKind {
         match self {
+            Command::PassScreening { .. } => CommandKind::PassScreening,
             Command::Acknowledge { .. } => CommandKind::Acknowledge,
             Command::RequestInfo { .. } => CommandKind::RequestInfo,
             Command::InfoReceived { .. } => CommandKind::InfoReceived,
@@ -464,6 +470,7 @@ fn permits(kind: CommandKind, c: &Case) -> bool {
     let fork_open = c.forks.iter().any(|f| f.closed_at.is_none());
     let approved = c.approved_revision.is_some();
     match kind {
+        K::PassScreening => h == H::Received && c.in_screening(),
         K::Acknowledge => h == H::Received,
         K::RequestInfo => matches!(h, H::Received | H::Acknowledged | H::Valid),
         K::InfoReceived => open && c.needs_info.is_some(),
@@ -598,6 +605,12 @@ pub fn decide(
         data,
     };
     let data = match command {
+        Command::PassScreening { note } => {
+            if note.len() > 20_000 {
+                return Err(invalid("the note is longer than 20000 bytes".into()));
+            }
+            vec![EventData::ScreeningPassed { note }]
+        }
         Command::Acknowledge { message } => {
             text("message", &message)?;
             vec![EventData::Acknowledged { message }]
@@ -612,7 +625,12 @@ pub fn decide(
             vec![EventData::Triaged { assessment }]
         }
         Command::Reject { rejection } => {
-            if case.handling == Handling::Received && rejection.reason != RejectReason::Spam {
+            // A screening answer is an acknowledgement too: a held report
+            // may be rejected for any reason, with the reason sent.
+            if case.handling == Handling::Received
+                && rejection.reason != RejectReason::Spam
+                && !case.in_screening()
+            {
                 return Err(invalid(
                     "only spam is rejected before acknowledgement; acknowledge the report first"
                         .into(),

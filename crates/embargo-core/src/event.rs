@@ -361,6 +361,18 @@ pub enum EventData {
         /// It.
         report: Report,
     },
+    /// The report lacks what the project's policy asks of a report (or
+    /// matches its "not a vulnerability" list, or comes from a sender whose
+    /// earlier reports were rejected): it waits in the screening queue.
+    ScreeningHeld {
+        /// Why, one reason each, as the team sees them.
+        reasons: Vec<String>,
+    },
+    /// The SRT found a held report worth the inbox.
+    ScreeningPassed {
+        /// Why (optional).
+        note: String,
+    },
     /// The SRT answered the reporter.
     Acknowledged {
         /// The reply.
@@ -667,6 +679,8 @@ impl EventData {
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::ReportReceived { .. } => "report_received",
+            EventData::ScreeningHeld { .. } => "screening_held",
+            EventData::ScreeningPassed { .. } => "screening_passed",
             EventData::Acknowledged { .. } => "acknowledged",
             EventData::InfoRequested { .. } => "info_requested",
             EventData::InfoReceived { .. } => "info_received",

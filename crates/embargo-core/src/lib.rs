@@ -17,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod participant;
 pub mod release;
+pub mod screening;
 pub mod sla;
 pub mod stats;
 pub mod text;

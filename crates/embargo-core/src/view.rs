@@ -133,6 +133,15 @@ impl Lens {
             E::ReportReceived { report } => E::ReportReceived {
                 report: self.report(report),
             },
+            // Screening is the team's triage of its queue: why a report was
+            // held is not the reporter's to read (nor a reason to write
+            // back to game the rules).
+            E::ScreeningHeld { .. } | E::ScreeningPassed { .. } => {
+                if !internal {
+                    return None;
+                }
+                data.clone()
+            }
             E::Acknowledged { message } => E::Acknowledged {
                 message: said(message),
             },
@@ -314,6 +323,8 @@ impl Lens {
             embargo,
             facts,
             needs_info,
+            screening,
+            screened_at,
             acknowledged_at,
             triaged_at,
             accepted_at,
@@ -355,6 +366,12 @@ impl Lens {
             needs_info: needs_info
                 .as_ref()
                 .map(|q| if thread { q.clone() } else { String::new() }),
+            screening: if internal {
+                screening.clone()
+            } else {
+                Vec::new()
+            },
+            screened_at: screened_at.filter(|_| internal),
             acknowledged_at: *acknowledged_at,
             triaged_at: *triaged_at,
             accepted_at: *accepted_at,

@@ -596,3 +596,76 @@ fn the_policy_sets_each_deadline_by_severity_in_calendar_or_business_days() {
         .collect();
     assert!(!keys.iter().any(|k| k.starts_with("fix-")), "{keys:?}");
 }
+
+/// A report held for screening: its own stage, answerable from there
+/// (rejected for any reason, or passed to the inbox), and the reasons are
+/// the team's only.
+#[test]
+fn a_held_report_waits_in_screening_until_answered() {
+    use embargo_core::{access::Standing, event::EventData, view::Lens};
+    let held = |h: &mut Harness| {
+        let e = Event {
+            at: h.now,
+            actor: person("intake"),
+            data: EventData::ScreeningHeld {
+                reasons: vec!["names no affected version".into()],
+            },
+        };
+        h.case.apply(&e).unwrap();
+        h.log.push(e);
+    };
+    let mut h = Harness::new();
+    held(&mut h);
+    assert_eq!(h.case.stage(), Stage::Screening);
+    assert!(h.case.acknowledged_at.is_none(), "the clock still runs");
+    // The reporter sees a new report, and not why it was held.
+    let lens = Lens::new(&h.case, Standing::Reporter, &person("ada"));
+    assert_eq!(lens.case(&h.case).stage(), Stage::New);
+    assert!(h.log.iter().all(|e| {
+        !matches!(
+            lens.event(&h.case, e).map(|e| e.data),
+            Some(EventData::ScreeningHeld { .. })
+        )
+    }));
+    let team = Lens::new(&h.case, Standing::Srt, &person("srt"));
+    assert_eq!(team.case(&h.case).screening, h.case.screening);
+
+    // Rejected from screening for a reason other than spam: an answer.
+    h.run(Command::Reject {
+        rejection: Rejection {
+            reason: RejectReason::NotAVulnerability,
+            explanation: "This is documented behaviour.".into(),
+        },
+    })
+    .unwrap();
+    assert_eq!(h.case.stage(), Stage::Rejected);
+    assert_eq!(h.case.acknowledged_at, Some(h.now));
+    assert_eq!(h.case.screened_at, Some(h.now));
+
+    // Passed: it becomes a new report in the inbox, clock still running.
+    let mut h = Harness::new();
+    held(&mut h);
+    h.run(Command::PassScreening {
+        note: String::new(),
+    })
+    .unwrap();
+    assert_eq!(h.case.stage(), Stage::New);
+    assert!(h.case.acknowledged_at.is_none());
+    assert_eq!(
+        h.run(Command::PassScreening {
+            note: String::new()
+        })
+        .map_err(|r| matches!(r, Refusal::NotAllowedNow { .. })),
+        Err(true)
+    );
+    // Out of screening, only spam is rejected unanswered, as before.
+    assert!(
+        h.run(Command::Reject {
+            rejection: Rejection {
+                reason: RejectReason::NotAVulnerability,
+                explanation: "x".into(),
+            },
+        })
+        .is_err()
+    );
+}
