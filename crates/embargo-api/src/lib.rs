@@ -158,6 +158,10 @@ pub struct AdvisoryView {
     reason = "each variant mirrors the core command of the same name"
 )]
 pub enum CommandRequest {
+    PassScreening {
+        #[serde(default)]
+        note: String,
+    },
     Acknowledge {
         message: String,
     },
@@ -359,6 +363,47 @@ pub struct CaseView {
     /// messages (the SRT, the coordinator), an alert until someone acts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_jobs: Vec<FailedJob>,
+    /// Why the report waits in the screening queue (stage `screening`):
+    /// shown to the case's team only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screening: Vec<String>,
+}
+
+/// `POST /api/v1/screening/reject`: answer held reports with one canned
+/// reply each (the rejection it records is the answer's).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningReject {
+    /// The cases, by id (at most 500).
+    pub cases: Vec<String>,
+    /// `incomplete`, `not-a-vulnerability`, `out-of-scope` or `spam`.
+    pub answer: String,
+}
+
+/// One case's outcome of a bulk answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ScreeningAnswered {
+    /// The case, as named.
+    pub case: String,
+    /// Whether it was answered and rejected.
+    pub done: bool,
+    /// Why not, when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// Another report of a case's sender (same address, or same verified key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReporterCaseView {
+    /// The case.
+    pub case: String,
+    /// When it arrived.
+    pub received_at: String,
+    /// Where it stands.
+    pub stage: String,
+    /// Why it was rejected (`spam`, `not-a-vulnerability`, ...), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
 }
 
 /// A job given up after its last attempt.

@@ -46,7 +46,10 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
         .collect();
     let breached = state
         .store
-        .ack_breached(Stage::New.label(), now.as_second())
+        .ack_breached(
+            &[Stage::New.label(), Stage::Screening.label()],
+            now.as_second(),
+        )
         .await?;
     let mut out = String::new();
     let _ = writeln!(

@@ -95,6 +95,15 @@ pub(crate) fn router(state: Shared) -> Router {
             "/api/v1/projects/{project}/release",
             get(api::get_project_release).put(api::put_project_release),
         )
+        .route(
+            "/api/v1/projects/{project}/screening",
+            get(api::get_project_screening).put(api::put_project_screening),
+        )
+        .route("/api/v1/screening/reject", post(api::reject_held))
+        .route(
+            "/api/v1/cases/{id}/reporter-history",
+            get(api::reporter_history),
+        )
         .route("/api/v1/admin/intake-key", get(api::get_intake_key))
         .route(
             "/api/v1/admin/intake-key/rotate",
@@ -134,6 +143,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/markdown-preview", post(web::markdown_preview))
         .route("/cases/{id}/attachments/{n}", get(web::case_attachment))
         .route("/cases/{id}/inbound/{n}", get(web::case_inbound))
+        .route(
+            "/screening",
+            get(web::screening_page).post(web::screening_action),
+        )
         .route("/quarantine", get(web::quarantine_page))
         .route("/quarantine/{n}", get(web::quarantine_raw))
         .route("/quarantine/{n}/file", post(web::file_quarantined))

@@ -34,6 +34,9 @@ pub struct Config {
     pub backup: BackupSchedule,
     /// `[keys]`
     pub keys: Keys,
+    /// `[screening]`: what every project asks of a report until an admin
+    /// saves a project's own policy in the browser.
+    pub screening: embargo_core::screening::Policy,
 }
 
 /// Where the keys live and how long a retired intake key still decrypts.
@@ -637,6 +640,26 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # mail_per_sender = 10
 # mail_per_domain = 100
 # mail_per_key = 10
+
+[screening]
+# New reports that lack what a report needs, or look like noise, wait in a
+# screening queue beside the inbox, with the reasons; their 24-hour clock
+# runs as for any report. Each project's page can set its own policy; this
+# is the default. The report form shows the policy in force.
+# require_reproduction = false  # steps with code, or a proof-of-concept file
+# require_version = false       # an affected version (one of known_versions, if listed)
+# require_component = false     # one of components, by name
+# components = ["numpy.load", "f2py"]
+# known_versions = ["2.0.2", "2.1.3"]
+# Senders with this many earlier reports rejected (spam, not a
+# vulnerability, out of scope, not reproducible) are held (0: never).
+# rejected_before = 2
+# What the project does not treat as a vulnerability; a report holding
+# every word of an entry's match is held with the entry named.
+# [[screening.not_vulnerabilities]]
+# title = "Loading untrusted pickles"
+# match = ["pickle", "untrusted"]
+# why = "allow_pickle=True runs code by design; the documentation says so."
 
 # [[webhook]]
 # Notices (reminders and escalations: case id, stage, what is due, a link)

@@ -32,6 +32,7 @@ pub mod net;
 pub mod outbox;
 pub mod project_settings;
 pub mod release;
+pub mod screening;
 pub mod timers;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};

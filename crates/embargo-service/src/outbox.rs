@@ -662,6 +662,26 @@ pub async fn digest(
             }
         }
     }
+    // Held reports are unanswered too: the digest counts them (the
+    // screening queue lists them) without naming them one by one.
+    let held = if caller.as_ref().is_some_and(|c| c.is_srt()) {
+        state
+            .store
+            .stage_counts()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|(s, _)| s == embargo_core::Stage::Screening.label())
+            .map_or(0, |(_, n)| n)
+    } else {
+        0
+    };
+    if held > 0 {
+        lines.push(format!(
+            "- {held} report(s) wait in the screening queue: {}/screening",
+            crate::links::browser_base_url(state)
+        ));
+    }
     for case in unanswered {
         let cid = case.id.clone();
         let due = case.ack_clock(state.config.ack_policy_for(&case)).due;

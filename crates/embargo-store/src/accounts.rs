@@ -591,6 +591,39 @@ impl Store {
         Ok(())
     }
 
+    /// A project's screening policy as saved in the browser (JSON), if any.
+    pub async fn project_screening(&self, project: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT settings FROM project_screening WHERE project = $1")
+                .bind(project)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps a project's screening policy (JSON) as `by` saved it.
+    pub async fn put_project_screening(
+        &self,
+        project: &str,
+        settings: &str,
+        by: &PersonId,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO project_screening (project, settings, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (project) DO UPDATE SET \
+             settings = excluded.settings, updated_at = excluded.updated_at, \
+             updated_by = excluded.updated_by",
+        )
+        .bind(project)
+        .bind(settings)
+        .bind(now)
+        .bind(by.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Adds or replaces a project and its maintainers.
     pub async fn put_project(&self, project: &Project, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -34,7 +34,7 @@ pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
-pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, RunningClock};
+pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, ReporterCase, RunningClock};
 pub use seal::{KeySource, MasterKey};
 use seal::{KeyState, Keys};
 
@@ -89,6 +89,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         23,
         include_str!("../migrations/sqlite/0023_key_rotation.sql"),
     ),
+    (24, include_str!("../migrations/sqlite/0024_screening.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

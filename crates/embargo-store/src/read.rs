@@ -174,6 +174,7 @@ pub(crate) async fn write(
     }
     write_figures(conn, master, policy, case).await?;
     write_terms(conn, master, case).await?;
+    write_reporters(conn, master, case).await?;
     match due {
         Some(due) => {
             sqlx::query(
@@ -192,6 +193,64 @@ pub(crate) async fn write(
                 .execute(&mut *conn)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// Who reported a case, as keyed hashes: the address (lower case) and the
+/// key whose signature on the report verified.
+pub(crate) fn reporter_hashes(
+    master: &Keys,
+    email: Option<&str>,
+    key: Option<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = email.map(str::trim).filter(|e| !e.is_empty()) {
+        out.push(field_hash(
+            master,
+            "reporter",
+            &format!("email:{}", e.to_lowercase()),
+        ));
+    }
+    if let Some(k) = key.map(str::trim).filter(|k| !k.is_empty()) {
+        out.push(field_hash(
+            master,
+            "reporter",
+            &format!("key:{}", k.to_uppercase()),
+        ));
+    }
+    out
+}
+
+/// The case's rows of `reporter_cases`.
+async fn write_reporters(
+    conn: &mut SqliteConnection,
+    master: &Keys,
+    case: &Case,
+) -> Result<(), StoreError> {
+    let id = case.id.as_str();
+    sqlx::query("DELETE FROM reporter_cases WHERE case_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let who = reporter_hashes(
+        master,
+        case.report.reporter_email.as_deref(),
+        case.report.intake.signed_by.as_deref(),
+    );
+    let rejected = case.rejection.as_ref().map_or("", |r| r.reason.name());
+    for w in who {
+        sqlx::query(
+            "INSERT INTO reporter_cases (who, case_id, received, stage, rejected)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (who, case_id) DO NOTHING",
+        )
+        .bind(w)
+        .bind(id)
+        .bind(case.received_at.as_second())
+        .bind(case.stage().label())
+        .bind(rejected)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -500,6 +559,8 @@ pub struct ListQuery {
     pub limit: u32,
     /// Only this stage (`Stage::label`).
     pub stage: Option<String>,
+    /// Not this stage (the inbox leaves the screening queue out).
+    pub not_stage: Option<String>,
     /// Only this TLP label (`TLP:AMBER`).
     pub tlp: Option<String>,
     /// Only this severity (`High`; empty for unscored).
@@ -529,6 +590,19 @@ pub struct PublishedRow {
     pub version: u64,
     /// When it was published (unix seconds).
     pub published: i64,
+}
+
+/// An earlier report of one sender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReporterCase {
+    /// The case.
+    pub case: CaseId,
+    /// When it was received (unix seconds).
+    pub received: i64,
+    /// Its stage now (`Stage::label`).
+    pub stage: String,
+    /// Why it was rejected (`RejectReason::name`), or empty.
+    pub rejected: String,
 }
 
 /// How many cases are at each stage (`Stage::label`).
@@ -576,6 +650,7 @@ impl Store {
             "search_terms",
             "ack_days",
             "step_months",
+            "reporter_cases",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
@@ -899,6 +974,7 @@ impl Store {
                    AND ($8 = '' OR l.severity = $8)
                    AND ($9 = '' OR l.project = $9)
                    AND ($10 = '' OR l.coordinator = $10)
+                   AND ($12 = '' OR l.stage != $12)
                  ORDER BY g.acked, g.ack_due, g.received, g.case_id
                  LIMIT $11",
             )
@@ -921,6 +997,7 @@ impl Store {
                     .map_or(String::new(), |p| field_hash(master, "person", p)),
             )
             .bind(limit + 1)
+            .bind(q.not_stage.as_deref().unwrap_or(""))
             .fetch_all(&self.pool)
             .await?;
             for r in rows {
@@ -1037,16 +1114,73 @@ impl Store {
             .collect()
     }
 
-    /// How many cases at `stage` (the stage of a report not yet answered)
-    /// are past their acknowledgement deadline at `now` (unix seconds).
-    pub async fn ack_breached(&self, stage: &str, now: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM case_list WHERE acked = 0 AND stage = $1 AND ack_due < $2",
+    /// How many cases at `stages` (the stages of a report not yet
+    /// answered) are past their acknowledgement deadline at `now` (unix
+    /// seconds).
+    pub async fn ack_breached(&self, stages: &[&str], now: i64) -> Result<i64, StoreError> {
+        let mut n = 0;
+        for stage in stages {
+            n += sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM case_list WHERE acked = 0 AND stage = $1 AND ack_due < $2",
+            )
+            .bind(stage)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        }
+        Ok(n)
+    }
+
+    /// The earlier reports of whoever sent with `email` or signed with
+    /// `key` (a fingerprint), newest first, at most `limit`: (case, when
+    /// received, its stage, the rejection reason's name or empty). One
+    /// index range per identity.
+    pub async fn reporter_history(
+        &self,
+        email: Option<&str>,
+        key: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReporterCase>, StoreError> {
+        let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
+        let mut out: Vec<ReporterCase> = Vec::new();
+        for who in reporter_hashes(master, email, key) {
+            let rows = sqlx::query(
+                "SELECT case_id, received, stage, rejected FROM reporter_cases
+                 WHERE who = $1 ORDER BY received DESC, case_id LIMIT $2",
+            )
+            .bind(who)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            for r in rows {
+                let id: String = r.try_get(0)?;
+                let case = CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if out.iter().any(|c| c.case == case) {
+                    continue;
+                }
+                out.push(ReporterCase {
+                    case,
+                    received: r.try_get(1)?,
+                    stage: r.try_get(2)?,
+                    rejected: r.try_get(3)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.received.cmp(&a.received).then(a.case.cmp(&b.case)));
+        out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    /// The oldest report waiting at `stage` (when it was received), if any.
+    pub async fn oldest_at(&self, stage: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT MIN(received) FROM case_list WHERE stage = $1 AND acked = 0",
+            )
+            .bind(stage)
+            .fetch_one(&self.pool)
+            .await?,
         )
-        .bind(stage)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// How many cases are at each stage (kept with every append: one row

@@ -147,6 +147,7 @@ pub(crate) fn wire_command(req: CommandRequest) -> Result<Command, Failure> {
     use CommandRequest as R;
     let p = |s: &str| PersonId::new(s).map_err(invalid);
     Ok(match req {
+        R::PassScreening { note } => Command::PassScreening { note },
         R::Acknowledge { message } => Command::Acknowledge { message },
         R::RequestInfo { question } => Command::RequestInfo { question },
         R::InfoReceived { note } => Command::InfoReceived { note },

@@ -56,6 +56,7 @@ pub(crate) fn view(state: &AppState, case: &Case) -> CaseView {
         version: case.version,
         status_url: None,
         failed_jobs: Vec::new(),
+        screening: case.screening.clone(),
     }
 }
 
@@ -77,6 +78,7 @@ mod commands;
 mod org;
 mod release;
 mod reports;
+mod screening;
 
 pub(crate) use advisories::*;
 pub(crate) use cases::*;
@@ -85,3 +87,4 @@ pub(crate) use commands::*;
 pub(crate) use org::*;
 pub(crate) use release::*;
 pub(crate) use reports::*;
+pub(crate) use screening::*;

@@ -141,7 +141,7 @@ fn release_wire(e: crate::project_settings::Edited) -> embargo_api::ReleaseSetti
     }
 }
 
-async fn known_project(state: &AppState, name: &str) -> Result<(), Failure> {
+pub(super) async fn known_project(state: &AppState, name: &str) -> Result<(), Failure> {
     if state.store.projects().await?.iter().any(|p| p.name == name) {
         Ok(())
     } else {

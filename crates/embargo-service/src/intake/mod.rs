@@ -201,9 +201,15 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
         jobs: Vec::new(),
     };
     let actor = sub.entered_by.clone().unwrap_or_else(intake_actor);
+    // A report an SRT member enters by hand is screened already.
+    let held = if sub.entered_by.is_some() {
+        Vec::new()
+    } else {
+        crate::screening::reasons(state, &report, sub.attachments.len()).await
+    };
     for _ in 0..3 {
         let id = new_case_id(now);
-        let (r, a) = (report.clone(), actor.clone());
+        let (r, a, held) = (report.clone(), actor.clone(), held.clone());
         // The receipt is written with the case, in one transaction.
         let mut inbound = inbound.clone();
         let url = status_url(state, &status_token);
@@ -218,7 +224,15 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
         match state
             .store
             .receive(id.clone(), inbound, move || {
-                embargo_core::decide_new(r, &a, now)
+                let mut events = embargo_core::decide_new(r, &a, now)?;
+                if !held.is_empty() {
+                    events.push(embargo_core::Event {
+                        at: now,
+                        actor: a,
+                        data: embargo_core::EventData::ScreeningHeld { reasons: held },
+                    });
+                }
+                Ok(events)
             })
             .await
         {
@@ -238,7 +252,12 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
                         tracing::error!(case = %case.id, error = %e, "attachment not stored apart");
                     }
                 }
-                tracing::info!(case = %case.id, channel = sub.channel.name(), "report received");
+                tracing::info!(
+                    case = %case.id,
+                    channel = sub.channel.name(),
+                    screening = case.in_screening(),
+                    "report received"
+                );
                 // Passive channels in the inventory show when they last carried a report.
                 let kind = match sub.channel {
                     Channel::Email if sub.source.starts_with("pipe") => Some("pipe"),

@@ -213,6 +213,11 @@ pub(crate) async fn reporter_text(
     state: &AppState,
     stage: embargo_core::Stage,
 ) -> Result<String, Failure> {
+    // A held report reads as new to its reporter.
+    let stage = match stage {
+        embargo_core::Stage::Screening => embargo_core::Stage::New,
+        other => other,
+    };
     Ok(state
         .store
         .status_texts()
@@ -228,7 +233,11 @@ pub(crate) async fn status_texts_page(
 ) -> Result<Response, WebError> {
     authz::admin(&who.caller)?;
     let mut stages = Vec::new();
-    for stage in embargo_core::Stage::ALL {
+    // A reporter never sees "screening": their status reads as new.
+    for stage in embargo_core::Stage::ALL
+        .into_iter()
+        .filter(|s| *s != embargo_core::Stage::Screening)
+    {
         stages.push(context! {
             label => stage.label(),
             slug => stage.label().replace(' ', "-"),

@@ -74,6 +74,8 @@ pub(crate) fn when_from(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
 pub(crate) fn event_name(data: &EventData) -> &'static str {
     match data {
         EventData::ReportReceived { .. } => "Report received",
+        EventData::ScreeningHeld { .. } => "Held for screening",
+        EventData::ScreeningPassed { .. } => "Passed screening",
         EventData::Acknowledged { .. } => "Acknowledged",
         EventData::ReporterWrote { .. } => "The reporter wrote",
         EventData::ReporterMessaged { .. } => "Message to the reporter",
@@ -135,6 +137,8 @@ pub(crate) fn event_text(data: &EventData) -> String {
             assessment.tlp.label()
         ),
         EventData::Rejected { rejection } => format!("rejected: {}", rejection.reason.name()),
+        EventData::ScreeningHeld { reasons } => reasons.join("; "),
+        EventData::ScreeningPassed { note } => note.clone(),
         EventData::FixingTeamAssigned {
             coordinator,
             fixers,
@@ -341,6 +345,27 @@ pub(crate) async fn case_view(
         })
         .unwrap_or_default();
     let reporter_sees = reporter_text(state, case.stage()).await?;
+    // The sender's other reports, for the SRT (it names cases by id).
+    let earlier = if who.caller.is_srt() {
+        crate::api::history_views(crate::screening::history(state, &who.caller, access).await?)
+    } else {
+        Vec::new()
+    };
+    let history_rejected = earlier
+        .iter()
+        .filter(|h| h.rejected.as_deref().is_some_and(|r| r != "duplicate"))
+        .count();
+    let history: Vec<minijinja::Value> = earlier
+        .into_iter()
+        .map(|h| {
+            context! {
+                case => h.case,
+                received => h.received_at.get(..10).unwrap_or("").to_owned(),
+                stage => h.stage,
+                rejected => h.rejected,
+            }
+        })
+        .collect();
     // Duplicate hints for those who triage: open cases the caller can see
     // with a similar title or a common affected package.
     let duplicates: Vec<minijinja::Value> = if matches!(
@@ -540,6 +565,12 @@ pub(crate) async fn case_view(
             reference => &case.report.intake.reference,
         },
         duplicates => duplicates,
+        history => history,
+        history_rejected => history_rejected,
+        screening => case.screening.clone(),
+        screening_answers => crate::screening::canned().into_iter()
+            .map(|a| context! { name => a.name, label => a.label })
+            .collect::<Vec<_>>(),
         matrix_rows => matrix_rows,
         views => views,
         standing => standing.name(),
@@ -841,6 +872,7 @@ pub(crate) fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, 
         .ok_or(Failure(ServiceError::NotFound))?;
     let given = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(match kind {
+        CommandKind::PassScreening => R::PassScreening { note: f.message },
         CommandKind::Acknowledge => R::Acknowledge {
             message: if f.message.trim().is_empty() {
                 CANNED
@@ -979,6 +1011,7 @@ pub(crate) fn command_from(name: &str, f: ActionForm) -> Result<CommandRequest, 
 
 /// The web commands: the route table test walks this list.
 pub(crate) const WEB_COMMANDS: &[CommandKind] = &[
+    CommandKind::PassScreening,
     CommandKind::Acknowledge,
     CommandKind::RequestInfo,
     CommandKind::Triage,

@@ -109,8 +109,14 @@ pub(crate) async fn inbox(
         severity: some(&filter.severity),
         project: some(&filter.project),
         coordinator: some(&filter.assignee),
+        // Held reports wait in their own queue, unless asked for by stage.
+        not_stage: filter
+            .stage
+            .is_empty()
+            .then(|| embargo_core::Stage::Screening.label().to_owned()),
         ..Default::default()
     };
+    let screening = embargo_core::Stage::Screening;
     let searching = !filter.q.trim().is_empty();
     let (cases, next) = if searching {
         (
@@ -120,7 +126,11 @@ pub(crate) async fn inbox(
     } else {
         authz::visible_page(&state, &who.caller, query, |c| {
             (filter.project.is_empty() || c.report.project == filter.project)
-                && (filter.stage.is_empty() || c.stage().label() == filter.stage)
+                && (if filter.stage.is_empty() {
+                    c.stage() != screening
+                } else {
+                    c.stage().label() == filter.stage
+                })
                 && (filter.severity.is_empty() || severity(c) == filter.severity)
                 && (filter.tlp.is_empty() || c.tlp().label() == filter.tlp)
                 && (filter.assignee.is_empty() || coordinator(c) == filter.assignee)
@@ -181,13 +191,21 @@ pub(crate) async fn inbox(
         })
         .collect();
     // Channels that need attention, and the quarantine, for the SRT.
-    let (alerts, quarantined) = if who.caller.is_srt() {
+    let (alerts, quarantined, held) = if who.caller.is_srt() {
+        let held = state
+            .store
+            .stage_counts()
+            .await?
+            .into_iter()
+            .find(|(s, _)| s == screening.label())
+            .map_or(0, |(_, n)| n);
         (
             crate::channels::alerts(&state).await,
             state.store.quarantine_count().await?,
+            held,
         )
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), 0, 0)
     };
     let rows_empty = rows.is_empty();
     let projects_empty = projects.is_empty();
@@ -199,6 +217,7 @@ pub(crate) async fn inbox(
             me => ser(me(&who)),
             alerts => ser(alerts),
             quarantined => quarantined,
+            held => held,
             rows => ser(rows),
             projects => projects,
             assignees => assignees,

@@ -115,6 +115,7 @@ mod admin;
 mod advisory;
 mod case;
 mod inbox;
+mod screening;
 mod session;
 
 pub(crate) use account::*;
@@ -122,4 +123,5 @@ pub(crate) use admin::*;
 pub(crate) use advisory::{markdown_preview, preview as advisory_preview};
 pub(crate) use case::*;
 pub(crate) use inbox::*;
+pub(crate) use screening::*;
 pub(crate) use session::*;
