@@ -22,6 +22,8 @@ pub struct Figures {
     pub received: Timestamp,
     /// When its acknowledgement is (or was) due under the policy in force.
     pub ack_due: Timestamp,
+    /// When a report held for screening was answered from there.
+    pub screened: Option<Timestamp>,
     /// When it was acknowledged.
     pub acknowledged: Option<Timestamp>,
     /// When it was triaged.
@@ -46,6 +48,7 @@ impl Figures {
             project: case.report.project.clone(),
             received: case.received_at,
             ack_due,
+            screened: case.screened_at,
             acknowledged: case.acknowledged_at,
             triaged: case.triaged_at,
             fix_ready: case.facts.fix_ready,
@@ -112,6 +115,8 @@ pub fn ack_compliance<'a>(
 /// A step of the process whose durations are measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Report held for screening to its answer there.
+    Screen,
     /// Report to acknowledgement.
     Acknowledge,
     /// Report to triage.
@@ -124,7 +129,13 @@ pub enum Step {
 
 impl Step {
     /// Every step, in process order.
-    pub const ALL: [Step; 4] = [Step::Acknowledge, Step::Triage, Step::Fix, Step::Disclose];
+    pub const ALL: [Step; 5] = [
+        Step::Screen,
+        Step::Acknowledge,
+        Step::Triage,
+        Step::Fix,
+        Step::Disclose,
+    ];
 
     /// The step named `name` ([`Step::name`]).
     pub fn from_name(name: &str) -> Option<Self> {
@@ -134,6 +145,7 @@ impl Step {
     /// Its name.
     pub fn name(self) -> &'static str {
         match self {
+            Step::Screen => "screen",
             Step::Acknowledge => "acknowledge",
             Step::Triage => "triage",
             Step::Fix => "fix",
@@ -143,6 +155,7 @@ impl Step {
 
     fn end(self, case: &Figures) -> Option<Timestamp> {
         match self {
+            Step::Screen => case.screened,
             Step::Acknowledge => case.acknowledged,
             Step::Triage => case.triaged,
             Step::Fix => case.fix_ready,

@@ -171,6 +171,10 @@ pub(crate) fn router(state: Shared) -> Router {
             post(web::save_project_release),
         )
         .route(
+            "/admin/projects/{project}/screening",
+            post(web::save_project_screening),
+        )
+        .route(
             "/admin/status-texts",
             get(web::status_texts_page).post(web::save_status_text),
         )

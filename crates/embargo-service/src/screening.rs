@@ -29,6 +29,20 @@ pub async fn policy(state: &AppState, project: &str) -> Result<Policy, StoreErro
     }
 }
 
+/// The policies a reporter reads before writing: the default (for every
+/// project without its own), then each project's own, by name. Unreadable
+/// saved policies are left out (and logged).
+pub async fn published(state: &AppState) -> Result<Vec<(Option<String>, Policy)>, StoreError> {
+    let mut out = vec![(None, state.config.screening.clone())];
+    for (project, json) in state.store.project_screenings().await? {
+        match serde_json::from_str::<Policy>(&json) {
+            Ok(p) => out.push((Some(project), p)),
+            Err(e) => tracing::error!(project, error = %e, "screening policy unreadable"),
+        }
+    }
+    Ok(out)
+}
+
 /// Keeps `policy` as `project`'s, in force at once on every server.
 pub async fn save(
     state: &AppState,

@@ -601,6 +601,15 @@ impl Store {
         )
     }
 
+    /// Every project's screening policy saved in the browser: (project, JSON).
+    pub async fn project_screenings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT project, settings FROM project_screening ORDER BY project")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Keeps a project's screening policy (JSON) as `by` saved it.
     pub async fn put_project_screening(
         &self,

@@ -277,14 +277,14 @@ async fn write_figures(
     let secs = |t: Option<Timestamp>| t.map(|t| t.as_second());
     sqlx::query(
         "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
-           fix_ready, fix_released, published, agreed_until, valid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           fix_ready, fix_released, published, agreed_until, valid, screened)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (case_id) DO UPDATE SET project = excluded.project,
            received = excluded.received, ack_due = excluded.ack_due,
            acknowledged = excluded.acknowledged, triaged = excluded.triaged,
            fix_ready = excluded.fix_ready, fix_released = excluded.fix_released,
            published = excluded.published, agreed_until = excluded.agreed_until,
-           valid = excluded.valid",
+           valid = excluded.valid, screened = excluded.screened",
     )
     .bind(id)
     .bind(&f.project)
@@ -297,6 +297,7 @@ async fn write_figures(
     .bind(secs(f.published))
     .bind(secs(f.agreed_until))
     .bind(i64::from(f.valid))
+    .bind(secs(f.screened))
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM case_clocks WHERE case_id = $1")
@@ -318,7 +319,7 @@ async fn write_figures(
 
 /// The columns of `case_figures`, in the order [`figures_of_row`] reads.
 const FIGURE_COLUMNS: &str = "case_id, project, received, ack_due, acknowledged, triaged, \
-     fix_ready, fix_released, published, agreed_until, valid";
+     fix_ready, fix_released, published, agreed_until, valid, screened";
 
 /// A row of `case_figures` ([`FIGURE_COLUMNS`]); `project` stays the keyed hash.
 fn figures_of_row(r: &sqlx::sqlite::SqliteRow) -> Result<Figures, StoreError> {
@@ -337,6 +338,7 @@ fn figures_of_row(r: &sqlx::sqlite::SqliteRow) -> Result<Figures, StoreError> {
         published: maybe(r.try_get(8)?)?,
         agreed_until: maybe(r.try_get(9)?)?,
         valid: r.try_get::<i64, _>(10)? != 0,
+        screened: maybe(r.try_get(11)?)?,
     })
 }
 

@@ -78,6 +78,24 @@ pub enum CaseCmd {
         #[arg(long)]
         project_status: Vec<String>,
     },
+    /// Pass a report held for screening to the inbox.
+    Pass {
+        id: String,
+        /// Why (for the team).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Answer held reports with a canned reply and reject them: incomplete,
+    /// not-a-vulnerability, out-of-scope or spam (no reply). Prints each
+    /// case with `rejected` or why not.
+    Screen {
+        #[arg(long)]
+        answer: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// The sender's other reports (same address, or the same verified key).
+    History { id: String },
     /// Reject: duplicate, not-a-vulnerability, out-of-scope, not-reproducible or spam.
     Reject {
         id: String,
@@ -255,6 +273,9 @@ pub enum CaseCmd {
         /// (`PyPI:numpy`, or a package's name), newest first.
         #[arg(long)]
         search: Option<String>,
+        /// Only this stage (`screening` lists the held reports).
+        #[arg(long)]
+        stage: Option<String>,
     },
 }
 
@@ -546,8 +567,11 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             }
             return Ok(());
         }
-        CaseCmd::List { search } => {
+        CaseCmd::List { search, stage } => {
             // Every page, what is due first; or the search's matches.
+            let stage = stage
+                .map(|s| format!("&stage={}", s.replace(' ', "%20")))
+                .unwrap_or_default();
             let mut path = Some(match search {
                 Some(q) => format!(
                     "/api/v1/cases?limit=500&q={}",
@@ -559,7 +583,7 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
                         })
                         .collect::<String>()
                 ),
-                None => "/api/v1/cases?limit=500".to_owned(),
+                None => format!("/api/v1/cases?limit=500{stage}"),
             });
             while let Some(p) = path {
                 let (cases, next): (Vec<CaseView>, _) = client.get_page(&p).await?;
@@ -571,6 +595,45 @@ pub async fn run(conn: Conn, cmd: CaseCmd, out: &mut impl std::io::Write) -> any
             return Ok(());
         }
         CaseCmd::Ack { id, message } => (id, R::Acknowledge { message }),
+        CaseCmd::Pass { id, note } => (id, R::PassScreening { note }),
+        CaseCmd::Screen { answer, ids } => {
+            let done: Vec<embargo_api::ScreeningAnswered> = client
+                .post(
+                    "/api/v1/screening/reject",
+                    &embargo_api::ScreeningReject { cases: ids, answer },
+                )
+                .await?;
+            let mut refused = 0;
+            for d in &done {
+                match &d.refused {
+                    None => writeln!(out, "{}\trejected", d.case)?,
+                    Some(why) => {
+                        refused += 1;
+                        writeln!(out, "{}\tnot done: {why}", d.case)?;
+                    }
+                }
+            }
+            if refused > 0 {
+                anyhow::bail!("{refused} of {} not done", done.len());
+            }
+            return Ok(());
+        }
+        CaseCmd::History { id } => {
+            let history: Vec<embargo_api::ReporterCaseView> = client
+                .get(&format!("/api/v1/cases/{id}/reporter-history"))
+                .await?;
+            for h in history {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    h.case,
+                    h.received_at,
+                    h.stage,
+                    h.rejected.unwrap_or_default()
+                )?;
+            }
+            return Ok(());
+        }
         CaseCmd::Triage {
             id,
             reproduced,

@@ -107,6 +107,17 @@ pub(crate) async fn dashboard(
         })
         .collect();
     let open_total: i64 = by_stage.iter().map(|(_, n, _)| *n as i64).sum();
+    // The screening queue: how many wait, and for how long the oldest.
+    let held = totals
+        .iter()
+        .find(|(s, _)| s == Stage::Screening.label())
+        .map_or(0, |(_, n)| *n);
+    let oldest_held = state
+        .store
+        .oldest_at(Stage::Screening.label())
+        .await
+        .map_err(Failure::from)?
+        .map(|at| hours_text((now.as_second() - at) as f64 / 3600.0));
     let (due, running) = state
         .store
         .soonest_clocks(DUE_SHOWN)
@@ -208,6 +219,8 @@ pub(crate) async fn dashboard(
             me => super::pages::ser(super::pages::me(&who)),
             window_start => window_start.strftime("%-d %B %Y").to_string(),
             running => running,
+            held => held,
+            oldest_held => oldest_held,
             stage_chart => html(bar_chart("stages", "Open cases by stage", &format!("{open_total} open cases: {}", by_stage.iter().map(|(l, _, t)| format!("{l} {t}")).collect::<Vec<_>>().join(", ")), &by_stage)),
             stages => by_stage.iter().map(|(l, _, t)| context! { stage => l, count => t }).collect::<Vec<_>>(),
             due => due.iter().map(|c| context! {

@@ -354,11 +354,51 @@ fn script_version() -> &'static str {
     &VERSION
 }
 
+/// What the projects ask of a report and do not treat as a
+/// vulnerability, as the form shows it: the policies that ask anything.
+async fn policies_shown(state: &AppState) -> Vec<minijinja::Value> {
+    let published = crate::screening::published(state)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "screening policies unreadable");
+            Vec::new()
+        });
+    let others = published.len() > 1;
+    published
+        .into_iter()
+        .filter(|(_, p)| p.asks_anything())
+        .map(|(project, p)| {
+            let mut needs = Vec::new();
+            if p.require_reproduction {
+                needs.push("steps to reproduce it with code (a script, a shell or Python session, in a code block), or a proof-of-concept file".to_owned());
+            }
+            if p.require_version {
+                needs.push(if p.known_versions.is_empty() {
+                    "the version you found it in".to_owned()
+                } else {
+                    format!("the version you found it in (released: {})", p.known_versions.join(", "))
+                });
+            }
+            if p.require_component && !p.components.is_empty() {
+                needs.push(format!("the component affected: one of {}", p.components.join(", ")));
+            }
+            context! {
+                project => project,
+                for_others => others,
+                needs => needs,
+                not_vulnerabilities => p.not_vulnerabilities.iter()
+                    .map(|e| context! { title => e.title.clone(), why => e.why.clone() })
+                    .collect::<Vec<_>>(),
+            }
+        })
+        .collect()
+}
+
 fn form_page(
     state: &AppState,
     csrf: &str,
     error: Option<String>,
-    projects: Vec<String>,
+    (projects, policies): (Vec<String>, Vec<minijinja::Value>),
     values: &HashMap<String, String>,
 ) -> Response {
     let failed = error.is_some();
@@ -371,6 +411,7 @@ fn form_page(
             csrf => csrf,
             error => error,
             projects => projects,
+            policies => policies,
             fingerprint => &intake.fingerprint,
             recipient_fpr => recipient.as_ref().map(|r| hex::encode(&r.fingerprint)),
             recipient_key => recipient.as_ref().map(|r| hex::encode(&r.public)),
@@ -395,13 +436,14 @@ fn form_page(
     resp
 }
 
-async fn project_names(state: &AppState) -> Vec<String> {
-    state
+async fn project_names(state: &AppState) -> (Vec<String>, Vec<minijinja::Value>) {
+    let names = state
         .store
         .projects()
         .await
         .map(|ps| ps.into_iter().map(|p| p.name).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (names, policies_shown(state).await)
 }
 
 /// `GET /report`: the form.

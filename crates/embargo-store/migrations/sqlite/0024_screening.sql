@@ -21,5 +21,10 @@ CREATE TABLE reporter_cases (
 );
 CREATE INDEX reporter_cases_by_case ON reporter_cases (case_id);
 
--- The read model gains a table: computed again on the next start.
+-- When a held report was answered from the queue: the dashboard's
+-- "screen" step (report to screening answer), kept with the other steps.
+ALTER TABLE case_figures ADD COLUMN screened BIGINT;
+
+-- The read model gains a table and a column: computed again on the next
+-- start.
 DELETE FROM read_model;

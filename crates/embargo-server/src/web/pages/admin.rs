@@ -539,6 +539,15 @@ async fn project_view(
         .await
         .map_err(Failure::from)?;
     let edited = crate::project_settings::Edited::of(&settings);
+    let own = state
+        .store
+        .project_screening(name)
+        .await
+        .map_err(Failure::from)?
+        .is_some();
+    let policy = crate::screening::policy(state, name)
+        .await
+        .map_err(Failure::from)?;
     let failed = error.is_some();
     let page = render(
         "project.html",
@@ -553,6 +562,19 @@ async fn project_view(
                 packages => p.packages.join(" "),
                 series => p.series.join(" "),
                 maintainers => p.maintainers.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+            },
+            screening => context! {
+                own => own,
+                require_reproduction => policy.require_reproduction,
+                require_version => policy.require_version,
+                require_component => policy.require_component,
+                known_versions => policy.known_versions.join("\n"),
+                components => policy.components.join("\n"),
+                not_vulnerabilities => policy.not_vulnerabilities.iter()
+                    .map(|e| format!("{} | {} | {}", e.title, e.terms.join(", "), e.why))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                rejected_before => policy.rejected_before,
             },
             release => context! {
                 upstream => edited.upstream.clone().unwrap_or_default(),
@@ -573,6 +595,96 @@ async fn project_view(
     } else {
         page
     })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ScreeningPolicyForm {
+    require_reproduction: String,
+    require_version: String,
+    require_component: String,
+    known_versions: String,
+    components: String,
+    not_vulnerabilities: String,
+    rejected_before: String,
+}
+
+/// The policy the project page's form describes, or what is wrong with it.
+fn screening_of(f: &ScreeningPolicyForm) -> Result<embargo_core::screening::Policy, String> {
+    let lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut entries = Vec::new();
+    for (n, line) in lines(&f.not_vulnerabilities).iter().enumerate() {
+        let mut parts = line.splitn(3, '|').map(str::trim);
+        let title = parts.next().unwrap_or_default().to_owned();
+        let terms: Vec<String> = parts
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if terms.is_empty() {
+            return Err(format!(
+                "not-a-vulnerability line {}: write `title | word, word | why`",
+                n + 1
+            ));
+        }
+        entries.push(embargo_core::screening::NotVulnerability {
+            title,
+            terms,
+            why: parts.next().unwrap_or_default().to_owned(),
+        });
+    }
+    let rejected_before = match f.rejected_before.trim() {
+        "" => 0,
+        n => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number of rejections"))?,
+    };
+    Ok(embargo_core::screening::Policy {
+        require_reproduction: !f.require_reproduction.is_empty(),
+        require_version: !f.require_version.is_empty(),
+        require_component: !f.require_component.is_empty(),
+        components: lines(&f.components),
+        known_versions: lines(&f.known_versions),
+        not_vulnerabilities: entries,
+        rejected_before,
+    })
+}
+
+/// `POST /admin/projects/{project}/screening`: the project's screening
+/// policy, in force at once for reports that arrive from now on.
+pub(crate) async fn save_project_screening(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    posted: Posted<ScreeningPolicyForm>,
+) -> Result<Response, WebError> {
+    let who = posted.who;
+    authz::admin(&who.caller)?;
+    if !state.store.projects().await?.iter().any(|p| p.name == name) {
+        return Err(Failure(ServiceError::NotFound).into());
+    }
+    let outcome = match screening_of(&posted.form) {
+        Err(e) => Err(e),
+        Ok(policy) => crate::screening::save(&state, &name, &policy, &who.caller.member.id)
+            .await
+            .map_err(|e| WebError::from(Failure::from(e)).message),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/admin/projects/{}?saved=1",
+            crate::api::percent_encode(&name)
+        ))
+        .into_response()),
+        Err(message) => project_view(&state, &who, &name, Some(message), false).await,
+    }
 }
 
 #[derive(Deserialize, Default)]
