@@ -80,6 +80,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/quarantine.html"),
     ),
     (
+        "screening.html",
+        include_str!("../../templates/screening.html"),
+    ),
+    (
         "report_received.html",
         include_str!("../../templates/report_received.html"),
     ),

@@ -32,6 +32,7 @@ mod receipts;
 mod release;
 mod report;
 mod routes;
+mod screening;
 mod sla;
 mod team;
 mod webhooks;

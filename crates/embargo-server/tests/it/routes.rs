@@ -95,6 +95,12 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
         "/admin/projects/{project}/release",
         Expect::Admin(303),
     ),
+    // An empty form: a policy that asks nothing.
+    (
+        "POST",
+        "/admin/projects/{project}/screening",
+        Expect::Admin(303),
+    ),
     ("GET", "/admin/status-texts", Expect::Admin(200)),
     ("POST", "/admin/status-texts", Expect::Admin(303)),
     ("GET", "/cases/{id}", Expect::CaseView(200)),
@@ -109,6 +115,17 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     ("GET", "/cases/{id}/attachments/{n}", Expect::CaseView(404)),
     ("GET", "/cases/{id}/inbound/{n}", Expect::CaseSrt(404)),
     ("GET", "/quarantine", Expect::Srt(200)),
+    ("GET", "/screening", Expect::Srt(200)),
+    // No answer picked: the SRT is told so.
+    ("POST", "/screening", Expect::Srt(422)),
+    // The sender's other reports: the SRT's, on a case they see.
+    (
+        "GET",
+        "/api/v1/cases/{id}/reporter-history",
+        Expect::CaseSrt(200),
+    ),
+    // No case named: the SRT is told so.
+    ("POST", "/api/v1/screening/reject", Expect::Srt(422)),
     ("GET", "/channels", Expect::Srt(200)),
     ("GET", "/dashboard", Expect::Srt(200)),
     ("GET", "/compliance", Expect::Srt(200)),
@@ -233,6 +250,16 @@ pub(crate) const ROUTES: &[(&str, &str, Expect)] = &[
     (
         "PUT",
         "/api/v1/projects/{project}/release",
+        Expect::Admin(200),
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/screening",
+        Expect::Admin(200),
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/screening",
         Expect::Admin(200),
     ),
     ("GET", "/api/v1/admin/intake-key", Expect::Admin(200)),
@@ -476,7 +503,11 @@ pub(crate) fn call<'a>(
                 "id": format!("new-{unique}"), "name": "N", "email": "n@example.org", "role": "maintainer",
             })),
             ("POST", "/api/v1/projects") => Some(json!({ "name": format!("p-{unique}") })),
-            ("PUT", "/api/v1/projects/{project}/release") => Some(json!({})),
+            (
+                "PUT",
+                "/api/v1/projects/{project}/release" | "/api/v1/projects/{project}/screening",
+            ) => Some(json!({})),
+            ("POST", "/api/v1/screening/reject") => Some(json!({ "cases": [], "answer": "spam" })),
             ("POST", "/api/v1/channels") => {
                 Some(json!({ "kind": "forum", "name": format!("forum-{unique}") }))
             }
