@@ -28,12 +28,14 @@ pub async fn attempt(
     limit: u32,
     window: i64,
 ) -> Result<(), i64> {
+    counted(state, &format!("{what}:{ip}"), limit, window).await
+}
+
+/// Counts one attempt under `key` (kept as a keyed hash); `Err` with the
+/// seconds to wait when it is over `limit` in the window.
+pub async fn counted(state: &AppState, key: &str, limit: u32, window: i64) -> Result<(), i64> {
     let now = state.clock.unix();
-    match state
-        .store
-        .count_attempt(&format!("{what}:{ip}"), now, window)
-        .await
-    {
+    match state.store.count_attempt(key, now, window).await {
         Ok((start, n)) if n > i64::from(limit) => Err(start + window - now),
         Ok(_) => Ok(()),
         Err(e) => {

@@ -633,6 +633,12 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # Web form submissions one network address may make per window of seconds.
 # submissions_per_address = 10
 # submission_window_seconds = 3600
+# ... and one network (an IPv4 /24, an IPv6 /48) in the same window.
+# submissions_per_network = 30
+# New reports per minute from every channel together (0: no budget). Past
+# it, senders with no earlier report that stood are held (email in
+# quarantine, the form asked to wait); known reporters still file.
+# reports_per_minute = 600
 # New email reports per window from one sender address, one sender domain
 # and one OpenPGP key (0: no limit). More are kept in quarantine with the
 # reason "over the limit", never dropped and never a case with a clock; the
@@ -1101,6 +1107,15 @@ pub struct Intake {
     pub submissions_per_address: u32,
     /// ... of this many seconds.
     pub submission_window_seconds: u32,
+    /// Web form submissions one network (an IPv4 /24, an IPv6 /48) may
+    /// make per window: a flood from many addresses of one network.
+    pub submissions_per_network: u32,
+    /// New reports per minute from every channel together, across
+    /// servers (0: no budget). Past it, a sender with no earlier report
+    /// that stood (not rejected) is held: email in quarantine with the
+    /// reason, the form asked to wait with the text given back; known
+    /// reporters still file at once.
+    pub reports_per_minute: u32,
     /// New email reports one sender address may make per window (0: no
     /// limit); more are quarantined with the reason, never dropped.
     pub mail_per_sender: u32,
@@ -1120,6 +1135,8 @@ impl Default for Intake {
             max_attachments: 5,
             submissions_per_address: 10,
             submission_window_seconds: 3600,
+            submissions_per_network: 30,
+            reports_per_minute: 600,
             mail_per_sender: 10,
             mail_per_domain: 100,
             mail_per_key: 10,

@@ -464,6 +464,16 @@ fn given(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
+/// The form given back with a 429 and when to try again.
+fn too_many(mut page: Response, wait: i64) -> Response {
+    *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(v) = wait.to_string().parse() {
+        page.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    page
+}
+
 /// `POST /report`: files the report, or says what to fix.
 pub(crate) async fn submit_report(
     State(state): State<Shared>,
@@ -499,6 +509,30 @@ pub(crate) async fn submit_report(
     let mut values = posted.fields.clone();
     values.remove("csrf");
     values.remove("encrypted_by");
+    // Many addresses of one network count together; past the limit the
+    // form comes back with everything typed, and says why.
+    if cfg.submissions_per_network > 0
+        && let Err(wait) = crate::accounts::counted(
+            &state,
+            &format!("report-net:{}", crate::intake::network_of(peer.ip())),
+            cfg.submissions_per_network,
+            i64::from(cfg.submission_window_seconds),
+        )
+        .await
+    {
+        let projects = project_names(&state).await;
+        let page = form_page(
+            &state,
+            &csrf,
+            Some(format!(
+                "Too many reports from your network just now. Nothing was filed: your text is below. Please send it again in {wait} seconds, or write to {}.",
+                cfg.address
+            )),
+            projects,
+            &values,
+        );
+        return too_many(page, wait);
+    }
     let again = |error: String| {
         let state = state.clone();
         let csrf = csrf.clone();
@@ -534,6 +568,21 @@ pub(crate) async fn submit_report(
     };
     let mut report = report;
     report.intake.encrypted = encrypted;
+    if let Some(reason) = crate::intake::over_budget(&state, &report).await {
+        tracing::info!(reason, "web report asked to wait");
+        let projects = project_names(&state).await;
+        let page = form_page(
+            &state,
+            &csrf,
+            Some(format!(
+                "The team is receiving an unusual number of reports just now. Nothing was filed: your text is below. Please send it again in a minute, or write to {}.",
+                cfg.address
+            )),
+            projects,
+            &values,
+        );
+        return too_many(page, 60);
+    }
     let submission = Submission {
         channel: Channel::Web,
         source: "web form".into(),

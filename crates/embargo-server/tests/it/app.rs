@@ -173,6 +173,21 @@ impl TestApp {
         self.browser_at(&self.url)
     }
 
+    /// A browser whose connections come from `ip` (any 127.0.0.0/8
+    /// address: all of it is loopback), as a visitor from elsewhere.
+    pub(crate) fn browser_from(&self, ip: std::net::IpAddr) -> Browser<'_> {
+        Browser {
+            app: self,
+            base: self.url.clone(),
+            cookies: BTreeMap::new(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .local_address(ip)
+                .build()
+                .unwrap(),
+        }
+    }
+
     /// A browser that talks to the server at `base` (a second server of
     /// the same deployment, say).
     pub(crate) fn browser_at(&self, base: &str) -> Browser<'_> {

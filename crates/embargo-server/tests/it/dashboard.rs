@@ -96,10 +96,11 @@ fn figures_from_a_seeded_history_equal_hand_computed_values() {
             "scipy | 0% (0 of 1) | 0% (0 of 1)",
         ]
     );
-    // Acknowledge: 2 h and 30 h; triage: 5 h.
+    // Acknowledge: 2 h and 30 h; triage: 5 h; none was held for screening.
     assert_eq!(
         table("steps"),
         [
+            "screen | 0 | – | – | –",
             "acknowledge | 2 | 16.0 h | 30.0 h | 30.0 h",
             "triage | 1 | 5.0 h | 5.0 h | 5.0 h",
             "fix | 0 | – | – | –",

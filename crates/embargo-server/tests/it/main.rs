@@ -16,6 +16,7 @@ mod browser_report;
 mod corpus;
 mod csrf;
 mod dashboard;
+mod floods;
 mod github;
 mod gpg;
 mod health;

@@ -82,7 +82,8 @@ fn metrics_from_a_seeded_history_equal_hand_computed_values() {
         .collect();
     assert_eq!(
         stable.join("\n"),
-        "embargo_cases{stage=\"new\"} 2
+        "embargo_cases{stage=\"screening\"} 0
+embargo_cases{stage=\"new\"} 2
 embargo_cases{stage=\"acknowledged\"} 1
 embargo_cases{stage=\"triaged\"} 0
 embargo_cases{stage=\"fixing\"} 0

@@ -322,6 +322,19 @@ async fn ingest_as(
         entered_by: None,
         raw: raw.clone(),
     };
+    // Past the deployment's budget, a sender not known is held too.
+    if !released && let Some(reason) = super::over_budget(state, &submission.report).await {
+        let id = super::quarantine(
+            state,
+            Channel::Email,
+            source,
+            submission.reference,
+            raw,
+            &reason,
+        )
+        .await?;
+        return Ok(Outcome::Quarantined { id, reason });
+    }
     match super::receive(state, submission).await {
         Ok(receipt) => Ok(Outcome::Case(receipt)),
         Err(IntakeError::AlreadyReceived(c)) => Ok(Outcome::AlreadyReceived(c)),

@@ -171,6 +171,60 @@ fn check_limits(state: &AppState, sub: &Submission) -> Result<(), IntakeError> {
     Ok(())
 }
 
+/// The network an address belongs to, for per-network limits: its IPv4
+/// /24 or IPv6 /48.
+pub fn network_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => network_of(std::net::IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            }
+        },
+    }
+}
+
+/// Counts one new report against the deployment's budget
+/// (`[intake] reports_per_minute`, shared by every server). Within it, or
+/// from a known reporter (an earlier report of theirs stood: not
+/// rejected), `None`; else why the report is held.
+pub async fn over_budget(state: &AppState, report: &Report) -> Option<String> {
+    let limit = state.config.intake.reports_per_minute;
+    if limit == 0 {
+        return None;
+    }
+    let now = state.clock.unix();
+    let n = match state.store.count_attempt("intake-budget", now, 60).await {
+        Ok((_, n)) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "the intake budget could not be counted");
+            return None;
+        }
+    };
+    if n <= i64::from(limit) {
+        return None;
+    }
+    let known = state
+        .store
+        .reporter_history(
+            report.reporter_email.as_deref(),
+            report.intake.signed_by.as_deref(),
+            crate::screening::HISTORY_LIMIT,
+        )
+        .await
+        .is_ok_and(|h| h.iter().any(|c| c.rejected.is_empty()));
+    (!known).then(|| {
+        format!(
+            "over the intake budget: more than {limit} new reports a minute from everyone; kept for the SRT"
+        )
+    })
+}
+
 /// Takes a report in: one case, its raw submission and the reporter's link,
 /// written together. The acknowledgement clock starts now.
 pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, IntakeError> {
