@@ -551,21 +551,12 @@ impl Store {
 
     /// A project's release settings as saved in the browser (JSON), if any.
     pub async fn project_release(&self, project: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT settings FROM project_release WHERE project = $1")
-                .bind(project)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.project_setting("project_release", project).await
     }
 
     /// Every project's release settings saved in the browser: (project, JSON).
     pub async fn project_releases(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT project, settings FROM project_release ORDER BY project")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        self.project_settings_all("project_release").await
     }
 
     /// Keeps a project's release settings (JSON) as `by` saved them.
@@ -576,38 +567,18 @@ impl Store {
         by: &PersonId,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO project_release (project, settings, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (project) DO UPDATE SET \
-             settings = excluded.settings, updated_at = excluded.updated_at, \
-             updated_by = excluded.updated_by",
-        )
-        .bind(project)
-        .bind(settings)
-        .bind(now)
-        .bind(by.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.put_project_setting("project_release", project, settings, by, now)
+            .await
     }
 
     /// A project's screening policy as saved in the browser (JSON), if any.
     pub async fn project_screening(&self, project: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT settings FROM project_screening WHERE project = $1")
-                .bind(project)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.project_setting("project_screening", project).await
     }
 
     /// Every project's screening policy saved in the browser: (project, JSON).
     pub async fn project_screenings(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT project, settings FROM project_screening ORDER BY project")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        self.project_settings_all("project_screening").await
     }
 
     /// Keeps a project's screening policy (JSON) as `by` saved it.
@@ -618,12 +589,50 @@ impl Store {
         by: &PersonId,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO project_screening (project, settings, updated_at, updated_by) \
+        self.put_project_setting("project_screening", project, settings, by, now)
+            .await
+    }
+
+    /// One row of a per-project settings table (`project_release`,
+    /// `project_screening`: a name from this file, never from input).
+    async fn project_setting(
+        &self,
+        table: &'static str,
+        project: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT settings FROM {table} WHERE project = $1"
+        )))
+        .bind(project)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn project_settings_all(
+        &self,
+        table: &'static str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT project, settings FROM {table} ORDER BY project"
+        )))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn put_project_setting(
+        &self,
+        table: &'static str,
+        project: &str,
+        settings: &str,
+        by: &PersonId,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (project, settings, updated_at, updated_by) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (project) DO UPDATE SET \
              settings = excluded.settings, updated_at = excluded.updated_at, \
-             updated_by = excluded.updated_by",
-        )
+             updated_by = excluded.updated_by"
+        )))
         .bind(project)
         .bind(settings)
         .bind(now)

@@ -677,13 +677,24 @@ pub(crate) async fn save_project_screening(
             .await
             .map_err(|e| WebError::from(Failure::from(e)).message),
     };
+    project_saved(&state, &who, &name, outcome).await
+}
+
+/// After a project page's form: back to the page, saved, or the page again
+/// with the reason.
+async fn project_saved(
+    state: &AppState,
+    who: &SignedIn,
+    name: &str,
+    outcome: Result<(), String>,
+) -> Result<Response, WebError> {
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!(
             "/admin/projects/{}?saved=1",
-            crate::api::percent_encode(&name)
+            crate::api::percent_encode(name)
         ))
         .into_response()),
-        Err(message) => project_view(&state, &who, &name, Some(message), false).await,
+        Err(message) => project_view(state, who, name, Some(message), false).await,
     }
 }
 
@@ -758,12 +769,5 @@ pub(crate) async fn save_project_release(
                 .map_err(|e| WebError::from(Failure::from(e)).message)
         }
     };
-    match outcome {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/admin/projects/{}?saved=1",
-            crate::api::percent_encode(&name)
-        ))
-        .into_response()),
-        Err(message) => project_view(&state, &who, &name, Some(message), false).await,
-    }
+    project_saved(&state, &who, &name, outcome).await
 }
