@@ -226,9 +226,25 @@ fn intake_routes(state: &Shared) -> Router<Shared> {
         .saturating_mul(4)
         .saturating_div(3)
         .saturating_add(64 * 1024);
+    // Strangers' reports take turns: at most one per core is worked on at
+    // once, the rest wait their turn without using the processor, so a
+    // flood cannot starve the team's own pages of it.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let turns = Arc::new(tokio::sync::Semaphore::new(cores));
     Router::new()
         .route("/api/v1/intake/mail", post(api::ingest_mail))
         .route("/report", get(web::report_page).post(web::submit_report))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let turns = turns.clone();
+                async move {
+                    match turns.acquire_owned().await {
+                        Ok(_turn) => next.run(req).await,
+                        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    }
+                }
+            },
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
 }

@@ -31,12 +31,54 @@ pub async fn attempt(
     counted(state, &format!("{what}:{ip}"), limit, window).await
 }
 
+/// The rate keys this process has seen over their limit, each with the
+/// end of its window: a count only grows within a window, so until then
+/// the answer is known without writing (a flood's refusals cost no
+/// write). The database stays the shared truth: a key first goes over
+/// there, on whichever server. Bounded: when full, the expired entries
+/// go, else all of them (the database answers again).
+#[derive(Default)]
+pub struct Over(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+/// Most keys [`Over`] remembers.
+const OVER_MOST: usize = 65_536;
+
+impl Over {
+    fn until(&self, key: &str, now: i64) -> Option<i64> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key).copied().filter(|until| *until > now)
+    }
+
+    fn remember(&self, key: &str, until: i64, now: i64) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= OVER_MOST {
+            map.retain(|_, u| *u > now);
+            if map.len() >= OVER_MOST {
+                map.clear();
+            }
+        }
+        map.insert(key.to_owned(), until);
+    }
+}
+
 /// Counts one attempt under `key` (kept as a keyed hash); `Err` with the
 /// seconds to wait when it is over `limit` in the window.
 pub async fn counted(state: &AppState, key: &str, limit: u32, window: i64) -> Result<(), i64> {
     let now = state.clock.unix();
+    if let Some(until) = state.over.until(key, now) {
+        return Err(until - now);
+    }
     match state.store.count_attempt(key, now, window).await {
-        Ok((start, n)) if n > i64::from(limit) => Err(start + window - now),
+        Ok((start, n)) if n > i64::from(limit) => {
+            state.over.remember(key, start + window, now);
+            Err(start + window - now)
+        }
         Ok(_) => Ok(()),
         Err(e) => {
             tracing::warn!(error = %e, "an attempt could not be counted");

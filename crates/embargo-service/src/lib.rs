@@ -117,6 +117,8 @@ pub struct AppState {
     pub pass: tokio::sync::Mutex<()>,
     /// The same for the long lane (CI runs).
     pub long_pass: tokio::sync::Mutex<()>,
+    /// Rate keys this process saw over their limit, and until when.
+    pub over: accounts::Over,
 }
 
 /// A name for this process among the servers of a deployment: its process
@@ -189,6 +191,7 @@ impl AppState {
             channel_locks: channels::Locks::default(),
             pass: tokio::sync::Mutex::new(()),
             long_pass: tokio::sync::Mutex::new(()),
+            over: accounts::Over::default(),
             store: prepared.store,
             clock,
             local_addr,

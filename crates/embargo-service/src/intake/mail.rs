@@ -185,19 +185,12 @@ async fn over_the_limit(state: &AppState, read: &Read) -> Option<String> {
         let Some(value) = value.filter(|_| limit > 0) else {
             continue;
         };
-        let now = state.clock.unix();
-        match state
-            .store
-            .count_attempt(&format!("mail-{what}:{value}"), now, window)
-            .await
-        {
-            Ok((_, n)) if n > i64::from(limit) && over.is_none() => {
-                over = Some(format!(
-                    "over the limit: more than {limit} new reports from this sender's {what} ({value}) in {window} seconds; kept for the SRT"
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "a mail sender could not be counted"),
+        let counted =
+            crate::accounts::counted(state, &format!("mail-{what}:{value}"), limit, window).await;
+        if counted.is_err() && over.is_none() {
+            over = Some(format!(
+                "over the limit: more than {limit} new reports from this sender's {what} ({value}) in {window} seconds; kept for the SRT"
+            ));
         }
     }
     over

@@ -198,15 +198,10 @@ pub async fn over_budget(state: &AppState, report: &Report) -> Option<String> {
     if limit == 0 {
         return None;
     }
-    let now = state.clock.unix();
-    let n = match state.store.count_attempt("intake-budget", now, 60).await {
-        Ok((_, n)) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "the intake budget could not be counted");
-            return None;
-        }
-    };
-    if n <= i64::from(limit) {
+    if crate::accounts::counted(state, "intake-budget", limit, 60)
+        .await
+        .is_ok()
+    {
         return None;
     }
     let known = state
