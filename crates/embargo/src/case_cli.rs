@@ -887,6 +887,9 @@ fn print_case(out: &mut impl std::io::Write, c: &CaseView) -> std::io::Result<()
         c.received_at, c.ack_due
     )?;
     writeln!(out, "advisory:  revision {}", c.advisory_revision)?;
+    for why in &c.screening {
+        writeln!(out, "held:      {why}")?;
+    }
     for j in &c.failed_jobs {
         writeln!(
             out,

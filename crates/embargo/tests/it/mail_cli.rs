@@ -148,3 +148,87 @@ fn the_compliance_report_says_what_is_kept_and_what_is_broken() {
         "{text}"
     );
 }
+
+/// The screening queue with the CLI alone: mail piped in without
+/// reproduction waits in screening; `case list --stage screening` lists
+/// it, `case screen --answer` answers and rejects in bulk, `case pass`
+/// passes one to the inbox, and `case history` shows the sender's reports.
+#[test]
+fn the_screening_queue_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("embargo.toml"),
+        "[screening]\nrequire_reproduction = true\n",
+    )
+    .unwrap();
+    let server = start(&dir);
+    let (url, token) = (server.url.clone(), server.token().unwrap());
+    let case = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_embargo"))
+            .arg("case")
+            .args(args)
+            .env("EMBARGO_SERVER", &url)
+            .env("EMBARGO_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    let stdout = |o: Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let raw = format!(
+            "From: ivy@example.net\r\nTo: security@example.org\r\nSubject: Insecure {n}\r\n\
+             Message-ID: <ivy-{n}@example.net>\r\n\r\nYour library is insecure.\r\n"
+        );
+        let out = stdout(ingest(&url, &token, raw.as_bytes()));
+        let id = out
+            .split_whitespace()
+            .find(|w| w.starts_with("EMB-"))
+            .unwrap_or_else(|| panic!("a case id in {out}"))
+            .to_owned();
+        held.push(id);
+    }
+    let shown = stdout(case(&["show", &held[0]]));
+    assert!(shown.contains("held:      no reproduction"), "{shown}");
+    let listed = stdout(case(&["list", "--stage", "screening"]));
+    for id in &held {
+        assert!(listed.contains(&format!("{id}\tscreening")), "{listed}");
+    }
+    let answered = stdout(case(&[
+        "screen",
+        "--answer",
+        "incomplete",
+        &held[0],
+        &held[1],
+    ]));
+    assert_eq!(
+        answered,
+        format!("{}\trejected\n{}\trejected\n", held[0], held[1])
+    );
+    // An unknown answer is refused, with the names.
+    let bad = case(&["screen", "--answer", "go-away", &held[2]]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("`go-away` is not a canned answer"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    stdout(case(&["pass", &held[2], "--note", "Worth a look"]));
+    let shown = stdout(case(&["show", &held[2]]));
+    assert!(shown.contains("stage:     new "), "{shown}");
+    assert!(!shown.contains("held:"), "{shown}");
+    assert!(stdout(case(&["list", "--stage", "screening"])).is_empty());
+    let history = stdout(case(&["history", &held[2]]));
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with("\trejected\tnot-reproducible")),
+        "{history}"
+    );
+}
