@@ -119,6 +119,10 @@ pub struct AppState {
     pub long_pass: tokio::sync::Mutex<()>,
     /// Rate keys this process saw over their limit, and until when.
     pub over: accounts::Over,
+    /// The second each passive channel kind last had its activity
+    /// recorded by this process: once a second is enough for the
+    /// inventory, and spares a write transaction per report.
+    pub channel_seen: std::sync::Mutex<std::collections::HashMap<&'static str, i64>>,
 }
 
 /// A name for this process among the servers of a deployment: its process
@@ -192,6 +196,7 @@ impl AppState {
             pass: tokio::sync::Mutex::new(()),
             long_pass: tokio::sync::Mutex::new(()),
             over: accounts::Over::default(),
+            channel_seen: std::sync::Mutex::default(),
             store: prepared.store,
             clock,
             local_addr,

@@ -313,7 +313,16 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
                     Channel::Email | Channel::Github => None,
                     other => Some(other.name()),
                 };
-                if let Some(kind) = kind
+                // Once a second per kind: the inventory shows the second.
+                let fresh = kind.is_some_and(|kind| {
+                    let mut seen = state
+                        .channel_seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    seen.insert(kind, now.as_second()) != Some(now.as_second())
+                });
+                if fresh
+                    && let Some(kind) = kind
                     && let Err(e) = state
                         .store
                         .record_channel_message(kind, now.as_second())

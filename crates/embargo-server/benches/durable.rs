@@ -1,0 +1,123 @@
+//! Durable intake at 64 connections, beside the disk's own ceiling in the
+//! same run: `POST /api/v1/cases` (a 201 only after the fsync'd commit)
+//! from 64 concurrent connections on loopback, against how many
+//! `fdatasync`s a second the same filesystem does for one small append
+//! each (one commit per report could go no faster).
+//!
+//! `cargo bench -p embargo-server --bench durable` runs 20 s of load; under
+//! `cargo test` (no `--bench` argument) 1 s, as a smoke test. Results go in
+//! BENCHMARKS.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::indexing_slicing,
+    reason = "a benchmark: failures stop it loudly, results are printed"
+)]
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Appends and `fdatasync`s one small record at a time for `secs` seconds
+/// in `dir`: the disk's one-commit-at-a-time rate.
+fn fsync_rate(dir: &std::path::Path, secs: f64) -> f64 {
+    let mut f = std::fs::File::create(dir.join("fsync-probe")).unwrap();
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed().as_secs_f64() < secs {
+        f.write_all(b"0123456789abcdef").unwrap();
+        f.sync_data().unwrap();
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let seconds = if full { 20 } else { 1 };
+    embargo_server::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = embargo_server::ServeOptions {
+        data_dir: dir.path().join("data"),
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let bound = rt
+        .block_on(embargo_server::bind(
+            options,
+            embargo_server::Clock::system(),
+        ))
+        .unwrap();
+    let url = format!("http://{}", bound.addr());
+    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
+    rt.spawn(bound.run(std::future::pending()));
+
+    let before = fsync_rate(dir.path(), if full { 5.0 } else { 0.5 });
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for c in 0..64 {
+            let (url, token, latencies) = (url.clone(), token.clone(), latencies.clone());
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut mine = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let t = Instant::now();
+                    let resp = client
+                        .post(format!("{url}/api/v1/cases"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "project": "unassigned",
+                            "title": format!("Overflow {c}-{n} in the parser"),
+                            "body": "Steps to reproduce: call parse() with a 70000-byte header.",
+                            "reporter_email": format!("r{c}@example.net"),
+                        }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 201);
+                    let _ = resp.bytes().await.unwrap();
+                    mine.push(t.elapsed());
+                }
+                latencies.lock().unwrap().extend(mine);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let took = started.elapsed();
+    let after = fsync_rate(dir.path(), if full { 5.0 } else { 0.5 });
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_unstable();
+    let rate = l.len() as f64 / took.as_secs_f64();
+    let ceiling = (before + after) / 2.0;
+    println!("durable intake benchmark: {seconds} s, 64 connections, POST /api/v1/cases");
+    println!(
+        "reports: {} in {:.1} s = {rate:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+        l.len(),
+        took.as_secs_f64(),
+        percentile(&l, 0.5).as_secs_f64() * 1000.0,
+        percentile(&l, 0.99).as_secs_f64() * 1000.0
+    );
+    println!(
+        "the disk's one-commit ceiling (fdatasync of one append, before / after): {before:.0} / {after:.0} per s; intake is {:.2}x of it",
+        rate / ceiling
+    );
+}
