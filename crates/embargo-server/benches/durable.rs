@@ -21,10 +21,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
+mod common;
+use common::percentile;
 
 /// Appends and `fdatasync`s one small record at a time for `secs` seconds
 /// in `dir`: the disk's one-commit-at-a-time rate.
@@ -43,27 +41,12 @@ fn fsync_rate(dir: &std::path::Path, secs: f64) -> f64 {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = if full { 20 } else { 1 };
-    embargo_server::install_tls_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let options = embargo_server::ServeOptions {
-        data_dir: dir.path().join("data"),
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-    };
-    let bound = rt
-        .block_on(embargo_server::bind(
-            options,
-            embargo_server::Clock::system(),
-        ))
-        .unwrap();
-    let url = format!("http://{}", bound.addr());
-    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
-    rt.spawn(bound.run(std::future::pending()));
-
+    let common::Bench {
+        rt,
+        dir,
+        url,
+        token,
+    } = common::start("");
     let before = fsync_rate(dir.path(), if full { 5.0 } else { 0.5 });
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();

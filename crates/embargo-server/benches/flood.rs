@@ -46,10 +46,8 @@ struct Tally {
     mail_other: AtomicU64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
+mod common;
+use common::percentile;
 
 fn form_address(i: usize) -> IpAddr {
     IpAddr::from([127, 1, (i / 250) as u8, (i % 250 + 1) as u8])
@@ -85,26 +83,12 @@ fn mail(from: &str, id: &str, subject: &str) -> Vec<u8> {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = if full { 60 } else { 2 };
-    embargo_server::install_tls_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let options = embargo_server::ServeOptions {
-        data_dir: dir.path().join("data"),
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-    };
-    let bound = rt
-        .block_on(embargo_server::bind(
-            options,
-            embargo_server::Clock::system(),
-        ))
-        .unwrap();
-    let url = format!("http://{}", bound.addr());
-    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
-    rt.spawn(bound.run(std::future::pending()));
+    let common::Bench {
+        rt,
+        dir: _dir,
+        url,
+        token,
+    } = common::start("");
     let client = reqwest::Client::new();
 
     rt.block_on(async {

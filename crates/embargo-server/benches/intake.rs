@@ -28,6 +28,9 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+mod common;
+use common::percentile;
+
 fn message(i: usize, body: &str) -> Vec<u8> {
     format!(
         "From: Reporter {i} <r{i}@example.net>\r\nTo: security@example.org\r\n\
@@ -36,43 +39,18 @@ fn message(i: usize, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 400 } else { 5 };
-    embargo_server::install_tls_provider();
-    let dir = tempfile::tempdir().unwrap();
     // It measures filing: every reporter writes from one domain, which the
     // flood limit per domain would otherwise hold in quarantine, faster
     // than the deployment's budget of new reports a minute.
-    std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::write(
-        dir.path().join("data").join("embargo.toml"),
-        "[intake]\nmail_per_domain = 0\nreports_per_minute = 0\n",
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let options = embargo_server::ServeOptions {
-        data_dir: dir.path().join("data"),
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-    };
-    let bound = rt
-        .block_on(embargo_server::bind(
-            options,
-            embargo_server::Clock::system(),
-        ))
-        .unwrap();
-    let url = format!("http://{}", bound.addr());
-    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
-    rt.spawn(bound.run(std::future::pending()));
+    let common::Bench {
+        rt,
+        dir: _dir,
+        url,
+        token,
+    } = common::start("[intake]\nmail_per_domain = 0\nreports_per_minute = 0\n");
     let client = reqwest::Client::new();
     let public = rt
         .block_on(async {

@@ -1,0 +1,54 @@
+//! What the server's benchmarks share: the server in-process on loopback
+//! with a fresh data directory, and percentiles.
+
+use std::time::Duration;
+
+/// A running server: its runtime, data directory, address and admin token.
+pub struct Bench {
+    pub rt: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub token: String,
+}
+
+/// Starts the server (system clock, two runtime threads shared with the
+/// client) on a fresh data directory holding `config` as its
+/// `embargo.toml` (empty: the defaults).
+pub fn start(config: &str) -> Bench {
+    embargo_server::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    if !config.is_empty() {
+        std::fs::write(dir.path().join("data").join("embargo.toml"), config).unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = embargo_server::ServeOptions {
+        data_dir: dir.path().join("data"),
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let bound = rt
+        .block_on(embargo_server::bind(
+            options,
+            embargo_server::Clock::system(),
+        ))
+        .unwrap();
+    let url = format!("http://{}", bound.addr());
+    let token = bound.first_start.as_ref().unwrap().admin_token.clone();
+    rt.spawn(bound.run(std::future::pending()));
+    Bench {
+        rt,
+        dir,
+        url,
+        token,
+    }
+}
+
+/// The nearest-rank percentile `p` (0 to 1) of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
