@@ -95,6 +95,11 @@ impl CaseAccess {
         self.lens.standing()
     }
 
+    /// Who is asking, as loaded.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
     /// Who is asking.
     pub fn caller_id(&self) -> &PersonId {
         self.caller.id()

@@ -667,12 +667,9 @@ pub async fn digest(
     let held = if caller.as_ref().is_some_and(|c| c.is_srt()) {
         state
             .store
-            .stage_counts()
+            .stage_count(embargo_core::Stage::Screening.label())
             .await
             .map_err(|e| e.to_string())?
-            .into_iter()
-            .find(|(s, _)| s == embargo_core::Stage::Screening.label())
-            .map_or(0, |(_, n)| n)
     } else {
         0
     };

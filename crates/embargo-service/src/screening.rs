@@ -108,13 +108,9 @@ pub async fn reasons(state: &AppState, report: &Report, attachments: usize) -> V
 /// `NotFound`.
 pub async fn history(
     state: &AppState,
-    caller: &authz::Caller,
     access: &authz::CaseAccess,
 ) -> Result<Vec<ReporterCase>, ServiceError> {
-    authz::srt(caller)?;
-    if caller.id() != access.caller_id() {
-        return Err(ServiceError::NotFound);
-    }
+    authz::srt(access.caller())?;
     let report = &access.case().report;
     let mut h = state
         .store
@@ -204,6 +200,37 @@ pub async fn reject_many(
         .into_iter()
         .find(|c| c.name == name)
         .ok_or_else(|| ServiceError::Invalid(format!("`{name}` is not a canned answer")))?;
+    let command = Command::Reject {
+        rejection: Rejection {
+            reason: answer.reason,
+            explanation: answer.text.split_whitespace().collect::<Vec<_>>().join(" "),
+        },
+    };
+    each(state, caller, cases, &command).await
+}
+
+/// Passes each of `cases` to the inbox (`pass_screening`), as
+/// [`reject_many`] answers them.
+pub async fn pass_many(
+    state: &AppState,
+    caller: &authz::Caller,
+    cases: &[String],
+) -> Result<Vec<Answered>, ServiceError> {
+    authz::srt(caller)?;
+    let command = Command::PassScreening {
+        note: String::new(),
+    };
+    each(state, caller, cases, &command).await
+}
+
+/// Runs `command` on each case named (at most 500), each through
+/// `authz::open_case` and `authz::run`; a refusal does not stop the rest.
+async fn each(
+    state: &AppState,
+    caller: &authz::Caller,
+    cases: &[String],
+    command: &Command,
+) -> Result<Vec<Answered>, ServiceError> {
     if cases.is_empty() {
         return Err(ServiceError::Invalid("pick at least one report".into()));
     }
@@ -217,13 +244,9 @@ pub async fn reject_many(
     for id in cases {
         let done = async {
             let access = authz::open_case(state, caller, id).await?;
-            let command = Command::Reject {
-                rejection: Rejection {
-                    reason: answer.reason.clone(),
-                    explanation: answer.text.split_whitespace().collect::<Vec<_>>().join(" "),
-                },
-            };
-            authz::run(state, &access, command).await.map(|_| ())
+            authz::run(state, &access, command.clone())
+                .await
+                .map(|_| ())
         }
         .await;
         out.push(match done {

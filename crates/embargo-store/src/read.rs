@@ -1185,6 +1185,18 @@ impl Store {
         )
     }
 
+    /// How many cases are at `stage` (`Stage::label`): one row of the
+    /// totals.
+    pub async fn stage_count(&self, stage: &str) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT n FROM stage_totals WHERE stage = $1")
+                .bind(stage)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
     /// How many cases are at each stage (kept with every append: one row
     /// per stage, whatever the archive's size).
     pub async fn stage_counts(&self) -> Result<StageCounts, StoreError> {

@@ -50,7 +50,7 @@ pub(crate) async fn reporter_history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<embargo_api::ReporterCaseView>>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    let history = crate::screening::history(&state, &principal.0, &access).await?;
+    let history = crate::screening::history(&state, &access).await?;
     Ok(Json(history_views(history)))
 }
 

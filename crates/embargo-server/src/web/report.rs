@@ -436,7 +436,8 @@ fn form_page(
     resp
 }
 
-async fn project_names(state: &AppState) -> (Vec<String>, Vec<minijinja::Value>) {
+/// What the form lists: the projects, and the screening policies in force.
+async fn form_lists(state: &AppState) -> (Vec<String>, Vec<minijinja::Value>) {
     let names = state
         .store
         .projects()
@@ -453,7 +454,7 @@ pub(crate) async fn report_page(State(state): State<Shared>, parts: Parts) -> Re
         &state,
         &csrf,
         None,
-        project_names(&state).await,
+        form_lists(&state).await,
         &HashMap::new(),
     );
     super::pages::with_pre_cookie(page, &csrf, fresh)
@@ -482,6 +483,29 @@ pub(crate) async fn submit_report(
 ) -> Response {
     let csrf = posted.get("csrf").to_owned();
     let cfg = &state.config.intake;
+    let mut values = posted.fields.clone();
+    values.remove("csrf");
+    values.remove("encrypted_by");
+    // Past a limit the form comes back with everything typed, says why,
+    // and when to try again: nothing a person wrote is lost.
+    let given_back = |why: &str, wait: i64| {
+        let state = state.clone();
+        let message = format!(
+            "{why} Nothing was filed: your text is below. Please send it again in {wait} seconds, or write to {}.",
+            cfg.address
+        );
+        let (csrf, values) = (csrf.clone(), values.clone());
+        async move {
+            let page = form_page(
+                &state,
+                &csrf,
+                Some(message),
+                form_lists(&state).await,
+                &values,
+            );
+            too_many(page, wait)
+        }
+    };
     if let Err(wait) = crate::accounts::attempt(
         &state,
         "report",
@@ -491,26 +515,9 @@ pub(crate) async fn submit_report(
     )
     .await
     {
-        let mut resp = WebError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            title: "Too many reports from this address",
-            message: format!(
-                "Please wait {wait} seconds, or write to {} instead.",
-                cfg.address
-            ),
-        }
-        .into_response();
-        if let Ok(v) = wait.to_string().parse() {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, v);
-        }
-        return resp;
+        return given_back("Too many reports from this address just now.", wait).await;
     }
-    let mut values = posted.fields.clone();
-    values.remove("csrf");
-    values.remove("encrypted_by");
-    // Many addresses of one network count together; past the limit the
-    // form comes back with everything typed, and says why.
+    // Many addresses of one network count together.
     if cfg.submissions_per_network > 0
         && let Err(wait) = crate::accounts::counted(
             &state,
@@ -520,25 +527,14 @@ pub(crate) async fn submit_report(
         )
         .await
     {
-        let projects = project_names(&state).await;
-        let page = form_page(
-            &state,
-            &csrf,
-            Some(format!(
-                "Too many reports from your network just now. Nothing was filed: your text is below. Please send it again in {wait} seconds, or write to {}.",
-                cfg.address
-            )),
-            projects,
-            &values,
-        );
-        return too_many(page, wait);
+        return given_back("Too many reports from your network just now.", wait).await;
     }
     let again = |error: String| {
         let state = state.clone();
         let csrf = csrf.clone();
         let values = values.clone();
         async move {
-            let projects = project_names(&state).await;
+            let projects = form_lists(&state).await;
             form_page(&state, &csrf, Some(error), projects, &values)
         }
     };
@@ -570,18 +566,11 @@ pub(crate) async fn submit_report(
     report.intake.encrypted = encrypted;
     if let Some(reason) = crate::intake::over_budget(&state, &report).await {
         tracing::info!(reason, "web report asked to wait");
-        let projects = project_names(&state).await;
-        let page = form_page(
-            &state,
-            &csrf,
-            Some(format!(
-                "The team is receiving an unusual number of reports just now. Nothing was filed: your text is below. Please send it again in a minute, or write to {}.",
-                cfg.address
-            )),
-            projects,
-            &values,
-        );
-        return too_many(page, 60);
+        return given_back(
+            "The team is receiving an unusual number of reports just now.",
+            60,
+        )
+        .await;
     }
     let submission = Submission {
         channel: Channel::Web,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{app::TestApp, gpg::Gpg};
 
-fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
+pub(crate) fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: security@example.org\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
          Date: Mon, 02 Mar 2026 08:59:00 +0000\r\n{extra}MIME-Version: 1.0\r\n\

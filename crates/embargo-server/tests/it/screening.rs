@@ -8,16 +8,12 @@ use serde_json::{Value, json};
 
 use crate::{
     app::{TestApp, between},
-    mail::deliver,
+    mail::{deliver, mail as raw_mail},
     mailserver::MailServer,
 };
 
 fn mail(from: &str, subject: &str, id: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: security@example.org\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
+    raw_mail(from, subject, id, "", body)
 }
 
 fn case_of(outcome: &Value) -> String {

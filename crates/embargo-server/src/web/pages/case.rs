@@ -347,7 +347,7 @@ pub(crate) async fn case_view(
     let reporter_sees = reporter_text(state, case.stage()).await?;
     // The sender's other reports, for the SRT (it names cases by id).
     let earlier = if who.caller.is_srt() {
-        crate::api::history_views(crate::screening::history(state, &who.caller, access).await?)
+        crate::api::history_views(crate::screening::history(state, access).await?)
     } else {
         Vec::new()
     };

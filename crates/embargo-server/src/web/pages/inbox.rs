@@ -192,13 +192,7 @@ pub(crate) async fn inbox(
         .collect();
     // Channels that need attention, and the quarantine, for the SRT.
     let (alerts, quarantined, held) = if who.caller.is_srt() {
-        let held = state
-            .store
-            .stage_counts()
-            .await?
-            .into_iter()
-            .find(|(s, _)| s == screening.label())
-            .map_or(0, |(_, n)| n);
+        let held = state.store.stage_count(screening.label()).await?;
         (
             crate::channels::alerts(&state).await,
             state.store.quarantine_count().await?,

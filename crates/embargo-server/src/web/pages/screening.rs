@@ -108,50 +108,23 @@ pub(crate) async fn screening_action(
     let who = posted.who;
     authz::srt(&who.caller)?;
     let f = posted.form;
-    let refused: Vec<(String, String)>;
-    let done: usize;
-    if !f.pass.trim().is_empty() || f.action == "pass" {
+    let passing = !f.pass.trim().is_empty() || f.action == "pass";
+    let answered = if passing {
         let ids = if f.pass.trim().is_empty() {
-            f.case.clone()
+            f.case
         } else {
             vec![f.pass.trim().to_owned()]
         };
-        if ids.is_empty() {
-            return Err(Failure(ServiceError::Invalid("pick at least one report".into())).into());
-        }
-        let mut bad = Vec::new();
-        let mut n = 0;
-        for id in ids.iter().take(500) {
-            let outcome = async {
-                let access = authz::open_case(&state, &who.caller, id).await?;
-                authz::run(
-                    &state,
-                    &access,
-                    embargo_core::Command::PassScreening {
-                        note: String::new(),
-                    },
-                )
-                .await
-            }
-            .await;
-            match outcome {
-                Ok(_) => n += 1,
-                Err(ServiceError::NotFound) => bad.push((id.clone(), "no such case".to_owned())),
-                Err(e) => bad.push((id.clone(), WebError::from(Failure(e)).message)),
-            }
-        }
-        done = n;
-        refused = bad;
+        crate::screening::pass_many(&state, &who.caller, &ids).await?
     } else {
-        let answered =
-            crate::screening::reject_many(&state, &who.caller, &f.case, &f.answer).await?;
-        done = answered.iter().filter(|a| a.refused.is_none()).count();
-        refused = answered
-            .into_iter()
-            .filter_map(|a| a.refused.map(|why| (a.case, why)))
-            .collect();
-    }
-    let what = if !f.pass.trim().is_empty() || f.action == "pass" {
+        crate::screening::reject_many(&state, &who.caller, &f.case, &f.answer).await?
+    };
+    let done = answered.iter().filter(|a| a.refused.is_none()).count();
+    let refused: Vec<(String, String)> = answered
+        .into_iter()
+        .filter_map(|a| a.refused.map(|why| (a.case, why)))
+        .collect();
+    let what = if passing {
         "passed to the inbox"
     } else {
         "answered and rejected"
