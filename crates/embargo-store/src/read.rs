@@ -118,7 +118,8 @@ pub(crate) async fn write(
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    if was.as_deref() != Some(stage) {
+    let stage_changed = was.as_deref() != Some(stage);
+    if stage_changed {
         if let Some(was) = &was {
             sqlx::query("UPDATE stage_totals SET n = n - 1 WHERE stage = $1")
                 .bind(was)
@@ -174,7 +175,11 @@ pub(crate) async fn write(
     }
     write_figures(conn, master, policy, case).await?;
     write_terms(conn, master, case).await?;
-    write_reporters(conn, master, case).await?;
+    // Who reported a case never changes; its row follows the stage (a
+    // rejection is a stage of its own).
+    if stage_changed {
+        write_reporters(conn, master, case).await?;
+    }
     match due {
         Some(due) => {
             sqlx::query(
