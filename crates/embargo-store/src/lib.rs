@@ -259,9 +259,16 @@ fn private_files(path: &Path, create: bool) -> Result<(), StoreError> {
             let mut name = path.as_os_str().to_owned();
             name.push(suffix);
             let file = Path::new(&name);
-            if file.exists() {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(io)?;
+            // The WAL and shared-memory files come and go with connections
+            // (another store on this file, closing, removes them between a
+            // look and a chmod): one that is gone needs no mode. A missing
+            // database is for the connection below to report.
+            match std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError::Unavailable(format!("{}: {e}", file.display())));
+                }
+                Ok(()) => {}
             }
         }
     }
