@@ -5,7 +5,10 @@ use embargo_core::{CaseId, Event};
 use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteConnection};
 
-use crate::StoreError;
+use crate::{
+    StoreError,
+    pending::{Insert, Pending},
+};
 
 /// The hash before the first event.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -83,13 +86,15 @@ pub(crate) async fn set_head(conn: &mut SqliteConnection, head: &Head) -> Result
     Ok(())
 }
 
-pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+/// The event's row of `events`, chained onto `head`, queued in `pending`
+/// (the writer sends a batch's events in one statement); the new head.
+pub(crate) fn append(
+    pending: &mut Pending,
     head: &Head,
     case_id: &CaseId,
     event: &Event,
-    payload: &str,
-) -> Result<Head, StoreError> {
+    payload: String,
+) -> Head {
     let seq = head.seq + 1;
     let at = event.at.to_string();
     let kind = event.data.kind();
@@ -100,24 +105,29 @@ pub(crate) async fn append(
         &at,
         event.actor.as_str(),
         kind,
-        payload,
+        &payload,
     );
-    sqlx::query(
-        "INSERT INTO events (seq, case_id, at, actor, kind, payload, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(seq)
-    .bind(case_id.as_str())
-    .bind(&at)
-    .bind(event.actor.as_str())
-    .bind(kind)
-    .bind(payload)
-    .bind(&head.hash)
-    .bind(&h)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Head { seq, hash: h })
+    pending.note_case(case_id.as_str());
+    pending.insert(
+        EVENTS,
+        vec![
+            seq.into(),
+            case_id.as_str().into(),
+            at.into(),
+            event.actor.as_str().into(),
+            kind.into(),
+            payload.into(),
+            head.hash.clone().into(),
+            h.clone().into(),
+        ],
+    );
+    Head { seq, hash: h }
 }
+
+const EVENTS: Insert = Insert {
+    into: "INSERT INTO events (seq, case_id, at, actor, kind, payload, prev_hash, hash)",
+    tail: "",
+};
 
 pub(crate) async fn verify(
     conn: &mut SqliteConnection,

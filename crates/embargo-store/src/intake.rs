@@ -9,7 +9,10 @@
 use embargo_core::CaseId;
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::{Keys, Store, StoreError};
+use crate::{
+    Keys, Store, StoreError,
+    pending::{Insert, Pending},
+};
 
 /// A message as it arrived, before anything was made of it.
 #[derive(Clone)]
@@ -82,9 +85,10 @@ fn raw_label(channel: &str, received_at: i64, source: &str) -> String {
 }
 
 /// The case (or `quarantined`) that a message with this reference became, if
-/// the channel delivered it before.
+/// the channel delivered it before (as written, or as waiting in `pending`).
 pub(crate) async fn seen(
     conn: &mut SqliteConnection,
+    pending: Option<&Pending>,
     master: Option<&Keys>,
     channel: &str,
     reference: Option<&str>,
@@ -93,10 +97,14 @@ pub(crate) async fn seen(
         return Ok(None);
     };
     let master = master.ok_or(StoreError::NoKey)?;
+    let lookup = master.lookup(reference);
+    if let Some(seen) = pending.and_then(|p| p.reference(channel, &lookup)) {
+        return Ok(Some(seen.to_owned()));
+    }
     let row =
         sqlx::query("SELECT outcome, case_id FROM inbound WHERE channel = $1 AND reference = $2")
             .bind(channel)
-            .bind(master.lookup(reference))
+            .bind(lookup)
             .fetch_optional(&mut *conn)
             .await?;
     Ok(match row {
@@ -109,58 +117,74 @@ pub(crate) async fn seen(
     })
 }
 
-/// Writes the inbound row (and the reporter's link, for a new case).
-pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+/// Queues the inbound row (and the reporter's link, for a new case) in
+/// `pending`, and notes its reference there, so that a second delivery in
+/// the same batch is seen before the batch is written.
+pub(crate) fn record(
+    pending: &mut Pending,
     master: &Keys,
     inbound: &NewInbound,
     outcome: &str,
     case_id: Option<&CaseId>,
     reason: Option<&str>,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     let sealed = master.seal_bytes(
         &raw_label(&inbound.channel, inbound.received_at, &inbound.source),
         &inbound.raw,
     )?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO inbound (received_at, channel, source, reference, outcome, case_id, reason, size, raw)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(inbound.received_at)
-    .bind(&inbound.channel)
-    .bind(&inbound.source)
-    .bind(inbound.reference.as_deref().map(|r| master.lookup(r)))
-    .bind(outcome)
-    .bind(case_id.map(CaseId::as_str))
-    .bind(reason)
-    .bind(i64::try_from(inbound.raw.len()).unwrap_or(i64::MAX))
-    .bind(sealed)
-    .fetch_one(&mut *conn)
-    .await?;
+    let reference = inbound.reference.as_deref().map(|r| master.lookup(r));
+    if let Some(lookup) = &reference {
+        let seen_as = case_id.map_or(outcome, CaseId::as_str);
+        pending.note_reference(&inbound.channel, lookup.clone(), seen_as.to_owned());
+    }
+    pending.insert(
+        INBOUND,
+        vec![
+            inbound.received_at.into(),
+            inbound.channel.as_str().into(),
+            inbound.source.as_str().into(),
+            reference.into(),
+            outcome.into(),
+            case_id.map(CaseId::as_str).into(),
+            reason.into(),
+            i64::try_from(inbound.raw.len()).unwrap_or(i64::MAX).into(),
+            sealed.into(),
+        ],
+    );
     // An email's own Message-ID threads later replies onto its case.
     if let (Some(mid), Some(case), "email") =
         (&inbound.reference, case_id, inbound.channel.as_str())
     {
-        sqlx::query(
-            "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING",
-        )
-        .bind(master.lookup(mid))
-        .bind(case.as_str())
-        .execute(&mut *conn)
-        .await?;
+        pending.insert(
+            MAIL_THREADS,
+            vec![master.lookup(mid).into(), case.as_str().into()],
+        );
     }
     if let (Some(hash), Some(case)) = (&inbound.reporter_link, case_id) {
-        sqlx::query(
-            "INSERT INTO reporter_links (token_hash, case_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(hash)
-        .bind(case.as_str())
-        .bind(inbound.received_at)
-        .execute(&mut *conn)
-        .await?;
+        pending.insert(
+            REPORTER_LINKS,
+            vec![
+                hash.as_str().into(),
+                case.as_str().into(),
+                inbound.received_at.into(),
+            ],
+        );
     }
-    Ok(id)
+    Ok(())
 }
+
+const INBOUND: Insert = Insert {
+    into: "INSERT INTO inbound (received_at, channel, source, reference, outcome, case_id, reason, size, raw)",
+    tail: "",
+};
+const MAIL_THREADS: Insert = Insert {
+    into: "INSERT INTO mail_threads (message_id, case_id)",
+    tail: "ON CONFLICT (message_id) DO NOTHING",
+};
+const REPORTER_LINKS: Insert = Insert {
+    into: "INSERT INTO reporter_links (token_hash, case_id, created_at)",
+    tail: "",
+};
 
 fn entry(r: &sqlx::sqlite::SqliteRow) -> Result<InboundEntry, StoreError> {
     Ok(InboundEntry {
@@ -195,6 +219,7 @@ impl Store {
         crate::keys::sync(&mut conn, master).await?;
         if let Some(seen) = seen(
             &mut conn,
+            None,
             Some(master),
             &inbound.channel,
             inbound.reference.as_deref(),
@@ -207,15 +232,21 @@ impl Store {
             reporter_link: None,
             ..inbound
         };
-        let id = record(
-            &mut conn,
+        let mut pending = Pending::default();
+        record(
+            &mut pending,
             master,
             &inbound,
             "quarantined",
             None,
             Some(reason),
-        )
-        .await?;
+        )?;
+        // Only the inbound row waits (no case, no link): its id is the
+        // last one inserted.
+        pending.flush(&mut conn).await?;
+        let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+            .fetch_one(&mut *conn)
+            .await?;
         conn.commit().await?;
         Ok(id)
     }
@@ -227,7 +258,14 @@ impl Store {
         reference: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        seen(&mut conn, self.master.as_deref(), channel, Some(reference)).await
+        seen(
+            &mut conn,
+            None,
+            self.master.as_deref(),
+            channel,
+            Some(reference),
+        )
+        .await
     }
 
     /// The quarantine, newest first.

@@ -13,6 +13,7 @@ mod coord;
 mod intake;
 mod keys;
 mod outbox;
+mod pending;
 mod read;
 mod release;
 mod seal;
@@ -34,6 +35,7 @@ pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
+use pending::Pending;
 pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, ReporterCase, RunningClock};
 pub use seal::{KeySource, MasterKey};
 use seal::{KeyState, Keys};
@@ -545,12 +547,14 @@ impl Store {
             sqlx::query_scalar("SELECT DISTINCT case_id FROM events ORDER BY case_id")
                 .fetch_all(&mut *tx)
                 .await?;
+        let mut pending = Pending::default();
         for id in &ids {
             let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if let Some(case) = load_case(&mut tx, self.master.as_deref(), &id).await? {
-                project(&mut tx, &case).await?;
+                project(&mut pending, &case);
             }
         }
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         if self.master.is_some() {
             let policy = read::current(&self.policy);
@@ -786,32 +790,66 @@ async fn load_case(
         .map_err(|e| StoreError::Corrupt(format!("case {case_id}: {e}")))
 }
 
-async fn project(conn: &mut SqliteConnection, case: &Case) -> Result<(), StoreError> {
+/// Queues the case's row of the `cases` projection.
+fn project(pending: &mut Pending, case: &Case) {
     let updated = case
         .closed_at
         .or(case.published_at)
         .unwrap_or(case.received_at);
-    sqlx::query(
-        "INSERT INTO cases (id, project, title, stage, handling, embargo, received_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET project = excluded.project, title = excluded.title,
+    pending.insert(
+        CASES,
+        vec![
+            case.id.as_str().into(),
+            // The report's project and title stay out of the projection:
+            // only sealed payloads carry what the reporter wrote.
+            "".into(),
+            "".into(),
+            case.stage().label().into(),
+            case.handling.name().into(),
+            case.embargo.name().into(),
+            case.received_at.to_string().into(),
+            updated.to_string().into(),
+            i64::try_from(case.version).unwrap_or(i64::MAX).into(),
+        ],
+    );
+}
+
+const CASES: pending::Insert = pending::Insert {
+    into: "INSERT INTO cases (id, project, title, stage, handling, embargo, received_at, updated_at, version)",
+    tail: "ON CONFLICT (id) DO UPDATE SET project = excluded.project, title = excluded.title,
            stage = excluded.stage, handling = excluded.handling, embargo = excluded.embargo,
            received_at = excluded.received_at, updated_at = excluded.updated_at, version = excluded.version",
-    )
-    .bind(case.id.as_str())
-    // The report's project and title stay out of the projection: only sealed
-    // payloads carry what the reporter wrote.
-    .bind("")
-    .bind("")
-    .bind(case.stage().label())
-    .bind(case.handling.name())
-    .bind(case.embargo.name())
-    .bind(case.received_at.to_string())
-    .bind(updated.to_string())
-    .bind(i64::try_from(case.version).unwrap_or(i64::MAX))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+};
+
+const CASE_KEYS: pending::Insert = pending::Insert {
+    into: "INSERT INTO case_keys (case_id, wrapped)",
+    tail: "",
+};
+
+/// Which of `ids` already have events (one read for a batch's new cases).
+async fn existing_cases(
+    conn: &mut SqliteConnection,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    // Well under SQLite's limit on bound values: a batch is BATCH_MAX jobs.
+    for chunk in ids.chunks(BATCH_MAX) {
+        let mut q =
+            sqlx::QueryBuilder::new("SELECT DISTINCT case_id FROM events WHERE case_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        for id in q
+            .build_query_scalar::<String>()
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            found.insert(id);
+        }
+    }
+    Ok(found)
 }
 
 /// The writer: takes what is queued, applies it in one transaction, commits once.
@@ -888,21 +926,48 @@ async fn apply_batch(
     }
     let mut head = chain::head(&mut tx).await?;
     let policy = read::current(policy);
+    // A batch of new cases (the intake's whole load) goes in with a few
+    // statements: their rows wait in `pending`, one multi-row insert per
+    // table at the end. A job on an existing case reads what it changes,
+    // so whatever waits is written before it.
+    let mut pending = Pending::default();
+    let creating: Vec<&str> = jobs
+        .iter()
+        .filter_map(|(job, _)| match job {
+            Job::Create { case_id, .. } => Some(case_id.as_str()),
+            Job::Execute { .. } => None,
+        })
+        .collect();
+    let existing = existing_cases(&mut tx, &creating).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {
+        let creating = matches!(job, Job::Create { .. });
+        if !creating {
+            pending.flush(&mut tx).await?;
+        }
         if let Some(seen) = match &inbound {
-            Some(i) => intake::seen(&mut tx, master, &i.channel, i.reference.as_deref()).await?,
+            Some(i) => {
+                intake::seen(
+                    &mut tx,
+                    Some(&pending),
+                    master,
+                    &i.channel,
+                    i.reference.as_deref(),
+                )
+                .await?
+            }
             None => None,
         } {
             results.push(Err(StoreError::AlreadyReceived(seen)));
             continue;
         }
-        let creating = matches!(job, Job::Create { .. });
         let mut effects = None;
         let mut before = None;
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
-                let outcome = if load_case(&mut tx, master, &case_id).await?.is_some() {
+                let outcome = if existing.contains(case_id.as_str())
+                    || pending.holds_case(case_id.as_str())
+                {
                     Err(StoreError::CaseExists(case_id.clone()))
                 } else {
                     decide().map_err(StoreError::from).and_then(|events| {
@@ -936,14 +1001,23 @@ async fn apply_batch(
         };
         results.push(match outcome {
             Ok((case, events)) => {
-                let dk = data_key_for_writing(&mut tx, master, &case_id).await?;
+                let dk = if creating {
+                    // A new case's key: nothing to look up.
+                    let (dk, wrapped) = master
+                        .ok_or(StoreError::NoKey)?
+                        .new_data_key(case_id.as_str())?;
+                    pending.insert(CASE_KEYS, vec![case_id.as_str().into(), wrapped.into()]);
+                    dk
+                } else {
+                    data_key_for_writing(&mut tx, master, &case_id).await?
+                };
                 for e in &events {
                     let json = serde_json::to_string(&e.data)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let payload = dk.seal(case_id.as_str(), &json)?;
-                    head = chain::append(&mut tx, &head, &case_id, e, &payload).await?;
+                    head = chain::append(&mut pending, &head, &case_id, e, payload);
                 }
-                project(&mut tx, &case).await?;
+                project(&mut pending, &case);
                 // The scheduler looks at a changed case on its next pass
                 // (what the change made due, at once), and then at the
                 // policy's next instant.
@@ -951,16 +1025,18 @@ async fn apply_batch(
                 let due = (case.handling != embargo_core::Handling::Closed).then_some(changed_at);
                 read::write(
                     &mut tx,
+                    &mut pending,
                     master.ok_or(StoreError::NoKey)?,
                     policy.as_ref(),
                     &case,
                     due,
+                    creating,
                 )
                 .await?;
                 if let Some(inbound) = &inbound {
                     let master = master.ok_or(StoreError::NoKey)?;
                     let outcome = if creating { "case" } else { "reply" };
-                    intake::record(&mut tx, master, inbound, outcome, Some(&case_id), None).await?;
+                    intake::record(&mut pending, master, inbound, outcome, Some(&case_id), None)?;
                     for job in &inbound.jobs {
                         outbox::insert(&mut tx, master, job).await?;
                     }
@@ -976,6 +1052,7 @@ async fn apply_batch(
             Err(e) => Err(e),
         });
     }
+    pending.flush(&mut tx).await?;
     chain::set_head(&mut tx, &head).await?;
     tx.commit().await?;
     Ok(results)

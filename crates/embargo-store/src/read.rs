@@ -25,7 +25,10 @@ use embargo_core::{
 };
 use sqlx::{Row, SqliteConnection};
 
-use crate::{Keys, Store, StoreError, load_events};
+use crate::{
+    Keys, Store, StoreError, load_events,
+    pending::{Counter, Insert, Pending},
+};
 
 /// What the read model derives from a case with the deployment's policy.
 pub trait Policy: Send + Sync {
@@ -99,13 +102,19 @@ fn coordinator(case: &Case) -> &str {
 }
 
 /// Writes the case's rows of the read model, with its timer at `due`
-/// (`None`: the scheduler has nothing to do on it).
+/// (`None`: the scheduler has nothing to do on it). What it reads and
+/// deletes (the case's rows as they were) goes to `conn` at once, so
+/// `pending` must hold nothing of this case; what it inserts waits in
+/// `pending`. A `fresh` case has no rows yet (new, or the read model is
+/// being rebuilt from empty tables): nothing is read or deleted.
 pub(crate) async fn write(
     conn: &mut SqliteConnection,
+    pending: &mut Pending,
     master: &Keys,
     policy: &dyn Policy,
     case: &Case,
     due: Option<Timestamp>,
+    fresh: bool,
 ) -> Result<(), StoreError> {
     let id = case.id.as_str();
     let version = version_of(case);
@@ -114,93 +123,121 @@ pub(crate) async fn write(
     let received = case.received_at.as_second();
     let severity = case.severity().map_or("", |s| s.name());
     let stage = case.stage().label();
-    let was: Option<String> = sqlx::query_scalar("SELECT stage FROM case_list WHERE case_id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let was: Option<String> = if fresh {
+        None
+    } else {
+        sqlx::query_scalar("SELECT stage FROM case_list WHERE case_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
     let stage_changed = was.as_deref() != Some(stage);
     if stage_changed {
-        if let Some(was) = &was {
-            sqlx::query("UPDATE stage_totals SET n = n - 1 WHERE stage = $1")
-                .bind(was)
-                .execute(&mut *conn)
-                .await?;
+        if let Some(was) = was {
+            pending.count(STAGE_TOTALS, vec![was.into()], &[-1]);
         }
-        sqlx::query(
-            "INSERT INTO stage_totals (stage, n) VALUES ($1, 1)
-             ON CONFLICT (stage) DO UPDATE SET n = stage_totals.n + 1",
-        )
-        .bind(stage)
-        .execute(&mut *conn)
-        .await?;
+        pending.count(STAGE_TOTALS, vec![stage.into()], &[1]);
     }
-    sqlx::query(
-        "INSERT INTO case_list (case_id, version, acked, ack_due, received, stage, tlp, severity, project, coordinator, published)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, acked = excluded.acked,
-           ack_due = excluded.ack_due, received = excluded.received, stage = excluded.stage,
-           tlp = excluded.tlp, severity = excluded.severity, project = excluded.project,
-           coordinator = excluded.coordinator, published = excluded.published",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(acked)
-    .bind(ack_due)
-    .bind(received)
-    .bind(stage)
-    .bind(case.tlp().label())
-    .bind(severity)
-    .bind(field_hash(master, "project", &case.report.project))
-    .bind(field_hash(master, "person", coordinator(case)))
-    .bind(case.published_at.map(|t| t.as_second()))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM case_grants WHERE case_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    let grants = access::grants(case);
-    let mut insert = sqlx::QueryBuilder::new(
-        "INSERT INTO case_grants (principal, acked, ack_due, received, case_id) ",
+    pending.insert(
+        CASE_LIST,
+        vec![
+            id.into(),
+            version.into(),
+            acked.into(),
+            ack_due.into(),
+            received.into(),
+            stage.into(),
+            case.tlp().label().into(),
+            severity.into(),
+            field_hash(master, "project", &case.report.project).into(),
+            field_hash(master, "person", coordinator(case)).into(),
+            case.published_at.map(|t| t.as_second()).into(),
+        ],
     );
-    insert.push_values(&grants, |mut row, grant| {
-        row.push_bind(grant_hash(master, &grant.key()))
-            .push_bind(acked)
-            .push_bind(ack_due)
-            .push_bind(received)
-            .push_bind(id);
-    });
-    if !grants.is_empty() {
-        insert.build().execute(&mut *conn).await?;
+    if !fresh {
+        sqlx::query("DELETE FROM case_grants WHERE case_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
-    write_figures(conn, master, policy, case).await?;
-    write_terms(conn, master, case).await?;
+    for grant in access::grants(case) {
+        pending.insert(
+            CASE_GRANTS,
+            vec![
+                grant_hash(master, &grant.key()).into(),
+                acked.into(),
+                ack_due.into(),
+                received.into(),
+                id.into(),
+            ],
+        );
+    }
+    write_figures(conn, pending, master, policy, case, fresh).await?;
+    write_terms(conn, pending, master, case, fresh).await?;
     // Who reported a case never changes; its row follows the stage (a
     // rejection is a stage of its own).
     if stage_changed {
-        write_reporters(conn, master, case).await?;
+        write_reporters(conn, pending, master, case, fresh).await?;
     }
     match due {
         Some(due) => {
-            sqlx::query(
-                "INSERT INTO timers (case_id, due_at, version) VALUES ($1, $2, $3)
-                 ON CONFLICT (case_id) DO UPDATE SET due_at = excluded.due_at, version = excluded.version",
-            )
-            .bind(id)
-            .bind(due.as_second())
-            .bind(version)
-            .execute(&mut *conn)
-            .await?;
+            pending.insert(
+                TIMERS,
+                vec![id.into(), due.as_second().into(), version.into()],
+            );
         }
-        None => {
+        None if !fresh => {
             sqlx::query("DELETE FROM timers WHERE case_id = $1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
         }
+        None => {}
     }
     Ok(())
 }
+
+const STAGE_TOTALS: Counter = Counter {
+    into: "INSERT INTO stage_totals (stage, n)",
+    tail: "ON CONFLICT (stage) DO UPDATE SET n = stage_totals.n + excluded.n",
+};
+const CASE_LIST: Insert = Insert {
+    into: "INSERT INTO case_list (case_id, version, acked, ack_due, received, stage, tlp, severity, project, coordinator, published)",
+    tail: "ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, acked = excluded.acked,
+           ack_due = excluded.ack_due, received = excluded.received, stage = excluded.stage,
+           tlp = excluded.tlp, severity = excluded.severity, project = excluded.project,
+           coordinator = excluded.coordinator, published = excluded.published",
+};
+const CASE_GRANTS: Insert = Insert {
+    into: "INSERT INTO case_grants (principal, acked, ack_due, received, case_id)",
+    tail: "",
+};
+const TIMERS: Insert = Insert {
+    into: "INSERT INTO timers (case_id, due_at, version)",
+    tail: "ON CONFLICT (case_id) DO UPDATE SET due_at = excluded.due_at, version = excluded.version",
+};
+const REPORTER_CASES: Insert = Insert {
+    into: "INSERT INTO reporter_cases (who, case_id, received, stage, rejected)",
+    tail: "ON CONFLICT (who, case_id) DO NOTHING",
+};
+const CASE_FIGURES: Insert = Insert {
+    into: "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
+           fix_ready, fix_released, published, agreed_until, valid, screened)",
+    tail: "ON CONFLICT (case_id) DO UPDATE SET project = excluded.project,
+           received = excluded.received, ack_due = excluded.ack_due,
+           acknowledged = excluded.acknowledged, triaged = excluded.triaged,
+           fix_ready = excluded.fix_ready, fix_released = excluded.fix_released,
+           published = excluded.published, agreed_until = excluded.agreed_until,
+           valid = excluded.valid, screened = excluded.screened",
+};
+const CASE_CLOCKS: Insert = Insert {
+    into: "INSERT INTO case_clocks (case_id, clock, due)",
+    tail: "",
+};
+const TERM_COUNTS: Counter = Counter {
+    into: "INSERT INTO term_counts (term, n)",
+    tail: "ON CONFLICT (term) DO UPDATE SET n = term_counts.n + excluded.n",
+};
 
 /// Who reported a case, as keyed hashes: the address (lower case) and the
 /// key whose signature on the report verified.
@@ -230,14 +267,18 @@ pub(crate) fn reporter_hashes(
 /// The case's rows of `reporter_cases`.
 async fn write_reporters(
     conn: &mut SqliteConnection,
+    pending: &mut Pending,
     master: &Keys,
     case: &Case,
+    fresh: bool,
 ) -> Result<(), StoreError> {
     let id = case.id.as_str();
-    sqlx::query("DELETE FROM reporter_cases WHERE case_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    if !fresh {
+        sqlx::query("DELETE FROM reporter_cases WHERE case_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let who = reporter_hashes(
         master,
         case.report.reporter_email.as_deref(),
@@ -245,17 +286,16 @@ async fn write_reporters(
     );
     let rejected = case.rejection.as_ref().map_or("", |r| r.reason.name());
     for w in who {
-        sqlx::query(
-            "INSERT INTO reporter_cases (who, case_id, received, stage, rejected)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (who, case_id) DO NOTHING",
-        )
-        .bind(w)
-        .bind(id)
-        .bind(case.received_at.as_second())
-        .bind(case.stage().label())
-        .bind(rejected)
-        .execute(&mut *conn)
-        .await?;
+        pending.insert(
+            REPORTER_CASES,
+            vec![
+                w.into(),
+                id.into(),
+                case.received_at.as_second().into(),
+                case.stage().label().into(),
+                rejected.into(),
+            ],
+        );
     }
     Ok(())
 }
@@ -263,61 +303,57 @@ async fn write_reporters(
 /// The case's row of `case_figures` and its rows of `case_clocks`.
 async fn write_figures(
     conn: &mut SqliteConnection,
+    pending: &mut Pending,
     master: &Keys,
     policy: &dyn Policy,
     case: &Case,
+    fresh: bool,
 ) -> Result<(), StoreError> {
     let id = case.id.as_str();
     let mut f = embargo_core::stats::Figures::of(case, policy.ack_due(case));
     f.project = field_hash(master, "project", &f.project);
-    let was = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {FIGURE_COLUMNS} FROM case_figures WHERE case_id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| figures_of_row(&r))
-    .transpose()?;
+    let was = if fresh {
+        None
+    } else {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FIGURE_COLUMNS} FROM case_figures WHERE case_id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| figures_of_row(&r))
+        .transpose()?
+    };
     retally(conn, was.as_ref().map(Tally::of), Tally::of(&f)).await?;
     let secs = |t: Option<Timestamp>| t.map(|t| t.as_second());
-    sqlx::query(
-        "INSERT INTO case_figures (case_id, project, received, ack_due, acknowledged, triaged,
-           fix_ready, fix_released, published, agreed_until, valid, screened)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (case_id) DO UPDATE SET project = excluded.project,
-           received = excluded.received, ack_due = excluded.ack_due,
-           acknowledged = excluded.acknowledged, triaged = excluded.triaged,
-           fix_ready = excluded.fix_ready, fix_released = excluded.fix_released,
-           published = excluded.published, agreed_until = excluded.agreed_until,
-           valid = excluded.valid, screened = excluded.screened",
-    )
-    .bind(id)
-    .bind(&f.project)
-    .bind(f.received.as_second())
-    .bind(f.ack_due.as_second())
-    .bind(secs(f.acknowledged))
-    .bind(secs(f.triaged))
-    .bind(secs(f.fix_ready))
-    .bind(secs(f.fix_released))
-    .bind(secs(f.published))
-    .bind(secs(f.agreed_until))
-    .bind(i64::from(f.valid))
-    .bind(secs(f.screened))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM case_clocks WHERE case_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    let clocks = policy.running_clocks(case);
-    if !clocks.is_empty() {
-        let mut insert = sqlx::QueryBuilder::new("INSERT INTO case_clocks (case_id, clock, due) ");
-        insert.push_values(&clocks, |mut row, (clock, due)| {
-            row.push_bind(id)
-                .push_bind(clock)
-                .push_bind(due.as_second());
-        });
-        insert.build().execute(&mut *conn).await?;
+    pending.insert(
+        CASE_FIGURES,
+        vec![
+            id.into(),
+            f.project.clone().into(),
+            f.received.as_second().into(),
+            f.ack_due.as_second().into(),
+            secs(f.acknowledged).into(),
+            secs(f.triaged).into(),
+            secs(f.fix_ready).into(),
+            secs(f.fix_released).into(),
+            secs(f.published).into(),
+            secs(f.agreed_until).into(),
+            i64::from(f.valid).into(),
+            secs(f.screened).into(),
+        ],
+    );
+    if !fresh {
+        sqlx::query("DELETE FROM case_clocks WHERE case_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (clock, due) in policy.running_clocks(case) {
+        pending.insert(
+            CASE_CLOCKS,
+            vec![id.into(), clock.into(), due.as_second().into()],
+        );
     }
     Ok(())
 }
@@ -431,25 +467,35 @@ async fn retally(
 /// A term index (`case_terms` or `search_terms`): the case's rows made
 /// `terms` (as keyed hashes, `what` keeping the two apart). Returns the
 /// hashes removed and added.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the one place both term tables are written"
+)]
 async fn index_terms(
     conn: &mut SqliteConnection,
+    pending: &mut Pending,
     master: &Keys,
     table: &'static str,
     what: &str,
     case: &Case,
     terms: Vec<String>,
+    fresh: bool,
 ) -> Result<(Vec<String>, Vec<String>), StoreError> {
     use std::collections::BTreeSet;
     let id = case.id.as_str();
     let new: BTreeSet<String> = terms.iter().map(|t| field_hash(master, what, t)).collect();
-    let old: BTreeSet<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT term FROM {table} WHERE case_id = $1"
-    )))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let old: BTreeSet<String> = if fresh {
+        BTreeSet::new()
+    } else {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT term FROM {table} WHERE case_id = $1"
+        )))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect()
+    };
     let gone: Vec<String> = old.difference(&new).cloned().collect();
     let added: Vec<String> = new.difference(&old).cloned().collect();
     for term in &gone {
@@ -461,44 +507,64 @@ async fn index_terms(
         .execute(&mut *conn)
         .await?;
     }
+    let insert = match table {
+        "case_terms" => CASE_TERMS,
+        _ => SEARCH_TERMS,
+    };
     for term in &added {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {table} (term, case_id) VALUES ($1, $2)"
-        )))
-        .bind(term)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        pending.insert(insert, vec![term.as_str().into(), id.into()]);
     }
     Ok((gone, added))
 }
+
+const CASE_TERMS: Insert = Insert {
+    into: "INSERT INTO case_terms (term, case_id)",
+    tail: "",
+};
+const SEARCH_TERMS: Insert = Insert {
+    into: "INSERT INTO search_terms (term, case_id)",
+    tail: "",
+};
 
 /// The case's rows of `case_terms` (open cases, for duplicate hints),
 /// with `term_counts` kept in step, and of `search_terms` (every case).
 async fn write_terms(
     conn: &mut SqliteConnection,
+    pending: &mut Pending,
     master: &Keys,
     case: &Case,
+    fresh: bool,
 ) -> Result<(), StoreError> {
     let terms = embargo_core::duplicates::terms(case);
-    let (gone, added) = index_terms(conn, master, "case_terms", "term", case, terms).await?;
-    for term in &gone {
-        sqlx::query("UPDATE term_counts SET n = n - 1 WHERE term = $1")
-            .bind(term)
-            .execute(&mut *conn)
-            .await?;
+    let (gone, added) = index_terms(
+        conn,
+        pending,
+        master,
+        "case_terms",
+        "term",
+        case,
+        terms,
+        fresh,
+    )
+    .await?;
+    for term in gone {
+        pending.count(TERM_COUNTS, vec![term.into()], &[-1]);
     }
-    for term in &added {
-        sqlx::query(
-            "INSERT INTO term_counts (term, n) VALUES ($1, 1)
-             ON CONFLICT (term) DO UPDATE SET n = term_counts.n + 1",
-        )
-        .bind(term)
-        .execute(&mut *conn)
-        .await?;
+    for term in added {
+        pending.count(TERM_COUNTS, vec![term.into()], &[1]);
     }
     let searched = embargo_core::duplicates::search_terms(case);
-    index_terms(conn, master, "search_terms", "search", case, searched).await?;
+    index_terms(
+        conn,
+        pending,
+        master,
+        "search_terms",
+        "search",
+        case,
+        searched,
+        fresh,
+    )
+    .await?;
     Ok(())
 }
 
@@ -666,7 +732,13 @@ impl Store {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM cases ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;
-        for id in &ids {
+        // Every table is empty: each case is fresh, and its rows go in
+        // a few hundred cases a statement.
+        let mut pending = Pending::default();
+        for (n, id) in ids.iter().enumerate() {
+            if n % 500 == 499 {
+                pending.flush(&mut tx).await?;
+            }
             let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let events = load_events(&mut tx, Some(master), &id).await?;
             let Some(last) = events.last().map(|(_, e)| e.at) else {
@@ -676,8 +748,9 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))?;
             // Whatever fell due since the last change is due now.
             let due = policy.next_due(&case, last - jiff::SignedDuration::from_secs(1));
-            write(&mut tx, master, policy, &case, due).await?;
+            write(&mut tx, &mut pending, master, policy, &case, due, true).await?;
         }
+        pending.flush(&mut tx).await?;
         sqlx::query(
             "INSERT INTO read_model (id, policy) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
         )

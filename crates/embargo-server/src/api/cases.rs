@@ -85,8 +85,7 @@ pub(crate) async fn create_case(
         },
     )
     .await?;
-    let case = state.store.case(&receipt.case_id).await?;
-    let mut shown = view(&state, &case);
+    let mut shown = view(&state, &receipt.case);
     shown.status_url = Some(crate::intake::status_url(&state, &receipt.status_token));
     Ok((StatusCode::CREATED, Json(shown)))
 }

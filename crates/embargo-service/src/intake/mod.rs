@@ -63,12 +63,22 @@ pub fn status_url(state: &AppState, token: &str) -> String {
 }
 
 /// What the reporter is given back.
-#[derive(Debug)]
 pub struct Receipt {
     /// The new case.
     pub case_id: CaseId,
+    /// The case as the writer folded it (no read-back needed).
+    pub case: Box<embargo_core::Case>,
     /// The private status link's token (shown once; stored as a hash).
     pub status_token: String,
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The report and the status token are the reporter's: never in a log line.
+        f.debug_struct("Receipt")
+            .field("case_id", &self.case_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why intake refused or could not finish.
@@ -301,7 +311,9 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
                         tracing::error!(case = %case.id, error = %e, "attachment not stored apart");
                     }
                 }
-                tracing::info!(
+                // At debug: under a flood a line per report would be the
+                // intake's own I/O (the inventory and /metrics count them).
+                tracing::debug!(
                     case = %case.id,
                     channel = sub.channel.name(),
                     screening = case.in_screening(),
@@ -331,7 +343,8 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
                     tracing::warn!(error = %e, "channel inventory not updated");
                 }
                 return Ok(Receipt {
-                    case_id: case.id,
+                    case_id: case.id.clone(),
+                    case: Box::new(case),
                     status_token,
                 });
             }
