@@ -89,6 +89,17 @@ async fn case(store: &Store, n: u32, project: &str, tlp: Option<Tlp>) -> CaseId 
     id
 }
 
+/// A new store in `dir` (`embargo.db`), with a fresh master key.
+async fn opened(dir: &tempfile::TempDir) -> Store {
+    Store::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap()
+}
+
 fn member(id: &str, role: OrgRole, maintains: &[&str]) -> Vec<Grant> {
     let m = Member {
         id: PersonId::new(id).unwrap(),
@@ -115,13 +126,7 @@ async fn all_pages(store: &Store, mut q: ListQuery) -> (Vec<CaseId>, usize) {
 #[tokio::test]
 async fn lists_page_through_exactly_what_each_reader_is_granted() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("embargo.db"),
-        true,
-        Some(embargo_store::MasterKey::generate()),
-    )
-    .await
-    .unwrap();
+    let store = opened(&dir).await;
     store.set_policy(Arc::new(EveryHour)).await.unwrap();
     // New reports (unacknowledged: first in the queue, by deadline), and
     // triaged ones under each label.
@@ -206,13 +211,7 @@ async fn lists_page_through_exactly_what_each_reader_is_granted() {
 #[tokio::test]
 async fn timers_name_changed_cases_then_the_policys_next_instant() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("embargo.db"),
-        true,
-        Some(embargo_store::MasterKey::generate()),
-    )
-    .await
-    .unwrap();
+    let store = opened(&dir).await;
     store.set_policy(Arc::new(EveryHour)).await.unwrap();
     let a = case(&store, 1, "numpy", None).await;
     let b = case(&store, 2, "numpy", None).await;
@@ -313,9 +312,7 @@ impl Policy for WithClocks {
 async fn figures_and_running_clocks_follow_each_append_and_a_new_policy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("embargo.db");
-    let store = Store::open(&db, true, Some(embargo_store::MasterKey::generate()))
-        .await
-        .unwrap();
+    let store = opened(&dir).await;
     // Written under one policy, then computed again under another.
     store.set_policy(Arc::new(EveryHour)).await.unwrap();
     let a = case(&store, 1, "numpy", None).await;
@@ -389,13 +386,7 @@ async fn titled(store: &Store, n: u32, project: &str, title: &str) -> CaseId {
 #[tokio::test]
 async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("embargo.db"),
-        true,
-        Some(embargo_store::MasterKey::generate()),
-    )
-    .await
-    .unwrap();
+    let store = opened(&dir).await;
     let a = titled(&store, 1, "numpy", "Heap corruption in loadtxt converters").await;
     let b = titled(&store, 2, "scipy", "loadtxt converters corrupt the heap").await;
     let c = titled(&store, 3, "numpy", "XSS in the docs search").await;
@@ -516,13 +507,7 @@ async fn aggregates_agree_with_the_exact_figures() {
         stats::{self, Histogram, Step},
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("embargo.db"),
-        true,
-        Some(embargo_store::MasterKey::generate()),
-    )
-    .await
-    .unwrap();
+    let store = opened(&dir).await;
     store.set_policy(Arc::new(LongerOnceTriaged)).await.unwrap();
     // A small deterministic generator: the same cases on every run.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -761,9 +746,7 @@ async fn read_model_rows(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
 async fn batches_of_new_and_changed_cases_keep_the_read_model_a_rebuild_makes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("embargo.db");
-    let store = Store::open(&path, true, Some(embargo_store::MasterKey::generate()))
-        .await
-        .unwrap();
+    let store = opened(&dir).await;
     store.set_policy(Arc::new(WithClocks)).await.unwrap();
     let mut tasks = Vec::new();
     for n in 1..=120u32 {
@@ -853,9 +836,7 @@ async fn batches_of_new_and_changed_cases_keep_the_read_model_a_rebuild_makes() 
 async fn a_case_made_and_changed_in_one_batch_is_changed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("embargo.db");
-    let store = Store::open(&path, true, Some(embargo_store::MasterKey::generate()))
-        .await
-        .unwrap();
+    let store = opened(&dir).await;
     store.set_policy(Arc::new(WithClocks)).await.unwrap();
     let id = CaseId::from_parts(2026, 7);
     let report = Report {
