@@ -3,7 +3,8 @@
 //! A backup is one tar archive: a manifest (format, version, when, the
 //! chain's head, the counts), a consistent copy of the database taken
 //! while the server writes (`VACUUM INTO`, one snapshot), the
-//! configuration and the intake key, and the master key only when asked:
+//! configuration and the intake key (with the retired intake keys that
+//! still decrypt), and the master key only when asked:
 //! an archive with its master key is the vault itself. The copy is
 //! checked (SQLite's integrity check, the whole hash chain) before the
 //! archive is written, and a restore checks again, against the manifest.
@@ -15,7 +16,10 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::datadir::{CONFIG, DB, KEY, MASTER_KEY};
+use crate::{
+    datadir::{CONFIG, DB, KEY, MASTER_KEY},
+    keys::{RETIRED_INTAKE, retired_name},
+};
 
 /// The new master key during a rotation, by its name in an archive.
 const MASTER_KEY_NEXT: &str = "master.key.next";
@@ -125,6 +129,9 @@ pub async fn backup(
     embargo_store::snapshot(&db, &copy).await?;
     let (events, cases, chain_head) = check(&copy, Vec::new()).await?;
     let mut files = vec![DB.to_owned(), CONFIG.to_owned(), KEY.to_owned()];
+    // Retired intake keys still decrypt mail sent before a replacement:
+    // a restore within their time needs them.
+    files.extend(retired_keys(dir)?);
     // The master key from where the configuration keeps it, and during a
     // rotation the new key too (the copy may need both).
     let key_path = crate::datadir::read_config(dir)
@@ -182,6 +189,33 @@ pub async fn backup(
     Ok(manifest)
 }
 
+/// The retired intake keys of `dir`, by their names in an archive
+/// (`retired-intake-keys/AT-FINGERPRINT.asc`), oldest first.
+fn retired_keys(dir: &Path) -> Result<Vec<String>, BackupError> {
+    let folder = dir.join(RETIRED_INTAKE);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&folder)(e)),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| retired_name(n).is_some())
+        .map(|n| format!("{RETIRED_INTAKE}/{n}"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Whether `name` (in an archive) is a retired intake key's: one file,
+/// named as a replacement names it, in that folder.
+fn is_retired_key(name: &str) -> bool {
+    name.strip_prefix(RETIRED_INTAKE)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|file| !file.contains('/') && retired_name(file).is_some())
+}
+
 fn private_file(path: &Path) -> Result<std::fs::File, BackupError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -231,7 +265,18 @@ pub async fn restore(
             );
             continue;
         }
-        if !allowed.contains(&name.as_str()) {
+        if is_retired_key(&name) {
+            let folder = dir.join(RETIRED_INTAKE);
+            if !folder.is_dir() {
+                std::fs::create_dir(&folder).map_err(io(&folder))?;
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    &folder,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )
+                .map_err(io(&folder))?;
+            }
+        } else if !allowed.contains(&name.as_str()) {
             return Err(BackupError::Check(format!(
                 "`{name}` is not a file a backup holds"
             )));
@@ -325,4 +370,27 @@ pub async fn scheduled(state: &crate::AppState) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_retired_key;
+
+    #[test]
+    fn only_a_retired_keys_own_name_is_taken_from_an_archive() {
+        assert!(is_retired_key(
+            "retired-intake-keys/1764662400-0123456789ABCDEF.asc"
+        ));
+        for name in [
+            "retired-intake-keys/../master.key",
+            "retired-intake-keys/1764662400-AB/../../x.asc",
+            "retired-intake-keys/a/1764662400-AB.asc",
+            "retired-intake-keys/notes.txt",
+            "retired-intake-keys/",
+            "retired-intake-keysX/1764662400-AB.asc",
+            "/retired-intake-keys/1764662400-AB.asc",
+        ] {
+            assert!(!is_retired_key(name), "{name}");
+        }
+    }
 }

@@ -251,7 +251,7 @@ impl Intake {
     }
 }
 
-fn retired_name(name: &str) -> Option<(i64, &str)> {
+pub(crate) fn retired_name(name: &str) -> Option<(i64, &str)> {
     let stem = name.strip_suffix(".asc")?;
     let (at, fingerprint) = stem.split_once('-')?;
     Some((at.parse().ok()?, fingerprint))

@@ -55,6 +55,29 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
     while *during.lock().unwrap() < 5 {
         std::thread::yield_now();
     }
+    // An intake key replaced before the backup still decrypts for a while:
+    // the archive carries it.
+    let said = stdout(&embargo(&[
+        "keys",
+        "rotate-intake",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]));
+    let intake_key = |url: &str, token: &str| -> Value {
+        client
+            .get(format!("{url}/api/v1/admin/intake-key"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let old_intake = said
+        .split_whitespace()
+        .nth(10)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_owned();
     let archive = tmp.path().join("backup.tar");
     let out = embargo(&[
         "backup",
@@ -124,6 +147,12 @@ fn a_backup_taken_under_load_restores_every_acknowledged_case() {
             "{case}"
         );
     }
+    let keys = intake_key(&other.url, &token);
+    assert_eq!(
+        keys["retired"][0]["fingerprint"], old_intake,
+        "the retired intake key came back: {keys}"
+    );
+    assert_ne!(keys["fingerprint"], old_intake);
     drop(other);
 
     // Without the master key: restored with the key kept apart, and
