@@ -811,6 +811,11 @@ impl Config {
         if config.keys.retired_intake_days > 3_650 {
             return Err("keys.retired_intake_days must be 0 to 3650".into());
         }
+        // The same rules as a policy saved in the browser.
+        config
+            .screening
+            .check()
+            .map_err(|e| format!("[screening]: {e}"))?;
         // Each value becomes one line of security.txt: a line break or a
         // control character would inject another field.
         let one_line = |field: &str, v: &str| {
@@ -1043,6 +1048,16 @@ mod tests {
             Config::parse("[disclosure]\nhour_utc = 25")
                 .unwrap_err()
                 .contains("0 to 23")
+        );
+        // A screening rule that could hold nothing is refused at start,
+        // as the browser refuses it.
+        let screening = Config::parse("[screening]\nrequire_component = true\n").unwrap_err();
+        assert!(
+            screening.contains("[screening]") && screening.contains("components"),
+            "{screening}"
+        );
+        assert!(
+            Config::parse("[screening]\nrequire_component = true\ncomponents = [\"io\"]\n").is_ok()
         );
     }
 

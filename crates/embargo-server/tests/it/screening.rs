@@ -56,6 +56,9 @@ const POLICY: &str = "[screening]\nrequire_reproduction = true\n\
 fn held_reports_wait_beside_the_inbox_and_one_bulk_answer_reaches_each_reporter() {
     let mail_system = MailServer::start();
     let app = TestApp::start_with(&format!("{POLICY}{}", mail_system.smtp_config()));
+    // Nothing yet: the inbox says how to begin.
+    let (mut sam, _) = app.person("sam", "srt");
+    assert!(sam.get("/").body.contains("id=\"first-steps\""));
 
     // The form says what a report needs before anyone writes.
     let mut reporter = app.browser();
@@ -89,6 +92,10 @@ fn held_reports_wait_beside_the_inbox_and_one_bulk_answer_reaches_each_reporter(
             "Untrusted data runs code:\n\n```\nnumpy.load(f, allow_pickle=True)  # a pickle\n```",
         ),
     ));
+    // Only held reports: not an empty organisation.
+    let inbox = sam.get("/");
+    assert!(!inbox.body.contains("id=\"first-steps\""), "{}", inbox.body);
+    assert!(inbox.body.contains("2 report(s) wait in screening"));
     let cy = case_of(&deliver(
         &app,
         mail(
@@ -137,7 +144,6 @@ fn held_reports_wait_beside_the_inbox_and_one_bulk_answer_reaches_each_reporter(
     assert!(!status.body.contains("screening"));
 
     // The SRT's inbox leaves the held ones out and points to them.
-    let (mut sam, _) = app.person("sam", "srt");
     let inbox = sam.get("/");
     assert!(
         inbox.body.contains(&format!("/cases/{cy}\"")),
@@ -156,11 +162,29 @@ fn held_reports_wait_beside_the_inbox_and_one_bulk_answer_reaches_each_reporter(
     assert!(page.body.contains("Loading untrusted pickles"));
     assert!(!page.body.contains(&format!("value=\"{cy}\"")));
 
-    // One canned answer to both: each reporter gets it, both leave the queue.
+    // One canned answer from Ana's case page, which it returns to; the
+    // same answer to Ben from the queue. Each reporter gets it, both leave
+    // the queue.
+    let page = sam.get(&format!("/cases/{ana}"));
+    assert!(
+        page.body.contains("name=\"back\" value=\"case\""),
+        "{}",
+        page.body
+    );
     let done = sam.post(
         "/screening",
         &[
             ("case", ana.as_str()),
+            ("answer", "incomplete"),
+            ("action", "reject"),
+            ("back", "case"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), Some(format!("/cases/{ana}").as_str()));
+    let done = sam.post(
+        "/screening",
+        &[
             ("case", ben.as_str()),
             ("answer", "incomplete"),
             ("action", "reject"),
@@ -169,7 +193,7 @@ fn held_reports_wait_beside_the_inbox_and_one_bulk_answer_reaches_each_reporter(
     assert_eq!(done.status, 303, "{}", done.body);
     let after = sam.get(done.location().unwrap());
     assert!(
-        after.body.contains("2 report(s) answered and rejected"),
+        after.body.contains("1 report(s) answered and rejected"),
         "{}",
         after.body
     );

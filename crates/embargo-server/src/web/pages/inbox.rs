@@ -201,7 +201,23 @@ pub(crate) async fn inbox(
     } else {
         (Vec::new(), 0, 0)
     };
-    let rows_empty = rows.is_empty();
+    // An organisation with nothing yet (no case listed without a filter,
+    // none held for screening, none in quarantine): what to do first.
+    let unfiltered = [
+        &filter.project,
+        &filter.stage,
+        &filter.severity,
+        &filter.tlp,
+        &filter.assignee,
+    ]
+    .iter()
+    .all(|f| f.is_empty());
+    let nothing_yet = rows.is_empty()
+        && unfiltered
+        && !searching
+        && filter.after.is_empty()
+        && held == 0
+        && quarantined == 0;
     let projects_empty = projects.is_empty();
     let first_href = (!filter.after.is_empty()).then(|| inbox_href(&filter, None));
     let next_href = next.map(|c| inbox_href(&filter, Some(&c.encode())));
@@ -226,8 +242,7 @@ pub(crate) async fn inbox(
             next_href => next_href,
             q => filter.q.trim(),
             searching => searching,
-            // An organisation with nothing yet: what to do first.
-            first_steps => (!searching && filter.after.is_empty() && rows_empty && who.caller.is_srt()).then(|| context! {
+            first_steps => (nothing_yet && who.caller.is_srt()).then(|| context! {
                 projects => projects_empty,
                 report_url => format!("{}/report", crate::links::browser_base_url(&state)),
                 is_admin => who.caller.is_admin(),

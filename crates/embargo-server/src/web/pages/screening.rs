@@ -97,6 +97,8 @@ pub(crate) struct ScreeningForm {
     action: String,
     /// One report passed by its own button.
     pass: String,
+    /// `case`: the form on a case page, which the answer returns to.
+    back: String,
 }
 
 /// `POST /screening` (SRT): the ticked reports rejected with one canned
@@ -108,6 +110,14 @@ pub(crate) async fn screening_action(
     let who = posted.who;
     authz::srt(&who.caller)?;
     let f = posted.form;
+    // Back to the case page the answer was given on (its id checked, so
+    // the redirect stays on this site's case pages).
+    let back = (f.back == "case")
+        .then(|| match f.case.as_slice() {
+            [one] => embargo_core::CaseId::new(one.trim()).ok(),
+            _ => None,
+        })
+        .flatten();
     let passing = !f.pass.trim().is_empty() || f.action == "pass";
     let answered = if passing {
         let ids = if f.pass.trim().is_empty() {
@@ -134,6 +144,9 @@ pub(crate) async fn screening_action(
         done: format!("{done} report(s) {what}."),
     };
     if refused.is_empty() {
+        if let Some(id) = back {
+            return Ok(Redirect::to(&format!("/cases/{id}")).into_response());
+        }
         let href = format!("/screening?done={}", crate::api::percent_encode(&q.done));
         return Ok(Redirect::to(&href).into_response());
     }
