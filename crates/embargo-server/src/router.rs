@@ -231,20 +231,28 @@ fn intake_routes(state: &Shared) -> Router<Shared> {
     // flood cannot starve the team's own pages of it.
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let turns = Arc::new(tokio::sync::Semaphore::new(cores));
+    // The turn is given back once a submission only awaits its commit
+    // (`intake::TURN`), and at the latest with the answer. The form's page
+    // itself (GET) takes no turn.
     Router::new()
         .route("/api/v1/intake/mail", post(api::ingest_mail))
-        .route("/report", get(web::report_page).post(web::submit_report))
+        .route("/report", post(web::submit_report))
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let turns = turns.clone();
                 async move {
                     match turns.acquire_owned().await {
-                        Ok(_turn) => next.run(req).await,
+                        Ok(permit) => {
+                            crate::intake::TURN
+                                .scope(crate::intake::Turn::new(permit), next.run(req))
+                                .await
+                        }
                         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
                     }
                 }
             },
         ))
+        .route("/report", get(web::report_page))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
 }

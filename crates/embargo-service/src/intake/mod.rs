@@ -62,6 +62,34 @@ pub fn status_url(state: &AppState, token: &str) -> String {
     )
 }
 
+/// A stranger's submission's turn at the intake gate (the server lets at
+/// most one per core be worked on at once): held while the message is
+/// read, decrypted and screened, and given back once only the durable
+/// commit is awaited, so that many wait on one batch while the processor
+/// goes to the next message.
+#[derive(Clone, Debug)]
+pub struct Turn(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+
+impl Turn {
+    /// A turn holding `permit` until it is released (or dropped).
+    pub fn new(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        Turn(std::sync::Arc::new(std::sync::Mutex::new(Some(permit))))
+    }
+
+    fn release(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+    }
+}
+
+tokio::task_local! {
+    /// The turn of the submission this task works on, when it came
+    /// through the intake gate.
+    pub static TURN: Turn;
+}
+
 /// What the reporter is given back.
 pub struct Receipt {
     /// The new case.
@@ -266,6 +294,9 @@ pub async fn receive(state: &AppState, sub: Submission) -> Result<Receipt, Intak
     } else {
         crate::screening::reasons(state, &report, sub.attachments.len()).await
     };
+    // From here on the request waits for the writer's commit: the gate's
+    // turn goes to the next submission.
+    let _ = TURN.try_with(Turn::release);
     for _ in 0..3 {
         let id = new_case_id(now);
         let (r, a, held) = (report.clone(), actor.clone(), held.clone());
