@@ -42,16 +42,9 @@ impl FromRequestParts<Shared> for Principal {
                 "send an API token as `Authorization: Bearer <token>`",
             ));
         };
-        match state
-            .store
-            .api_token_person(&token_hash(token.trim()))
-            .await
-        {
-            Ok(Some(person)) => match authz::caller(state, &person).await {
-                Ok(Some(caller)) => Ok(Principal(caller)),
-                Ok(None) => Err(unauthorized("the API token's person has no account")),
-                Err(e) => Err(crate::failure::Failure(e).into_response()),
-            },
+        match authz::token_caller(state, &token_hash(token.trim())).await {
+            Ok(Some(Some(caller))) => Ok(Principal(caller)),
+            Ok(Some(None)) => Err(unauthorized("the API token's person has no account")),
             Ok(None) => Err(unauthorized("the API token is not valid")),
             Err(e) => {
                 tracing::error!(error = %e, "token lookup failed");

@@ -42,18 +42,32 @@ impl Caller {
 
 /// Loads a person with the projects they maintain.
 pub async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, ServiceError> {
-    let Some(person) = state.store.person(id).await? else {
-        return Ok(None);
-    };
-    let maintains = state.store.maintained_by(&person.id).await?;
-    Ok(Some(Caller {
+    Ok(state.store.member(id).await?.map(caller_of))
+}
+
+/// Loads the person an API token (by its hash) belongs to, with the
+/// projects they maintain: `None` when there is no such token,
+/// `Some(None)` when its person is gone.
+pub async fn token_caller(
+    state: &AppState,
+    token_hash: &str,
+) -> Result<Option<Option<Caller>>, ServiceError> {
+    Ok(state
+        .store
+        .api_token_member(token_hash)
+        .await?
+        .map(|m| m.map(caller_of)))
+}
+
+fn caller_of((person, maintains): (embargo_store::Person, Vec<String>)) -> Caller {
+    Caller {
         member: Member {
             id: person.id,
             role: person.role,
             maintains: maintains.into_iter().collect(),
         },
         name: person.name,
-    }))
+    }
 }
 
 /// The projects a case affects: the one it was reported against, those the

@@ -196,6 +196,66 @@ impl Store {
             .transpose()
     }
 
+    /// A person with the projects they maintain, in one read.
+    pub async fn member(&self, id: &str) -> Result<Option<(Person, Vec<String>)>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS}, m.project AS maintains FROM people
+             LEFT JOIN project_maintainers m ON m.person = people.id
+             WHERE people.id = $1 ORDER BY m.project"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        self.member_from(&rows)
+    }
+
+    /// The person an API token (given by its hash) belongs to, with the
+    /// projects they maintain, in one read (a request's authentication is
+    /// one hand-off to the database, not three): `None` when there is no
+    /// such token, `Some(None)` when its person is gone.
+    pub async fn api_token_member(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Option<(Person, Vec<String>)>>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS}, m.project AS maintains FROM api_tokens t
+             LEFT JOIN people ON people.id = t.person
+             LEFT JOIN project_maintainers m ON m.person = people.id
+             WHERE t.token_hash = $1 ORDER BY m.project"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.member_from(&rows).map(Some)
+    }
+
+    /// A person (the first row's columns) and the `maintains` column of
+    /// every row; `None` when the person's columns are empty.
+    fn member_from(
+        &self,
+        rows: &[sqlx::sqlite::SqliteRow],
+    ) -> Result<Option<(Person, Vec<String>)>, StoreError> {
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        if first.try_get::<Option<String>, _>("id")?.is_none() {
+            return Ok(None);
+        }
+        let person = person_from(first, self.master.as_deref())?;
+        let mut maintains = Vec::new();
+        for r in rows {
+            if let Some(project) = r.try_get::<Option<String>, _>("maintains")? {
+                maintains.push(project);
+            }
+        }
+        Ok(Some((person, maintains)))
+    }
+
     /// Everyone, by handle.
     pub async fn people(&self) -> Result<Vec<Person>, StoreError> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people ORDER BY id");
@@ -640,6 +700,17 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Whether a project of this name exists (one indexed read).
+    pub async fn project_exists(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM projects WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Adds or replaces a project and its maintainers.

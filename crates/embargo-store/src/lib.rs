@@ -611,16 +611,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// The person an API token (given by its hash) belongs to.
-    pub async fn api_token_person(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT person FROM api_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
     /// Records a good scheduled backup.
     pub async fn record_backup(&self, at: i64, file: &str, events: u64) -> Result<(), StoreError> {
         sqlx::query(

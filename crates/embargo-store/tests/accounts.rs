@@ -110,13 +110,62 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     };
     store.put_project(&numpy, now).await.unwrap();
     assert_eq!(store.projects().await.unwrap(), vec![numpy.clone()]);
+    assert!(store.project_exists("numpy").await.unwrap());
+    assert!(!store.project_exists("numpyx").await.unwrap());
     assert_eq!(
         store.maintained_by(&id("mia")).await.unwrap(),
         vec!["numpy"]
     );
+    let scipy = Project {
+        name: "scipy".into(),
+        maintainers: vec![id("mia")],
+        ..numpy.clone()
+    };
+    store.put_project(&scipy, now).await.unwrap();
+    // A person and what they maintain in one read, also by API token.
+    let (who, maintains) = store.member("mia").await.unwrap().unwrap();
+    assert_eq!(
+        (who.name.as_str(), maintains),
+        ("Mia", vec!["numpy".to_owned(), "scipy".to_owned()])
+    );
+    let at = jiff::Timestamp::from_second(now).unwrap();
+    store.add_api_token("hash-of-mia", "mia", at).await.unwrap();
+    store
+        .add_api_token("hash-of-gone", "gone", at)
+        .await
+        .unwrap();
+    let (who, maintains) = store
+        .api_token_member("hash-of-mia")
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((who.id, maintains.len()), (id("mia"), 2));
+    assert!(
+        store
+            .api_token_member("hash-of-gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_none(),
+        "a token whose person is gone"
+    );
+    assert!(
+        store
+            .api_token_member("no such hash")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.member("gone").await.unwrap().is_none());
     numpy.maintainers.clear();
     store.put_project(&numpy, now).await.unwrap();
-    assert!(store.maintained_by(&id("mia")).await.unwrap().is_empty());
+    assert_eq!(
+        store.maintained_by(&id("mia")).await.unwrap(),
+        vec!["scipy"]
+    );
+    let (_, maintains) = store.member("mia").await.unwrap().unwrap();
+    assert_eq!(maintains, vec!["scipy"]);
 
     // The access log keeps entries per subject, in order.
     for (at, action) in [(now, "view_case"), (now + 5, "view_case")] {

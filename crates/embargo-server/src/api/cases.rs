@@ -46,9 +46,11 @@ pub(crate) async fn create_case(
         })?;
     // A report names a project the organisation runs disclosure for (or
     // the intake's catch-all, as email reports do).
-    let known = state.store.projects().await?;
     let project = req.project.trim();
-    if project != state.config.intake.default_project && !known.iter().any(|p| p.name == project) {
+    if project != state.config.intake.default_project
+        && !state.store.project_exists(project).await?
+    {
+        let known = state.store.projects().await?;
         let names: Vec<&str> = known.iter().map(|p| p.name.as_str()).collect();
         return Err(invalid(format!(
             "there is no project `{}` here; known projects: {} (an admin adds projects on the Projects page or with POST /api/v1/projects)",
