@@ -322,6 +322,25 @@ pub async fn restore(
     Ok(manifest)
 }
 
+/// What an operator must do after a restore into `dir` before serving
+/// from it, if anything: the restored configuration keeps the master key
+/// elsewhere (`[keys] master_key`) than where the restore put it, and no
+/// key is there yet (a server would make a new one and refuse the
+/// database).
+pub fn key_notice(dir: &Path) -> Option<String> {
+    let restored = dir.join(MASTER_KEY);
+    let config = crate::datadir::read_config(dir).ok()?;
+    let wanted = crate::datadir::master_key_path(dir, &config);
+    (restored.is_file() && wanted != restored && !wanted.exists()).then(|| {
+        format!(
+            "embargo.toml keeps the master key at {}; the restored key is {}: move it there \
+             (or remove `[keys] master_key` to use it where it is) before `embargo serve`",
+            wanted.display(),
+            restored.display()
+        )
+    })
+}
+
 /// Restores `file` into a temporary directory and checks it; nothing is
 /// kept.
 pub async fn verify(file: &Path) -> Result<Manifest, BackupError> {

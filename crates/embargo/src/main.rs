@@ -302,10 +302,16 @@ fn main() -> ExitCode {
             file,
             data_dir,
             master_key,
-        } => backup_run(
-            "restore",
-            embargo_server::backup::restore(&file, &data_dir, master_key.as_deref()),
-        ),
+        } => {
+            let code = backup_run(
+                "restore",
+                embargo_server::backup::restore(&file, &data_dir, master_key.as_deref()),
+            );
+            if let Some(notice) = embargo_server::backup::key_notice(&data_dir) {
+                eprintln!("embargo restore: NOTE: {notice}");
+            }
+            code
+        }
     }
 }
 

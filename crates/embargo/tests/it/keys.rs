@@ -227,12 +227,18 @@ fn a_master_key_kept_outside_the_data_directory_stays_out_of_its_backups() {
     ]));
     let restored = tmp.path().join("restored");
     let r = restored.to_str().unwrap();
-    stdout(&embargo(&[
-        "restore",
-        full.to_str().unwrap(),
-        "--data-dir",
-        r,
-    ]));
+    // Restored where the configured key's place is empty (a new machine):
+    // the restore says to put the key there before serving.
+    let away = tmp.path().join("away.key");
+    std::fs::rename(&key_file, &away).unwrap();
+    let out = embargo(&["restore", full.to_str().unwrap(), "--data-dir", r]);
+    std::fs::rename(&away, &key_file).unwrap();
+    stdout(&out);
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains(&format!("keeps the master key at {}", key_file.display())),
+        "{note}"
+    );
     assert_eq!(
         std::fs::read_to_string(restored.join("master.key")).unwrap(),
         std::fs::read_to_string(&key_file).unwrap()
