@@ -29,15 +29,7 @@ fn peak_rss_kib() -> u64 {
 }
 
 mod common;
-use common::percentile;
-
-fn message(i: usize, body: &str) -> Vec<u8> {
-    format!(
-        "From: Reporter {i} <r{i}@example.net>\r\nTo: security@example.org\r\n\
-         Subject: Benchmark report {i}: overflow in the parser\r\nMessage-ID: <bench-{i}@example.net>\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
+use common::{message, percentile};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -71,9 +63,9 @@ fn main() {
             .map(|i| {
                 let id = if encrypted { i + 100_000 } else { i };
                 if encrypted {
-                    message(id, &team.encrypt(text.as_bytes()).unwrap())
+                    message("bench", id, &team.encrypt(text.as_bytes()).unwrap())
                 } else {
-                    message(id, &text)
+                    message("bench", id, &text)
                 }
             })
             .collect();

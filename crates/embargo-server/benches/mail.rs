@@ -28,17 +28,9 @@ use std::{
 };
 
 mod common;
-use common::percentile;
+use common::{message, percentile};
 
 const TEXT: &str = "Steps to reproduce: call parse() with a 70000-byte header.\n";
-
-fn message(i: usize, body: &str) -> Vec<u8> {
-    format!(
-        "From: Reporter {i} <r{i}@example.net>\r\nTo: security@example.org\r\n\
-         Subject: Benchmark report {i}: overflow in the parser\r\nMessage-ID: <mail-bench-{i}@example.net>\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
 
 /// Messages a second for one `gpg --decrypt` process per message, over
 /// `bodies` (armored messages), in a GnuPG home holding `secret`.
@@ -145,7 +137,7 @@ fn main() {
                 let mut mine = Vec::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let body = message(i, &pool[i % pool.len()]);
+                    let body = message("mail-bench", i, &pool[i % pool.len()]);
                     let t = Instant::now();
                     let resp = client
                         .post(format!("{url}/api/v1/intake/mail"))

@@ -52,3 +52,14 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
 }
+
+/// An email report from reporter `i` (Message-ID `<TAG-i@example.net>`)
+/// with `body`, as the mail intake receives it.
+#[allow(dead_code, reason = "not every bench mails")]
+pub fn message(tag: &str, i: usize, body: &str) -> Vec<u8> {
+    format!(
+        "From: Reporter {i} <r{i}@example.net>\r\nTo: security@example.org\r\n\
+         Subject: Benchmark report {i}: overflow in the parser\r\nMessage-ID: <{tag}-{i}@example.net>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
