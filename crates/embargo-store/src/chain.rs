@@ -107,7 +107,6 @@ pub(crate) fn append(
         kind,
         &payload,
     );
-    pending.note_case(case_id.as_str());
     pending.insert(
         EVENTS,
         vec![

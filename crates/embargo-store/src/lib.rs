@@ -547,8 +547,12 @@ impl Store {
             sqlx::query_scalar("SELECT DISTINCT case_id FROM events ORDER BY case_id")
                 .fetch_all(&mut *tx)
                 .await?;
+        // A few hundred rows a statement, never the whole archive in memory.
         let mut pending = Pending::default();
-        for id in &ids {
+        for (n, id) in ids.iter().enumerate() {
+            if n % 500 == 499 {
+                pending.flush(&mut tx).await?;
+            }
             let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if let Some(case) = load_case(&mut tx, self.master.as_deref(), &id).await? {
                 project(&mut pending, &case);
@@ -928,7 +932,9 @@ async fn apply_batch(
             Job::Execute { .. } => None,
         })
         .collect();
-    let existing = existing_cases(&mut tx, &creating).await?;
+    // Ids with events, and those made in this batch (whether their rows
+    // wait or were written before a later job).
+    let mut existing = existing_cases(&mut tx, &creating).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for (job, inbound) in jobs {
         let creating = matches!(job, Job::Create { .. });
@@ -955,9 +961,7 @@ async fn apply_batch(
         let mut before = None;
         let (case_id, outcome) = match job {
             Job::Create { case_id, decide } => {
-                let outcome = if existing.contains(case_id.as_str())
-                    || pending.holds_case(case_id.as_str())
-                {
+                let outcome = if existing.contains(case_id.as_str()) {
                     Err(StoreError::CaseExists(case_id.clone()))
                 } else {
                     decide().map_err(StoreError::from).and_then(|events| {
@@ -992,6 +996,7 @@ async fn apply_batch(
         results.push(match outcome {
             Ok((case, events)) => {
                 let dk = if creating {
+                    existing.insert(case_id.as_str().to_owned());
                     // A new case's key: nothing to look up.
                     let (dk, wrapped) = master
                         .ok_or(StoreError::NoKey)?

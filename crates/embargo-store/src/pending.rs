@@ -10,7 +10,7 @@
 //! the database: whoever must read what is pending flushes first
 //! ([`Pending::flush`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlx::SqliteConnection;
 
@@ -106,8 +106,6 @@ struct Sums {
 pub(crate) struct Pending {
     inserts: Vec<(Insert, Rows)>,
     counters: Vec<(Counter, Sums)>,
-    /// Cases with rows here (a new case made twice in a batch is refused).
-    cases: HashSet<String>,
     /// `(channel, reference lookup)` of the inbound rows here, so that a
     /// second delivery in the same batch is seen before it is written.
     references: HashMap<(String, String), String>,
@@ -120,23 +118,12 @@ impl Pending {
         self.inserts.is_empty() && self.counters.is_empty()
     }
 
-    /// Whether rows of `case` wait here.
-    pub(crate) fn holds_case(&self, case: &str) -> bool {
-        self.cases.contains(case)
-    }
-
     /// The case (or outcome) a pending inbound row of this channel and
     /// reference lookup was recorded with.
     pub(crate) fn reference(&self, channel: &str, lookup: &str) -> Option<&str> {
         self.references
             .get(&(channel.to_owned(), lookup.to_owned()))
             .map(String::as_str)
-    }
-
-    pub(crate) fn note_case(&mut self, case: &str) {
-        if !self.cases.contains(case) {
-            self.cases.insert(case.to_owned());
-        }
     }
 
     pub(crate) fn note_reference(&mut self, channel: &str, lookup: String, outcome: String) {
@@ -217,7 +204,6 @@ impl Pending {
                 execute(conn, stmt.into, stmt.tail, chunk).await?;
             }
         }
-        self.cases.clear();
         self.references.clear();
         Ok(())
     }

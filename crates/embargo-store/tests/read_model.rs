@@ -829,9 +829,10 @@ async fn batches_of_new_and_changed_cases_keep_the_read_model_a_rebuild_makes() 
     assert_eq!(kept.len(), rebuilt.len());
 }
 
-/// A case made and changed in one batch (both queued before the writer
-/// runs, which one thread makes certain): the change reads what the
-/// making wrote, so the rows wait no longer than that.
+/// A case made, changed and made again in one batch (all queued before
+/// the writer runs, which one thread makes certain): the change reads
+/// what the making wrote, so the rows wait no longer than that, and the
+/// second making is refused.
 #[tokio::test]
 async fn a_case_made_and_changed_in_one_batch_is_changed() {
     let dir = tempfile::tempdir().unwrap();
@@ -848,7 +849,8 @@ async fn a_case_made_and_changed_in_one_batch_is_changed() {
         channel: Channel::Web,
         intake: Default::default(),
     };
-    let (made, changed) = tokio::join!(
+    let again = report.clone();
+    let (made, changed, twice) = tokio::join!(
         store.create(id.clone(), move || decide_new(report, &srt(), t(0))),
         store.execute(id.clone(), |c| decide(
             c,
@@ -858,10 +860,17 @@ async fn a_case_made_and_changed_in_one_batch_is_changed() {
             &srt(),
             t(1)
         )),
+        // The same id again after the change made the batch write its
+        // rows: still one case.
+        store.create(id.clone(), move || decide_new(again, &srt(), t(2))),
     );
     made.unwrap();
     let changed = changed.unwrap();
     assert!(changed.acknowledged_at.is_some());
+    assert!(
+        matches!(twice, Err(embargo_store::StoreError::CaseExists(ref c)) if *c == id),
+        "{twice:?}"
+    );
     let kept = read_model_rows(&path).await;
     store.set_policy(Arc::new(WithClocksAgain)).await.unwrap();
     assert_eq!(kept, read_model_rows(&path).await);
