@@ -266,16 +266,7 @@ pub async fn restore(
             continue;
         }
         if is_retired_key(&name) {
-            let folder = dir.join(RETIRED_INTAKE);
-            if !folder.is_dir() {
-                std::fs::create_dir(&folder).map_err(io(&folder))?;
-                #[cfg(unix)]
-                std::fs::set_permissions(
-                    &folder,
-                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
-                )
-                .map_err(io(&folder))?;
-            }
+            crate::keys::retired_folder(dir).map_err(io(&dir.join(RETIRED_INTAKE)))?;
         } else if !allowed.contains(&name.as_str()) {
             return Err(BackupError::Check(format!(
                 "`{name}` is not a file a backup holds"

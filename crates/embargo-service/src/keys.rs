@@ -251,6 +251,16 @@ impl Intake {
     }
 }
 
+/// The folder of retired intake keys in `dir`, made (the owner's alone)
+/// when it is not there.
+pub(crate) fn retired_folder(dir: &Path) -> std::io::Result<PathBuf> {
+    let folder = dir.join(RETIRED_INTAKE);
+    std::fs::create_dir_all(&folder)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(folder)
+}
+
 pub(crate) fn retired_name(name: &str) -> Option<(i64, &str)> {
     let stem = name.strip_suffix(".asc")?;
     let (at, fingerprint) = stem.split_once('-')?;
@@ -367,11 +377,7 @@ pub async fn rotate_intake(
         .map_err(|e| key_err(dir, format!("{}: {e}", datadir::KEY)))?;
     let new = embargo_pgp::IntakeKey::generate("embargo intake key")
         .map_err(|e| key_err(dir, e.to_string()))?;
-    let folder = dir.join(RETIRED_INTAKE);
-    std::fs::create_dir_all(&folder).map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}: {e}")))?;
-    #[cfg(unix)]
-    std::fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}: {e}")))?;
+    let folder = retired_folder(dir).map_err(|e| key_err(dir, format!("{RETIRED_INTAKE}: {e}")))?;
     let retired = folder.join(format!("{}-{}.asc", now.as_second(), old.fingerprint()));
     if !retired.exists() {
         write_key_file(&retired, &armored)

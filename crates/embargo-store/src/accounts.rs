@@ -776,16 +776,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The projects a person maintains.
-    pub async fn maintained_by(&self, id: &PersonId) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT project FROM project_maintainers WHERE person = $1 ORDER BY project",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Appends to the access log.
     pub async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
         sqlx::query(

@@ -112,10 +112,7 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     assert_eq!(store.projects().await.unwrap(), vec![numpy.clone()]);
     assert!(store.project_exists("numpy").await.unwrap());
     assert!(!store.project_exists("numpyx").await.unwrap());
-    assert_eq!(
-        store.maintained_by(&id("mia")).await.unwrap(),
-        vec!["numpy"]
-    );
+    assert_eq!(store.member("mia").await.unwrap().unwrap().1, vec!["numpy"]);
     let scipy = Project {
         name: "scipy".into(),
         maintainers: vec![id("mia")],
@@ -160,10 +157,6 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     assert!(store.member("gone").await.unwrap().is_none());
     numpy.maintainers.clear();
     store.put_project(&numpy, now).await.unwrap();
-    assert_eq!(
-        store.maintained_by(&id("mia")).await.unwrap(),
-        vec!["scipy"]
-    );
     let (_, maintains) = store.member("mia").await.unwrap().unwrap();
     assert_eq!(maintains, vec!["scipy"]);
 
