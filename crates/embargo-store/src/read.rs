@@ -467,22 +467,22 @@ async fn retally(
 /// A term index (`case_terms` or `search_terms`): the case's rows made
 /// `terms` (as keyed hashes, `what` keeping the two apart). Returns the
 /// hashes removed and added.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the one place both term tables are written"
-)]
 async fn index_terms(
     conn: &mut SqliteConnection,
     pending: &mut Pending,
     master: &Keys,
-    table: &'static str,
-    what: &str,
+    index: &TermIndex,
     case: &Case,
     terms: Vec<String>,
     fresh: bool,
 ) -> Result<(Vec<String>, Vec<String>), StoreError> {
     use std::collections::BTreeSet;
     let id = case.id.as_str();
+    let TermIndex {
+        table,
+        what,
+        insert,
+    } = *index;
     let new: BTreeSet<String> = terms.iter().map(|t| field_hash(master, what, t)).collect();
     let old: BTreeSet<String> = if fresh {
         BTreeSet::new()
@@ -507,23 +507,39 @@ async fn index_terms(
         .execute(&mut *conn)
         .await?;
     }
-    let insert = match table {
-        "case_terms" => CASE_TERMS,
-        _ => SEARCH_TERMS,
-    };
     for term in &added {
         pending.insert(insert, vec![term.as_str().into(), id.into()]);
     }
     Ok((gone, added))
 }
 
-const CASE_TERMS: Insert = Insert {
-    into: "INSERT INTO case_terms (term, case_id)",
-    tail: "",
+/// A table of a case's terms, as keyed hashes: its name, the hash's
+/// purpose and its insert.
+#[derive(Clone, Copy)]
+struct TermIndex {
+    table: &'static str,
+    what: &'static str,
+    insert: Insert,
+}
+
+/// Open cases' terms, for duplicate hints.
+const CASE_TERMS: TermIndex = TermIndex {
+    table: "case_terms",
+    what: "term",
+    insert: Insert {
+        into: "INSERT INTO case_terms (term, case_id)",
+        tail: "",
+    },
 };
-const SEARCH_TERMS: Insert = Insert {
-    into: "INSERT INTO search_terms (term, case_id)",
-    tail: "",
+
+/// Every case's words, for search.
+const SEARCH_TERMS: TermIndex = TermIndex {
+    table: "search_terms",
+    what: "search",
+    insert: Insert {
+        into: "INSERT INTO search_terms (term, case_id)",
+        tail: "",
+    },
 };
 
 /// The case's rows of `case_terms` (open cases, for duplicate hints),
@@ -536,17 +552,7 @@ async fn write_terms(
     fresh: bool,
 ) -> Result<(), StoreError> {
     let terms = embargo_core::duplicates::terms(case);
-    let (gone, added) = index_terms(
-        conn,
-        pending,
-        master,
-        "case_terms",
-        "term",
-        case,
-        terms,
-        fresh,
-    )
-    .await?;
+    let (gone, added) = index_terms(conn, pending, master, &CASE_TERMS, case, terms, fresh).await?;
     for term in gone {
         pending.count(TERM_COUNTS, vec![term.into()], &[-1]);
     }
@@ -554,17 +560,7 @@ async fn write_terms(
         pending.count(TERM_COUNTS, vec![term.into()], &[1]);
     }
     let searched = embargo_core::duplicates::search_terms(case);
-    index_terms(
-        conn,
-        pending,
-        master,
-        "search_terms",
-        "search",
-        case,
-        searched,
-        fresh,
-    )
-    .await?;
+    index_terms(conn, pending, master, &SEARCH_TERMS, case, searched, fresh).await?;
     Ok(())
 }
 
