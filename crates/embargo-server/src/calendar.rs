@@ -65,7 +65,9 @@ pub(crate) async fn feed(
     // The cases with a date ahead (a running clock, an agreed moment), of
     // those the owner may see: never the archive.
     let dated = state.store.dated_cases().await?;
-    for (case, _) in authz::visible_by_id(&state, &caller, dated).await? {
+    for (case, _) in
+        authz::visible_by_id(&state, &caller, &state.store.projects().await?, dated).await?
+    {
         if matches!(case.handling, Handling::Closed) {
             continue;
         }

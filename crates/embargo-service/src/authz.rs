@@ -45,6 +45,20 @@ pub async fn caller(state: &AppState, id: &str) -> Result<Option<Caller>, Servic
     Ok(state.store.member(id).await?.map(caller_of))
 }
 
+/// A live session (by its token's hash) and its person as a caller:
+/// `None` when there is no such session, a `None` caller when its person
+/// is gone.
+pub async fn session_caller(
+    state: &AppState,
+    token_hash: &str,
+) -> Result<Option<(embargo_store::Session, Option<Caller>)>, ServiceError> {
+    Ok(state
+        .store
+        .session_member(token_hash, state.clock.unix())
+        .await?
+        .map(|(session, member)| (session, member.map(caller_of))))
+}
+
 /// Loads the person an API token (by its hash) belongs to, with the
 /// projects they maintain: `None` when there is no such token,
 /// `Some(None)` when its person is gone.
@@ -91,6 +105,10 @@ pub struct CaseAccess {
     lens: Lens,
     caller: Caller,
     projects: BTreeSet<String>,
+    /// Every event of the case, as read with it (the lens filters them).
+    events: Vec<(i64, embargo_core::Event)>,
+    /// The organisation's projects, as read to decide the standing.
+    all_projects: Vec<Project>,
 }
 
 impl CaseAccess {
@@ -130,6 +148,11 @@ impl CaseAccess {
         &self.projects
     }
 
+    /// Every project of the organisation, as read when the case was opened.
+    pub fn organisation_projects(&self) -> &[Project] {
+        &self.all_projects
+    }
+
     /// Whether the caller may run a command of this kind here.
     pub fn may(&self, kind: embargo_core::CommandKind) -> bool {
         access::may(self.standing(), kind)
@@ -144,8 +167,9 @@ pub async fn open_case(
     id: &str,
 ) -> Result<CaseAccess, ServiceError> {
     let id = CaseId::new(id).map_err(|_| ServiceError::NotFound)?;
-    let case = state.store.case(&id).await?;
-    let projects = projects_of(&case, &state.store.projects().await?);
+    let (case, events) = state.store.case_and_events(&id).await?;
+    let all_projects = state.store.projects().await?;
+    let projects = projects_of(&case, &all_projects);
     let scope = Scope {
         case: &case,
         projects: &projects,
@@ -166,16 +190,19 @@ pub async fn open_case(
         lens,
         caller: caller.clone(),
         projects,
+        events,
+        all_projects,
     })
 }
 
 /// The case's events as the caller's lens shows them, with their log
 /// positions: hidden ones left out, what they may not read blanked.
-pub async fn visible_events(
-    state: &AppState,
-    access: &CaseAccess,
-) -> Result<Vec<(i64, embargo_core::Event)>, ServiceError> {
-    shown_events(state, &access.full, &access.lens).await
+pub fn visible_events(access: &CaseAccess) -> Vec<(i64, embargo_core::Event)> {
+    access
+        .events
+        .iter()
+        .filter_map(|(seq, e)| access.lens.event(&access.full, e).map(|e| (*seq, e)))
+        .collect()
 }
 
 /// How `member` sees `case` (`None`: it does not exist for them), with
@@ -385,10 +412,10 @@ pub async fn for_reporter_link(
 pub async fn visible_page(
     state: &AppState,
     caller: &Caller,
+    projects: &[Project],
     mut query: embargo_store::ListQuery,
     keep: impl Fn(&Case) -> bool,
 ) -> Result<(Vec<(Case, Lens)>, Option<embargo_store::Cursor>), ServiceError> {
-    let projects = state.store.projects().await?;
     let packages = projects
         .iter()
         .filter(|p| caller.member.maintains.contains(&p.name))
@@ -397,21 +424,22 @@ pub async fn visible_page(
         .into_iter()
         .collect();
     let page = state.store.list_cases(&query).await?;
-    let out = shown(state, caller, &projects, page.cases, true, keep).await?;
+    let out = shown(state, caller, projects, page.cases, true, keep).await?;
     Ok((out, page.next))
 }
 
 /// Of the cases named (with the versions the read model gives), those the
 /// caller may see, each as their lens shows it: for lists that come from an
 /// index other than the grants (duplicate hints, calendar dates), which
-/// name cases the caller may not see.
+/// name cases the caller may not see. `projects`: the organisation's
+/// projects, as the caller already read them.
 pub async fn visible_by_id(
     state: &AppState,
     caller: &Caller,
+    projects: &[Project],
     ids: Vec<(embargo_core::CaseId, u64)>,
 ) -> Result<Vec<(Case, Lens)>, ServiceError> {
-    let projects = state.store.projects().await?;
-    shown(state, caller, &projects, ids, false, |_| true).await
+    shown(state, caller, projects, ids, false, |_| true).await
 }
 
 /// The cases the caller may see that match `query`: a case id, or words

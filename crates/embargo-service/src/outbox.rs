@@ -645,15 +645,17 @@ pub async fn digest(
     let mut unanswered = Vec::new();
     let mut more = false;
     if let Some(caller) = &caller {
+        let projects = state.store.projects().await.map_err(|e| format!("{e:?}"))?;
         let mut query = embargo_store::ListQuery {
             limit: 200,
             stage: Some(embargo_core::Stage::New.label().to_owned()),
             ..Default::default()
         };
         for page_number in 1..=DIGEST_PAGES {
-            let (page, next) = crate::authz::visible_page(state, caller, query.clone(), |_| true)
-                .await
-                .map_err(|e| format!("{e:?}"))?;
+            let (page, next) =
+                crate::authz::visible_page(state, caller, &projects, query.clone(), |_| true)
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
             unanswered.extend(page.into_iter().map(|(case, _)| case));
             match next {
                 Some(next) if page_number < DIGEST_PAGES => query.after = Some(next),

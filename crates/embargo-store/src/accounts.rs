@@ -267,6 +267,16 @@ impl Store {
             .collect()
     }
 
+    /// Every person's id, in order (no secret is read or opened).
+    pub async fn person_ids(&self) -> Result<Vec<PersonId>, StoreError> {
+        sqlx::query_scalar::<_, String>("SELECT id FROM people ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|id| PersonId::new(id).map_err(|e| StoreError::Corrupt(e.0)))
+            .collect()
+    }
+
     /// Changes a person's organisation role.
     pub async fn set_role(&self, id: &PersonId, role: OrgRole) -> Result<(), StoreError> {
         sqlx::query("UPDATE people SET org_role = $1 WHERE id = $2")
@@ -579,25 +589,37 @@ impl Store {
         Ok(())
     }
 
-    /// A live session by its token's hash.
-    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query(
-            "SELECT person, csrf_token, expires_at FROM sessions \
-             WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(Session {
-                person: PersonId::new(row.try_get::<String, _>("person")?)
-                    .map_err(|e| StoreError::Corrupt(e.0))?,
-                csrf_token: row.try_get("csrf_token")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+    /// A live session with its person and the projects they maintain, in
+    /// one read (a page's sign-in check is one hand-off, not two): `None`
+    /// when there is no such live session; the person is `None` when gone.
+    pub async fn session_member(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(Session, Option<(Person, Vec<String>)>)>, StoreError> {
+        let sql = format!(
+            "SELECT s.person AS session_person, s.csrf_token, s.expires_at,
+                    {PERSON_COLUMNS}, m.project AS maintains
+             FROM sessions s
+             LEFT JOIN people ON people.id = s.person
+             LEFT JOIN project_maintainers m ON m.person = people.id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY m.project"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let session = Session {
+            person: PersonId::new(first.try_get::<String, _>("session_person")?)
+                .map_err(|e| StoreError::Corrupt(e.0))?,
+            csrf_token: first.try_get("csrf_token")?,
+            expires_at: first.try_get("expires_at")?,
+        };
+        Ok(Some((session, self.member_from(&rows)?)))
     }
 
     /// Ends a session.
@@ -746,25 +768,23 @@ impl Store {
 
     /// Every project, by name, with maintainers.
     pub async fn projects(&self) -> Result<Vec<Project>, StoreError> {
-        let rows =
-            sqlx::query("SELECT name, repositories, packages, series FROM projects ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        let pairs = sqlx::query("SELECT project, person FROM project_maintainers ORDER BY person")
-            .fetch_all(&self.pool)
-            .await?;
+        // One statement: each project with its maintainers as a JSON list.
+        let rows = sqlx::query(
+            "SELECT name, repositories, packages, series,
+                    (SELECT json_group_array(person) FROM
+                        (SELECT person FROM project_maintainers m
+                         WHERE m.project = p.name ORDER BY person)) AS maintainers
+             FROM projects p ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let name: String = row.try_get("name")?;
-            let mut maintainers = Vec::new();
-            for pair in &pairs {
-                if pair.try_get::<String, _>("project")? == name {
-                    maintainers.push(
-                        PersonId::new(pair.try_get::<String, _>("person")?)
-                            .map_err(|e| StoreError::Corrupt(e.0))?,
-                    );
-                }
-            }
+            let maintainers = json_list(&row.try_get::<String, _>("maintainers")?)?
+                .into_iter()
+                .map(|p| PersonId::new(p).map_err(|e| StoreError::Corrupt(e.0)))
+                .collect::<Result<Vec<_>, _>>()?;
             out.push(Project {
                 repositories: json_list(&row.try_get::<String, _>("repositories")?)?,
                 packages: json_list(&row.try_get::<String, _>("packages")?)?,

@@ -357,6 +357,11 @@ impl Store {
         };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file needs no round trip to prove the connection
+            // alive before each use (sqlx's default pings its thread: one
+            // more hand-off per read). A connection a failed COMMIT left
+            // unsound is closed on release instead.
+            .test_before_acquire(false)
             .after_release(sound_after_use)
             .connect_with(options(path, false))
             .await?;
@@ -515,6 +520,21 @@ impl Store {
         load_case(&mut conn, self.master.as_deref(), case_id)
             .await?
             .ok_or_else(|| StoreError::NoSuchCase(case_id.clone()))
+    }
+
+    /// The case folded, and the events it was folded from with their
+    /// sequence numbers, oldest first: one read.
+    pub async fn case_and_events(
+        &self,
+        case_id: &CaseId,
+    ) -> Result<(Case, Vec<(i64, Event)>), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let events = load_events(&mut conn, self.master.as_deref(), case_id).await?;
+        if events.is_empty() {
+            return Err(StoreError::NoSuchCase(case_id.clone()));
+        }
+        let case = fold(case_id, &events)?;
+        Ok((case, events))
     }
 
     /// The case's events with their sequence numbers, oldest first.
@@ -732,15 +752,23 @@ async fn load_events(
     master: Option<&Keys>,
     case_id: &CaseId,
 ) -> Result<Vec<(i64, Event)>, StoreError> {
-    let rows =
-        sqlx::query("SELECT seq, at, actor, payload FROM events WHERE case_id = $1 ORDER BY seq")
-            .bind(case_id.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-    let dk = if rows.is_empty() {
-        None
-    } else {
-        data_key(conn, master, case_id).await?
+    // The case's wrapped data key comes with its events: one statement
+    // (SQLite evaluates the uncorrelated subquery once).
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, payload, (SELECT wrapped FROM case_keys WHERE case_id = $1)
+         FROM events WHERE case_id = $1 ORDER BY seq",
+    )
+    .bind(case_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let wrapped: Option<String> = match rows.first() {
+        Some(first) => first.try_get(4)?,
+        None => None,
+    };
+    let dk = match (wrapped, master) {
+        (None, _) => None,
+        (Some(_), None) => return Err(StoreError::NoKey),
+        (Some(w), Some(m)) => Some(m.unwrap_data_key(case_id.as_str(), &w)?),
     };
     rows.iter()
         .map(|r| {
@@ -779,8 +807,11 @@ async fn load_case(
     if events.is_empty() {
         return Ok(None);
     }
+    fold(case_id, &events).map(Some)
+}
+
+fn fold(case_id: &CaseId, events: &[(i64, Event)]) -> Result<Case, StoreError> {
     Case::from_events(case_id.clone(), events.iter().map(|(_, e)| e))
-        .map(Some)
         .map_err(|e| StoreError::Corrupt(format!("case {case_id}: {e}")))
 }
 

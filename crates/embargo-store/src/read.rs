@@ -1039,29 +1039,43 @@ impl Store {
             .collect();
         principals.sort();
         principals.dedup();
-        for principal in principals {
-            let rows = sqlx::query(
-                "SELECT g.acked, g.ack_due, g.received, g.case_id, l.version
+        // One statement for every principal: each principal's keyset page
+        // (the grants index gives it in order), side by side; a case two
+        // principals grant comes twice and is kept once below.
+        if principals.is_empty() {
+            return Ok(ListPage {
+                cases: Vec::new(),
+                next: None,
+            });
+        }
+        let one = |n: usize| {
+            format!(
+                "SELECT * FROM (SELECT g.acked, g.ack_due, g.received, g.case_id, l.version
                  FROM case_grants g JOIN case_list l ON l.case_id = g.case_id
-                 WHERE g.principal = $1
-                   AND (g.acked, g.ack_due, g.received, g.case_id) > ($2, $3, $4, $5)
-                   AND ($6 = '' OR l.stage = $6)
-                   AND ($7 = '' OR l.tlp = $7)
-                   AND ($8 = '' OR l.severity = $8)
-                   AND ($9 = '' OR l.project = $9)
-                   AND ($10 = '' OR l.coordinator = $10)
-                   AND ($12 = '' OR l.stage != $12)
+                 WHERE g.principal = ${n}
+                   AND (g.acked, g.ack_due, g.received, g.case_id) > ($1, $2, $3, $4)
+                   AND ($5 = '' OR l.stage = $5)
+                   AND ($6 = '' OR l.tlp = $6)
+                   AND ($7 = '' OR l.severity = $7)
+                   AND ($8 = '' OR l.project = $8)
+                   AND ($9 = '' OR l.coordinator = $9)
+                   AND ($11 = '' OR l.stage != $11)
                  ORDER BY g.acked, g.ack_due, g.received, g.case_id
-                 LIMIT $11",
+                 LIMIT $10)"
             )
-            .bind(principal)
+        };
+        let sql = (0..principals.len())
+            .map(|i| one(12 + i))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.acked)
             .bind(after.ack_due)
             .bind(after.received)
-            .bind(&after.case_id)
-            .bind(q.stage.as_deref().unwrap_or(""))
-            .bind(q.tlp.as_deref().unwrap_or(""))
-            .bind(q.severity.as_deref().unwrap_or(""))
+            .bind(after.case_id.clone())
+            .bind(q.stage.clone().unwrap_or_default())
+            .bind(q.tlp.clone().unwrap_or_default())
+            .bind(q.severity.clone().unwrap_or_default())
             .bind(
                 q.project
                     .as_deref()
@@ -1073,20 +1087,20 @@ impl Store {
                     .map_or(String::new(), |p| field_hash(master, "person", p)),
             )
             .bind(limit + 1)
-            .bind(q.not_stage.as_deref().unwrap_or(""))
-            .fetch_all(&self.pool)
-            .await?;
-            for r in rows {
-                let cursor = Cursor {
-                    acked: r.try_get(0)?,
-                    ack_due: r.try_get(1)?,
-                    received: r.try_get(2)?,
-                    case_id: r.try_get(3)?,
-                };
-                let version: i64 = r.try_get(4)?;
-                versions.insert(cursor.case_id.clone(), version);
-                found.push(cursor);
-            }
+            .bind(q.not_stage.clone().unwrap_or_default());
+        for principal in principals {
+            query = query.bind(principal);
+        }
+        for r in query.fetch_all(&self.pool).await? {
+            let cursor = Cursor {
+                acked: r.try_get(0)?,
+                ack_due: r.try_get(1)?,
+                received: r.try_get(2)?,
+                case_id: r.try_get(3)?,
+            };
+            let version: i64 = r.try_get(4)?;
+            versions.insert(cursor.case_id.clone(), version);
+            found.push(cursor);
         }
         found.sort();
         found.dedup();

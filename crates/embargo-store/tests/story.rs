@@ -639,3 +639,21 @@ async fn claimed_jobs_are_leased_and_lanes_are_apart() {
             .is_empty()
     );
 }
+
+/// The bundled SQLite is built with the query planner stability guarantee
+/// (`.cargo/config.toml`). Without it, a read whose WHERE binds a parameter
+/// on a table with a partial index (case_list, case_figures) is parsed and
+/// planned again on every use, because SQLite checks each new value
+/// against the index's condition.
+#[tokio::test]
+async fn sqlite_plans_a_statement_once() {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
+    );
+}

@@ -171,22 +171,28 @@ pub(crate) async fn list_cases(
     };
     let wanted =
         |v: &Option<String>, actual: &str| v.as_deref().is_none_or(|w| w.is_empty() || w == actual);
-    let (cases, next) = authz::visible_page(&state, &principal.0, query, |c| {
-        wanted(&params.stage, c.stage().label())
-            && wanted(&params.tlp, c.tlp().label())
-            && wanted(&params.project, &c.report.project)
-            && wanted(
-                &params.severity,
-                c.severity().map_or("", embargo_core::cvss::Severity::name),
-            )
-            && wanted(
-                &params.coordinator,
-                c.participants
-                    .iter()
-                    .find(|p| p.role == embargo_core::participant::Role::Coordinator)
-                    .map_or("", |p| p.person.as_str()),
-            )
-    })
+    let (cases, next) = authz::visible_page(
+        &state,
+        &principal.0,
+        &state.store.projects().await?,
+        query,
+        |c| {
+            wanted(&params.stage, c.stage().label())
+                && wanted(&params.tlp, c.tlp().label())
+                && wanted(&params.project, &c.report.project)
+                && wanted(
+                    &params.severity,
+                    c.severity().map_or("", embargo_core::cvss::Severity::name),
+                )
+                && wanted(
+                    &params.coordinator,
+                    c.participants
+                        .iter()
+                        .find(|p| p.role == embargo_core::participant::Role::Coordinator)
+                        .map_or("", |p| p.person.as_str()),
+                )
+        },
+    )
     .await?;
     let body: Vec<CaseView> = cases.iter().map(|(c, _)| view(&state, c)).collect();
     let mut response = Json(body).into_response();
@@ -246,7 +252,7 @@ pub(crate) async fn case_events(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<EventView>>, Failure> {
     let access = authz::open_case(&state, &principal.0, &id).await?;
-    let events = authz::visible_events(&state, &access).await?;
+    let events = authz::visible_events(&access);
     if events.is_empty() {
         return Err(Failure(ServiceError::NotFound));
     }
@@ -272,8 +278,7 @@ pub(crate) async fn case_and_events(
     id: &str,
 ) -> Result<(Case, Vec<embargo_core::Event>), Failure> {
     let access = authz::open_case(state, &principal.0, id).await?;
-    let events = authz::visible_events(state, &access)
-        .await?
+    let events = authz::visible_events(&access)
         .into_iter()
         .map(|(_, e)| e)
         .collect();

@@ -270,21 +270,13 @@ impl FromRequestParts<Shared> for SignedIn {
         let Some(token) = cookie(parts, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let session = state
-            .store
-            .session(&token_hash(&token), state.clock.unix())
-            .await
-            .map_err(|e| WebError::from(e).into_response())?;
-        let Some(session) = session else {
-            return Err(to_login());
-        };
-        match authz::caller(state, session.person.as_str()).await {
-            Ok(Some(caller)) => Ok(SignedIn {
+        match authz::session_caller(state, &token_hash(&token)).await {
+            Ok(Some((session, Some(caller)))) => Ok(SignedIn {
                 caller,
                 csrf: session.csrf_token,
                 token,
             }),
-            Ok(None) => Err(to_login()),
+            Ok(None | Some((_, None))) => Err(to_login()),
             Err(e) => Err(WebError::from(e).into_response()),
         }
     }

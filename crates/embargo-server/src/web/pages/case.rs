@@ -228,8 +228,7 @@ pub(crate) async fn case_view(
 ) -> Result<Response, WebError> {
     let case = access.case();
     let standing = access.standing();
-    let events: Vec<_> = authz::visible_events(state, access)
-        .await?
+    let events: Vec<_> = authz::visible_events(access)
         .into_iter()
         .map(|(_, e)| e)
         .collect();
@@ -242,7 +241,7 @@ pub(crate) async fn case_view(
         .collect();
     let clock = case.ack_clock(state.config.ack_policy_for(case));
     let now = state.clock.now();
-    let projects = state.store.projects().await?;
+    let projects = access.organisation_projects();
     let people = if can(CommandKind::AddParticipant)
         || can(CommandKind::AssignFixingTeam)
         || can(CommandKind::RequestAddition)
@@ -386,7 +385,7 @@ pub(crate) async fn case_view(
                 DUPLICATE_CANDIDATES,
             )
             .await?;
-        let visible = authz::visible_by_id(state, &who.caller, similar).await?;
+        let visible = authz::visible_by_id(state, &who.caller, projects, similar).await?;
         embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
                 .into_iter()
                 .take(5)

@@ -118,13 +118,14 @@ pub(crate) async fn inbox(
     };
     let screening = embargo_core::Stage::Screening;
     let searching = !filter.q.trim().is_empty();
+    let organisation = state.store.projects().await?;
     let (cases, next) = if searching {
         (
             authz::search(&state, &who.caller, &filter.q, SEARCH_LIMIT).await?,
             None,
         )
     } else {
-        authz::visible_page(&state, &who.caller, query, |c| {
+        authz::visible_page(&state, &who.caller, &organisation, query, |c| {
             (filter.project.is_empty() || c.report.project == filter.project)
                 && (if filter.stage.is_empty() {
                     c.stage() != screening
@@ -137,22 +138,17 @@ pub(crate) async fn inbox(
         })
         .await?
     };
-    let mut projects: std::collections::BTreeSet<String> = state
-        .store
-        .projects()
-        .await?
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let mut projects: std::collections::BTreeSet<String> =
+        organisation.into_iter().map(|p| p.name).collect();
     let mut assignees = std::collections::BTreeSet::new();
     if who.caller.is_srt() {
         assignees.extend(
             state
                 .store
-                .people()
+                .person_ids()
                 .await?
                 .into_iter()
-                .map(|p| p.id.to_string()),
+                .map(|p| p.to_string()),
         );
     }
     let rows: Vec<Row> = cases

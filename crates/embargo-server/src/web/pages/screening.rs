@@ -40,8 +40,14 @@ async fn screening_view(
         stage: Some(label.to_owned()),
         ..Default::default()
     };
-    let (cases, next) =
-        authz::visible_page(state, &who.caller, query, |c| c.stage().label() == label).await?;
+    let (cases, next) = authz::visible_page(
+        state,
+        &who.caller,
+        &state.store.projects().await?,
+        query,
+        |c| c.stage().label() == label,
+    )
+    .await?;
     let rows: Vec<minijinja::Value> = cases
         .iter()
         .map(|(c, _)| {
