@@ -904,10 +904,12 @@ impl Store {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
+        // The versions are looked up for the cases kept, not for every
+        // row that shares a term.
         let mut q = sqlx::QueryBuilder::new(
-            "SELECT t.case_id, l.version FROM case_terms t
+            "SELECT h.case_id, l.version FROM (
+             SELECT t.case_id, COUNT(*) AS shared FROM case_terms t
              JOIN term_counts c ON c.term = t.term
-             JOIN case_list l ON l.case_id = t.case_id
              WHERE c.n <= ",
         );
         q.push_bind(most);
@@ -918,8 +920,9 @@ impl Store {
         for term in terms {
             list.push_bind(field_hash(master, "term", term));
         }
-        q.push(") GROUP BY t.case_id ORDER BY COUNT(*) DESC, t.case_id LIMIT ");
+        q.push(") GROUP BY t.case_id ORDER BY shared DESC, t.case_id LIMIT ");
         q.push_bind(i64::from(limit));
+        q.push(") h JOIN case_list l ON l.case_id = h.case_id ORDER BY h.shared DESC, h.case_id");
         q.build()
             .fetch_all(&self.pool)
             .await?
@@ -1040,8 +1043,7 @@ impl Store {
         principals.sort();
         principals.dedup();
         // One statement for every principal: each principal's keyset page
-        // (the grants index gives it in order), side by side; a case two
-        // principals grant comes twice and is kept once below.
+        // (the grants index gives it in order), merged.
         if principals.is_empty() {
             return Ok(ListPage {
                 cases: Vec::new(),
@@ -1064,10 +1066,16 @@ impl Store {
                  LIMIT $10)"
             )
         };
-        let sql = (0..principals.len())
-            .map(|i| one(12 + i))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+        // UNION keeps a case two principals grant once (its grant rows
+        // carry the same order columns), and only the page's rows (and the
+        // one that says there is more) come back.
+        let sql = format!(
+            "SELECT * FROM ({}) ORDER BY 1, 2, 3, 4 LIMIT $10",
+            (0..principals.len())
+                .map(|i| one(12 + i))
+                .collect::<Vec<_>>()
+                .join(" UNION ")
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.acked)
             .bind(after.ack_due)

@@ -93,9 +93,18 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
         .await
         .unwrap();
     let (session, member) = store.session_member("s1", now + 59).await.unwrap().unwrap();
-    assert_eq!((session.person, session.csrf_token.as_str()), (id("mia"), "csrf"));
+    assert_eq!(
+        (session.person, session.csrf_token.as_str()),
+        (id("mia"), "csrf")
+    );
     assert_eq!(member.unwrap().0.id, id("mia"));
-    assert!(store.session_member("s1", now + 60).await.unwrap().is_none());
+    assert!(
+        store
+            .session_member("s1", now + 60)
+            .await
+            .unwrap()
+            .is_none()
+    );
     store.remove_session("s1").await.unwrap();
     assert!(store.session_member("s1", now).await.unwrap().is_none());
 
