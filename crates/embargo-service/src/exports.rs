@@ -59,16 +59,28 @@ pub fn export_context(state: &AppState, p: Option<&Published>) -> Context {
     }
 }
 
+/// One disclosed case with its public document; `None` when it is not
+/// published (or not there): one lookup in the read model and one case
+/// folded, whatever the number of published cases.
+pub async fn published_case(
+    state: &AppState,
+    id: &embargo_core::CaseId,
+) -> Result<Option<Published>, ServiceError> {
+    let Some(row) = state.store.published_case(id).await? else {
+        return Ok(None);
+    };
+    let case = crate::cache::case(state, &row.case_id, row.version).await?;
+    Ok(embargo_formats::public_document(&case).map(|doc| Published { case, doc }))
+}
+
 /// One case's public document as exporters want it, if it is disclosed.
 pub async fn published_one(
     state: &AppState,
     id: &embargo_core::CaseId,
 ) -> Result<Option<Advisory>, ServiceError> {
-    Ok(published(state)
+    Ok(published_case(state, id)
         .await?
-        .iter()
-        .find(|p| &p.case.id == id)
-        .map(|p| with_page_link(state, p)))
+        .map(|p| with_page_link(state, &p)))
 }
 
 /// The public document with a link to its page among its references, as

@@ -24,7 +24,10 @@ pub struct Person {
     pub role: OrgRole,
     /// Argon2id PHC string; `None` until the invitation is accepted.
     pub password_hash: Option<String>,
-    /// Base32 TOTP seed, set at invitation.
+    /// Base32 TOTP seed, set at invitation. Opened only where a code is
+    /// checked or enrolled (`Store::person`, `Store::invitation`); a list
+    /// of people and the lookup of a request's caller leave it `None`, so
+    /// no page or API call holds a seed it does not need.
     pub totp_secret: Option<String>,
     /// Whether the second factor was confirmed with a code.
     pub totp_enrolled: bool,
@@ -99,14 +102,18 @@ pub struct AccessEntry {
     pub detail: String,
 }
 
-fn person_from(row: &sqlx::sqlite::SqliteRow, master: Option<&Keys>) -> Result<Person, StoreError> {
+/// A person from a row of `PERSON_COLUMNS`; `seed`: the master key to
+/// open their TOTP seed with, or `None` to leave it sealed in the row.
+fn person_from(row: &sqlx::sqlite::SqliteRow, seed: Option<&Keys>) -> Result<Person, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(format!("people: {e}"));
     let id = PersonId::new(row.try_get::<String, _>("id")?).map_err(|e| corrupt(e.0))?;
-    let sealed_seed: Option<String> = row.try_get("totp_secret")?;
-    let totp_secret = match (sealed_seed, master) {
-        (None, _) => None,
+    let sealed_seed: Option<String> = match seed {
+        Some(_) => row.try_get("totp_secret")?,
+        None => None,
+    };
+    let totp_secret = match (sealed_seed, seed) {
         (Some(s), Some(m)) => Some(m.open_value(&totp_label(&id), &s)?),
-        (Some(_), None) => return Err(StoreError::NoKey),
+        _ => None,
     };
     Ok(Person {
         id,
@@ -124,6 +131,28 @@ fn person_from(row: &sqlx::sqlite::SqliteRow, master: Option<&Keys>) -> Result<P
         throttled_until: row.try_get("throttled_until")?,
         locked: row.try_get::<i64, _>("locked")? != 0,
     })
+}
+
+/// A person (the first row's columns, their TOTP seed left sealed) and
+/// the `maintains` column of every row; `None` when the person's columns
+/// are empty.
+fn member_from(
+    rows: &[sqlx::sqlite::SqliteRow],
+) -> Result<Option<(Person, Vec<String>)>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    if first.try_get::<Option<String>, _>("id")?.is_none() {
+        return Ok(None);
+    }
+    let person = person_from(first, None)?;
+    let mut maintains = Vec::new();
+    for r in rows {
+        if let Some(project) = r.try_get::<Option<String>, _>("maintains")? {
+            maintains.push(project);
+        }
+    }
+    Ok(Some((person, maintains)))
 }
 
 fn entry_from(r: &sqlx::sqlite::SqliteRow) -> Result<AccessEntry, StoreError> {
@@ -192,8 +221,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(|r| person_from(r, self.master.as_deref()))
+            .map(|r| self.person_with_seed(r))
             .transpose()
+    }
+
+    /// A person with their TOTP seed opened (`NoKey` when it is sealed
+    /// and the store has no master key).
+    fn person_with_seed(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Person, StoreError> {
+        match self.master.as_deref() {
+            Some(master) => person_from(row, Some(master)),
+            None if row.try_get::<Option<String>, _>("totp_secret")?.is_some() => {
+                Err(StoreError::NoKey)
+            }
+            None => person_from(row, None),
+        }
     }
 
     /// A person with the projects they maintain, in one read.
@@ -207,7 +248,7 @@ impl Store {
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
-        self.member_from(&rows)
+        member_from(&rows)
     }
 
     /// The person an API token (given by its hash) belongs to, with the
@@ -231,29 +272,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(None);
         }
-        self.member_from(&rows).map(Some)
-    }
-
-    /// A person (the first row's columns) and the `maintains` column of
-    /// every row; `None` when the person's columns are empty.
-    fn member_from(
-        &self,
-        rows: &[sqlx::sqlite::SqliteRow],
-    ) -> Result<Option<(Person, Vec<String>)>, StoreError> {
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        if first.try_get::<Option<String>, _>("id")?.is_none() {
-            return Ok(None);
-        }
-        let person = person_from(first, self.master.as_deref())?;
-        let mut maintains = Vec::new();
-        for r in rows {
-            if let Some(project) = r.try_get::<Option<String>, _>("maintains")? {
-                maintains.push(project);
-            }
-        }
-        Ok(Some((person, maintains)))
+        member_from(&rows).map(Some)
     }
 
     /// Everyone, by handle.
@@ -263,7 +282,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| person_from(r, self.master.as_deref()))
+            .map(|r| person_from(r, None))
             .collect()
     }
 
@@ -619,7 +638,7 @@ impl Store {
             csrf_token: first.try_get("csrf_token")?,
             expires_at: first.try_get("expires_at")?,
         };
-        Ok(Some((session, self.member_from(&rows)?)))
+        Ok(Some((session, member_from(&rows)?)))
     }
 
     /// Ends a session.

@@ -471,13 +471,20 @@ impl Store {
 }
 
 impl Store {
-    /// How many messages sit in quarantine.
-    pub async fn quarantine_count(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM inbound WHERE outcome = 'quarantined'")
-                .fetch_one(&self.pool)
-                .await?,
+    /// How many cases are held at `stage` and how many messages sit in
+    /// quarantine, in one read: what the SRT's inbox shows beside its page.
+    /// The quarantine's count is kept by the database with every inbound
+    /// row (migration 0025), so this reads one row however full a flood
+    /// made the quarantine.
+    pub async fn waiting(&self, stage: &str) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE((SELECT n FROM stage_totals WHERE stage = $1), 0),
+                    COALESCE((SELECT n FROM quarantine_total WHERE id = 1), 0)",
         )
+        .bind(stage)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }
 

@@ -92,6 +92,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0023_key_rotation.sql"),
     ),
     (24, include_str!("../migrations/sqlite/0024_screening.sql")),
+    (
+        25,
+        include_str!("../migrations/sqlite/0025_quarantine_total.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -1191,6 +1191,27 @@ impl Store {
             .await?)
     }
 
+    /// One case's row of the published list: `None` unless it is
+    /// published (one index lookup, for the public page of one advisory).
+    pub async fn published_case(&self, id: &CaseId) -> Result<Option<PublishedRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT case_id, version, published FROM case_list
+             WHERE case_id = $1 AND published IS NOT NULL",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let (case_id, version) = id_and_version(&r)?;
+            Ok(PublishedRow {
+                case_id,
+                version,
+                published: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
     /// The published cases, newest first, at most `limit`.
     pub async fn published(&self, limit: u32) -> Result<Vec<PublishedRow>, StoreError> {
         let rows = sqlx::query(

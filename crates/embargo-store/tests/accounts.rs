@@ -55,6 +55,20 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     // The seed reads back, stays out of Debug, and is sealed in the file.
     assert_eq!(mia.totp_secret.as_deref(), Some("SEED"));
     assert!(!format!("{mia:?}").contains("SEED"));
+    // Only the sign-in's lookup opens it: a list of people and a request's
+    // caller leave it sealed.
+    let listed = store.people().await.unwrap();
+    assert!(listed.iter().all(|p| p.totp_secret.is_none()));
+    assert!(
+        store
+            .member("mia")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .totp_secret
+            .is_none()
+    );
     let mut raw = std::fs::read(dir.path().join("embargo.db")).unwrap();
     raw.extend(std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default());
     assert!(!raw.windows(4).any(|w| w == b"SEED"));

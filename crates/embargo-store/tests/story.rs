@@ -657,3 +657,70 @@ async fn sqlite_plans_a_statement_once() {
         "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
     );
 }
+
+/// The quarantine's count is kept by the database with its rows: a new
+/// message in quarantine adds one, a redelivery refused adds none, a
+/// message filed into a case or removed takes one away, and the count
+/// survives a restart. The SRT's inbox reads it as one row.
+#[tokio::test]
+async fn the_quarantine_count_follows_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = embargo_store::MasterKey::generate();
+    let path = dir.path().join("embargo.db");
+    let store = Store::open(&path, true, Some(key.clone())).await.unwrap();
+    let inbound = |reference: &str| embargo_store::NewInbound {
+        received_at: 1,
+        channel: "email".into(),
+        source: "imap".into(),
+        reference: Some(reference.into()),
+        raw: b"Subject: hi\r\n\r\nbody".to_vec(),
+        reporter_link: None,
+        jobs: Vec::new(),
+    };
+    let held = embargo_core::Stage::Screening.label();
+    assert_eq!(store.waiting(held).await.unwrap(), (0, 0));
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let reference = format!("<odd{n}@mail.example>");
+        ids.push(
+            store
+                .quarantine(inbound(&reference), "unreadable")
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        store
+            .quarantine(inbound("<odd0@mail.example>"), "again")
+            .await
+            .is_err()
+    );
+    assert_eq!(store.waiting(held).await.unwrap(), (0, 3));
+
+    let id = CaseId::from_parts(2026, 1);
+    let r = report("filed from quarantine".into());
+    store
+        .create(id.clone(), move || decide_new(r, &srt(), t(0)))
+        .await
+        .unwrap();
+    assert!(store.release_quarantined(ids[0], &id).await.unwrap());
+    assert!(!store.release_quarantined(ids[0], &id).await.unwrap());
+    assert_eq!(store.waiting(held).await.unwrap(), (0, 2));
+    drop(store);
+
+    let mut conn = raw(&dir).await;
+    sqlx::query("DELETE FROM inbound WHERE id = $1")
+        .bind(ids[1])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let store = Store::open(&path, false, Some(key)).await.unwrap();
+    assert_eq!(store.waiting(held).await.unwrap(), (0, 1));
+    let counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inbound WHERE outcome = 'quarantined'")
+            .fetch_one(&mut raw(&dir).await)
+            .await
+            .unwrap();
+    assert_eq!(counted, 1);
+}

@@ -28,11 +28,14 @@ use crate::{
 
 type Shared = Arc<AppState>;
 
+/// One published advisory by its case id; anything else (no such case,
+/// not published, not an id) is the same 404.
 async fn one(state: &AppState, id: &str) -> Result<Published, WebError> {
-    published(state)
+    let Ok(id) = embargo_core::CaseId::new(id) else {
+        return Err(not_found());
+    };
+    crate::exports::published_case(state, &id)
         .await?
-        .into_iter()
-        .find(|p| p.case.id.as_str() == id)
         .ok_or_else(not_found)
 }
 
@@ -306,11 +309,11 @@ pub(crate) async fn csaf_document(
         Some((n, "sha512")) => (n.to_owned(), Some(512)),
         _ => (file.clone(), None),
     };
-    // Only the case the path names is converted.
-    let list = published(&state).await?;
-    let (_, doc) = list
-        .iter()
-        .find(|p| csaf_year(p) == year && csaf_file(p.case.id.as_str()) == name)
+    // Only the case the path names is read and converted: the file name
+    // is its id in lower case (`csaf_file`), checked again with the year.
+    let p = one(&state, &name.to_ascii_uppercase()).await?;
+    let (_, doc) = Some(&p)
+        .filter(|p| csaf_year(p) == year && csaf_file(p.case.id.as_str()) == name)
         .and_then(|p| csaf_document_of(&state, p))
         .ok_or_else(not_found)?;
     let bytes = serde_json::to_vec_pretty(&doc).map_err(internal)?;

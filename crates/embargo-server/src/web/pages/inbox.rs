@@ -188,12 +188,8 @@ pub(crate) async fn inbox(
         .collect();
     // Channels that need attention, and the quarantine, for the SRT.
     let (alerts, quarantined, held) = if who.caller.is_srt() {
-        let held = state.store.stage_count(screening.label()).await?;
-        (
-            crate::channels::alerts(&state).await,
-            state.store.quarantine_count().await?,
-            held,
-        )
+        let (held, quarantined) = state.store.waiting(screening.label()).await?;
+        (crate::channels::alerts(&state).await, quarantined, held)
     } else {
         (Vec::new(), 0, 0)
     };
