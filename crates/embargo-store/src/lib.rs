@@ -725,6 +725,16 @@ pub(crate) async fn data_key(
             .bind(case_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
+    unwrap_data_key(master, case_id, wrapped)
+}
+
+/// A data key as `case_keys` holds it (`None`: the case has none yet),
+/// unwrapped with the master key.
+fn unwrap_data_key(
+    master: Option<&Keys>,
+    case_id: &CaseId,
+    wrapped: Option<String>,
+) -> Result<Option<seal::DataKey>, StoreError> {
     match (wrapped, master) {
         (None, _) => Ok(None),
         (Some(_), None) => Err(StoreError::NoKey),
@@ -769,11 +779,7 @@ async fn load_events(
         Some(first) => first.try_get(4)?,
         None => None,
     };
-    let dk = match (wrapped, master) {
-        (None, _) => None,
-        (Some(_), None) => return Err(StoreError::NoKey),
-        (Some(w), Some(m)) => Some(m.unwrap_data_key(case_id.as_str(), &w)?),
-    };
+    let dk = unwrap_data_key(master, case_id, wrapped)?;
     rows.iter()
         .map(|r| {
             let seq: i64 = r.try_get(0)?;

@@ -1033,8 +1033,6 @@ impl Store {
             received: i64::MIN,
             case_id: String::new(),
         });
-        let mut found: Vec<Cursor> = Vec::new();
-        let mut versions = std::collections::HashMap::new();
         let mut principals: Vec<String> = q
             .principals
             .iter()
@@ -1099,6 +1097,8 @@ impl Store {
         for principal in principals {
             query = query.bind(principal);
         }
+        // The statement gives the page in queue order, each case once.
+        let mut found = Vec::new();
         for r in query.fetch_all(&self.pool).await? {
             let cursor = Cursor {
                 acked: r.try_get(0)?,
@@ -1106,21 +1106,21 @@ impl Store {
                 received: r.try_get(2)?,
                 case_id: r.try_get(3)?,
             };
-            let version: i64 = r.try_get(4)?;
-            versions.insert(cursor.case_id.clone(), version);
-            found.push(cursor);
+            found.push((cursor, r.try_get::<i64, _>(4)?));
         }
-        found.sort();
-        found.dedup();
-        let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next = if more { found.last().cloned() } else { None };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next = if more {
+            found.last().map(|(c, _)| c.clone())
+        } else {
+            None
+        };
         let cases = found
             .into_iter()
-            .map(|c| {
+            .map(|(c, v)| {
                 let id = CaseId::new(c.case_id.as_str())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let v = versions.get(&c.case_id).copied().unwrap_or_default();
                 Ok((id, u64::try_from(v).unwrap_or_default()))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
