@@ -310,8 +310,10 @@ pub(crate) async fn csaf_document(
         _ => (file.clone(), None),
     };
     // Only the case the path names is read and converted: the file name
-    // is its id in lower case (`csaf_file`), checked again with the year.
-    let p = one(&state, &name.to_ascii_uppercase()).await?;
+    // is its id in lower case with `.json` (`csaf_file`), checked again
+    // with the year.
+    let id = name.strip_suffix(".json").ok_or_else(not_found)?;
+    let p = one(&state, &id.to_ascii_uppercase()).await?;
     let (_, doc) = Some(&p)
         .filter(|p| csaf_year(p) == year && csaf_file(p.case.id.as_str()) == name)
         .and_then(|p| csaf_document_of(&state, p))
