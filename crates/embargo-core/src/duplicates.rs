@@ -23,6 +23,17 @@ fn words(title: &str) -> BTreeSet<String> {
         .collect()
 }
 
+impl Likeness {
+    /// Where a hint of this likeness is shown: lower first (the closer
+    /// titles, then a common package).
+    pub fn rank(&self) -> i64 {
+        match self {
+            Likeness::Title(s) => 100 - i64::from(*s),
+            Likeness::Package(_) => 100,
+        }
+    }
+}
+
 /// The share of words two titles have in common (Jaccard), in percent.
 pub fn title_likeness(a: &str, b: &str) -> u8 {
     let (a, b) = (words(a), words(b));
@@ -127,10 +138,7 @@ pub fn candidates<'a>(
             out.push((other.id.clone(), Likeness::Package(p.clone())));
         }
     }
-    out.sort_by_key(|(_, l)| match l {
-        Likeness::Title(s) => 100 - i32::from(*s),
-        Likeness::Package(_) => 100,
-    });
+    out.sort_by_key(|(_, l)| l.rank());
     out
 }
 

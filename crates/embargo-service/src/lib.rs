@@ -22,6 +22,7 @@ pub mod exports;
 pub mod forks;
 pub mod github;
 pub mod health;
+pub mod hints;
 pub mod intake;
 pub mod jobs;
 pub mod keys;
@@ -272,6 +273,8 @@ pub struct Pumped {
     pub timers: usize,
     /// Jobs attempted (done or failed).
     pub jobs: usize,
+    /// Cases whose duplicate hints were worked out.
+    pub hints: usize,
 }
 
 impl Pump {
@@ -282,10 +285,13 @@ impl Pump {
         for _ in 0..1_000 {
             self.0.refresh_intake();
             let _pass = self.0.pass.lock().await;
-            let timers = if outbox::scheduler_lease(&self.0).await? {
-                outbox::schedule(&self.0).await?
+            let (timers, hints) = if outbox::scheduler_lease(&self.0).await? {
+                (
+                    outbox::schedule(&self.0).await?,
+                    hints::pass(&self.0).await?,
+                )
             } else {
-                0
+                (0, 0)
             };
             let mut jobs = outbox::work(&self.0).await?;
             {
@@ -294,7 +300,8 @@ impl Pump {
             }
             total.timers += timers;
             total.jobs += jobs;
-            if timers == 0 && jobs == 0 {
+            total.hints += hints;
+            if timers == 0 && jobs == 0 && hints == 0 {
                 break;
             }
         }

@@ -96,6 +96,10 @@ pub async fn run(state: Arc<AppState>) {
                     }
                 }
             }
+            // Duplicate hints of the cases changed since, a bounded batch.
+            if let Err(e) = crate::hints::pass(&state).await {
+                tracing::warn!(error = %e, "duplicate hints could not be worked out");
+            }
         }
         state.scheduler_micros.store(
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),

@@ -96,6 +96,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         25,
         include_str!("../migrations/sqlite/0025_quarantine_total.sql"),
     ),
+    (26, include_str!("../migrations/sqlite/0026_case_hints.sql")),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -234,6 +234,10 @@ const CASE_CLOCKS: Insert = Insert {
     into: "INSERT INTO case_clocks (case_id, clock, due)",
     tail: "",
 };
+const HINTS_DUE: Insert = Insert {
+    into: "INSERT INTO hints_due (case_id, version)",
+    tail: "ON CONFLICT (case_id) DO UPDATE SET version = MAX(hints_due.version, excluded.version)",
+};
 const TERM_COUNTS: Counter = Counter {
     into: "INSERT INTO term_counts (term, n)",
     tail: "ON CONFLICT (term) DO UPDATE SET n = term_counts.n + excluded.n",
@@ -553,6 +557,18 @@ async fn write_terms(
 ) -> Result<(), StoreError> {
     let terms = embargo_core::duplicates::terms(case);
     let (gone, added) = index_terms(conn, pending, master, &CASE_TERMS, case, terms, fresh).await?;
+    // What the case may duplicate changed (it was reported, triaged with
+    // packages, retitled, closed): its hints are worked out again, after
+    // the commit, by `hints_due`'s pass.
+    if !gone.is_empty() || !added.is_empty() {
+        pending.insert(
+            HINTS_DUE,
+            vec![
+                case.id.as_str().into(),
+                i64::try_from(case.version).unwrap_or(i64::MAX).into(),
+            ],
+        );
+    }
     for term in gone {
         pending.count(TERM_COUNTS, vec![term.into()], &[-1]);
     }
@@ -929,6 +945,80 @@ impl Store {
             .iter()
             .map(id_and_version)
             .collect()
+    }
+
+    /// The cases whose duplicate hints are to be worked out again, with
+    /// the version that asked, in id order, at most
+    /// `limit` (one index range).
+    pub async fn hints_due(&self, limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        sqlx::query("SELECT case_id, version FROM hints_due ORDER BY case_id LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(id_and_version)
+            .collect()
+    }
+
+    /// Stores `case_id`'s duplicate hints as worked out at `version`: the
+    /// pairs it was part of are replaced by `hints` (other case, rank;
+    /// lower shown first), both ways, and its request is done unless a
+    /// later version asked again meanwhile. One transaction.
+    pub async fn set_hints(
+        &self,
+        case_id: &CaseId,
+        version: u64,
+        hints: &[(CaseId, i64)],
+    ) -> Result<(), StoreError> {
+        let id = case_id.as_str();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM case_hints WHERE case_id = $1 OR other_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if !hints.is_empty() {
+            let mut q =
+                sqlx::QueryBuilder::new("INSERT INTO case_hints (case_id, other_id, rank) ");
+            q.push_values(
+                hints.iter().flat_map(|(other, rank)| {
+                    [(id, other.as_str(), *rank), (other.as_str(), id, *rank)]
+                }),
+                |mut row, (a, b, rank)| {
+                    row.push_bind(a).push_bind(b).push_bind(rank);
+                },
+            );
+            q.push(" ON CONFLICT (case_id, other_id) DO UPDATE SET rank = excluded.rank");
+            q.build().execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM hints_due WHERE case_id = $1 AND version <= $2")
+            .bind(id)
+            .bind(i64::try_from(version).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The cases stored as `case_id`'s possible duplicates, most likely
+    /// first, at most `limit`, with their versions: an index range and as
+    /// many lookups, whatever the archive holds.
+    pub async fn hints(
+        &self,
+        case_id: &CaseId,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        sqlx::query(
+            "SELECT h.other_id, l.version FROM case_hints h
+             JOIN case_list l ON l.case_id = h.other_id
+             WHERE h.case_id = $1 ORDER BY h.rank, h.other_id LIMIT $2",
+        )
+        .bind(case_id.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(id_and_version)
+        .collect()
     }
 
     /// The cases that have, for each word of a search, one of its terms

@@ -479,6 +479,99 @@ async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
     assert!(found.is_empty(), "{found:?}");
 }
 
+/// A case whose terms change is named in `hints_due` by the writer; hints
+/// stored for it are read from either side, replaced whole, and a request
+/// made while they were worked out is not lost.
+#[tokio::test]
+async fn hints_are_due_when_terms_change_and_stored_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = opened(&dir).await;
+    let a = titled(&store, 1, "numpy", "Heap corruption in loadtxt converters").await;
+    let b = titled(&store, 2, "scipy", "loadtxt converters corrupt the heap").await;
+    let c = titled(&store, 3, "numpy", "XSS in the docs search").await;
+    let due = store.hints_due(10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        [a.clone(), b.clone(), c.clone()],
+        "each new case is due"
+    );
+    let ids = |found: Vec<(CaseId, u64)>| found.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    store
+        .set_hints(&b, due[1].1, &[(a.clone(), 30), (c.clone(), 100)])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.hints(&b, 10).await.unwrap()),
+        [a.clone(), c.clone()]
+    );
+    assert_eq!(
+        ids(store.hints(&a, 10).await.unwrap()),
+        [b.clone()],
+        "both ways"
+    );
+    assert_eq!(
+        ids(store.hints(&b, 1).await.unwrap()),
+        [a.clone()],
+        "the closest first"
+    );
+    // Worked out again, the pairs are replaced, not added to.
+    store
+        .set_hints(&b, due[1].1, &[(c.clone(), 100)])
+        .await
+        .unwrap();
+    assert!(store.hints(&a, 10).await.unwrap().is_empty());
+    assert_eq!(ids(store.hints(&c, 10).await.unwrap()), [b.clone()]);
+    // A change that does not touch the title or packages asks for nothing;
+    // a rejection (the case leaves the index) does, at its new version.
+    let acked = store
+        .execute(a.clone(), |case| {
+            decide(
+                case,
+                Command::Acknowledge {
+                    message: "thanks".into(),
+                },
+                &srt(),
+                t(29),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.hints_due(10).await.unwrap().first(),
+        Some(&(a.clone(), due[0].1)),
+        "an acknowledgement changes no term"
+    );
+    let rejected = store
+        .execute(a.clone(), |case| {
+            decide(
+                case,
+                Command::Reject {
+                    rejection: embargo_core::event::Rejection {
+                        reason: embargo_core::event::RejectReason::NotReproducible,
+                        explanation: "no".into(),
+                    },
+                },
+                &srt(),
+                t(30),
+            )
+        })
+        .await
+        .unwrap();
+    assert!(rejected.version > acked.version);
+    // Hints worked out from the older version do not end the newer request.
+    store.set_hints(&a, due[0].1, &[]).await.unwrap();
+    assert_eq!(
+        store.hints_due(10).await.unwrap().first(),
+        Some(&(a.clone(), rejected.version))
+    );
+    store.set_hints(&a, rejected.version, &[]).await.unwrap();
+    assert_eq!(
+        ids(store.hints_due(10).await.unwrap()),
+        [c.clone()],
+        "b was worked out, a is done"
+    );
+}
+
 /// A policy whose acknowledgement deadline moves when the case is triaged:
 /// a late answer becomes one in time, and the aggregates must move with it.
 struct LongerOnceTriaged;

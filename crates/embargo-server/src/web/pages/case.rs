@@ -3,13 +3,6 @@
 
 use super::*;
 
-/// How many cases sharing a term the duplicate hints compare with at most.
-pub(crate) const DUPLICATE_CANDIDATES: u32 = 50;
-
-/// A title word or package more open cases than this share is no evidence
-/// of a duplicate, and is not looked up.
-pub(crate) const DUPLICATE_TERM_MOST: i64 = 1_000;
-
 #[derive(Serialize)]
 pub(crate) struct EventRow {
     at: String,
@@ -372,20 +365,12 @@ pub(crate) async fn case_view(
         Standing::Srt | Standing::Coordinator
     ) && case.rejection.is_none()
     {
-        // Candidates: the open cases that share a title word or a package
-        // with this one, from the read model's term index (a term most
-        // cases share is not looked up), of those the caller may see:
-        // opening a case never walks the archive.
-        let similar = state
-            .store
-            .similar_cases(
-                &embargo_core::duplicates::lookup_terms(case),
-                &case.id,
-                DUPLICATE_TERM_MOST,
-                DUPLICATE_CANDIDATES,
-            )
-            .await?;
-        let visible = authz::visible_by_id(state, &who.caller, projects, similar).await?;
+        // The hints stored when either case's terms last changed
+        // (`hints::pass`), of those the caller may see, checked again
+        // against what the other case is now: opening a case reads no
+        // case but these.
+        let stored = state.store.hints(&case.id, crate::hints::KEPT).await?;
+        let visible = authz::visible_by_id(state, &who.caller, projects, stored).await?;
         embargo_core::duplicates::candidates(case, visible.iter().map(|(c, _)| c))
                 .into_iter()
                 .take(5)

@@ -1,0 +1,61 @@
+//! Duplicate hints, worked out when a case's title words or affected
+//! packages change, never when a case is opened. The writer names such a
+//! case in `hints_due` in the transaction of the change; [`pass`] (the
+//! scheduler's tick, and the tests' pump) compares it with the open cases
+//! that share a term with it (the term index; a term most cases share is
+//! not looked up) and stores the closest pairs both ways. The case page
+//! reads the stored pairs of the one case it shows, and checks each again
+//! against what the caller may see and what the other case is now.
+
+use embargo_core::duplicates;
+use embargo_store::StoreError;
+
+use crate::AppState;
+
+/// How many cases sharing a term one case is compared with at most.
+pub const CANDIDATES: u32 = 50;
+
+/// A title word or package more open cases than this share is no evidence
+/// of a duplicate, and is not looked up.
+pub const TERM_MOST: i64 = 1_000;
+
+/// How many hints a case keeps of its own (pairs others found add to it).
+pub const KEPT: u32 = 10;
+
+/// How many cases one pass works out at most (the rest wait for the next).
+const PER_PASS: u32 = 100;
+
+/// Works out the hints of the cases due, at most [`PER_PASS`]; how many.
+pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
+    let due = state.store.hints_due(PER_PASS).await?;
+    for (id, version) in &due {
+        let case = match state.store.case(id).await {
+            Ok(case) => case,
+            // Nothing to compare: its request is done.
+            Err(StoreError::NoSuchCase(_)) => {
+                state.store.set_hints(id, *version, &[]).await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        // A closed or rejected case is no one's duplicate, nor has any.
+        let mut hints = Vec::new();
+        if !duplicates::terms(&case).is_empty() {
+            let similar = state
+                .store
+                .similar_cases(&duplicates::lookup_terms(&case), id, TERM_MOST, CANDIDATES)
+                .await?;
+            let mut others = Vec::with_capacity(similar.len());
+            for (other, v) in &similar {
+                others.push(crate::cache::case(state, other, *v).await?);
+            }
+            hints = duplicates::candidates(&case, others.iter().map(AsRef::as_ref))
+                .into_iter()
+                .take(KEPT as usize)
+                .map(|(other, why)| (other, why.rank()))
+                .collect();
+        }
+        state.store.set_hints(id, *version, &hints).await?;
+    }
+    Ok(due.len())
+}
