@@ -68,11 +68,26 @@ impl embargo_store::Policy for Deployment {
             .read()
             .map(|m| format!("{m:?}"))
             .unwrap_or_default();
+        // And what the public lists are rendered with.
         let text = format!(
-            "v2|{:?}|{:?}|{:?}|{prenotify}",
-            c.sla, c.disclosure, c.release
+            "v2|{:?}|{:?}|{:?}|{prenotify}|public {}|{:?}|{:?}|{:?}",
+            c.sla,
+            c.disclosure,
+            c.release,
+            crate::exports::PUBLIC_FORMAT,
+            c.advisories,
+            c.cve.org_id,
+            c.cve.short_name
         );
         hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
+    fn publishes(&self) -> bool {
+        true
+    }
+
+    fn public(&self, case: &Case) -> Option<embargo_store::Public> {
+        crate::exports::render_public(&self.config, case)
     }
 
     fn running_clocks(&self, case: &Case) -> Vec<(String, Timestamp)> {

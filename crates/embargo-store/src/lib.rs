@@ -36,7 +36,10 @@ pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
 use pending::Pending;
-pub use read::{Cursor, ListPage, ListQuery, Policy, PublishedRow, ReporterCase, RunningClock};
+pub use read::{
+    Cursor, ListPage, ListQuery, Policy, Public, PublicOrder, PublishedRow, ReporterCase,
+    RunningClock,
+};
 pub use seal::{KeySource, MasterKey};
 use seal::{KeyState, Keys};
 
@@ -97,6 +100,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0025_quarantine_total.sql"),
     ),
     (26, include_str!("../migrations/sqlite/0026_case_hints.sql")),
+    (
+        27,
+        include_str!("../migrations/sqlite/0027_public_parts.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 256;
 

@@ -46,6 +46,42 @@ pub trait Policy: Send + Sync {
     fn running_clocks(&self, _case: &Case) -> Vec<(String, Timestamp)> {
         Vec::new()
     }
+    /// Whether this policy renders what the world reads of disclosed cases
+    /// ([`Policy::public`]). One that does not leaves `public_parts` as it
+    /// is: only the server's policy writes them.
+    fn publishes(&self) -> bool {
+        false
+    }
+    /// What the world reads of `case` once it is disclosed, rendered now
+    /// (`None`: nothing of it is public).
+    fn public(&self, _case: &Case) -> Option<Public> {
+        None
+    }
+}
+
+/// What the public lists read of one disclosed case, rendered by the
+/// policy when the case changes.
+#[derive(Clone, Debug, Default)]
+pub struct Public {
+    /// When it was published (the lists' order).
+    pub published: Timestamp,
+    /// When its public advisory last changed (the change lists' order).
+    pub modified: Timestamp,
+    /// Each public list's piece of it, by the list's name.
+    pub parts: Vec<(&'static str, String)>,
+}
+
+/// The order a public list is read in: newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicOrder {
+    /// By publication.
+    Published,
+    /// By the public advisory's last change.
+    Modified,
+}
+
+fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX)
 }
 
 /// The policy before the server names one: the default acknowledgement
@@ -174,6 +210,30 @@ pub(crate) async fn write(
     }
     write_figures(conn, pending, master, policy, case, fresh).await?;
     write_terms(conn, pending, master, case, fresh).await?;
+    // What the world reads of a disclosed case is rendered again with each
+    // of its changes (rare once it is public).
+    if policy.publishes() && case.published_at.is_some() {
+        if !fresh {
+            sqlx::query("DELETE FROM public_parts WHERE case_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if let Some(public) = policy.public(case) {
+            for (part, body) in public.parts {
+                pending.insert(
+                    PUBLIC_PARTS,
+                    vec![
+                        part.into(),
+                        id.into(),
+                        nanos(public.published).into(),
+                        nanos(public.modified).into(),
+                        body.into(),
+                    ],
+                );
+            }
+        }
+    }
     // Who reported a case never changes; its row follows the stage (a
     // rejection is a stage of its own).
     if stage_changed {
@@ -232,6 +292,10 @@ const CASE_FIGURES: Insert = Insert {
 };
 const CASE_CLOCKS: Insert = Insert {
     into: "INSERT INTO case_clocks (case_id, clock, due)",
+    tail: "",
+};
+const PUBLIC_PARTS: Insert = Insert {
+    into: "INSERT INTO public_parts (part, case_id, published, modified, body)",
     tail: "",
 };
 const HINTS_DUE: Insert = Insert {
@@ -736,6 +800,7 @@ impl Store {
             "ack_days",
             "step_months",
             "reporter_cases",
+            "public_parts",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
@@ -945,6 +1010,64 @@ impl Store {
             .iter()
             .map(id_and_version)
             .collect()
+    }
+
+    /// One public list's pieces, newest first by `order`, at most `limit`,
+    /// from after `after` (a piece's case id and order instant, for the
+    /// next page): one index range, however many cases are public.
+    pub async fn public_parts(
+        &self,
+        part: &str,
+        order: PublicOrder,
+        after: Option<(Timestamp, &CaseId)>,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, Timestamp, String)>, StoreError> {
+        let column = match order {
+            PublicOrder::Published => "published",
+            PublicOrder::Modified => "modified",
+        };
+        let (at, after_id) = match after {
+            Some((t, id)) => (nanos(t), id.as_str()),
+            None => (i64::MAX, ""),
+        };
+        // Ties at one instant go by case id, descending like the instants,
+        // so a page boundary inside them loses nothing; the row value makes
+        // the rest of the list one index range.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT case_id, {column}, body FROM public_parts
+             WHERE part = $1 AND ({column}, case_id) < ($2, $3)
+             ORDER BY {column} DESC, case_id DESC LIMIT $4"
+        )))
+        .bind(part)
+        .bind(at)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let id = CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let at = Timestamp::from_nanosecond(i128::from(r.try_get::<i64, _>(1)?))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((id, at, r.try_get(2)?))
+            })
+            .collect()
+    }
+
+    /// When the newest change to any public advisory was (`None`: nothing
+    /// is public): the end of one index.
+    pub async fn public_modified(&self) -> Result<Option<Timestamp>, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar(
+            "SELECT modified FROM public_parts WHERE part = 'list' ORDER BY modified DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        max.map(|n| {
+            Timestamp::from_nanosecond(i128::from(n))
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
     }
 
     /// The cases whose duplicate hints are to be worked out again, with
@@ -1300,27 +1423,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// The published cases, newest first, at most `limit`.
-    pub async fn published(&self, limit: u32) -> Result<Vec<PublishedRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, version, published FROM case_list WHERE published IS NOT NULL
-             ORDER BY published DESC, case_id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let (case_id, version) = id_and_version(r)?;
-                Ok(PublishedRow {
-                    case_id,
-                    version,
-                    published: r.try_get(2)?,
-                })
-            })
-            .collect()
     }
 
     /// How many cases at `stages` (the stages of a report not yet

@@ -1,21 +1,25 @@
 //! What the world reads once a case is disclosed: advisory pages, the OSV
 //! feed, the CSAF provider directory and an Atom feed.
 //!
-//! Every route here reads one list, `published`: the cases whose advisory is
-//! public (`formats::public_document`, the approved revision of a disclosed
-//! case). Nothing of an undisclosed case can reach these pages because
-//! nothing else is read; an unknown or undisclosed id is 404.
+//! A page or file of one advisory reads that case alone, and only when it
+//! is published (`exports::published_case`: the approved revision of a
+//! disclosed case); an unknown or undisclosed id is 404. The lists read the
+//! parts the store's writer rendered when each disclosed case last changed
+//! (`exports::render_public`, the `public_parts` rows), in order, a page
+//! or the whole list: no list folds a case, and nothing of an undisclosed
+//! case is among the parts.
 
 use std::sync::Arc;
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use embargo_core::advisory::Advisory;
+use embargo_core::{CaseId, Timestamp};
 use embargo_formats::Format;
+use embargo_store::PublicOrder;
 use minijinja::context;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -23,7 +27,10 @@ use sha2::Digest;
 use super::{WebError, markdown, render, ser};
 use crate::{
     AppState,
-    exports::{Published, export_context, published, with_page_link},
+    exports::{
+        BASE_MARK, Published, csaf_document_of, csaf_file, csaf_year, export_context, osv_record,
+        severity, with_page_link, xml,
+    },
 };
 
 type Shared = Arc<AppState>;
@@ -47,12 +54,6 @@ fn not_found() -> WebError {
     }
 }
 
-fn osv_record(state: &AppState, p: &Published) -> Result<Value, WebError> {
-    let mut doc = with_page_link(state, p);
-    doc.id = Some(embargo_formats::case_osv_id(&p.case));
-    embargo_formats::osv::to_osv(&doc).map_err(internal)
-}
-
 fn internal(e: impl std::fmt::Display) -> WebError {
     tracing::error!(error = %e, "a public document could not be written");
     WebError {
@@ -62,34 +63,84 @@ fn internal(e: impl std::fmt::Display) -> WebError {
     }
 }
 
-fn severity(doc: &Advisory) -> String {
-    doc.headline_cvss()
-        .map(|c| format!("{} {}", c.severity().name(), c.score_text()))
-        .unwrap_or_default()
-}
-
 fn typed(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body.into()).into_response()
 }
 
-/// `GET /advisories`
-pub(crate) async fn advisories_page(State(state): State<Shared>) -> Result<Response, WebError> {
-    let list: Vec<Value> = published(&state)
+/// How many advisories a page of `/advisories` and the Atom feed list.
+const PAGE: u32 = 50;
+
+/// A page of `/advisories`: the one after `after` (a publication time and
+/// a case id, as the "older" link carries them).
+#[derive(serde::Deserialize)]
+pub(crate) struct AdvisoriesPage {
+    after: Option<String>,
+}
+
+/// A whole public list's parts, newest first by `order`, with `base` put
+/// in for [`BASE_MARK`].
+async fn whole(
+    state: &AppState,
+    part: &str,
+    order: PublicOrder,
+    base: &str,
+) -> Result<Vec<String>, WebError> {
+    Ok(state
+        .store
+        .public_parts(part, order, None, u32::MAX)
         .await?
+        .into_iter()
+        .map(|(_, _, body)| body.replace(BASE_MARK, base))
+        .collect())
+}
+
+/// The server's address as it goes inside a JSON string.
+fn json_base(state: &AppState) -> String {
+    let quoted = Value::from(crate::links::base_url(state)).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// When the newest public advisory last changed (now, when there is none).
+async fn last_updated(state: &AppState) -> Result<String, WebError> {
+    Ok(state
+        .store
+        .public_modified()
+        .await?
+        .unwrap_or_else(|| state.clock.now())
+        .to_string())
+}
+
+/// `GET /advisories`: fifty at a time, newest first.
+pub(crate) async fn advisories_page(
+    State(state): State<Shared>,
+    Query(page): Query<AdvisoriesPage>,
+) -> Result<Response, WebError> {
+    // A cursor that does not read is the first page.
+    let after = page.after.as_deref().and_then(|a| {
+        let (at, id) = a.split_once('~')?;
+        Some((at.parse::<Timestamp>().ok()?, CaseId::new(id).ok()?))
+    });
+    let rows = state
+        .store
+        .public_parts(
+            "list",
+            PublicOrder::Published,
+            after.as_ref().map(|(t, id)| (*t, id)),
+            PAGE + 1,
+        )
+        .await?;
+    let older = (rows.len() > PAGE as usize)
+        .then(|| rows.get(PAGE as usize - 1))
+        .flatten()
+        .map(|(id, at, _)| format!("{at}~{id}"));
+    let list: Vec<Value> = rows
         .iter()
-        .map(|p| {
-            json!({
-                "id": p.case.id.as_str(),
-                "cve": p.doc.cve.as_ref().map(ToString::to_string),
-                "summary": p.doc.summary,
-                "severity": severity(&p.doc),
-                "published": p.doc.published,
-            })
-        })
+        .take(PAGE as usize)
+        .filter_map(|(_, _, body)| serde_json::from_str(body).ok())
         .collect();
     Ok(render(
         "advisories.html",
-        context! { me => (), advisories => ser(list) },
+        context! { me => (), advisories => ser(list), older => older, paged => after.is_some() },
     ))
 }
 
@@ -154,7 +205,8 @@ pub(crate) async fn advisory_file(
     };
     let p = one(&state, &id).await?;
     if format == Format::Osv {
-        return Ok(Json(osv_record(&state, &p)?).into_response());
+        let base = crate::links::base_url(&state);
+        return Ok(Json(osv_record(&base, &p).map_err(internal)?).into_response());
     }
     let doc = with_page_link(&state, &p);
     match embargo_formats::export(&doc, format, &export_context(&state, Some(&p))) {
@@ -169,22 +221,20 @@ pub(crate) async fn advisory_file(
 
 /// `GET /osv/index.json`: every record's id and modification time.
 pub(crate) async fn osv_index(State(state): State<Shared>) -> Result<Response, WebError> {
-    let list: Vec<Value> = published(&state)
-        .await?
-        .iter()
-        .map(|p| json!({ "id": embargo_formats::case_osv_id(&p.case), "modified": p.doc.modified }))
-        .collect();
-    Ok(Json(list).into_response())
+    let list = whole(
+        &state,
+        "osv_index",
+        PublicOrder::Published,
+        &json_base(&state),
+    )
+    .await?;
+    Ok(typed("application/json", format!("[{}]", list.join(","))))
 }
 
 /// `GET /osv/all.json`: every record (what `embargo check --server` reads).
 pub(crate) async fn osv_all(State(state): State<Shared>) -> Result<Response, WebError> {
-    let list = published(&state)
-        .await?
-        .iter()
-        .map(|p| osv_record(&state, p))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(list).into_response())
+    let list = whole(&state, "osv", PublicOrder::Published, &json_base(&state)).await?;
+    Ok(typed("application/json", format!("[{}]", list.join(","))))
 }
 
 /// `GET /osv/{file}`: one record, `x_<case id>.json`.
@@ -197,52 +247,8 @@ pub(crate) async fn osv_one(
         .and_then(|f| f.strip_prefix("x_"))
         .ok_or_else(not_found)?;
     let p = one(&state, id).await?;
-    Ok(Json(osv_record(&state, &p)?).into_response())
-}
-
-/// The CSAF file name of a document id (CSAF 2.0 section 5.1: lower case,
-/// anything but `+`, `-`, a-z and 0-9 becomes `_`).
-fn csaf_file(id: &str) -> String {
-    id.to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '+' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        + ".json"
-}
-
-fn csaf_year(p: &Published) -> String {
-    p.doc
-        .published
-        .as_deref()
-        .and_then(|d| d.get(..4))
-        .unwrap_or("0000")
-        .to_owned()
-}
-
-/// A disclosed case's CSAF document and its path under `white/`; `None`
-/// when its advisory names no product CSAF can list.
-fn csaf_document_of(state: &AppState, p: &Published) -> Option<(String, Value)> {
-    let doc = with_page_link(state, p);
-    let csaf = embargo_formats::csaf::to_csaf(&doc, &export_context(state, Some(p))).ok()?;
-    Some((
-        format!("{}/{}", csaf_year(p), csaf_file(p.case.id.as_str())),
-        csaf,
-    ))
-}
-
-/// When the newest public advisory last changed (now, when there is none).
-fn last_updated(state: &AppState, list: &[Published]) -> String {
-    list.iter()
-        .filter_map(|p| p.case.public_modified())
-        .max()
-        .unwrap_or_else(|| state.clock.now())
-        .to_string()
+    let base = crate::links::base_url(&state);
+    Ok(Json(osv_record(&base, &p).map_err(internal)?).into_response())
 }
 
 /// `GET /.well-known/csaf/provider-metadata.json`
@@ -250,8 +256,7 @@ pub(crate) async fn csaf_provider_metadata(
     State(state): State<Shared>,
 ) -> Result<Response, WebError> {
     let base = crate::links::base_url(&state);
-    let list = published(&state).await?;
-    let updated = last_updated(&state, &list);
+    let updated = last_updated(&state).await?;
     let ctx = export_context(&state, None);
     Ok(Json(json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
@@ -275,9 +280,8 @@ pub(crate) async fn csaf_provider_metadata(
 
 /// `GET /.well-known/csaf/white/index.txt`: one document path per line.
 pub(crate) async fn csaf_index(State(state): State<Shared>) -> Result<Response, WebError> {
-    let list = published(&state).await?;
     let mut body = String::new();
-    for (path, _) in list.iter().filter_map(|p| csaf_document_of(&state, p)) {
+    for path in whole(&state, "csaf_index", PublicOrder::Published, "").await? {
         body.push_str(&path);
         body.push('\n');
     }
@@ -286,14 +290,10 @@ pub(crate) async fn csaf_index(State(state): State<Shared>) -> Result<Response, 
 
 /// `GET /.well-known/csaf/white/changes.csv`: path and time, newest first.
 pub(crate) async fn csaf_changes(State(state): State<Shared>) -> Result<Response, WebError> {
-    let mut list = published(&state).await?;
-    list.sort_by_key(|p| std::cmp::Reverse(p.case.public_modified()));
     let mut body = String::new();
-    for p in &list {
-        if let Some((path, _)) = csaf_document_of(&state, p) {
-            let modified = p.doc.modified.as_deref().unwrap_or_default();
-            body.push_str(&format!("\"{path}\",\"{modified}\"\n"));
-        }
+    for line in whole(&state, "csaf_change", PublicOrder::Modified, "").await? {
+        body.push_str(&line);
+        body.push('\n');
     }
     Ok(typed("text/csv; charset=utf-8", body))
 }
@@ -316,7 +316,7 @@ pub(crate) async fn csaf_document(
     let p = one(&state, &id.to_ascii_uppercase()).await?;
     let (_, doc) = Some(&p)
         .filter(|p| csaf_year(p) == year && csaf_file(p.case.id.as_str()) == name)
-        .and_then(|p| csaf_document_of(&state, p))
+        .and_then(|p| csaf_document_of(&state.config, &crate::links::base_url(&state), p))
         .ok_or_else(not_found)?;
     let bytes = serde_json::to_vec_pretty(&doc).map_err(internal)?;
     Ok(match hash {
@@ -335,31 +335,12 @@ pub(crate) async fn csaf_document(
 /// `GET /.well-known/csaf/feed-tlp-white.json`: the ROLIE feed.
 pub(crate) async fn csaf_rolie(State(state): State<Shared>) -> Result<Response, WebError> {
     let base = crate::links::base_url(&state);
-    let list = published(&state).await?;
-    let updated = last_updated(&state, &list);
-    let entries: Vec<Value> = list
+    let updated = last_updated(&state).await?;
+    let entries: Vec<Value> = whole(&state, "rolie", PublicOrder::Published, &json_base(&state))
+        .await?
         .iter()
-        .filter_map(|p| {
-            let (path, doc) = csaf_document_of(&state, p)?;
-            Some((path, doc, p.doc.modified.clone().unwrap_or_default()))
-        })
-        .map(|(path, doc, modified)| {
-            let url = format!("{base}/.well-known/csaf/white/{path}");
-            json!({
-                "id": doc.pointer("/document/tracking/id"),
-                "title": doc.pointer("/document/title"),
-                "link": [
-                    { "rel": "self", "href": url },
-                    { "rel": "hash", "href": format!("{url}.sha256") },
-                    { "rel": "hash", "href": format!("{url}.sha512") },
-                ],
-                "published": doc.pointer("/document/tracking/initial_release_date"),
-                "updated": modified,
-                "content": { "type": "application/json", "src": url },
-                "format": { "schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json", "version": "2.0" },
-            })
-        })
-        .collect();
+        .map(|e| serde_json::from_str(e).map_err(internal))
+        .collect::<Result<_, _>>()?;
     Ok(Json(json!({
         "feed": {
             "id": "embargo-csaf-feed-tlp-white",
@@ -375,25 +356,10 @@ pub(crate) async fn csaf_rolie(State(state): State<Shared>) -> Result<Response, 
     .into_response())
 }
 
-fn xml(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&apos;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// `GET /advisories.atom`
 pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebError> {
     let base = crate::links::base_url(&state);
-    let list = published(&state).await?;
-    let updated = last_updated(&state, &list);
+    let updated = last_updated(&state).await?;
     let mut body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <id>{base}/advisories</id>\n<title>{}</title>\n<updated>{updated}</updated>\n\
@@ -405,22 +371,13 @@ pub(crate) async fn atom(State(state): State<Shared>) -> Result<Response, WebErr
         )),
         xml(&state.config.advisories.publisher),
     );
-    for p in &list {
-        let url = format!("{base}/advisories/{}", p.case.id);
-        let ids = p.doc.identifiers().into_iter().skip(1).collect::<Vec<_>>();
-        let title = if ids.is_empty() {
-            p.doc.summary.clone()
-        } else {
-            format!("{} ({})", p.doc.summary, ids.join(", "))
-        };
-        body.push_str(&format!(
-            "<entry>\n<id>{url}</id>\n<title>{}</title>\n<link href=\"{url}\"/>\n\
-             <published>{}</published>\n<updated>{}</updated>\n<summary>{}</summary>\n</entry>\n",
-            xml(&title),
-            xml(p.doc.published.as_deref().unwrap_or_default()),
-            xml(p.doc.modified.as_deref().unwrap_or_default()),
-            xml(format!("{} {}", severity(&p.doc), p.doc.summary).trim()),
-        ));
+    // The newest entries, as feeds carry them; the page lists the rest.
+    for (_, _, entry) in state
+        .store
+        .public_parts("atom", PublicOrder::Published, None, PAGE)
+        .await?
+    {
+        body.push_str(&entry.replace(BASE_MARK, &base));
     }
     body.push_str("</feed>\n");
     Ok(typed("application/atom+xml; charset=utf-8", body))

@@ -231,6 +231,100 @@ fn a_disclosed_case_is_in_every_feed_and_an_undisclosed_one_in_none() {
     }
 }
 
+/// The public lists read what the writer rendered when each case was
+/// disclosed: the page and the Atom feed carry the newest fifty, the page's
+/// "older" link the rest, the machine lists every one; each with this
+/// server's address in its links.
+#[test]
+fn public_lists_page_through_every_disclosed_case() {
+    let app = TestApp::start();
+    let reviewer = app.token_of("rev", "srt");
+    let mut ids = Vec::new();
+    for n in 0..51 {
+        // One second apart: the newest is the last.
+        app.advance(1);
+        ids.push(case_with_advisory(
+            &app,
+            &reviewer,
+            &format!("MARK{n:02}"),
+            true,
+        ));
+    }
+    let (_, first) = get(&app, "/advisories");
+    assert_eq!(
+        first.matches("<tr><td><a href=\"/advisories/").count(),
+        50,
+        "{first}"
+    );
+    assert!(first.contains("MARK50 heap overflow"), "the newest first");
+    assert!(
+        !first.contains("MARK00 heap overflow"),
+        "the oldest is on the next page"
+    );
+    let link = first
+        .split("href=\"/advisories?after=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an older link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let (status, older) = get(&app, &format!("/advisories?after={link}"));
+    assert_eq!(status, 200);
+    assert_eq!(older.matches("<tr><td><a href=\"/advisories/").count(), 1);
+    assert!(older.contains("MARK00 heap overflow"), "{older}");
+    assert!(!older.contains("Older advisories"));
+    // A cursor that does not read is the first page.
+    let (status, junk) = get(&app, "/advisories?after=yesterday");
+    assert_eq!(status, 200);
+    assert!(junk.contains("MARK50 heap overflow"));
+
+    let (_, atom) = get(&app, "/advisories.atom");
+    assert_eq!(atom.matches("<entry>").count(), 50);
+    // The server's address, as the feed names itself.
+    let base = atom
+        .split("<id>")
+        .nth(1)
+        .and_then(|rest| rest.split("/advisories</id>").next())
+        .unwrap()
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(atom.contains(&format!("<link href=\"{base}/advisories/{}\"/>", ids[50])));
+    let (_, all) = get(&app, "/osv/all.json");
+    let all: Vec<Value> = serde_json::from_str(&all).unwrap();
+    assert_eq!(all.len(), 51);
+    assert_eq!(all[0]["id"], format!("x_{}", ids[50]), "newest first");
+    assert!(
+        all[0]["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["url"] == format!("{base}/advisories/{}", ids[50])),
+        "{}",
+        all[0]
+    );
+    let (_, index) = get(&app, "/osv/index.json");
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&index).unwrap().len(),
+        51
+    );
+    let (_, listed) = get(&app, "/.well-known/csaf/white/index.txt");
+    assert_eq!(listed.lines().count(), 51);
+    let (_, changes) = get(&app, "/.well-known/csaf/white/changes.csv");
+    assert_eq!(changes.lines().count(), 51);
+    let (_, rolie) = get(&app, "/.well-known/csaf/feed-tlp-white.json");
+    let rolie: Value = serde_json::from_str(&rolie).unwrap();
+    let entries = rolie["feed"]["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 51);
+    assert!(
+        entries[0]["content"]["src"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{base}/.well-known/csaf/white/")),
+        "{}",
+        entries[0]
+    );
+}
+
 /// The schemas the CSAF schemas refer to by URL, answered from
 /// ../shared/data (nothing is fetched).
 struct LocalSchemas;
