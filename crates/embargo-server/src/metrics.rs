@@ -107,6 +107,12 @@ pub(crate) async fn render(state: &AppState) -> Result<String, embargo_store::St
         "# HELP embargo_timers_due Cases with something due that the scheduler has not looked at yet.\n\
          # TYPE embargo_timers_due gauge\nembargo_timers_due {due}"
     );
+    let hints = state.store.hints_backlog().await?;
+    let _ = writeln!(
+        out,
+        "# HELP embargo_hints_due Cases whose duplicate hints are to be worked out again.\n\
+         # TYPE embargo_hints_due gauge\nembargo_hints_due {hints}"
+    );
     let (pending, failed) = state.store.outbox_depth().await?;
     let _ = writeln!(
         out,

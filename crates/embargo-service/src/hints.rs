@@ -23,7 +23,7 @@ pub const TERM_MOST: i64 = 1_000;
 pub const KEPT: u32 = 10;
 
 /// How many cases one pass works out at most (the rest wait for the next).
-const PER_PASS: u32 = 100;
+pub const PER_PASS: u32 = 100;
 
 /// Works out the hints of the cases due, at most [`PER_PASS`]; how many.
 pub async fn pass(state: &AppState) -> Result<usize, StoreError> {

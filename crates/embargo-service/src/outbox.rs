@@ -96,9 +96,19 @@ pub async fn run(state: Arc<AppState>) {
                     }
                 }
             }
-            // Duplicate hints of the cases changed since, a bounded batch.
-            if let Err(e) = crate::hints::pass(&state).await {
-                tracing::warn!(error = %e, "duplicate hints could not be worked out");
+            // Duplicate hints of the cases changed since: a bounded batch,
+            // more within the tick's budget after a backlog (a migration).
+            loop {
+                match crate::hints::pass(&state).await {
+                    Ok(n)
+                        if n >= crate::hints::PER_PASS as usize
+                            && started.elapsed() < PASS_BUDGET => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "duplicate hints could not be worked out");
+                        break;
+                    }
+                }
             }
         }
         state.scheduler_micros.store(

@@ -1083,6 +1083,14 @@ impl Store {
             .collect()
     }
 
+    /// How many cases wait for their duplicate hints (for `/metrics`: the
+    /// pass's backlog; it counts what is due, as `timers_due` does).
+    pub async fn hints_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hints_due")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Stores `case_id`'s duplicate hints as worked out at `version`: the
     /// pairs it was part of are replaced by `hints` (other case, rank;
     /// lower shown first), both ways, and its request is done unless a

@@ -435,7 +435,10 @@ fn run(n: usize, full: bool) {
                     // A server without the gauge has no such backlog.
                     .unwrap_or(0)
             };
-            if gauge("embargo_timers_due") == 0 && gauge("embargo_outbox_pending") == 0 {
+            if gauge("embargo_timers_due") == 0
+                && gauge("embargo_outbox_pending") == 0
+                && gauge("embargo_hints_due") == 0
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -99,6 +99,7 @@ embargo_ack_warnings_total 4
 embargo_ack_escalations_total 2
 embargo_channel_healthy{channel=\"discourse\",kind=\"forum\"} 1
 embargo_timers_due 0
+embargo_hints_due 0
 embargo_outbox_pending 0
 embargo_outbox_failed 0"
     );
