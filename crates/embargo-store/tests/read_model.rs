@@ -383,6 +383,41 @@ async fn titled(store: &Store, n: u32, project: &str, title: &str) -> CaseId {
     id
 }
 
+async fn acknowledge(store: &Store, id: &CaseId) -> Case {
+    store
+        .execute(id.clone(), |case| {
+            decide(
+                case,
+                Command::Acknowledge {
+                    message: "thanks".into(),
+                },
+                &srt(),
+                t(29),
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn reject(store: &Store, id: &CaseId) -> Case {
+    store
+        .execute(id.clone(), |case| {
+            decide(
+                case,
+                Command::Reject {
+                    rejection: embargo_core::event::Rejection {
+                        reason: embargo_core::event::RejectReason::NotReproducible,
+                        explanation: "no".into(),
+                    },
+                },
+                &srt(),
+                t(30),
+            )
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
     let dir = tempfile::tempdir().unwrap();
@@ -446,35 +481,8 @@ async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
         12
     );
     // Rejected, a case leaves the index.
-    store
-        .execute(b.clone(), |case| {
-            decide(
-                case,
-                Command::Acknowledge {
-                    message: "thanks".into(),
-                },
-                &srt(),
-                t(29),
-            )
-        })
-        .await
-        .unwrap();
-    store
-        .execute(b.clone(), |case| {
-            decide(
-                case,
-                Command::Reject {
-                    rejection: embargo_core::event::Rejection {
-                        reason: embargo_core::event::RejectReason::NotReproducible,
-                        explanation: "no".into(),
-                    },
-                },
-                &srt(),
-                t(30),
-            )
-        })
-        .await
-        .unwrap();
+    acknowledge(&store, &b).await;
+    reject(&store, &b).await;
     let found = ids(store.similar_cases(&probe, &a, 10, 50).await.unwrap());
     assert!(found.is_empty(), "{found:?}");
 }
@@ -526,40 +534,13 @@ async fn hints_are_due_when_terms_change_and_stored_both_ways() {
     );
     // A change that does not touch the title or packages asks for nothing;
     // a rejection (the case leaves the index) does, at its new version.
-    let acked = store
-        .execute(a.clone(), |case| {
-            decide(
-                case,
-                Command::Acknowledge {
-                    message: "thanks".into(),
-                },
-                &srt(),
-                t(29),
-            )
-        })
-        .await
-        .unwrap();
+    let acked = acknowledge(&store, &a).await;
     assert_eq!(
         store.hints_due(10).await.unwrap().first(),
         Some(&(a.clone(), due[0].1)),
         "an acknowledgement changes no term"
     );
-    let rejected = store
-        .execute(a.clone(), |case| {
-            decide(
-                case,
-                Command::Reject {
-                    rejection: embargo_core::event::Rejection {
-                        reason: embargo_core::event::RejectReason::NotReproducible,
-                        explanation: "no".into(),
-                    },
-                },
-                &srt(),
-                t(30),
-            )
-        })
-        .await
-        .unwrap();
+    let rejected = reject(&store, &a).await;
     assert!(rejected.version > acked.version);
     // Hints worked out from the older version do not end the newer request.
     store.set_hints(&a, due[0].1, &[]).await.unwrap();

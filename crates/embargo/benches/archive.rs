@@ -469,6 +469,51 @@ fn run(n: usize, full: bool) {
         }
         out
     });
+    // For a profile (`ARCHIVE_PROFILE=inbox|list|case`, with `perf` on the
+    // path): perf records the server for 15 s while one route is asked
+    // for in a loop; the report goes to target/archive-ROUTE.perf.
+    if let Ok(which) = std::env::var("ARCHIVE_PROFILE") {
+        let (path, auth) = match which.as_str() {
+            "list" => ("/api/v1/cases".to_owned(), &bearer),
+            "case" => (format!("/cases/{sample}"), &cookie),
+            _ => ("/".to_owned(), &cookie),
+        };
+        let out = format!(
+            "{}/../../target/archive-{which}.perf",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut perf = Process::new("perf")
+            .args([
+                "record",
+                "-F",
+                "999",
+                "--call-graph",
+                "dwarf,16384",
+                "-o",
+                &out,
+                "-p",
+            ])
+            .arg(pid.to_string())
+            .args(["--", "sleep", "15"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("perf runs");
+        rt.block_on(async {
+            let client = reqwest::Client::new();
+            let _ = time(
+                &client,
+                "profiled",
+                &format!("{url}{path}"),
+                auth,
+                100_000,
+                Duration::from_secs(16),
+            )
+            .await;
+        });
+        let _ = perf.wait();
+        println!("profile of {path} in {out}");
+    }
     // Idle: no requests; the scheduler and pollers run as they do.
     let idle = if full {
         Duration::from_secs(30)
