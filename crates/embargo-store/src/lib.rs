@@ -5,29 +5,35 @@
 //! and commits whatever is queued in one transaction, so durability costs one
 //! fsync per batch. Projections (the `cases` table) are written in the same
 //! transaction and can be rebuilt from the log at any time.
+//!
+//! Two backends share one store API: embedded SQLite (the default) and
+//! PostgreSQL. Their code is one source, `sql/`, compiled once per backend
+//! (`sqlite.rs` and `postgres.rs` name the driver's types and what differs
+//! between the two dialects), so a statement is written once and checked by
+//! the compiler against both drivers. [`Store`] holds one of the two and
+//! hands each call to it.
+
+// `sql/` is compiled once per backend, on purpose (see above).
+#![allow(clippy::duplicate_mod)]
 
 mod accounts;
 mod chain;
 mod channels;
-mod coord;
 mod intake;
 mod keys;
 mod outbox;
-mod pending;
+mod postgres;
 mod read;
-mod release;
 mod seal;
+mod sqlite;
 
 use std::{path::Path, sync::Arc};
 
-use embargo_core::{Case, CaseId, Event, Refusal};
-use sqlx::{
-    Connection, Row, SqliteConnection,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-    },
+use embargo_core::{
+    Case, CaseId, Event, PersonId, Refusal, Timestamp,
+    access::OrgRole,
+    stats::{Compliance, Figures, Histogram, Step},
 };
-use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, SigninPolicy};
 pub use chain::ChainBreak;
@@ -35,77 +41,13 @@ pub use channels::ChannelRow;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
-use pending::Pending;
 pub use read::{
     Cursor, ListPage, ListQuery, Policy, Public, PublicOrder, PublishedRow, ReporterCase,
-    RunningClock,
+    RunningClock, StageCounts,
 };
 pub use seal::{KeySource, MasterKey};
 use seal::{KeyState, Keys};
-
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/sqlite/0001_events.sql")),
-    (2, include_str!("../migrations/sqlite/0002_api_tokens.sql")),
-    (3, include_str!("../migrations/sqlite/0003_accounts.sql")),
-    (
-        4,
-        include_str!("../migrations/sqlite/0004_status_texts.sql"),
-    ),
-    (5, include_str!("../migrations/sqlite/0005_case_keys.sql")),
-    (6, include_str!("../migrations/sqlite/0006_intake.sql")),
-    (7, include_str!("../migrations/sqlite/0007_channels.sql")),
-    (8, include_str!("../migrations/sqlite/0008_outbox.sql")),
-    (
-        9,
-        include_str!("../migrations/sqlite/0009_person_prefs.sql"),
-    ),
-    (10, include_str!("../migrations/sqlite/0010_release.sql")),
-    (
-        11,
-        include_str!("../migrations/sqlite/0011_lookup_hashed.sql"),
-    ),
-    (
-        12,
-        include_str!("../migrations/sqlite/0012_signin_unknown.sql"),
-    ),
-    (
-        13,
-        include_str!("../migrations/sqlite/0013_health_probe.sql"),
-    ),
-    (14, include_str!("../migrations/sqlite/0014_read_model.sql")),
-    (15, include_str!("../migrations/sqlite/0015_figures.sql")),
-    (16, include_str!("../migrations/sqlite/0016_job_lanes.sql")),
-    (17, include_str!("../migrations/sqlite/0017_aggregates.sql")),
-    (
-        18,
-        include_str!("../migrations/sqlite/0018_coordination.sql"),
-    ),
-    (19, include_str!("../migrations/sqlite/0019_search.sql")),
-    (
-        20,
-        include_str!("../migrations/sqlite/0020_project_release.sql"),
-    ),
-    (
-        21,
-        include_str!("../migrations/sqlite/0021_recovery_codes.sql"),
-    ),
-    (22, include_str!("../migrations/sqlite/0022_backups.sql")),
-    (
-        23,
-        include_str!("../migrations/sqlite/0023_key_rotation.sql"),
-    ),
-    (24, include_str!("../migrations/sqlite/0024_screening.sql")),
-    (
-        25,
-        include_str!("../migrations/sqlite/0025_quarantine_total.sql"),
-    ),
-    (26, include_str!("../migrations/sqlite/0026_case_hints.sql")),
-    (
-        27,
-        include_str!("../migrations/sqlite/0027_public_parts.sql"),
-    ),
-];
-const BATCH_MAX: usize = 256;
+pub use sqlite::snapshot;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -194,44 +136,14 @@ fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
-/// What a command decides: the events to append, or a refusal.
-type Decided = Result<Vec<Event>, Refusal>;
-
-/// The outbox jobs a change calls for, from the case before and after it.
-type Effects = Box<dyn FnOnce(&Case, &Case) -> Vec<NewJob> + Send>;
-
-/// What the writer is asked to do for one request.
-enum Job {
-    /// Start a case; `decide` sees no state.
-    Create {
-        case_id: CaseId,
-        decide: Box<dyn FnOnce() -> Decided + Send>,
-    },
-    /// Append to an existing case; `decide` sees its current state, and
-    /// `effects` the state after, naming the outbox jobs the change calls
-    /// for (inserted in the same transaction).
-    Execute {
-        case_id: CaseId,
-        decide: Box<dyn FnOnce(&Case) -> Decided + Send>,
-        effects: Option<Effects>,
-    },
-}
-
-struct Append {
-    job: Job,
-    /// The raw message the job came from, stored in the same transaction.
-    inbound: Option<NewInbound>,
-    reply: oneshot::Sender<Result<Case, StoreError>>,
-}
-
 /// A handle on the store; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    writer: mpsc::Sender<Append>,
-    master: Option<Arc<Keys>>,
-    /// The deployment's policy for the read model (deadlines, timers).
-    policy: read::SharedPolicy,
+pub struct Store(Backend);
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::Store),
+    Postgres(postgres::Store),
 }
 
 impl std::fmt::Debug for Store {
@@ -240,84 +152,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Whether a connection going back to the pool may be used again: not
-/// when a failed COMMIT (a full disk) left it inside a transaction, where
-/// every later transaction on it would fail until a restart. Such a
-/// connection is closed and the pool opens a fresh one.
-fn sound_after_use(
-    conn: &mut SqliteConnection,
-    _: sqlx::pool::PoolConnectionMetadata,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
-    use sqlx_core::transaction::TransactionManager;
-    let sound = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn) == 0;
-    Box::pin(async move { Ok(sound) })
-}
-
-/// The database and its WAL and shared-memory files are the owner's alone
-/// (0600): a new database is created so (SQLite gives the other two the
-/// database file's mode), and an older one is put right.
-fn private_files(path: &Path, create: bool) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let io = |e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", path.display()));
-        if create && !path.exists() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(io)?;
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let file = Path::new(&name);
-            // The WAL and shared-memory files come and go with connections
-            // (another store on this file, closing, removes them between a
-            // look and a chmod): one that is gone needs no mode. A missing
-            // database is for the connection below to report.
-            match std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(StoreError::Unavailable(format!("{}: {e}", file.display())));
-                }
-                Ok(()) => {}
-            }
-        }
-    }
-    Ok(())
-}
-
-fn options(path: &Path, create: bool) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(create)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-}
-
-/// Writes a consistent copy of the database at `path` to `target` (a new
-/// file) while a server goes on writing to it: SQLite's `VACUUM INTO` reads
-/// one snapshot, over a read-only connection (no migration, no writer).
-pub async fn snapshot(path: &Path, target: &Path) -> Result<(), StoreError> {
-    let target = target
-        .to_str()
-        .ok_or_else(|| StoreError::Unavailable(format!("{}: not UTF-8", target.display())))?;
-    let mut conn =
-        SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
-            .await?;
-    sqlx::query("VACUUM INTO $1")
-        .bind(target)
-        .execute(&mut conn)
-        .await?;
-    Ok(())
-}
-
 impl Store {
-    /// Opens (creating if asked) the database at `path`, migrates it and
-    /// starts the writer task. Must be called inside a tokio runtime.
+    /// Opens (creating if asked) the SQLite database at `path`, migrates it
+    /// and starts the writer task. Must be called inside a tokio runtime.
     /// `master` seals and opens case data; without it (as for `audit verify`)
     /// the chain can be checked but cases cannot be read or written.
     pub async fn open(
@@ -339,765 +176,187 @@ impl Store {
         available: Vec<MasterKey>,
         source: Option<KeySource>,
     ) -> Result<Self, StoreError> {
-        private_files(path, create)?;
-        let mut writer_conn = SqliteConnection::connect_with(&options(path, create)).await?;
-        migrate(&mut writer_conn).await?;
-        let master = if let Some(first) = available.first() {
-            let state = match keys::state(&mut writer_conn).await? {
-                Some(state) => state,
-                None => {
-                    sqlx::query("INSERT INTO key_check (id, check_value) VALUES (1, $1)")
-                        .bind(first.check_value())
-                        .execute(&mut writer_conn)
-                        .await?;
-                    KeyState {
-                        check: first.check_value(),
-                        next: None,
-                    }
-                }
-            };
-            let stored_lookup: Option<String> =
-                sqlx::query_scalar("SELECT wrapped FROM store_keys WHERE name = $1")
-                    .bind(seal::LOOKUP_KEY)
-                    .fetch_optional(&mut writer_conn)
-                    .await?;
-            let keys = Keys::new(&available, &state, stored_lookup.as_deref(), source)?;
-            intake::hash_clear_references(&mut writer_conn, &keys).await?;
-            Some(Arc::new(keys))
-        } else {
-            None
-        };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            // A local file needs no round trip to prove the connection
-            // alive before each use (sqlx's default pings its thread: one
-            // more hand-off per read). A connection a failed COMMIT left
-            // unsound is closed on release instead.
-            .test_before_acquire(false)
-            .after_release(sound_after_use)
-            .connect_with(options(path, false))
-            .await?;
-        let (tx, rx) = mpsc::channel(1024);
-        let policy = read::default_policy();
-        tokio::spawn(writer(
-            writer_conn,
-            options(path, false),
-            rx,
-            master.clone(),
-            policy.clone(),
-        ));
-        let store = Self {
-            pool,
-            writer: tx,
-            master,
-            policy,
-        };
-        // A database from before the read model gets one now, under the
-        // defaults; the server's policy recomputes it if it differs.
-        if store.master.is_some() {
-            let computed: Option<String> =
-                sqlx::query_scalar("SELECT policy FROM read_model WHERE id = 1")
-                    .fetch_optional(&store.pool)
-                    .await?;
-            if computed.is_none() {
-                let policy = read::current(&store.policy);
-                store.set_policy(policy).await?;
-            }
-        }
-        Ok(store)
-    }
-
-    /// Whether the storage takes a write now: a one-row write committed
-    /// (and synced) like any other, for `/healthz`. `Err` names the cause.
-    pub async fn health(&self) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO health_probe (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = health_probe.n + 1",
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Starts a case with the events `decide` returns.
-    pub async fn create(
-        &self,
-        case_id: CaseId,
-        decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
-    ) -> Result<Case, StoreError> {
-        self.send(
-            Job::Create {
-                case_id,
-                decide: Box::new(decide),
-            },
-            None,
-        )
-        .await
-    }
-
-    /// Starts a case from an inbound message: the case, the raw message and
-    /// the reporter's link are written in one transaction, and a message whose
-    /// reference this channel delivered before is refused with
-    /// `AlreadyReceived` (so a redelivery never makes a second case).
-    pub async fn receive(
-        &self,
-        case_id: CaseId,
-        inbound: NewInbound,
-        decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static,
-    ) -> Result<Case, StoreError> {
-        self.send(
-            Job::Create {
-                case_id,
-                decide: Box::new(decide),
-            },
-            Some(inbound),
-        )
-        .await
-    }
-
-    /// Appends to a case from an inbound message (a reporter's reply), storing
-    /// the raw message in the same transaction.
-    pub async fn receive_reply(
-        &self,
-        case_id: CaseId,
-        inbound: NewInbound,
-        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
-    ) -> Result<Case, StoreError> {
-        self.send(
-            Job::Execute {
-                case_id,
-                decide: Box::new(decide),
-                effects: None,
-            },
-            Some(inbound),
-        )
-        .await
-    }
-
-    /// Runs `decide` on the case's current state inside the writer and appends
-    /// what it returns. A refusal writes nothing.
-    pub async fn execute(
-        &self,
-        case_id: CaseId,
-        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
-    ) -> Result<Case, StoreError> {
-        self.send(
-            Job::Execute {
-                case_id,
-                decide: Box::new(decide),
-                effects: None,
-            },
-            None,
-        )
-        .await
-    }
-
-    /// As `execute`, and the outbox jobs `effects` names from the case
-    /// before and after the change are inserted in the same transaction:
-    /// the change and what it calls for (mail to the reporter, a CVE
-    /// request, a new timeline's notices) are stored together or not at
-    /// all, whoever ran the command.
-    pub async fn execute_with(
-        &self,
-        case_id: CaseId,
-        decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static,
-        effects: impl FnOnce(&Case, &Case) -> Vec<NewJob> + Send + 'static,
-    ) -> Result<Case, StoreError> {
-        self.send(
-            Job::Execute {
-                case_id,
-                decide: Box::new(decide),
-                effects: Some(Box::new(effects)),
-            },
-            None,
-        )
-        .await
-    }
-
-    async fn send(&self, job: Job, inbound: Option<NewInbound>) -> Result<Case, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.writer
-            .send(Append {
-                job,
-                inbound,
-                reply,
-            })
+        sqlite::Store::open(path, create, available, source)
             .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+            .map(|s| Self(Backend::Sqlite(s)))
     }
 
-    /// The case, folded from its events.
-    pub async fn case(&self, case_id: &CaseId) -> Result<Case, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        load_case(&mut conn, self.master.as_deref(), case_id)
-            .await?
-            .ok_or_else(|| StoreError::NoSuchCase(case_id.clone()))
+    /// Connects to the PostgreSQL database at `url`
+    /// (`postgres://USER@HOST:PORT/DB`), migrates it and starts the writer
+    /// task, with the master keys as for [`Store::open_with_keys`].
+    pub async fn connect(
+        url: &str,
+        available: Vec<MasterKey>,
+        source: Option<KeySource>,
+    ) -> Result<Self, StoreError> {
+        postgres::Store::open(url, available, source)
+            .await
+            .map(|s| Self(Backend::Postgres(s)))
     }
 
-    /// The case folded, and the events it was folded from with their
-    /// sequence numbers, oldest first: one read.
-    pub async fn case_and_events(
-        &self,
-        case_id: &CaseId,
-    ) -> Result<(Case, Vec<(i64, Event)>), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let events = load_events(&mut conn, self.master.as_deref(), case_id).await?;
-        if events.is_empty() {
-            return Err(StoreError::NoSuchCase(case_id.clone()));
+    /// Which backend this store is on: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match &self.0 {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
-        let case = fold(case_id, &events)?;
-        Ok((case, events))
     }
 
-    /// The case's events with their sequence numbers, oldest first.
-    pub async fn events(&self, case_id: &CaseId) -> Result<Vec<(i64, Event)>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        load_events(&mut conn, self.master.as_deref(), case_id).await
-    }
-
-    /// The `cases` projection, one row per case, ordered by id.
-    pub async fn projection(&self) -> Result<Vec<Vec<String>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, project, title, stage, handling, embargo, received_at, updated_at, CAST(version AS TEXT) FROM cases ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                (0..9)
-                    .map(|i| r.try_get::<String, _>(i).map_err(StoreError::from))
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// Rebuilds the `cases` projection from the log.
-    pub async fn rebuild_projections(&self) -> Result<usize, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM cases").execute(&mut *tx).await?;
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT case_id FROM events ORDER BY case_id")
-                .fetch_all(&mut *tx)
-                .await?;
-        // A few hundred rows a statement, never the whole archive in memory.
-        let mut pending = Pending::default();
-        for (n, id) in ids.iter().enumerate() {
-            if n % 500 == 499 {
-                pending.flush(&mut tx).await?;
-            }
-            let id = CaseId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Some(case) = load_case(&mut tx, self.master.as_deref(), &id).await? {
-                project(&mut pending, &case);
-            }
+    /// The keyed hash under which the read model stores a project's name
+    /// (what a project filter matches).
+    pub fn project_key(&self, name: &str) -> Result<String, StoreError> {
+        match &self.0 {
+            Backend::Sqlite(s) => s.project_key(name),
+            Backend::Postgres(s) => s.project_key(name),
         }
-        pending.flush(&mut tx).await?;
-        tx.commit().await?;
-        if self.master.is_some() {
-            let policy = read::current(&self.policy);
-            self.rebuild_read_model(policy.as_ref()).await?;
-        }
-        Ok(ids.len())
-    }
-
-    /// Records an API token by its hash for `person`.
-    pub async fn add_api_token(
-        &self,
-        token_hash: &str,
-        person: &str,
-        at: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO api_tokens (token_hash, person, created_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(person)
-            .bind(at.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// `person`'s API tokens, newest first: (an id, the first 12 hex
-    /// digits of the token's hash; when it was made).
-    pub async fn api_tokens_of(&self, person: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT token_hash, created_at FROM api_tokens WHERE person = $1 \
-             ORDER BY created_at DESC, token_hash",
-        )
-        .bind(person)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(hash, at)| (hash.chars().take(12).collect(), at))
-            .collect())
-    }
-
-    /// Revokes `person`'s token whose hash starts with `id` (12 hex
-    /// digits); whether there was one.
-    pub async fn revoke_api_token(&self, person: &str, id: &str) -> Result<bool, StoreError> {
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(false);
-        }
-        let done = sqlx::query(
-            "DELETE FROM api_tokens WHERE person = $1 AND substr(token_hash, 1, 12) = $2",
-        )
-        .bind(person)
-        .bind(id.to_ascii_lowercase())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Records a good scheduled backup.
-    pub async fn record_backup(&self, at: i64, file: &str, events: u64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO last_backup (id, at, file, events) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET at = excluded.at, file = excluded.file, \
-             events = excluded.events",
-        )
-        .bind(at)
-        .bind(file)
-        .bind(i64::try_from(events).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// When the last good scheduled backup was taken, and its file.
-    pub async fn last_backup(&self) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT at, file FROM last_backup WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    /// SQLite's own check of the file: `ok`, or what is wrong.
-    pub async fn integrity_check(&self) -> Result<String, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.join("; "))
-    }
-
-    /// The chain's head (the newest event's number and hash), and how many
-    /// cases there are.
-    pub async fn head_and_cases(&self) -> Result<(Option<(i64, String)>, i64), StoreError> {
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((head, cases))
-    }
-
-    /// Walks the whole chain; returns the number of events, or the first bad one.
-    pub async fn verify(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        chain::verify(&mut conn).await
     }
 }
 
-async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
-        .execute(&mut *conn)
-        .await?;
-    for (version, sql) in MIGRATIONS {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if done.is_none() {
-            let mut tx = conn.begin().await?;
-            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+/// Each method hands the call to the backend; what it does is documented
+/// where it is implemented, in `sql/`.
+macro_rules! delegate {
+    ($(pub async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty;)*) => {
+        #[allow(missing_docs)]
+        impl Store {
+            $(
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.0 {
+                        Backend::Sqlite(s) => s.$name($($arg),*).await,
+                        Backend::Postgres(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
         }
-    }
-    Ok(())
-}
-
-/// The case's data key: `None` if it has none yet (nothing sealed).
-pub(crate) async fn data_key(
-    conn: &mut SqliteConnection,
-    master: Option<&Keys>,
-    case_id: &CaseId,
-) -> Result<Option<seal::DataKey>, StoreError> {
-    let wrapped: Option<String> =
-        sqlx::query_scalar("SELECT wrapped FROM case_keys WHERE case_id = $1")
-            .bind(case_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    unwrap_data_key(master, case_id, wrapped)
-}
-
-/// A data key as `case_keys` holds it (`None`: the case has none yet),
-/// unwrapped with the master key.
-fn unwrap_data_key(
-    master: Option<&Keys>,
-    case_id: &CaseId,
-    wrapped: Option<String>,
-) -> Result<Option<seal::DataKey>, StoreError> {
-    match (wrapped, master) {
-        (None, _) => Ok(None),
-        (Some(_), None) => Err(StoreError::NoKey),
-        (Some(w), Some(m)) => m.unwrap_data_key(case_id.as_str(), &w).map(Some),
-    }
-}
-
-/// The case's data key, made (and stored wrapped) if it has none.
-pub(crate) async fn data_key_for_writing(
-    conn: &mut SqliteConnection,
-    master: Option<&Keys>,
-    case_id: &CaseId,
-) -> Result<seal::DataKey, StoreError> {
-    let master = master.ok_or(StoreError::NoKey)?;
-    if let Some(dk) = data_key(conn, Some(master), case_id).await? {
-        return Ok(dk);
-    }
-    let (dk, wrapped) = master.new_data_key(case_id.as_str())?;
-    sqlx::query("INSERT INTO case_keys (case_id, wrapped) VALUES ($1, $2)")
-        .bind(case_id.as_str())
-        .bind(wrapped)
-        .execute(&mut *conn)
-        .await?;
-    Ok(dk)
-}
-
-async fn load_events(
-    conn: &mut SqliteConnection,
-    master: Option<&Keys>,
-    case_id: &CaseId,
-) -> Result<Vec<(i64, Event)>, StoreError> {
-    // The case's wrapped data key comes with its events: one statement
-    // (SQLite evaluates the uncorrelated subquery once).
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, payload, (SELECT wrapped FROM case_keys WHERE case_id = $1)
-         FROM events WHERE case_id = $1 ORDER BY seq",
-    )
-    .bind(case_id.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    let wrapped: Option<String> = match rows.first() {
-        Some(first) => first.try_get(4)?,
-        None => None,
     };
-    let dk = unwrap_data_key(master, case_id, wrapped)?;
-    rows.iter()
-        .map(|r| {
-            let seq: i64 = r.try_get(0)?;
-            let corrupt = |what: String| StoreError::Corrupt(format!("event {seq}: {what}"));
-            let at: String = r.try_get(1)?;
-            let actor: String = r.try_get(2)?;
-            let stored: String = r.try_get(3)?;
-            let payload = match &dk {
-                Some(dk) => dk.open(case_id.as_str(), &stored)?,
-                None if seal::is_sealed(&stored) => return Err(StoreError::NoKey),
-                None => stored,
-            };
-            Ok((
-                seq,
-                Event {
-                    at: at
-                        .parse()
-                        .map_err(|e: jiff::Error| corrupt(e.to_string()))?,
-                    actor: actor
-                        .parse()
-                        .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.to_string()))?,
-                    data: serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
-                },
-            ))
-        })
-        .collect()
 }
 
-async fn load_case(
-    conn: &mut SqliteConnection,
-    master: Option<&Keys>,
-    case_id: &CaseId,
-) -> Result<Option<Case>, StoreError> {
-    let events = load_events(conn, master, case_id).await?;
-    if events.is_empty() {
-        return Ok(None);
-    }
-    fold(case_id, &events).map(Some)
-}
-
-fn fold(case_id: &CaseId, events: &[(i64, Event)]) -> Result<Case, StoreError> {
-    Case::from_events(case_id.clone(), events.iter().map(|(_, e)| e))
-        .map_err(|e| StoreError::Corrupt(format!("case {case_id}: {e}")))
-}
-
-/// Queues the case's row of the `cases` projection.
-fn project(pending: &mut Pending, case: &Case) {
-    let updated = case
-        .closed_at
-        .or(case.published_at)
-        .unwrap_or(case.received_at);
-    pending.insert(
-        CASES,
-        vec![
-            case.id.as_str().into(),
-            // The report's project and title stay out of the projection:
-            // only sealed payloads carry what the reporter wrote.
-            "".into(),
-            "".into(),
-            case.stage().label().into(),
-            case.handling.name().into(),
-            case.embargo.name().into(),
-            case.received_at.to_string().into(),
-            updated.to_string().into(),
-            i64::try_from(case.version).unwrap_or(i64::MAX).into(),
-        ],
-    );
-}
-
-const CASES: pending::Insert = pending::Insert {
-    into: "INSERT INTO cases (id, project, title, stage, handling, embargo, received_at, updated_at, version)",
-    tail: "ON CONFLICT (id) DO UPDATE SET project = excluded.project, title = excluded.title,
-           stage = excluded.stage, handling = excluded.handling, embargo = excluded.embargo,
-           received_at = excluded.received_at, updated_at = excluded.updated_at, version = excluded.version",
-};
-
-const CASE_KEYS: pending::Insert = pending::Insert {
-    into: "INSERT INTO case_keys (case_id, wrapped)",
-    tail: "",
-};
-
-/// Which of `ids` already have events (one read for a batch's new cases).
-async fn existing_cases(
-    conn: &mut SqliteConnection,
-    ids: &[&str],
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    let mut found = std::collections::HashSet::new();
-    // Well under SQLite's limit on bound values: a batch is BATCH_MAX jobs.
-    for chunk in ids.chunks(BATCH_MAX) {
-        let mut q =
-            sqlx::QueryBuilder::new("SELECT DISTINCT case_id FROM events WHERE case_id IN (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
-        for id in q
-            .build_query_scalar::<String>()
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            found.insert(id);
-        }
-    }
-    Ok(found)
-}
-
-/// The writer: takes what is queued, applies it in one transaction, commits once.
-async fn writer(
-    conn: SqliteConnection,
-    reopen: SqliteConnectOptions,
-    mut rx: mpsc::Receiver<Append>,
-    master: Option<Arc<Keys>>,
-    policy: read::SharedPolicy,
-) {
-    let mut conn = Some(conn);
-    let mut batch = Vec::with_capacity(BATCH_MAX);
-    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        let (replies, jobs): (Vec<_>, Vec<_>) = batch
-            .drain(..)
-            .map(|a| (a.reply, (a.job, a.inbound)))
-            .unzip();
-        // A connection whose batch failed is not trusted again (a failed
-        // COMMIT can leave it inside a transaction): the next batch opens
-        // a fresh one, so writes resume as soon as the storage does.
-        let outcome = match conn.as_mut() {
-            Some(c) => apply_batch(c, master.as_deref(), &policy, jobs).await,
-            None => match SqliteConnection::connect_with(&reopen).await {
-                Ok(c) => apply_batch(conn.insert(c), master.as_deref(), &policy, jobs).await,
-                Err(e) => Err(StoreError::from(e)),
-            },
-        };
-        match outcome {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a batch of appends failed and was rolled back");
-                if let Some(mut c) = conn.take() {
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut c).await;
-                    let _ = c.close().await;
-                }
-                for reply in replies {
-                    let _ = reply.send(Err(match &e {
-                        StoreError::Unavailable(cause) => StoreError::Unavailable(cause.clone()),
-                        other => StoreError::RolledBack(other.to_string()),
-                    }));
-                }
-            }
-        }
-    }
-}
-
-fn fold_error(e: embargo_core::FoldError) -> StoreError {
-    // decide() produced events the fold refuses: a bug, reported for this
-    // request alone; the rest of the batch still commits.
-    StoreError::Corrupt(e.to_string())
-}
-
-/// Applies each job in one transaction. A job's own failure (refusal, unknown
-/// case) is its result; only a database failure fails the whole batch.
-async fn apply_batch(
-    conn: &mut SqliteConnection,
-    master: Option<&Keys>,
-    policy: &read::SharedPolicy,
-    jobs: Vec<(Job, Option<NewInbound>)>,
-) -> Result<Vec<Result<Case, StoreError>>, StoreError> {
-    // IMMEDIATE: take the write lock before reading the chain head. A
-    // deferred transaction that reads first cannot upgrade after another
-    // connection (the outbox, the access log) has committed in between
-    // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    // The key that seals is the one the database names now (a rotation
-    // may have started or ended in another process).
-    if let Some(keys) = master {
-        keys::sync(&mut tx, keys).await?;
-    }
-    let mut head = chain::head(&mut tx).await?;
-    let policy = read::current(policy);
-    // A batch of new cases (the intake's whole load) goes in with a few
-    // statements: their rows wait in `pending`, one multi-row insert per
-    // table at the end. A job on an existing case reads what it changes,
-    // so whatever waits is written before it.
-    let mut pending = Pending::default();
-    let creating: Vec<&str> = jobs
-        .iter()
-        .filter_map(|(job, _)| match job {
-            Job::Create { case_id, .. } => Some(case_id.as_str()),
-            Job::Execute { .. } => None,
-        })
-        .collect();
-    // Ids with events, and those made in this batch (whether their rows
-    // wait or were written before a later job).
-    let mut existing = existing_cases(&mut tx, &creating).await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for (job, inbound) in jobs {
-        let creating = matches!(job, Job::Create { .. });
-        if !creating {
-            pending.flush(&mut tx).await?;
-        }
-        if let Some(seen) = match &inbound {
-            Some(i) => {
-                intake::seen(
-                    &mut tx,
-                    Some(&pending),
-                    master,
-                    &i.channel,
-                    i.reference.as_deref(),
-                )
-                .await?
-            }
-            None => None,
-        } {
-            results.push(Err(StoreError::AlreadyReceived(seen)));
-            continue;
-        }
-        let mut effects = None;
-        let mut before = None;
-        let (case_id, outcome) = match job {
-            Job::Create { case_id, decide } => {
-                let outcome = if existing.contains(case_id.as_str()) {
-                    Err(StoreError::CaseExists(case_id.clone()))
-                } else {
-                    decide().map_err(StoreError::from).and_then(|events| {
-                        let case =
-                            Case::from_events(case_id.clone(), &events).map_err(fold_error)?;
-                        Ok((case, events))
-                    })
-                };
-                (case_id, outcome)
-            }
-            Job::Execute {
-                case_id,
-                decide,
-                effects: wanted,
-            } => {
-                effects = wanted;
-                let outcome = match load_case(&mut tx, master, &case_id).await? {
-                    None => Err(StoreError::NoSuchCase(case_id.clone())),
-                    Some(mut case) => decide(&case).map_err(StoreError::from).and_then(|events| {
-                        if effects.is_some() {
-                            before = Some(case.clone());
-                        }
-                        for e in &events {
-                            case.apply(e).map_err(fold_error)?;
-                        }
-                        Ok((case, events))
-                    }),
-                };
-                (case_id, outcome)
-            }
-        };
-        results.push(match outcome {
-            Ok((case, events)) => {
-                let dk = if creating {
-                    existing.insert(case_id.as_str().to_owned());
-                    // A new case's key: nothing to look up.
-                    let (dk, wrapped) = master
-                        .ok_or(StoreError::NoKey)?
-                        .new_data_key(case_id.as_str())?;
-                    pending.insert(CASE_KEYS, vec![case_id.as_str().into(), wrapped.into()]);
-                    dk
-                } else {
-                    data_key_for_writing(&mut tx, master, &case_id).await?
-                };
-                for e in &events {
-                    let json = serde_json::to_string(&e.data)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let payload = dk.seal(case_id.as_str(), &json)?;
-                    head = chain::append(&mut pending, &head, &case_id, e, payload);
-                }
-                project(&mut pending, &case);
-                // The scheduler looks at a changed case on its next pass
-                // (what the change made due, at once), and then at the
-                // policy's next instant.
-                let changed_at = events.last().map_or(case.received_at, |e| e.at);
-                let due = (case.handling != embargo_core::Handling::Closed).then_some(changed_at);
-                read::write(
-                    &mut tx,
-                    &mut pending,
-                    master.ok_or(StoreError::NoKey)?,
-                    policy.as_ref(),
-                    &case,
-                    due,
-                    creating,
-                )
-                .await?;
-                if let Some(inbound) = &inbound {
-                    let master = master.ok_or(StoreError::NoKey)?;
-                    let outcome = if creating { "case" } else { "reply" };
-                    intake::record(&mut pending, master, inbound, outcome, Some(&case_id), None)?;
-                    for job in &inbound.jobs {
-                        outbox::insert(&mut tx, master, job).await?;
-                    }
-                }
-                if let (Some(effects), Some(before)) = (effects, before) {
-                    let master = master.ok_or(StoreError::NoKey)?;
-                    for job in effects(&before, &case) {
-                        outbox::insert(&mut tx, master, &job).await?;
-                    }
-                }
-                Ok(case)
-            }
-            Err(e) => Err(e),
-        });
-    }
-    pending.flush(&mut tx).await?;
-    chain::set_head(&mut tx, &head).await?;
-    tx.commit().await?;
-    Ok(results)
+delegate! {
+pub async fn add_person(&self, id: &PersonId, name: &str, email: &str, role: OrgRole, totp_secret: &str, now: i64) -> Result<(), StoreError>;
+pub async fn person(&self, id: &str) -> Result<Option<Person>, StoreError>;
+pub async fn member(&self, id: &str) -> Result<Option<(Person, Vec<String>)>, StoreError>;
+pub async fn api_token_member(&self, token_hash: &str) -> Result<Option<Option<(Person, Vec<String>)>>, StoreError>;
+pub async fn people(&self) -> Result<Vec<Person>, StoreError>;
+pub async fn person_ids(&self) -> Result<Vec<PersonId>, StoreError>;
+pub async fn set_role(&self, id: &PersonId, role: OrgRole) -> Result<(), StoreError>;
+pub async fn add_invitation(&self, token_hash: &str, person: &PersonId, created_by: &PersonId, expires_at: i64) -> Result<(), StoreError>;
+pub async fn pending_invitations(&self, now: i64) -> Result<Vec<(String, String, i64)>, StoreError>;
+pub async fn revoke_invitations(&self, person: &PersonId, now: i64) -> Result<u64, StoreError>;
+pub async fn invitation(&self, token_hash: &str, now: i64) -> Result<Option<Person>, StoreError>;
+pub async fn accept_invitation(&self, token_hash: &str, password_hash: &str, totp_step: Option<i64>, now: i64) -> Result<bool, StoreError>;
+pub async fn use_totp_step(&self, id: &PersonId, step: i64) -> Result<bool, StoreError>;
+pub async fn set_recovery_codes(&self, person: &PersonId, codes: &[String]) -> Result<(), StoreError>;
+pub async fn use_recovery_code(&self, person: &PersonId, code: &str, now: i64) -> Result<bool, StoreError>;
+pub async fn recovery_codes_left(&self, person: &PersonId) -> Result<i64, StoreError>;
+pub async fn count_signin_attempt(&self, person: Option<&PersonId>, handle: &str, now: i64, policy: SigninPolicy) -> Result<SigninAttempt, StoreError>;
+pub async fn set_signin_state(&self, id: &PersonId, failed_signins: i64, throttled_until: i64, locked: bool) -> Result<(), StoreError>;
+pub async fn add_session(&self, token_hash: &str, person: &PersonId, csrf_token: &str, now: i64, expires_at: i64) -> Result<(), StoreError>;
+pub async fn session_member(&self, token_hash: &str, now: i64) -> Result<Option<(Session, Option<(Person, Vec<String>)>)>, StoreError>;
+pub async fn remove_session(&self, token_hash: &str) -> Result<(), StoreError>;
+pub async fn project_release(&self, project: &str) -> Result<Option<String>, StoreError>;
+pub async fn project_releases(&self) -> Result<Vec<(String, String)>, StoreError>;
+pub async fn put_project_release(&self, project: &str, settings: &str, by: &PersonId, now: i64) -> Result<(), StoreError>;
+pub async fn project_screening(&self, project: &str) -> Result<Option<String>, StoreError>;
+pub async fn project_screenings(&self) -> Result<Vec<(String, String)>, StoreError>;
+pub async fn put_project_screening(&self, project: &str, settings: &str, by: &PersonId, now: i64) -> Result<(), StoreError>;
+pub async fn project_exists(&self, name: &str) -> Result<bool, StoreError>;
+pub async fn put_project(&self, project: &Project, now: i64) -> Result<(), StoreError>;
+pub async fn projects(&self) -> Result<Vec<Project>, StoreError>;
+pub async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError>;
+pub async fn access_log(&self, subject: &str, newest: i64) -> Result<Vec<AccessEntry>, StoreError>;
+pub async fn recent_account_events(&self, limit: i64) -> Result<Vec<AccessEntry>, StoreError>;
+pub async fn status_texts(&self) -> Result<Vec<(String, String)>, StoreError>;
+pub async fn set_status_text(&self, stage: &str, body: &str, by: &PersonId, now: i64) -> Result<(), StoreError>;
+pub async fn prefs(&self, person: &PersonId) -> Result<Prefs, StoreError>;
+pub async fn set_prefs(&self, person: &PersonId, prefs: &Prefs) -> Result<(), StoreError>;
+pub async fn add_channel(&self, kind: &str, name: &str, scope: &str, settings: &serde_json::Value, interval_seconds: i64, now: i64) -> Result<i64, StoreError>;
+pub async fn channels(&self) -> Result<Vec<ChannelRow>, StoreError>;
+pub async fn remove_channel(&self, name: &str) -> Result<bool, StoreError>;
+pub async fn record_check(&self, id: i64, at: i64, error: Option<&str>) -> Result<(), StoreError>;
+pub async fn record_channel_message(&self, kind: &str, at: i64) -> Result<(), StoreError>;
+pub async fn record_message_on(&self, id: i64, at: i64) -> Result<(), StoreError>;
+pub async fn canary_sent(&self, id: i64, token: &str, at: i64) -> Result<(), StoreError>;
+pub async fn canary_back(&self, id: i64, token: &str, at: i64) -> Result<bool, StoreError>;
+pub async fn count_attempt(&self, key: &str, now: i64, window: i64) -> Result<(i64, i64), StoreError>;
+pub async fn forget_attempts(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
+pub async fn take_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool, StoreError>;
+pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+pub async fn quarantine(&self, inbound: NewInbound, reason: &str) -> Result<i64, StoreError>;
+pub async fn already_received(&self, channel: &str, reference: &str) -> Result<Option<String>, StoreError>;
+pub async fn quarantined(&self, limit: i64) -> Result<Vec<InboundEntry>, StoreError>;
+pub async fn inbound_for_case(&self, case_id: &CaseId) -> Result<Vec<InboundEntry>, StoreError>;
+pub async fn inbound_raw(&self, id: i64) -> Result<Option<(InboundEntry, Vec<u8>)>, StoreError>;
+pub async fn reporter_link_case(&self, token_hash: &str) -> Result<Option<CaseId>, StoreError>;
+pub async fn add_thread_id(&self, message_id: &str, case_id: &CaseId) -> Result<(), StoreError>;
+pub async fn thread_case(&self, message_ids: &[String]) -> Result<Option<CaseId>, StoreError>;
+pub async fn add_attachment(&self, case_id: &CaseId, name: &str, content_type: &str, content: &[u8]) -> Result<i64, StoreError>;
+pub async fn attachments(&self, case_id: &CaseId) -> Result<Vec<Attachment>, StoreError>;
+pub async fn attachment(&self, case_id: &CaseId, id: i64) -> Result<Option<(Attachment, Vec<u8>)>, StoreError>;
+pub async fn release_quarantined(&self, id: i64, case_id: &CaseId) -> Result<bool, StoreError>;
+pub async fn waiting(&self, stage: &str) -> Result<(i64, i64), StoreError>;
+pub async fn master_key_rotation(&self) -> Result<Rotation, StoreError>;
+pub async fn begin_master_rotation(&self, to: &str) -> Result<bool, StoreError>;
+pub async fn rotation_step(&self, from: Option<RotationCursor>, limit: u32) -> Result<RotationStep, StoreError>;
+pub async fn rotation_size(&self) -> Result<u64, StoreError>;
+pub async fn sealed_under_other_keys(&self) -> Result<u64, StoreError>;
+pub async fn finish_master_rotation(&self) -> Result<u64, StoreError>;
+pub async fn enqueue(&self, key: &str, kind: &str, case_id: Option<&str>, payload: &serde_json::Value, now: i64) -> Result<bool, StoreError>;
+pub async fn enqueue_in(&self, lane: Lane, key: &str, kind: &str, case_id: Option<&str>, payload: &serde_json::Value, now: i64) -> Result<bool, StoreError>;
+pub async fn claim_jobs(&self, lane: Lane, worker: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<OutboxJob>, StoreError>;
+pub async fn job_done(&self, id: i64, worker: &str, now: i64) -> Result<bool, StoreError>;
+pub async fn job_failed(&self, id: i64, worker: &str, now: i64, error: &str, retry_at: Option<i64>) -> Result<bool, StoreError>;
+pub async fn failed_jobs(&self, case_id: &str) -> Result<Vec<(String, String, i64, i64, String)>, StoreError>;
+pub async fn attempts_for_case(&self, case_id: &str) -> Result<Vec<Attempt>, StoreError>;
+pub async fn outbox_depth(&self) -> Result<(i64, i64), StoreError>;
+pub async fn job_exists(&self, key: &str) -> Result<bool, StoreError>;
+pub async fn count_jobs(&self, prefix: &str) -> Result<i64, StoreError>;
+pub async fn set_policy(&self, policy: Arc<dyn Policy>) -> Result<usize, StoreError>;
+pub async fn figures_since(&self, since: i64) -> Result<Vec<Figures>, StoreError>;
+pub async fn ack_compliance(&self, windows: &[i64], now: Timestamp) -> Result<std::collections::BTreeMap<String, Vec<Compliance>>, StoreError>;
+pub async fn step_histograms(&self, since_month: i64) -> Result<Vec<(Step, Histogram)>, StoreError>;
+pub async fn longest_exposures(&self, since: i64, limit: u32) -> Result<Vec<Figures>, StoreError>;
+pub async fn similar_cases(&self, terms: &[String], exclude: &CaseId, most: i64, limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn public_parts(&self, part: &str, order: PublicOrder, after: Option<(Timestamp, &CaseId)>, limit: u32) -> Result<Vec<(CaseId, Timestamp, String)>, StoreError>;
+pub async fn public_modified(&self) -> Result<Option<Timestamp>, StoreError>;
+pub async fn hints_due(&self, limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn hints_backlog(&self) -> Result<i64, StoreError>;
+pub async fn set_hints(&self, case_id: &CaseId, version: u64, hints: &[(CaseId, i64)]) -> Result<(), StoreError>;
+pub async fn hints(&self, case_id: &CaseId, limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn search_cases(&self, words: &[Vec<String>], limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn dated_cases(&self) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn soonest_clocks(&self, limit: u32) -> Result<(Vec<RunningClock>, i64), StoreError>;
+pub async fn list_cases(&self, q: &ListQuery) -> Result<ListPage, StoreError>;
+pub async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<(CaseId, u64)>, StoreError>;
+pub async fn rearm_timer(&self, case_id: &CaseId, version: u64, next: Option<Timestamp>) -> Result<(), StoreError>;
+pub async fn timers_due(&self, now: Timestamp) -> Result<i64, StoreError>;
+pub async fn timer_count(&self) -> Result<i64, StoreError>;
+pub async fn published_case(&self, id: &CaseId) -> Result<Option<PublishedRow>, StoreError>;
+pub async fn ack_breached(&self, stages: &[&str], now: i64) -> Result<i64, StoreError>;
+pub async fn reporter_history(&self, email: Option<&str>, key: Option<&str>, limit: u32) -> Result<Vec<ReporterCase>, StoreError>;
+pub async fn oldest_at(&self, stage: &str) -> Result<Option<i64>, StoreError>;
+pub async fn stage_count(&self, stage: &str) -> Result<i64, StoreError>;
+pub async fn stage_counts(&self) -> Result<StageCounts, StoreError>;
+pub async fn put_fork_credential(&self, case_id: &str, project: &str, person: &str, secret_hash: &str, now: i64) -> Result<(), StoreError>;
+pub async fn fork_credential(&self, case_id: &str, project: &str, person: &str) -> Result<Option<String>, StoreError>;
+pub async fn drop_fork_credentials(&self, case_id: &str, project: &str) -> Result<(), StoreError>;
+pub async fn put_calendar_token(&self, person: &str, token_hash: &str, now: i64) -> Result<(), StoreError>;
+pub async fn calendar_owner(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+pub async fn health(&self) -> Result<(), StoreError>;
+pub async fn create(&self, case_id: CaseId, decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static) -> Result<Case, StoreError>;
+pub async fn receive(&self, case_id: CaseId, inbound: NewInbound, decide: impl FnOnce() -> Result<Vec<Event>, Refusal> + Send + 'static) -> Result<Case, StoreError>;
+pub async fn receive_reply(&self, case_id: CaseId, inbound: NewInbound, decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static) -> Result<Case, StoreError>;
+pub async fn execute(&self, case_id: CaseId, decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static) -> Result<Case, StoreError>;
+pub async fn execute_with(&self, case_id: CaseId, decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static, effects: impl FnOnce(&Case, &Case) -> Vec<NewJob> + Send + 'static) -> Result<Case, StoreError>;
+pub async fn case(&self, case_id: &CaseId) -> Result<Case, StoreError>;
+pub async fn case_and_events(&self, case_id: &CaseId) -> Result<(Case, Vec<(i64, Event)>), StoreError>;
+pub async fn events(&self, case_id: &CaseId) -> Result<Vec<(i64, Event)>, StoreError>;
+pub async fn projection(&self) -> Result<Vec<Vec<String>>, StoreError>;
+pub async fn rebuild_projections(&self) -> Result<usize, StoreError>;
+pub async fn add_api_token(&self, token_hash: &str, person: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
+pub async fn api_tokens_of(&self, person: &str) -> Result<Vec<(String, String)>, StoreError>;
+pub async fn revoke_api_token(&self, person: &str, id: &str) -> Result<bool, StoreError>;
+pub async fn record_backup(&self, at: i64, file: &str, events: u64) -> Result<(), StoreError>;
+pub async fn last_backup(&self) -> Result<Option<(i64, String)>, StoreError>;
+pub async fn integrity_check(&self) -> Result<String, StoreError>;
+pub async fn head_and_cases(&self) -> Result<(Option<(i64, String)>, i64), StoreError>;
+pub async fn verify(&self) -> Result<Result<u64, ChainBreak>, StoreError>;
 }

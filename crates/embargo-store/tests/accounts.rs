@@ -8,8 +8,10 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod support;
+
 use embargo_core::{PersonId, access::OrgRole};
-use embargo_store::{AccessEntry, Project, Store, StoreError};
+use embargo_store::{AccessEntry, Project, StoreError};
 
 fn id(s: &str) -> PersonId {
     PersonId::new(s).unwrap()
@@ -18,7 +20,7 @@ fn id(s: &str) -> PersonId {
 #[tokio::test]
 async fn people_invitations_sessions_projects_and_the_access_log() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
+    let store = support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(embargo_store::MasterKey::generate()),

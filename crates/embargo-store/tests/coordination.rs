@@ -9,10 +9,12 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod support;
+
 use embargo_store::{MasterKey, Store};
 
 async fn store(dir: &tempfile::TempDir) -> Store {
-    Store::open(
+    support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(MasterKey::generate()),

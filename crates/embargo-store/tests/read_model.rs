@@ -10,6 +10,8 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod support;
+
 use std::sync::Arc;
 
 use embargo_core::{
@@ -91,7 +93,7 @@ async fn case(store: &Store, n: u32, project: &str, tlp: Option<Tlp>) -> CaseId 
 
 /// A new store in `dir` (`embargo.db`), with a fresh master key.
 async fn opened(dir: &tempfile::TempDir) -> Store {
-    Store::open(
+    support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(embargo_store::MasterKey::generate()),

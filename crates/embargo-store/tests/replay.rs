@@ -10,6 +10,8 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod support;
+
 use embargo_core::{
     CaseId, Command, PersonId, PublishMode, Timestamp, WorldFact,
     advisory::AdvisoryDraft,
@@ -17,7 +19,6 @@ use embargo_core::{
     event::{Assessment, Channel, Report, Reproduction},
     tlp::Tlp,
 };
-use embargo_store::Store;
 use proptest::prelude::*;
 
 fn command(n: u8, hour: i64) -> Command {
@@ -88,7 +89,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(&dir.path().join("embargo.db"), true, Some(embargo_store::MasterKey::generate())).await.unwrap();
+            let store = support::open(&dir.path().join("embargo.db"), true, Some(embargo_store::MasterKey::generate())).await.unwrap();
             let who = PersonId::new("srt").unwrap();
             let t0: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
             let ids: Vec<CaseId> = (0..3).map(|n| CaseId::from_parts(2026, n)).collect();

@@ -9,6 +9,8 @@
     reason = "test code: a failure should stop the test loudly"
 )]
 
+mod support;
+
 use embargo_core::{
     CaseId, Command, PersonId, Refusal, Timestamp, decide, decide_new,
     event::{Channel, Report},
@@ -37,7 +39,7 @@ fn report(title: String) -> Report {
 }
 
 async fn seeded(dir: &tempfile::TempDir) -> (Store, Vec<CaseId>) {
-    let store = Store::open(
+    let store = support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(embargo_store::MasterKey::generate()),
@@ -128,7 +130,7 @@ async fn a_refused_command_leaves_the_log_unchanged() {
 #[tokio::test]
 async fn concurrent_appends_all_land_in_one_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
+    let store = support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(embargo_store::MasterKey::generate()),
@@ -224,7 +226,7 @@ async fn tampering_is_detected_and_the_event_named() {
 async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
     let dir = tempfile::tempdir().unwrap();
     let key = embargo_store::MasterKey::generate();
-    let store = Store::open(&dir.path().join("embargo.db"), true, Some(key.clone()))
+    let store = support::open(&dir.path().join("embargo.db"), true, Some(key.clone()))
         .await
         .unwrap();
     let id = CaseId::from_parts(2026, 99);
@@ -279,7 +281,7 @@ async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
     }
     drop(store);
     // Another master key cannot open this database.
-    let wrong = Store::open(
+    let wrong = support::open(
         &dir.path().join("embargo.db"),
         false,
         Some(embargo_store::MasterKey::generate()),
@@ -287,7 +289,7 @@ async fn nothing_the_reporter_wrote_is_in_the_database_file_in_clear() {
     .await;
     assert!(matches!(wrong, Err(StoreError::WrongKey)), "{wrong:?}");
     // Without a key the chain still verifies, but cases cannot be read.
-    let keyless = Store::open(&dir.path().join("embargo.db"), false, None)
+    let keyless = support::open(&dir.path().join("embargo.db"), false, None)
         .await
         .unwrap();
     assert_eq!(keyless.verify().await.unwrap(), Ok(2));
@@ -357,7 +359,7 @@ async fn message_ids_are_stored_only_as_keyed_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let key = embargo_store::MasterKey::generate();
     let path = dir.path().join("embargo.db");
-    let store = Store::open(&path, true, Some(key.clone())).await.unwrap();
+    let store = support::open(&path, true, Some(key.clone())).await.unwrap();
     let id = CaseId::from_parts(2026, 7);
     let inbound = |reference: &str| embargo_store::NewInbound {
         received_at: 1,
@@ -446,7 +448,7 @@ async fn message_ids_are_stored_only_as_keyed_hashes() {
         .await
         .unwrap();
     drop(conn);
-    let store = Store::open(&path, false, Some(key)).await.unwrap();
+    let store = support::open(&path, false, Some(key)).await.unwrap();
     assert_eq!(
         store
             .thread_case(&["<old.wallaby@x>".to_owned()])
@@ -481,7 +483,7 @@ async fn message_ids_are_stored_only_as_keyed_hashes() {
 async fn a_receipt_is_stored_with_its_case_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("embargo.db");
-    let store = Store::open(&path, true, Some(embargo_store::MasterKey::generate()))
+    let store = support::open(&path, true, Some(embargo_store::MasterKey::generate()))
         .await
         .unwrap();
     let inbound = |reference: &str, key: &str| embargo_store::NewInbound {
@@ -555,7 +557,7 @@ async fn a_receipt_is_stored_with_its_case_or_not_at_all() {
 async fn claimed_jobs_are_leased_and_lanes_are_apart() {
     use embargo_store::Lane;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
+    let store = support::open(
         &dir.path().join("embargo.db"),
         true,
         Some(embargo_store::MasterKey::generate()),
@@ -667,7 +669,7 @@ async fn the_quarantine_count_follows_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let key = embargo_store::MasterKey::generate();
     let path = dir.path().join("embargo.db");
-    let store = Store::open(&path, true, Some(key.clone())).await.unwrap();
+    let store = support::open(&path, true, Some(key.clone())).await.unwrap();
     let inbound = |reference: &str| embargo_store::NewInbound {
         received_at: 1,
         channel: "email".into(),
@@ -715,7 +717,7 @@ async fn the_quarantine_count_follows_its_rows() {
         .await
         .unwrap();
     drop(conn);
-    let store = Store::open(&path, false, Some(key)).await.unwrap();
+    let store = support::open(&path, false, Some(key)).await.unwrap();
     assert_eq!(store.waiting(held).await.unwrap(), (0, 1));
     let counted: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM inbound WHERE outcome = 'quarantined'")

@@ -1,9 +1,9 @@
 //! Secrets of release work: git credentials for built-in forks and the
 //! tokens of private calendar feeds. Only SHA-256 hashes are kept.
 
+use super::Store;
+use crate::StoreError;
 use sqlx::Row;
-
-use crate::{Store, StoreError};
 
 impl Store {
     /// Sets (replacing any earlier one) the hash of `person`'s credential

@@ -2,9 +2,9 @@
 //! deployment share it: rate counts per key in a fixed window, and leases
 //! for one-at-a-time work. Each is one statement, atomic on its own.
 
+use super::Store;
+use crate::StoreError;
 use sqlx::Row;
-
-use crate::{Store, StoreError};
 
 impl Store {
     /// Counts one attempt under `key` (hashed with the master key: a
