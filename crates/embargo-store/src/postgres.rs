@@ -72,6 +72,11 @@ pub(crate) mod dialect {
     pub(crate) const MIGRATIONS: &[(i64, &str)] =
         &[(1, include_str!("../migrations/postgres/0001_schema.sql"))];
 
+    /// The values of `column` in a group as one JSON array (`[]` for none).
+    pub(crate) fn json_list(column: &str) -> String {
+        format!("COALESCE(json_agg({column})::text, '[]')")
+    }
+
     /// PostgreSQL checks its pages itself; this asks that the database
     /// answers.
     pub(crate) async fn integrity_check(pool: &Pool) -> Result<String, StoreError> {

@@ -119,6 +119,11 @@ pub(crate) mod dialect {
         ),
     ];
 
+    /// The values of `column` in a group as one JSON array (`[]` for none).
+    pub(crate) fn json_list(column: &str) -> String {
+        format!("json_group_array({column})")
+    }
+
     /// SQLite's own check of the file: `ok`, or what is wrong.
     pub(crate) async fn integrity_check(pool: &Pool) -> Result<String, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")

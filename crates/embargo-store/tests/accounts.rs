@@ -71,8 +71,7 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
             .totp_secret
             .is_none()
     );
-    let mut raw = std::fs::read(dir.path().join("embargo.db")).unwrap();
-    raw.extend(std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default());
+    let raw = support::at_rest(&dir.path().join("embargo.db")).await;
     assert!(!raw.windows(4).any(|w| w == b"SEED"));
 
     // An invitation works once and not after it expires.

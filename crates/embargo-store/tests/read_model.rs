@@ -201,13 +201,10 @@ async fn lists_page_through_exactly_what_each_reader_is_granted() {
     // Nothing the reporter wrote, and no project name, is in the database
     // file in clear.
     drop(store);
-    let bytes = std::fs::read(dir.path().join("embargo.db")).unwrap();
-    let wal = std::fs::read(dir.path().join("embargo.db-wal")).unwrap_or_default();
-    for file in [&bytes, &wal] {
-        let text = String::from_utf8_lossy(file);
-        assert!(!text.contains("secret title"));
-        assert!(!text.contains("scipy"), "a project name in clear");
-    }
+    let bytes = support::at_rest(&dir.path().join("embargo.db")).await;
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("secret title"));
+    assert!(!text.contains("scipy"), "a project name in clear");
 }
 
 #[tokio::test]
@@ -352,14 +349,10 @@ async fn figures_and_running_clocks_follow_each_append_and_a_new_policy() {
     let figures = store.figures_since(0).await.unwrap();
     assert_eq!(figures[0].acknowledged, Some(t(5)));
     drop(store);
-    let bytes = std::fs::read(&db).unwrap();
-    let wal = std::fs::read(db.with_extension("db-wal")).unwrap_or_default();
+    let bytes = support::at_rest(&db).await;
     for name in [b"numpy".as_slice(), b"scipy"] {
         assert!(
-            !bytes
-                .windows(name.len())
-                .chain(wal.windows(name.len()))
-                .any(|w| w == name),
+            !bytes.windows(name.len()).any(|w| w == name),
             "a project name in clear"
         );
     }
@@ -771,10 +764,7 @@ impl Policy for WithClocksAgain {
 /// a rebuild computes from the policy, not from the change), in order;
 /// counters that came back to zero are left out (a rebuild never makes them).
 async fn read_model_rows(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
-    use sqlx::{Connection, Row};
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let mut conn = support::raw(path).await;
     let mut out = Vec::new();
     for (table, keep) in [
         ("case_list", ""),
@@ -790,26 +780,7 @@ async fn read_model_rows(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
         ("reporter_cases", ""),
         ("cases", ""),
     ] {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table} {keep}")))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-        let mut rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        r.try_get::<Option<String>, _>(i)
-                            .or_else(|_| {
-                                r.try_get::<Option<i64>, _>(i)
-                                    .map(|v| v.map(|v| v.to_string()))
-                            })
-                            .unwrap()
-                            .unwrap_or_else(|| "NULL".into())
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut rows = conn.rows(&format!("SELECT * FROM {table} {keep}")).await;
         rows.sort();
         out.extend(rows.into_iter().map(|r| (table.to_owned(), r)));
     }

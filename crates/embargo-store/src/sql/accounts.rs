@@ -655,7 +655,7 @@ impl Store {
     /// Whether a project of this name exists (one indexed read).
     pub async fn project_exists(&self, name: &str) -> Result<bool, StoreError> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM projects WHERE name = $1")
+            sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT) FROM projects WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?
@@ -697,13 +697,14 @@ impl Store {
     /// Every project, by name, with maintainers.
     pub async fn projects(&self) -> Result<Vec<Project>, StoreError> {
         // One statement: each project with its maintainers as a JSON list.
-        let rows = sqlx::query(
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT name, repositories, packages, series,
-                    (SELECT json_group_array(person) FROM
+                    (SELECT {} FROM
                         (SELECT person FROM project_maintainers m
-                         WHERE m.project = p.name ORDER BY person)) AS maintainers
+                         WHERE m.project = p.name ORDER BY person) AS ms) AS maintainers
              FROM projects p ORDER BY name",
-        )
+            dialect::json_list("person")
+        )))
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -175,10 +175,10 @@ impl Store {
             None,
             Some(reason),
         )?;
-        // Only the inbound row waits (no case, no link): its id is the
-        // last one inserted.
+        // Only the inbound row waits (no case, no link), and this
+        // transaction holds the write lock: the newest id is its own.
         pending.flush(&mut conn).await?;
-        let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+        let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM inbound")
             .fetch_one(&mut *conn)
             .await?;
         conn.commit().await?;

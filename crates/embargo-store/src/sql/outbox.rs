@@ -279,7 +279,7 @@ impl Store {
     /// Whether a job with exactly this key exists (any state).
     pub async fn job_exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM outbox WHERE key = $1")
+            sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT) FROM outbox WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?
@@ -293,7 +293,7 @@ impl Store {
         // Summed from the families' totals `insert` keeps: a handful of
         // rows, whatever the number of jobs.
         Ok(sqlx::query_scalar(
-            "SELECT COALESCE(SUM(n), 0) FROM job_families WHERE substr(family, 1, length($1)) = $1",
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM job_families WHERE substr(family, 1, length($1)) = $1",
         )
         .bind(prefix.trim_end_matches(':'))
         .fetch_one(&self.pool)

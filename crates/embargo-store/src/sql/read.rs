@@ -254,7 +254,8 @@ const PUBLIC_PARTS: Insert = Insert {
 };
 const HINTS_DUE: Insert = Insert {
     into: "INSERT INTO hints_due (case_id, version)",
-    tail: "ON CONFLICT (case_id) DO UPDATE SET version = MAX(hints_due.version, excluded.version)",
+    tail: "ON CONFLICT (case_id) DO UPDATE SET version = CASE WHEN excluded.version > hints_due.version
+           THEN excluded.version ELSE hints_due.version END",
 };
 const TERM_COUNTS: Counter = Counter {
     into: "INSERT INTO term_counts (term, n)",
@@ -725,7 +726,7 @@ impl Store {
                 }
             };
             let days = sqlx::query(
-                "SELECT project, SUM(in_time), SUM(in_time + late) FROM ack_days
+                "SELECT project, CAST(SUM(in_time) AS BIGINT), CAST(SUM(in_time + late) AS BIGINT) FROM ack_days
                  WHERE day > $1 GROUP BY project",
             )
             .bind(first)
@@ -735,7 +736,8 @@ impl Store {
                 add(r.try_get(0)?, r.try_get(2)?, r.try_get(1)?);
             }
             let edge = sqlx::query(
-                "SELECT project, SUM(acknowledged <= ack_due), COUNT(*) FROM case_figures
+                "SELECT project, CAST(SUM(CASE WHEN acknowledged <= ack_due THEN 1 ELSE 0 END) AS BIGINT),
+                        COUNT(*) FROM case_figures
                  WHERE received >= $1 AND received < $2 AND acknowledged IS NOT NULL GROUP BY project",
             )
             .bind(since)
@@ -1129,14 +1131,14 @@ impl Store {
                    AND ($9 = '' OR l.coordinator = $9)
                    AND ($11 = '' OR l.stage != $11)
                  ORDER BY g.acked, g.ack_due, g.received, g.case_id
-                 LIMIT $10)"
+                 LIMIT $10) AS one_principal"
             )
         };
         // UNION keeps a case two principals grant once (its grant rows
         // carry the same order columns), and only the page's rows (and the
         // one that says there is more) come back.
         let sql = format!(
-            "SELECT * FROM ({}) ORDER BY 1, 2, 3, 4 LIMIT $10",
+            "SELECT * FROM ({}) AS merged ORDER BY 1, 2, 3, 4 LIMIT $10",
             (0..principals.len())
                 .map(|i| one(12 + i))
                 .collect::<Vec<_>>()

@@ -58,3 +58,133 @@ async fn database(path: &Path, create: bool) -> String {
         .expect("a database URL ends in /NAME");
     format!("{base}/{name}")
 }
+
+/// Every byte the database at `path` keeps at rest: the SQLite file and its
+/// WAL, or on PostgreSQL the value of every text and byte column of every
+/// table (what a dump or the data files would hold in clear).
+#[allow(dead_code)]
+pub async fn at_rest(path: &Path) -> Vec<u8> {
+    if !on_postgres() {
+        let mut bytes = std::fs::read(path).unwrap();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        bytes.extend(std::fs::read(Path::new(&wal)).unwrap_or_default());
+        return bytes;
+    }
+    let mut conn = sqlx::PgConnection::connect(&database(path, false).await)
+        .await
+        .unwrap();
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+         WHERE table_schema = 'public' AND data_type IN ('text', 'bytea')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut bytes = Vec::new();
+    for (table, column, kind) in columns {
+        let value = if kind == "text" {
+            format!("convert_to(\"{column}\", 'UTF8')")
+        } else {
+            format!("\"{column}\"")
+        };
+        let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {value} FROM \"{table}\""
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for v in values.into_iter().flatten() {
+            bytes.extend(v);
+            bytes.push(b'\n');
+        }
+    }
+    bytes
+}
+
+/// A connection of its own to the database at `path`, beside the store's
+/// (to change what the store wrote behind its back, or read its tables).
+#[allow(dead_code)]
+pub enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+/// A raw connection to the database at `path`.
+#[allow(dead_code)]
+pub async fn raw(path: &Path) -> Raw {
+    if on_postgres() {
+        Raw::Postgres(
+            sqlx::PgConnection::connect(&database(path, false).await)
+                .await
+                .unwrap(),
+        )
+    } else {
+        Raw::Sqlite(
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+#[allow(dead_code)]
+impl Raw {
+    /// Runs `sql` (one or more statements, no parameters).
+    pub async fn exec(&mut self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Raw::Sqlite(c) => drop(sqlx::raw_sql(sql).execute(c).await.unwrap()),
+            Raw::Postgres(c) => drop(sqlx::raw_sql(sql).execute(c).await.unwrap()),
+        }
+    }
+
+    /// The one number `sql` returns.
+    pub async fn number(&mut self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Raw::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+            Raw::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+        }
+    }
+
+    /// The rows `sql` returns, each value as text (`NULL` for none).
+    pub async fn rows(&mut self, sql: &str) -> Vec<Vec<String>> {
+        use sqlx::Row;
+        fn text<R: Row>(r: &R) -> Vec<String>
+        where
+            usize: sqlx::ColumnIndex<R>,
+            for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+            for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<Option<String>, _>(i)
+                        .or_else(|_| {
+                            r.try_get::<Option<i64>, _>(i)
+                                .map(|v| v.map(|v| v.to_string()))
+                        })
+                        .unwrap()
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect()
+        }
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Raw::Sqlite(c) => sqlx::query(sql)
+                .fetch_all(c)
+                .await
+                .unwrap()
+                .iter()
+                .map(text)
+                .collect(),
+            Raw::Postgres(c) => sqlx::query(sql)
+                .fetch_all(c)
+                .await
+                .unwrap()
+                .iter()
+                .map(text)
+                .collect(),
+        }
+    }
+}
