@@ -23,7 +23,7 @@ use embargo_service::{
     outbox, project_settings, release, screening, timers,
 };
 pub use embargo_service::{
-    Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, backup, config,
+    Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, backup, config, datadir,
     install_tls_provider, keys,
 };
 
@@ -34,6 +34,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Overrides the configured bind address.
     pub bind: Option<SocketAddr>,
+    /// Overrides the configured database (`[storage] database`): a
+    /// `postgres://` URL.
+    pub database: Option<String>,
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -122,7 +125,7 @@ impl Bound {
 /// Prepares the data directory and binds the listener.
 pub async fn bind(options: ServeOptions, clock: Clock) -> Result<Bound, ServerError> {
     install_tls_provider();
-    let prepared = datadir::prepare(&options.data_dir, &clock).await?;
+    let prepared = datadir::prepare(&options.data_dir, &clock, options.database.as_deref()).await?;
     let bind = options.bind.unwrap_or(prepared.config.server.bind);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

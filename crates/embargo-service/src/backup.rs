@@ -104,6 +104,17 @@ pub async fn backup(
     include_master_key: bool,
     now: jiff::Timestamp,
 ) -> Result<Manifest, BackupError> {
+    if let Ok(config) = crate::datadir::read_config(dir)
+        && let Ok(crate::datadir::Database::Postgres(_)) =
+            crate::datadir::database(dir, &config, None)
+    {
+        return Err(BackupError::Check(
+            "this deployment keeps its cases in PostgreSQL: back the database up with the \
+             database's own tools (pg_dump, base backups), and the data directory's \
+             configuration and keys beside it"
+                .into(),
+        ));
+    }
     let db = dir.join(DB);
     if !db.is_file() {
         return Err(BackupError::Check(format!(

@@ -34,9 +34,30 @@ pub struct Config {
     pub backup: BackupSchedule,
     /// `[keys]`
     pub keys: Keys,
+    /// `[storage]`
+    pub storage: Storage,
     /// `[screening]`: what every project asks of a report until an admin
     /// saves a project's own policy in the browser.
     pub screening: embargo_core::screening::Policy,
+}
+
+/// Where the cases are kept.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`) that every
+    /// server of the deployment shares; without it, SQLite in the data
+    /// directory. `--database` and `EMBARGO_DATABASE` override it.
+    pub database: Option<String>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("Storage")
+            .field("database", &self.database.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 /// Where the keys live and how long a retired intake key still decrypts.
@@ -569,6 +590,14 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # decrypts what reporters encrypted to it.
 # retired_intake_days = 30
 
+# [storage]
+# A PostgreSQL database that every server of the deployment shares, for
+# more than one server behind a load balancer. Without it, cases are kept
+# in SQLite in the data directory (embargo.db). `--database` and
+# EMBARGO_DATABASE override this. The data directory still holds the
+# configuration and the keys, which every server of one deployment shares.
+# database = "postgres://embargo@db.example.org:5432/embargo"
+
 # [release.projects.numpy]
 # announce_to = ["numpy-announce@example.org"]
 # The built-in fork is cloned from here, and this runs on every push.
@@ -795,6 +824,9 @@ impl Config {
         }
         if config.security_txt.contact.is_empty() {
             return Err("security_txt.contact needs at least one mailto: or https: URI".into());
+        }
+        if let Some(url) = &config.storage.database {
+            crate::datadir::check_database_url(url)?;
         }
         if !(1..=8_760).contains(&config.backup.every_hours) {
             return Err("backup.every_hours must be 1 to 8760".into());

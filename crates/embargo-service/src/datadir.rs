@@ -56,6 +56,87 @@ pub fn key_source(path: PathBuf) -> embargo_store::KeySource {
     std::sync::Arc::new(move || read_master_keys(&path))
 }
 
+/// Where a deployment keeps its cases.
+#[derive(Clone)]
+pub enum Database {
+    /// SQLite, this file (in the data directory).
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL, shared by every server of the deployment.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "SQLite at {}", path.display()),
+            // The URL may carry a password: only where it points.
+            Database::Postgres(url) => write!(f, "PostgreSQL at {}", redacted(url)),
+        }
+    }
+}
+
+/// A database URL without its password, to name it in a message.
+pub fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) => {
+            let user = rest[..at - scheme.len() - 3]
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            format!("{scheme}://{user}@{}", &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Whether `url` names a database this embargo can use.
+pub fn check_database_url(url: &str) -> Result<(), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "storage.database must be a postgres:// URL, not {}",
+            redacted(url)
+        ))
+    }
+}
+
+/// The database of the data directory `dir`: `chosen` (`--database`) if
+/// given, else `EMBARGO_DATABASE`, else `[storage] database`, else SQLite
+/// in the directory. Every command that opens the store asks here.
+pub fn database(
+    dir: &Path,
+    config: &Config,
+    chosen: Option<&str>,
+) -> Result<Database, ServerError> {
+    let from_env = std::env::var("EMBARGO_DATABASE")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match chosen
+        .or(from_env.as_deref())
+        .or(config.storage.database.as_deref())
+    {
+        Some(url) => {
+            check_database_url(url).map_err(|problem| dir_err(dir, problem))?;
+            Ok(Database::Postgres(url.to_owned()))
+        }
+        None => Ok(Database::Sqlite(dir.join(DB))),
+    }
+}
+
+/// Opens the store on `db` with the master keys (and where to read them
+/// again during a rotation).
+pub async fn open_store(
+    db: &Database,
+    masters: Vec<MasterKey>,
+    source: Option<embargo_store::KeySource>,
+) -> Result<Store, embargo_store::StoreError> {
+    match db {
+        Database::Sqlite(path) => Store::open_with_keys(path, false, masters, source).await,
+        Database::Postgres(url) => Store::connect(url, masters, source).await,
+    }
+}
+
 /// The data directory's configuration.
 pub fn read_config(dir: &Path) -> Result<Config, ServerError> {
     let config_path = dir.join(CONFIG);
@@ -106,8 +187,13 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Opens `dir`, creating it on the first start: configuration, database,
-/// keys, and the first admin's token.
-pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError> {
+/// keys, and the first admin's token. `database` (`--database`) overrides
+/// the configured one.
+pub async fn prepare(
+    dir: &Path,
+    clock: &Clock,
+    database: Option<&str>,
+) -> Result<Prepared, ServerError> {
     // A new directory may already hold the operator's own embargo.toml: the
     // rest is created around it.
     let fresh = match std::fs::read_dir(dir) {
@@ -118,10 +204,17 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
         Err(e) => return Err(dir_err(dir, format!("cannot be read: {e}"))),
     };
     if fresh {
-        create(dir).await?;
+        create(dir, database).await?;
     }
-    let missing: Vec<&str> = [CONFIG, KEY, DB]
-        .into_iter()
+    let config = read_config(dir)?;
+    let db = self::database(dir, &config, database)?;
+    let files: &[&str] = match db {
+        Database::Sqlite(_) => &[CONFIG, KEY, DB],
+        Database::Postgres(_) => &[CONFIG, KEY],
+    };
+    let missing: Vec<&str> = files
+        .iter()
+        .copied()
         .filter(|f| !dir.join(f).is_file())
         .collect();
     if !missing.is_empty() {
@@ -133,7 +226,6 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
             ),
         ));
     }
-    let config = read_config(dir)?;
     let armored =
         std::fs::read_to_string(dir.join(KEY)).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
     let mut key = IntakeKey::from_armored_secret(&armored)
@@ -167,8 +259,13 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
             .map_err(|e| dir_err(dir, format!("{}: {e}", key_path.display())))?;
     }
     let masters = read_master_keys(&key_path).map_err(|e| dir_err(dir, e))?;
-    let store =
-        Store::open_with_keys(&dir.join(DB), false, masters, Some(key_source(key_path))).await?;
+    let store = open_store(&db, masters, Some(key_source(key_path))).await?;
+    if matches!(db, Database::Postgres(_)) && config.backup.dir.is_some() {
+        tracing::warn!(
+            "[backup] copies the SQLite database and is off on PostgreSQL: back the database up with its own tools (pg_dump, base backups)"
+        );
+    }
+    tracing::info!(database = ?db, "store opened");
     if let embargo_store::Rotation::Running { .. } = store.master_key_rotation().await? {
         tracing::warn!(
             "a master key rotation is unfinished: everything new is sealed with the new key; run `embargo keys rotate-master` to finish it"
@@ -193,7 +290,7 @@ pub async fn prepare(dir: &Path, clock: &Clock) -> Result<Prepared, ServerError>
     })
 }
 
-async fn create(dir: &Path) -> Result<(), ServerError> {
+async fn create(dir: &Path, database: Option<&str>) -> Result<(), ServerError> {
     std::fs::create_dir_all(dir).map_err(|e| dir_err(dir, format!("cannot be created: {e}")))?;
     #[cfg(unix)]
     {
@@ -211,6 +308,9 @@ async fn create(dir: &Path) -> Result<(), ServerError> {
         .to_armored_secret()
         .map_err(|e| dir_err(dir, e.to_string()))?;
     write_private(&path(KEY), &armored).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
-    Store::open(&path(DB), true, None).await?;
+    let config = read_config(dir)?;
+    if let Database::Sqlite(db) = self::database(dir, &config, database)? {
+        Store::open(&db, true, None).await?;
+    }
     Ok(())
 }

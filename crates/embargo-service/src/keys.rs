@@ -95,21 +95,17 @@ fn key_err(dir: &Path, problem: impl Into<String>) -> ServerError {
 async fn open(dir: &Path) -> Result<(Store, PathBuf), ServerError> {
     let config = datadir::read_config(dir)?;
     let key_path = datadir::master_key_path(dir, &config);
-    let db = dir.join(datadir::DB);
-    if !db.is_file() {
+    let db = datadir::database(dir, &config, None)?;
+    if let datadir::Database::Sqlite(path) = &db
+        && !path.is_file()
+    {
         return Err(key_err(
             dir,
             "no database here (is it the directory `embargo serve` made?)",
         ));
     }
     let keys = datadir::read_master_keys(&key_path).map_err(|e| key_err(dir, e))?;
-    let store = Store::open_with_keys(
-        &db,
-        false,
-        keys,
-        Some(datadir::key_source(key_path.clone())),
-    )
-    .await?;
+    let store = datadir::open_store(&db, keys, Some(datadir::key_source(key_path.clone()))).await?;
     Ok((store, key_path))
 }
 

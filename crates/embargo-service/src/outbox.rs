@@ -164,7 +164,8 @@ async fn schedule_backup(
     now: jiff::Timestamp,
 ) -> Result<(), embargo_store::StoreError> {
     let cfg = &state.config.backup;
-    if cfg.dir.is_none() {
+    // On PostgreSQL the database's own backups serve (start says so).
+    if cfg.dir.is_none() || state.store.backend() == "postgres" {
         return Ok(());
     }
     let every = i64::from(cfg.every_hours) * 3600;

@@ -26,6 +26,7 @@ mod postgres;
 mod read;
 mod seal;
 mod sqlite;
+pub mod testing;
 
 use std::{path::Path, sync::Arc};
 

@@ -215,3 +215,112 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
             .is_empty()
     );
 }
+
+/// Failed sign-ins are counted per account (and per unknown handle) in
+/// one statement: the free failures pass, then each waits twice as long
+/// as the one before, and the last one the policy allows locks the
+/// account; a good sign-in clears the count.
+#[tokio::test]
+async fn failed_sign_ins_slow_then_lock_and_a_good_one_clears_them() {
+    use embargo_store::{SigninAttempt, SigninPolicy};
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::open(
+        &dir.path().join("embargo.db"),
+        true,
+        Some(embargo_store::MasterKey::generate()),
+    )
+    .await
+    .unwrap();
+    let now = 1_800_000_000;
+    store
+        .add_person(
+            &id("mia"),
+            "Mia",
+            "mia@example.org",
+            OrgRole::Maintainer,
+            "SEED",
+            now,
+        )
+        .await
+        .unwrap();
+    let policy = SigninPolicy {
+        free_failures: 2,
+        throttle_seconds: 10,
+        lock_after: 5,
+    };
+    let mia = Some(id("mia"));
+    let attempt = |at: i64| store.count_signin_attempt(mia.as_ref(), "mia", at, policy);
+    for n in 1..=2 {
+        assert_eq!(
+            attempt(now).await.unwrap(),
+            SigninAttempt::Counted {
+                failures: n,
+                locks: false
+            }
+        );
+    }
+    // The third failure is counted and makes the next wait 10 s ...
+    assert_eq!(
+        attempt(now).await.unwrap(),
+        SigninAttempt::Counted {
+            failures: 3,
+            locks: false
+        }
+    );
+    assert_eq!(
+        attempt(now + 1).await.unwrap(),
+        SigninAttempt::Throttled { seconds: 9 }
+    );
+    // ... the fourth, 20 s.
+    assert_eq!(
+        attempt(now + 10).await.unwrap(),
+        SigninAttempt::Counted {
+            failures: 4,
+            locks: false
+        }
+    );
+    assert_eq!(
+        attempt(now + 11).await.unwrap(),
+        SigninAttempt::Throttled { seconds: 19 }
+    );
+    // The fifth locks, unless the password proves right.
+    assert_eq!(
+        attempt(now + 30).await.unwrap(),
+        SigninAttempt::Counted {
+            failures: 5,
+            locks: true
+        }
+    );
+    assert_eq!(attempt(now + 10_000).await.unwrap(), SigninAttempt::Locked);
+    store
+        .set_signin_state(&id("mia"), 0, 0, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        attempt(now + 10_001).await.unwrap(),
+        SigninAttempt::Counted {
+            failures: 1,
+            locks: false
+        }
+    );
+    // An unknown handle is slowed the same way, whatever its case.
+    for n in 1..=3 {
+        assert_eq!(
+            store
+                .count_signin_attempt(None, "Nobody", now, policy)
+                .await
+                .unwrap(),
+            SigninAttempt::Counted {
+                failures: n,
+                locks: false
+            }
+        );
+    }
+    assert_eq!(
+        store
+            .count_signin_attempt(None, "nobody", now + 1, policy)
+            .await
+            .unwrap(),
+        SigninAttempt::Throttled { seconds: 9 }
+    );
+}

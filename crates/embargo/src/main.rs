@@ -30,6 +30,15 @@ enum Cmd {
         /// Address to listen on (overrides [server] bind; default 127.0.0.1:8080).
         #[arg(long, env = "EMBARGO_BIND")]
         bind: Option<std::net::SocketAddr>,
+        /// A PostgreSQL database to keep the cases in, shared by every server
+        /// of the deployment (overrides [storage] database; default: SQLite in
+        /// the data directory).
+        #[arg(
+            long,
+            env = "EMBARGO_DATABASE",
+            value_name = "postgres://USER@HOST:PORT/DB"
+        )]
+        database: Option<String>,
     },
     /// Score CVSS v3.1 / v4.0 vectors: prints `score<TAB>severity<TAB>vector` per line.
     ///
@@ -221,9 +230,16 @@ enum AuditCmd {
     ///
     /// Exits 0 when the chain is intact, 1 when it is broken, 2 when it cannot be read.
     Verify {
-        /// The data directory (holds embargo.db).
+        /// The data directory (holds embargo.db, or names the database).
         #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
         data_dir: PathBuf,
+        /// The PostgreSQL database to verify (overrides [storage] database).
+        #[arg(
+            long,
+            env = "EMBARGO_DATABASE",
+            value_name = "postgres://USER@HOST:PORT/DB"
+        )]
+        database: Option<String>,
     },
 }
 
@@ -232,7 +248,11 @@ fn main() -> ExitCode {
     // The API client speaks HTTPS to a remote server through rustls.
     embargo_server::install_tls_provider();
     match cli.command {
-        Cmd::Serve { data_dir, bind } => serve(data_dir, bind),
+        Cmd::Serve {
+            data_dir,
+            bind,
+            database,
+        } => serve(data_dir, bind, database),
         Cmd::Cvss { vectors, all } => cvss(vectors, all),
         Cmd::Case { conn, command } => case(conn, *command),
         Cmd::Org { conn, command } => org(conn, command),
@@ -268,8 +288,8 @@ fn main() -> ExitCode {
             &files,
         ),
         Cmd::Audit {
-            command: AuditCmd::Verify { data_dir },
-        } => audit_verify(&data_dir),
+            command: AuditCmd::Verify { data_dir, database },
+        } => audit_verify(&data_dir, database.as_deref()),
         Cmd::Backup {
             action: Some(BackupCmd::Verify { file }),
             ..
@@ -487,7 +507,11 @@ fn backup_run(
     }
 }
 
-fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
+fn serve(
+    data_dir: PathBuf,
+    bind: Option<std::net::SocketAddr>,
+    database: Option<String>,
+) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("EMBARGO_LOG")
@@ -505,7 +529,11 @@ fn serve(data_dir: PathBuf, bind: Option<std::net::SocketAddr>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let options = embargo_server::ServeOptions { data_dir, bind };
+    let options = embargo_server::ServeOptions {
+        data_dir,
+        bind,
+        database,
+    };
     let announce = |line: &str| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -699,12 +727,35 @@ fn org(conn: case_cli::Conn, command: case_cli::OrgCmd) -> ExitCode {
     client("org", run).map_or_else(|code| code, |()| ExitCode::SUCCESS)
 }
 
-fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
-    let db = data_dir.join("embargo.db");
-    if !db.is_file() {
+fn audit_verify(data_dir: &std::path::Path, database: Option<&str>) -> ExitCode {
+    use embargo_server::datadir::{self, Database};
+    // The data directory names its database; a copy of the SQLite file
+    // alone (no embargo.toml beside it) is verified as it is.
+    let db = match datadir::read_config(data_dir) {
+        Ok(config) => datadir::database(data_dir, &config, database),
+        Err(_) => match database {
+            Some(url) => datadir::check_database_url(url)
+                .map(|()| Database::Postgres(url.to_owned()))
+                .map_err(|problem| embargo_server::ServerError::DataDir {
+                    dir: data_dir.to_owned(),
+                    problem,
+                }),
+            None => Ok(Database::Sqlite(data_dir.join(datadir::DB))),
+        },
+    };
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("embargo audit verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Database::Sqlite(path) = &db
+        && !path.is_file()
+    {
         eprintln!(
             "embargo audit verify: no database at {} (is --data-dir the directory `embargo serve` created?)",
-            db.display()
+            path.display()
         );
         return ExitCode::from(2);
     }
@@ -719,7 +770,7 @@ fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let store = embargo_store::Store::open(&db, false, None).await?;
+        let store = datadir::open_store(&db, Vec::new(), None).await?;
         store.verify().await
     });
     match result {
@@ -733,7 +784,7 @@ fn audit_verify(data_dir: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("embargo audit verify: cannot read {}: {e}", db.display());
+            eprintln!("embargo audit verify: cannot read {db:?}: {e}");
             ExitCode::from(2)
         }
     }

@@ -29,6 +29,7 @@ pub fn start(config: &str) -> Bench {
     let options = embargo_server::ServeOptions {
         data_dir: dir.path().join("data"),
         bind: Some("127.0.0.1:0".parse().unwrap()),
+        database: None,
     };
     let bound = rt
         .block_on(embargo_server::bind(

@@ -20,6 +20,27 @@ pub(crate) struct TestApp {
     /// Runs what is due at the manual clock's time to the end.
     pump: embargo_server::Pump,
     dir: tempfile::TempDir,
+    /// The PostgreSQL database of this run's server, or `None` on SQLite.
+    database: Option<String>,
+}
+
+/// With `EMBARGO_TEST_BACKEND=postgres`, a new database for one test's
+/// server on the cluster `EMBARGO_TEST_POSTGRES` names (the throwaway one
+/// `scripts/test` starts); otherwise `None`: SQLite in the data directory.
+pub(crate) fn test_database(rt: &tokio::runtime::Runtime) -> Option<String> {
+    if std::env::var("EMBARGO_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return None;
+    }
+    let admin = std::env::var("EMBARGO_TEST_POSTGRES").expect(
+        "EMBARGO_TEST_BACKEND=postgres needs EMBARGO_TEST_POSTGRES (scripts/test sets both)",
+    );
+    let mut name = [0u8; 10];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut name);
+    let name = format!("s_{}", hex::encode(name));
+    Some(
+        rt.block_on(embargo_store::testing::postgres_database(&admin, &name))
+            .unwrap(),
+    )
 }
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
@@ -47,9 +68,11 @@ impl TestApp {
             .build()
             .unwrap();
         let clock = Clock::manual("2026-03-02T09:00:00Z".parse().unwrap());
+        let database = test_database(&rt);
         let options = ServeOptions {
             data_dir: dir.path().join("data"),
             bind: Some("127.0.0.1:0".parse().unwrap()),
+            database: database.clone(),
         };
         let bound = rt
             .block_on(embargo_server::bind(options, clock.clone()))
@@ -69,6 +92,7 @@ impl TestApp {
             admin_token,
             admin_invitation,
             dir,
+            database,
         };
         // Reports name a project the organisation has: the tests' own.
         for name in TEST_PROJECTS {
@@ -95,6 +119,7 @@ impl TestApp {
         let options = ServeOptions {
             data_dir: self.dir.path().join("data"),
             bind: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+            database: self.database.clone(),
         };
         let mut bound = None;
         for _ in 0..100 {
@@ -125,6 +150,7 @@ impl TestApp {
         let options = ServeOptions {
             data_dir: self.dir.path().join("data"),
             bind: Some("127.0.0.1:0".parse().unwrap()),
+            database: self.database.clone(),
         };
         let bound = self
             .rt
@@ -138,6 +164,12 @@ impl TestApp {
     }
 
     pub(crate) fn db_bytes(&self) -> Vec<u8> {
+        if let Some(url) = &self.database {
+            return self
+                .rt
+                .block_on(embargo_store::testing::postgres_at_rest(url))
+                .unwrap();
+        }
         let db = self.dir.path().join("data").join("embargo.db");
         let mut bytes = std::fs::read(&db).unwrap();
         bytes.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());

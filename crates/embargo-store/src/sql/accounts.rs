@@ -412,7 +412,9 @@ impl Store {
                     "UPDATE ", $table, " SET
                         failed_signins = failed_signins + 1,
                         throttled_until = CASE WHEN failed_signins + 1 > $2
-                            THEN $3 + $4 * (1 << (CASE WHEN failed_signins - $2 > 20 THEN 20 ELSE failed_signins - $2 END))
+                            THEN $3 + $4 * (CAST(1 AS BIGINT) << CAST(
+                                (CASE WHEN failed_signins - $2 > 20 THEN 20 ELSE failed_signins - $2 END)
+                                AS INTEGER))
                             ELSE 0 END,
                         locked = CASE WHEN failed_signins + 1 >= $5 THEN 1 ELSE 0 END
                      WHERE ", $column, " = $1 AND locked = 0 AND throttled_until <= $3

@@ -39,19 +39,9 @@ async fn database(path: &Path, create: bool) -> String {
         &hex::encode(Sha256::digest(path.as_os_str().as_encoded_bytes()))[..20]
     );
     if create {
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-                .bind(&name)
-                .fetch_optional(&mut conn)
-                .await
-                .unwrap();
-        if exists.is_none() {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        return embargo_store::testing::postgres_database(&admin, &name)
+            .await
+            .unwrap();
     }
     let (base, _) = admin
         .rsplit_once('/')
@@ -71,35 +61,9 @@ pub async fn at_rest(path: &Path) -> Vec<u8> {
         bytes.extend(std::fs::read(Path::new(&wal)).unwrap_or_default());
         return bytes;
     }
-    let mut conn = sqlx::PgConnection::connect(&database(path, false).await)
+    embargo_store::testing::postgres_at_rest(&database(path, false).await)
         .await
-        .unwrap();
-    let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
-         WHERE table_schema = 'public' AND data_type IN ('text', 'bytea')",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    let mut bytes = Vec::new();
-    for (table, column, kind) in columns {
-        let value = if kind == "text" {
-            format!("convert_to(\"{column}\", 'UTF8')")
-        } else {
-            format!("\"{column}\"")
-        };
-        let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT {value} FROM \"{table}\""
-        )))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for v in values.into_iter().flatten() {
-            bytes.extend(v);
-            bytes.push(b'\n');
-        }
-    }
-    bytes
+        .unwrap()
 }
 
 /// A connection of its own to the database at `path`, beside the store's
