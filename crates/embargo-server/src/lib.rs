@@ -19,8 +19,8 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 // The services, by the names the handlers use.
 use embargo_service::{
-    AppState, accounts, authz, channels, datadir, error, exports, forks, hints, intake, links,
-    outbox, project_settings, release, screening, timers,
+    AppState, accounts, authz, channels, error, exports, forks, hints, intake, links, outbox,
+    project_settings, release, screening, timers,
 };
 pub use embargo_service::{
     Clock, Config, FirstStart, Pump, Pumped, ServerError, api_token_hash, backup, config, datadir,

@@ -57,6 +57,13 @@ impl TestApp {
     /// Starts with `config` as the data directory's embargo.toml.
     pub(crate) fn start_with(config: &str) -> TestApp {
         embargo_server::install_tls_provider();
+        // EMBARGO_TEST_LOG=warn (or any filter) shows the servers' logs.
+        if let Ok(filter) = std::env::var("EMBARGO_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().unwrap();
         if !config.is_empty() {
             std::fs::create_dir(dir.path().join("data")).unwrap();
