@@ -183,6 +183,11 @@ impl TestApp {
         bytes
     }
 
+    /// Whether this server keeps its cases in PostgreSQL.
+    pub(crate) fn on_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
     /// The server's data directory.
     pub(crate) fn data_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("data")

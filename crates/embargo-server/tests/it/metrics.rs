@@ -162,6 +162,12 @@ fn scheduled_backups_run_once_per_slot_keep_the_newest_and_show_their_age() {
     // (The server's own loops may take the first pass before the pump
     // does: the clock stands still, so either writes the same archive.)
     app.pump();
+    if app.on_postgres() {
+        // The archive copies SQLite: on PostgreSQL the database's own
+        // backups serve, and the schedule writes none.
+        assert_eq!(archives(), Vec::<String>::new());
+        return;
+    }
     let first = archives();
     assert_eq!(first, ["embargo-20260302T090000Z.tar"]);
     assert_eq!(age(), "0");
