@@ -254,9 +254,21 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.api_at(&self.url, token, method, path, body)
+    }
+
+    /// Calls the JSON API of the server at `base` (a second server).
+    pub(crate) fn api_at(
+        &self,
+        base: &str,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.rt.block_on(async {
             let client = reqwest::Client::new();
-            let url = format!("{}{path}", self.url);
+            let url = format!("{base}{path}");
             let mut req = match method {
                 "POST" => client.post(url),
                 "PUT" => client.put(url),
@@ -285,9 +297,21 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> (u16, Value) {
+        self.api_raw_at(&self.url, token, path, content_type, body)
+    }
+
+    /// POSTs raw bytes to the server at `base` (a second server).
+    pub(crate) fn api_raw_at(
+        &self,
+        base: &str,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
         self.rt.block_on(async {
             let resp = reqwest::Client::new()
-                .post(format!("{}{path}", self.url))
+                .post(format!("{base}{path}"))
                 .bearer_auth(token)
                 .header("content-type", content_type)
                 .body(body)

@@ -34,6 +34,7 @@ mod release;
 mod report;
 mod routes;
 mod screening;
+mod servers;
 mod sla;
 mod team;
 mod webhooks;

@@ -196,6 +196,23 @@ async fn over_the_limit(state: &AppState, read: &Read) -> Option<String> {
     over
 }
 
+/// Keeps the message in quarantine with `reason`. One whose reference
+/// is stored already (a delivery of the same message that won a race
+/// to the store) is that earlier delivery's, not an error.
+async fn hold(
+    state: &AppState,
+    source: &str,
+    reference: Option<String>,
+    raw: Vec<u8>,
+    reason: String,
+) -> Result<Outcome, IntakeError> {
+    match super::quarantine(state, Channel::Email, source, reference, raw, &reason).await {
+        Ok(id) => Ok(Outcome::Quarantined { id, reason }),
+        Err(IntakeError::AlreadyReceived(c)) => Ok(Outcome::AlreadyReceived(c)),
+        Err(e) => Err(e),
+    }
+}
+
 async fn ingest_as(
     state: &AppState,
     raw: Vec<u8>,
@@ -206,13 +223,7 @@ async fn ingest_as(
         Ok(r) => r,
         Err(reason) => {
             let reference = embargo_mail::inbound::message_id(&raw);
-            return match super::quarantine(state, Channel::Email, source, reference, raw, &reason)
-                .await
-            {
-                Ok(id) => Ok(Outcome::Quarantined { id, reason }),
-                Err(IntakeError::AlreadyReceived(c)) => Ok(Outcome::AlreadyReceived(c)),
-                Err(e) => Err(e),
-            };
+            return hold(state, source, reference, raw, reason).await;
         }
     };
     // A released message's reference stays with its quarantine entry.
@@ -242,10 +253,7 @@ async fn ingest_as(
             let reason = format!(
                 "a reply to {case_id} from an address that is not the reporter's; the SRT decides"
             );
-            let id =
-                super::quarantine(state, Channel::Email, source, read.message_id, raw, &reason)
-                    .await?;
-            return Ok(Outcome::Quarantined { id, reason });
+            return hold(state, source, read.message_id, raw, reason).await;
         }
         match super::receive_reply(
             state,
@@ -275,9 +283,7 @@ async fn ingest_as(
     // limits a new report goes to quarantine with the reason. One the SRT
     // releases from there is filed whatever the counts.
     if !released && let Some(reason) = over_the_limit(state, &read).await {
-        let id =
-            super::quarantine(state, Channel::Email, source, read.message_id, raw, &reason).await?;
-        return Ok(Outcome::Quarantined { id, reason });
+        return hold(state, source, read.message_id, raw, reason).await;
     }
     let subject = if read.subject.is_empty() {
         "(no subject)".to_owned()
@@ -317,26 +323,14 @@ async fn ingest_as(
     };
     // Past the deployment's budget, a sender not known is held too.
     if !released && let Some(reason) = super::over_budget(state, &submission.report).await {
-        let id = super::quarantine(
-            state,
-            Channel::Email,
-            source,
-            submission.reference,
-            raw,
-            &reason,
-        )
-        .await?;
-        return Ok(Outcome::Quarantined { id, reason });
+        return hold(state, source, submission.reference, raw, reason).await;
     }
     match super::receive(state, submission).await {
         Ok(receipt) => Ok(Outcome::Case(receipt)),
         Err(IntakeError::AlreadyReceived(c)) => Ok(Outcome::AlreadyReceived(c)),
         // A message that breaks a rule is kept with the reason, not bounced.
         Err(IntakeError::Invalid(reason)) => {
-            let id =
-                super::quarantine(state, Channel::Email, source, read.message_id, raw, &reason)
-                    .await?;
-            Ok(Outcome::Quarantined { id, reason })
+            hold(state, source, read.message_id, raw, reason).await
         }
         Err(e) => Err(e),
     }

@@ -1,0 +1,160 @@
+//! Two servers of one deployment, as behind a load balancer: one data
+//! directory and one database (the SQLite file in the suite's first run,
+//! one PostgreSQL database in its PostgreSQL run), requests spread over
+//! both. What one stores the other serves at once; one message delivered
+//! to both at once makes one case; every notice reaches the mail system
+//! once, whichever server's scheduler holds the lease.
+
+use serde_json::json;
+
+use crate::{app::TestApp, mail::mail, mailserver::MailServer};
+
+fn subjects(mail: &MailServer, user: &str, count: usize) -> Vec<String> {
+    let mut out: Vec<String> = mail
+        .mailbox(user, count)
+        .iter()
+        .map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn two_servers_on_one_database_serve_one_deployment() {
+    let mail_system = MailServer::start();
+    let app = TestApp::start_with(&mail_system.smtp_config());
+    let second = app.second_server();
+    app.person("sam", "srt");
+    let token = app.admin_token.clone();
+
+    // A case made on one server is served by the other at once.
+    let (status, made) = app.api(
+        &token,
+        "POST",
+        "/api/v1/cases",
+        Some(json!({ "project": "numpy", "title": "Overflow in the loader", "body": "Steps: load it." })),
+    );
+    assert_eq!(status, 201, "{made}");
+    let first = made["id"].as_str().unwrap().to_owned();
+    let (status, seen) = app.api_at(
+        &second,
+        &token,
+        "GET",
+        &format!("/api/v1/cases/{first}"),
+        None,
+    );
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["title"], "Overflow in the loader");
+
+    // The same email delivered twenty times at once, to both servers in
+    // turn (two mail exchangers retrying): one case.
+    let raw = mail(
+        "ada@example.net",
+        "Heap overflow in the tokenizer",
+        "twice.ada@example.net",
+        "",
+        "Steps: feed it the attached file.",
+    );
+    let outcomes: Vec<(u16, serde_json::Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let base = if i % 2 == 0 {
+                    app.url.clone()
+                } else {
+                    second.clone()
+                };
+                let raw = raw.clone();
+                let (app, token) = (&app, &token);
+                s.spawn(move || {
+                    app.api_raw_at(&base, token, "/api/v1/intake/mail", "message/rfc822", raw)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut cases: Vec<&str> = outcomes
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["case_id"].as_str().unwrap()
+        })
+        .collect();
+    let made = outcomes
+        .iter()
+        .filter(|(_, body)| body["outcome"] != "already_received")
+        .count();
+    assert_eq!(made, 1, "one delivery makes the case: {outcomes:?}");
+    cases.dedup();
+    assert_eq!(
+        cases.len(),
+        1,
+        "every delivery names the one case: {outcomes:?}"
+    );
+    let mailed = cases[0].to_owned();
+    for base in [&app.url, &second] {
+        let (status, list) = app.api_at(base, &token, "GET", "/api/v1/cases", None);
+        assert_eq!(status, 200, "{list}");
+        let titled = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["title"] == "Heap overflow in the tokenizer")
+            .count();
+        assert_eq!(titled, 1, "{list}");
+    }
+
+    // Half the acknowledgement window: each case's warning, once, though
+    // both servers run their schedulers.
+    app.advance(12 * 3600);
+    let got = subjects(&mail_system, "sam@example.org", 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for case in [&first, &mailed] {
+        assert_eq!(
+            got.iter()
+                .filter(|s| s.starts_with(&format!("[{case}]")))
+                .count(),
+            1,
+            "{got:?}"
+        );
+    }
+    // Past the deadline: each case's escalation, once.
+    app.advance(12 * 3600 + 1);
+    let got = subjects(&mail_system, "sam@example.org", 6);
+    assert_eq!(
+        got.iter().filter(|s| s.contains("overdue")).count(),
+        2,
+        "{got:?}"
+    );
+    // A later report's first warning is the marker: by the time it has
+    // arrived, a repeat of any earlier notice would have arrived before it.
+    let (status, later) = app.api_at(
+        &second,
+        &token,
+        "POST",
+        "/api/v1/cases",
+        Some(json!({ "project": "numpy", "title": "Later", "body": "Steps: none." })),
+    );
+    assert_eq!(status, 201, "{later}");
+    let later = later["id"].as_str().unwrap().to_owned();
+    app.advance(12 * 3600);
+    let got = subjects(&mail_system, "sam@example.org", 7);
+    assert!(
+        got.iter().any(|s| s.starts_with(&format!("[{later}]"))),
+        "{got:?}"
+    );
+    for case in [&first, &mailed] {
+        assert_eq!(
+            got.iter()
+                .filter(|s| s.starts_with(&format!("[{case}]")))
+                .count(),
+            3,
+            "each notice once: {got:?}"
+        );
+    }
+}
