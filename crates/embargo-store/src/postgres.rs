@@ -67,6 +67,10 @@ pub(crate) mod dialect {
     /// lock (an advisory lock held until the transaction ends).
     pub(crate) const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(7106)";
 
+    /// What a claim's subquery adds so that concurrent claims take
+    /// different rows: rows another claim has locked are passed over.
+    pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
     /// The schema, one migration per change as for SQLite; numbered on
     /// their own (a PostgreSQL deployment starts at the first).
     pub(crate) const MIGRATIONS: &[(i64, &str)] =

@@ -56,6 +56,10 @@ pub(crate) mod dialect {
     /// before the first read, so what it reads stays true until it commits.
     pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
+    /// What a claim's subquery adds so that concurrent claims take
+    /// different rows: nothing, SQLite has one writer at a time.
+    pub(crate) const SKIP_LOCKED: &str = "";
+
     pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         (1, include_str!("../migrations/sqlite/0001_events.sql")),
         (2, include_str!("../migrations/sqlite/0002_api_tokens.sql")),

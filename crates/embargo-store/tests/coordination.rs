@@ -140,3 +140,54 @@ async fn a_lease_has_one_holder_until_it_ends() {
     }
     assert_eq!(won, 1);
 }
+
+/// Two stores on one database (two servers) claiming due jobs at once:
+/// each job is claimed by exactly one claim, none twice, none left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claims_from_two_stores_at_once_take_each_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let path = dir.path().join("embargo.db");
+    let one = support::open(&path, true, Some(key.clone())).await.unwrap();
+    let two = support::open(&path, false, Some(key)).await.unwrap();
+    for n in 0..200 {
+        let added = one
+            .enqueue(
+                &format!("job:{n}"),
+                "notice",
+                None,
+                &serde_json::json!({}),
+                1,
+            )
+            .await
+            .unwrap();
+        assert!(added);
+    }
+    let claimers: Vec<_> = [(&one, "a1"), (&one, "a2"), (&two, "b1"), (&two, "b2")]
+        .into_iter()
+        .map(|(store, worker)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut keys = Vec::new();
+                loop {
+                    let jobs = store
+                        .claim_jobs(embargo_store::Lane::Main, worker, 10, 600, 7)
+                        .await
+                        .unwrap();
+                    if jobs.is_empty() {
+                        return keys;
+                    }
+                    keys.extend(jobs.into_iter().map(|j| j.key));
+                }
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for c in claimers {
+        claimed.extend(c.await.unwrap());
+    }
+    let all = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!((all, claimed.len()), (200, 200), "each job claimed once");
+}

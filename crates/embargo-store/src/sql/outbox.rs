@@ -114,13 +114,18 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Job>, StoreError> {
         let master = self.master.as_deref().ok_or(StoreError::NoKey)?;
-        let mut rows = sqlx::query(
+        // Servers claiming at once take different jobs: on PostgreSQL the
+        // rows another claim holds are skipped, and the outer condition is
+        // checked again on the row as that claim left it.
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET next_attempt_at = $2 + $3, leased_by = $4
              WHERE id IN (SELECT id FROM outbox
                WHERE lane = $1 AND done_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
-               ORDER BY next_attempt_at, id LIMIT $5)
+               ORDER BY next_attempt_at, id LIMIT $5{})
+             AND done_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
              RETURNING id, key, kind, case_id, payload, attempts",
-        )
+            dialect::SKIP_LOCKED
+        )))
         .bind(lane.name())
         .bind(now)
         .bind(lease)
