@@ -137,6 +137,35 @@ pub async fn open_store(
     }
 }
 
+/// Copies the SQLite deployment of the data directory `dir` into the new,
+/// empty PostgreSQL database at `to` (`embargo migrate`): every table as
+/// stored, from one snapshot, checked by count and chain head. Stop the
+/// server first: what it writes after the snapshot is not in the copy.
+pub async fn migrate(
+    dir: &Path,
+    to: &str,
+    progress: &mut (dyn FnMut(&str, u64, u64) + Send),
+) -> Result<embargo_store::Copied, ServerError> {
+    check_database_url(to).map_err(|problem| dir_err(dir, problem))?;
+    let config = read_config(dir)?;
+    let Database::Sqlite(path) = database(dir, &config, None)? else {
+        return Err(dir_err(
+            dir,
+            "this deployment is on PostgreSQL already (storage.database or EMBARGO_DATABASE)",
+        ));
+    };
+    if !path.is_file() {
+        return Err(dir_err(
+            dir,
+            format!("{DB} missing: nothing to copy (is this the directory `embargo serve` made?)"),
+        ));
+    }
+    let masters = read_master_keys(&master_key_path(dir, &config)).map_err(|e| dir_err(dir, e))?;
+    let source = Store::open_with_keys(&path, false, masters.clone(), None).await?;
+    let target = Store::connect(to, masters, None).await?;
+    Ok(source.copy_into(&target, progress).await?)
+}
+
 /// The data directory's configuration.
 pub fn read_config(dir: &Path) -> Result<Config, ServerError> {
     let config_path = dir.join(CONFIG);

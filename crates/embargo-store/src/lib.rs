@@ -19,6 +19,7 @@
 mod accounts;
 mod chain;
 mod channels;
+mod copy;
 mod intake;
 mod keys;
 mod outbox;
@@ -39,6 +40,7 @@ use embargo_core::{
 pub use accounts::{AccessEntry, Person, Prefs, Project, Session, SigninAttempt, SigninPolicy};
 pub use chain::ChainBreak;
 pub use channels::ChannelRow;
+pub use copy::Copied;
 pub use intake::{Attachment, InboundEntry, NewInbound};
 pub use keys::{Rotation, RotationCursor, RotationStep};
 pub use outbox::{Attempt, Job as OutboxJob, Lane, NewJob};
@@ -98,6 +100,9 @@ pub enum StoreError {
     /// The writer task is gone (the store is shutting down).
     #[error("the store is shutting down")]
     Closed,
+    /// A copy was asked into a database that holds a deployment already.
+    #[error("the target database is not empty: {0}")]
+    NotEmpty(String),
     /// The batch this request was in failed to commit; nothing of it was written.
     #[error("the write was rolled back, nothing was stored: {0}")]
     RolledBack(String),
@@ -193,6 +198,24 @@ impl Store {
         postgres::Store::open(url, available, source)
             .await
             .map(|s| Self(Backend::Postgres(s)))
+    }
+
+    /// Copies this SQLite deployment into `target`, a new PostgreSQL
+    /// database (refused when it holds cases, events or people): every
+    /// table as stored, in one transaction, from one snapshot, then checks
+    /// each table's count and the chain's head on both. `progress` hears
+    /// each table's name, rows done and rows in all.
+    pub async fn copy_into(
+        &self,
+        target: &Store,
+        progress: &mut (dyn FnMut(&str, u64, u64) + Send),
+    ) -> Result<Copied, StoreError> {
+        match (&self.0, &target.0) {
+            (Backend::Sqlite(from), Backend::Postgres(to)) => copy::copy(from, to, progress).await,
+            _ => Err(StoreError::Unavailable(
+                "a copy goes from SQLite into PostgreSQL".into(),
+            )),
+        }
     }
 
     /// Which backend this store is on: `sqlite` or `postgres`.

@@ -145,6 +145,18 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Move a SQLite deployment into a new, empty PostgreSQL database: every
+    /// table as stored (the log byte for byte, so `audit verify` passes on the
+    /// copy), then a check of each table's count and the chain's head. Stop
+    /// the server first; then serve with `--database` (or `[storage] database`).
+    Migrate {
+        /// The data directory (holds embargo.db).
+        #[arg(long, env = "EMBARGO_DATA_DIR", default_value = "./embargo-data")]
+        data_dir: PathBuf,
+        /// The PostgreSQL database to copy into; it must hold no deployment.
+        #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
+        to: String,
+    },
     /// Back up a data directory while the server serves (`embargo backup
     /// --data-dir D --out FILE`), or check a backup (`embargo backup verify
     /// FILE`).
@@ -287,6 +299,7 @@ fn main() -> ExitCode {
             &namespace,
             &files,
         ),
+        Cmd::Migrate { data_dir, to } => migrate_cmd(&data_dir, &to),
         Cmd::Audit {
             command: AuditCmd::Verify { data_dir, database },
         } => audit_verify(&data_dir, database.as_deref()),
@@ -458,6 +471,74 @@ fn keys_cmd(command: KeysCmd) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `embargo migrate`: a progress bar per table on a terminal, a line per
+/// table otherwise.
+fn migrate_cmd(data_dir: &std::path::Path, to: &str) -> ExitCode {
+    use std::io::IsTerminal;
+    let runtime = match current_thread() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embargo migrate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg:>20} {bar:40} {pos}/{len} rows")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut report = |table: &str, done: u64, total: u64| match &bar {
+        Some(bar) => {
+            bar.set_message(table.to_owned());
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+        None if done == total => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "copied {table}: {done} rows");
+            let _ = out.flush();
+        }
+        None => {}
+    };
+    let outcome = runtime.block_on(embargo_server::datadir::migrate(data_dir, to, &mut report));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match outcome {
+        Ok(copied) => {
+            let rows: u64 = copied.tables.iter().map(|(_, n)| n).sum();
+            let events = copied
+                .tables
+                .iter()
+                .find(|(t, _)| t == "events")
+                .map_or(0, |(_, n)| *n);
+            let head = copied
+                .head
+                .as_ref()
+                .map_or("empty".to_owned(), |(seq, hash)| {
+                    format!("event {seq}, {hash}")
+                });
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "ok: {} tables, {rows} rows, {events} events copied to {}; every count matches and the chain's head is the same ({head}). Serve from it with `embargo serve --data-dir {} --database URL`, or set [storage] database in embargo.toml.",
+                copied.tables.len(),
+                embargo_server::datadir::redacted(to),
+                data_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("embargo migrate: {e}");
+            ExitCode::FAILURE
         }
     }
 }

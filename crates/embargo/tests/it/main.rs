@@ -16,4 +16,5 @@ mod cvss;
 mod deploy;
 mod keys;
 mod mail_cli;
+mod migrate;
 mod serve;

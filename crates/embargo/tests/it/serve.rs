@@ -121,11 +121,17 @@ pub(crate) fn report(
 }
 
 pub(crate) fn start(dir: &std::path::Path) -> Server {
+    start_with_env(dir, &[])
+}
+
+/// Starts `embargo serve` on `dir` with more environment (`EMBARGO_DATABASE`).
+pub(crate) fn start_with_env(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     // The tests' HTTP client uses the same TLS setup as the CLI.
     embargo_server::install_tls_provider();
     let mut child = Command::new(env!("CARGO_BIN_EXE_embargo"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .envs(env.iter().copied())
         .env("EMBARGO_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
