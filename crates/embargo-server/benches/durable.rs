@@ -91,7 +91,14 @@ fn main() {
     l.sort_unstable();
     let rate = l.len() as f64 / took.as_secs_f64();
     let ceiling = (before + after) / 2.0;
-    println!("durable intake benchmark: {seconds} s, 64 connections, POST /api/v1/cases");
+    let backend = if std::env::var_os("EMBARGO_BENCH_POSTGRES").is_some() {
+        "PostgreSQL (same disk)"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "durable intake benchmark: {seconds} s, 64 connections, POST /api/v1/cases, on {backend}"
+    );
     println!(
         "reports: {} in {:.1} s = {rate:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
         l.len(),

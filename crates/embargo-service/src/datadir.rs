@@ -235,8 +235,17 @@ pub async fn prepare(
     if fresh {
         create(dir, database).await?;
     }
-    let config = read_config(dir)?;
-    let db = self::database(dir, &config, database)?;
+    // Which files a complete directory holds depends on where its cases
+    // are; without a configuration, the default (SQLite) says.
+    let config = if dir.join(CONFIG).is_file() {
+        Some(read_config(dir)?)
+    } else {
+        None
+    };
+    let db = match &config {
+        Some(config) => self::database(dir, config, database)?,
+        None => Database::Sqlite(dir.join(DB)),
+    };
     let files: &[&str] = match db {
         Database::Sqlite(_) => &[CONFIG, KEY, DB],
         Database::Postgres(_) => &[CONFIG, KEY],
@@ -255,6 +264,9 @@ pub async fn prepare(
             ),
         ));
     }
+    let Some(config) = config else {
+        return Err(dir_err(dir, format!("{CONFIG} missing")));
+    };
     let armored =
         std::fs::read_to_string(dir.join(KEY)).map_err(|e| dir_err(dir, format!("{KEY}: {e}")))?;
     let mut key = IntakeKey::from_armored_secret(&armored)

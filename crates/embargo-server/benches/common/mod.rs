@@ -13,7 +13,9 @@ pub struct Bench {
 
 /// Starts the server (system clock, two runtime threads shared with the
 /// client) on a fresh data directory holding `config` as its
-/// `embargo.toml` (empty: the defaults).
+/// `embargo.toml` (empty: the defaults). With `EMBARGO_BENCH_POSTGRES` (a
+/// PostgreSQL cluster's URL, such as the one `scripts/postgres` starts) the
+/// server keeps its cases in a new database there instead of SQLite.
 pub fn start(config: &str) -> Bench {
     embargo_server::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
@@ -26,10 +28,17 @@ pub fn start(config: &str) -> Bench {
         .enable_all()
         .build()
         .unwrap();
+    let database = std::env::var("EMBARGO_BENCH_POSTGRES").ok().map(|admin| {
+        let mut tag = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut tag);
+        let name = format!("bench_{}", hex::encode(tag));
+        rt.block_on(embargo_store::testing::postgres_database(&admin, &name))
+            .unwrap()
+    });
     let options = embargo_server::ServeOptions {
         data_dir: dir.path().join("data"),
         bind: Some("127.0.0.1:0".parse().unwrap()),
-        database: None,
+        database,
     };
     let bound = rt
         .block_on(embargo_server::bind(
