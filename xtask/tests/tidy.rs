@@ -30,9 +30,21 @@ fn every_rust_file_says_what_it_is_for() {
 
 #[test]
 fn every_sqlite_migration_is_embedded() {
-    let dir = root().join("crates/embargo-store/migrations/sqlite");
+    migrations_are_embedded("sqlite");
+}
+
+#[test]
+fn every_postgres_migration_is_embedded() {
+    migrations_are_embedded("postgres");
+}
+
+/// Every file of `migrations/BACKEND/` is in that backend's `MIGRATIONS`
+/// (`src/BACKEND.rs`).
+fn migrations_are_embedded(backend: &str) {
+    let dir = root().join(format!("crates/embargo-store/migrations/{backend}"));
     let lib =
-        std::fs::read_to_string(root().join("crates/embargo-store/src/lib.rs")).unwrap_or_default();
+        std::fs::read_to_string(root().join(format!("crates/embargo-store/src/{backend}.rs")))
+            .unwrap_or_default();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
@@ -44,7 +56,7 @@ fn every_sqlite_migration_is_embedded() {
     assert!(!names.is_empty());
     for name in names {
         assert!(
-            lib.contains(&format!("migrations/sqlite/{name}")),
+            lib.contains(&format!("migrations/{backend}/{name}")),
             "{name} is not in MIGRATIONS"
         );
     }

@@ -60,6 +60,32 @@ impl std::fmt::Debug for Storage {
     }
 }
 
+/// A database URL without its password, to name it in a message.
+pub fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) => {
+            let user = rest[..at - scheme.len() - 3]
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            format!("{scheme}://{user}@{}", &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Whether `url` names a database this embargo can use.
+pub fn check_database_url(url: &str) -> Result<(), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "storage.database must be a postgres:// URL, not {}",
+            redacted(url)
+        ))
+    }
+}
+
 /// Where the keys live and how long a retired intake key still decrypts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -826,7 +852,7 @@ impl Config {
             return Err("security_txt.contact needs at least one mailto: or https: URI".into());
         }
         if let Some(url) = &config.storage.database {
-            crate::datadir::check_database_url(url)?;
+            check_database_url(url)?;
         }
         if !(1..=8_760).contains(&config.backup.every_hours) {
             return Err("backup.every_hours must be 1 to 8760".into());

@@ -75,31 +75,7 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// A database URL without its password, to name it in a message.
-pub fn redacted(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) => {
-            let user = rest[..at - scheme.len() - 3]
-                .split(':')
-                .next()
-                .unwrap_or_default();
-            format!("{scheme}://{user}@{}", &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// Whether `url` names a database this embargo can use.
-pub fn check_database_url(url: &str) -> Result<(), String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(())
-    } else {
-        Err(format!(
-            "storage.database must be a postgres:// URL, not {}",
-            redacted(url)
-        ))
-    }
-}
+pub use crate::config::{check_database_url, redacted};
 
 /// The database of the data directory `dir`: `chosen` (`--database`) if
 /// given, else `EMBARGO_DATABASE`, else `[storage] database`, else SQLite
