@@ -3,7 +3,8 @@
 //! one PostgreSQL database in its PostgreSQL run), requests spread over
 //! both. What one stores the other serves at once; one message delivered
 //! to both at once makes one case; every notice reaches the mail system
-//! once, whichever server's scheduler holds the lease.
+//! once, whichever server's scheduler holds the lease; a case one server
+//! has folded and kept is served as the other changed it.
 
 use serde_json::json;
 
@@ -157,4 +158,32 @@ fn two_servers_on_one_database_serve_one_deployment() {
             "each notice once: {got:?}"
         );
     }
+
+    // The second server folded the first case when it served it; the
+    // first changes it; the second serves the change, not what it kept.
+    let (status, before) = app.api_at(
+        &second,
+        &token,
+        "GET",
+        &format!("/api/v1/cases/{first}"),
+        None,
+    );
+    assert_eq!(status, 200, "{before}");
+    assert_ne!(before["stage"], "acknowledged", "{before}");
+    let (status, done) = app.api(
+        &token,
+        "POST",
+        &format!("/api/v1/cases/{first}/commands"),
+        Some(json!({"command": "acknowledge", "message": "Thanks, we are on it."})),
+    );
+    assert_eq!(status, 200, "{done}");
+    let (status, after) = app.api_at(
+        &second,
+        &token,
+        "GET",
+        &format!("/api/v1/cases/{first}"),
+        None,
+    );
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["stage"], "acknowledged", "{after}");
 }
