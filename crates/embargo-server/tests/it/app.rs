@@ -150,6 +150,16 @@ impl TestApp {
         self.server = Some(self.rt.spawn(bound.run(std::future::pending())));
     }
 
+    /// Kills the first server mid-flight, as kill -9 would: its task and
+    /// every loop it runs are dropped wherever they were (a job half sent
+    /// stays claimed under its lease). Its pump is not to be used after.
+    pub(crate) fn kill(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = self.rt.block_on(server);
+        }
+    }
+
     /// Starts a second server of the same deployment (the same data
     /// directory and database, the same clock) on its own port, as a load
     /// balancer would have beside the first; its `http://localhost:PORT`.

@@ -187,3 +187,118 @@ fn two_servers_on_one_database_serve_one_deployment() {
     assert_eq!(status, 200, "{after}");
     assert_eq!(after["stage"], "acknowledged", "{after}");
 }
+
+/// A TCP relay to `target` that holds its first connection open without a
+/// byte (a mail server that stalls mid-conversation) and relays every later
+/// one; the port it listens on, and whether the first has come.
+fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::{
+        net::{TcpListener, TcpStream},
+        sync::atomic::{AtomicBool, Ordering},
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stalled = std::sync::Arc::new(AtomicBool::new(false));
+    let seen = stalled.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            if !seen.swap(true, Ordering::SeqCst) {
+                held.push(conn);
+                continue;
+            }
+            let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (mut a, mut b) = (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let (mut c, mut d) = (conn, upstream);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut d, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (port, stalled)
+}
+
+/// One server claims the reporter's receipt and dies in the middle of
+/// sending it (its mail server stalled; then kill -9). The job stays
+/// claimed under that server's lease; once the lease has run out (the
+/// manual clock moved past it), the other server sends it: the reporter
+/// gets it once, and the case stays as it was acknowledged to the client.
+#[test]
+fn a_job_whose_server_died_under_its_lease_is_finished_by_the_other_once() {
+    let mail_system = MailServer::start();
+    let (port, stalled) = stall_first_then_relay(mail_system.smtp_port);
+    let mut app = TestApp::start_with(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_seconds = 120\n"
+    ));
+    let token = app.admin_token.clone();
+    let (status, made) = app.api(
+        &token,
+        "POST",
+        "/api/v1/cases",
+        Some(
+            json!({ "project": "numpy", "title": "Use after free", "body": "Steps: free it twice.",
+                     "reporter_email": "lin@example.net" }),
+        ),
+    );
+    assert_eq!(status, 201, "{made}");
+    let case = made["id"].as_str().unwrap().to_owned();
+    // The first server's worker has claimed the receipt and is stuck
+    // sending it.
+    for _ in 0..600 {
+        if stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(
+        stalled.load(std::sync::atomic::Ordering::SeqCst),
+        "the receipt was claimed"
+    );
+    let second = app.second_server();
+    app.kill();
+    // Past the lease of the dead server's claim: the second sends it.
+    app.advance(301);
+    let inbox = mail_system.mailbox("lin@example.net", 1);
+    assert!(
+        inbox[0].contains(&format!("Subject: [{case}] Report received")),
+        "{}",
+        inbox[0]
+    );
+    // Once: a later report's receipt is the marker; by the time it has
+    // arrived, a second copy of the first would have arrived before it.
+    let (status, later) = app.api_at(
+        &second,
+        &token,
+        "POST",
+        "/api/v1/cases",
+        Some(
+            json!({ "project": "numpy", "title": "Later", "body": "Steps.",
+                     "reporter_email": "ada@example.net" }),
+        ),
+    );
+    assert_eq!(status, 201, "{later}");
+    mail_system.mailbox("ada@example.net", 1);
+    assert_eq!(
+        mail_system.mailbox("lin@example.net", 1).len(),
+        1,
+        "the receipt once"
+    );
+    // Nothing acknowledged was lost.
+    let (status, view) = app.api_at(
+        &second,
+        &token,
+        "GET",
+        &format!("/api/v1/cases/{case}"),
+        None,
+    );
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["title"], "Use after free");
+}
