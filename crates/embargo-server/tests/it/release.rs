@@ -140,8 +140,13 @@ fn count_kind(app: &TestApp, id: &str, kind: &str) -> usize {
         .count()
 }
 
+/// Publication at the disclosure moment, with a second server of the
+/// deployment running beside the first (both schedulers, one lease): the
+/// advisory is public on both, and the announcement, the GitHub advisory
+/// and the events happen once, also after the first is killed and started
+/// again.
 #[test]
-fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
+fn publication_at_the_moment_goes_out_once_with_two_servers_and_across_a_restart() {
     let mail = MailServer::start();
     let github = Arc::new(Mutex::new(Fake::default()));
     let api = start_fake(github.clone());
@@ -181,6 +186,7 @@ fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
         "{plan}"
     );
 
+    let second = app.second_server();
     // One minute before the moment: nothing is public, nothing is sent.
     advance_to(&app, "2026-03-05T15:59:00Z");
     app.pump();
@@ -210,6 +216,8 @@ fn publication_at_the_moment_goes_out_once_also_across_a_restart() {
     for feed in ["/osv/all.json", "/advisories.atom"] {
         assert!(public(&app, feed).1.contains(&id), "{feed}");
     }
+    let (status, _) = app.api_at(&second, "none", "GET", &format!("/advisories/{id}"), None);
+    assert_eq!(status, 200, "public on the second server too");
     let mails = mail.mailbox("numpy-announce@example.org", 1);
     // Read as the recipient does: quoted-printable undone, LF line ends.
     let announcement = &mails[0]
