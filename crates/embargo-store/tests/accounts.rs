@@ -17,9 +17,9 @@ fn id(s: &str) -> PersonId {
     PersonId::new(s).unwrap()
 }
 
-#[tokio::test]
-async fn people_invitations_sessions_projects_and_the_access_log() {
-    let dir = tempfile::tempdir().unwrap();
+/// A new store in `dir` with one person, the maintainer `mia` (TOTP seed
+/// `SEED`), added at `now`.
+async fn with_mia(dir: &tempfile::TempDir, now: i64) -> embargo_store::Store {
     let store = support::open(
         &dir.path().join("embargo.db"),
         true,
@@ -27,8 +27,6 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
     )
     .await
     .unwrap();
-    let now = 1_800_000_000;
-
     store
         .add_person(
             &id("mia"),
@@ -40,6 +38,14 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
         )
         .await
         .unwrap();
+    store
+}
+
+#[tokio::test]
+async fn people_invitations_sessions_projects_and_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_800_000_000;
+    let store = with_mia(&dir, now).await;
     let again = store
         .add_person(
             &id("mia"),
@@ -224,25 +230,8 @@ async fn people_invitations_sessions_projects_and_the_access_log() {
 async fn failed_sign_ins_slow_then_lock_and_a_good_one_clears_them() {
     use embargo_store::{SigninAttempt, SigninPolicy};
     let dir = tempfile::tempdir().unwrap();
-    let store = support::open(
-        &dir.path().join("embargo.db"),
-        true,
-        Some(embargo_store::MasterKey::generate()),
-    )
-    .await
-    .unwrap();
     let now = 1_800_000_000;
-    store
-        .add_person(
-            &id("mia"),
-            "Mia",
-            "mia@example.org",
-            OrgRole::Maintainer,
-            "SEED",
-            now,
-        )
-        .await
-        .unwrap();
+    let store = with_mia(&dir, now).await;
     let policy = SigninPolicy {
         free_failures: 2,
         throttle_seconds: 10,

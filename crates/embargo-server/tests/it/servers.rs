@@ -8,23 +8,7 @@
 
 use serde_json::json;
 
-use crate::{app::TestApp, mail::mail, mailserver::MailServer};
-
-fn subjects(mail: &MailServer, user: &str, count: usize) -> Vec<String> {
-    let mut out: Vec<String> = mail
-        .mailbox(user, count)
-        .iter()
-        .map(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("Subject: "))
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        })
-        .collect();
-    out.sort();
-    out
-}
+use crate::{app::TestApp, mail::mail, mailserver::MailServer, sla::subjects};
 
 #[test]
 fn two_servers_on_one_database_serve_one_deployment() {

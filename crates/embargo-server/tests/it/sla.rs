@@ -21,7 +21,8 @@ fn report(app: &TestApp, title: &str) -> String {
     case["id"].as_str().unwrap().to_owned()
 }
 
-fn subjects(mail: &MailServer, user: &str, count: usize) -> Vec<String> {
+/// The subjects of the first `count` messages in `user`'s mailbox, sorted.
+pub(crate) fn subjects(mail: &MailServer, user: &str, count: usize) -> Vec<String> {
     let mut out: Vec<String> = mail
         .mailbox(user, count)
         .iter()
