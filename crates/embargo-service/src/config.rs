@@ -62,15 +62,17 @@ impl std::fmt::Debug for Storage {
 
 /// A database URL without its password, to name it in a message.
 pub fn redacted(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) => {
-            let user = rest[..at - scheme.len() - 3]
-                .split(':')
-                .next()
-                .unwrap_or_default();
-            format!("{scheme}://{user}@{}", &url[at + 1..])
+    // The user information is what stands before the last `@` after the
+    // scheme; the password is what follows its first `:`.
+    match url
+        .split_once("://")
+        .and_then(|(scheme, rest)| Some((scheme, rest.rsplit_once('@')?)))
+    {
+        Some((scheme, (userinfo, host))) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
         }
-        _ => url.to_owned(),
+        None => url.to_owned(),
     }
 }
 
@@ -1036,6 +1038,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_url_is_named_without_its_password_and_bad_ones_are_refused() {
+        assert_eq!(
+            redacted("postgres://embargo:s3cr@t:x@db.example.org:5432/embargo"),
+            "postgres://embargo@db.example.org:5432/embargo"
+        );
+        assert_eq!(
+            redacted("postgres://db.example.org/embargo"),
+            "postgres://db.example.org/embargo"
+        );
+        // An `@` before the scheme, or no scheme at all: named as given,
+        // never a panic.
+        assert_eq!(redacted("a@b://c"), "a@b://c");
+        assert_eq!(redacted("no-scheme@here"), "no-scheme@here");
+        let refused =
+            Config::parse("[storage]\ndatabase = \"mysql://u:hunter2@h/db\"\n").unwrap_err();
+        assert!(refused.contains("postgres://"), "{refused}");
+        assert!(!refused.contains("hunter2"), "{refused}");
+        let ok = Config::parse("[storage]\ndatabase = \"postgresql://u@h/db\"\n").unwrap();
+        assert_eq!(ok.storage.database.as_deref(), Some("postgresql://u@h/db"));
+    }
 
     #[test]
     fn a_project_changes_only_what_it_names() {
