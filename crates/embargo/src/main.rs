@@ -811,20 +811,9 @@ fn org(conn: case_cli::Conn, command: case_cli::OrgCmd) -> ExitCode {
 fn audit_verify(data_dir: &std::path::Path, database: Option<&str>) -> ExitCode {
     use embargo_server::datadir::{self, Database};
     // The data directory names its database; a copy of the SQLite file
-    // alone (no embargo.toml beside it) is verified as it is.
-    let db = match datadir::read_config(data_dir) {
-        Ok(config) => datadir::database(data_dir, &config, database),
-        Err(_) => match database {
-            Some(url) => datadir::check_database_url(url)
-                .map(|()| Database::Postgres(url.to_owned()))
-                .map_err(|problem| embargo_server::ServerError::DataDir {
-                    dir: data_dir.to_owned(),
-                    problem,
-                }),
-            None => Ok(Database::Sqlite(data_dir.join(datadir::DB))),
-        },
-    };
-    let db = match db {
+    // alone (no embargo.toml beside it) is verified under the defaults.
+    let config = datadir::read_config(data_dir).unwrap_or_default();
+    let db = match datadir::database(data_dir, &config, database) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("embargo audit verify: {e}");
