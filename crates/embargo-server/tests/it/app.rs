@@ -164,6 +164,12 @@ impl TestApp {
     /// directory and database, the same clock) on its own port, as a load
     /// balancer would have beside the first; its `http://localhost:PORT`.
     pub(crate) fn second_server(&self) -> String {
+        self.second_server_and_pump().0
+    }
+
+    /// As `second_server`, with the second server's pump (what is due now
+    /// on that server, done before it returns).
+    pub(crate) fn second_server_and_pump(&self) -> (String, embargo_server::Pump) {
         let options = ServeOptions {
             data_dir: self.dir.path().join("data"),
             bind: Some("127.0.0.1:0".parse().unwrap()),
@@ -175,9 +181,10 @@ impl TestApp {
             .unwrap();
         assert!(bound.first_start.is_none(), "the deployment exists");
         let url = format!("http://localhost:{}", bound.addr().port());
+        let pump = bound.pump();
         // It serves until the test's runtime ends.
         drop(self.rt.spawn(bound.run(std::future::pending())));
-        url
+        (url, pump)
     }
 
     pub(crate) fn db_bytes(&self) -> Vec<u8> {

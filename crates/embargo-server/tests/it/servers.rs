@@ -174,21 +174,21 @@ fn two_servers_on_one_database_serve_one_deployment() {
 
 /// A TCP relay to `target` that holds its first connection open without a
 /// byte (a mail server that stalls mid-conversation) and relays every later
-/// one; the port it listens on, and whether the first has come.
-fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+/// one; the port it listens on, and how many connections have come.
+fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::{
         net::{TcpListener, TcpStream},
-        sync::atomic::{AtomicBool, Ordering},
+        sync::atomic::{AtomicUsize, Ordering},
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let stalled = std::sync::Arc::new(AtomicBool::new(false));
-    let seen = stalled.clone();
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for conn in listener.incoming() {
             let Ok(conn) = conn else { return };
-            if !seen.swap(true, Ordering::SeqCst) {
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
                 held.push(conn);
                 continue;
             }
@@ -207,18 +207,19 @@ fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic
             });
         }
     });
-    (port, stalled)
+    (port, connections)
 }
 
 /// One server claims the reporter's receipt and dies in the middle of
 /// sending it (its mail server stalled; then kill -9). The job stays
 /// claimed under that server's lease; once the lease has run out (the
-/// manual clock moved past it), the other server sends it: the reporter
+/// manual clock moved past it), the other server sends it, and not before:
+/// the reporter
 /// gets it once, and the case stays as it was acknowledged to the client.
 #[test]
 fn a_job_whose_server_died_under_its_lease_is_finished_by_the_other_once() {
     let mail_system = MailServer::start();
-    let (port, stalled) = stall_first_then_relay(mail_system.smtp_port);
+    let (port, connections) = stall_first_then_relay(mail_system.smtp_port);
     let mut app = TestApp::start_with(&format!(
         "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_seconds = 120\n"
     ));
@@ -236,20 +237,23 @@ fn a_job_whose_server_died_under_its_lease_is_finished_by_the_other_once() {
     let case = made["id"].as_str().unwrap().to_owned();
     // The first server's worker has claimed the receipt and is stuck
     // sending it.
+    let connected = || connections.load(std::sync::atomic::Ordering::SeqCst);
     for _ in 0..600 {
-        if stalled.load(std::sync::atomic::Ordering::SeqCst) {
+        if connected() > 0 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    assert!(
-        stalled.load(std::sync::atomic::Ordering::SeqCst),
-        "the receipt was claimed"
-    );
-    let second = app.second_server();
+    assert_eq!(connected(), 1, "the receipt was claimed");
+    let (second, second_pump) = app.second_server_and_pump();
     app.kill();
-    // Past the lease of the dead server's claim: the second sends it.
-    app.advance(301);
+    // While the dead server's lease runs, the job is not due on the other:
+    // its pump does every due job there and finds none.
+    app.advance(299);
+    assert_eq!(app.rt.block_on(second_pump.run()).unwrap().jobs, 0);
+    assert_eq!(connected(), 1, "no second server sent it under the lease");
+    // Past the lease: the second sends it.
+    app.advance(2);
     let inbox = mail_system.mailbox("lin@example.net", 1);
     assert!(
         inbox[0].contains(&format!("Subject: [{case}] Report received")),
