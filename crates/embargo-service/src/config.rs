@@ -299,6 +299,11 @@ pub struct Server {
     /// Seconds a background pass may take before `/healthz` calls its loop
     /// stalled (the long lane gets `[release] ci_timeout_seconds` more).
     pub stall_seconds: u32,
+    /// Seconds a server's claim on a job lasts without renewal. A server
+    /// renews its claims every third of this while it works on them, so a
+    /// slow job stays its own; when a server dies, the jobs it held are
+    /// done by another server this long after its last renewal.
+    pub job_lease_seconds: u32,
 }
 
 impl Default for Server {
@@ -307,6 +312,7 @@ impl Default for Server {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             stall_seconds: 120,
+            job_lease_seconds: 60,
         }
     }
 }
@@ -534,6 +540,10 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # /healthz fails when a background pass (timers, mail, polls) has not ended
 # for this long; the CI lane gets [release] ci_timeout_seconds more.
 # stall_seconds = 120
+# A server's claim on a job (a mail, a webhook, a CI run) lasts this long and
+# is renewed while the server works on it; when a server dies, another one
+# does its jobs this long after its last renewal.
+# job_lease_seconds = 60
 
 [security_txt]
 # RFC 9116 fields served at /.well-known/security.txt. Set your real contact.
@@ -864,6 +874,9 @@ impl Config {
         }
         if !(2..=86_400).contains(&config.server.stall_seconds) {
             return Err("server.stall_seconds must be 2 to 86400".into());
+        }
+        if !(3..=3_600).contains(&config.server.job_lease_seconds) {
+            return Err("server.job_lease_seconds must be 3 to 3600".into());
         }
         if config.keys.master_key.as_os_str().is_empty() {
             return Err("keys.master_key must name a file".into());

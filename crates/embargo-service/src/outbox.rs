@@ -252,19 +252,13 @@ async fn schedule_digests(
 /// Does the jobs of the main lane due now (at most 50 a pass); says how
 /// many it tried.
 pub async fn work(state: &AppState) -> Result<usize, embargo_store::StoreError> {
-    work_lane(state, embargo_store::Lane::Main, 50, MAIN_LEASE_SECONDS).await
+    work_lane(state, embargo_store::Lane::Main, 50).await
 }
 
 /// Does the next due job of the long lane (a CI run), if any.
 pub async fn work_long(state: &AppState) -> Result<usize, embargo_store::StoreError> {
-    work_lane(state, embargo_store::Lane::Long, 1, LONG_LEASE_SECONDS).await
+    work_lane(state, embargo_store::Lane::Long, 1).await
 }
-
-/// How long a claimed job is this worker's (seconds of the `Clock`): past
-/// it, a job whose worker died is due again.
-const MAIN_LEASE_SECONDS: i64 = 300;
-/// A CI run may take up to its test command's timeout.
-const LONG_LEASE_SECONDS: i64 = 3 * 3600;
 
 /// Runs the long lane until the server stops: one job at a time, beside
 /// the main loop, so that a long CI run never holds back a notice.
@@ -286,15 +280,49 @@ async fn work_lane(
     state: &AppState,
     lane: embargo_store::Lane,
     limit: i64,
-    lease: i64,
 ) -> Result<usize, embargo_store::StoreError> {
+    // How long a claimed job is this worker's (seconds of the `Clock`)
+    // without renewal: past it, a job whose worker died is due again.
+    let lease = i64::from(state.config.server.job_lease_seconds);
     let now = state.clock.unix();
     let jobs = state
         .store
         .claim_jobs(lane, &state.worker, now, lease, limit)
         .await?;
     let count = jobs.len();
+    // The claims of the jobs not yet recorded are renewed every third of
+    // the lease while the batch runs (in this task: the batch's awaits let
+    // the renewal in), so a batch of slow sends never outlives its lease
+    // while this server is alive.
+    let waiting = std::sync::Mutex::new(jobs.iter().map(|j| j.id).collect::<Vec<_>>());
+    let renew = async {
+        let every = Duration::from_secs(u64::try_from(lease / 3).unwrap_or(1).max(1));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            let ids = waiting.lock().map(|w| w.clone()).unwrap_or_default();
+            let until = state.clock.unix() + lease;
+            if let Err(e) = state.store.renew_jobs(&ids, &state.worker, until).await {
+                tracing::warn!(error = %e, "could not renew the claims on running jobs");
+            }
+        }
+    };
+    let batch = work_batch(state, jobs, &waiting);
+    tokio::select! {
+        done = batch => done.map(|()| count),
+        never = renew => never,
+    }
+}
+
+/// Does the claimed `jobs` in order and records each outcome; each id
+/// leaves `waiting` once recorded.
+async fn work_batch(
+    state: &AppState,
+    jobs: Vec<embargo_store::OutboxJob>,
+    waiting: &std::sync::Mutex<Vec<i64>>,
+) -> Result<(), embargo_store::StoreError> {
     for job in jobs {
+        let now = state.clock.unix();
         let recorded = match perform(state, &job).await {
             Ok(()) => {
                 state
@@ -320,8 +348,11 @@ async fn work_lane(
             // it now: its outcome is that worker's to record.
             tracing::warn!(job = %job.key, "outbox job outlived its lease; not recorded here");
         }
+        if let Ok(mut w) = waiting.lock() {
+            w.retain(|id| *id != job.id);
+        }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Does one claimed job: reads its typed payload (`jobs`) and hands it to

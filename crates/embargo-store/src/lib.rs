@@ -327,6 +327,7 @@ pub async fn enqueue(&self, key: &str, kind: &str, case_id: Option<&str>, payloa
 pub async fn enqueue_in(&self, lane: Lane, key: &str, kind: &str, case_id: Option<&str>, payload: &serde_json::Value, now: i64) -> Result<bool, StoreError>;
 pub async fn claim_jobs(&self, lane: Lane, worker: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<OutboxJob>, StoreError>;
 pub async fn job_done(&self, id: i64, worker: &str, now: i64) -> Result<bool, StoreError>;
+pub async fn renew_jobs(&self, ids: &[i64], worker: &str, until: i64) -> Result<u64, StoreError>;
 pub async fn job_failed(&self, id: i64, worker: &str, now: i64, error: &str, retry_at: Option<i64>) -> Result<bool, StoreError>;
 pub async fn failed_jobs(&self, case_id: &str) -> Result<Vec<(String, String, i64, i64, String)>, StoreError>;
 pub async fn attempts_for_case(&self, case_id: &str) -> Result<Vec<Attempt>, StoreError>;

@@ -574,6 +574,18 @@ async fn claimed_jobs_are_leased_and_lanes_are_apart() {
         ["mail:1"],
         "the dead worker's job is due again"
     );
+    // A live worker renews its claim: at 220 its lease, renewed at 200
+    // until 260, still holds; a worker that lost its claim renews nothing.
+    assert_eq!(store.renew_jobs(&[first[0].id], "b", 260).await.unwrap(), 1);
+    assert_eq!(store.renew_jobs(&[first[0].id], "a", 999).await.unwrap(), 0);
+    assert!(
+        store
+            .claim_jobs(Lane::Main, "c", 259, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "renewed"
+    );
     // Only the holder finishes it: the first worker, back from the dead,
     // cannot record an outcome over the second's lease.
     assert!(

@@ -152,6 +152,37 @@ impl Store {
             .collect()
     }
 
+    /// Extends `worker`'s lease on the jobs `ids` it is still doing to
+    /// `until`, while it holds them: a live worker keeps its jobs however
+    /// long a batch takes, and a dead one stops renewing, so its jobs are due
+    /// again one lease after its last renewal. How many it still held.
+    pub async fn renew_jobs(
+        &self,
+        ids: &[i64],
+        worker: &str,
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut held = 0;
+        for id in ids {
+            held += sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $2
+                 WHERE id = $1 AND leased_by = $3 AND done_at IS NULL AND failed_at IS NULL",
+            )
+            .bind(id)
+            .bind(until)
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
     /// Records a finished job and its attempt, together, if `worker` still
     /// holds its lease: `false` when the lease ran out and another worker
     /// claimed the job (its outcome is that worker's to record).

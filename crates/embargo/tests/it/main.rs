@@ -16,5 +16,10 @@ mod cvss;
 mod deploy;
 mod keys;
 mod mail_cli;
+// The server tests' real mail system (OpenSMTPD and Dovecot), shared.
+#[path = "../../../embargo-server/tests/it/mailserver.rs"]
+#[allow(dead_code, reason = "the server tests use the rest of it")]
+mod mailserver;
 mod migrate;
 mod serve;
+mod servers;

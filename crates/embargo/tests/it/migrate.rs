@@ -5,19 +5,9 @@
 //! second migration into it is refused. Needs the PostgreSQL cluster
 //! `scripts/test` starts (`EMBARGO_TEST_POSTGRES`).
 
-use crate::serve::{embargo, report, start, start_with_env, stdout};
-
-/// The cluster's admin URL, or `None` (the test is skipped) outside
-/// `scripts/test`; CI must have it.
-fn cluster() -> Option<String> {
-    match std::env::var("EMBARGO_TEST_POSTGRES") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI needs EMBARGO_TEST_POSTGRES: run scripts/test")
-        }
-        Err(_) => None,
-    }
-}
+use crate::serve::{
+    embargo, postgres_cluster, postgres_database, report, start, start_with_env, stdout,
+};
 
 fn cases(base: &str, token: &str) -> serde_json::Value {
     let resp = reqwest::blocking::Client::new()
@@ -31,7 +21,9 @@ fn cases(base: &str, token: &str) -> serde_json::Value {
 
 #[test]
 fn a_sqlite_deployment_moves_to_postgresql_and_serves_the_same_cases() {
-    let Some(admin) = cluster() else { return };
+    let Some(admin) = postgres_cluster() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let mut server = start(&dir);
@@ -60,12 +52,7 @@ fn a_sqlite_deployment_moves_to_postgresql_and_serves_the_same_cases() {
     ]));
 
     let name = format!("migrate_{}", std::process::id());
-    let url = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(embargo_store::testing::postgres_database(&admin, &name))
-        .unwrap();
+    let url = postgres_database(&admin, &name);
     let moved = stdout(&embargo(&[
         "migrate",
         "--data-dir",

@@ -32,6 +32,13 @@ impl Server {
         self.child.wait().unwrap()
     }
 
+    /// Kills the server with SIGKILL, as a lost machine or the OOM killer
+    /// does: nothing it was doing is finished or rolled back by it.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The admin token, if this start printed one (waits up to 2 s for the
     /// output to be read; a restart prints none, and then this takes 2 s).
     pub(crate) fn token(&self) -> Option<String> {
@@ -79,6 +86,29 @@ pub(crate) fn token_for(dir: &std::path::Path, person: &str) -> String {
             .unwrap();
     });
     token
+}
+
+/// The throwaway PostgreSQL cluster's admin URL, or `None` outside
+/// `scripts/test` (the tests that need it are skipped there; `CI=true`
+/// without it is a failure).
+pub(crate) fn postgres_cluster() -> Option<String> {
+    match std::env::var("EMBARGO_TEST_POSTGRES") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI needs EMBARGO_TEST_POSTGRES: run scripts/test")
+        }
+        Err(_) => None,
+    }
+}
+
+/// A new, empty database `name` on the cluster `admin`; its URL.
+pub(crate) fn postgres_database(admin: &str, name: &str) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(embargo_store::testing::postgres_database(admin, name))
+        .unwrap()
 }
 
 /// Runs the `embargo` binary with `args`.
