@@ -14,6 +14,12 @@
 //! `cargo bench -p embargo --bench archive -- 1000 20000 100000` measures
 //! those sizes; under `cargo test` (no `--bench`) it runs 30 cases as a
 //! smoke test. Results go in BENCHMARKS.md.
+//!
+//! With `EMBARGO_BENCH_POSTGRES` (a cluster's admin URL, such as the one
+//! `scripts/postgres` starts) the deployment keeps its cases in a new
+//! database there; `EMBARGO_BENCH_SERVERS=2` then starts two servers on it
+//! and spreads the requests over both, as a load balancer would (the idle
+//! CPU is the two servers' sum, the RSS each one's).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -183,10 +189,11 @@ impl Drop for Server {
     }
 }
 
-fn start(dir: &Path) -> Server {
+fn start(dir: &Path, database: Option<&str>) -> Server {
     let mut child = Process::new(env!("CARGO_BIN_EXE_embargo"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .envs(database.map(|url| ("EMBARGO_DATABASE", url)))
         .env("EMBARGO_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -242,25 +249,32 @@ struct Timing {
 }
 
 /// Times GET requests to one route: as many as fit in `budget` (at least
-/// 3, at most `max`), after one unmeasured warm-up request.
+/// 3, at most `max`), after one unmeasured warm-up request to each server,
+/// taking the servers `bases` in turn.
 async fn time(
     client: &reqwest::Client,
     route: &'static str,
-    url: &str,
+    bases: &[String],
+    path: &str,
     auth: &[(&str, String)],
     max: usize,
     budget: Duration,
 ) -> Timing {
+    let turn = std::cell::Cell::new(0_usize);
     let get = || {
-        let mut req = client.get(url);
+        let base = &bases[turn.get() % bases.len()];
+        turn.set(turn.get() + 1);
+        let mut req = client.get(format!("{base}{path}"));
         for (k, v) in auth {
             req = req.header(*k, v);
         }
         req
     };
-    let warm = get().send().await.unwrap();
-    assert!(warm.status().is_success(), "{route}: {}", warm.status());
-    let _ = warm.bytes().await.unwrap();
+    for _ in bases {
+        let warm = get().send().await.unwrap();
+        assert!(warm.status().is_success(), "{route}: {}", warm.status());
+        let _ = warm.bytes().await.unwrap();
+    }
     let started = Instant::now();
     let mut samples = Vec::new();
     let mut bytes = 0;
@@ -285,12 +299,12 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn run(n: usize, full: bool) {
+fn run(n: usize, full: bool, database: Option<&str>, servers: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     // First start: the data directory, its keys and the admin's token.
     let token = {
-        let server = start(&dir);
+        let server = start(&dir, database);
         let token = loop {
             let line = server
                 .printed
@@ -313,9 +327,11 @@ fn run(n: usize, full: bool) {
     let (session, sample) = rt.block_on(async {
         let key = std::fs::read_to_string(dir.join("master.key")).unwrap();
         let master = embargo_store::MasterKey::from_hex(&key).unwrap();
-        let store = embargo_store::Store::open(&dir.join("embargo.db"), false, Some(master))
-            .await
-            .unwrap();
+        let store = match database {
+            Some(url) => embargo_store::Store::connect(url, vec![master], None).await,
+            None => embargo_store::Store::open(&dir.join("embargo.db"), false, Some(master)).await,
+        }
+        .unwrap();
         for (id, role) in [
             ("sam", embargo_core::access::OrgRole::Srt),
             ("cora", embargo_core::access::OrgRole::Maintainer),
@@ -395,16 +411,31 @@ fn run(n: usize, full: bool) {
         (session, sample.or(fallback).unwrap())
     });
     let seeded_in = seed_started.elapsed();
-    let db_size = std::fs::metadata(dir.join("embargo.db"))
-        .map(|m| m.len())
-        .unwrap_or(0)
-        + std::fs::metadata(dir.join("embargo.db-wal"))
-            .map(|m| m.len())
-            .unwrap_or(0);
+    let db_size = match database {
+        Some(url) => rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            u64::try_from(size).unwrap()
+        }),
+        None => {
+            std::fs::metadata(dir.join("embargo.db"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+                + std::fs::metadata(dir.join("embargo.db-wal"))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+        }
+    };
 
-    let server = start(&dir);
-    let pid = server.child.id();
-    let url = server.url.clone();
+    let running: Vec<Server> = (0..servers).map(|_| start(&dir, database)).collect();
+    let pids: Vec<u32> = running.iter().map(|s| s.child.id()).collect();
+    let pid = pids[0];
+    let url = running[0].url.clone();
+    let bases: Vec<String> = running.iter().map(|s| s.url.clone()).collect();
     let (max, budget) = if full {
         (200, Duration::from_secs(20))
     } else {
@@ -463,9 +494,9 @@ fn run(n: usize, full: bool) {
             ("`/dashboard`", "/dashboard".to_owned(), &cookie),
         ] {
             if route == "`/dashboard`" {
-                rss_before_dashboard = proc_usage(pid).1;
+                rss_before_dashboard = pids.iter().map(|p| proc_usage(*p).1).max().unwrap_or(0);
             }
-            out.push(time(&client, route, &format!("{url}{path}"), auth, max, budget).await);
+            out.push(time(&client, route, &bases, &path, auth, max, budget).await);
         }
         out
     });
@@ -504,7 +535,8 @@ fn run(n: usize, full: bool) {
             let _ = time(
                 &client,
                 "profiled",
-                &format!("{url}{path}"),
+                std::slice::from_ref(&url),
+                &path,
                 auth,
                 100_000,
                 Duration::from_secs(16),
@@ -520,15 +552,21 @@ fn run(n: usize, full: bool) {
     } else {
         Duration::from_secs(1)
     };
-    let (before, _) = proc_usage(pid);
+    let before: u64 = pids.iter().map(|p| proc_usage(*p).0).sum();
     std::thread::sleep(idle);
-    let (after, rss) = proc_usage(pid);
+    let after: u64 = pids.iter().map(|p| proc_usage(*p).0).sum();
+    let rss = pids.iter().map(|p| proc_usage(*p).1).max().unwrap_or(0);
     let ticks_per_second = 100.0; // USER_HZ on Linux
     let idle_cpu = (after - before) as f64 / ticks_per_second / idle.as_secs_f64() * 100.0;
-    drop(server);
+    drop(running);
 
+    let backend = match (database, servers) {
+        (None, _) => "SQLite".to_owned(),
+        (Some(_), 1) => "PostgreSQL, one server".to_owned(),
+        (Some(_), k) => format!("PostgreSQL, {k} servers"),
+    };
     println!(
-        "\n## {n} cases (seeded in {:.1} s, database {:.1} MB; first look at every case settled in {:.1} s)",
+        "\n## {n} cases, {backend} (seeded in {:.1} s, database {:.1} MB; first look at every case settled in {:.1} s)",
         seeded_in.as_secs_f64(),
         db_size as f64 / 1e6,
         settled_in.as_secs_f64()
@@ -566,7 +604,26 @@ fn main() {
         (true, true) => vec![1_000, 20_000, 100_000],
         (true, false) => sizes,
     };
+    // A new database per size on the cluster named, or SQLite.
+    let cluster = std::env::var("EMBARGO_BENCH_POSTGRES").ok();
+    let servers: usize = std::env::var("EMBARGO_BENCH_SERVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    assert!(
+        servers == 1 || cluster.is_some(),
+        "several servers share a PostgreSQL database: set EMBARGO_BENCH_POSTGRES"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     for n in sizes {
-        run(n, full);
+        let database = cluster.as_ref().map(|admin| {
+            let name = format!("archive_{n}_{}", std::process::id());
+            rt.block_on(embargo_store::testing::postgres_database(admin, &name))
+                .unwrap()
+        });
+        run(n, full, database.as_deref(), servers);
     }
 }
