@@ -6,7 +6,10 @@
 //!
 //! `cargo bench -p embargo-server --bench durable` runs 20 s of load; under
 //! `cargo test` (no `--bench` argument) 1 s, as a smoke test. Results go in
-//! BENCHMARKS.md.
+//! BENCHMARKS.md. With `EMBARGO_BENCH_POSTGRES` (a cluster's admin URL) the
+//! server keeps its cases in a new database there, and
+//! `EMBARGO_BENCH_SERVERS=2` adds a second server of the same deployment
+//! (in this process) and spreads the connections over both.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -41,12 +44,18 @@ fn fsync_rate(dir: &std::path::Path, secs: f64) -> f64 {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = if full { 20 } else { 1 };
-    let common::Bench {
-        rt,
-        dir,
-        url,
-        token,
-    } = common::start("");
+    let bench = common::start("");
+    let servers: usize = std::env::var("EMBARGO_BENCH_SERVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    assert!(
+        servers == 1 || bench.database.is_some(),
+        "several servers share a PostgreSQL database: set EMBARGO_BENCH_POSTGRES"
+    );
+    let mut urls = vec![bench.url.clone()];
+    urls.extend((1..servers).map(|_| bench.another_server()));
+    let common::Bench { rt, dir, token, .. } = bench;
     let before = fsync_rate(dir.path(), if full { 5.0 } else { 0.5 });
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
@@ -54,7 +63,8 @@ fn main() {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let mut tasks = Vec::new();
         for c in 0..64 {
-            let (url, token, latencies) = (url.clone(), token.clone(), latencies.clone());
+            let url = urls[c % urls.len()].clone();
+            let (token, latencies) = (token.clone(), latencies.clone());
             tasks.push(tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let mut mine = Vec::new();
@@ -91,10 +101,10 @@ fn main() {
     l.sort_unstable();
     let rate = l.len() as f64 / took.as_secs_f64();
     let ceiling = (before + after) / 2.0;
-    let backend = if std::env::var_os("EMBARGO_BENCH_POSTGRES").is_some() {
-        "PostgreSQL (same disk)"
-    } else {
-        "SQLite"
+    let backend = match servers {
+        _ if std::env::var_os("EMBARGO_BENCH_POSTGRES").is_none() => "SQLite".to_owned(),
+        1 => "PostgreSQL (same disk)".to_owned(),
+        k => format!("PostgreSQL (same disk), {k} servers"),
     };
     println!(
         "durable intake benchmark: {seconds} s, 64 connections, POST /api/v1/cases, on {backend}"

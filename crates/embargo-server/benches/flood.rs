@@ -88,6 +88,7 @@ fn main() {
         dir: _dir,
         url,
         token,
+        ..
     } = common::start("");
     let client = reqwest::Client::new();
 

@@ -42,6 +42,7 @@ fn main() {
         dir: _dir,
         url,
         token,
+        ..
     } = common::start("[intake]\nmail_per_domain = 0\nreports_per_minute = 0\n");
     let client = reqwest::Client::new();
     let public = rt

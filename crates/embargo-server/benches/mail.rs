@@ -98,6 +98,7 @@ fn main() {
         dir,
         url,
         token,
+        ..
     } = common::start(
         "[intake]\nmail_per_sender = 0\nmail_per_domain = 0\nreports_per_minute = 0\n",
     );

@@ -9,6 +9,32 @@ pub struct Bench {
     pub dir: tempfile::TempDir,
     pub url: String,
     pub token: String,
+    /// The PostgreSQL database it keeps its cases in, or `None`: SQLite.
+    pub database: Option<String>,
+}
+
+impl Bench {
+    /// Starts another server of the same deployment (the same data
+    /// directory and database) in the same runtime, on its own port, as a
+    /// load balancer has them; its URL.
+    #[allow(dead_code, reason = "not every bench runs two servers")]
+    pub fn another_server(&self) -> String {
+        let options = embargo_server::ServeOptions {
+            data_dir: self.dir.path().join("data"),
+            bind: Some("127.0.0.1:0".parse().unwrap()),
+            database: self.database.clone(),
+        };
+        let bound = self
+            .rt
+            .block_on(embargo_server::bind(
+                options,
+                embargo_server::Clock::system(),
+            ))
+            .unwrap();
+        let url = format!("http://{}", bound.addr());
+        drop(self.rt.spawn(bound.run(std::future::pending())));
+        url
+    }
 }
 
 /// Starts the server (system clock, two runtime threads shared with the
@@ -38,7 +64,7 @@ pub fn start(config: &str) -> Bench {
     let options = embargo_server::ServeOptions {
         data_dir: dir.path().join("data"),
         bind: Some("127.0.0.1:0".parse().unwrap()),
-        database,
+        database: database.clone(),
     };
     let bound = rt
         .block_on(embargo_server::bind(
@@ -54,6 +80,7 @@ pub fn start(config: &str) -> Bench {
         dir,
         url,
         token,
+        database,
     }
 }
 

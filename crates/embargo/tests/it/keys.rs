@@ -15,7 +15,9 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::serve::{embargo, report, start, stdout, token_for};
+use crate::serve::{
+    dir_store, embargo, on_postgres, postgres_cluster, report, start, stdout, token_for,
+};
 
 /// `embargo keys status`: (values the sealing key does not open, in all).
 fn status(dir: &str) -> (String, u64, u64) {
@@ -33,9 +35,27 @@ fn status(dir: &str) -> (String, u64, u64) {
 
 #[test]
 fn a_master_key_rotation_killed_halfway_resumes_and_then_needs_only_the_new_key() {
+    rotation_killed_halfway(None);
+}
+
+/// The same story on PostgreSQL (the data directory's `[storage]
+/// database`): the rotation walks the same tables there.
+#[test]
+fn a_master_key_rotation_on_postgresql_killed_halfway_resumes_and_then_needs_only_the_new_key() {
+    let Some(admin) = postgres_cluster() else {
+        return;
+    };
+    rotation_killed_halfway(Some(&admin));
+}
+
+/// A deployment on SQLite, or on a new database of the cluster `admin`.
+fn rotation_killed_halfway(admin: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let d = dir.to_str().unwrap();
+    if let Some(admin) = admin {
+        on_postgres(&dir, admin, &format!("rotation_{}", std::process::id()));
+    }
     let server = start(&dir);
     let token = server.token().unwrap();
     let client = reqwest::blocking::Client::new();
@@ -158,10 +178,9 @@ fn a_master_key_rotation_killed_halfway_resumes_and_then_needs_only_the_new_key(
         .enable_all()
         .build()
         .unwrap();
-    let refused = rt.block_on(embargo_store::Store::open(
-        &dir.join("embargo.db"),
-        false,
-        Some(embargo_store::MasterKey::from_hex(&old_key).unwrap()),
+    let refused = rt.block_on(dir_store(
+        &dir,
+        vec![embargo_store::MasterKey::from_hex(&old_key).unwrap()],
     ));
     assert!(
         matches!(refused, Err(embargo_store::StoreError::WrongKey)),

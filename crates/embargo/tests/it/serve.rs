@@ -59,6 +59,33 @@ impl Server {
     }
 }
 
+/// The store the data directory `dir` names (its SQLite file, or the
+/// database of its `[storage]`), opened with `masters` (none: the chain and
+/// the accounts, not the cases).
+pub(crate) async fn dir_store(
+    dir: &std::path::Path,
+    masters: Vec<embargo_store::MasterKey>,
+) -> Result<embargo_store::Store, embargo_store::StoreError> {
+    let text = std::fs::read_to_string(dir.join("embargo.toml")).unwrap();
+    let config = embargo_server::Config::parse(&text).unwrap();
+    let db = embargo_server::datadir::database(dir, &config, None).unwrap();
+    embargo_server::datadir::open_store(&db, masters, None).await
+}
+
+/// Makes `dir` a data directory whose `[storage] database` is a new
+/// database `name` on the cluster `admin` (the first start then makes the
+/// rest there); the database's URL.
+pub(crate) fn on_postgres(dir: &std::path::Path, admin: &str, name: &str) -> String {
+    let url = postgres_database(admin, name);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("embargo.toml"),
+        format!("[storage]\ndatabase = \"{url}\"\n"),
+    )
+    .unwrap();
+    url
+}
+
 /// An API token for `person`, written straight into the data directory's
 /// store (the web UI is where people make their own; a second person's
 /// token lets a test have someone other than the admin act, as the review
@@ -73,9 +100,7 @@ pub(crate) fn token_for(dir: &std::path::Path, person: &str) -> String {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = embargo_store::Store::open(&dir.join("embargo.db"), false, None)
-            .await
-            .unwrap();
+        let store = dir_store(dir, Vec::new()).await.unwrap();
         store
             .add_api_token(
                 &embargo_server::api_token_hash(&token),
