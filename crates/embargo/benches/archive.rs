@@ -449,6 +449,7 @@ fn run(n: usize, full: bool, database: Option<&str>, servers: usize) {
     let settle_started = Instant::now();
     rt.block_on(async {
         let client = reqwest::Client::new();
+        let mut last_said = Instant::now();
         while settle_started.elapsed() < Duration::from_secs(1200) {
             let text = client
                 .get(format!("{url}/metrics"))
@@ -466,11 +467,21 @@ fn run(n: usize, full: bool, database: Option<&str>, servers: usize) {
                     // A server without the gauge has no such backlog.
                     .unwrap_or(0)
             };
-            if gauge("embargo_timers_due") == 0
-                && gauge("embargo_outbox_pending") == 0
-                && gauge("embargo_hints_due") == 0
-            {
+            let left = [
+                "embargo_timers_due",
+                "embargo_outbox_pending",
+                "embargo_hints_due",
+            ]
+            .map(|g| (g, gauge(g)));
+            if left.iter().all(|(_, v)| *v == 0) {
                 break;
+            }
+            if last_said.elapsed() > Duration::from_secs(60) {
+                println!(
+                    "still settling after {:.0} s: {left:?}",
+                    settle_started.elapsed().as_secs_f64()
+                );
+                last_said = Instant::now();
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
