@@ -491,8 +491,8 @@ async fn shown(
     keep: impl Fn(&Case) -> bool,
 ) -> Result<Vec<(Case, Lens)>, ServiceError> {
     let mut out = Vec::with_capacity(ids.len());
-    for (id, version) in ids {
-        let case = crate::cache::case(state, &id, version).await?;
+    for case in crate::cache::cases(state, &ids).await? {
+        let id = &case.id;
         match lens_of(&caller.member, &case, projects) {
             Some(lens) => {
                 let shown = lens.case(&case);

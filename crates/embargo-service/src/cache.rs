@@ -53,3 +53,44 @@ pub async fn case(state: &AppState, id: &CaseId, version: u64) -> Result<Arc<Cas
     state.cases.put(&case);
     Ok(case)
 }
+
+/// The cases of `wanted` (ids at the versions the read model names), in
+/// that order: the ones not kept at that version are read in one go.
+pub async fn cases(
+    state: &AppState,
+    wanted: &[(CaseId, u64)],
+) -> Result<Vec<Arc<Case>>, StoreError> {
+    let mut out: Vec<Option<Arc<Case>>> = wanted
+        .iter()
+        .map(|(id, v)| state.cases.get(id.as_str(), *v))
+        .collect();
+    let missing: Vec<CaseId> = wanted
+        .iter()
+        .zip(&out)
+        .filter(|(_, kept)| kept.is_none())
+        .map(|((id, _), _)| id.clone())
+        .collect();
+    if !missing.is_empty() {
+        let read: HashMap<String, Arc<Case>> = state
+            .store
+            .cases(&missing)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let c = Arc::new(c);
+                state.cases.put(&c);
+                (c.id.to_string(), c)
+            })
+            .collect();
+        for ((id, _), slot) in wanted.iter().zip(out.iter_mut()) {
+            if slot.is_none() {
+                *slot = Some(
+                    read.get(id.as_str())
+                        .cloned()
+                        .ok_or_else(|| StoreError::NoSuchCase(id.clone()))?,
+                );
+            }
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}

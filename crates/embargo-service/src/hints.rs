@@ -28,15 +28,19 @@ pub const PER_PASS: u32 = 100;
 /// Works out the hints of the cases due, at most [`PER_PASS`]; how many.
 pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
     let due = state.store.hints_due(PER_PASS).await?;
+    let ids: Vec<_> = due.iter().map(|(id, _)| id.clone()).collect();
+    let mut read: std::collections::HashMap<_, _> = state
+        .store
+        .cases(&ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
     for (id, version) in &due {
-        let case = match state.store.case(id).await {
-            Ok(case) => case,
+        let Some(case) = read.remove(id) else {
             // Nothing to compare: its request is done.
-            Err(StoreError::NoSuchCase(_)) => {
-                state.store.set_hints(id, *version, &[]).await?;
-                continue;
-            }
-            Err(e) => return Err(e),
+            state.store.set_hints(id, *version, &[]).await?;
+            continue;
         };
         // A closed or rejected case is no one's duplicate, nor has any.
         let mut hints = Vec::new();
@@ -45,10 +49,7 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
                 .store
                 .similar_cases(&duplicates::lookup_terms(&case), id, TERM_MOST, CANDIDATES)
                 .await?;
-            let mut others = Vec::with_capacity(similar.len());
-            for (other, v) in &similar {
-                others.push(crate::cache::case(state, other, *v).await?);
-            }
+            let others = crate::cache::cases(state, &similar).await?;
             hints = duplicates::candidates(&case, others.iter().map(AsRef::as_ref))
                 .into_iter()
                 .take(KEPT as usize)

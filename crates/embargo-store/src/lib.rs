@@ -372,6 +372,7 @@ pub async fn receive_reply(&self, case_id: CaseId, inbound: NewInbound, decide: 
 pub async fn execute(&self, case_id: CaseId, decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static) -> Result<Case, StoreError>;
 pub async fn execute_with(&self, case_id: CaseId, decide: impl FnOnce(&Case) -> Result<Vec<Event>, Refusal> + Send + 'static, effects: impl FnOnce(&Case, &Case) -> Vec<NewJob> + Send + 'static) -> Result<Case, StoreError>;
 pub async fn case(&self, case_id: &CaseId) -> Result<Case, StoreError>;
+pub async fn cases(&self, ids: &[CaseId]) -> Result<Vec<Case>, StoreError>;
 pub async fn case_and_events(&self, case_id: &CaseId) -> Result<(Case, Vec<(i64, Event)>), StoreError>;
 pub async fn events(&self, case_id: &CaseId) -> Result<Vec<(i64, Event)>, StoreError>;
 pub async fn projection(&self) -> Result<Vec<Vec<String>>, StoreError>;

@@ -413,6 +413,35 @@ async fn reject(store: &Store, id: &CaseId) -> Case {
         .unwrap()
 }
 
+/// A page's or a hint pass's cases come in one read: the same cases, each
+/// folded from its own sealed events, in id order; an unknown id is left out.
+#[tokio::test]
+async fn cases_read_together_are_the_cases_read_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = opened(&dir).await;
+    let a = titled(&store, 7, "numpy", "Heap corruption in loadtxt").await;
+    let b = titled(&store, 3, "scipy", "Path traversal in io.loadmat").await;
+    let c = titled(&store, 5, "numpy", "XSS in the docs search").await;
+    acknowledge(&store, &b).await;
+    reject(&store, &b).await;
+    let unknown = CaseId::from_parts(2026, 99);
+    let together = store
+        .cases(&[a.clone(), unknown, b.clone(), c.clone()])
+        .await
+        .unwrap();
+    let mut one_by_one = Vec::new();
+    for id in [&b, &c, &a] {
+        one_by_one.push(store.case(id).await.unwrap());
+    }
+    assert_eq!(together, one_by_one);
+    assert!(
+        together[0].version > together[1].version,
+        "b has its own events"
+    );
+    assert_eq!(together[2].report.title, "Heap corruption in loadtxt");
+    assert!(store.cases(&[]).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn similar_cases_share_a_term_that_few_cases_have_and_are_still_open() {
     let dir = tempfile::tempdir().unwrap();

@@ -834,27 +834,41 @@ impl Store {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
+        let mut conn = self.pool.acquire().await?;
+        // First which of the terms few enough cases share (one index probe
+        // each), then only those terms' entries: one statement with the
+        // join lets PostgreSQL's generic plan read every term's entries,
+        // the common ones too, and drop them only after the join.
+        let mut q = sqlx::QueryBuilder::new("SELECT term FROM term_counts WHERE n <= ");
+        q.push_bind(most);
+        q.push(" AND term IN (");
+        let mut list = q.separated(", ");
+        for term in terms {
+            list.push_bind(field_hash(master, "term", term));
+        }
+        q.push(")");
+        let rare: Vec<String> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+        if rare.is_empty() {
+            return Ok(Vec::new());
+        }
         // The versions are looked up for the cases kept, not for every
         // row that shares a term.
         let mut q = sqlx::QueryBuilder::new(
             "SELECT h.case_id, l.version FROM (
              SELECT t.case_id, COUNT(*) AS shared FROM case_terms t
-             JOIN term_counts c ON c.term = t.term
-             WHERE c.n <= ",
+             WHERE t.case_id != ",
         );
-        q.push_bind(most);
-        q.push(" AND t.case_id != ");
         q.push_bind(exclude.as_str());
         q.push(" AND t.term IN (");
         let mut list = q.separated(", ");
-        for term in terms {
-            list.push_bind(field_hash(master, "term", term));
+        for term in rare {
+            list.push_bind(term);
         }
         q.push(") GROUP BY t.case_id ORDER BY shared DESC, t.case_id LIMIT ");
         q.push_bind(i64::from(limit));
         q.push(") h JOIN case_list l ON l.case_id = h.case_id ORDER BY h.shared DESC, h.case_id");
         q.build()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?
             .iter()
             .map(id_and_version)

@@ -8,7 +8,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Conn, Options, Pool, chain, dialect, intake, keys, outbox,
+    Conn, DbRow, Options, Pool, chain, dialect, intake, keys, outbox,
     pending::{self, Pending},
     read,
 };
@@ -250,6 +250,16 @@ impl Store {
         load_case(&mut conn, self.master.as_deref(), case_id)
             .await?
             .ok_or_else(|| StoreError::NoSuchCase(case_id.clone()))
+    }
+
+    /// The cases of `ids` that exist, each folded from its events, in id
+    /// order: one read for a page's or a pass's worth, not one per case.
+    pub async fn cases(&self, ids: &[CaseId]) -> Result<Vec<Case>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.acquire().await?;
+        load_cases(&mut conn, self.master.as_deref(), ids).await
     }
 
     /// The case folded, and the events it was folded from with their
@@ -505,31 +515,84 @@ pub(crate) async fn load_events(
     };
     let dk = unwrap_data_key(master, case_id, wrapped)?;
     rows.iter()
-        .map(|r| {
-            let seq: i64 = r.try_get(0)?;
-            let corrupt = |what: String| StoreError::Corrupt(format!("event {seq}: {what}"));
-            let at: String = r.try_get(1)?;
-            let actor: String = r.try_get(2)?;
-            let stored: String = r.try_get(3)?;
-            let payload = match &dk {
-                Some(dk) => dk.open(case_id.as_str(), &stored)?,
-                None if seal::is_sealed(&stored) => return Err(StoreError::NoKey),
-                None => stored,
-            };
-            Ok((
-                seq,
-                Event {
-                    at: at
-                        .parse()
-                        .map_err(|e: jiff::Error| corrupt(e.to_string()))?,
-                    actor: actor
-                        .parse()
-                        .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.to_string()))?,
-                    data: serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
-                },
-            ))
-        })
+        .map(|r| event_of_row(r, 0, dk.as_ref(), case_id))
         .collect()
+}
+
+/// One event from `r`'s columns from `at`: seq, at, actor, payload
+/// (opened with the case's data key, when it is sealed).
+fn event_of_row(
+    r: &DbRow,
+    at: usize,
+    dk: Option<&seal::DataKey>,
+    case_id: &CaseId,
+) -> Result<(i64, Event), StoreError> {
+    let seq: i64 = r.try_get(at)?;
+    let corrupt = |what: String| StoreError::Corrupt(format!("event {seq}: {what}"));
+    let when: String = r.try_get(at + 1)?;
+    let actor: String = r.try_get(at + 2)?;
+    let stored: String = r.try_get(at + 3)?;
+    let payload = match dk {
+        Some(dk) => dk.open(case_id.as_str(), &stored)?,
+        None if seal::is_sealed(&stored) => return Err(StoreError::NoKey),
+        None => stored,
+    };
+    Ok((
+        seq,
+        Event {
+            at: when
+                .parse()
+                .map_err(|e: jiff::Error| corrupt(e.to_string()))?,
+            actor: actor
+                .parse()
+                .map_err(|e: embargo_core::ids::InvalidValue| corrupt(e.to_string()))?,
+            data: serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+        },
+    ))
+}
+
+/// How many cases one statement of [`Store::cases`] reads at most (well
+/// under either engine's limit on bound values).
+const CASES_PER_READ: usize = 500;
+
+/// The cases of `ids` that exist, folded from their events, in id order:
+/// one statement per [`CASES_PER_READ`] cases.
+pub(crate) async fn load_cases(
+    conn: &mut Conn,
+    master: Option<&Keys>,
+    ids: &[CaseId],
+) -> Result<Vec<Case>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CASES_PER_READ) {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT e.case_id, k.wrapped, e.seq, e.at, e.actor, e.payload FROM events e
+             LEFT JOIN case_keys k ON k.case_id = e.case_id WHERE e.case_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_str());
+        }
+        q.push(") ORDER BY e.case_id, e.seq");
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        let mut rest = rows.as_slice();
+        while let Some(first) = rest.first() {
+            let id: String = first.try_get(0)?;
+            let n = rest
+                .iter()
+                .position(|r| r.try_get::<&str, _>(0).map_or(true, |other| other != id))
+                .unwrap_or(rest.len());
+            let (these, after) = rest.split_at(n);
+            rest = after;
+            let case_id = CaseId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let dk = unwrap_data_key(master, &case_id, first.try_get(1)?)?;
+            let events = these
+                .iter()
+                .map(|r| event_of_row(r, 2, dk.as_ref(), &case_id))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(fold(&case_id, &events)?);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn load_case(
