@@ -541,6 +541,8 @@ async fn open_fork(
             crate::error::ServiceError::Invalid(reason)
             | crate::error::ServiceError::Forbidden(reason),
         ) => Command::RecordForkFailure { project, reason },
+        // GitHub busy or unreachable: this attempt fails and is retried.
+        Err(crate::error::ServiceError::Unavailable(reason)) => return Err(reason),
         Err(e) => return Err(e.to_string()),
     };
     crate::authz::run_as_system(state, &case.id, "system:forks", command)

@@ -640,15 +640,19 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
     let resp = req
         .send()
         .await
-        .map_err(|e| ServiceError::Invalid(format!("cannot reach GitHub: {e}")))?;
+        .map_err(|e| ServiceError::Unavailable(format!("cannot reach GitHub: {e}")))?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(e) = transient(status, "the private fork", message) {
+        return Err(e);
+    }
     if !status.is_success() {
         return Err(ServiceError::Invalid(format!(
-            "GitHub refused the private fork: {status} {}",
-            body.get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
+            "GitHub refused the private fork: {status} {message}"
         )));
     }
     let url = body
@@ -675,7 +679,10 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
             .json(&json!({ "collaborating_users": fixers }))
             .send()
             .await
-            .map_err(|e| ServiceError::Invalid(format!("cannot reach GitHub: {e}")))?;
+            .map_err(|e| ServiceError::Unavailable(format!("cannot reach GitHub: {e}")))?;
+        if let Some(e) = transient(resp.status(), "the collaborators", "") {
+            return Err(e);
+        }
         if !resp.status().is_success() {
             return Err(ServiceError::Invalid(format!(
                 "GitHub made the fork ({url}) but refused the collaborators: {}",
@@ -684,6 +691,15 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
         }
     }
     Ok(url)
+}
+
+/// GitHub's answer when another try may be answered otherwise (429, or a
+/// fault on its side): the attempt fails and the outbox retries it with
+/// backoff, rather than the case recording a refusal for good.
+fn transient(status: reqwest::StatusCode, what: &str, message: &str) -> Option<ServiceError> {
+    (status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS).then(|| {
+        ServiceError::Unavailable(format!("GitHub answered {status} for {what} {message}"))
+    })
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.

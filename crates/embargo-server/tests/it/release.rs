@@ -842,6 +842,84 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     );
 }
 
+/// GitHub busy (503) is not GitHub refusing: the attempt fails, the
+/// request still waits (no `fork_failed` on the case), and the outbox's
+/// retry makes the fork. A 422 is a refusal, recorded with GitHub's reason.
+#[test]
+fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
+    // A local server following GitHub's REST description of repository
+    // advisories: GitHub itself cannot run here.
+    let github = Arc::new(Mutex::new(Fake::default()));
+    let api = start_fake(github.clone());
+    let forks = "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks";
+    {
+        let mut g = github.lock().unwrap();
+        g.answers
+            .push((forks.into(), 503, json!({"message": "Service unavailable"})));
+        g.answers.push((
+            forks.into(),
+            202,
+            json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
+                   "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
+        ));
+        g.answers.push((
+            "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+            200,
+            json!({"ghsa_id": "GHSA-abcd-efgh-2345"}),
+        ));
+    }
+    let app = TestApp::start_with(&format!(
+        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    let open = json!({"command": "open_private_fork", "host": "github"});
+    run(&app, &fay, &id, open.clone());
+    app.pump();
+    let tried = github.lock().unwrap().seen.len();
+    assert_eq!(tried, 1, "GitHub was asked once");
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["forks"], json!([]), "{plan}");
+    assert_eq!(
+        plan["fork_failures"],
+        json!([]),
+        "not recorded as refused: {plan}"
+    );
+    assert_eq!(
+        plan["fork_requests"].as_array().map(Vec::len),
+        Some(1),
+        "{plan}"
+    );
+    // The first retry comes 30 s later.
+    app.advance(31);
+    app.pump();
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(
+        plan["forks"][0]["url"], "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345",
+        "{plan}"
+    );
+    assert_eq!(plan["fork_failures"], json!([]), "{plan}");
+    // Closed and asked for again, GitHub refuses for good: recorded.
+    run(&app, &fay, &id, json!({"command": "close_private_fork"}));
+    github.lock().unwrap().answers.push((
+        forks.into(),
+        422,
+        json!({"message": "Forks are disabled for this advisory"}),
+    ));
+    run(&app, &fay, &id, open);
+    app.pump();
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert!(
+        plan["fork_failures"][0][1]
+            .as_str()
+            .is_some_and(|r| r.contains("422") && r.contains("Forks are disabled")),
+        "{plan}"
+    );
+    assert_eq!(plan["fork_requests"], json!([]), "{plan}");
+}
+
 #[test]
 fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     // A local server following GitHub's REST description of repository
