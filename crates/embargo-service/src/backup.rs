@@ -105,7 +105,7 @@ pub async fn backup(
     now: jiff::Timestamp,
 ) -> Result<Manifest, BackupError> {
     if let Ok(config) = crate::datadir::read_config(dir)
-        && let Ok(crate::datadir::Database::Postgres(_)) =
+        && let Ok(crate::datadir::Database::Postgres { .. }) =
             crate::datadir::database(dir, &config, None)
     {
         return Err(BackupError::Check(

@@ -42,13 +42,27 @@ pub struct Config {
 }
 
 /// Where the cases are kept.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Storage {
     /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`) that every
     /// server of the deployment shares; without it, SQLite in the data
     /// directory. `--database` and `EMBARGO_DATABASE` override it.
     pub database: Option<String>,
+    /// On PostgreSQL, how many connections each server keeps for reads
+    /// (2 to 100; the writer has one more of its own). Every server of the
+    /// deployment holds this many: their sum stays under the database's
+    /// `max_connections`.
+    pub connections: u32,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            database: None,
+            connections: 8,
+        }
+    }
 }
 
 impl std::fmt::Debug for Storage {
@@ -56,6 +70,7 @@ impl std::fmt::Debug for Storage {
         // The URL may carry a password.
         f.debug_struct("Storage")
             .field("database", &self.database.as_ref().map(|_| "(set)"))
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -635,6 +650,10 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # EMBARGO_DATABASE override this. The data directory still holds the
 # configuration and the keys, which every server of one deployment shares.
 # database = "postgres://embargo@db.example.org:5432/embargo"
+# On PostgreSQL, the connections each server keeps for reads (2 to 100),
+# and one more for its writer: keep the servers' sum under the database's
+# max_connections.
+# connections = 8
 
 # [release.projects.numpy]
 # announce_to = ["numpy-announce@example.org"]
@@ -866,6 +885,12 @@ impl Config {
         if let Some(url) = &config.storage.database {
             check_database_url(url)?;
         }
+        if !(2..=100).contains(&config.storage.connections) {
+            return Err(format!(
+                "storage.connections must be 2 to 100, not {}",
+                config.storage.connections
+            ));
+        }
         if !(1..=8_760).contains(&config.backup.every_hours) {
             return Err("backup.every_hours must be 1 to 8760".into());
         }
@@ -1072,6 +1097,14 @@ mod tests {
         assert!(!refused.contains("hunter2"), "{refused}");
         let ok = Config::parse("[storage]\ndatabase = \"postgresql://u@h/db\"\n").unwrap();
         assert_eq!(ok.storage.database.as_deref(), Some("postgresql://u@h/db"));
+        assert_eq!(ok.storage.connections, 8, "the default");
+        let sized = Config::parse("[storage]\nconnections = 20\n").unwrap();
+        assert_eq!(sized.storage.connections, 20);
+        let refused = Config::parse("[storage]\nconnections = 1\n").unwrap_err();
+        assert!(
+            refused.contains("storage.connections must be 2 to 100"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -62,7 +62,12 @@ pub enum Database {
     /// SQLite, this file (in the data directory).
     Sqlite(PathBuf),
     /// PostgreSQL at this URL, shared by every server of the deployment.
-    Postgres(String),
+    Postgres {
+        /// Where.
+        url: String,
+        /// How many connections this server keeps for reads.
+        connections: u32,
+    },
 }
 
 impl std::fmt::Debug for Database {
@@ -70,7 +75,7 @@ impl std::fmt::Debug for Database {
         match self {
             Database::Sqlite(path) => write!(f, "SQLite at {}", path.display()),
             // The URL may carry a password: only where it points.
-            Database::Postgres(url) => write!(f, "PostgreSQL at {}", redacted(url)),
+            Database::Postgres { url, .. } => write!(f, "PostgreSQL at {}", redacted(url)),
         }
     }
 }
@@ -94,7 +99,10 @@ pub fn database(
     {
         Some(url) => {
             check_database_url(url).map_err(|problem| dir_err(dir, problem))?;
-            Ok(Database::Postgres(url.to_owned()))
+            Ok(Database::Postgres {
+                url: url.to_owned(),
+                connections: config.storage.connections,
+            })
         }
         None => Ok(Database::Sqlite(dir.join(DB))),
     }
@@ -109,7 +117,9 @@ pub async fn open_store(
 ) -> Result<Store, embargo_store::StoreError> {
     match db {
         Database::Sqlite(path) => Store::open_with_keys(path, false, masters, source).await,
-        Database::Postgres(url) => Store::connect(url, masters, source).await,
+        Database::Postgres { url, connections } => {
+            Store::connect(url, *connections, masters, source).await
+        }
     }
 }
 
@@ -138,7 +148,7 @@ pub async fn migrate(
     }
     let masters = read_master_keys(&master_key_path(dir, &config)).map_err(|e| dir_err(dir, e))?;
     let source = Store::open_with_keys(&path, false, masters.clone(), None).await?;
-    let target = Store::connect(to, masters, None).await?;
+    let target = Store::connect(to, config.storage.connections, masters, None).await?;
     Ok(source.copy_into(&target, progress).await?)
 }
 
@@ -224,7 +234,7 @@ pub async fn prepare(
     };
     let files: &[&str] = match db {
         Database::Sqlite(_) => &[CONFIG, KEY, DB],
-        Database::Postgres(_) => &[CONFIG, KEY],
+        Database::Postgres { .. } => &[CONFIG, KEY],
     };
     let missing: Vec<&str> = files
         .iter()
@@ -277,7 +287,7 @@ pub async fn prepare(
     }
     let masters = read_master_keys(&key_path).map_err(|e| dir_err(dir, e))?;
     let store = open_store(&db, masters, Some(key_source(key_path))).await?;
-    if matches!(db, Database::Postgres(_)) && config.backup.dir.is_some() {
+    if matches!(db, Database::Postgres { .. }) && config.backup.dir.is_some() {
         tracing::warn!(
             "[backup] copies the SQLite database and is off on PostgreSQL: back the database up with its own tools (pg_dump, base backups)"
         );

@@ -189,13 +189,15 @@ impl Store {
 
     /// Connects to the PostgreSQL database at `url`
     /// (`postgres://USER@HOST:PORT/DB`), migrates it and starts the writer
-    /// task, with the master keys as for [`Store::open_with_keys`].
+    /// task, with the master keys as for [`Store::open_with_keys`]. Reads
+    /// share a pool of `connections`; the writer has one of its own.
     pub async fn connect(
         url: &str,
+        connections: u32,
         available: Vec<MasterKey>,
         source: Option<KeySource>,
     ) -> Result<Self, StoreError> {
-        postgres::Store::open(url, available, source)
+        postgres::Store::open(url, connections, available, source)
             .await
             .map(|s| Self(Backend::Postgres(s)))
     }

@@ -94,6 +94,7 @@ impl Store {
     /// on it.
     pub(crate) async fn open(
         url: &str,
+        connections: u32,
         available: Vec<MasterKey>,
         source: Option<KeySource>,
     ) -> Result<Self, StoreError> {
@@ -103,7 +104,7 @@ impl Store {
         let mut writer_conn = PgConnection::connect_with(&options).await?;
         store::migrate(&mut writer_conn).await?;
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(connections.max(1))
             .connect_with(options.clone())
             .await?;
         Store::start(writer_conn, options, pool, available, source).await

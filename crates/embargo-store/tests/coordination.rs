@@ -191,3 +191,42 @@ async fn claims_from_two_stores_at_once_take_each_job_once() {
     claimed.dedup();
     assert_eq!((all, claimed.len()), (200, 200), "each job claimed once");
 }
+
+/// On PostgreSQL a server keeps at most `[storage] connections` for reads,
+/// and one for its writer, however many requests come at once: the
+/// operator sizes the servers' sum against the database's limit.
+#[tokio::test]
+async fn a_server_on_postgresql_keeps_the_connections_it_was_given() {
+    if !support::on_postgres() {
+        return; // SQLite has no pool to size
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("embargo.db");
+    let key = MasterKey::generate();
+    drop(support::open(&path, true, Some(key.clone())).await.unwrap());
+    let url = support::postgres_url(&path).await;
+    let store = Store::connect(&url, 3, vec![key], None).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                s.count_attempt(&format!("signin:192.0.2.{n}"), 1_000, 60)
+                    .await
+                    .unwrap();
+                s.hints_backlog().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut raw = support::raw(&path).await;
+    let theirs = raw
+        .number(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+    assert!((2..=4).contains(&theirs), "{theirs} connections");
+}

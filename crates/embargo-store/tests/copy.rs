@@ -133,7 +133,9 @@ async fn a_sqlite_deployment_copied_into_postgresql_serves_the_same_cases() {
     let url = embargo_store::testing::postgres_database(&admin, &name)
         .await
         .unwrap();
-    let target = Store::connect(&url, vec![key.clone()], None).await.unwrap();
+    let target = Store::connect(&url, 8, vec![key.clone()], None)
+        .await
+        .unwrap();
     let mut heard = Vec::new();
     let copied = source
         .copy_into(&target, &mut |table, done, total| {
@@ -151,7 +153,7 @@ async fn a_sqlite_deployment_copied_into_postgresql_serves_the_same_cases() {
     drop(target);
 
     // The copy, opened as a server would: the same chain, the same cases.
-    let copy = Store::connect(&url, vec![key], None).await.unwrap();
+    let copy = Store::connect(&url, 8, vec![key], None).await.unwrap();
     assert_eq!(copy.verify().await.unwrap(), Ok(events));
     assert_eq!(
         copy.head_and_cases().await.unwrap(),

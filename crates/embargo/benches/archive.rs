@@ -328,7 +328,7 @@ fn run(n: usize, full: bool, database: Option<&str>, servers: usize) {
         let key = std::fs::read_to_string(dir.join("master.key")).unwrap();
         let master = embargo_store::MasterKey::from_hex(&key).unwrap();
         let store = match database {
-            Some(url) => embargo_store::Store::connect(url, vec![master], None).await,
+            Some(url) => embargo_store::Store::connect(url, 8, vec![master], None).await,
             None => embargo_store::Store::open(&dir.join("embargo.db"), false, Some(master)).await,
         }
         .unwrap();

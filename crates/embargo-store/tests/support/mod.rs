@@ -26,7 +26,13 @@ pub async fn open(
         return Store::open(path, create, master).await;
     }
     let url = database(path, create).await;
-    Store::connect(&url, master.into_iter().collect(), None).await
+    Store::connect(&url, 8, master.into_iter().collect(), None).await
+}
+
+/// The URL of `path`'s PostgreSQL database (made by [`open`]).
+#[allow(dead_code)]
+pub async fn postgres_url(path: &Path) -> String {
+    database(path, false).await
 }
 
 /// The URL of the database for `path`, made first if `create`.
