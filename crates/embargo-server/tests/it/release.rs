@@ -842,6 +842,22 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
     );
 }
 
+/// GitHub's answers to "Create a temporary private fork" (202, the fork)
+/// and to making the fixers collaborators on the advisory (200).
+fn fork_made(g: &mut Fake) {
+    g.answers.push((
+        "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks".into(),
+        202,
+        json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
+               "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
+    ));
+    g.answers.push((
+        "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
+        200,
+        json!({"ghsa_id": "GHSA-abcd-efgh-2345"}),
+    ));
+}
+
 /// GitHub busy (503) is not GitHub refusing: the attempt fails, the
 /// request still waits (no `fork_failed` on the case), and the outbox's
 /// retry makes the fork. A 422 is a refusal, recorded with GitHub's reason.
@@ -856,17 +872,7 @@ fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
         let mut g = github.lock().unwrap();
         g.answers
             .push((forks.into(), 503, json!({"message": "Service unavailable"})));
-        g.answers.push((
-            forks.into(),
-            202,
-            json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
-                   "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
-        ));
-        g.answers.push((
-            "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
-            200,
-            json!({"ghsa_id": "GHSA-abcd-efgh-2345"}),
-        ));
+        fork_made(&mut g);
     }
     let app = TestApp::start_with(&format!(
         "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
@@ -929,17 +935,7 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     let api = start_fake(github.clone());
     {
         let mut g = github.lock().unwrap();
-        g.answers.push((
-            "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks".into(),
-            202,
-            json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
-                   "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
-        ));
-        g.answers.push((
-            "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
-            200,
-            json!({"ghsa_id": "GHSA-abcd-efgh-2345"}),
-        ));
+        fork_made(&mut g);
         g.answers.push((
             "PATCH /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345".into(),
             200,
