@@ -55,6 +55,8 @@ async fn git(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Result<Strin
     let mut cmd = tokio::process::Command::new("git");
     cmd.args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
+        // Its complaints in English, which `unreachable` reads.
+        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     if let Some(dir) = cwd {
@@ -73,6 +75,35 @@ async fn git(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Result<Strin
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// Whether git's complaint `e` is about reaching the remote (nothing
+/// listening, no route or name, a timeout, a dropped transfer, an answer of
+/// 429 or 5xx), which a later attempt may not meet, rather than about the
+/// repository (missing, credentials refused), which it will. git has no
+/// codes for these, only its messages (in English: `git` sets `LC_ALL=C`).
+fn unreachable(e: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "took longer than",
+        "Could not resolve host",
+        "Failed to connect",
+        "unable to connect",
+        "Connection refused",
+        "Connection timed out",
+        "Connection reset",
+        "Operation timed out",
+        "Network is unreachable",
+        "No route to host",
+        "early EOF",
+        "RPC failed",
+        "the remote end hung up unexpectedly",
+        "returned error: 429",
+        "returned error: 500",
+        "returned error: 502",
+        "returned error: 503",
+        "returned error: 504",
+    ];
+    SIGNS.iter().any(|s| e.contains(s))
 }
 
 /// The repository a project's fork is cloned from: `[release.projects.P]
@@ -122,7 +153,16 @@ pub async fn create(state: &AppState, case: &Case, project: &str) -> Result<Stri
         Duration::from_secs(600),
     )
     .await
-    .map_err(|e| ServiceError::Invalid(format!("cannot clone {source}: {e}")))?;
+    .map_err(|e| {
+        let why = format!("cannot clone {source}: {e}");
+        // Down for now: this attempt fails and is retried; anything else
+        // is recorded on the case as the reason.
+        if unreachable(&e) {
+            ServiceError::Unavailable(why)
+        } else {
+            ServiceError::Invalid(why)
+        }
+    })?;
     git(
         &["config", "http.receivepack", "true"],
         Some(&path),
@@ -349,4 +389,28 @@ pub async fn merged_upstream(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// git's messages (its `http.c` and `connect.c`): the outages a retry
+    /// may get past, and what no retry changes.
+    #[test]
+    fn an_upstream_that_is_down_is_told_from_one_that_is_not_there() {
+        for down in [
+            "git clone failed: fatal: unable to access 'https://example.org/r.git/': The requested URL returned error: 503",
+            "fatal: unable to access 'https://example.org/r.git/': Could not resolve host: example.org",
+            "fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused",
+            "git clone took longer than 600s",
+        ] {
+            assert!(super::unreachable(down), "{down}");
+        }
+        for gone in [
+            "git clone failed: fatal: repository 'https://example.org/r.git/' not found",
+            "fatal: unable to access 'https://example.org/r.git/': The requested URL returned error: 403",
+            "fatal: repository '/tmp/nothing-here' does not exist",
+        ] {
+            assert!(!super::unreachable(gone), "{gone}");
+        }
+    }
 }

@@ -1102,6 +1102,117 @@ fn release_work_from_the_case_page() {
     assert_eq!(kept, "# Retrospective\n\nWhat went well: the slot held.");
 }
 
+/// An upstream that cannot be reached (nothing listens yet) is not a
+/// refusal: the attempt fails, the request waits, and the retry clones it
+/// once the upstream (here `git daemon`) is up. An upstream that is not a
+/// repository is recorded on the case with git's reason.
+#[test]
+fn a_built_in_fork_whose_upstream_is_down_is_retried_and_a_missing_one_is_recorded() {
+    let upstream = upstream();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let name = upstream.path().file_name().unwrap().to_str().unwrap();
+    let app = TestApp::start_with(&format!(
+        "[release.projects.numpy]\nupstream = \"git://127.0.0.1:{port}/{name}\"\n\
+         [release.projects.scipy]\nupstream = \"{}/nothing-here\"\n",
+        upstream.path().display()
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    let open = json!({"command": "open_private_fork", "host": "builtin"});
+    run(&app, &fay, &id, open);
+    app.pump();
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert_eq!(plan["forks"], json!([]), "{plan}");
+    assert_eq!(plan["fork_failures"], json!([]), "not a refusal: {plan}");
+    assert_eq!(
+        plan["fork_requests"].as_array().map(Vec::len),
+        Some(1),
+        "{plan}"
+    );
+    // The upstream comes up: git's own daemon, serving the repository
+    // (the program itself: `git daemon` would leave it running when killed).
+    let (_, exec_path) = git(upstream.path(), &["--exec-path"]);
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let daemon = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+        .args([
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!(
+                "--base-path={}",
+                upstream.path().parent().unwrap().display()
+            ),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(Stopped)
+        .unwrap();
+    let mut up = false;
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(up, "git daemon did not listen on {port}");
+    // The first retry comes 30 s later.
+    app.advance(31);
+    app.pump();
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    drop(daemon);
+    assert!(
+        plan["forks"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/numpy.git")),
+        "{plan}"
+    );
+    assert_eq!(plan["fork_failures"], json!([]), "{plan}");
+    assert!(
+        app.data_dir()
+            .join("forks")
+            .join(&id)
+            .join("numpy.git")
+            .join("HEAD")
+            .exists()
+    );
+    // A path that holds no repository: git's reason, on the case.
+    run(
+        &app,
+        &app.admin_token,
+        &id,
+        json!({"command": "assign_project_team", "project": "scipy", "fixers": ["fay"]}),
+    );
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "builtin", "project": "scipy"}),
+    );
+    app.pump();
+    let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
+    assert!(
+        plan["fork_failures"][0][1]
+            .as_str()
+            .is_some_and(|r| r.contains("cannot clone") && r.contains("nothing-here")),
+        "{plan}"
+    );
+}
+
 /// A fork that cannot be made (the project names no repository and no
 /// upstream is configured) is a failure on the case with the reason, shown
 /// on the case page; nothing is left on disk, and it may be asked for

@@ -3,8 +3,9 @@
 //! temporary private fork of the repository advisory) and recorded with
 //! its URL (`fork_opened`, as `system:forks`). What cannot be made (no
 //! upstream configured, GitHub refusing) is recorded as `fork_failed` with
-//! the reason, and may be asked for again; a fault of ours fails the
-//! attempt, which is retried. Nothing is made for a command that was
+//! the reason, and may be asked for again; a fault of ours, or an upstream
+//! or GitHub that cannot be reached or answers 429 or 5xx, fails the
+//! attempt, which is retried with backoff. Nothing is made for a command that was
 //! refused: the request is an event, and only a recorded request has a job.
 
 use serde::{Deserialize, Serialize};
