@@ -165,7 +165,7 @@ async fn schedule_backup(
 ) -> Result<(), embargo_store::StoreError> {
     let cfg = &state.config.backup;
     // On PostgreSQL the database's own backups serve (start says so).
-    if cfg.dir.is_none() || state.store.backend() == "postgres" {
+    if cfg.dir.is_none() || !state.store.is_sqlite() {
         return Ok(());
     }
     let every = i64::from(cfg.every_hours) * 3600;

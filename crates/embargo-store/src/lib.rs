@@ -220,12 +220,10 @@ impl Store {
         }
     }
 
-    /// Which backend this store is on: `sqlite` or `postgres`.
-    pub fn backend(&self) -> &'static str {
-        match &self.0 {
-            Backend::Sqlite(_) => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
+    /// Whether this store is the data directory's SQLite file, which
+    /// `embargo backup` copies (PostgreSQL is backed up with its own tools).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.0, Backend::Sqlite(_))
     }
 
     /// The keyed hash under which the read model stores a project's name
