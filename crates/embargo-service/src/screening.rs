@@ -22,10 +22,20 @@ pub const HISTORY_LIMIT: u32 = 50;
 /// `project`'s screening policy in force: saved in the browser, else the
 /// file's `[screening]`.
 pub async fn policy(state: &AppState, project: &str) -> Result<Policy, StoreError> {
+    policy_and_whose(state, project).await.map(|(p, _)| p)
+}
+
+/// [`policy`], and whether it is the project's own (saved on its page)
+/// rather than the default: one read.
+pub async fn policy_and_whose(
+    state: &AppState,
+    project: &str,
+) -> Result<(Policy, bool), StoreError> {
     match state.store.project_screening(project).await? {
         Some(json) => serde_json::from_str(&json)
+            .map(|p| (p, true))
             .map_err(|e| StoreError::Corrupt(format!("project {project}'s screening policy: {e}"))),
-        None => Ok(state.config.screening.clone()),
+        None => Ok((state.config.screening.clone(), false)),
     }
 }
 

@@ -539,13 +539,7 @@ async fn project_view(
         .await
         .map_err(Failure::from)?;
     let edited = crate::project_settings::Edited::of(&settings);
-    let own = state
-        .store
-        .project_screening(name)
-        .await
-        .map_err(Failure::from)?
-        .is_some();
-    let policy = crate::screening::policy(state, name)
+    let (policy, own) = crate::screening::policy_and_whose(state, name)
         .await
         .map_err(Failure::from)?;
     let failed = error.is_some();
