@@ -497,7 +497,8 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         ForkOpen::KIND => {
             let j = decode::<ForkOpen>(job)?;
             let case = case(j.case_id.clone()).await?;
-            open_fork(state, &case, j.project, &j.host).await
+            let last = job.attempts + 1 >= MAX_ATTEMPTS;
+            open_fork(state, &case, j.project, &j.host, last).await
         }
         MergeCheck::KIND => {
             let j = decode::<MergeCheck>(job)?;
@@ -510,11 +511,14 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
 
 /// A `fork_open` job: the fork of `project` the case asked for, made and
 /// recorded; what cannot be made is recorded as a failure with its reason.
+/// An outage fails the attempt, but on the `last` one it is the reason: the
+/// request does not wait for a job that is given up.
 async fn open_fork(
     state: &AppState,
     case: &embargo_core::Case,
     project: String,
     host: &str,
+    last: bool,
 ) -> Result<(), String> {
     use embargo_core::{Command, event::ForkHost};
     if !case.fork_requested(&project) {
@@ -541,7 +545,13 @@ async fn open_fork(
             crate::error::ServiceError::Invalid(reason)
             | crate::error::ServiceError::Forbidden(reason),
         ) => Command::RecordForkFailure { project, reason },
-        // GitHub busy or unreachable: this attempt fails and is retried.
+        Err(crate::error::ServiceError::Unavailable(reason)) if last => {
+            Command::RecordForkFailure {
+                project,
+                reason: format!("given up after {MAX_ATTEMPTS} attempts: {reason}"),
+            }
+        }
+        // The upstream or GitHub down: this attempt fails and is retried.
         Err(crate::error::ServiceError::Unavailable(reason)) => return Err(reason),
         Err(e) => return Err(e.to_string()),
     };

@@ -926,6 +926,62 @@ fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
     assert_eq!(plan["fork_requests"], json!([]), "{plan}");
 }
 
+/// GitHub down at every one of the outbox's ten attempts: the last one
+/// records the outage as the reason, so the request does not wait for a
+/// job that was given up.
+#[test]
+fn a_github_fork_down_at_every_attempt_is_recorded_as_given_up() {
+    // A local server following GitHub's REST description: GitHub itself
+    // cannot run here.
+    let github = Arc::new(Mutex::new(Fake::default()));
+    let api = start_fake(github.clone());
+    let forks = "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks";
+    for _ in 0..10 {
+        github.lock().unwrap().answers.push((
+            forks.into(),
+            503,
+            json!({"message": "Service unavailable"}),
+        ));
+    }
+    let app = TestApp::start_with(&format!(
+        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "github"}),
+    );
+    app.pump();
+    let plan = || get(&app, &fay, &format!("/api/v1/cases/{id}/release")).1;
+    // Each retry waits longer, an hour at most.
+    for tried in 1..10 {
+        assert_eq!(github.lock().unwrap().seen.len(), tried);
+        let now = plan();
+        assert_eq!(now["fork_failures"], json!([]), "after {tried}: {now}");
+        assert_eq!(
+            now["fork_requests"].as_array().map(Vec::len),
+            Some(1),
+            "{now}"
+        );
+        app.advance(3_600);
+        app.pump();
+    }
+    assert_eq!(github.lock().unwrap().seen.len(), 10);
+    let now = plan();
+    assert!(
+        now["fork_failures"][0][1]
+            .as_str()
+            .is_some_and(|r| r.contains("given up after 10 attempts") && r.contains("503")),
+        "{now}"
+    );
+    assert_eq!(now["fork_requests"], json!([]), "{now}");
+}
+
 #[test]
 fn github_temporary_fork_for_the_team_and_gone_after_publication() {
     // A local server following GitHub's REST description of repository

@@ -5,7 +5,8 @@
 //! upstream configured, GitHub refusing) is recorded as `fork_failed` with
 //! the reason, and may be asked for again; a fault of ours, or an upstream
 //! or GitHub that cannot be reached or answers 429 or 5xx, fails the
-//! attempt, which is retried with backoff. Nothing is made for a command that was
+//! attempt, which is retried with backoff; at the last attempt an outage
+//! is recorded as the reason. Nothing is made for a command that was
 //! refused: the request is an event, and only a recorded request has a job.
 
 use serde::{Deserialize, Serialize};
