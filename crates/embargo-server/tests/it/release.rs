@@ -846,7 +846,7 @@ fn each_project_team_sees_its_part_and_distributors_hear_before_the_moment() {
 /// and to making the fixers collaborators on the advisory (200).
 fn fork_made(g: &mut Fake) {
     g.answers.push((
-        "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks".into(),
+        GITHUB_FORKS.into(),
         202,
         json!({"full_name": "numpy/numpy-ghsa-abcd-efgh-2345", "private": true,
                "html_url": "https://github.com/numpy/numpy-ghsa-abcd-efgh-2345"}),
@@ -858,6 +858,31 @@ fn fork_made(g: &mut Fake) {
     ));
 }
 
+/// GitHub's "Create a temporary private fork" for the case's advisory.
+const GITHUB_FORKS: &str = "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks";
+
+/// A server whose GitHub is the local one at `api` (GitHub itself cannot
+/// run here), an approved numpy case whose fixer fay has asked for
+/// GitHub's private fork, and the outbox pumped once: the app, fay's token
+/// and the case's id.
+fn github_fork_asked(api: &str) -> (TestApp, String, String) {
+    let app = TestApp::start_with(&format!(
+        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
+    ));
+    put_numpy(&app);
+    let reviewer = app.token_of("rev", "srt");
+    let fay = app.token_of("fay", "maintainer");
+    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "github"}),
+    );
+    app.pump();
+    (app, fay, id)
+}
+
 /// GitHub busy (503) is not GitHub refusing: the attempt fails, the
 /// request still waits (no `fork_failed` on the case), and the outbox's
 /// retry makes the fork. A 422 is a refusal, recorded with GitHub's reason.
@@ -867,23 +892,16 @@ fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
     // advisories: GitHub itself cannot run here.
     let github = Arc::new(Mutex::new(Fake::default()));
     let api = start_fake(github.clone());
-    let forks = "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks";
     {
         let mut g = github.lock().unwrap();
-        g.answers
-            .push((forks.into(), 503, json!({"message": "Service unavailable"})));
+        g.answers.push((
+            GITHUB_FORKS.into(),
+            503,
+            json!({"message": "Service unavailable"}),
+        ));
         fork_made(&mut g);
     }
-    let app = TestApp::start_with(&format!(
-        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
-    ));
-    put_numpy(&app);
-    let reviewer = app.token_of("rev", "srt");
-    let fay = app.token_of("fay", "maintainer");
-    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
-    let open = json!({"command": "open_private_fork", "host": "github"});
-    run(&app, &fay, &id, open.clone());
-    app.pump();
+    let (app, fay, id) = github_fork_asked(&api);
     let tried = github.lock().unwrap().seen.len();
     assert_eq!(tried, 1, "GitHub was asked once");
     let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
@@ -910,11 +928,16 @@ fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
     // Closed and asked for again, GitHub refuses for good: recorded.
     run(&app, &fay, &id, json!({"command": "close_private_fork"}));
     github.lock().unwrap().answers.push((
-        forks.into(),
+        GITHUB_FORKS.into(),
         422,
         json!({"message": "Forks are disabled for this advisory"}),
     ));
-    run(&app, &fay, &id, open);
+    run(
+        &app,
+        &fay,
+        &id,
+        json!({"command": "open_private_fork", "host": "github"}),
+    );
     app.pump();
     let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
     assert!(
@@ -931,32 +954,16 @@ fn a_github_fork_answered_503_is_retried_and_one_answered_422_is_recorded() {
 /// job that was given up.
 #[test]
 fn a_github_fork_down_at_every_attempt_is_recorded_as_given_up() {
-    // A local server following GitHub's REST description: GitHub itself
-    // cannot run here.
     let github = Arc::new(Mutex::new(Fake::default()));
     let api = start_fake(github.clone());
-    let forks = "POST /repos/numpy/numpy/security-advisories/GHSA-abcd-efgh-2345/forks";
     for _ in 0..10 {
         github.lock().unwrap().answers.push((
-            forks.into(),
+            GITHUB_FORKS.into(),
             503,
             json!({"message": "Service unavailable"}),
         ));
     }
-    let app = TestApp::start_with(&format!(
-        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
-    ));
-    put_numpy(&app);
-    let reviewer = app.token_of("rev", "srt");
-    let fay = app.token_of("fay", "maintainer");
-    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
-    run(
-        &app,
-        &fay,
-        &id,
-        json!({"command": "open_private_fork", "host": "github"}),
-    );
-    app.pump();
+    let (app, fay, id) = github_fork_asked(&api);
     let plan = || get(&app, &fay, &format!("/api/v1/cases/{id}/release")).1;
     // Each retry waits longer, an hour at most.
     for tried in 1..10 {
@@ -999,21 +1006,8 @@ fn github_temporary_fork_for_the_team_and_gone_after_publication() {
         ));
         // Afterwards the fork is gone: GitHub answers 404 (unscripted).
     }
-    let app = TestApp::start_with(&format!(
-        "[cve]\ngithub_api_url = \"{api}\"\ngithub_token = \"ghp_test\"\n"
-    ));
-    put_numpy(&app);
-    let reviewer = app.token_of("rev", "srt");
-    let fay = app.token_of("fay", "maintainer");
+    let (app, fay, id) = github_fork_asked(&api);
     let admin = app.admin_token.clone();
-    let (id, _) = approved_case(&app, &reviewer, &["fay"], None);
-    run(
-        &app,
-        &fay,
-        &id,
-        json!({"command": "open_private_fork", "host": "github"}),
-    );
-    app.pump();
     let (_, plan) = get(&app, &fay, &format!("/api/v1/cases/{id}/release"));
     assert_eq!(
         plan["forks"][0]["url"],
