@@ -55,7 +55,7 @@ fn client() -> Result<reqwest::Client, String> {
 /// Sends a request and reads its JSON answer. A network error, 429 or a
 /// 5xx answer fails the job (the outbox tries again later); any other
 /// answer is the caller's to judge.
-async fn answer(
+pub(crate) async fn answer(
     req: reqwest::RequestBuilder,
     service: &str,
 ) -> Result<(reqwest::StatusCode, Value), String> {

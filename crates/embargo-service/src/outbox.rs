@@ -314,6 +314,11 @@ async fn work_lane(
     }
 }
 
+/// Whether this attempt at `job` is its last: failed, it is given up.
+fn last_attempt(job: &embargo_store::OutboxJob) -> bool {
+    job.attempts + 1 >= MAX_ATTEMPTS
+}
+
 /// Does the claimed `jobs` in order and records each outcome; each id
 /// leaves `waiting` once recorded.
 async fn work_batch(
@@ -332,7 +337,7 @@ async fn work_batch(
             }
             Err(e) => {
                 let attempts = job.attempts + 1;
-                let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                let retry_at = (!last_attempt(&job)).then(|| {
                     let wait = (30_i64 << (attempts - 1).clamp(0, 7)).min(3600);
                     now + wait
                 });
@@ -497,8 +502,7 @@ async fn perform(state: &AppState, job: &embargo_store::OutboxJob) -> Result<(),
         ForkOpen::KIND => {
             let j = decode::<ForkOpen>(job)?;
             let case = case(j.case_id.clone()).await?;
-            let last = job.attempts + 1 >= MAX_ATTEMPTS;
-            open_fork(state, &case, j.project, &j.host, last).await
+            open_fork(state, &case, j.project, &j.host, last_attempt(job)).await
         }
         MergeCheck::KIND => {
             let j = decode::<MergeCheck>(job)?;

@@ -637,22 +637,17 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
         .await
         .map_err(ServiceError::Internal)?
         .map_err(ServiceError::Invalid)?;
-    let resp = req
-        .send()
+    // GitHub unreachable, busy (429) or failing (5xx): the attempt fails
+    // and the outbox retries it, rather than the case recording a refusal.
+    let (status, body) = crate::cve::answer(req, "GitHub")
         .await
-        .map_err(|e| ServiceError::Unavailable(format!("cannot reach GitHub: {e}")))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if let Some(e) = transient(status, "the private fork", message) {
-        return Err(e);
-    }
+        .map_err(ServiceError::Unavailable)?;
     if !status.is_success() {
         return Err(ServiceError::Invalid(format!(
-            "GitHub refused the private fork: {status} {message}"
+            "GitHub refused the private fork: {status} {}",
+            body.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
         )));
     }
     let url = body
@@ -675,31 +670,19 @@ pub async fn github_fork(state: &AppState, case: &Case) -> Result<String, Servic
             .await
             .map_err(ServiceError::Internal)?
             .map_err(ServiceError::Invalid)?;
-        let resp = req
-            .json(&json!({ "collaborating_users": fixers }))
-            .send()
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("cannot reach GitHub: {e}")))?;
-        if let Some(e) = transient(resp.status(), "the collaborators", "") {
-            return Err(e);
-        }
-        if !resp.status().is_success() {
+        let (status, _) = crate::cve::answer(
+            req.json(&json!({ "collaborating_users": fixers })),
+            "GitHub",
+        )
+        .await
+        .map_err(ServiceError::Unavailable)?;
+        if !status.is_success() {
             return Err(ServiceError::Invalid(format!(
-                "GitHub made the fork ({url}) but refused the collaborators: {}",
-                resp.status()
+                "GitHub made the fork ({url}) but refused the collaborators: {status}"
             )));
         }
     }
     Ok(url)
-}
-
-/// GitHub's answer when another try may be answered otherwise (429, or a
-/// fault on its side): the attempt fails and the outbox retries it with
-/// backoff, rather than the case recording a refusal for good.
-fn transient(status: reqwest::StatusCode, what: &str, message: &str) -> Option<ServiceError> {
-    (status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS).then(|| {
-        ServiceError::Unavailable(format!("GitHub answered {status} for {what} {message}"))
-    })
 }
 
 /// `GET /api/v1/cases/{id}/release`'s view for a caller limited to `part`.
