@@ -46,12 +46,10 @@ impl Cases {
 
 /// One case at `version` (as the read model names it), folded once.
 pub async fn case(state: &AppState, id: &CaseId, version: u64) -> Result<Arc<Case>, StoreError> {
-    if let Some(c) = state.cases.get(id.as_str(), version) {
-        return Ok(c);
-    }
-    let case = Arc::new(state.store.case(id).await?);
-    state.cases.put(&case);
-    Ok(case)
+    cases(state, &[(id.clone(), version)])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::NoSuchCase(id.clone()))
 }
 
 /// The cases of `wanted` (ids at the versions the read model names), in
