@@ -6,9 +6,10 @@ use embargo_pgp::Certificate;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MessageBuilder, MultiPart, SinglePart, header::ContentType},
-    transport::smtp::authentication::Credentials,
+    transport::smtp::{PoolConfig, authentication::Credentials},
 };
 use rand::RngCore;
+use std::sync::{Arc, Mutex};
 
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
@@ -82,16 +83,62 @@ pub struct Outgoing<'a> {
 }
 
 /// Sends as the team's address through one SMTP server.
+///
+/// Clones share one pool of connections to the server: a message after
+/// another reuses the connection (its greeting, STARTTLS and login done
+/// once) rather than opening its own. A connection is checked (`NOOP`)
+/// before it is reused and closed after [`IDLE`] without use.
 #[derive(Clone, Debug)]
 pub struct Sender {
     smtp: Smtp,
     address: String,
+    /// Built on the first send (its pool's sweeper is a task of the
+    /// runtime); dropped when a send ran out of time, since a connection
+    /// left in the middle of an exchange must not carry the next message.
+    transport: Arc<Mutex<Pooled>>,
 }
+
+/// The shared transport, if built. lettre's pool closes its connections
+/// from a task it spawns when dropped, which needs a runtime: the last
+/// sender may go with the application state after its runtime has stopped
+/// (a test's server, the end of `serve`), so that drop gets one of its own.
+#[derive(Debug, Default)]
+struct Pooled(Option<AsyncSmtpTransport<Tokio1Executor>>);
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let Some(transport) = self.0.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return drop(transport);
+        }
+        match tokio::runtime::Builder::new_current_thread().build() {
+            // The spawned close never runs: dropping the runtime drops it
+            // and so the connections, which closes their sockets.
+            Ok(rt) => {
+                let _inside = rt.enter();
+                drop(transport);
+            }
+            Err(_) => std::mem::forget(transport),
+        }
+    }
+}
+
+/// How long an unused connection to the SMTP server stays open.
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// At most this many connections to the SMTP server stay open.
+const POOLED: u32 = 4;
 
 impl Sender {
     /// A sender from `address` through `smtp`.
     pub fn new(smtp: Smtp, address: String) -> Self {
-        Self { smtp, address }
+        Self {
+            smtp,
+            address,
+            transport: Arc::default(),
+        }
     }
 
     fn domain(&self) -> &str {
@@ -120,7 +167,25 @@ impl Sender {
         )
     }
 
+    /// The shared transport, built on first use.
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+        let mut slot = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = slot.0.as_ref() {
+            return Ok(t.clone());
+        }
+        let built = self.build_transport()?;
+        slot.0 = Some(built.clone());
+        Ok(built)
+    }
+
+    /// Forgets the shared transport: its connections close once no send
+    /// holds them, and the next send opens new ones.
+    fn forget_transport(&self) {
+        let old = std::mem::take(&mut self.transport.lock().unwrap_or_else(|p| p.into_inner()).0);
+        drop(old);
+    }
+
+    fn build_transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
         let cfg = &self.smtp;
         let host = cfg.host.as_deref().ok_or(MailError::NotConfigured)?;
         let builder = match cfg.security.as_str() {
@@ -138,7 +203,9 @@ impl Sender {
         if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
             builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
         }
-        Ok(builder.build())
+        Ok(builder
+            .pool_config(PoolConfig::new().max_size(POOLED).idle_timeout(IDLE))
+            .build())
     }
 
     /// Builds and sends `m`.
@@ -176,10 +243,14 @@ impl Sender {
         // lettre's timeout bounds each socket step it times, but not every
         // read (a server that accepts and never greets held a pass
         // forever): the whole exchange is bounded here.
+        // A connection cut off there may be mid-exchange, with replies
+        // still to come: its pool is forgotten so that no later message
+        // goes over it.
         let limit = std::time::Duration::from_secs(u64::from(self.smtp.timeout_seconds));
         tokio::time::timeout(limit, transport.send(message))
             .await
             .map_err(|_| {
+                self.forget_transport();
                 MailError::Send(format!(
                     "the mail server did not finish within {} s",
                     self.smtp.timeout_seconds

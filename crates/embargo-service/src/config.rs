@@ -769,7 +769,9 @@ pub const DEFAULT_FILE: &str = r#"# embargo configuration. Every setting is show
 # security = "starttls"   # or "tls" (implicit, 465), or "none" (a relay on this machine only)
 # username = "security@example.org"
 # password = "..."
-# The longest one message's exchange with the server may take.
+# The longest one message's exchange with the server may take. Messages
+# share connections (at most 4, each closed after a minute unused); one
+# that ran out of time is closed and the next message opens a new one.
 # timeout_seconds = 30
 "#;
 

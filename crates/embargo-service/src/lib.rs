@@ -124,6 +124,9 @@ pub struct AppState {
     /// recorded by this process: once a second is enough for the
     /// inventory, and spares a write transaction per report.
     pub channel_seen: std::sync::Mutex<std::collections::HashMap<&'static str, i64>>,
+    /// Mail out as the team's address: one pool of SMTP connections for
+    /// every message this process sends ([`mailer::Mailer::of`]).
+    pub mail_out: embargo_mail::outbound::Sender,
 }
 
 /// A name for this process among the servers of a deployment: its process
@@ -180,7 +183,12 @@ impl AppState {
         let policy = Arc::new(timers::Deployment::new(prepared.config.clone(), prenotify));
         let intake =
             keys::load_intake(data_dir, &prepared.config, prepared.intake_key, clock.now())?;
+        let mail_out = embargo_mail::outbound::Sender::new(
+            prepared.config.smtp.clone(),
+            prepared.config.intake.address.clone(),
+        );
         let state = Arc::new(AppState {
+            mail_out,
             config: prepared.config,
             intake: std::sync::RwLock::new(Arc::new(intake)),
             latency: latency::Latency::default(),

@@ -21,13 +21,10 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mail settings of `state`.
+    /// The mail settings of `state`, sending over its connections.
     pub fn of(state: &AppState) -> Self {
         Self {
-            sender: Sender::new(
-                state.config.smtp.clone(),
-                state.config.intake.address.clone(),
-            ),
+            sender: state.mail_out.clone(),
             store: state.store.clone(),
         }
     }

@@ -6,9 +6,13 @@
 //! ports and stop on drop. `scripts/test` installs the packages.
 
 use std::{
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -36,7 +40,7 @@ fn free_port() -> u16 {
 
 fn wait_port(port: u16) {
     for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -149,7 +153,7 @@ impl MailServer {
             .arg("stop")
             .status();
         for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_err() {
+            if TcpStream::connect(("127.0.0.1", self.imap_port)).is_err() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -160,10 +164,10 @@ impl MailServer {
     /// Sends a message by SMTP, as a reporter's mail client would.
     pub(crate) fn send(&self, from: &str, to: &str, raw: &[u8]) {
         use std::io::{BufRead, BufReader, Write};
-        let stream = std::net::TcpStream::connect(("127.0.0.1", self.smtp_port)).unwrap();
+        let stream = TcpStream::connect(("127.0.0.1", self.smtp_port)).unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut writer = stream;
-        let expect = |code: &str, reader: &mut BufReader<std::net::TcpStream>| loop {
+        let expect = |code: &str, reader: &mut BufReader<TcpStream>| loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
             assert!(
@@ -256,4 +260,53 @@ impl Drop for MailServer {
             let _ = c.wait();
         }
     }
+}
+
+/// A TCP relay to the mail server `target`, for a mail server the test can
+/// stall and count connections to: its first connection is held for
+/// `first` (forever when `None`) before it is relayed, every later one is
+/// relayed at once. Its port, and how many connections have come.
+pub(crate) fn relay(target: u16, first: Option<Duration>) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let is_first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+            match (is_first, first) {
+                (true, None) => {
+                    held.push(conn);
+                    continue;
+                }
+                (true, Some(wait)) => {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(wait);
+                        pipe(conn, target);
+                    });
+                }
+                (false, _) => pipe(conn, target),
+            }
+        }
+    });
+    (port, connections)
+}
+
+/// Relays `conn` to `target` both ways until either side closes.
+fn pipe(conn: TcpStream, target: u16) {
+    let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
+        return;
+    };
+    let (mut a, mut b) = (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let (mut c, mut d) = (conn, upstream);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b);
+        let _ = b.shutdown(std::net::Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut d, &mut c);
+        let _ = c.shutdown(std::net::Shutdown::Write);
+    });
 }

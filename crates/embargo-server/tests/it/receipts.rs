@@ -118,3 +118,56 @@ fn a_reporter_who_sent_a_key_gets_receipts_encrypted_to_it() {
         "protected subject: {plain}"
     );
 }
+
+/// Mail goes out over one kept connection to the mail server, not one per
+/// message, and a connection that stalled is left behind: the first
+/// connection (the first receipt's) is held by a relay without a byte
+/// until the send runs out of time; every message after it, and that
+/// receipt's retry, go over one second connection.
+#[test]
+fn messages_share_one_connection_to_the_mail_server_and_a_stalled_one_is_left() {
+    use std::sync::atomic::Ordering;
+    let mail = MailServer::start();
+    let (port, connections) = crate::mailserver::relay(mail.smtp_port, None);
+    let app = TestApp::start_with(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_seconds = 1\n"
+    ));
+    let report = |title: &str, email: &str| {
+        let (status, made) = app.api(
+            &app.admin_token,
+            "POST",
+            "/api/v1/cases",
+            Some(serde_json::json!({ "project": "numpy", "title": title,
+                                     "body": "Steps: call it twice.", "reporter_email": email })),
+        );
+        assert_eq!(status, 201, "{made}");
+        made["id"].as_str().unwrap().to_owned()
+    };
+    let first = report("Stalled receipt", "lin@example.net");
+    for _ in 0..600 {
+        if connections.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the receipt was tried"
+    );
+    // The worker is stuck on the first receipt until its second runs out;
+    // these wait behind it, then go out.
+    let second = report("Second", "ada@example.net");
+    let third = report("Third", "bo@example.net");
+    assert!(mail.mailbox("ada@example.net", 1)[0].contains(&format!("[{second}]")));
+    assert!(mail.mailbox("bo@example.net", 1)[0].contains(&format!("[{third}]")));
+    // The first receipt's retry is due 30 s later (the manual clock).
+    app.advance(30);
+    app.pump();
+    assert!(mail.mailbox("lin@example.net", 1)[0].contains(&format!("[{first}]")));
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        2,
+        "the stalled connection, then one for the three messages"
+    );
+}

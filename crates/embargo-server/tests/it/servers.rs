@@ -172,44 +172,6 @@ fn two_servers_on_one_database_serve_one_deployment() {
     assert_eq!(after["stage"], "acknowledged", "{after}");
 }
 
-/// A TCP relay to `target` that holds its first connection open without a
-/// byte (a mail server that stalls mid-conversation) and relays every later
-/// one; the port it listens on, and how many connections have come.
-fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::{
-        net::{TcpListener, TcpStream},
-        sync::atomic::{AtomicUsize, Ordering},
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let connections = std::sync::Arc::new(AtomicUsize::new(0));
-    let seen = connections.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                held.push(conn);
-                continue;
-            }
-            let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
-                continue;
-            };
-            let (mut a, mut b) = (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
-            let (mut c, mut d) = (conn, upstream);
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut a, &mut b);
-                let _ = b.shutdown(std::net::Shutdown::Write);
-            });
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut d, &mut c);
-                let _ = c.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-    (port, connections)
-}
-
 /// One server claims the reporter's receipt and dies in the middle of
 /// sending it (its mail server stalled; then kill -9). The job stays
 /// claimed under that server's lease; once the lease has run out (the
@@ -219,7 +181,7 @@ fn stall_first_then_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic
 #[test]
 fn a_job_whose_server_died_under_its_lease_is_finished_by_the_other_once() {
     let mail_system = MailServer::start();
-    let (port, connections) = stall_first_then_relay(mail_system.smtp_port);
+    let (port, connections) = crate::mailserver::relay(mail_system.smtp_port, None);
     let mut app = TestApp::start_with(&format!(
         "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_seconds = 120\n"
     ));

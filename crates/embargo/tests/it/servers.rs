@@ -10,7 +10,6 @@
 //! Needs the PostgreSQL cluster `scripts/test` starts.
 
 use std::{
-    net::{TcpListener, TcpStream},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -18,56 +17,8 @@ use std::{
     time::Duration,
 };
 
-use crate::mailserver::MailServer;
+use crate::mailserver::{MailServer, relay};
 use crate::serve::{Server, embargo, postgres_cluster, postgres_database, start_with_env, stdout};
-
-/// A TCP relay to the mail server `target`: its first connection is held
-/// for `first` (forever when `None`) before it is relayed, every later one
-/// is relayed at once. Its port, and how many connections have come.
-fn relay(target: u16, first: Option<Duration>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let seen = connections.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            let is_first = seen.fetch_add(1, Ordering::SeqCst) == 0;
-            match (is_first, first) {
-                (true, None) => {
-                    held.push(conn);
-                    continue;
-                }
-                (true, Some(wait)) => {
-                    std::thread::spawn(move || {
-                        std::thread::sleep(wait);
-                        pipe(conn, target);
-                    });
-                }
-                (false, _) => pipe(conn, target),
-            }
-        }
-    });
-    (port, connections)
-}
-
-/// Relays `conn` to `target` both ways until either side closes.
-fn pipe(conn: TcpStream, target: u16) {
-    let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
-        return;
-    };
-    let (mut a, mut b) = (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
-    let (mut c, mut d) = (conn, upstream);
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut a, &mut b);
-        let _ = b.shutdown(std::net::Shutdown::Write);
-    });
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut d, &mut c);
-        let _ = c.shutdown(std::net::Shutdown::Write);
-    });
-}
 
 /// A deployment's data directory with short job leases and mail through
 /// `smtp_port`, and a new database for it: (its temporary home, the data
@@ -230,8 +181,8 @@ fn a_server_killed_while_it_holds_a_job_lease_loses_nothing_and_the_other_does_t
     receipts_once(&mail, &second.url, &token, &case);
     assert_eq!(
         connections.load(Ordering::SeqCst),
-        3,
-        "the stuck send, the receipt, the marker"
+        2,
+        "the stuck send, then the second server's one connection for the receipt and the marker"
     );
 
     // Every report either server acknowledged is there.
@@ -274,11 +225,9 @@ fn a_slow_send_keeps_its_lease_and_the_other_server_does_not_send_it_again() {
     .expect("filed");
     until_connected(&connections, 1);
     // Whichever server claimed it renews its claim while it waits, so the
-    // other never finds it due: the reporter gets one receipt.
+    // other never finds it due: the reporter gets one receipt. (The marker
+    // goes over the slow connection when the same server sends it, over a
+    // new one otherwise: the mailbox, not the count, says what was sent.)
     receipts_once(&mail, &second.url, &token, &case);
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        2,
-        "the slow send and the marker"
-    );
+    assert!(connections.load(Ordering::SeqCst) <= 2);
 }
